@@ -1,0 +1,111 @@
+# lull — one Makefile: library, binaries, tests, sanitizer build, run.
+#
+# Everything except the main.c files builds into build/<variant>/liblull.a; binaries and tests link it.
+# New modules are picked up by wildcard: common/*.c proto/*.c <tier>/<tier>_*.c, tests/unit/test_*.c,
+# tests/fakes/*.c (one program each), tests/fuzz/fuzz_*.c (libFuzzer targets, `make fuzz`).
+
+PKGS      := libczmq libzmq libmicrohttpd libcurl libcjson libpq openssl
+CC        ?= cc
+VARIANT   ?= release
+BUILD     := build/$(VARIANT)
+BIN       := bin
+WARN      := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
+SCHEMA_VERSION := $(shell ls migrations/*.sql 2>/dev/null | sed -n 's|.*/0*\([0-9][0-9]*\)_.*|\1|p' | sort -n | tail -1)
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -g -Icommon -Iproto -Itests/unit \
+               -DLULL_SCHEMA_VERSION=$(or $(SCHEMA_VERSION),0) $(shell pkg-config --cflags $(PKGS))
+LIBS      := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+ifeq ($(VARIANT),asan)
+  SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  OPT     := -O1
+  BIN     := build/asan/bin
+else
+  SAN     :=
+  OPT     := -O2
+endif
+CFLAGS    := $(CFLAGS_BASE) $(OPT) $(SAN) $(EXTRA_CFLAGS)
+LDFLAGS   += $(SAN)
+
+TIERS     := ingress scheduler worker sender
+LIB_SRC   := $(wildcard common/*.c proto/*.c) $(foreach t,$(TIERS),$(filter-out $(t)/main.c,$(wildcard $(t)/*.c)))
+LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LIB       := $(BUILD)/liblull.a
+PROGS     := $(foreach t,$(TIERS),$(if $(wildcard $(t)/main.c),$(BIN)/lull-$(t)))
+EXTRA_PROGS := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/*.c))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FAKE_BIN  := $(patsubst tests/fakes/%.c,$(BUILD)/fakes/%,$(wildcard tests/fakes/*.c))
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all build test asan run clean deps fuzz tests-build config-doc
+all: build
+build: $(PROGS) $(EXTRA_PROGS)
+tests-build: build $(UNIT_BIN) $(FAKE_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BIN)/lull-%: $(BUILD)/obj/%/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(BIN)/%: $(BUILD)/obj/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/fakes/%: $(BUILD)/obj/tests/fakes/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+deps:
+	@scripts/install-deps
+
+# All unit and integration tests; the runner ends with "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory tests-build
+	@LULL_BUILD=$(BUILD) LULL_BIN=$(abspath $(BIN)) tests/run
+
+# The same tests built with ASan + UBSan (LeakSanitizer on).
+asan: deps
+	@$(MAKE) --no-print-directory VARIANT=asan CC=clang tests-build
+	@LULL_BUILD=build/asan LULL_BIN=$(abspath build/asan/bin) \
+	 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 tests/run
+
+# libFuzzer targets, each run for FUZZ_SECONDS (default 20).
+fuzz: deps
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Iproto -Itests/unit \
+	    $$(pkg-config --cflags $(PKGS)) $$f $(filter-out %/main.c,$(LIB_SRC)) $(LIBS) -o build/fuzz/$$n || exit 1; \
+	  build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=0 build/fuzz/corpus-$$n 2>&1 | tail -2 || exit 1; \
+	  done
+
+# Start the whole stack on a local database; Ctrl-C stops it.
+run: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/run
+
+config-doc: build
+	@scripts/config-doc
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+.SECONDARY:

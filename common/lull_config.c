@@ -1,0 +1,214 @@
+// Table-driven configuration: parse, validate, mask, print help, log the effective values.
+#include "lull_config.h"
+#include "lull_log.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *s_type_name(lull_cfg_type_t t)
+{
+    switch (t) {
+    case LULL_CFG_STR: return "string";
+    case LULL_CFG_INT: return "integer";
+    case LULL_CFG_BOOL: return "bool";
+    case LULL_CFG_DOUBLE: return "number";
+    }
+    return "?";
+}
+
+static int s_parse_bool(const char *v, bool *out)
+{
+    static const char *yes[] = {"1", "true", "yes", "on"}, *no[] = {"0", "false", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) { *out = true; return 0; }
+        if (strcasecmp(v, no[i]) == 0) { *out = false; return 0; }
+    }
+    return -1;
+}
+
+static bool s_bounded(const lull_setting_t *s) { return !(s->min == 0 && s->max == 0); }
+
+int lull_config_load(const lull_setting_t *table, size_t n, void *cfg, const char *proc, FILE *err)
+{
+    char *base = cfg;
+    for (size_t i = 0; i < n; i++) {
+        const lull_setting_t *s = &table[i];
+        const char *v = getenv(s->name);
+        if (!v) v = s->def ? s->def : "";
+        void *field = base + s->offset;
+        switch (s->type) {
+        case LULL_CFG_STR: {
+            char *copy = strdup(v);
+            if (!copy) return -1;
+            free(*(char **)field);
+            *(char **)field = copy;
+            break;
+        }
+        case LULL_CFG_INT: {
+            char *end = NULL;
+            errno = 0;
+            long long x = strtoll(v, &end, 10);
+            if (!*v || errno || *end) {
+                if (err) fprintf(err, "%s: %s: expected an integer, got '%s'\n", proc, s->name, v);
+                return -1;
+            }
+            if (s_bounded(s) && (x < s->min || x > s->max)) {
+                if (err)
+                    fprintf(err, "%s: %s: %lld is out of range [%.0f, %.0f]\n", proc, s->name, x, s->min,
+                            s->max);
+                return -1;
+            }
+            *(int64_t *)field = x;
+            break;
+        }
+        case LULL_CFG_DOUBLE: {
+            char *end = NULL;
+            errno = 0;
+            double x = strtod(v, &end);
+            if (!*v || errno || *end || !isfinite(x)) {
+                if (err) fprintf(err, "%s: %s: expected a number, got '%s'\n", proc, s->name, v);
+                return -1;
+            }
+            if (s_bounded(s) && (x < s->min || x > s->max)) {
+                if (err) fprintf(err, "%s: %s: %g is out of range [%g, %g]\n", proc, s->name, x, s->min, s->max);
+                return -1;
+            }
+            *(double *)field = x;
+            break;
+        }
+        case LULL_CFG_BOOL:
+            if (s_parse_bool(v, (bool *)field) != 0) {
+                if (err) fprintf(err, "%s: %s: expected 1/0, true/false, yes/no or on/off, got '%s'\n", proc,
+                                 s->name, v);
+                return -1;
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+void lull_config_free(const lull_setting_t *table, size_t n, void *cfg)
+{
+    char *base = cfg;
+    for (size_t i = 0; i < n; i++) {
+        if (table[i].type == LULL_CFG_STR) {
+            char **field = (char **)(base + table[i].offset);
+            free(*field);
+            *field = NULL;
+        }
+    }
+}
+
+char *lull_config_mask(const char *value)
+{
+    if (!value || !*value) return strdup("");
+    const char *scheme = strstr(value, "://");
+    if (scheme) {
+        // scheme://user:password@host/... → scheme://user:***@host/...
+        const char *auth = scheme + 3;
+        const char *at = strchr(auth, '@');
+        const char *slash = strchr(auth, '/');
+        if (at && (!slash || at < slash)) {
+            const char *colon = memchr(auth, ':', (size_t)(at - auth));
+            if (colon) {
+                size_t head = (size_t)(colon - value) + 1;
+                size_t len = head + 3 + strlen(at) + 1;
+                char *out = malloc(len);
+                if (!out) return NULL;
+                snprintf(out, len, "%.*s***%s", (int)head, value, at);
+                return out;
+            }
+        }
+        return strdup(value);  // a URL without a password holds no secret
+    }
+    return strdup("***");
+}
+
+static char *s_value_text(const lull_setting_t *s, const void *cfg)
+{
+    const char *base = cfg;
+    const void *field = base + s->offset;
+    char buf[64];
+    switch (s->type) {
+    case LULL_CFG_STR: {
+        const char *v = *(char *const *)field;
+        return s->secret ? lull_config_mask(v) : strdup(v ? v : "");
+    }
+    case LULL_CFG_INT: snprintf(buf, sizeof buf, "%lld", (long long)*(const int64_t *)field); break;
+    case LULL_CFG_DOUBLE: snprintf(buf, sizeof buf, "%g", *(const double *)field); break;
+    case LULL_CFG_BOOL: snprintf(buf, sizeof buf, "%s", *(const bool *)field ? "true" : "false"); break;
+    }
+    return strdup(buf);
+}
+
+void lull_config_log(const lull_setting_t *table, size_t n, const void *cfg)
+{
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj) return;
+    for (size_t i = 0; i < n; i++) {
+        char *v = s_value_text(&table[i], cfg);
+        cJSON_AddStringToObject(obj, table[i].name, v ? v : "");
+        free(v);
+    }
+    char *json = cJSON_PrintUnformatted(obj);
+    LOG_INFO("config", "effective configuration", "settings", LJ(json));
+    free(json);
+    cJSON_Delete(obj);
+}
+
+void lull_config_print_help(const lull_setting_t *table, size_t n, const char *proc, const char *about,
+                            FILE *out)
+{
+    fprintf(out, "usage: %s [--help] [--help-markdown]\n\n%s\n\nSettings (environment variables):\n", proc,
+            about);
+    for (size_t i = 0; i < n; i++) {
+        const lull_setting_t *s = &table[i];
+        const char *def = s->def && *s->def ? s->def : "(empty)";
+        fprintf(out, "  %-30s %-8s default %s\n      %s%s\n", s->name, s_type_name(s->type),
+                s->secret && s->def && *s->def && !strstr(s->def, "://") ? "***" : def, s->help,
+                s->secret ? " (secret: masked in logs)" : "");
+    }
+    fprintf(out, "\nExit status: 0 after an orderly shutdown, 64 bad arguments, 78 invalid setting.\n");
+}
+
+void lull_config_print_markdown(const lull_setting_t *table, size_t n, FILE *out)
+{
+    fprintf(out, "| setting | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < n; i++) {
+        const lull_setting_t *s = &table[i];
+        fprintf(out, "| `%s` | %s | %s%s%s | %s%s |\n", s->name, s_type_name(s->type), s->def && *s->def ? "`" : "",
+                s->def && *s->def ? s->def : "(empty)", s->def && *s->def ? "`" : "", s->help,
+                s->secret ? " (secret)" : "");
+    }
+}
+
+int lull_config_main(int argc, char **argv, const lull_setting_t *table, size_t n, void *cfg,
+                     const char *proc, const char *about, int *exit_code)
+{
+    *exit_code = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            lull_config_print_help(table, n, proc, about, stdout);
+            return -1;
+        }
+        if (strcmp(argv[i], "--help-markdown") == 0) {
+            lull_config_print_markdown(table, n, stdout);
+            return -1;
+        }
+        fprintf(stderr, "%s: unknown argument '%s' (settings come from LULL_* variables; see --help)\n", proc,
+                argv[i]);
+        *exit_code = 64;
+        return -1;
+    }
+    if (lull_config_load(table, n, cfg, proc, stderr) != 0) {
+        lull_config_free(table, n, cfg);
+        *exit_code = LULL_EXIT_CONFIG;
+        return -1;
+    }
+    return 0;
+}

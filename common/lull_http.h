@@ -1,0 +1,60 @@
+// Asynchronous HTTP client: libcurl multi driven by a lull_loop, so one thread keeps thousands of
+// requests in flight (LLM calls in workers, deliveries in the sender).
+#ifndef LULL_HTTP_H
+#define LULL_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lull_loop.h"
+
+typedef struct lull_http lull_http_t;
+
+#define LULL_HTTP_MAX_HEADERS 16
+
+typedef struct {
+    const char *method;   // "GET", "POST", …; NULL = POST when body given, else GET
+    const char *url;
+    const char *headers[LULL_HTTP_MAX_HEADERS];  // "Name: value", NULL-terminated early
+    const char *body;     // may be NULL
+    size_t body_len;
+    const char *userpwd;  // basic auth "user:password", or NULL
+    int64_t timeout_ms;   // whole request; 0 = the client default
+} lull_http_req_t;
+
+typedef struct {
+    long status;            // HTTP status; 0 when no response arrived
+    int curl_code;          // CURLcode; 0 on transfer success (any status)
+    const char *error;      // curl's error text when curl_code != 0 ("" otherwise)
+    const char *body;       // response body, NUL-terminated (borrowed during the callback)
+    size_t body_len;
+    bool request_sent;      // the request reached the server (outcome unknown if no response)
+    bool timed_out;
+    int64_t elapsed_ms;
+    const void *headers_;   // private: use lull_http_header()
+} lull_http_resp_t;
+
+// Completion callback: called exactly once per accepted request, from the loop (or from destroy with
+// curl_code = CURLE_ABORTED_BY_CALLBACK).
+typedef void(lull_http_done_fn)(const lull_http_resp_t *resp, void *arg);
+
+// Creates a client driven by loop. max_body: response bytes kept (larger → error); default_timeout_ms for
+// requests that give none; max_host_conns: connections per host (0 = unlimited). NULL on failure.
+lull_http_t *lull_http_new(lull_loop_t *loop, size_t max_body, int64_t default_timeout_ms, long max_host_conns);
+// Aborts every in-flight request (their callbacks run with an abort code) and frees; nulls the pointer.
+void lull_http_destroy(lull_http_t **self_p);
+// Starts a request; the request's strings are copied. 0 when started (done will be called), -1 otherwise.
+int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_done_fn *done, void *arg)
+    __attribute__((warn_unused_result));
+// Requests in flight.
+size_t lull_http_in_flight(const lull_http_t *self);
+// Value of a response header (case-insensitive name), or NULL; borrowed during the callback.
+const char *lull_http_header(const lull_http_resp_t *resp, const char *name);
+// Parses Retry-After (delta seconds or an HTTP date) and retry-after-ms into milliseconds from now;
+// -1 when absent or invalid. Capped at cap_ms.
+int64_t lull_http_retry_after_ms(const lull_http_resp_t *resp, int64_t cap_ms);
+// Parses a Retry-After value alone (seconds or HTTP date) relative to now_wall_ms; -1 when invalid.
+int64_t lull_http_parse_retry_after(const char *value, int64_t now_wall_ms);
+
+#endif

@@ -1,0 +1,93 @@
+# Helpers for integration tests (sourced): checks that print PASS/FAIL, fresh databases, free ports,
+# background processes in their own process group that are always killed at exit, readiness polling.
+set -uo pipefail
+IT_NAME=$(basename "${BASH_SOURCE[1]:-$0}" .sh)
+LULL_ROOT=${LULL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+LULL_BIN=${LULL_BIN:-$LULL_ROOT/bin}
+LULL_BUILD=${LULL_BUILD:-build/release}
+LULL_FAKES=${LULL_FAKES:-$LULL_ROOT/$LULL_BUILD/fakes}
+LULL_VAR_DIR=${LULL_VAR_DIR:-$LULL_ROOT/var}
+IT_TMP=$(mktemp -d "${LULL_TEST_TMP:-/tmp}/$IT_NAME.XXXXXX")
+export LULL_ROOT LULL_BIN LULL_FAKES LULL_VAR_DIR IT_TMP
+IT_FAILED=0
+IT_PIDS=()
+IT_DBS=()
+
+# it_check DESC CMD... : PASS when CMD exits 0.
+it_check() {
+    local desc=$1; shift
+    if "$@" >>"$IT_TMP/check.log" 2>&1; then echo "PASS $desc"; else echo "FAIL $desc"; IT_FAILED=1; fi
+}
+# it_check_eq DESC EXPECTED ACTUAL
+it_check_eq() {
+    if [ "$2" == "$3" ]; then echo "PASS $1"; else echo "FAIL $1: expected '$2', got '$3'"; IT_FAILED=1; fi
+}
+# it_check_match DESC REGEX ACTUAL
+it_check_match() {
+    if [[ "$3" =~ $2 ]]; then echo "PASS $1"; else echo "FAIL $1: '$3' does not match /$2/"; IT_FAILED=1; fi
+}
+# it_fail DESC : record a failure explicitly.
+it_fail() { echo "FAIL $1"; IT_FAILED=1; }
+
+# it_db_create : a fresh database with every migration; exports LULL_DATABASE_URL.
+it_db_create() {
+    local name="it_${IT_NAME//[^a-zA-Z0-9_]/_}_$$_${#IT_DBS[@]}"
+    LULL_DATABASE_URL=$("$LULL_ROOT/scripts/db" createdb "$name") || { it_fail "createdb $name"; return 1; }
+    export LULL_DATABASE_URL
+    IT_DBS+=("$name")
+}
+# it_sql SQL : runs SQL on $LULL_DATABASE_URL, prints unaligned tuples.
+it_sql() { psql "$LULL_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+
+# it_free_port : prints a TCP port that nothing listens on right now.
+it_free_port() {
+    local p
+    while :; do
+        p=$(( 20000 + RANDOM % 30000 ))
+        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# it_start NAME CMD... : starts CMD in the background in its own process group, output to $IT_TMP/NAME.log.
+# Sets IT_LAST_PID.
+it_start() {
+    local name=$1; shift
+    setsid "$@" >>"$IT_TMP/$name.log" 2>&1 &
+    IT_LAST_PID=$!
+    IT_PIDS+=("$IT_LAST_PID")
+}
+# it_stop PID [SIGNAL] : signals the process group, waits for exit; sets IT_RC to the exit status
+# (128+N when killed by signal N). Not for use in $(…): a subshell cannot wait for the test's children.
+it_stop() {
+    local pid=$1 sig=${2:-TERM}
+    kill -"$sig" -- "-$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    IT_RC=$?
+}
+# it_wait_for DESC TIMEOUT_S CMD... : polls CMD until it succeeds (every 20 ms); FAIL on timeout.
+it_wait_for() {
+    local desc=$1 timeout=$2; shift 2
+    local deadline=$(( $(date +%s%N) + timeout * 1000000000 ))
+    while [ "$(date +%s%N)" -lt "$deadline" ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.02
+    done
+    it_fail "timed out after ${timeout}s waiting for: $desc"
+    return 1
+}
+# it_http_ok URL : true when URL answers 2xx.
+it_http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+it_cleanup() {
+    local pid
+    for pid in "${IT_PIDS[@]}"; do
+        kill -KILL -- "-$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null
+    done
+    wait 2>/dev/null
+    for db in "${IT_DBS[@]}"; do "$LULL_ROOT/scripts/db" dropdb "$db" >/dev/null 2>&1; done
+    [ "$IT_FAILED" -eq 0 ] && [ -z "${IT_KEEP_TMP:-}" ] && rm -rf "$IT_TMP"
+}
+trap it_cleanup EXIT
+
+# it_finish : exit status of the whole script.
+it_finish() { exit "$IT_FAILED"; }

@@ -1,0 +1,116 @@
+// Unit tests of lull_db against the real test database (LULL_TEST_DATABASE_URL, set by tests/run):
+// parameters, transactions, error classification, reconnect after the backend is killed, schema check.
+#include "lull_test.h"
+#include "lull_db.h"
+#include "lull_log.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char *s_url;
+
+LULL_TEST(parameters_are_never_interpolated)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    LULL_CHECK(lull_db_connected(db));
+    const char *evil = "'); DROP TABLE messages;--";
+    const char *p[] = {evil, NULL};
+    PGresult *r = lull_db_exec(db, "SELECT $1::text, $2::text IS NULL", 2, p);
+    LULL_CHECK(r != NULL);
+    LULL_CHECK_EQ_STR(lull_db_text(r, 0, 0), evil);
+    LULL_CHECK_EQ_STR(lull_db_text(r, 0, 1), "t");
+    LULL_CHECK(lull_db_text(r, 5, 0) == NULL);  // out of range is NULL, not a crash
+    PQclear(r);
+    lull_db_destroy(&db);
+    LULL_CHECK(db == NULL);
+}
+
+LULL_TEST(transactions_and_errors)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "CREATE TEMP TABLE t (id int primary key)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_begin(db), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "INSERT INTO t VALUES (1), (2)", 0, NULL, NULL), 0);
+    lull_db_rollback(db);
+    int64_t n = -1;
+    LULL_CHECK_EQ_INT(lull_db_run(db, "INSERT INTO t VALUES (3)", 0, NULL, &n), 0);
+    LULL_CHECK_EQ_INT(n, 1);
+    PGresult *r = lull_db_exec(db, "SELECT count(*) FROM t", 0, NULL);
+    LULL_CHECK_EQ_INT(lull_db_int(r, 0, 0, NULL), 1);
+    PQclear(r);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "INSERT INTO t VALUES (3)", 0, NULL, NULL), -1);
+    LULL_CHECK_EQ_STR(lull_db_sqlstate(db), "23505");
+    LULL_CHECK(!lull_db_last_was_connection_error(db));
+    LULL_CHECK(strstr(lull_db_error(db), "duplicate key") != NULL);
+    LULL_CHECK(lull_db_connected(db));
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SELEC 1", 0, NULL, NULL), -1);
+    LULL_CHECK_EQ_STR(lull_db_sqlstate(db), "42601");
+    bool ok = true;
+    r = lull_db_exec(db, "SELECT NULL::int, 'x'", 0, NULL);
+    LULL_CHECK_EQ_INT(lull_db_int(r, 0, 0, &ok), 0);
+    LULL_CHECK(!ok);
+    LULL_CHECK_EQ_INT(lull_db_int(r, 0, 1, &ok), 0);
+    LULL_CHECK(!ok);
+    PQclear(r);
+    lull_db_destroy(&db);
+}
+
+LULL_TEST(reconnects_after_the_backend_dies)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    lull_db_t *killer = lull_db_new(s_url);
+    lull_db_set_backoff(db, 1, 10);
+    PGresult *r = lull_db_exec(db, "SELECT pg_backend_pid()", 0, NULL);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%s", lull_db_text(r, 0, 0));
+    PQclear(r);
+    const char *p[] = {pid};
+    LULL_CHECK_EQ_INT(lull_db_run(killer, "SELECT pg_terminate_backend($1::int)", 1, p, NULL), 0);
+    usleep(50000);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SELECT 1", 0, NULL, NULL), -1);
+    LULL_CHECK(lull_db_last_was_connection_error(db));
+    int rc = -1;
+    for (int i = 0; i < 100 && rc != 0; i++) {
+        rc = lull_db_run(db, "SELECT 1", 0, NULL, NULL);
+        if (rc) usleep(5000);
+    }
+    LULL_CHECK_EQ_INT(rc, 0);
+    lull_db_destroy(&db);
+    lull_db_destroy(&killer);
+}
+
+LULL_TEST(unreachable_server_is_not_fatal)
+{
+    lull_db_t *db = lull_db_new("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1");
+    LULL_CHECK(db != NULL);
+    LULL_CHECK(!lull_db_connected(db));
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SELECT 1", 0, NULL, NULL), -1);
+    LULL_CHECK(lull_db_last_was_connection_error(db));
+    LULL_CHECK_EQ_INT(lull_db_check_schema(db, 1), -1);
+    lull_db_destroy(&db);
+}
+
+LULL_TEST(schema_version_check)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION), 0);
+    LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION + 1), -1);
+    LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION - 1), -1);
+    lull_db_destroy(&db);
+}
+
+int main(void)
+{
+    s_url = getenv("LULL_TEST_DATABASE_URL");
+    if (!s_url) {
+        printf("FAIL setup: LULL_TEST_DATABASE_URL is not set (run through tests/run)\n");
+        return 1;
+    }
+    lull_log_set_level(LULL_LOG_ERROR);
+    LULL_RUN(parameters_are_never_interpolated);
+    LULL_RUN(transactions_and_errors);
+    LULL_RUN(reconnects_after_the_backend_dies);
+    LULL_RUN(unreachable_server_is_not_fatal);
+    LULL_RUN(schema_version_check);
+    return lull_test_summary();
+}
