@@ -75,6 +75,7 @@ lull_proc_t *lull_proc_new(const lull_proc_spec_t *spec, const void *cfg, bool w
     self->ops = lull_ops_new(spec->name, self->common->ops_bind, (int)self->common->ops_port, self->metrics);
     if (!self->ops) goto fail;
     if (want_db) {
+        lull_ops_set_check(self->ops, "db", false, "connecting");  // /health is not ok before the db is
         self->db = lull_db_new(self->common->database_url);
         if (!self->db) goto fail;
         if (lull_db_connected(self->db)) {

@@ -405,3 +405,15 @@ int lull_proto_send(void *sock, const lull_msg_t *msg, int flags)
     errno = saved;
     return rc;
 }
+
+int lull_proto_shard(int64_t conversation_id, int nshards)
+{
+    if (nshards <= 1) return 0;
+    uint64_t x = (uint64_t)conversation_id;  // splitmix64 finaliser: neighbouring ids spread evenly
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (int)(x % (uint64_t)nshards);
+}

@@ -127,4 +127,8 @@ int lull_ctl_op_from_name(const char *name);
 // 0 on success; -1 with errno set (EINVAL for an invalid msg or socket, EAGAIN ...). Never leaks on failure.
 int lull_proto_send(void *sock, const lull_msg_t *msg, int flags);
 
+// The scheduler shard that owns a conversation: a 64-bit mix of the id, modulo nshards (nshards >= 1).
+// Ingress, the admin API and every tool must use this one function so they agree.
+int lull_proto_shard(int64_t conversation_id, int nshards);
+
 #endif

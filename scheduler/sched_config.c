@@ -3,8 +3,8 @@
 
 static const lull_setting_t s_settings[] = {
     LULL_COMMON_SETTINGS(sched_cfg_t, "9101"),
-    {"LULL_SCHED_INBOUND", LULL_CFG_STR, "tcp://127.0.0.1:5550", "ZeroMQ endpoint the scheduler binds for INBOUND wake-ups (PULL)", false, 0, 0, offsetof(sched_cfg_t, inbound_endpoint)},
-    {"LULL_SCHED_WORKERS", LULL_CFG_STR, "tcp://127.0.0.1:5551", "ZeroMQ endpoint the scheduler binds for workers (ROUTER)", false, 0, 0, offsetof(sched_cfg_t, worker_endpoint)},
+    {"LULL_SCHED_INBOUND_BIND", LULL_CFG_STR, "tcp://127.0.0.1:5550", "ZeroMQ endpoint the scheduler binds for INBOUND wake-ups (PULL)", false, 0, 0, offsetof(sched_cfg_t, inbound_endpoint)},
+    {"LULL_SCHED_WORKER_BIND", LULL_CFG_STR, "tcp://127.0.0.1:5551", "ZeroMQ endpoint the scheduler binds for workers (ROUTER)", false, 0, 0, offsetof(sched_cfg_t, worker_endpoint)},
 };
 
 const lull_proc_spec_t SCHED_PROC = {

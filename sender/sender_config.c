@@ -3,7 +3,7 @@
 
 static const lull_setting_t s_settings[] = {
     LULL_COMMON_SETTINGS(sender_cfg_t, "9103"),
-    {"LULL_SENDER_OUTBOX", LULL_CFG_STR, "tcp://127.0.0.1:5552", "ZeroMQ endpoint the sender binds for OUTBOX wake-ups (PULL)", false, 0, 0, offsetof(sender_cfg_t, outbox_endpoint)},
+    {"LULL_SENDER_BIND", LULL_CFG_STR, "tcp://127.0.0.1:5552", "ZeroMQ endpoint the sender binds for OUTBOX wake-ups (PULL)", false, 0, 0, offsetof(sender_cfg_t, outbox_endpoint)},
 };
 
 const lull_proc_spec_t SENDER_PROC = {

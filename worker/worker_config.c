@@ -3,7 +3,7 @@
 
 static const lull_setting_t s_settings[] = {
     LULL_COMMON_SETTINGS(worker_cfg_t, "9102"),
-    {"LULL_SCHEDULERS_WORKER", LULL_CFG_STR, "tcp://127.0.0.1:5551", "comma-separated ZeroMQ endpoints of the scheduler shards the worker connects to (DEALER)", false, 0, 0, offsetof(worker_cfg_t, schedulers)},
+    {"LULL_WORKER_SCHEDULERS", LULL_CFG_STR, "tcp://127.0.0.1:5551", "comma-separated ZeroMQ endpoints of the scheduler shards the worker connects to (DEALER)", false, 0, 0, offsetof(worker_cfg_t, schedulers)},
 };
 
 const lull_proc_spec_t WORKER_PROC = {

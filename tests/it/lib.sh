@@ -39,12 +39,17 @@ it_db_create() {
 # it_sql SQL : runs SQL on $LULL_DATABASE_URL, prints unaligned tuples.
 it_sql() { psql "$LULL_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 
-# it_free_port : prints a TCP port that nothing listens on right now.
+# it_free_port : prints a TCP port that nothing listens on right now and that this test has not handed
+# out before (ports given out are remembered in a file, since callers run it in a subshell).
 it_free_port() {
     local p
     while :; do
-        p=$(( 20000 + RANDOM % 30000 ))
-        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+        grep -qx "$p" "$IT_TMP/.ports" 2>/dev/null && continue
+        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && continue
+        echo "$p" >>"$IT_TMP/.ports"
+        echo "$p"
+        return
     done
 }
 

@@ -18,9 +18,10 @@ for tier in ingress scheduler worker sender; do
     # Every ZeroMQ endpoint gets a private port so tiers of parallel tests never collide.
     zp1=$(it_free_port); zp2=$(it_free_port); zp3=$(it_free_port)
     it_start "$tier" env LULL_OPS_PORT="$port" LULL_LOG_FILE="$IT_TMP/$tier.jsonl" LULL_TEST_SECRET=x \
-        LULL_SCHEDULERS="tcp://127.0.0.1:$zp1" LULL_SCHED_INBOUND="tcp://127.0.0.1:$zp1" \
-        LULL_SCHED_WORKERS="tcp://127.0.0.1:$zp2" LULL_SCHEDULERS_WORKER="tcp://127.0.0.1:$zp2" \
-        LULL_SENDER_OUTBOX="tcp://127.0.0.1:$zp3" LULL_OUTBOX_ENDPOINT="tcp://127.0.0.1:$zp3" \
+        LULL_SCHEDULERS="tcp://127.0.0.1:$zp1" LULL_SCHED_INBOUND_BIND="tcp://127.0.0.1:$zp1" \
+        LULL_SCHED_WORKER_BIND="tcp://127.0.0.1:$zp2" LULL_WORKER_SCHEDULERS="tcp://127.0.0.1:$zp2" \
+        LULL_SENDER_BIND="tcp://127.0.0.1:$zp3" LULL_SENDERS="tcp://127.0.0.1:$zp3" \
+        LULL_SCHED_CONTROL_BIND="tcp://127.0.0.1:$(it_free_port)" \
         LULL_HTTP_PORT="$(it_free_port)" LULL_DEV_ALLOW_UNSIGNED=1 \
         LULL_DATABASE_URL="${LULL_DATABASE_URL/lull@/lull:s3cret@}" "$bin"
     pid=$IT_LAST_PID

@@ -1,0 +1,110 @@
+// OpenSSL-backed hashing, HMAC and encoding helpers.
+#include "lull_crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+
+int lull_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[20])
+{
+    unsigned int n = 0;
+    return HMAC(EVP_sha1(), key, (int)key_len, msg, msg_len, out, &n) && n == 20 ? 0 : -1;
+}
+
+int lull_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32])
+{
+    unsigned int n = 0;
+    return HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &n) && n == 32 ? 0 : -1;
+}
+
+int lull_sha256(const void *msg, size_t msg_len, uint8_t out[32])
+{
+    unsigned int n = 0;
+    return EVP_Digest(msg, msg_len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
+}
+
+char *lull_hex(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+    return out;
+}
+
+int lull_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+    size_t need = 4 * ((len + 2) / 3) + 1;
+    if (cap < need) return -1;
+    return EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+}
+
+static int s_b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+int lull_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
+{
+    while (len && in[len - 1] == '=') len--;
+    if (len % 4 == 1) return -1;
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = s_b64_value(in[i]);
+        if (v < 0) return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == cap) return -1;
+            out[n++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return (int)n;
+}
+
+bool lull_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+    if (a_len != b_len) return false;
+    return CRYPTO_memcmp(a, b, a_len) == 0;
+}
+
+int lull_random_bytes(void *buf, size_t len)
+{
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+char *lull_random_id(const char *prefix, size_t nbytes, char *out, size_t cap)
+{
+    uint8_t raw[64];
+    char hex[129];
+    if (nbytes > sizeof raw) nbytes = sizeof raw;
+    if (lull_random_bytes(raw, nbytes) != 0) memset(raw, 0, nbytes);
+    snprintf(out, cap, "%s%s", prefix ? prefix : "", lull_hex(raw, nbytes, hex));
+    return out;
+}
+
+double lull_random_unit(void)
+{
+    static _Thread_local uint64_t state;
+    if (state == 0 && lull_random_bytes(&state, sizeof state) != 0) state = 0x9E3779B97F4A7C15ULL;
+    if (state == 0) state = 1;
+    // xorshift64*
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    uint64_t x = state * 0x2545F4914F6CDD1DULL;
+    return (double)(x >> 11) / 9007199254740992.0;
+}

@@ -1,0 +1,32 @@
+// Cryptographic helpers over OpenSSL: HMAC-SHA1/SHA256, SHA-256, base64, hex, constant-time comparison
+// and random identifiers (webhook signatures in ingress, Standard Webhooks signatures in the sender).
+#ifndef LULL_CRYPTO_H
+#define LULL_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// HMAC-SHA1 of msg with key into out[20]. 0/-1.
+int lull_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[20]);
+// HMAC-SHA256 of msg with key into out[32]. 0/-1.
+int lull_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32]);
+// SHA-256 of msg into out[32]. 0/-1.
+int lull_sha256(const void *msg, size_t msg_len, uint8_t out[32]);
+// Lower-case hex of in[0..len) into out (2*len+1 bytes). Returns out.
+char *lull_hex(const uint8_t *in, size_t len, char *out);
+// Standard base64 (with padding) of in into out (cap bytes incl. NUL). Length written, or -1 if cap is short.
+int lull_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+// Decodes standard base64 (padding optional, no whitespace) into out. Bytes written, or -1 when invalid or
+// cap is short.
+int lull_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap);
+// Constant-time equality of two byte strings (the lengths are not secret).
+bool lull_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
+// Fills buf with len cryptographically random bytes. 0/-1.
+int lull_random_bytes(void *buf, size_t len);
+// A random identifier: prefix followed by 2*nbytes hex characters, into out (cap bytes). Returns out.
+char *lull_random_id(const char *prefix, size_t nbytes, char *out, size_t cap);
+// A fast non-cryptographic random double in [0, 1) (jitter), thread-safe.
+double lull_random_unit(void);
+
+#endif
