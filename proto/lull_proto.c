@@ -47,7 +47,7 @@ typedef struct {
 static const s_type_t s_types[LULL_MSG_TYPE_MAX + 1] = {
     [LULL_MSG_INBOUND] = { "inbound",
         { S_INT64(inbound, conversation_id, 0), S_INT64(inbound, message_id, 0), S_INT64(inbound, tenant_id, 0),
-          S_INT64(inbound, received_ms, 0) } },
+          S_INT64(inbound, received_ms, 0), S_STRING(inbound, channel, LULL_PROTO_MAX_CHANNEL) } },
     [LULL_MSG_READY] = { "ready",
         { S_INT32(ready, credit, 0, INT32_MAX), S_STRING(ready, name, LULL_PROTO_MAX_NAME) } },
     [LULL_MSG_HEARTBEAT] = { "heartbeat",

@@ -8,6 +8,7 @@
 
 #define LULL_PROTO_VERSION 1
 #define LULL_PROTO_MAX_FRAMES 16        // lull frames per message (identity frames excluded)
+#define LULL_PROTO_MAX_CHANNEL 16  // INBOUND channel name bytes
 #define LULL_PROTO_MAX_NAME 64          // worker name bytes
 #define LULL_PROTO_MAX_DETAIL 256       // DONE detail bytes
 #define LULL_PROTO_MAX_BODY (1 << 20)   // CTL_REP / CHAT body bytes
@@ -49,6 +50,7 @@ typedef struct {
             int64_t message_id;       // >= 0
             int64_t tenant_id;        // >= 0
             int64_t received_ms;      // wall clock, ms since the Unix epoch, >= 0
+            char channel[LULL_PROTO_MAX_CHANNEL + 1];  // "sms", "whatsapp", … (per-channel windows); may be empty
         } inbound;
         struct {
             int32_t credit;                      // jobs the worker can take now, >= 0

@@ -118,7 +118,9 @@ LULL_TEST(round_trip_inbound)
     m.u.inbound.message_id = 0;
     m.u.inbound.tenant_id = 1;
     m.u.inbound.received_ms = INT64_MAX - 1;
+    snprintf(m.u.inbound.channel, sizeof m.u.inbound.channel, "whatsapp");
     LULL_CHECK(s_check_round_trip(&m, &out));
+    LULL_CHECK_EQ_STR(out.u.inbound.channel, "whatsapp");
     LULL_CHECK_EQ_INT(out.type, LULL_MSG_INBOUND);
     LULL_CHECK(out.u.inbound.conversation_id == INT64_MAX);
     LULL_CHECK_EQ_INT(out.u.inbound.message_id, 0);
