@@ -343,7 +343,7 @@ LULL_TEST(wire_layout_is_big_endian_one_frame_per_field)
 LULL_TEST(frame_counts_per_type)
 {
     struct { lull_msg_t m; size_t frames; } cases[] = {
-        { { .type = LULL_MSG_INBOUND }, 5 },
+        { { .type = LULL_MSG_INBOUND }, 6 },
         { { .type = LULL_MSG_READY }, 3 },
         { { .type = LULL_MSG_HEARTBEAT }, 2 },
         { { .type = LULL_MSG_JOB }, 7 },
