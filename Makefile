@@ -2,7 +2,8 @@
 #
 # Everything except the main.c files builds into build/<variant>/liblull.a; binaries and tests link it.
 # New modules are picked up by wildcard: common/*.c proto/*.c <tier>/<tier>_*.c, tests/unit/test_*.c,
-# tests/fakes/*.c (one program each), tests/fuzz/fuzz_*.c (libFuzzer targets, `make fuzz`).
+# tests/fakes/*.c (one program each), tests/bench/*.c (benchmark programs, run by scripts/bench/*),
+# tests/fuzz/fuzz_*.c (libFuzzer targets, `make fuzz`).
 
 PKGS      := libczmq libzmq libmicrohttpd libcurl libcjson libpq openssl
 CC        ?= cc
@@ -36,11 +37,12 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FAKE_BIN  := $(patsubst tests/fakes/%.c,$(BUILD)/fakes/%,$(wildcard tests/fakes/*.c))
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
 .PHONY: all build test asan run clean deps fuzz tests-build config-doc
 all: build
 build: $(PROGS) $(EXTRA_PROGS)
-tests-build: build $(UNIT_BIN) $(FAKE_BIN)
+tests-build: build $(UNIT_BIN) $(FAKE_BIN) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,6 +69,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
 $(BUILD)/fakes/%: $(BUILD)/obj/tests/fakes/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "LD $@"
@@ -74,6 +81,7 @@ $(BUILD)/fakes/%: $(BUILD)/obj/tests/fakes/%.o $(LIB)
 
 deps:
 	@scripts/install-deps
+	@scripts/node-deps
 
 # All unit and integration tests; the runner ends with "N passed, N failed".
 test: deps
