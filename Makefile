@@ -101,7 +101,7 @@ fuzz: deps
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Iproto -Itests/unit \
 	    $$(pkg-config --cflags $(PKGS)) $$f $(filter-out %/main.c,$(LIB_SRC)) $(LIBS) -o build/fuzz/$$n || exit 1; \
-	  build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=0 build/fuzz/corpus-$$n 2>&1 | tail -2 || exit 1; \
+	  mkdir -p build/fuzz/corpus-$$n; build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=0 build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 || { tail -30 build/fuzz/$$n.log; exit 1; }; echo "$$n: $$(grep -c . build/fuzz/$$n.log) log lines, no crash in $${FUZZ_SECONDS:-20} s"; \
 	  done
 
 # Start the whole stack on a local database; Ctrl-C stops it.
