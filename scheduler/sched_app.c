@@ -329,8 +329,11 @@ static void s_inbound(sched_app_t *self, const lull_msg_t *m)
     int64_t tenant = m->u.inbound.tenant_id;
     int channel = sched_channel_from_name(m->u.inbound.channel);
     if (!sched_tenants_known(self->tenants, tenant) && self->proc->db && lull_db_connected(self->proc->db)) {
-        // a tenant created since the last refresh (a missing one keeps the defaults until the next refresh)
-        (void)sched_tenants_load_one(self->tenants, self->proc->db, tenant);
+        // a tenant created since the last refresh; one the database does not have gets the defaults until the
+        // next refresh (so a bogus tenant id costs one query per refresh, not one per message)
+        if (sched_tenants_load_one(self->tenants, self->proc->db, tenant) == 1)
+            (void)sched_tenants_set(self->tenants, tenant, self->cfg->default_window_ms,
+                                    self->cfg->default_max_wait_ms, NULL);
     }
     int64_t window, max_wait;
     sched_tenants_get(self->tenants, tenant, channel, &window, &max_wait);
