@@ -628,7 +628,6 @@ static bool s_list_one(void *arg, const sched_window_info_t *info)
 {
     s_list_ctx_t *ctx = arg;
     if (ctx->left <= 0) return false;
-    if (info->state == SCHED_WS_NONE) return true;  // only a job in flight: no window to show
     cJSON *o = cJSON_CreateObject();
     if (!o) return false;
     cJSON_AddNumberToObject(o, "conversation_id", (double)info->conversation_id);
@@ -642,12 +641,6 @@ static bool s_list_one(void *arg, const sched_window_info_t *info)
     cJSON_AddStringToObject(o, "state", sched_wstate_name(info->state, info->in_flight));
     cJSON_AddItemToArray(ctx->arr, o);
     ctx->left--;
-    return true;
-}
-
-static bool s_count_windows(void *arg, const sched_window_info_t *info)
-{
-    if (info->state != SCHED_WS_NONE) (*(int64_t *)arg)++;
     return true;
 }
 
@@ -668,9 +661,7 @@ static int s_control(sched_app_t *self, const lull_msg_t *m, char **body)
         if (limit > self->cfg->list_max) limit = (int)self->cfg->list_max;
         s_list_ctx_t ctx = {.arr = arr, .left = limit, .now = lull_clock_mono_ms()};
         sched_windows_each(self->win, s_list_one, &ctx);
-        int64_t total = 0;
-        sched_windows_each(self->win, s_count_windows, &total);
-        cJSON_AddNumberToObject(root, "total", (double)total);
+        cJSON_AddNumberToObject(root, "total", (double)sched_windows_count(self->win));
         *body = lull_json_print(root);
         cJSON_Delete(root);
         return *body ? 200 : 500;

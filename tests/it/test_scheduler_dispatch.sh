@@ -62,8 +62,47 @@ it_wait_for "swept conversation answered" 5 answered "$c4"
 it_check_eq "the cancelled burst is not resurrected by the sweep" 0 "$(jobs "$W1" "$s1")"
 it_check_eq "swept conversation dispatched once" 1 "$(jobs "$W1" "$c4")"
 
-# --- a retryable failure comes back with attempt 2 (after a worker that only fails) -------------------
 it_stop "$WORKER_PID" KILL
+
+# --- a message during a running job opens the next window, answered by a second job after DONE ---------
+worker_start w3 --credit 1 --work-ms 500 --commit
+W3=$IT_TMP/w3.log
+c6=$(sched_conv "$fast"); m6=$(sched_msg "$c6"); sched_inbound "$c6" "$m6" "$fast"
+it_wait_for "first job of c6" 5 grep -q "\"conversation_id\":$c6," "$W3"
+m7=$(sched_msg "$c6"); sched_inbound "$c6" "$m7" "$fast"
+it_wait_for "next window due while the job runs (in_flight)" 5 sh -c \
+    "'$SCHED_CTL' '$SCHED_CT' list | grep -q '\"conversation_id\":$c6,[^}]*\"messages\":1,[^}]*\"state\":\"in_flight\"'"
+it_wait_for "second job of c6 after the first DONE" 5 sh -c "[ \$(grep '\"ev\":\"job\"' '$W3' | grep -c '\"conversation_id\":$c6,') -ge 2 ]"
+it_wait_for "c6 answered" 5 answered "$c6"
+it_check_match "the first reply was superseded" "\"conversation_id\":$c6,\"outcome\":\"superseded\"" "$(grep '"ev":"done"' "$W3")"
+it_check_match "the second job answers the whole burst" "\"conversation_id\":$c6,\"tenant_id\":$fast,\"expected_upto\":0,\"upto\":$m7,\"attempt\":1" "$(grep '"ev":"job"' "$W3")"
+it_check_eq "c6 dispatched exactly twice" 2 "$(jobs "$W3" "$c6")"
+
+# --- paused: deferred until paused_until; escalated: skipped ------------------------------------------
+c7=$(sched_conv "$fast"); it_sql "UPDATE conversations SET paused_until = now() + interval '400 ms' WHERE id = $c7" >/dev/null
+m=$(sched_msg "$c7"); sched_inbound "$c7" "$m" "$fast"
+c8=$(sched_conv "$fast"); it_sql "UPDATE conversations SET status = 'escalated' WHERE id = $c8" >/dev/null
+m=$(sched_msg "$c8"); sched_inbound "$c8" "$m" "$fast"
+it_wait_for "paused conversation dispatched once the pause ends" 5 grep -q "\"conversation_id\":$c7," "$W3"
+it_check_match "the pause was logged" "\"ev\":\"dispatch.paused\".*\"conv\":$c7" "$(cat "$IT_TMP/sched.jsonl")"
+it_wait_for "escalated conversation skipped" 5 sh -c \
+    "curl -s http://127.0.0.1:$SCHED_OPS/metrics | grep -q '^lull_sched_jobs_skipped_total [1-9]'"
+it_check_eq "escalated conversation never dispatched" 0 "$(jobs "$W3" "$c8")"
+it_stop "$WORKER_PID" KILL
+
+# --- back-pressure: DONE with backoff_until holds the worker's next job until then ----------------------
+worker_start w4 --credit 1 --backoff-ms 300 --commit
+c9=$(sched_conv "$fast"); c10=$(sched_conv "$fast")
+for c in "$c9" "$c10"; do m=$(sched_msg "$c"); sched_inbound "$c" "$m" "$fast"; done
+it_wait_for "both answered despite back-pressure" 10 sh -c "psql '$LULL_DATABASE_URL' -XAtc \
+    'SELECT count(*) FROM conversations WHERE id IN ($c9, $c10) AND answered_upto = last_inbound_id' | grep -qx 2"
+log=$(grep -n '"ev":"worker.backoff"\|"ev":"dispatch".*"worker":"w4"' "$IT_TMP/sched.jsonl" | cut -d: -f1 | tr '\n' ' ')
+first_backoff=$(grep -n '"ev":"worker.backoff"' "$IT_TMP/sched.jsonl" | head -1 | cut -d: -f1)
+second_dispatch=$(grep -n '"ev":"dispatch".*"worker":"w4"' "$IT_TMP/sched.jsonl" | sed -n 2p | cut -d: -f1)
+it_check "back-pressure is reported before the worker's second job ($log)" test "${first_backoff:-999999}" -lt "${second_dispatch:-0}"
+it_stop "$WORKER_PID" KILL
+
+# --- a retryable failure comes back with attempt 2 (after a worker that only fails) -------------------
 worker_start w2 --credit 1 --outcome retryable --retry-after-ms 30
 W2=$IT_TMP/w2.log
 c5=$(sched_conv "$fast"); m5=$(sched_msg "$c5"); sched_inbound "$c5" "$m5" "$fast"
