@@ -21,6 +21,7 @@
 
 #define MAX_IDENTITY 255
 #define RECV_BATCH 1000       // messages handled per socket event before timers get a turn
+#define MAX_CREDIT 100000     // sanity bound on one worker's credit
 #define DB_RETRY_MS 200       // pause before dispatching again after a database error
 
 typedef struct {
@@ -390,8 +391,12 @@ static void s_done(sched_app_t *self, s_worker_t *from, const lull_msg_t *m)
     size_t i = 0;
     while (i < self->njobs && self->jobs[i].job_id != m->u.done.job_id) i++;
     if (i == self->njobs) {
+        // a job from before a restart of this scheduler: the worker's READY did not count the slot it held
+        // as free, so that slot is credit again now
+        if (from->credit < MAX_CREDIT) from->credit++;
         LOG_INFO("done.unknown", "DONE for an unknown job ignored", "job", LI((int64_t)m->u.done.job_id), "conv",
-                 LI(m->u.done.conversation_id), "outcome", LS(lull_outcome_name(m->u.done.outcome)));
+                 LI(m->u.done.conversation_id), "outcome", LS(lull_outcome_name(m->u.done.outcome)), "worker",
+                 LS(from->name), "credit", LI(from->credit));
         return;
     }
     s_job_t job = self->jobs[i];
@@ -446,7 +451,7 @@ static void s_on_router(lull_loop_t *loop, int fd, int events, void *arg)
                 }
                 if (w) {
                     snprintf(w->name, sizeof w->name, "%s", m.u.ready.name);
-                    w->credit = m.u.ready.credit;
+                    w->credit = m.u.ready.credit < MAX_CREDIT ? m.u.ready.credit : MAX_CREDIT;
                 } else {
                     LOG_WARN("worker.too_many", "READY ignored: LULL_SCHED_MAX_WORKERS reached");
                 }

@@ -55,6 +55,27 @@ it_check_match "the worker reconnected by itself (second READY)" '"ev":"ready".*
 it_check_eq "no replied twice: every DONE after the restart is replied" 0 \
     "$(tail -n +"$((before + 1))" "$W" | grep '"ev":"done"' | grep -vc '"outcome":"replied"')"
 
+it_stop "$WORKER_PID" KILL
+
+# --- a restart while the worker holds jobs: its READY offers the free slots only, and the DONEs of the old
+# jobs (unknown to the new scheduler) give the held slots back as credit -----------------------------------
+worker_start slow --credit 2 --work-ms 1500 --commit
+S=$IT_TMP/slow.log
+d1=$(sched_conv "$t"); m=$(sched_msg "$d1"); sched_inbound "$d1" "$m" "$t"
+d2=$(sched_conv "$t"); m=$(sched_msg "$d2"); sched_inbound "$d2" "$m" "$t"
+it_wait_for "the slow worker holds 2 jobs" 5 sh -c "[ \$(grep -c '\"ev\":\"job\"' '$S') -ge 2 ]"
+it_stop "$SCHED_PID" KILL
+sched_start sched3
+it_wait_for "the worker re-announces itself with credit 0" 5 grep -q '"ev":"worker.ready".*"worker":"slow","credit":0' "$IT_TMP/sched3.jsonl"
+it_wait_for "the old jobs' DONEs give the credit back" 10 sh -c \
+    "curl -s http://127.0.0.1:$SCHED_OPS/metrics | grep -q '^lull_sched_credit 2$'"
+it_check_match "those DONEs are logged as unknown jobs" '"ev":"done.unknown".*"worker":"slow"' "$(cat "$IT_TMP/sched3.jsonl")"
+it_check "both conversations answered once (by the old jobs)" sh -c "$(declare -f answered it_sql); answered $d1 && answered $d2"
+# the new scheduler may dispatch one of them again before the old job commits: the CAS makes it a duplicate
+it_check "at most one new job per conversation" test "$(jobs "$S" "$d1")" -le 2 -a "$(jobs "$S" "$d2")" -le 2
+it_check_eq "exactly one reply per conversation" "1 1" \
+    "$(grep -c "\"conversation_id\":$d1,\"outcome\":\"replied\"" "$S") $(grep -c "\"conversation_id\":$d2,\"outcome\":\"replied\"" "$S")"
+
 it_stop "$SCHED_PID" TERM
 it_check_eq "scheduler exits 0 on SIGTERM" 0 "$IT_RC"
 it_finish
