@@ -280,6 +280,17 @@ static void s_dispatch(sched_app_t *self)
     }
 }
 
+// Handles up to RECV_BATCH messages waiting on sock (then timers get a turn); handle borrows each message.
+static void s_drain(sched_app_t *self, zsock_t *sock, void (*handle)(sched_app_t *, zmsg_t *))
+{
+    for (int k = 0; k < RECV_BATCH && (zsock_events(sock) & ZMQ_POLLIN); k++) {
+        zmsg_t *z = zmsg_recv(sock);
+        if (!z) break;
+        handle(self, z);
+        zmsg_destroy(&z);
+    }
+}
+
 // ---- windows
 
 static void s_on_fire(void *arg, const sched_window_info_t *info, int64_t now)
@@ -356,26 +367,26 @@ static void s_inbound(sched_app_t *self, const lull_msg_t *m)
               "conv", LI(m->u.inbound.conversation_id), "msg", LI(m->u.inbound.message_id), "tenant", LI(tenant));
 }
 
+static void s_handle_inbound(sched_app_t *self, zmsg_t *z)
+{
+    lull_msg_t m;
+    char err[160] = "";
+    if (lull_proto_decode(z, &m, err, sizeof err) != 0 || m.type != LULL_MSG_INBOUND) {
+        lull_counter_add(self->c_bad, 1);
+        LOG_WARN("inbound.bad", err[0] && m.type == 0 ? err : "not an INBOUND message");
+    } else {
+        s_inbound(self, &m);
+    }
+    lull_msg_clear(&m);
+}
+
 static void s_on_inbound(lull_loop_t *loop, int fd, int events, void *arg)
 {
     (void)loop;
     (void)fd;
     (void)events;
     sched_app_t *self = arg;
-    for (int k = 0; k < RECV_BATCH && (zsock_events(self->inbound) & ZMQ_POLLIN); k++) {
-        zmsg_t *z = zmsg_recv(self->inbound);
-        if (!z) break;
-        lull_msg_t m;
-        char err[160];
-        if (lull_proto_decode(z, &m, err, sizeof err) != 0 || m.type != LULL_MSG_INBOUND) {
-            lull_counter_add(self->c_bad, 1);
-            LOG_WARN("inbound.bad", err[0] && m.type == 0 ? err : "not an INBOUND message");
-        } else {
-            s_inbound(self, &m);
-        }
-        lull_msg_clear(&m);
-        zmsg_destroy(&z);
-    }
+    s_drain(self, self->inbound, s_handle_inbound);
 }
 
 // ---- workers
@@ -419,56 +430,56 @@ static void s_done(sched_app_t *self, s_worker_t *from, const lull_msg_t *m)
              LI(job.attempt), "retry_ms", LI(delay), "next_window", LB(r == 0));
 }
 
+static void s_handle_worker(sched_app_t *self, zmsg_t *z)
+{
+    zframe_t *id = zmsg_pop(z);
+    lull_msg_t m;
+    char err[160] = "";
+    if (!id || zframe_size(id) == 0 || zframe_size(id) > MAX_IDENTITY) {
+        lull_counter_add(self->c_bad, 1);
+    } else if (lull_proto_decode(z, &m, err, sizeof err) != 0) {
+        lull_counter_add(self->c_bad, 1);
+        LOG_WARN("worker.bad_message", err);
+    } else {
+        int idx = -1;
+        s_worker_t *w = s_worker_find(self, zframe_data(id), zframe_size(id), &idx);
+        if (m.type == LULL_MSG_READY) {
+            if (!w && self->nworkers < self->cfg->max_workers) {
+                w = &self->workers[self->nworkers++];
+                memset(w, 0, sizeof *w);
+                memcpy(w->id, zframe_data(id), zframe_size(id));
+                w->idlen = zframe_size(id);
+                w->last_send_ms = lull_clock_mono_ms();
+                LOG_INFO("worker.ready", "worker joined", "worker", LS(m.u.ready.name), "credit",
+                         LI(m.u.ready.credit));
+            }
+            if (w) {
+                snprintf(w->name, sizeof w->name, "%s", m.u.ready.name);
+                w->credit = m.u.ready.credit < MAX_CREDIT ? m.u.ready.credit : MAX_CREDIT;
+            } else {
+                LOG_WARN("worker.too_many", "READY ignored: LULL_SCHED_MAX_WORKERS reached");
+            }
+        } else if (!w) {
+            LOG_DEBUG("worker.unknown", "message from an unknown worker ignored (it will send READY)", "type",
+                      LS(lull_msg_type_name(m.type)));
+        } else if (m.type == LULL_MSG_DONE) {
+            s_done(self, w, &m);
+        } else if (m.type != LULL_MSG_HEARTBEAT) {
+            LOG_WARN("worker.bad_message", "unexpected message type", "type", LS(lull_msg_type_name(m.type)));
+        }
+        if (w) w->last_recv_ms = lull_clock_mono_ms();
+        lull_msg_clear(&m);
+    }
+    zframe_destroy(&id);
+}
+
 static void s_on_router(lull_loop_t *loop, int fd, int events, void *arg)
 {
     (void)loop;
     (void)fd;
     (void)events;
     sched_app_t *self = arg;
-    for (int k = 0; k < RECV_BATCH && (zsock_events(self->router) & ZMQ_POLLIN); k++) {
-        zmsg_t *z = zmsg_recv(self->router);
-        if (!z) break;
-        zframe_t *id = zmsg_pop(z);
-        lull_msg_t m;
-        char err[160] = "";
-        if (!id || zframe_size(id) == 0 || zframe_size(id) > MAX_IDENTITY) {
-            lull_counter_add(self->c_bad, 1);
-        } else if (lull_proto_decode(z, &m, err, sizeof err) != 0) {
-            lull_counter_add(self->c_bad, 1);
-            LOG_WARN("worker.bad_message", err);
-        } else {
-            int idx = -1;
-            s_worker_t *w = s_worker_find(self, zframe_data(id), zframe_size(id), &idx);
-            if (m.type == LULL_MSG_READY) {
-                if (!w && self->nworkers < self->cfg->max_workers) {
-                    w = &self->workers[self->nworkers++];
-                    memset(w, 0, sizeof *w);
-                    memcpy(w->id, zframe_data(id), zframe_size(id));
-                    w->idlen = zframe_size(id);
-                    w->last_send_ms = lull_clock_mono_ms();
-                    LOG_INFO("worker.ready", "worker joined", "worker", LS(m.u.ready.name), "credit",
-                             LI(m.u.ready.credit));
-                }
-                if (w) {
-                    snprintf(w->name, sizeof w->name, "%s", m.u.ready.name);
-                    w->credit = m.u.ready.credit < MAX_CREDIT ? m.u.ready.credit : MAX_CREDIT;
-                } else {
-                    LOG_WARN("worker.too_many", "READY ignored: LULL_SCHED_MAX_WORKERS reached");
-                }
-            } else if (!w) {
-                LOG_DEBUG("worker.unknown", "message from an unknown worker ignored (it will send READY)", "type",
-                          LS(lull_msg_type_name(m.type)));
-            } else if (m.type == LULL_MSG_DONE) {
-                s_done(self, w, &m);
-            } else if (m.type != LULL_MSG_HEARTBEAT) {
-                LOG_WARN("worker.bad_message", "unexpected message type", "type", LS(lull_msg_type_name(m.type)));
-            }
-            if (w) w->last_recv_ms = lull_clock_mono_ms();
-            lull_msg_clear(&m);
-        }
-        zframe_destroy(&id);
-        zmsg_destroy(&z);
-    }
+    s_drain(self, self->router, s_handle_worker);
 }
 
 static void s_on_heartbeat(lull_loop_t *loop, int timer_id, void *arg)
@@ -714,43 +725,43 @@ static int s_control(sched_app_t *self, const lull_msg_t *m, char **body)
     return 400;
 }
 
+static void s_handle_control(sched_app_t *self, zmsg_t *z)
+{
+    zframe_t *id = zmsg_pop(z);
+    zframe_t *delim = NULL;
+    zframe_t *first = zmsg_first(z);
+    if (first && zframe_size(first) == 0) delim = zmsg_pop(z);  // REQ clients add an empty delimiter
+    lull_msg_t m;
+    char err[160] = "";
+    if (!id || lull_proto_decode(z, &m, err, sizeof err) != 0 || m.type != LULL_MSG_CTL_REQ) {
+        lull_counter_add(self->c_bad, 1);
+        LOG_WARN("control.bad_request", err[0] ? err : "not a CTL_REQ");
+        if (id) lull_msg_clear(&m);
+    } else {
+        char *body = NULL;
+        lull_msg_t rep = {.type = LULL_MSG_CTL_REP};
+        rep.u.ctl_rep.req_id = m.u.ctl_req.req_id;
+        rep.u.ctl_rep.status = s_control(self, &m, &body);
+        rep.u.ctl_rep.body = body;
+        zmsg_t *out = lull_proto_encode(&rep);
+        if (out && delim) zmsg_pushmem(out, NULL, 0);
+        if (out) zmsg_pushmem(out, zframe_data(id), zframe_size(id));
+        if (!out || zmsg_send(&out, self->control) != 0) LOG_WARN("control.reply_failed", "cannot reply");
+        zmsg_destroy(&out);
+        free(body);
+        lull_msg_clear(&m);
+    }
+    zframe_destroy(&delim);
+    zframe_destroy(&id);
+}
+
 static void s_on_control(lull_loop_t *loop, int fd, int events, void *arg)
 {
     (void)loop;
     (void)fd;
     (void)events;
     sched_app_t *self = arg;
-    for (int k = 0; k < RECV_BATCH && (zsock_events(self->control) & ZMQ_POLLIN); k++) {
-        zmsg_t *z = zmsg_recv(self->control);
-        if (!z) break;
-        zframe_t *id = zmsg_pop(z);
-        zframe_t *delim = NULL;
-        zframe_t *first = zmsg_first(z);
-        if (first && zframe_size(first) == 0) delim = zmsg_pop(z);  // REQ clients add an empty delimiter
-        lull_msg_t m;
-        char err[160] = "";
-        if (!id || lull_proto_decode(z, &m, err, sizeof err) != 0 || m.type != LULL_MSG_CTL_REQ) {
-            lull_counter_add(self->c_bad, 1);
-            LOG_WARN("control.bad_request", err[0] ? err : "not a CTL_REQ");
-            if (id) lull_msg_clear(&m);
-        } else {
-            char *body = NULL;
-            lull_msg_t rep = {.type = LULL_MSG_CTL_REP};
-            rep.u.ctl_rep.req_id = m.u.ctl_req.req_id;
-            rep.u.ctl_rep.status = s_control(self, &m, &body);
-            rep.u.ctl_rep.body = body;
-            zmsg_t *out = lull_proto_encode(&rep);
-            if (out && delim) zmsg_pushmem(out, NULL, 0);
-            if (out) zmsg_pushmem(out, zframe_data(id), zframe_size(id));
-            if (!out || zmsg_send(&out, self->control) != 0) LOG_WARN("control.reply_failed", "cannot reply");
-            zmsg_destroy(&out);
-            free(body);
-            lull_msg_clear(&m);
-        }
-        zframe_destroy(&delim);
-        zframe_destroy(&id);
-        zmsg_destroy(&z);
-    }
+    s_drain(self, self->control, s_handle_control);
 }
 
 // ---- life cycle
