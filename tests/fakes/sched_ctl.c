@@ -1,5 +1,6 @@
 // sched_ctl: a tiny control client for lull-scheduler (the pattern the admin API reuses).
-// Usage: sched_ctl ENDPOINT list [LIMIT] | cancel CONV | flush CONV
+// Usage: sched_ctl [--req] ENDPOINT list [LIMIT] | cancel CONV | flush CONV   (--req: a REQ socket, whose
+//        empty delimiter frame the scheduler must handle; default DEALER)
 //        sched_ctl ENDPOINT inbound CONV MSG TENANT [CHANNEL]   (pushes one INBOUND, as ingress does)
 // Prints the CTL_REP body on stdout and "status N" on stderr; exits 0 for 2xx, status/100 otherwise, 2 on a
 // usage error or no answer within 5 s.
@@ -7,12 +8,18 @@
 #include "lull_proto.h"
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int main(int argc, char **argv)
 {
+    bool req_socket = argc > 1 && strcmp(argv[1], "--req") == 0;
+    if (req_socket) {
+        argv++;
+        argc--;
+    }
     if (argc < 3 || (strcmp(argv[2], "list") != 0 && argc < 4)) {
         fprintf(stderr, "usage: sched_ctl ENDPOINT list [LIMIT] | cancel CONV | flush CONV\n");
         return 2;
@@ -39,7 +46,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sched_ctl: unknown operation '%s'\n", argv[2]);
         return 2;
     }
-    zsock_t *s = zsock_new(ZMQ_DEALER);
+    zsock_t *s = zsock_new(req_socket ? ZMQ_REQ : ZMQ_DEALER);
     if (!s) return 2;
     zsock_set_linger(s, 0);
     zsock_set_rcvtimeo(s, 5000);

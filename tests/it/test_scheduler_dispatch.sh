@@ -43,6 +43,7 @@ s1=$(sched_conv "$slow"); s2=$(sched_conv "$slow")
 sm1=$(sched_msg "$s1"); sched_inbound "$s1" "$sm1" "$slow"
 sm2=$(sched_msg "$s2"); sched_inbound "$s2" "$sm2" "$slow"
 it_wait_for "two slow windows listed" 5 sh -c "'$SCHED_CTL' '$SCHED_CT' list | grep -q '\"total\":2'"
+it_check_match "a REQ client (empty delimiter frame) gets the same answer" '"total":2' "$("$SCHED_CTL" --req "$SCHED_CT" list 2>/dev/null)"
 it_check_match "list limit bounds the rows" '^\{"windows":\[\{[^]]*\}\],"total":2\}$' "$("$SCHED_CTL" "$SCHED_CT" list 1)"
 out=$("$SCHED_CTL" "$SCHED_CT" cancel "$s1" 2>/dev/null); rc=$?
 it_check_eq "cancel answers 200" 0 "$rc"
@@ -100,6 +101,16 @@ log=$(grep -n '"ev":"worker.backoff"\|"ev":"dispatch".*"worker":"w4"' "$IT_TMP/s
 first_backoff=$(grep -n '"ev":"worker.backoff"' "$IT_TMP/sched.jsonl" | head -1 | cut -d: -f1)
 second_dispatch=$(grep -n '"ev":"dispatch".*"worker":"w4"' "$IT_TMP/sched.jsonl" | sed -n 2p | cut -d: -f1)
 it_check "back-pressure is reported before the worker's second job ($log)" test "${first_backoff:-999999}" -lt "${second_dispatch:-0}"
+
+# --- per-channel windows: the INBOUND's channel selects the tenant's override ----------------------------
+chan=$(sched_tenant chan 60000 120000 '{"tiktok":{"window_ms":100,"max_wait_ms":1000}}')
+ct=$(sched_conv "$chan" tiktok); cs=$(sched_conv "$chan" sms)
+m=$(sched_msg "$ct"); sched_inbound "$ct" "$m" "$chan" tiktok
+m=$(sched_msg "$cs"); sched_inbound "$cs" "$m" "$chan" sms
+it_wait_for "the tiktok conversation (100 ms override) is answered" 10 answered "$ct"
+it_check_match "the sms conversation still waits on the tenant's 60 s window" \
+    "\"conversation_id\":$cs,\"tenant_id\":$chan,\"channel\":\"sms\",\"messages\":1,\"seconds_left\":[1-5][0-9]\.[0-9]*,\"state\":\"waiting\"" \
+    "$("$SCHED_CTL" "$SCHED_CT" list 2>/dev/null)"
 it_stop "$WORKER_PID" KILL
 
 # --- a retryable failure comes back with attempt 2 (after a worker that only fails) -------------------
