@@ -391,6 +391,33 @@ static void s_on_inbound(lull_loop_t *loop, int fd, int events, void *arg)
 
 // ---- workers
 
+// Records that a burst will get no answer (cancel, permanent failure): cancelled_upto = greatest(…, upto), so
+// recovery and the sweep do not dispatch it again. 0/-1 (database error, logged).
+static int s_record_cancel(sched_app_t *self, int64_t conv, int64_t upto)
+{
+    char id[24], up[24];
+    snprintf(id, sizeof id, "%lld", (long long)conv);
+    snprintf(up, sizeof up, "%lld", (long long)upto);
+    const char *params[2] = {id, up};
+    if (!self->proc->db ||
+        lull_db_run(self->proc->db,
+                    "UPDATE conversations SET cancelled_upto = greatest(cancelled_upto, $2::bigint), updated_at = now() "
+                    "WHERE id = $1",
+                    2, params, NULL) != 0) {
+        LOG_WARN("cancel.db_error", "cannot record cancelled_upto", "conv", LI(conv), "upto", LI(upto));
+        return -1;
+    }
+    return 0;
+}
+
+// A permanent failure: the burst up to the job's upto gets no answer (else the sweep would find it again).
+static void s_give_up(sched_app_t *self, const s_job_t *job)
+{
+    if (s_record_cancel(self, job->conv, job->upto) == 0)
+        LOG_WARN("job.given_up", "permanent failure: the burst gets no reply", "conv", LI(job->conv), "job",
+                 LI((int64_t)job->job_id), "upto", LI(job->upto));
+}
+
 static void s_done(sched_app_t *self, s_worker_t *from, const lull_msg_t *m)
 {
     int64_t wall = lull_clock_wall_ms();
@@ -424,6 +451,7 @@ static void s_done(sched_app_t *self, s_worker_t *from, const lull_msg_t *m)
                     : lull_retry_delay_ms(job.attempt - 1, self->cfg->retry_base_ms, self->cfg->retry_max_ms, -1);
         lull_counter_add(self->c_redispatched, 1);
     }
+    if (oc == LULL_OUTCOME_FAILED_PERMANENT) s_give_up(self, &job);
     int r = sched_windows_job_done(self->win, job.conv, delay, job.attempt);
     LOG_INFO("done", m->u.done.detail[0] ? m->u.done.detail : "job finished", "conv", LI(job.conv), "job",
              LI((int64_t)job.job_id), "worker", LS(w->name), "outcome", LS(lull_outcome_name(oc)), "attempt",
@@ -689,16 +717,7 @@ static int s_control(sched_app_t *self, const lull_msg_t *m, char **body)
             return 404;
         }
         // record it first, so recovery does not resurrect the burst
-        char id[24], up[24];
-        snprintf(id, sizeof id, "%lld", (long long)conv);
-        snprintf(up, sizeof up, "%lld", (long long)info.upto);
-        const char *params[2] = {id, up};
-        int64_t affected = 0;
-        if (!self->proc->db ||
-            lull_db_run(self->proc->db,
-                        "UPDATE conversations SET cancelled_upto = greatest(cancelled_upto, $2::bigint), "
-                        "updated_at = now() WHERE id = $1",
-                        2, params, &affected) != 0) {
+        if (s_record_cancel(self, conv, info.upto) != 0) {
             *body = lull_json_error_body("unavailable", "database unavailable; window kept");
             return 503;
         }

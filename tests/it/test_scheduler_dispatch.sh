@@ -118,6 +118,14 @@ worker_start w2 --credit 1 --outcome retryable --retry-after-ms 30
 W2=$IT_TMP/w2.log
 c5=$(sched_conv "$fast"); m5=$(sched_msg "$c5"); sched_inbound "$c5" "$m5" "$fast"
 it_wait_for "retried with attempt 2" 10 grep -q "\"conversation_id\":$c5,.*\"attempt\":2" "$W2"
+it_stop "$WORKER_PID" KILL
+
+# --- a permanent failure: the burst gets no reply (cancelled_upto), so the sweep does not bring it back ---
+worker_start w5 --credit 1 --outcome permanent
+c11=$(sched_conv "$fast"); m11=$(sched_msg "$c11"); sched_inbound "$c11" "$m11" "$fast"
+it_wait_for "permanent failure recorded as cancelled_upto" 5 sh -c \
+    "psql '$LULL_DATABASE_URL' -XAtc 'SELECT cancelled_upto FROM conversations WHERE id = $c11' | grep -qx $m11"
+it_check_match "and logged" "\"ev\":\"job.given_up\".*\"conv\":$c11" "$(cat "$IT_TMP/sched.jsonl")"
 metrics=$(curl -s "http://127.0.0.1:$SCHED_OPS/metrics")
 it_check_match "metrics count dispatched jobs" 'lull_sched_jobs_dispatched_total [1-9]' "$metrics"
 it_check_match "metrics have the fire lateness histogram" 'lull_sched_fire_lateness_seconds_count [1-9]' "$metrics"
