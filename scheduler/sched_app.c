@@ -64,6 +64,7 @@ struct sched_app {
     int sweep_page_timer;
     int64_t sweep_added;
     int64_t sweep_started_ms;
+    int64_t sweep_next_ms;   // monotonic: no new pass before (a long pass spaces the next ones out)
     int timers[3];
     // metrics
     lull_gauge_t *g_live, *g_ready, *g_workers, *g_credit, *g_inflight;
@@ -593,6 +594,8 @@ static void s_sweep_done(sched_app_t *self)
         LOG_INFO("sweep.found", "conversations no INBOUND reached", "windows", LI(self->sweep_added), "ms", LI(ms));
     }
     self->sweeping = false;
+    // a pass over a large backlog is costly: keep the sweep under ~10% of the time
+    self->sweep_next_ms = lull_clock_mono_ms() + 9 * ms;
 }
 
 static void s_on_sweep_page(lull_loop_t *loop, int timer_id, void *arg)
@@ -623,6 +626,7 @@ static void s_on_sweep(lull_loop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     sched_app_t *self = arg;
     if (self->sweeping || !self->proc->db || !lull_db_connected(self->proc->db)) return;
+    if (lull_clock_mono_ms() < self->sweep_next_ms) return;
     if (!self->recovered) (void)sched_tenants_load(self->tenants, self->proc->db);
     s_sweep_start(self);
     // one page per loop turn so INBOUND, DONE and heartbeats keep flowing during a long sweep
