@@ -558,8 +558,8 @@ static int s_sweep_page(sched_app_t *self, int64_t *cursor, int64_t *added)
         bool ok[7];
         int64_t v[7];
         for (int c = 0; c < 7; c++) v[c] = c == 2 ? 0 : lull_db_int(res, r, c, &ok[c]);
+        if (ok[0] && v[0] > *cursor) *cursor = v[0];  // keyset: always move on, even past a bad row
         if (!ok[0] || !ok[1] || !ok[3] || !ok[4] || !ok[5] || !ok[6]) continue;
-        *cursor = v[0];
         if (sched_windows_get(self->win, v[0], NULL)) continue;
         int channel = sched_channel_from_name(lull_db_text(res, r, 2));
         int64_t window, max_wait;
