@@ -22,6 +22,7 @@
 #define MAX_IDENTITY 255
 #define RECV_BATCH 1000       // messages handled per socket event before timers get a turn
 #define MAX_CREDIT 100000     // sanity bound on one worker's credit
+#define MAX_HINT_MS 3600000   // a worker's retry-after / back-pressure hint is honoured up to one hour
 #define DB_RETRY_MS 200       // pause before dispatching again after a database error
 
 typedef struct {
@@ -249,7 +250,7 @@ static void s_dispatch(sched_app_t *self)
             continue;
         case CHECK_GO: break;
         }
-        if (upto < info.upto) upto = info.upto;  // cannot happen with ingress committing first; be safe
+        // upto is the database's last_inbound_id: exactly what the worker's compare-and-swap checks
         s_job_t *job = s_job_add(self);
         if (!job) {
             (void)sched_windows_requeue(self->win, info.conversation_id);
@@ -423,7 +424,8 @@ static void s_done(sched_app_t *self, s_worker_t *from, const lull_msg_t *m)
 {
     int64_t wall = lull_clock_wall_ms();
     if (m->u.done.backoff_until_ms > wall) {
-        from->backoff_until = m->u.done.backoff_until_ms;
+        int64_t until = m->u.done.backoff_until_ms;
+        from->backoff_until = until - wall > MAX_HINT_MS ? wall + MAX_HINT_MS : until;
         LOG_INFO("worker.backoff", "worker reports provider back-pressure", "worker", LS(from->name), "ms",
                  LI(m->u.done.backoff_until_ms - wall));
     }
@@ -448,7 +450,7 @@ static void s_done(sched_app_t *self, s_worker_t *from, const lull_msg_t *m)
     int64_t delay = -1;
     if (oc == LULL_OUTCOME_FAILED_RETRYABLE) {
         delay = m->u.done.retry_after_ms > 0
-                    ? m->u.done.retry_after_ms
+                    ? (m->u.done.retry_after_ms < MAX_HINT_MS ? m->u.done.retry_after_ms : MAX_HINT_MS)
                     : lull_retry_delay_ms(job.attempt - 1, self->cfg->retry_base_ms, self->cfg->retry_max_ms, -1);
         lull_counter_add(self->c_redispatched, 1);
     }
