@@ -256,6 +256,26 @@ LULL_TEST(ready_queue_is_fair_across_tenants)
     lull_clock_set_source(NULL);
 }
 
+LULL_TEST(requeue_goes_back_to_the_front)
+{
+    sched_windows_t *w = s_fresh(0);
+    for (int64_t c = 1; c <= 3; c++) LULL_CHECK_EQ_INT(sched_windows_restore(w, c, 1, 0, 1, 0, 0), 1);
+    sched_window_info_t info;
+    LULL_CHECK(sched_windows_pop_ready(w, &info));
+    LULL_CHECK_EQ_INT(info.conversation_id, 1);
+    LULL_CHECK_EQ_INT(sched_windows_requeue(w, 1), 0);  // e.g. the database was down
+    LULL_CHECK(sched_windows_pop_ready(w, &info));
+    LULL_CHECK_EQ_INT(info.conversation_id, 1);
+    LULL_CHECK_EQ_INT(sched_windows_drop(w, 1), 0);
+    LULL_CHECK_EQ_INT(sched_windows_requeue(w, 1), -1);
+    LULL_CHECK_EQ_INT(sched_windows_ready_count(w), 2);
+    // flush of a ready window is accepted and changes nothing
+    LULL_CHECK_EQ_INT(sched_windows_flush(w, 2), 0);
+    LULL_CHECK_EQ_INT(sched_windows_ready_count(w), 2);
+    sched_windows_destroy(&w);
+    lull_clock_set_source(NULL);
+}
+
 static bool s_count_each(void *arg, const sched_window_info_t *info)
 {
     (void)info;
@@ -391,6 +411,7 @@ int main(void)
     LULL_RUN(pause_defers_until_later);
     LULL_RUN(cancel_and_flush);
     LULL_RUN(ready_queue_is_fair_across_tenants);
+    LULL_RUN(requeue_goes_back_to_the_front);
     LULL_RUN(wheel_fires_many_windows_exactly_in_order);
     LULL_RUN(wheel_exact_when_punctual);
     LULL_RUN(drop_and_reuse_keep_the_index_consistent);
