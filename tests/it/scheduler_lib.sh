@@ -5,7 +5,6 @@ FAKE_WORKER=$LULL_FAKES/fake_worker
 SCHED_IN="tcp://127.0.0.1:$(it_free_port)"
 SCHED_WK="tcp://127.0.0.1:$(it_free_port)"
 SCHED_CT="tcp://127.0.0.1:$(it_free_port)"
-SCHED_OPS=$(it_free_port)
 export LULL_HEARTBEAT_MS=${LULL_HEARTBEAT_MS:-100}
 
 # sched_tenant SLUG WINDOW_MS MAX_WAIT_MS [CHANNEL_WINDOWS_JSON] : prints the tenant id.
@@ -33,6 +32,7 @@ sched_inbound() { "$SCHED_CTL" "$SCHED_IN" inbound "$@"; }
 # sched_start NAME : starts lull-scheduler on the private endpoints (extra settings from the environment);
 # waits until it serves. Sets SCHED_PID.
 sched_start() {
+    SCHED_OPS=$(it_free_port)  # a fresh ops port per start: a restart never waits for the old one
     it_start "$1" env LULL_OPS_PORT="$SCHED_OPS" LULL_LOG_FILE="$IT_TMP/$1.jsonl" \
         LULL_SCHED_INBOUND_BIND="$SCHED_IN" LULL_SCHED_WORKER_BIND="$SCHED_WK" LULL_SCHED_CONTROL_BIND="$SCHED_CT" \
         LULL_SCHED_SWEEP_MS="${SWEEP_MS:-200}" LULL_SCHED_RETRY_BASE_MS=20 LULL_SCHED_RETRY_MAX_MS=100 \
