@@ -23,6 +23,7 @@
 #define RECV_BATCH 1000       // messages handled per socket event before timers get a turn
 #define MAX_CREDIT 100000     // sanity bound on one worker's credit
 #define MAX_HINT_MS 3600000   // a worker's retry-after / back-pressure hint is honoured up to one hour
+#define DISPATCH_BATCH 64     // due conversations checked against the database in one query
 #define DB_RETRY_MS 200       // pause before dispatching again after a database error
 
 typedef struct {
@@ -178,107 +179,156 @@ static int s_pick_worker(sched_app_t *self, int64_t wall)
 
 // ---- dispatch
 
-typedef enum { CHECK_GO, CHECK_GONE, CHECK_DEFER, CHECK_DB_ERROR } s_check_t;
+typedef enum { CHECK_GONE = 0, CHECK_GO, CHECK_DEFER } s_check_t;
 
-// Reads the conversation row: dispatch, nothing to answer, paused (defer_ms), or database error.
-static s_check_t s_check_conv(sched_app_t *self, int64_t conv, int64_t *expected, int64_t *upto, int64_t *defer_ms)
+// One due conversation taken from the ready queue, with what its row says.
+typedef struct {
+    sched_window_info_t info;
+    s_check_t check;
+    int64_t expected;  // answered_upto
+    int64_t upto;      // last_inbound_id
+    int64_t defer_ms;  // paused for this long
+} s_due_t;
+
+// Reads the rows of n due conversations in one query and decides each: dispatch, nothing to answer
+// (answered, cancelled, not open, gone), or paused. 0, -1 on a database error.
+static int s_check_convs(sched_app_t *self, s_due_t *due, int n)
 {
     static const char *sql =
-        "SELECT status, answered_upto, cancelled_upto, last_inbound_id, "
-        "CASE WHEN paused_until > now() THEN ceil(extract(epoch FROM paused_until - now()) * 1000)::bigint "
-        "ELSE 0 END FROM conversations WHERE id = $1";
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)conv);
-    const char *params[1] = {id};
+        "SELECT id, status = 'open' AND last_inbound_id > greatest(answered_upto, cancelled_upto), answered_upto, "
+        "last_inbound_id, CASE WHEN paused_until > now() THEN "
+        "ceil(extract(epoch FROM paused_until - now()) * 1000)::bigint ELSE 0 END "
+        "FROM conversations WHERE id = ANY($1::bigint[])";
     lull_db_t *db = self->proc->db;
-    if (!db) return CHECK_DB_ERROR;
+    if (!db) return -1;
+    char *ids = malloc((size_t)n * 21 + 3);
+    if (!ids) return -1;
+    size_t len = 0;
+    ids[len++] = '{';
+    for (int i = 0; i < n; i++) {
+        due[i].check = CHECK_GONE;  // a conversation without a row has nothing to answer
+        len += (size_t)snprintf(ids + len, 22, "%s%lld", i ? "," : "", (long long)due[i].info.conversation_id);
+    }
+    ids[len++] = '}';
+    ids[len] = '\0';
+    const char *params[1] = {ids};
     PGresult *res = lull_db_exec(db, sql, 1, params);
-    if (!res) return CHECK_DB_ERROR;
-    s_check_t rc = CHECK_GONE;
-    if (PQntuples(res) == 1) {
+    free(ids);
+    if (!res) return -1;
+    for (int r = 0; r < PQntuples(res); r++) {
         bool ok1, ok2, ok3, ok4;
-        const char *status = lull_db_text(res, 0, 0);
-        int64_t answered = lull_db_int(res, 0, 1, &ok1), cancelled = lull_db_int(res, 0, 2, &ok2);
-        int64_t last = lull_db_int(res, 0, 3, &ok3), paused = lull_db_int(res, 0, 4, &ok4);
-        if (!status || !ok1 || !ok2 || !ok3 || !ok4) {
-            LOG_ERROR("conv.bad_row", "unexpected conversation row", "conv", LI(conv));
-        } else if (strcmp(status, "open") != 0 || last <= (answered > cancelled ? answered : cancelled)) {
-            rc = CHECK_GONE;
-        } else if (paused > 0) {
-            *defer_ms = paused;
-            rc = CHECK_DEFER;
-        } else {
-            *expected = answered;
-            *upto = last;
-            rc = CHECK_GO;
+        int64_t id = lull_db_int(res, r, 0, &ok1), expected = lull_db_int(res, r, 2, &ok2);
+        int64_t upto = lull_db_int(res, r, 3, &ok3), paused = lull_db_int(res, r, 4, &ok4);
+        const char *open = lull_db_text(res, r, 1);
+        if (!ok1 || !ok2 || !ok3 || !ok4 || !open) {
+            LOG_ERROR("conv.bad_row", "unexpected conversation row", "conv", LI(id));
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            if (due[i].info.conversation_id != id) continue;
+            if (strcmp(open, "t") != 0) {
+                due[i].check = CHECK_GONE;
+            } else if (paused > 0) {
+                due[i].check = CHECK_DEFER;
+                due[i].defer_ms = paused;
+            } else {
+                due[i].check = CHECK_GO;
+                due[i].expected = expected;
+                due[i].upto = upto;
+            }
         }
     }
     PQclear(res);
-    return rc;
+    return 0;
 }
 
-// Sends due conversations to workers while there is credit.
+// Sends one checked conversation to worker wi. 0, -1 when the worker is unreachable (the caller drops it).
+static int s_send_job(sched_app_t *self, int wi, const s_due_t *d)
+{
+    s_job_t *job = s_job_add(self);
+    if (!job) {
+        (void)sched_windows_requeue(self->win, d->info.conversation_id);
+        self->db_retry_at = lull_clock_mono_ms() + DB_RETRY_MS;  // pause dispatch, as after a database error
+        LOG_ERROR("dispatch.oom", "cannot record a job");
+        return 0;
+    }
+    // upto is the database's last_inbound_id: exactly what the worker's compare-and-swap checks
+    *job = (s_job_t){.job_id = self->next_job_id++, .conv = d->info.conversation_id, .tenant = d->info.tenant_id,
+                     .upto = d->upto, .attempt = d->info.attempt, .worker = wi};
+    s_worker_t *w = &self->workers[wi];
+    lull_msg_t m = {.type = LULL_MSG_JOB};
+    m.u.job.job_id = job->job_id;
+    m.u.job.conversation_id = job->conv;
+    m.u.job.tenant_id = job->tenant;
+    m.u.job.expected_upto = d->expected;
+    m.u.job.upto = d->upto;
+    m.u.job.attempt = job->attempt;
+    if (s_send_worker(self, w, &m) != 0) {
+        self->njobs--;
+        return -1;
+    }
+    (void)sched_windows_start_job(self->win, job->conv, job->upto);
+    w->credit--;
+    w->jobs++;
+    lull_counter_add(self->c_dispatched, 1);
+    LOG_INFO("dispatch", "job sent", "conv", LI(job->conv), "job", LI((int64_t)job->job_id), "worker", LS(w->name),
+             "attempt", LI(job->attempt), "expected_upto", LI(d->expected), "upto", LI(d->upto));
+    return 0;
+}
+
+// Free credit of the workers that may take a job now.
+static int64_t s_usable_credit(const sched_app_t *self, int64_t wall)
+{
+    int64_t credit = 0;
+    for (int i = 0; i < self->nworkers; i++)
+        if (self->workers[i].backoff_until <= wall) credit += self->workers[i].credit;
+    return credit;
+}
+
+// Sends due conversations to workers while there is credit, checking them against the database in batches
+// of up to DISPATCH_BATCH (one query per batch).
 static void s_dispatch(sched_app_t *self)
 {
     int64_t now = lull_clock_mono_ms();
     if (now < self->db_retry_at) return;
     int64_t wall = lull_clock_wall_ms();
-    while (sched_windows_ready_count(self->win) > 0) {
-        int wi = s_pick_worker(self, wall);
-        if (wi < 0) return;
-        sched_window_info_t info;
-        if (!sched_windows_pop_ready(self->win, &info)) return;
-        int64_t expected = 0, upto = 0, defer_ms = 0;
-        switch (s_check_conv(self, info.conversation_id, &expected, &upto, &defer_ms)) {
-        case CHECK_DB_ERROR:
-            (void)sched_windows_requeue(self->win, info.conversation_id);
+    s_due_t due[DISPATCH_BATCH];
+    for (;;) {
+        if (lull_clock_mono_ms() < self->db_retry_at) return;
+        int64_t credit = s_usable_credit(self, wall);
+        int n = 0;
+        while (n < DISPATCH_BATCH && n < credit && sched_windows_pop_ready(self->win, &due[n].info)) n++;
+        if (n == 0) return;
+        if (s_check_convs(self, due, n) != 0) {
+            for (int i = n - 1; i >= 0; i--) (void)sched_windows_requeue(self->win, due[i].info.conversation_id);
             self->db_retry_at = now + DB_RETRY_MS;
-            LOG_WARN("dispatch.db_error", "cannot read the conversation; dispatch paused", "conv",
-                     LI(info.conversation_id));
-            return;
-        case CHECK_GONE:
-            (void)sched_windows_drop(self->win, info.conversation_id);
-            lull_counter_add(self->c_skipped, 1);
-            LOG_DEBUG("dispatch.skip", "nothing to answer (answered, cancelled, escalated or closed)", "conv",
-                      LI(info.conversation_id));
-            continue;
-        case CHECK_DEFER:
-            (void)sched_windows_defer(self->win, info.conversation_id, lull_clock_mono_ms() + defer_ms);
-            lull_counter_add(self->c_deferred, 1);
-            LOG_INFO("dispatch.paused", "conversation paused; window deferred", "conv", LI(info.conversation_id),
-                     "ms", LI(defer_ms));
-            continue;
-        case CHECK_GO: break;
-        }
-        // upto is the database's last_inbound_id: exactly what the worker's compare-and-swap checks
-        s_job_t *job = s_job_add(self);
-        if (!job) {
-            (void)sched_windows_requeue(self->win, info.conversation_id);
-            LOG_ERROR("dispatch.oom", "cannot record a job");
+            LOG_WARN("dispatch.db_error", "cannot read the conversations; dispatch paused", "error",
+                     LS(lull_db_error(self->proc->db)));
             return;
         }
-        *job = (s_job_t){.job_id = self->next_job_id++, .conv = info.conversation_id, .tenant = info.tenant_id,
-                         .upto = upto, .attempt = info.attempt, .worker = wi};
-        s_worker_t *w = &self->workers[wi];
-        lull_msg_t m = {.type = LULL_MSG_JOB};
-        m.u.job.job_id = job->job_id;
-        m.u.job.conversation_id = job->conv;
-        m.u.job.tenant_id = job->tenant;
-        m.u.job.expected_upto = expected;
-        m.u.job.upto = upto;
-        m.u.job.attempt = job->attempt;
-        if (s_send_worker(self, w, &m) != 0) {
-            self->njobs--;
-            (void)sched_windows_requeue(self->win, info.conversation_id);
-            s_worker_lost(self, wi, "worker unreachable");
-            continue;
+        for (int i = 0; i < n; i++) {
+            int64_t conv = due[i].info.conversation_id;
+            if (due[i].check == CHECK_GONE) {
+                (void)sched_windows_drop(self->win, conv);
+                lull_counter_add(self->c_skipped, 1);
+                LOG_DEBUG("dispatch.skip", "nothing to answer (answered, cancelled, escalated or closed)", "conv",
+                          LI(conv));
+                continue;
+            }
+            if (due[i].check == CHECK_DEFER) {
+                (void)sched_windows_defer(self->win, conv, lull_clock_mono_ms() + due[i].defer_ms);
+                lull_counter_add(self->c_deferred, 1);
+                LOG_INFO("dispatch.paused", "conversation paused; window deferred", "conv", LI(conv), "ms",
+                         LI(due[i].defer_ms));
+                continue;
+            }
+            int wi = lull_clock_mono_ms() < self->db_retry_at ? -1 : s_pick_worker(self, wall);
+            while (wi >= 0 && s_send_job(self, wi, &due[i]) != 0) {
+                s_worker_lost(self, wi, "worker unreachable");
+                wi = s_pick_worker(self, wall);
+            }
+            if (wi < 0) (void)sched_windows_requeue(self->win, conv);  // credit vanished with a lost worker
         }
-        (void)sched_windows_start_job(self->win, info.conversation_id, upto);
-        w->credit--;
-        w->jobs++;
-        lull_counter_add(self->c_dispatched, 1);
-        LOG_INFO("dispatch", "job sent", "conv", LI(job->conv), "job", LI((int64_t)job->job_id), "worker",
-                 LS(w->name), "attempt", LI(job->attempt), "expected_upto", LI(expected), "upto", LI(upto));
     }
 }
 
