@@ -388,19 +388,25 @@ static int64_t s_deadline(void *arg)
     return next;
 }
 
-static void s_inbound(sched_app_t *self, const lull_msg_t *m)
+// Window and max wait of a tenant on a channel, loading a tenant created since the last refresh.
+static void s_tenant_window(sched_app_t *self, int64_t tenant, int channel, int64_t *window, int64_t *max_wait)
 {
-    int64_t tenant = m->u.inbound.tenant_id;
-    int channel = sched_channel_from_name(m->u.inbound.channel);
     if (!sched_tenants_known(self->tenants, tenant) && self->proc->db && lull_db_connected(self->proc->db)) {
-        // a tenant created since the last refresh; one the database does not have gets the defaults until the
-        // next refresh (so a bogus tenant id costs one query per refresh, not one per message)
+        // one the database does not have gets the defaults until the next refresh (so a bogus tenant id
+        // costs one query per refresh, not one per message)
         if (sched_tenants_load_one(self->tenants, self->proc->db, tenant) == 1)
             (void)sched_tenants_set(self->tenants, tenant, self->cfg->default_window_ms,
                                     self->cfg->default_max_wait_ms, NULL);
     }
+    sched_tenants_get(self->tenants, tenant, channel, window, max_wait);
+}
+
+static void s_inbound(sched_app_t *self, const lull_msg_t *m)
+{
+    int64_t tenant = m->u.inbound.tenant_id;
+    int channel = sched_channel_from_name(m->u.inbound.channel);
     int64_t window, max_wait;
-    sched_tenants_get(self->tenants, tenant, channel, &window, &max_wait);
+    s_tenant_window(self, tenant, channel, &window, &max_wait);
     sched_inbound_t r = sched_windows_inbound(self->win, m->u.inbound.conversation_id, tenant, channel,
                                               m->u.inbound.message_id, window, max_wait);
     switch (r) {
@@ -615,7 +621,7 @@ static int s_sweep_page(sched_app_t *self, int64_t *cursor, int64_t *added)
         if (sched_windows_get(self->win, v[0], NULL)) continue;
         int channel = sched_channel_from_name(lull_db_text(res, r, 2));
         int64_t window, max_wait;
-        sched_tenants_get(self->tenants, v[1], channel, &window, &max_wait);
+        s_tenant_window(self, v[1], channel, &window, &max_wait);
         int64_t cap = v[4] + max_wait, deadline = v[5] + window;
         if (deadline > cap) deadline = cap;
         // wall → monotonic, against the database's own now() (no skew between the two clocks)

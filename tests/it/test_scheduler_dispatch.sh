@@ -62,6 +62,10 @@ it_wait_for "sweep dispatches the conversation no INBOUND announced" 10 sh -c "g
 it_wait_for "swept conversation answered" 5 answered "$c4"
 it_check_eq "the cancelled burst is not resurrected by the sweep" 0 "$(jobs "$W1" "$s1")"
 it_check_eq "swept conversation dispatched once" 1 "$(jobs "$W1" "$c4")"
+# a tenant created after the start: the sweep loads its settings (not the 30 s default window)
+late=$(sched_tenant late 100 300)
+c4b=$(sched_conv "$late"); sched_msg "$c4b" >/dev/null
+it_wait_for "swept conversation of a new tenant answered on its own window" 8 answered "$c4b"
 
 it_stop "$WORKER_PID" KILL
 
