@@ -6,6 +6,7 @@
 #include "../../scheduler/sched_windows.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int64_t s_now_us;
 static int64_t s_fake(void) { return s_now_us; }
@@ -400,6 +401,156 @@ LULL_TEST(drop_and_reuse_keep_the_index_consistent)
     lull_clock_set_source(NULL);
 }
 
+// ---- random operations against a small reference model (states, deadlines, counts, the index)
+
+enum { M_N = 300 };
+typedef struct {
+    bool present, job;
+    sched_wstate_t st;
+    int64_t deadline, cap, upto;
+    int64_t tenant;
+} s_model_t;
+
+static s_model_t s_m[M_N + 1];
+static int s_model_fired;
+
+static void s_model_fire(void *arg, const sched_window_info_t *info, int64_t now)
+{
+    (void)arg;
+    s_model_t *m = &s_m[info->conversation_id];
+    if (!m->present || (m->st != SCHED_WS_WAITING && m->st != SCHED_WS_BACKOFF) || m->deadline > now ||
+        info->deadline_ms != m->deadline)
+        s_model_fired = -1000000;  // fired something the model did not expect
+    else
+        s_model_fired++;
+    m->st = m->job ? SCHED_WS_DUE : SCHED_WS_READY;
+}
+
+static bool s_model_agrees(sched_windows_t *w)
+{
+    size_t present = 0, ready = 0;
+    for (int c = 1; c <= M_N; c++) {
+        sched_window_info_t info;
+        bool got = sched_windows_get(w, c, &info);
+        if (got != s_m[c].present) return false;
+        if (!got) continue;
+        present++;
+        if (s_m[c].st == SCHED_WS_READY) ready++;
+        if (info.state != s_m[c].st || info.in_flight != s_m[c].job || info.upto != s_m[c].upto ||
+            info.tenant_id != s_m[c].tenant)
+            return false;
+        if ((info.state == SCHED_WS_WAITING || info.state == SCHED_WS_BACKOFF) && info.deadline_ms != s_m[c].deadline)
+            return false;
+    }
+    return present == sched_windows_count(w) && ready == sched_windows_ready_count(w);
+}
+
+LULL_TEST(random_operations_match_a_model)
+{
+    sched_windows_t *w = s_fresh(1000);
+    memset(s_m, 0, sizeof s_m);
+    srand(2026);
+    int64_t msg = 1;
+    bool ok = true;
+    for (int step = 0; step < 200000 && ok; step++) {
+        int64_t c = 1 + rand() % M_N;
+        s_model_t *m = &s_m[c];
+        int op = rand() % 100;
+        int64_t now = s_ms();
+        if (op < 40) {  // inbound
+            int64_t win = 1 + rand() % 200, mw = rand() % 400;
+            if (!m->present) m->tenant = c % 5;
+            sched_inbound_t r = sched_windows_inbound(w, c, m->tenant, 0, msg, win, mw);
+            if (!m->present || m->st == SCHED_WS_NONE) {
+                ok = r == SCHED_IN_OPENED;
+                m->present = true;
+                m->cap = now + mw;
+                m->deadline = now + win < m->cap ? now + win : m->cap;
+                m->st = m->deadline <= now ? (m->job ? SCHED_WS_DUE : SCHED_WS_READY) : SCHED_WS_WAITING;
+            } else {
+                ok = r == SCHED_IN_RESET;
+                if (m->st == SCHED_WS_WAITING) {
+                    int64_t d = now + win < m->cap ? now + win : m->cap;
+                    m->deadline = d;
+                    if (d <= now) m->st = m->job ? SCHED_WS_DUE : SCHED_WS_READY;
+                }
+            }
+            m->upto = msg++;
+        } else if (op < 55) {  // time passes
+            s_model_fired = 0;
+            int expect = 0;
+            s_set_ms(now + rand() % 50);
+            for (int k = 1; k <= M_N; k++)
+                if (s_m[k].present && (s_m[k].st == SCHED_WS_WAITING || s_m[k].st == SCHED_WS_BACKOFF) &&
+                    s_m[k].deadline <= s_ms())
+                    expect++;
+            sched_windows_expire(w, s_model_fire, NULL);
+            ok = s_model_fired == expect;
+        } else if (op < 70) {  // a worker takes the next due conversation
+            sched_window_info_t info;
+            bool got = sched_windows_pop_ready(w, &info);
+            if (got) {
+                s_model_t *p = &s_m[info.conversation_id];
+                ok = p->st == SCHED_WS_READY && !p->job;
+                p->st = SCHED_WS_NONE;
+                if (rand() % 10 == 0) {
+                    ok = ok && sched_windows_drop(w, info.conversation_id) == 0;
+                    p->present = false;
+                } else {
+                    ok = ok && sched_windows_start_job(w, info.conversation_id, p->upto) == 0;
+                    p->job = true;
+                }
+            }
+        } else if (op < 85) {  // DONE (sometimes retryable)
+            int rc = sched_windows_job_done(w, c, op < 75 ? 10 + rand() % 100 : -1, 1);
+            if (!m->present || !m->job) {
+                ok = rc == -1;
+            } else {
+                m->job = false;
+                if (op < 75 && m->st == SCHED_WS_NONE) {
+                    m->st = SCHED_WS_BACKOFF;
+                    sched_window_info_t info;
+                    ok = sched_windows_get(w, c, &info) && rc == 0;
+                    m->deadline = info.deadline_ms;
+                } else if (m->st == SCHED_WS_NONE) {
+                    ok = rc == 1;
+                    m->present = false;
+                } else {
+                    ok = rc == 0;
+                    if (m->st == SCHED_WS_DUE) m->st = SCHED_WS_READY;
+                }
+            }
+        } else if (op < 90) {  // worker lost
+            int rc = sched_windows_job_lost(w, c, 1);
+            ok = rc == ((m->present && m->job) ? 0 : -1);
+            if (rc == 0) {
+                m->job = false;
+                m->st = SCHED_WS_READY;
+            }
+        } else if (op < 95) {  // flush
+            int rc = sched_windows_flush(w, c);
+            ok = rc == ((m->present && m->st != SCHED_WS_NONE) ? 0 : -1);
+            if (rc == 0 && (m->st == SCHED_WS_WAITING || m->st == SCHED_WS_BACKOFF))
+                m->st = m->job ? SCHED_WS_DUE : SCHED_WS_READY;
+        } else {  // cancel
+            int64_t upto = 0;
+            int rc = sched_windows_cancel(w, c, &upto);
+            ok = rc == ((m->present && m->st != SCHED_WS_NONE) ? 0 : -1);
+            if (rc == 0) {
+                ok = upto == m->upto;
+                m->st = SCHED_WS_NONE;
+                if (!m->job) m->present = false;
+            }
+        }
+        if (ok && step % 97 == 0) ok = s_model_agrees(w);
+        if (!ok) printf("# model disagrees at step %d (op %d, conversation %lld)\n", step, op, (long long)c);
+    }
+    LULL_CHECK(ok);
+    LULL_CHECK(s_model_agrees(w));
+    sched_windows_destroy(&w);
+    lull_clock_set_source(NULL);
+}
+
 int main(void)
 {
     LULL_RUN(reset_moves_the_deadline);
@@ -415,5 +566,6 @@ int main(void)
     LULL_RUN(wheel_fires_many_windows_exactly_in_order);
     LULL_RUN(wheel_exact_when_punctual);
     LULL_RUN(drop_and_reuse_keep_the_index_consistent);
+    LULL_RUN(random_operations_match_a_model);
     return lull_test_summary();
 }
