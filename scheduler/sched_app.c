@@ -401,8 +401,22 @@ static void s_tenant_window(sched_app_t *self, int64_t tenant, int channel, int6
     sched_tenants_get(self->tenants, tenant, channel, window, max_wait);
 }
 
+// True when the conversation belongs to this scheduler's shard.
+static bool s_mine(const sched_app_t *self, int64_t conv)
+{
+    return lull_proto_shard(conv, (int)self->cfg->shards) == (int)self->cfg->shard;
+}
+
 static void s_inbound(sched_app_t *self, const lull_msg_t *m)
 {
+    if (!s_mine(self, m->u.inbound.conversation_id)) {
+        // another shard's conversation (ingress's LULL_SCHEDULERS disagrees with LULL_SCHED_SHARD/SHARDS):
+        // answering it here could race its own scheduler
+        lull_counter_add(self->c_bad, 1);
+        LOG_WARN("inbound.wrong_shard", "INBOUND for another shard dropped", "conv",
+                 LI(m->u.inbound.conversation_id), "shard", LI(self->cfg->shard), "shards", LI(self->cfg->shards));
+        return;
+    }
     int64_t tenant = m->u.inbound.tenant_id;
     int channel = sched_channel_from_name(m->u.inbound.channel);
     int64_t window, max_wait;
@@ -618,6 +632,7 @@ static int s_sweep_page(sched_app_t *self, int64_t *cursor, int64_t *added)
         for (int c = 0; c < 7; c++) v[c] = c == 2 ? 0 : lull_db_int(res, r, c, &ok[c]);
         if (ok[0] && v[0] > *cursor) *cursor = v[0];  // keyset: always move on, even past a bad row
         if (!ok[0] || !ok[1] || !ok[3] || !ok[4] || !ok[5] || !ok[6]) continue;
+        if (!s_mine(self, v[0])) continue;  // another shard's conversation
         if (sched_windows_get(self->win, v[0], NULL)) continue;
         int channel = sched_channel_from_name(lull_db_text(res, r, 2));
         int64_t window, max_wait;
@@ -906,6 +921,11 @@ sched_app_t *sched_app_new(const sched_cfg_t *cfg, lull_proc_t *proc)
     self->tenants = sched_tenants_new(cfg->default_window_ms, cfg->default_max_wait_ms);
     self->workers = calloc((size_t)cfg->max_workers, sizeof *self->workers);
     if (!self->win || !self->tenants || !self->workers) goto fail;
+    if (cfg->shard >= cfg->shards) {
+        LOG_ERROR("config.shard", "LULL_SCHED_SHARD must be below LULL_SCHED_SHARDS", "shard", LI(cfg->shard),
+                  "shards", LI(cfg->shards));
+        goto fail;
+    }
     self->next_job_id = (uint64_t)lull_clock_wall_ms() << 20;
     s_metrics(self);
     self->inbound = s_bind(ZMQ_PULL, cfg->inbound_endpoint, "inbound");

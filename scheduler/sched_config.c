@@ -16,6 +16,8 @@ static const lull_setting_t s_settings[] = {
     {"LULL_SCHED_RETRY_BASE_MS", LULL_CFG_INT, "1000", "backoff base after a retryable job failure without retry-after, milliseconds", false, 0, 3600000, offsetof(sched_cfg_t, retry_base_ms)},
     {"LULL_SCHED_RETRY_MAX_MS", LULL_CFG_INT, "60000", "backoff cap after a retryable job failure, milliseconds", false, 0, 86400000, offsetof(sched_cfg_t, retry_max_ms)},
     {"LULL_SCHED_MAX_WORKERS", LULL_CFG_INT, "1024", "most workers connected at once (READY from more is ignored)", false, 1, 100000, offsetof(sched_cfg_t, max_workers)},
+    {"LULL_SCHED_SHARD", LULL_CFG_INT, "0", "this scheduler's shard index (0 .. LULL_SCHED_SHARDS-1): it recovers, sweeps and accepts only conversations with lull_proto_shard(id, shards) = shard", false, 0, 1023, offsetof(sched_cfg_t, shard)},
+    {"LULL_SCHED_SHARDS", LULL_CFG_INT, "1", "number of scheduler shards (the length of ingress's LULL_SCHEDULERS)", false, 1, 1024, offsetof(sched_cfg_t, shards)},
     {"LULL_SCHED_LIST_MAX", LULL_CFG_INT, "1000", "most windows one control list returns", false, 1, 10000, offsetof(sched_cfg_t, list_max)},
 };
 

@@ -21,6 +21,8 @@ typedef struct {
     int64_t retry_max_ms;      // retryable failure backoff cap, milliseconds
     int64_t max_workers;       // workers remembered at once
     int64_t list_max;          // most windows a control "list" returns
+    int64_t shard;             // this scheduler's shard index, 0 .. shards-1
+    int64_t shards;            // number of scheduler shards (lull_proto_shard)
 } sched_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -2,6 +2,7 @@
 // Usage: sched_ctl [--req] ENDPOINT list [LIMIT] | cancel CONV | flush CONV   (--req: a REQ socket, whose
 //        empty delimiter frame the scheduler must handle; default DEALER)
 //        sched_ctl ENDPOINT inbound CONV MSG TENANT [CHANNEL]   (pushes one INBOUND, as ingress does)
+//        sched_ctl shard CONV NSHARDS                           (prints lull_proto_shard)
 // Prints the CTL_REP body on stdout and "status N" on stderr; exits 0 for 2xx, status/100 otherwise, 2 on a
 // usage error or no answer within 5 s.
 #include "lull_clock.h"
@@ -26,6 +27,11 @@ int main(int argc, char **argv)
     }
     zsys_handler_set(NULL);
     int rc = 2;
+    if (strcmp(argv[1], "shard") == 0) {  // sched_ctl shard CONV N: the shard lull_proto_shard gives
+        if (argc < 4) return 2;
+        printf("%d\n", lull_proto_shard(strtoll(argv[2], NULL, 10), atoi(argv[3])));
+        return 0;
+    }
     if (strcmp(argv[2], "inbound") == 0) {
         if (argc < 6) return 2;
         zsock_t *push = zsock_new(ZMQ_PUSH);

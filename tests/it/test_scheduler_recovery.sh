@@ -76,6 +76,25 @@ it_check "at most one new job per conversation" test "$(jobs "$S" "$d1")" -le 2 
 it_check_eq "exactly one reply per conversation" "1 1" \
     "$(grep -c "\"conversation_id\":$d1,\"outcome\":\"replied\"" "$S") $(grep -c "\"conversation_id\":$d2,\"outcome\":\"replied\"" "$S")"
 
+it_stop "$WORKER_PID" KILL
 it_stop "$SCHED_PID" TERM
 it_check_eq "scheduler exits 0 on SIGTERM" 0 "$IT_RC"
+
+# --- shards: scheduler 1 of 2 recovers and accepts only its own conversations ---------------------------
+mine=(); theirs=()
+for i in $(seq 1 12); do
+    c=$(sched_conv "$t"); sched_msg "$c" >/dev/null
+    if [ "$("$SCHED_CTL" shard "$c" 2)" = 1 ]; then mine+=("$c"); else theirs+=("$c"); fi
+done
+it_check "both shards have conversations (${#mine[@]} / ${#theirs[@]})" test "${#mine[@]}" -gt 0 -a "${#theirs[@]}" -gt 0
+LULL_SCHED_SHARDS=2 LULL_SCHED_SHARD=1 sched_start shard1
+worker_start sw --credit 4 --commit
+for c in "${mine[@]}"; do it_wait_for "shard 1 answers conversation $c" 10 answered "$c"; done
+it_check_eq "shard 1 never dispatched shard 0's conversations" 0 \
+    "$(for c in "${theirs[@]}"; do jobs "$IT_TMP/sw.log" "$c"; done | awk '{s+=$1} END{print s+0}')"
+m=$(sched_msg "${theirs[0]}"); sched_inbound "${theirs[0]}" "$m" "$t"
+it_wait_for "an INBOUND for another shard is dropped with a warning" 5 \
+    grep -q "\"ev\":\"inbound.wrong_shard\".*\"conv\":${theirs[0]}," "$IT_TMP/shard1.jsonl"
+it_stop "$SCHED_PID" TERM
+it_check_eq "sharded scheduler exits 0 on SIGTERM" 0 "$IT_RC"
 it_finish
