@@ -7,8 +7,22 @@
 
 typedef struct {
     lull_common_cfg_t common;
-    char *inbound_endpoint;  // PULL endpoint bound for INBOUND wake-ups
-    char *worker_endpoint;   // ROUTER endpoint bound for workers
+    char *inbound_endpoint;    // PULL endpoint bound for INBOUND wake-ups
+    char *worker_endpoint;     // ROUTER endpoint bound for workers
+    char *control_endpoint;    // ROUTER endpoint bound for window control (admin API)
+    int64_t heartbeat_ms;      // heartbeat interval, milliseconds
+    int64_t heartbeat_liveness;  // intervals of silence after which a worker is dead
+    int64_t sweep_ms;          // database sweep interval, milliseconds
+    int64_t sweep_page;        // rows per recovery/sweep page
+    int64_t tenant_refresh_ms; // tenant settings refresh interval, milliseconds
+    int64_t default_window_ms;    // window for a tenant the database does not know
+    int64_t default_max_wait_ms;  // max wait for a tenant the database does not know
+    int64_t retry_base_ms;     // retryable failure backoff base, milliseconds
+    int64_t retry_max_ms;      // retryable failure backoff cap, milliseconds
+    int64_t max_workers;       // workers remembered at once
+    int64_t list_max;          // most windows a control "list" returns
+    int64_t shard;             // this scheduler's shard index, 0 .. shards-1
+    int64_t shards;            // number of scheduler shards (lull_proto_shard)
 } sched_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -40,11 +40,13 @@ it_db_create() {
 it_sql() { psql "$LULL_DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 
 # it_free_port : prints a TCP port that nothing listens on right now and that this test has not handed
-# out before (ports given out are remembered in a file, since callers run it in a subshell).
+# out before (ports given out are remembered in a file, since callers run it in a subshell). The port is
+# below the kernel's ephemeral range (32768+ by default): a client connection's local port there (thousands
+# sit in TIME_WAIT after a test run) would make a later bind fail with "Address already in use".
 it_free_port() {
     local p
     while :; do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12000 ))
         grep -qx "$p" "$IT_TMP/.ports" 2>/dev/null && continue
         (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && continue
         echo "$p" >>"$IT_TMP/.ports"
