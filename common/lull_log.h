@@ -4,6 +4,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+// <syslog.h> (pulled in by czmq) defines LOG_INFO and LOG_DEBUG as priorities. Include it here first so
+// its include guard makes later includes no-ops, then take the names for lull's log macros.
+#include <syslog.h>
+#undef LOG_DEBUG
+#undef LOG_INFO
 
 typedef enum { LULL_LOG_DEBUG = 0, LULL_LOG_INFO, LULL_LOG_WARN, LULL_LOG_ERROR } lull_log_level_t;
 

@@ -1,11 +1,9 @@
 // lull-scheduler's work: sockets, workers and their credit, jobs in flight, the database checks at
 // dispatch, recovery and sweep, control requests, metrics. The windows themselves live in sched_windows.
 #include "sched_app.h"
-#include "lull_proto.h"  // czmq pulls in <syslog.h>, whose LOG_INFO/LOG_DEBUG constants lull_log.h replaces
+#include "lull_proto.h"
 
 #include <czmq.h>
-#undef LOG_INFO
-#undef LOG_DEBUG
 
 #include "sched_tenants.h"
 #include "sched_windows.h"
