@@ -365,7 +365,7 @@ LULL_TEST(frame_counts_per_type)
 
 // ---- rejection paths ----------------------------------------------------------------------------
 
-static const lull_msg_t s_inbound = { .type = LULL_MSG_INBOUND, .u.inbound = { 1, 2, 3, 4 } };
+static const lull_msg_t s_inbound = { .type = LULL_MSG_INBOUND, .u.inbound = { 1, 2, 3, 4, "" } };
 
 LULL_TEST(reject_empty_message)
 {
