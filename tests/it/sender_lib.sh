@@ -24,7 +24,8 @@ fake_key() { curl -fsS -G --data-urlencode "key=$1" "$FAKE/_fake/ledger" | jq -c
 # sender_start NAME [VAR=VALUE...] : starts lull-sender with test timings against the fake; sets SENDER_PID.
 sender_start() {
     local name=$1; shift
-    it_start "$name" env LULL_OPS_PORT="$(it_free_port)" LULL_SENDER_BIND="tcp://127.0.0.1:$(it_free_port)" \
+    SENDER_OPS=$(it_free_port)
+    it_start "$name" env LULL_OPS_PORT="$SENDER_OPS" LULL_SENDER_BIND="tcp://127.0.0.1:$(it_free_port)" \
         LULL_LOG_FILE="$IT_TMP/$name.jsonl" LULL_LOG_LEVEL=info LULL_SENDER_POLL_MS=50 LULL_RETRY_BASE_MS=20 \
         LULL_RETRY_MAX_MS=200 LULL_SENDER_TIMEOUT_MS=2000 LULL_SENDER_LEASE_MS=3000 \
         LULL_TWILIO_API_BASE="$FAKE" LULL_TWILIO_ACCOUNT_SID="$SENDER_SID" LULL_TWILIO_AUTH_TOKEN="$SENDER_TOKEN" \
@@ -32,6 +33,11 @@ sender_start() {
         LULL_TIKTOK_ACCESS_TOKEN="$SENDER_TIKTOK" LULL_CALLBACK_URL="$FAKE/callback" \
         LULL_CALLBACK_SECRET="$SENDER_SECRET" "$@" "$LULL_BIN/lull-sender"
     SENDER_PID=$IT_LAST_PID
+}
+
+# sender_sent_count OPS_PORT : deliveries the sender on that ops port counted as sent (all adapters).
+sender_sent_count() {
+    curl -fsS "http://127.0.0.1:$1/metrics" | awk '/^lull_sender_attempts_total\{.*result="sent"\}/ {s += $2} END {print s + 0}'
 }
 
 # outbox_add CHANNEL RECIPIENT SENDER_ADDRESS PAYLOAD_JSON [IDEMPOTENCY_KEY] [TENANT] [CONVERSATION] : prints the id.

@@ -120,7 +120,7 @@ it_check_match "non-string body → dead" 'dead' "$(outbox_field "$r2" status)"
 it_check_match "reason names the field" 'invalid payload.*body' "$(outbox_field "$r2" last_error)"
 it_check_match "empty payload → dead" 'neither body nor media' "$(outbox_field "$r3" last_error)"
 
-metrics=$(curl -fsS "http://127.0.0.1:$(grep -o '"LULL_OPS_PORT":"[0-9]*"' "$IT_TMP/sender.jsonl" | head -1 | grep -o '[0-9]*')/metrics" || true)
+metrics=$(curl -fsS "http://127.0.0.1:$SENDER_OPS/metrics")
 it_check_match "metrics count sent attempts" 'lull_sender_attempts_total\{adapter="twilio",result="sent"\} [1-9]' "$metrics"
 it_stop "$SENDER_PID" TERM
 it_check_eq "sender exits 0" 0 "$IT_RC"
