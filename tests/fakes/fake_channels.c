@@ -7,7 +7,8 @@
 //   POST /_fake/config {"latency_ms":N}     POST /_fake/reset     GET /_fake/ledger[?summary=1|key=K]
 // Ledger keys: callback → the Idempotency-Key; Twilio → "outbox:<id>" from the StatusCallback URL's
 // ?outbox= parameter when present, else "to:<To>|<Body>"; TikTok → "tiktok:<recipient>|<body>".
-// One libmicrohttpd epoll thread serves everything; delayed answers (latency, hang) suspend the connection
+// One libmicrohttpd poll thread serves everything (level-triggered: epoll mode left bursts of new
+// connections unaccepted); delayed answers (latency, hang) suspend the connection
 // and a timer thread resumes it, so no thread per request.
 #include "lull_crypto.h"
 #include "lull_json.h"
@@ -771,7 +772,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    G.daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+    G.daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
                                 (uint16_t)port, NULL, NULL, s_handler, NULL, MHD_OPTION_SOCK_ADDR, &addr,
                                 MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
                                 (unsigned)8192, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
