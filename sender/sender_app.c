@@ -655,7 +655,8 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     zsock_set_rcvhwm(self->pull, 100000);
     zsock_set_linger(self->pull, 0);
     if (zsock_bind(self->pull, "%s", cfg->outbox_endpoint) < 0) {
-        LOG_ERROR("sender.bind_failed", "cannot bind the OUTBOX socket", "endpoint", LS(cfg->outbox_endpoint));
+        LOG_ERROR("sender.bind_failed", "cannot bind the OUTBOX socket", "endpoint", LS(cfg->outbox_endpoint),
+                  "error", LS(zmq_strerror(zmq_errno())));
         goto fail;
     }
     self->pull_raw = zsock_resolve(self->pull);

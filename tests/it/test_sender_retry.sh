@@ -105,4 +105,16 @@ generic_done() { [ "$(it_sql "SELECT count(*) FROM outbox WHERE channel = 'gener
 it_wait_for "replayed callbacks delivered" 20 generic_done
 it_check_eq "all replayed callbacks sent" 0 "$(it_sql "SELECT count(*) FROM outbox WHERE channel = 'generic' AND status <> 'sent'")"
 it_check_match "dead letters were logged" '"ev":"sender.dead"' "$(cat "$IT_TMP/sender.jsonl")"
+it_stop "$SENDER_PID" TERM
+
+# --- rate limit: TikTok at 60/min → three rows go out one second apart; a wait is not an attempt
+sender_start limited LULL_TIKTOK_RATE_PER_MIN=60
+ids=()
+for i in 1 2 3; do ids+=("$(outbox_add tiktok "conv_rate_$i" biz_1 "{\"body\":\"rate $i\"}")"); done
+for id in "${ids[@]}"; do wait_final "rate limited tiktok" "$id"; done
+it_check_eq "rate-limited rows all sent with one attempt each" 'sent|1,sent|1,sent|1' \
+    "$(it_sql "SELECT string_agg(status || '|' || attempts, ',' ORDER BY id) FROM outbox WHERE id IN (${ids[0]}, ${ids[1]}, ${ids[2]})")"
+t=$(curl -fsS "$FAKE/_fake/ledger" | jq '[.by_key|to_entries[]|select(.key|startswith("tiktok:conv_rate_"))|.value.log[0].t_ms]|sort')
+span=$(jq '.[2] - .[0]' <<<"$t")
+it_check "three sends at 1/s span at least 1.5 s (span ${span} ms)" test "$span" -ge 1500
 it_finish
