@@ -120,7 +120,7 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
         s_record(self, job->id, job->kind, out.unknown ? SENDER_REC_UNKNOWN : SENDER_REC_DEAD, 0, out.status, why, NULL);
     }
     free(job);
-    lull_gauge_set(self->in_flight, (double)(lull_http_in_flight(self->http) - 1));
+    lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));  // already excludes this one
     s_kick(self);
 }
 
@@ -496,7 +496,8 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     }
     const char *ptext = lull_db_text(res, r, SO_PAYLOAD);
     s_payload_t p;
-    payload = ptext ? lull_json_parse(ptext, strlen(ptext) > MAX_PAYLOAD ? MAX_PAYLOAD + 1 : strlen(ptext), 8, err, sizeof err) : NULL;
+    if (ptext && strlen(ptext) > MAX_PAYLOAD) snprintf(err, sizeof err, "larger than %d bytes", MAX_PAYLOAD);
+    else if (ptext) payload = lull_json_parse(ptext, strlen(ptext), 8, err, sizeof err);
     if (!payload || s_parse_payload(payload, &p, err, sizeof err) != 0) {
         char why[300];
         snprintf(why, sizeof why, "invalid payload: %s", *err ? err : "missing");
@@ -626,9 +627,9 @@ static void s_on_wake(lull_loop_t *loop, int fd, int events, void *arg)
         zmsg_t *msg = zmsg_recv_nowait(self->pull);
         if (!msg) break;
         lull_msg_t m;
-        char err[128];
+        char err[128] = "not an OUTBOX message";
         if (lull_proto_decode(msg, &m, err, sizeof err) == 0 && m.type == LULL_MSG_OUTBOX) self->want_claim = true;
-        else LOG_WARN("sender.bad_wakeup", "ignored a malformed message on the OUTBOX socket", "error", LS(err));
+        else LOG_WARN("sender.bad_wakeup", "ignored a message on the OUTBOX socket", "error", LS(err));
         lull_msg_clear(&m);
         zmsg_destroy(&msg);
     }
