@@ -37,11 +37,13 @@ fake_summary() { curl -fsS "$FAKE/_fake/ledger?summary=1"; }
 # fake_key KEY : the ledger entry of one key (with the last request's wire form).
 fake_key() { curl -fsS -G --data-urlencode "key=$1" "$FAKE/_fake/ledger" | jq -c --arg k "$1" '.by_key[$k]'; }
 
-# sender_start NAME [VAR=VALUE...] : starts lull-sender with test timings against the fake; sets SENDER_PID.
+# sender_start NAME [VAR=VALUE...] : starts lull-sender with test timings against the fake; sets SENDER_PID,
+# SENDER_OPS (ops port) and SENDER_BIND (its OUTBOX endpoint).
 sender_start() {
     local name=$1; shift
     SENDER_OPS=$(sender_port)
-    it_start "$name" env LULL_OPS_PORT="$SENDER_OPS" LULL_SENDER_BIND="tcp://127.0.0.1:$(sender_port)" \
+    SENDER_BIND=tcp://127.0.0.1:$(sender_port)
+    it_start "$name" env LULL_OPS_PORT="$SENDER_OPS" LULL_SENDER_BIND="$SENDER_BIND" \
         LULL_LOG_FILE="$IT_TMP/$name.jsonl" LULL_LOG_LEVEL=info LULL_SENDER_POLL_MS=50 LULL_RETRY_BASE_MS=20 \
         LULL_RETRY_MAX_MS=200 LULL_SENDER_TIMEOUT_MS=2000 LULL_SENDER_LEASE_MS=3000 \
         LULL_TWILIO_API_BASE="$FAKE" LULL_TWILIO_ACCOUNT_SID="$SENDER_SID" LULL_TWILIO_AUTH_TOKEN="$SENDER_TOKEN" \

@@ -124,4 +124,13 @@ metrics=$(curl -fsS "http://127.0.0.1:$SENDER_OPS/metrics")
 it_check_match "metrics count sent attempts" 'lull_sender_attempts_total\{adapter="twilio",result="sent"\} [1-9]' "$metrics"
 it_stop "$SENDER_PID" TERM
 it_check_eq "sender exits 0" 0 "$IT_RC"
+
+# --- an OUTBOX wake-up alone starts a delivery (the poll is 10 minutes away)
+canary=$(outbox_add generic 'cust-canary' '' '{"body":"first poll"}' out_canary)
+sender_start woken LULL_SENDER_POLL_MS=600000
+wait_final "the first poll (at start) delivers the canary" "$canary"
+wk=$(outbox_add generic 'cust-wake' '' '{"body":"woken"}' out_wake)
+it_check_eq "push one OUTBOX message" 'pushed 1' "$("$LULL_ROOT/$LULL_BUILD/bench/bench_sender_push" "$SENDER_BIND" "$wk")"
+wait_final "woken" "$wk"
+it_check_eq "woken by OUTBOX: sent" sent "$(outbox_field "$wk" status)"
 it_finish
