@@ -199,6 +199,14 @@ static bool s_is_alnum_id(const char *s, size_t max)
     return true;
 }
 
+// Ends a job that was never started: dead-lettered with why, or (why NULL: out of memory) retried later.
+static void s_give_up(sender_app_t *self, s_job_t *job, const char *why)
+{
+    if (why) s_dead(self, job->id, job->kind, why);
+    else s_record(self, job->id, job->kind, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "out of memory", NULL);
+    free(job);
+}
+
 static int s_start(sender_app_t *self, s_job_t *job, const lull_http_req_t *req)
 {
     if (lull_http_start(self->http, req, s_on_done, job) != 0) {
@@ -293,8 +301,7 @@ toolong:
     snprintf(err, sizeof err, "message too long for a Twilio request");
 dead:
     free(form.buf);
-    s_dead(self, job->id, job->kind, err);
-    free(job);
+    s_give_up(self, job, err);
 }
 
 static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p,
@@ -341,12 +348,10 @@ static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int 
     (void)s_start(self, job, &req);
     goto cleanup;
 oom:
-    s_record(self, job->id, job->kind, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "out of memory", NULL);
-    free(job);
+    s_give_up(self, job, NULL);
     goto cleanup;
 dead:
-    s_dead(self, job->id, job->kind, err);
-    free(job);
+    s_give_up(self, job, err);
 cleanup:
     cJSON_Delete(j);
     free(body);
@@ -423,12 +428,10 @@ static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, in
     (void)s_start(self, job, &req);
     goto cleanup;
 oom:
-    s_record(self, job->id, job->kind, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "out of memory", NULL);
-    free(job);
+    s_give_up(self, job, NULL);
     goto cleanup;
 dead:
-    s_dead(self, job->id, job->kind, err);
-    free(job);
+    s_give_up(self, job, err);
 cleanup:
     cJSON_Delete(j);
     free(body);

@@ -37,6 +37,9 @@ fake_summary() { curl -fsS "$FAKE/_fake/ledger?summary=1"; }
 # fake_key KEY : the ledger entry of one key (with the last request's wire form).
 fake_key() { curl -fsS -G --data-urlencode "key=$1" "$FAKE/_fake/ledger" | jq -c --arg k "$1" '.by_key[$k]'; }
 
+# form_field LEDGER_ENTRY NAME : value of form field NAME in the entry's last request ("" when absent).
+form_field() { jq -r --arg n "$2" '.last.form[]|select(.[0]==$n)[1]' <<<"$1"; }
+
 # sender_start NAME [VAR=VALUE...] : starts lull-sender with test timings against the fake; sets SENDER_PID,
 # SENDER_OPS (ops port) and SENDER_BIND (its OUTBOX endpoint).
 sender_start() {

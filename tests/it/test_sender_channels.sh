@@ -27,11 +27,11 @@ it_check_match "sms keeps the Twilio sid" '^SM[0-9a-f]{32}$' "$(outbox_field "$s
 it_check_eq "sms sent_at set" t "$(outbox_field "$sms" 'sent_at IS NOT NULL')"
 e=$(fake_key "outbox:$sms")
 it_check_eq "sms delivered once" 1 "$(jq .deliveries <<<"$e")"
-it_check_eq "sms To" '+15550001111' "$(jq -r '.last.form[]|select(.[0]=="To")[1]' <<<"$e")"
-it_check_eq "sms From is the business number" '+15559990000' "$(jq -r '.last.form[]|select(.[0]=="From")[1]' <<<"$e")"
-it_check_eq "sms Body" 'hello & welcome, 100%' "$(jq -r '.last.form[]|select(.[0]=="Body")[1]' <<<"$e")"
-it_check_eq "sms MediaUrl" 'https://cdn.example/a.jpg' "$(jq -r '.last.form[]|select(.[0]=="MediaUrl")[1]' <<<"$e")"
-it_check_eq "sms basic auth user is the Account SID" "$SENDER_SID" "$(jq -r '.last.form[]|select(.[0]=="_auth_user")[1]' <<<"$e")"
+it_check_eq "sms To" '+15550001111' "$(form_field "$e" To)"
+it_check_eq "sms From is the business number" '+15559990000' "$(form_field "$e" From)"
+it_check_eq "sms Body" 'hello & welcome, 100%' "$(form_field "$e" Body)"
+it_check_eq "sms MediaUrl" 'https://cdn.example/a.jpg' "$(form_field "$e" MediaUrl)"
+it_check_eq "sms basic auth user is the Account SID" "$SENDER_SID" "$(form_field "$e" _auth_user)"
 it_check_eq "sms path" "/2010-04-01/Accounts/$SENDER_SID/Messages.json" "$(jq -r .last.path <<<"$e")"
 it_check_match "sms is form-encoded" '^application/x-www-form-urlencoded' "$(jq -r '.last.headers["Content-Type"]' <<<"$e")"
 it_check_match "sms body is percent-encoded" 'Body=hello\+%26\+welcome%2C\+100%25' "$(jq -r .last.body <<<"$e")"
@@ -51,8 +51,8 @@ wa=$(outbox_add whatsapp 'whatsapp:+15550003333' 'whatsapp:+15559990000' '{"body
 wait_final "whatsapp" "$wa"
 it_check_eq "whatsapp in window sent" sent "$(outbox_field "$wa" status)"
 e=$(fake_key "outbox:$wa")
-it_check_eq "whatsapp To keeps the prefix" 'whatsapp:+15550003333' "$(jq -r '.last.form[]|select(.[0]=="To")[1]' <<<"$e")"
-it_check_eq "whatsapp From keeps the prefix" 'whatsapp:+15559990000' "$(jq -r '.last.form[]|select(.[0]=="From")[1]' <<<"$e")"
+it_check_eq "whatsapp To keeps the prefix" 'whatsapp:+15550003333' "$(form_field "$e" To)"
+it_check_eq "whatsapp From keeps the prefix" 'whatsapp:+15559990000' "$(form_field "$e" From)"
 
 # --- WhatsApp outside the window, tenant with a template → ContentSid + ContentVariables, no Body
 c2=$(conv 2 whatsapp 'whatsapp:+15550004444' "now() - interval '25 hours'")
@@ -60,9 +60,9 @@ tpl=$(outbox_add whatsapp 'whatsapp:+15550004444' 'whatsapp:+15559990000' '{"bod
 wait_final "whatsapp template" "$tpl"
 it_check_eq "whatsapp outside window with template sent" sent "$(outbox_field "$tpl" status)"
 e=$(fake_key "outbox:$tpl")
-it_check_eq "template ContentSid" 'HX0123456789abcdef0123456789abcdef' "$(jq -r '.last.form[]|select(.[0]=="ContentSid")[1]' <<<"$e")"
-it_check_eq "template ContentVariables" '{"1": "Ann"}' "$(jq -r '.last.form[]|select(.[0]=="ContentVariables")[1]' <<<"$e")"
-it_check_eq "template has no free-form Body" "" "$(jq -r '.last.form[]|select(.[0]=="Body")[1]' <<<"$e")"
+it_check_eq "template ContentSid" 'HX0123456789abcdef0123456789abcdef' "$(form_field "$e" ContentSid)"
+it_check_eq "template ContentVariables" '{"1": "Ann"}' "$(form_field "$e" ContentVariables)"
+it_check_eq "template has no free-form Body" "" "$(form_field "$e" Body)"
 
 # --- WhatsApp outside the window, no template → dead + escalation, nothing sent
 c3=$(conv 1 whatsapp 'whatsapp:+15550005555' "now() - interval '25 hours'")
