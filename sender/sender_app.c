@@ -46,7 +46,7 @@ struct sender_app {
     int64_t *webchat;            // web chat ids of the current claim
     size_t webchat_n, webchat_cap;
     char owner[128];             // lease_owner: host:pid:random
-    int poll_timer, pump_timer;
+    int poll_timer, pump_timer, flush_timer;
     bool want_claim;
     bool stopping;
     lull_counter_t *count[5][K_N];
@@ -66,6 +66,7 @@ typedef struct {
 } s_job_t;
 
 static void s_kick(sender_app_t *self);
+static void s_kick_later(sender_app_t *self);
 
 static void s_count(sender_app_t *self, sender_kind_t kind, int k)
 {
@@ -121,7 +122,10 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
     }
     free(job);
     lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));  // already excludes this one
-    s_kick(self);
+    // Results are written in batches: each UPDATE is a commit (an fsync), so one per completion would
+    // bound throughput by the disk.
+    if (sender_results_count(self->results) >= (size_t)self->cfg->batch) s_kick(self);
+    else s_kick_later(self);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -610,6 +614,27 @@ static void s_kick(sender_app_t *self)
     self->pump_timer = t > 0 ? t : 0;
 }
 
+static void s_on_flush(lull_loop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    sender_app_t *self = arg;
+    self->flush_timer = 0;
+    s_pump(self);
+}
+
+// Arms the flush timer (LULL_SENDER_FLUSH_MS) unless a pump is already due.
+static void s_kick_later(sender_app_t *self)
+{
+    if (self->flush_timer || self->pump_timer || self->stopping) return;
+    if (self->cfg->flush_ms == 0) {
+        s_kick(self);
+        return;
+    }
+    int t = lull_loop_add_timer(self->loop, self->cfg->flush_ms, 0, s_on_flush, self);
+    self->flush_timer = t > 0 ? t : 0;
+}
+
 static void s_on_poll(lull_loop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -698,6 +723,7 @@ void sender_app_destroy(sender_app_t **self_p)
         if (handed) LOG_INFO("sender.handed_back", "in-flight deliveries returned to the queue", "rows", LI(handed));
     }
     if (self->pump_timer) lull_loop_cancel_timer(self->loop, self->pump_timer);
+    if (self->flush_timer) lull_loop_cancel_timer(self->loop, self->flush_timer);
     if (self->poll_timer > 0) lull_loop_cancel_timer(self->loop, self->poll_timer);
     if (self->pull_raw) lull_loop_remove_socket(self->loop, self->pull_raw);
     zsock_destroy(&self->pull);
