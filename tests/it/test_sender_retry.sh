@@ -62,6 +62,22 @@ it_check_eq "tiktok 40002 → dead at once" 'dead|1' "$(outbox_field "$r" "statu
 it_check_match "tiktok code in the error" 'tiktok code 40002' "$(outbox_field "$r" last_error)"
 fake_clear
 
+# --- transport failures after the request went out: unknown outcome, retried with the same key
+fake_fault '{"target":"callback","mode":"reset","count":1}'
+r=$(outbox_add generic c5 '' '{"body":"reset"}' out_reset)
+wait_final "reset" "$r"
+# On a reused keep-alive connection libcurl itself resends once (same attempt); on a fresh one the
+# sender's retry does: either way two requests with the same key, one delivery.
+it_check_eq "connection reset → resent → sent" sent "$(outbox_field "$r" status)"
+it_check_eq "reset: two requests with the same key, delivered once" '2|1' "$(fake_key out_reset | jq -r '"\(.requests)|\(.deliveries)"')"
+fake_fault '{"target":"callback","mode":"hang","count":1,"hang_ms":3000}'
+r=$(outbox_add generic c6 '' '{"body":"hang"}' out_hang)
+wait_final "hang" "$r"
+it_check_eq "timeout (the fake hangs 3 s, the sender waits 2 s) → retried → sent" 'sent|2' "$(outbox_field "$r" "status || '|' || attempts")"
+it_check_match "timeout recorded as an unknown outcome" '^unknown outcome: Timeout' "$(outbox_field "$r" last_error)"
+it_check_eq "both attempts carried the same key; delivered once" '2|1' "$(fake_key out_hang | jq -r '"\(.requests)|\(.deliveries)"')"
+fake_clear
+
 # --- max retries: 429 forever → dead after 1 + max_retries attempts, with its last error
 fake_fault '{"target":"callback","mode":"429","count":1000}'
 r=$(it_sql "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, max_retries)
