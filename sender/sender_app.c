@@ -1,0 +1,735 @@
+// The sender's loop work: claim → adapter → HTTP (libcurl multi) → classify → batch of results → one
+// guarded UPDATE. Rate-limited rows are released without counting an attempt; web chat rows are marked
+// sent with their pg_notify; a WhatsApp reply outside the window becomes a template or an escalation.
+#include "sender_app.h"
+// czmq pulls in <syslog.h>, whose LOG_INFO/LOG_DEBUG constants would shadow lull_log's macros.
+#include <czmq.h>
+#include "lull_proto.h"
+#undef LOG_INFO
+#undef LOG_DEBUG
+#include "lull_clock.h"
+#include "lull_crypto.h"
+#include "lull_http.h"
+#include "lull_json.h"
+#include "lull_log.h"
+#include "lull_retry.h"
+#include "sender_outbox.h"
+#include "sender_policy.h"
+#include "sender_rate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CLAIM_ROUNDS 8           // claims per pump before yielding to the loop
+#define MAX_PAYLOAD 65536            // bytes of outbox.payload read
+#define MAX_BODY 16384               // bytes of message text
+#define MAX_MEDIA 10                 // Twilio accepts up to 10 MediaUrl
+#define MAX_RETRY_AFTER_MS 86400000  // a Retry-After beyond a day is not believed
+#define MAX_WAKEUPS 1024             // OUTBOX messages drained per readable event
+#define RESP_MAX 65536               // response bytes kept
+
+enum { K_SENT, K_RETRY, K_DEAD, K_UNKNOWN, K_RELEASED, K_N };
+static const char *s_result_names[K_N] = {"sent", "retry", "dead", "unknown", "released"};
+static const char *s_kind_names[5] = {"", "twilio", "tiktok", "callback", "webchat"};
+
+struct sender_app {
+    const sender_cfg_t *cfg;
+    lull_loop_t *loop;
+    lull_db_t *db;
+    lull_http_t *http;
+    zsock_t *pull;
+    void *pull_raw;
+    sender_rate_t *rate;
+    sender_results_t *results;
+    int64_t *webchat;            // web chat ids of the current claim
+    size_t webchat_n, webchat_cap;
+    char owner[128];             // lease_owner: host:pid:random
+    int poll_timer, pump_timer, flush_timer;
+    bool want_claim;
+    bool stopping;
+    lull_counter_t *count[5][K_N];
+    lull_counter_t *lease_lost;
+    lull_gauge_t *in_flight;
+    lull_histogram_t *latency;
+};
+
+// One delivery in flight.
+typedef struct {
+    sender_app_t *app;
+    int64_t id, tenant_id;
+    int attempts;        // including this one
+    int max_retries;
+    int64_t base_ms, cap_ms;
+    sender_kind_t kind;
+} s_job_t;
+
+static void s_kick(sender_app_t *self);
+static void s_kick_later(sender_app_t *self);
+
+static void s_count(sender_app_t *self, sender_kind_t kind, int k)
+{
+    if (kind >= 1 && kind <= 4) lull_counter_add(self->count[kind][k], 1);
+}
+
+// Queues a result; on allocation failure the row's lease will expire and it will be retried.
+static void s_record(sender_app_t *self, int64_t id, sender_kind_t kind, sender_rec_t rec, int64_t delay_ms,
+                     long last_status, const char *error, const char *provider_id)
+{
+    if (sender_results_add(self->results, id, rec, delay_ms, last_status, error, provider_id) != 0)
+        LOG_ERROR("sender.oom", "cannot queue a result; the lease will expire", "outbox", LI(id));
+    int k = rec == SENDER_REC_SENT ? K_SENT : rec == SENDER_REC_RETRY ? K_RETRY : rec == SENDER_REC_DEAD ? K_DEAD
+          : rec == SENDER_REC_UNKNOWN ? K_UNKNOWN : K_RELEASED;
+    s_count(self, kind, k);
+    if (rec == SENDER_REC_DEAD || rec == SENDER_REC_UNKNOWN)
+        LOG_WARN("sender.dead", "delivery given up", "outbox", LI(id), "channel", LS(s_kind_names[kind]), "status",
+                 LI(last_status), "result", LS(s_result_names[k]), "error", LS(error ? error : ""));
+}
+
+static void s_dead(sender_app_t *self, int64_t id, sender_kind_t kind, const char *why)
+{
+    s_record(self, id, kind, SENDER_REC_DEAD, 0, -1, why, NULL);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Completion
+
+static void s_on_done(const lull_http_resp_t *resp, void *arg)
+{
+    s_job_t *job = arg;
+    sender_app_t *self = job->app;
+    sender_outcome_t out;
+    sender_classify(job->kind, resp->status, resp->curl_code, resp->error, resp->request_sent, resp->timed_out,
+                    resp->body, resp->body_len, &out);
+    lull_histogram_observe(self->latency, (double)resp->elapsed_ms / 1000.0);
+    if (self->stopping && resp->status == 0) {
+        // Aborted by shutdown: hand it back now, with the same idempotency key.
+        s_record(self, job->id, job->kind, SENDER_REC_RETRY, 0, 0,
+                 resp->request_sent ? "unknown outcome: sender stopped mid-request" : "sender stopped", NULL);
+    } else if (out.verdict == SENDER_SENT) {
+        s_record(self, job->id, job->kind, SENDER_REC_SENT, 0, out.status, NULL, out.provider_id);
+    } else if (out.verdict == SENDER_RETRY && job->attempts - 1 < job->max_retries) {
+        int64_t ra = lull_http_retry_after_ms(resp, MAX_RETRY_AFTER_MS);
+        int64_t delay = lull_retry_delay_ms(job->attempts - 1, job->base_ms, job->cap_ms, ra);
+        LOG_DEBUG("sender.retry", "will retry", "outbox", LI(job->id), "status", LI(out.status), "delay_ms", LI(delay),
+                  "error", LS(out.error));
+        s_record(self, job->id, job->kind, SENDER_REC_RETRY, delay, out.status, out.error, NULL);
+    } else {
+        char why[300];
+        snprintf(why, sizeof why, "%s%s", out.verdict == SENDER_RETRY ? "max retries reached: " : "", out.error);
+        s_record(self, job->id, job->kind, out.unknown ? SENDER_REC_UNKNOWN : SENDER_REC_DEAD, 0, out.status, why, NULL);
+    }
+    free(job);
+    lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));  // already excludes this one
+    // Results are written in batches: each UPDATE is a commit (an fsync), so one per completion would
+    // bound throughput by the disk.
+    if (sender_results_count(self->results) >= (size_t)self->cfg->batch) s_kick(self);
+    else s_kick_later(self);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Adapters: each builds one request from a claimed row, or records why the row cannot be sent.
+
+typedef struct {
+    const char *body;        // borrowed from payload
+    const char *kind;        // "reply" …; may be NULL
+    const char *media[MAX_MEDIA];
+    int nmedia;
+} s_payload_t;
+
+static int s_parse_payload(const cJSON *j, s_payload_t *p, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    if (!cJSON_IsObject(j)) {
+        snprintf(err, errlen, "payload is not a JSON object");
+        return -1;
+    }
+    if (lull_json_str(j, "body", false, MAX_BODY, &p->body, err, errlen) != 0) return -1;
+    if (lull_json_str(j, "kind", false, 32, &p->kind, err, errlen) != 0) return -1;
+    bool present = false;
+    const cJSON *media = lull_json_child(j, "media", true, false, &present, err, errlen);
+    if (present && !media && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "media"))) return -1;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, media)
+    {
+        if (p->nmedia == MAX_MEDIA) {
+            snprintf(err, errlen, "payload.media has more than %d entries", MAX_MEDIA);
+            return -1;
+        }
+        if (!cJSON_IsString(m) || strlen(m->valuestring) > 2048 ||
+            (strncmp(m->valuestring, "https://", 8) != 0 && strncmp(m->valuestring, "http://", 7) != 0)) {
+            snprintf(err, errlen, "payload.media entries must be http(s) URLs");
+            return -1;
+        }
+        p->media[p->nmedia++] = m->valuestring;
+    }
+    if ((!p->body || !*p->body) && p->nmedia == 0) {
+        snprintf(err, errlen, "payload has neither body nor media");
+        return -1;
+    }
+    return 0;
+}
+
+// A tenant credential: credentials[key] names an environment variable; *out is its value, or def when the
+// tenant names none. -1 when the tenant names a variable that is unset or empty.
+static int s_credential(const cJSON *creds, const char *key, const char *def, const char **out, char *err, size_t errlen)
+{
+    const char *name = NULL;
+    *out = def;
+    if (!creds) return 0;
+    if (lull_json_str(creds, key, false, 128, &name, err, errlen) != 0) return -1;
+    if (!name || !*name) return 0;
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        snprintf(err, errlen, "tenant credential %s names env %s, which is not set", key, name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static bool s_is_http_url(const char *u)
+{
+    return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) && strlen(u) < 2048;
+}
+
+static bool s_is_alnum_id(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9'))) return false;
+    return true;
+}
+
+// Ends a job that was never started: dead-lettered with why, or (why NULL: out of memory) retried later.
+static void s_give_up(sender_app_t *self, s_job_t *job, const char *why)
+{
+    if (why) s_dead(self, job->id, job->kind, why);
+    else s_record(self, job->id, job->kind, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "out of memory", NULL);
+    free(job);
+}
+
+static int s_start(sender_app_t *self, s_job_t *job, const lull_http_req_t *req)
+{
+    if (lull_http_start(self->http, req, s_on_done, job) != 0) {
+        s_record(self, job->id, job->kind, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "cannot start request", NULL);
+        free(job);
+        return -1;
+    }
+    lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));
+    return 0;
+}
+
+static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p,
+                     const cJSON *creds, const char *channel)
+{
+    char err[256] = "";
+    sender_form_t form = {.max_len = 65536};
+    const char *sid = NULL, *token = NULL, *msid = NULL;
+    const char *to = lull_db_text(res, r, SO_RECIPIENT), *from = lull_db_text(res, r, SO_SENDER_ADDR);
+    if (s_credential(creds, "twilio_account_sid_env", self->cfg->twilio_sid, &sid, err, sizeof err) != 0 ||
+        s_credential(creds, "twilio_auth_token_env", self->cfg->twilio_token, &token, err, sizeof err) != 0)
+        goto dead;
+    if (creds && lull_json_str(creds, "twilio_messaging_service_sid", false, 64, &msid, err, sizeof err) != 0) goto dead;
+    if (!msid || !*msid) msid = self->cfg->twilio_msid;
+    if (!s_is_alnum_id(sid, 64) || !token || !*token) {
+        snprintf(err, sizeof err, "no valid Twilio credentials (LULL_TWILIO_ACCOUNT_SID/AUTH_TOKEN or tenant's)");
+        goto dead;
+    }
+    if (!to || !*to || strlen(to) > 256) {
+        snprintf(err, sizeof err, "missing or invalid recipient");
+        goto dead;
+    }
+    bool whatsapp = strcmp(channel, "whatsapp") == 0;
+    if (whatsapp && strncmp(to, "whatsapp:", 9) != 0) {
+        snprintf(err, sizeof err, "whatsapp recipient lacks the whatsapp: prefix");
+        goto dead;
+    }
+    if ((!msid || !*msid) && (!from || !*from || strlen(from) > 256)) {
+        snprintf(err, sizeof err, "missing sender_address (From) and no MessagingServiceSid");
+        goto dead;
+    }
+    bool use_template = false;
+    if (whatsapp) {
+        bool ok = false;
+        int64_t age = lull_db_int(res, r, SO_INBOUND_AGE_MS, &ok);
+        const char *tpl = lull_db_text(res, r, SO_WA_TEMPLATE_SID);
+        sender_wa_t wa = sender_wa_decide(ok ? age : -1, self->cfg->wa_window_ms, tpl && *tpl);
+        if (wa == SENDER_WA_ESCALATE) {
+            bool cok = false;
+            int64_t conv = lull_db_int(res, r, SO_CONV, &cok);
+            const char *why = "whatsapp: outside the 24-hour window and no approved template configured";
+            if (sender_outbox_escalate(self->db, self->owner, job->id, cok ? conv : 0, job->tenant_id, why) != 0)
+                LOG_ERROR("sender.escalate_failed", "cannot dead-letter/escalate; the lease will expire", "outbox",
+                          LI(job->id), "error", LS(lull_db_error(self->db)));
+            else s_count(self, job->kind, K_DEAD);
+            LOG_WARN("sender.wa_window", why, "outbox", LI(job->id), "conv", LI(cok ? conv : 0));
+            free(job);
+            return;
+        }
+        use_template = wa == SENDER_WA_TEMPLATE;
+    }
+    if (sender_form_add(&form, "To", to) != 0) goto toolong;
+    if (msid && *msid) {
+        if (sender_form_add(&form, "MessagingServiceSid", msid) != 0) goto toolong;
+    } else if (sender_form_add(&form, "From", from) != 0) {
+        goto toolong;
+    }
+    if (use_template) {
+        const char *vars = lull_db_text(res, r, SO_WA_TEMPLATE_VARS);
+        if (sender_form_add(&form, "ContentSid", lull_db_text(res, r, SO_WA_TEMPLATE_SID)) != 0) goto toolong;
+        if (vars && sender_form_add(&form, "ContentVariables", vars) != 0) goto toolong;
+    } else {
+        if (p->body && *p->body && sender_form_add(&form, "Body", p->body) != 0) goto toolong;
+        for (int i = 0; i < p->nmedia; i++)
+            if (sender_form_add(&form, "MediaUrl", p->media[i]) != 0) goto toolong;
+    }
+    if (*self->cfg->twilio_status_cb) {
+        char cb[2200];
+        snprintf(cb, sizeof cb, "%s%soutbox=%lld", self->cfg->twilio_status_cb,
+                 strchr(self->cfg->twilio_status_cb, '?') ? "&" : "?", (long long)job->id);
+        if (sender_form_add(&form, "StatusCallback", cb) != 0) goto toolong;
+    }
+    char url[2300], userpwd[512];
+    snprintf(url, sizeof url, "%s/2010-04-01/Accounts/%s/Messages.json", self->cfg->twilio_base, sid);
+    snprintf(userpwd, sizeof userpwd, "%s:%s", sid, token);
+    lull_http_req_t req = {.url = url, .body = form.buf, .body_len = form.len, .userpwd = userpwd,
+                           .timeout_ms = self->cfg->timeout_ms,
+                           .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"}};
+    (void)s_start(self, job, &req);
+    free(form.buf);
+    return;
+toolong:
+    snprintf(err, sizeof err, "message too long for a Twilio request");
+dead:
+    free(form.buf);
+    s_give_up(self, job, err);
+}
+
+static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p,
+                     const cJSON *creds)
+{
+    char err[256] = "";
+    const char *token = NULL;
+    char *body = NULL;
+    cJSON *j = NULL;
+    const char *to = lull_db_text(res, r, SO_RECIPIENT), *biz = lull_db_text(res, r, SO_SENDER_ADDR);
+    if (!biz || !*biz) biz = lull_db_text(res, r, SO_TIKTOK_BUSINESS);
+    if (s_credential(creds, "tiktok_access_token_env", self->cfg->tiktok_token, &token, err, sizeof err) != 0) goto dead;
+    if (!token || !*token || strlen(token) > 1024 || strpbrk(token, "\r\n")) {
+        snprintf(err, sizeof err, "no valid TikTok access token (LULL_TIKTOK_ACCESS_TOKEN or tenant's)");
+        goto dead;
+    }
+    if (!to || !*to || strlen(to) > 256 || !biz || !*biz || strlen(biz) > 256) {
+        snprintf(err, sizeof err, "missing recipient (conversation id) or business id");
+        goto dead;
+    }
+    if (!p->body || !*p->body) {
+        snprintf(err, sizeof err, "tiktok: only text messages are supported");
+        goto dead;
+    }
+    j = cJSON_CreateObject();
+    cJSON *text = cJSON_CreateObject();
+    if (!j || !text) {
+        cJSON_Delete(text);
+        goto oom;
+    }
+    cJSON_AddStringToObject(j, "business_id", biz);
+    cJSON_AddStringToObject(j, "recipient_type", "CONVERSATION");
+    cJSON_AddStringToObject(j, "recipient", to);
+    cJSON_AddStringToObject(j, "message_type", "TEXT");
+    cJSON_AddStringToObject(text, "body", p->body);
+    cJSON_AddItemToObject(j, "text", text);
+    body = lull_json_print(j);
+    if (!body) goto oom;
+    char url[2300], hdr[1100];
+    snprintf(url, sizeof url, "%s/open_api/v1.3/business/message/send/", self->cfg->tiktok_base);
+    snprintf(hdr, sizeof hdr, "Access-Token: %s", token);
+    lull_http_req_t req = {.url = url, .body = body, .body_len = strlen(body), .timeout_ms = self->cfg->timeout_ms,
+                           .headers = {"Content-Type: application/json", hdr}};
+    (void)s_start(self, job, &req);
+    goto cleanup;
+oom:
+    s_give_up(self, job, NULL);
+    goto cleanup;
+dead:
+    s_give_up(self, job, err);
+cleanup:
+    cJSON_Delete(j);
+    free(body);
+}
+
+static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p)
+{
+    char err[256] = "";
+    char *body = NULL;
+    cJSON *j = NULL;
+    const char *url = lull_db_text(res, r, SO_CALLBACK_URL);
+    if (!url || !*url) url = self->cfg->callback_url;
+    const char *idem = lull_db_text(res, r, SO_IDEM_KEY);
+    const char *secret = self->cfg->callback_secret;
+    const char *ref = lull_db_text(res, r, SO_CALLBACK_SECRET_REF);
+    if (!s_is_http_url(url)) {
+        snprintf(err, sizeof err, "no callback URL (tenants.callback_url or LULL_CALLBACK_URL)");
+        goto dead;
+    }
+    if (!idem || !*idem || strlen(idem) > 200 || strpbrk(idem, "\r\n")) {
+        snprintf(err, sizeof err, "invalid idempotency_key");
+        goto dead;
+    }
+    if (ref && *ref) {
+        secret = getenv(ref);
+        if (!secret || !*secret) {
+            snprintf(err, sizeof err, "callback_secret_ref names env %.100s, which is not set", ref);
+            goto dead;
+        }
+    }
+    const char *contact = lull_db_text(res, r, SO_RECIPIENT);
+    if (!contact || !*contact) contact = lull_db_text(res, r, SO_CONTACT_EXT);
+    bool ok = false;
+    j = cJSON_CreateObject();
+    if (!j) goto oom;
+    cJSON_AddStringToObject(j, "type", "message.reply");
+    cJSON_AddStringToObject(j, "id", idem);
+    int64_t conv = lull_db_int(res, r, SO_CONV, &ok);
+    if (ok) cJSON_AddNumberToObject(j, "conversation_id", (double)conv);
+    else cJSON_AddNullToObject(j, "conversation_id");
+    if (contact) cJSON_AddStringToObject(j, "contact_id", contact);
+    else cJSON_AddNullToObject(j, "contact_id");
+    int64_t mid = lull_db_int(res, r, SO_MESSAGE, &ok);
+    if (ok) cJSON_AddNumberToObject(j, "message_id", (double)mid);
+    else cJSON_AddNullToObject(j, "message_id");
+    cJSON_AddStringToObject(j, "body", p->body ? p->body : "");
+    cJSON_AddStringToObject(j, "kind", p->kind ? p->kind : "reply");
+    if (p->nmedia) {
+        cJSON *m = cJSON_AddArrayToObject(j, "media");
+        for (int i = 0; m && i < p->nmedia; i++) cJSON_AddItemToArray(m, cJSON_CreateString(p->media[i]));
+    }
+    const char *created = lull_db_text(res, r, SO_CREATED_AT);
+    cJSON_AddStringToObject(j, "created_at", created ? created : "");
+    body = lull_json_print(j);
+    if (!body) goto oom;
+    size_t blen = strlen(body);
+    char h_idem[256], h_id[256], h_ts[64], h_sig[128], sig[100];
+    int64_t ts = lull_clock_wall_ms() / 1000;
+    snprintf(h_idem, sizeof h_idem, "Idempotency-Key: %s", idem);
+    snprintf(h_id, sizeof h_id, "webhook-id: %s", idem);
+    snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
+    lull_http_req_t req = {.url = url, .body = body, .body_len = blen, .timeout_ms = self->cfg->timeout_ms,
+                           .headers = {"Content-Type: application/json", h_idem, h_id, h_ts}};
+    if (secret && *secret) {
+        uint8_t key[256];
+        int klen = sender_webhook_key(secret, key, sizeof key);
+        if (klen <= 0 || sender_webhook_sign(key, (size_t)klen, idem, ts, body, blen, sig, sizeof sig) != 0) {
+            snprintf(err, sizeof err, "invalid callback signing secret (expected whsec_<base64> or raw bytes)");
+            goto dead;
+        }
+        snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
+        req.headers[4] = h_sig;
+    }
+    (void)s_start(self, job, &req);
+    goto cleanup;
+oom:
+    s_give_up(self, job, NULL);
+    goto cleanup;
+dead:
+    s_give_up(self, job, err);
+cleanup:
+    cJSON_Delete(j);
+    free(body);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Claim
+
+static double s_channel_rate(const sender_app_t *self, sender_kind_t kind)
+{
+    switch (kind) {
+    case SENDER_TWILIO: return self->cfg->twilio_per_s;
+    case SENDER_TIKTOK: return self->cfg->tiktok_per_min / 60.0;
+    case SENDER_CALLBACK: return self->cfg->callback_per_s;
+    default: return 0;
+    }
+}
+
+// Releases the row when a rate limit refuses it; true then.
+static bool s_rate_limited(sender_app_t *self, int64_t id, sender_kind_t kind, int64_t tenant)
+{
+    int64_t now = lull_clock_mono_ms();
+    char key[64];
+    snprintf(key, sizeof key, "t:%lld:%d", (long long)tenant, (int)kind);
+    int64_t wait = sender_rate_take(self->rate, key, self->cfg->tenant_per_s, now);
+    if (wait == 0) {
+        snprintf(key, sizeof key, "c:%d", (int)kind);
+        wait = sender_rate_take(self->rate, key, s_channel_rate(self, kind), now);
+    }
+    if (wait == 0) return false;
+    s_record(self, id, kind, SENDER_REC_RELEASE, wait, -1, NULL, NULL);
+    return true;
+}
+
+static void s_row(sender_app_t *self, const PGresult *res, int r)
+{
+    char err[256] = "";
+    cJSON *payload = NULL, *creds = NULL;
+    bool ok = false;
+    int64_t id = lull_db_int(res, r, SO_ID, &ok);
+    if (!ok) return;  // cannot happen for a primary key; nothing to record against
+    const char *channel = lull_db_text(res, r, SO_CHANNEL);
+    sender_kind_t kind = sender_kind_of(channel);
+    if (!kind) {
+        snprintf(err, sizeof err, "unknown channel '%.32s'", channel ? channel : "");
+        s_dead(self, id, 0, err);
+        return;
+    }
+    int64_t tenant = lull_db_int(res, r, SO_TENANT, NULL);
+    if (kind == SENDER_WEBCHAT) {
+        const char *session = lull_db_text(res, r, SO_RECIPIENT);
+        if (!session || !*session) {
+            s_dead(self, id, kind, "missing recipient (web chat session)");
+            return;
+        }
+        if (self->webchat_n == self->webchat_cap) {
+            size_t cap = self->webchat_cap ? self->webchat_cap * 2 : 64;
+            int64_t *w = realloc(self->webchat, cap * sizeof *w);
+            if (!w) return;  // the lease expires and the row is retried
+            self->webchat = w;
+            self->webchat_cap = cap;
+        }
+        self->webchat[self->webchat_n++] = id;
+        return;
+    }
+    const char *ptext = lull_db_text(res, r, SO_PAYLOAD);
+    s_payload_t p;
+    if (ptext && strlen(ptext) > MAX_PAYLOAD) snprintf(err, sizeof err, "larger than %d bytes", MAX_PAYLOAD);
+    else if (ptext) payload = lull_json_parse(ptext, strlen(ptext), 8, err, sizeof err);
+    if (!payload || s_parse_payload(payload, &p, err, sizeof err) != 0) {
+        char why[300];
+        snprintf(why, sizeof why, "invalid payload: %s", *err ? err : "missing");
+        s_dead(self, id, kind, why);
+        goto cleanup;
+    }
+    const char *ctext = lull_db_text(res, r, SO_CREDENTIALS);
+    if (ctext && !(creds = lull_json_parse(ctext, strlen(ctext), 4, err, sizeof err))) {
+        s_dead(self, id, kind, "invalid tenants.credentials");
+        goto cleanup;
+    }
+    if (s_rate_limited(self, id, kind, tenant)) goto cleanup;
+    s_job_t *job = calloc(1, sizeof *job);
+    if (!job) goto cleanup;
+    job->app = self;
+    job->id = id;
+    job->tenant_id = tenant;
+    job->kind = kind;
+    job->attempts = (int)lull_db_int(res, r, SO_ATTEMPTS, NULL);
+    int64_t v = lull_db_int(res, r, SO_MAX_RETRIES, &ok);
+    job->max_retries = ok && v >= 0 && v <= 1000 ? (int)v : (int)self->cfg->max_retries;
+    v = lull_db_int(res, r, SO_RETRY_BASE, &ok);
+    job->base_ms = ok && v >= 0 ? v : self->cfg->retry_base_ms;
+    v = lull_db_int(res, r, SO_RETRY_MAX, &ok);
+    job->cap_ms = ok && v >= 0 ? v : self->cfg->retry_max_ms;
+    if (kind == SENDER_TWILIO) s_twilio(self, job, res, r, &p, creds, channel);
+    else if (kind == SENDER_TIKTOK) s_tiktok(self, job, res, r, &p, creds);
+    else s_callback(self, job, res, r, &p);
+cleanup:
+    cJSON_Delete(payload);
+    cJSON_Delete(creds);
+}
+
+static void s_flush(sender_app_t *self)
+{
+    if (sender_results_count(self->results) == 0) return;
+    size_t queued = sender_results_count(self->results);
+    int64_t applied = 0;
+    if (sender_results_flush(self->results, self->db, self->owner, &applied) != 0) {
+        LOG_ERROR("sender.flush_failed", "cannot record results; will retry", "rows", LI(queued), "error",
+                  LS(lull_db_error(self->db)));
+        return;
+    }
+    if ((size_t)applied < queued) {
+        lull_counter_add(self->lease_lost, queued - (size_t)applied);
+        LOG_WARN("sender.lease_lost", "results not written: the rows' leases were taken over", "rows",
+                 LI(queued - (size_t)applied));
+    }
+}
+
+// Claims up to n rows and starts them. Rows claimed, or -1 on a database error.
+static int s_claim(sender_app_t *self, int n)
+{
+    PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner);
+    if (!res) {
+        LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
+        return -1;
+    }
+    int rows = PQntuples(res);
+    self->webchat_n = 0;
+    for (int r = 0; r < rows; r++) s_row(self, res, r);
+    PQclear(res);
+    if (self->webchat_n) {
+        int64_t applied = 0;
+        if (sender_outbox_webchat_sent(self->db, self->owner, self->webchat, self->webchat_n, &applied) != 0)
+            LOG_ERROR("sender.webchat_failed", "cannot mark web chat rows sent; the leases will expire", "error",
+                      LS(lull_db_error(self->db)));
+        else
+            for (int64_t i = 0; i < applied; i++) s_count(self, SENDER_WEBCHAT, K_SENT);
+    }
+    if (rows) LOG_DEBUG("sender.claimed", NULL, "rows", LI(rows));
+    return rows;
+}
+
+static void s_pump(sender_app_t *self)
+{
+    s_flush(self);
+    for (int round = 0; self->want_claim && !self->stopping; round++) {
+        if (round == MAX_CLAIM_ROUNDS) {
+            s_kick(self);  // let the loop serve sockets, then go on
+            return;
+        }
+        size_t busy = lull_http_in_flight(self->http);
+        if (busy >= (size_t)self->cfg->max_in_flight) return;  // a completion kicks us again
+        size_t room = (size_t)self->cfg->max_in_flight - busy;
+        int n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
+        int got = s_claim(self, n);
+        if (got < 0) return;  // the poll timer tries again
+        if (got < n) self->want_claim = false;
+        s_flush(self);
+    }
+}
+
+static void s_on_pump(lull_loop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    sender_app_t *self = arg;
+    self->pump_timer = 0;
+    s_pump(self);
+}
+
+static void s_kick(sender_app_t *self)
+{
+    if (self->pump_timer || self->stopping) return;
+    int t = lull_loop_add_timer(self->loop, 0, 0, s_on_pump, self);
+    self->pump_timer = t > 0 ? t : 0;
+}
+
+static void s_on_flush(lull_loop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    sender_app_t *self = arg;
+    self->flush_timer = 0;
+    s_pump(self);
+}
+
+// Arms the flush timer (LULL_SENDER_FLUSH_MS) unless a pump is already due.
+static void s_kick_later(sender_app_t *self)
+{
+    if (self->flush_timer || self->pump_timer || self->stopping) return;
+    if (self->cfg->flush_ms == 0) {
+        s_kick(self);
+        return;
+    }
+    int t = lull_loop_add_timer(self->loop, self->cfg->flush_ms, 0, s_on_flush, self);
+    self->flush_timer = t > 0 ? t : 0;
+}
+
+static void s_on_poll(lull_loop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    sender_app_t *self = arg;
+    self->want_claim = true;
+    s_pump(self);
+}
+
+// OUTBOX wake-ups: any valid one means "claim now"; the database says what is due.
+static void s_on_wake(lull_loop_t *loop, int fd, int events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    sender_app_t *self = arg;
+    for (int i = 0; i < MAX_WAKEUPS; i++) {
+        zmsg_t *msg = zmsg_recv_nowait(self->pull);
+        if (!msg) break;
+        lull_msg_t m;
+        char err[128] = "not an OUTBOX message";
+        if (lull_proto_decode(msg, &m, err, sizeof err) == 0 && m.type == LULL_MSG_OUTBOX) self->want_claim = true;
+        else LOG_WARN("sender.bad_wakeup", "ignored a message on the OUTBOX socket", "error", LS(err));
+        lull_msg_clear(&m);
+        zmsg_destroy(&msg);
+    }
+    if (self->want_claim) s_kick(self);
+}
+
+sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
+{
+    sender_app_t *self = calloc(1, sizeof *self);
+    if (!self) return NULL;
+    self->cfg = cfg;
+    self->loop = proc->loop;
+    self->db = proc->db;
+    char host[64] = "host", rnd[24];
+    gethostname(host, sizeof host - 1);
+    snprintf(self->owner, sizeof self->owner, "%s:%d:%s", host, (int)getpid(), lull_random_id("", 6, rnd, sizeof rnd));
+    self->http = lull_http_new(self->loop, RESP_MAX, cfg->timeout_ms, 0);
+    self->rate = sender_rate_new(4096);
+    self->results = sender_results_new();
+    if (!self->http || !self->rate || !self->results) goto fail;
+    zsys_handler_set(NULL);  // czmq would otherwise replace lull's SIGTERM/SIGINT handlers
+    self->pull = zsock_new(ZMQ_PULL);
+    if (!self->pull) goto fail;
+    zsock_set_rcvhwm(self->pull, 100000);
+    zsock_set_linger(self->pull, 0);
+    if (zsock_bind(self->pull, "%s", cfg->outbox_endpoint) < 0) {
+        LOG_ERROR("sender.bind_failed", "cannot bind the OUTBOX socket", "endpoint", LS(cfg->outbox_endpoint),
+                  "error", LS(zmq_strerror(zmq_errno())));
+        goto fail;
+    }
+    self->pull_raw = zsock_resolve(self->pull);
+    if (lull_loop_add_socket(self->loop, self->pull_raw, LULL_LOOP_IN, s_on_wake, self) != 0) goto fail;
+    self->poll_timer = lull_loop_add_timer(self->loop, 0, cfg->poll_ms, s_on_poll, self);
+    if (self->poll_timer < 0) goto fail;
+    lull_metrics_t *m = proc->metrics;
+    for (int k = 1; k <= 4; k++)
+        for (int r = 0; r < K_N; r++) {
+            char labels[96];
+            snprintf(labels, sizeof labels, "adapter=\"%s\",result=\"%s\"", s_kind_names[k], s_result_names[r]);
+            self->count[k][r] = lull_metrics_counter(m, "lull_sender_attempts_total", labels,
+                                                     "delivery attempts by adapter and result (dead/unknown = dead letters)");
+        }
+    self->lease_lost = lull_metrics_counter(m, "lull_sender_lease_lost_total", NULL, "results dropped because the lease was taken over");
+    self->in_flight = lull_metrics_gauge(m, "lull_sender_in_flight", NULL, "deliveries in flight");
+    self->latency = lull_metrics_histogram(m, "lull_sender_request_seconds", NULL, "delivery request latency",
+                                           LULL_METRICS_LATENCY_BUCKETS, LULL_METRICS_LATENCY_NBUCKETS);
+    LOG_INFO("sender.ready", "sender running", "owner", LS(self->owner), "endpoint", LS(cfg->outbox_endpoint));
+    return self;
+fail:
+    sender_app_destroy(&self);
+    return NULL;
+}
+
+void sender_app_destroy(sender_app_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    sender_app_t *self = *self_p;
+    self->stopping = true;
+    size_t handed = self->http ? lull_http_in_flight(self->http) : 0;
+    lull_http_destroy(&self->http);  // in-flight deliveries complete as aborted → retry now
+    if (self->results && self->db) {
+        s_flush(self);
+        if (handed) LOG_INFO("sender.handed_back", "in-flight deliveries returned to the queue", "rows", LI(handed));
+    }
+    if (self->pump_timer) lull_loop_cancel_timer(self->loop, self->pump_timer);
+    if (self->flush_timer) lull_loop_cancel_timer(self->loop, self->flush_timer);
+    if (self->poll_timer > 0) lull_loop_cancel_timer(self->loop, self->poll_timer);
+    if (self->pull_raw) lull_loop_remove_socket(self->loop, self->pull_raw);
+    zsock_destroy(&self->pull);
+    sender_results_destroy(&self->results);
+    sender_rate_destroy(&self->rate);
+    free(self->webchat);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,269 @@
+// Outbox SQL of the sender. Every write after the claim is guarded by lease_owner and status = 'sending',
+// so a sender whose lease expired (and whose row another sender claimed) cannot overwrite the newer claim.
+#include "sender_outbox.h"
+#include "lull_log.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *SQL_CLAIM =
+    "WITH c AS ("
+    "  SELECT id FROM outbox"
+    "  WHERE status IN ('pending','retry','sending') AND next_attempt_at <= now()"
+    "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    " u AS ("
+    "  UPDATE outbox o SET status = 'sending',"
+    "    lease_until = now() + $2::bigint * interval '1 millisecond',"
+    "    next_attempt_at = now() + $2::bigint * interval '1 millisecond',"
+    "    lease_owner = $3, attempts = o.attempts + 1, updated_at = now()"
+    "  FROM c WHERE o.id = c.id"
+    "  RETURNING o.*)"
+    " SELECT u.id, u.tenant_id, u.conversation_id, u.message_id, u.channel, u.recipient, u.sender_address,"
+    "  u.payload::text, u.attempts, coalesce(u.max_retries, t.max_retries), t.retry_base_ms, t.retry_max_ms,"
+    "  u.idempotency_key, t.credentials::text, t.callback_url, t.callback_secret_ref, t.whatsapp_template_sid,"
+    "  t.whatsapp_template_vars::text, t.tiktok_business_id, ct.external_id,"
+    "  (extract(epoch FROM now() - greatest(cv.wa_window_start, ct.last_inbound_at)) * 1000)::bigint,"
+    "  to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    " FROM u LEFT JOIN tenants t ON t.id = u.tenant_id"
+    "  LEFT JOIN conversations cv ON cv.id = u.conversation_id"
+    "  LEFT JOIN contacts ct ON ct.id = cv.contact_id"
+    " ORDER BY u.id";
+
+PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner)
+{
+    char sn[24], sl[24];
+    snprintf(sn, sizeof sn, "%d", n);
+    snprintf(sl, sizeof sl, "%lld", (long long)lease_ms);
+    const char *params[] = {sn, sl, owner};
+    PGresult *res = lull_db_exec(db, SQL_CLAIM, 3, params);
+    if (res && PQnfields(res) != SO_NCOLS) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+// A growable text buffer for array literals.
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} s_buf_t;
+
+static int s_buf_put(s_buf_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *nb = realloc(b->buf, cap);
+        if (!nb) return -1;
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+    return 0;
+}
+
+// Appends one array element: NULL, or a double-quoted string with " and \ escaped.
+static int s_buf_elem(s_buf_t *b, const char *s)
+{
+    if (b->len > 1 && s_buf_put(b, ",", 1) != 0) return -1;
+    if (!s) return s_buf_put(b, "NULL", 4);
+    if (s_buf_put(b, "\"", 1) != 0) return -1;
+    for (const char *p = s; *p; p++) {
+        if ((*p == '"' || *p == '\\') && s_buf_put(b, "\\", 1) != 0) return -1;
+        if (s_buf_put(b, p, 1) != 0) return -1;
+    }
+    return s_buf_put(b, "\"", 1);
+}
+
+typedef struct {
+    int64_t id;
+    sender_rec_t rec;
+    int64_t delay_ms;
+    long last_status;
+    char *error;
+    char *provider_id;
+} s_result_t;
+
+struct sender_results {
+    s_result_t *items;
+    size_t n, cap;
+};
+
+sender_results_t *sender_results_new(void) { return calloc(1, sizeof(sender_results_t)); }
+
+static void s_results_clear(sender_results_t *self)
+{
+    for (size_t i = 0; i < self->n; i++) {
+        free(self->items[i].error);
+        free(self->items[i].provider_id);
+    }
+    self->n = 0;
+}
+
+void sender_results_destroy(sender_results_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    sender_results_t *self = *self_p;
+    s_results_clear(self);
+    free(self->items);
+    free(self);
+    *self_p = NULL;
+}
+
+int sender_results_add(sender_results_t *self, int64_t id, sender_rec_t rec, int64_t delay_ms, long last_status,
+                       const char *error, const char *provider_id)
+{
+    if (self->n == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 256;
+        s_result_t *items = realloc(self->items, cap * sizeof *items);
+        if (!items) return -1;
+        self->items = items;
+        self->cap = cap;
+    }
+    s_result_t r = {.id = id, .rec = rec, .delay_ms = delay_ms < 0 ? 0 : delay_ms, .last_status = last_status};
+    if (error && !(r.error = strdup(error))) return -1;
+    if (provider_id && *provider_id && !(r.provider_id = strdup(provider_id))) {
+        free(r.error);
+        return -1;
+    }
+    self->items[self->n++] = r;
+    return 0;
+}
+
+size_t sender_results_count(const sender_results_t *self) { return self->n; }
+
+static const char *s_rec_name(sender_rec_t rec)
+{
+    switch (rec) {
+    case SENDER_REC_SENT: return "sent";
+    case SENDER_REC_RETRY: return "retry";
+    case SENDER_REC_DEAD: return "dead";
+    case SENDER_REC_UNKNOWN: return "unknown";
+    case SENDER_REC_RELEASE: return "release";
+    }
+    return "retry";
+}
+
+// One statement for the whole batch. 'release' undoes the claim's attempt count and returns the row to
+// pending/retry; errors and statuses are kept from earlier attempts when a result carries none.
+static const char *SQL_FLUSH =
+    "UPDATE outbox o SET"
+    "  status = CASE WHEN v.st = 'release' THEN (CASE WHEN o.attempts <= 1 THEN 'pending' ELSE 'retry' END)"
+    "           ELSE v.st END,"
+    "  attempts = CASE WHEN v.st = 'release' THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,"
+    "  next_attempt_at = CASE WHEN v.st IN ('retry','release') THEN now() + v.delay_ms * interval '1 millisecond'"
+    "                    ELSE now() END,"
+    "  lease_until = NULL, lease_owner = NULL,"
+    "  last_status = CASE WHEN v.last_status < 0 THEN o.last_status ELSE v.last_status END,"
+    "  last_error = coalesce(v.err, o.last_error),"
+    "  provider_message_id = coalesce(v.pid, o.provider_message_id),"
+    "  sent_at = CASE WHEN v.st = 'sent' THEN now() ELSE o.sent_at END,"
+    "  updated_at = now()"
+    " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[])"
+    "   AS v(id, st, delay_ms, last_status, err, pid)"
+    " WHERE o.id = v.id AND o.lease_owner = $1 AND o.status = 'sending'";
+
+int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
+{
+    int rc = -1;
+    s_buf_t ids = {0}, sts = {0}, delays = {0}, lasts = {0}, errs = {0}, pids = {0};
+    if (applied) *applied = 0;
+    if (self->n == 0) return 0;
+    s_buf_t *all[] = {&ids, &sts, &delays, &lasts, &errs, &pids};
+    for (size_t k = 0; k < 6; k++)
+        if (s_buf_put(all[k], "{", 1) != 0) goto cleanup;
+    for (size_t i = 0; i < self->n; i++) {
+        const s_result_t *r = &self->items[i];
+        char num[3][32];
+        snprintf(num[0], sizeof num[0], "%lld", (long long)r->id);
+        snprintf(num[1], sizeof num[1], "%lld", (long long)r->delay_ms);
+        snprintf(num[2], sizeof num[2], "%ld", r->last_status);
+        if (s_buf_elem(&ids, num[0]) != 0 || s_buf_elem(&sts, s_rec_name(r->rec)) != 0 ||
+            s_buf_elem(&delays, num[1]) != 0 || s_buf_elem(&lasts, num[2]) != 0 || s_buf_elem(&errs, r->error) != 0 ||
+            s_buf_elem(&pids, r->provider_id) != 0)
+            goto cleanup;
+    }
+    for (size_t k = 0; k < 6; k++)
+        if (s_buf_put(all[k], "}", 1) != 0) goto cleanup;
+    const char *params[] = {owner, ids.buf, sts.buf, delays.buf, lasts.buf, errs.buf, pids.buf};
+    if (lull_db_run(db, SQL_FLUSH, 7, params, applied) != 0) goto cleanup;
+    s_results_clear(self);
+    rc = 0;
+cleanup:
+    for (size_t k = 0; k < 6; k++) free(all[k]->buf);
+    return rc;
+}
+
+static const char *SQL_WEBCHAT =
+    "WITH u AS ("
+    "  UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, lease_owner = NULL,"
+    "    last_status = NULL, updated_at = now()"
+    "  WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND status = 'sending'"
+    "  RETURNING conversation_id, message_id, recipient)"
+    " SELECT count(pg_notify('lull_webchat', json_build_object('conversation_id', conversation_id,"
+    "   'message_id', message_id, 'session', recipient)::text)) FROM u";
+
+int sender_outbox_webchat_sent(lull_db_t *db, const char *owner, const int64_t *ids, size_t n, int64_t *applied)
+{
+    int rc = -1;
+    s_buf_t b = {0};
+    if (applied) *applied = 0;
+    if (n == 0) return 0;
+    if (s_buf_put(&b, "{", 1) != 0) goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)ids[i]);
+        if (s_buf_elem(&b, num) != 0) goto cleanup;
+    }
+    if (s_buf_put(&b, "}", 1) != 0) goto cleanup;
+    const char *params[] = {owner, b.buf};
+    PGresult *res = lull_db_exec(db, SQL_WEBCHAT, 2, params);
+    if (!res) goto cleanup;
+    if (applied && PQntuples(res) == 1) *applied = lull_db_int(res, 0, 0, NULL);
+    PQclear(res);
+    rc = 0;
+cleanup:
+    free(b.buf);
+    return rc;
+}
+
+int sender_outbox_escalate(lull_db_t *db, const char *owner, int64_t id, int64_t conv, int64_t tenant,
+                           const char *reason)
+{
+    char sid[24], sconv[24], sten[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)id);
+    snprintf(sconv, sizeof sconv, "%lld", (long long)conv);
+    snprintf(sten, sizeof sten, "%lld", (long long)tenant);
+    int64_t n = 0;
+    if (lull_db_begin(db) != 0) return -1;
+    const char *p1[] = {sid, owner, reason};
+    if (lull_db_run(db,
+                    "UPDATE outbox SET status = 'dead', last_error = $3, lease_until = NULL, lease_owner = NULL,"
+                    " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+                    3, p1, &n) != 0)
+        goto fail;
+    if (n == 1 && conv > 0) {
+        const char *p2[] = {sconv, reason};
+        if (lull_db_run(db,
+                        "UPDATE conversations SET status = 'escalated', escalated_at = now(),"
+                        " escalation_reason = $2, updated_at = now() WHERE id = $1 AND status <> 'closed'",
+                        2, p2, NULL) != 0)
+            goto fail;
+        const char *p3[] = {sconv, sten, reason};
+        if (lull_db_run(db,
+                        "INSERT INTO escalations (conversation_id, tenant_id, reason, source)"
+                        " SELECT $1, $2, $3, 'sender' WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1)",
+                        3, p3, NULL) != 0)
+            goto fail;
+    }
+    if (lull_db_commit(db) != 0) goto fail;
+    return 0;
+fail:
+    lull_db_rollback(db);
+    return -1;
+}

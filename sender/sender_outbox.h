@@ -1,0 +1,64 @@
+// The sender's outbox queries: claim due rows under a lease (FOR UPDATE SKIP LOCKED), record a batch of
+// results with one guarded UPDATE, mark web chat rows sent with their pg_notify, and dead-letter a
+// WhatsApp reply outside the 24-hour window while escalating its conversation.
+#ifndef SENDER_OUTBOX_H
+#define SENDER_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lull_db.h"
+
+// Columns of the result of sender_outbox_claim.
+enum {
+    SO_ID = 0, SO_TENANT, SO_CONV, SO_MESSAGE, SO_CHANNEL, SO_RECIPIENT, SO_SENDER_ADDR, SO_PAYLOAD,
+    SO_ATTEMPTS, SO_MAX_RETRIES, SO_RETRY_BASE, SO_RETRY_MAX, SO_IDEM_KEY, SO_CREDENTIALS, SO_CALLBACK_URL,
+    SO_CALLBACK_SECRET_REF, SO_WA_TEMPLATE_SID, SO_WA_TEMPLATE_VARS, SO_TIKTOK_BUSINESS, SO_CONTACT_EXT,
+    SO_INBOUND_AGE_MS, SO_CREATED_AT, SO_NCOLS
+};
+
+// Claims up to n due rows (pending/retry due, or sending with an expired lease) for owner: status
+// 'sending', lease_until = next_attempt_at = now() + lease_ms, attempts + 1. Returns the rows joined with
+// their tenant's settings and the contact's last inbound age (columns SO_*; the caller PQclear()s), NULL
+// on a database error.
+PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner)
+    __attribute__((warn_unused_result));
+
+// A batch of attempt results waiting to be written.
+typedef struct sender_results sender_results_t;
+
+// What to do with a claimed row.
+typedef enum {
+    SENDER_REC_SENT = 1,   // delivered (provider id kept)
+    SENDER_REC_RETRY,      // schedule attempt after delay_ms
+    SENDER_REC_DEAD,       // permanent failure or retries exhausted
+    SENDER_REC_UNKNOWN,    // retries exhausted and the last attempt's outcome is unknown
+    SENDER_REC_RELEASE     // rate limited before sending: back to the queue, attempt not counted
+} sender_rec_t;
+
+// Creates an empty batch; NULL on allocation failure.
+sender_results_t *sender_results_new(void);
+// Frees the batch; NULL-safe, nulls the pointer.
+void sender_results_destroy(sender_results_t **self_p);
+// Queues a result (strings copied; error/provider_id may be NULL; last_status < 0 = leave as is). 0/-1.
+int sender_results_add(sender_results_t *self, int64_t id, sender_rec_t rec, int64_t delay_ms, long last_status,
+                       const char *error, const char *provider_id) __attribute__((warn_unused_result));
+// Results queued.
+size_t sender_results_count(const sender_results_t *self);
+// Writes every queued result in one UPDATE guarded by lease_owner = owner AND status = 'sending' and
+// empties the batch. *applied gets the rows written (fewer than queued = leases lost). 0/-1 (kept on error).
+int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
+    __attribute__((warn_unused_result));
+
+// Marks claimed web chat rows sent and notifies channel lull_webchat for each, in one statement. 0/-1.
+int sender_outbox_webchat_sent(lull_db_t *db, const char *owner, const int64_t *ids, size_t n, int64_t *applied)
+    __attribute__((warn_unused_result));
+
+// In one transaction: dead-letters row id with reason (guarded by the lease) and, when it still held the
+// lease, escalates conversation conv (status 'escalated', escalation_reason, an escalations row with
+// source 'sender'). 0/-1.
+int sender_outbox_escalate(lull_db_t *db, const char *owner, int64_t id, int64_t conv, int64_t tenant,
+                           const char *reason) __attribute__((warn_unused_result));
+
+#endif
