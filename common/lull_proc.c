@@ -1,6 +1,8 @@
 // Process life cycle shared by the four tiers.
 #include "lull_proc.h"
 #include "lull_log.h"
+
+#include <czmq.h>
 #include "lull_signal.h"
 
 #include <stdio.h>
@@ -36,6 +38,8 @@ int lull_proc_init(int argc, char **argv, const lull_proc_spec_t *spec, void *cf
         *exit_code = 73;  // EX_CANTCREAT
         return -1;
     }
+    // czmq installs its own SIGINT/SIGTERM handlers when the first socket is created; lull_signal owns them.
+    zsys_handler_set(NULL);
     if (lull_signal_install() != 0) {
         LOG_ERROR("signal.install_failed", "cannot install signal handlers");
         lull_config_free(spec->settings, spec->nsettings, cfg);

@@ -914,7 +914,6 @@ sched_app_t *sched_app_new(const sched_cfg_t *cfg, lull_proc_t *proc)
     if (!self) return NULL;
     self->cfg = cfg;
     self->proc = proc;
-    zsys_handler_set(NULL);  // lull_signal owns SIGINT/SIGTERM
     self->win = sched_windows_new();
     self->tenants = sched_tenants_new(cfg->default_window_ms, cfg->default_max_wait_ms);
     self->workers = calloc((size_t)cfg->max_workers, sizeof *self->workers);

@@ -2,11 +2,8 @@
 // guarded UPDATE. Rate-limited rows are released without counting an attempt; web chat rows are marked
 // sent with their pg_notify; a WhatsApp reply outside the window becomes a template or an escalation.
 #include "sender_app.h"
-// czmq pulls in <syslog.h>, whose LOG_INFO/LOG_DEBUG constants would shadow lull_log's macros.
 #include <czmq.h>
 #include "lull_proto.h"
-#undef LOG_INFO
-#undef LOG_DEBUG
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_http.h"
@@ -678,7 +675,6 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     self->rate = sender_rate_new(4096);
     self->results = sender_results_new();
     if (!self->http || !self->rate || !self->results) goto fail;
-    zsys_handler_set(NULL);  // czmq would otherwise replace lull's SIGTERM/SIGINT handlers
     self->pull = zsock_new(ZMQ_PULL);
     if (!self->pull) goto fail;
     zsock_set_rcvhwm(self->pull, 100000);
