@@ -1,9 +1,52 @@
 // The settings table of lull-ingress.
 #include "ingress_config.h"
 
+#define S_(name, type, def, help, secret, min, max, field) \
+    {name, type, def, help, secret, min, max, offsetof(ingress_cfg_t, field)}
+
 static const lull_setting_t s_settings[] = {
     LULL_COMMON_SETTINGS(ingress_cfg_t, "9100"),
-    {"LULL_SCHEDULERS", LULL_CFG_STR, "tcp://127.0.0.1:5550", "comma-separated ZeroMQ endpoints of the scheduler shards (INBOUND is pushed to shard hash(conversation) % N)", false, 0, 0, offsetof(ingress_cfg_t, schedulers)},
+    S_("LULL_SCHEDULERS", LULL_CFG_STR, "tcp://127.0.0.1:5550",
+       "comma-separated ZeroMQ endpoints of the scheduler shards (INBOUND is pushed to shard hash(conversation) % N)",
+       false, 0, 0, schedulers),
+    S_("LULL_HTTP_BIND", LULL_CFG_STR, "127.0.0.1", "IPv4 address the webhook server binds", false, 0, 0, http_bind),
+    S_("LULL_HTTP_PORT", LULL_CFG_INT, "8080", "port of the webhook server", false, 1, 65535, http_port),
+    S_("LULL_PUBLIC_URL", LULL_CFG_STR, "",
+       "scheme://host[:port] the providers call, used to verify X-Twilio-Signature; empty = http://<Host header>",
+       false, 0, 0, public_url),
+    S_("LULL_TWILIO_AUTH_TOKEN", LULL_CFG_STR, "",
+       "Twilio auth token (verifies X-Twilio-Signature); empty = Twilio webhooks refused unless LULL_DEV_ALLOW_UNSIGNED",
+       true, 0, 0, twilio_auth_token),
+    S_("LULL_TIKTOK_SECRET", LULL_CFG_STR, "",
+       "TikTok client secret (verifies Tiktok-Signature); empty = TikTok webhooks refused unless LULL_DEV_ALLOW_UNSIGNED",
+       true, 0, 0, tiktok_secret),
+    S_("LULL_TIKTOK_TOLERANCE_S", LULL_CFG_INT, "300", "accepted age of a Tiktok-Signature timestamp, seconds", false,
+       1, 86400, tiktok_tolerance_s),
+    S_("LULL_DEV_ALLOW_UNSIGNED", LULL_CFG_BOOL, "false",
+       "accept unsigned webhooks on channels without a secret (development only; warned at start)", false, 0, 0,
+       dev_allow_unsigned),
+    S_("LULL_MAX_BODY_BYTES", LULL_CFG_INT, "65536", "largest request body; larger gets 413", false, 256, 16777216,
+       max_body_bytes),
+    S_("LULL_HTTP_TIMEOUT_S", LULL_CFG_INT, "10", "idle connection timeout (slow clients), seconds", false, 1, 3600,
+       http_timeout_s),
+    S_("LULL_HTTP_PER_IP_LIMIT", LULL_CFG_INT, "256",
+       "concurrent connections per client IP (raise it behind a reverse proxy); 0 = no limit", false, 0, 100000,
+       http_per_ip_limit),
+    S_("LULL_HTTP_MAX_CONNECTIONS", LULL_CFG_INT, "4096", "concurrent connections in total", false, 1, 1000000,
+       http_max_connections),
+    S_("LULL_HTTP_THREADS", LULL_CFG_INT, "1", "HTTP polling threads (epoll)", false, 1, 64, http_threads),
+    S_("LULL_INGRESS_BATCH_MAX", LULL_CFG_INT, "256", "messages committed in one transaction at most", false, 1,
+       10000, batch_max),
+    S_("LULL_INGRESS_BATCH_WAIT_US", LULL_CFG_INT, "1000",
+       "under load, how long a batch that is not full may wait for more messages, microseconds (a lone request never waits)",
+       false, 0, 100000, batch_wait_us),
+    S_("LULL_INGRESS_QUEUE_MAX", LULL_CFG_INT, "20000", "requests waiting for the database before new ones get 503",
+       false, 1, 10000000, queue_max),
+    S_("LULL_INGRESS_INBOUND_HWM", LULL_CFG_INT, "10000",
+       "ZMQ_SNDHWM of each INBOUND push socket (beyond it wake-ups are dropped), messages", false, 1, 10000000,
+       inbound_hwm),
+    S_("LULL_CHAT_HISTORY_LIMIT", LULL_CFG_INT, "200", "messages returned by GET /api/v1/chat/history (newest)", false,
+       1, 10000, history_limit),
 };
 
 const lull_proc_spec_t INGRESS_PROC = {

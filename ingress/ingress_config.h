@@ -7,7 +7,24 @@
 
 typedef struct {
     lull_common_cfg_t common;
-    char *schedulers;  // comma-separated ZeroMQ endpoints of the scheduler shards
+    char *schedulers;          // comma-separated ZeroMQ endpoints of the scheduler shards
+    char *http_bind;           // IPv4 address the webhook server binds
+    int64_t http_port;         // port of the webhook server
+    char *public_url;          // scheme://host[:port] Twilio calls (signatures); "" = http://<Host header>
+    char *twilio_auth_token;   // secret; "" = Twilio refused unless dev_allow_unsigned
+    char *tiktok_secret;       // secret; "" = TikTok refused unless dev_allow_unsigned
+    int64_t tiktok_tolerance_s;  // accepted |now - t| of Tiktok-Signature, seconds
+    bool dev_allow_unsigned;   // accept unsigned requests on channels without a secret (development only)
+    int64_t max_body_bytes;    // larger bodies get 413
+    int64_t http_timeout_s;    // idle connection timeout, seconds
+    int64_t http_per_ip_limit;   // concurrent connections per client IP
+    int64_t http_max_connections;  // concurrent connections in total
+    int64_t http_threads;      // libmicrohttpd polling threads
+    int64_t batch_max;         // rows per group commit
+    int64_t batch_wait_us;     // how long a batch that is not full may wait for more rows, microseconds
+    int64_t queue_max;         // requests waiting for the writer before new ones get 503
+    int64_t inbound_hwm;       // ZMQ_SNDHWM of each INBOUND push socket, messages
+    int64_t history_limit;     // messages returned by GET /api/v1/chat/history
 } ingress_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.
