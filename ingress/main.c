@@ -1,5 +1,5 @@
-// lull-ingress: parse settings, open the log, run the process until SIGTERM/SIGINT, shut down in order.
-#include "ingress_config.h"
+// lull-ingress: parse settings, open the log, serve webhooks until SIGTERM/SIGINT, shut down in order.
+#include "ingress_app.h"
 #include "lull_proc.h"
 
 int main(int argc, char **argv)
@@ -7,9 +7,9 @@ int main(int argc, char **argv)
     ingress_cfg_t cfg = {0};
     int rc = 0;
     if (lull_proc_init(argc, argv, &INGRESS_PROC, &cfg, &rc) != 0) return rc;
-    lull_proc_t *proc = lull_proc_new(&INGRESS_PROC, &cfg, true);
-    rc = proc ? lull_proc_run(proc) : 1;
-    lull_proc_destroy(&proc);
+    ingress_app_t *app = ingress_app_new(&cfg);
+    rc = app ? ingress_app_run(app) : 1;
+    ingress_app_destroy(&app);
     lull_proc_fini(&INGRESS_PROC, &cfg, rc);
     return rc;
 }

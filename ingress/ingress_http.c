@@ -1,0 +1,541 @@
+// Webhook routes on libmicrohttpd. Each request gets a context (created by the URI-log callback, so the raw
+// request URI is kept for signatures); bodies are capped; a valid message goes to the writer while the
+// connection is suspended, and the writer's done callback resumes it.
+#include "ingress_http.h"
+#include "ingress_parse.h"
+#include "ingress_sig.h"
+#include "lull_clock.h"
+#include "lull_crypto.h"
+#include "lull_json.h"
+#include "lull_log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+    R_NONE = 0,
+    R_HEALTH,
+    R_GENERIC,
+    R_TWILIO,
+    R_TIKTOK,
+    R_CHAT_SESSION,
+    R_CHAT_MESSAGE,
+    R_CHAT_HISTORY,
+    R_COUNT
+} s_route_t;
+
+static const char *const s_route_names[R_COUNT] = {"none", "health", "generic", "twilio", "tiktok",
+                                                   "chat_session", "chat_message", "chat_history"};
+static const char *const s_route_channel[R_COUNT] = {"none", "none", "generic", "twilio", "tiktok",
+                                                     "webchat", "webchat", "webchat"};
+
+struct ingress_http {
+    const ingress_cfg_t *cfg;
+    ingress_writer_t *writer;
+    lull_metrics_t *metrics;
+    struct MHD_Daemon *daemon;
+    char public_url[512];
+    lull_histogram_t *latency[R_COUNT];
+    lull_counter_t *accepted[6], *duplicate[6];  // by channel index (s_channels)
+    struct MHD_Response *twiml;
+};
+
+static const char *const s_channels[6] = {"generic", "sms", "whatsapp", "tiktok", "webchat", "other"};
+
+typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
+
+typedef struct {
+    ingress_http_t *srv;
+    struct MHD_Connection *conn;
+    char *uri;                // raw request URI (path + query), owned
+    s_route_t route;
+    bool routed;              // the first call (headers) happened
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    _Atomic int state;
+    int64_t start_us;
+    int64_t received_ms;
+    ingress_item_t item;
+    ingress_row_t row;
+    char *session_arg[3];     // session id, tenant, metadata (owned)
+} s_req_t;
+
+// ---------------------------------------------------------------------------------------------------------
+// Responses
+
+static int s_channel_index(const char *ch)
+{
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s_channels[i], ch) == 0) return i;
+    return 5;
+}
+
+static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
+                              const char *allow)
+{
+    if (!body) return MHD_NO;
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    if (allow) MHD_add_response_header(r, "Allow", allow);
+    if (status == 503) MHD_add_response_header(r, "Retry-After", "1");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+// Answers an error {"error":{"code","message"}}, counts it and logs one line.
+static enum MHD_Result s_error(s_req_t *req, unsigned status, const char *code, const char *message, const char *allow)
+{
+    const char *channel = req->row.channel[0] ? req->row.channel : s_route_channel[req->route];
+    char labels[128];
+    snprintf(labels, sizeof labels, "channel=\"%s\",reason=\"%s\"", channel, code);
+    lull_counter_add(lull_metrics_counter(req->srv->metrics, "lull_ingress_rejected_total", labels,
+                                          "requests rejected, by channel and reason"),
+                     1);
+    lull_log_at(status >= 500 ? LULL_LOG_WARN : LULL_LOG_INFO, "http.rejected", message, "status", LI(status), "code",
+                LS(code), "route", LS(s_route_names[req->route]), (const char *)NULL);
+    return s_send(req->conn, status, "application/json", lull_json_error_body(code, message), allow);
+}
+
+static enum MHD_Result s_json(struct MHD_Connection *conn, unsigned status, cJSON *obj)
+{
+    char *body = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    return s_send(conn, status, "application/json", body, NULL);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Hand-off to the writer
+
+static void s_item_done(ingress_item_t *item, void *arg)
+{
+    (void)item;
+    s_req_t *req = arg;
+    atomic_store(&req->state, ST_DONE);
+    MHD_resume_connection(req->conn);
+}
+
+static enum MHD_Result s_submit(s_req_t *req)
+{
+    req->item.received_ms = req->received_ms;
+    req->item.done = s_item_done;
+    req->item.done_arg = req;
+    atomic_store(&req->state, ST_WAITING);
+    MHD_suspend_connection(req->conn);
+    if (ingress_writer_submit(req->srv->writer, &req->item) != 0) {
+        atomic_store(&req->state, ST_READING);
+        MHD_resume_connection(req->conn);
+        return s_error(req, 503, "overloaded", "too many requests are waiting for the database; retry later", NULL);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result s_submit_row(s_req_t *req)
+{
+    if (req->row.ignored) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", "ignored");
+        return s_json(req->conn, 200, o);
+    }
+    req->item.op = INGRESS_OP_STORE;
+    req->item.row_json = req->row.row_json;
+    req->item.channel = req->row.channel;
+    req->item.provider_id = req->row.provider_id;
+    req->item.wake = req->row.wake;
+    return s_submit(req);
+}
+
+// The answer once the writer is done with the request.
+static enum MHD_Result s_answer(s_req_t *req)
+{
+    ingress_item_t *it = &req->item;
+    switch (it->outcome) {
+    case INGRESS_OUT_NEW:
+    case INGRESS_OUT_DUPLICATE: {
+        int ci = s_channel_index(req->row.channel);
+        lull_counter_add(it->outcome == INGRESS_OUT_NEW ? req->srv->accepted[ci] : req->srv->duplicate[ci], 1);
+        if (req->route == R_TWILIO) return MHD_queue_response(req->conn, 200, req->srv->twiml);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", "success");
+        if (req->route == R_GENERIC) {
+            cJSON_AddStringToObject(o, "contact_id", req->row.echo ? req->row.echo : "");
+            cJSON_AddNumberToObject(o, "message_id", (double)it->message_id);
+            cJSON *w = cJSON_AddObjectToObject(o, "window");
+            cJSON_AddBoolToObject(w, "active", true);
+            cJSON_AddNumberToObject(w, "seconds", (double)(it->window_ms / 1000));
+        } else if (req->route == R_CHAT_MESSAGE) {
+            cJSON_AddStringToObject(o, "sessionId", req->row.echo ? req->row.echo : "");
+            cJSON_AddNumberToObject(o, "messageId", (double)it->message_id);
+        } else {
+            cJSON_AddNumberToObject(o, "message_id", (double)it->message_id);
+        }
+        cJSON_AddBoolToObject(o, "duplicate", it->outcome == INGRESS_OUT_DUPLICATE);
+        return s_json(req->conn, 200, o);
+    }
+    case INGRESS_OUT_OK:
+        if (req->route == R_CHAT_HISTORY) {
+            char *body = it->result_json;
+            it->result_json = NULL;
+            return s_send(req->conn, 200, "application/json", body, NULL);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "sessionId", req->session_arg[0]);
+            return s_json(req->conn, 200, o);
+        }
+    case INGRESS_OUT_UNKNOWN_TENANT: return s_error(req, 404, "unknown_tenant", "the tenant does not exist", NULL);
+    case INGRESS_OUT_UNKNOWN_SESSION:
+        return s_error(req, 404, "unknown_session", "the chat session does not exist (or belongs to another user)", NULL);
+    case INGRESS_OUT_FAILED:
+        LOG_WARN("store.failed", "the database refused the message", "error", LS(it->error));
+        return s_error(req, 500, "store_failed", "the message could not be stored", NULL);
+    case INGRESS_OUT_UNAVAILABLE:
+    default:
+        LOG_DEBUG("store.unavailable", it->error);
+        return s_error(req, 503, "database_unavailable", "the database is unavailable; nothing was stored, retry later",
+                       NULL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Routes
+
+static s_route_t s_route(const char *path, const char *method, const char **allow, bool *known)
+{
+    static const struct {
+        const char *path;
+        bool prefix;
+        const char *method;
+        s_route_t r;
+    } table[] = {
+        {"/health", false, "GET", R_HEALTH},
+        {"/webhook", false, "POST", R_GENERIC},
+        {"/webhook/twilio", false, "POST", R_TWILIO},
+        {"/webhook/tiktok", false, "POST", R_TIKTOK},
+        {"/api/v1/chat/session", false, "POST", R_CHAT_SESSION},
+        {"/api/v1/chat/message", false, "POST", R_CHAT_MESSAGE},
+        {"/api/v1/chat/history/", true, "GET", R_CHAT_HISTORY},
+    };
+    *known = false;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        size_t n = strlen(table[i].path);
+        bool match = table[i].prefix ? strncmp(path, table[i].path, n) == 0 && path[n] && !strchr(path + n, '/')
+                                     : strcmp(path, table[i].path) == 0;
+        if (!match) continue;
+        *known = true;
+        *allow = table[i].method;
+        if (strcmp(method, table[i].method) == 0 || (table[i].r == R_HEALTH && strcmp(method, "HEAD") == 0))
+            return table[i].r;
+        return R_NONE;
+    }
+    return R_NONE;
+}
+
+// The URL the provider called: LULL_PUBLIC_URL (or http://Host) + the raw request URI.
+static char *s_public_url(s_req_t *req)
+{
+    const char *base = req->srv->public_url;
+    char host_base[300];
+    if (!*base) {
+        const char *host = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Host");
+        snprintf(host_base, sizeof host_base, "http://%s", host ? host : "localhost");
+        base = host_base;
+    }
+    size_t n = strlen(base) + strlen(req->uri) + 1;
+    char *url = malloc(n);
+    if (url) snprintf(url, n, "%s%s", base, req->uri);
+    return url;
+}
+
+static bool s_is_content_type(s_req_t *req, const char *want)
+{
+    const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type");
+    size_t n = strlen(want);
+    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+// Refuses a channel without a secret unless LULL_DEV_ALLOW_UNSIGNED; true when the request may go on unsigned
+// (*refused set when an answer was queued).
+static bool s_unsigned_ok(s_req_t *req, const char *secret, const char *setting, enum MHD_Result *ret)
+{
+    if (secret && *secret) return false;
+    if (req->srv->cfg->dev_allow_unsigned) return true;
+    char msg[160];
+    snprintf(msg, sizeof msg, "this channel is not configured: %s is not set", setting);
+    *ret = s_error(req, 403, "channel_not_configured", msg, NULL);
+    return false;
+}
+
+static enum MHD_Result s_sig_error(s_req_t *req, ingress_sig_result_t r, const char *header)
+{
+    char msg[160];
+    if (r == INGRESS_SIG_MISSING) {
+        snprintf(msg, sizeof msg, "missing %s header", header);
+        return s_error(req, 400, "missing_signature", msg, NULL);
+    }
+    snprintf(msg, sizeof msg, "%s is invalid (%s)", header, ingress_sig_result_name(r));
+    return s_error(req, 403, "invalid_signature", msg, NULL);
+}
+
+static enum MHD_Result s_twilio(s_req_t *req)
+{
+    enum MHD_Result ret = MHD_NO;
+    if (!s_is_content_type(req, "application/x-www-form-urlencoded"))
+        return s_error(req, 415, "unsupported_media_type", "Twilio webhooks are application/x-www-form-urlencoded", NULL);
+    ingress_form_t form;
+    ingress_err_t err;
+    if (ingress_form_parse(req->body ? req->body : "", req->len, &form, &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    const char *token = req->srv->cfg->twilio_auth_token;
+    bool unsigned_ok = s_unsigned_ok(req, token, "LULL_TWILIO_AUTH_TOKEN", &ret);
+    if (!unsigned_ok && !(token && *token)) goto cleanup;  // refused: ret holds the answer
+    if (!unsigned_ok) {
+        char *url = s_public_url(req);
+        ingress_sig_result_t r = ingress_sig_twilio(token, url ? url : "", form.p, form.n, req->body, req->len,
+                                                    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                                                "X-Twilio-Signature"));
+        free(url);
+        if (r != INGRESS_SIG_OK) {
+            ret = s_sig_error(req, r, "X-Twilio-Signature");
+            goto cleanup;
+        }
+    }
+    if (ingress_parse_twilio(&form, &req->row, &err) != 0) ret = s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    else ret = s_submit_row(req);
+cleanup:
+    ingress_form_free(&form);
+    return ret;
+}
+
+static enum MHD_Result s_tiktok(s_req_t *req)
+{
+    enum MHD_Result ret = MHD_NO;
+    const char *secret = req->srv->cfg->tiktok_secret;
+    bool unsigned_ok = s_unsigned_ok(req, secret, "LULL_TIKTOK_SECRET", &ret);
+    if (!unsigned_ok && !(secret && *secret)) return ret;
+    if (!unsigned_ok) {
+        ingress_sig_result_t r = ingress_sig_tiktok(
+            secret, MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Tiktok-Signature"), req->body, req->len,
+            lull_clock_wall_ms() / 1000, req->srv->cfg->tiktok_tolerance_s);
+        if (r != INGRESS_SIG_OK) return s_sig_error(req, r, "Tiktok-Signature");
+    }
+    ingress_err_t err;
+    if (ingress_parse_tiktok(req->body, req->len, &req->row, &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    return s_submit_row(req);
+}
+
+static enum MHD_Result s_dispatch(s_req_t *req)
+{
+    ingress_err_t err;
+    switch (req->route) {
+    case R_HEALTH: {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", "ok");
+        return s_json(req->conn, 200, o);
+    }
+    case R_GENERIC:
+        if (ingress_parse_generic(req->body, req->len, &req->row, &err) != 0)
+            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+        return s_submit_row(req);
+    case R_TWILIO: return s_twilio(req);
+    case R_TIKTOK: return s_tiktok(req);
+    case R_CHAT_MESSAGE:
+        if (ingress_parse_chat_message(req->body, req->len, &req->row, &err) != 0)
+            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+        return s_submit_row(req);
+    case R_CHAT_SESSION: {
+        char id[64];
+        if (ingress_parse_chat_session(req->body, req->len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
+            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+        req->session_arg[0] = strdup(lull_random_id("ws_", 16, id, sizeof id));
+        if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
+        req->item.op = INGRESS_OP_SESSION;
+        for (int i = 0; i < 3; i++) req->item.arg[i] = req->session_arg[i];
+        return s_submit(req);
+    }
+    case R_CHAT_HISTORY: {
+        const char *sid = strrchr(req->uri, '/') + 1;
+        size_t n = strcspn(sid, "?#");
+        req->session_arg[0] = strndup(sid, n);
+        if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
+        if (n > 128 || !lull_utf8_valid(req->session_arg[0], n))
+            return s_error(req, 404, "unknown_session", "the chat session does not exist", NULL);
+        req->item.op = INGRESS_OP_HISTORY;
+        req->item.arg[0] = req->session_arg[0];
+        return s_submit(req);
+    }
+    default: return s_error(req, 404, "not_found", "no such route", NULL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// libmicrohttpd callbacks
+
+static void *s_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    s_req_t *req = calloc(1, sizeof *req);
+    if (!req) return NULL;
+    req->srv = cls;
+    req->conn = conn;
+    req->uri = strdup(uri ? uri : "/");
+    req->start_us = lull_clock_mono_us();
+    req->received_ms = lull_clock_wall_ms();
+    return req;
+}
+
+static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                const char *version, const char *upload_data, size_t *upload_data_size,
+                                void **req_cls)
+{
+    (void)cls;
+    (void)url;
+    (void)version;
+    s_req_t *req = *req_cls;
+    if (!req || !req->uri) return MHD_NO;
+    if (!req->routed) {  // headers only
+        req->routed = true;
+        char path[1024];
+        snprintf(path, sizeof path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
+        const char *allow = NULL;
+        bool known = false;
+        req->route = s_route(path, method, &allow, &known);
+        if (req->route == R_NONE) {
+            if (known) return s_error(req, 405, "method_not_allowed", "method not allowed on this route", allow);
+            return s_error(req, 404, "not_found", "no such route", NULL);
+        }
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoll(cl, NULL, 10) > req->srv->cfg->max_body_bytes)
+            return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->too_large || req->len + n > (size_t)req->srv->cfg->max_body_bytes) {
+            req->too_large = true;
+            return MHD_YES;
+        }
+        if (req->len + n + 1 > req->cap) {
+            size_t cap = req->cap ? req->cap : 1024;
+            while (req->len + n + 1 > cap) cap *= 2;
+            char *b = realloc(req->body, cap);
+            if (!b) return MHD_NO;
+            req->body = b;
+            req->cap = cap;
+        }
+        memcpy(req->body + req->len, upload_data, n);
+        req->len += n;
+        req->body[req->len] = '\0';
+        return MHD_YES;
+    }
+    int st = atomic_load(&req->state);
+    if (st == ST_DONE) return s_answer(req);
+    if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
+    if (req->too_large)
+        return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
+    if (!req->body) {
+        req->body = calloc(1, 1);
+        if (!req->body) return MHD_NO;
+    }
+    return s_dispatch(req);
+}
+
+static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    ingress_http_t *self = cls;
+    s_req_t *req = *req_cls;
+    if (!req) return;
+    lull_histogram_observe(self->latency[req->route], (double)(lull_clock_mono_us() - req->start_us) / 1e6);
+    ingress_row_free(&req->row);
+    free(req->item.result_json);
+    for (int i = 0; i < 3; i++) free(req->session_arg[i]);
+    free(req->body);
+    free(req->uri);
+    free(req);
+    *req_cls = NULL;
+}
+
+ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *writer, lull_metrics_t *metrics)
+{
+    ingress_http_t *self = calloc(1, sizeof *self);
+    if (!self) return NULL;
+    self->cfg = cfg;
+    self->writer = writer;
+    self->metrics = metrics;
+    snprintf(self->public_url, sizeof self->public_url, "%s", cfg->public_url ? cfg->public_url : "");
+    size_t pl = strlen(self->public_url);
+    while (pl && self->public_url[pl - 1] == '/') self->public_url[--pl] = '\0';
+    for (int r = 0; r < R_COUNT; r++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "route=\"%s\"", s_route_names[r]);
+        self->latency[r] = lull_metrics_histogram(metrics, "lull_ingress_request_seconds", labels,
+                                                  "webhook request latency, arrival to answer", LULL_METRICS_LATENCY_BUCKETS,
+                                                  LULL_METRICS_LATENCY_NBUCKETS);
+    }
+    for (int c = 0; c < 6; c++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"accepted\"", s_channels[c]);
+        self->accepted[c] = lull_metrics_counter(metrics, "lull_ingress_inbound_total", labels,
+                                                 "messages received, by channel and outcome (accepted = stored)");
+        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"duplicate\"", s_channels[c]);
+        self->duplicate[c] = lull_metrics_counter(metrics, "lull_ingress_inbound_total", labels,
+                                                  "messages received, by channel and outcome (accepted = stored)");
+    }
+    static const char twiml[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+    self->twiml = MHD_create_response_from_buffer(strlen(twiml), (void *)twiml, MHD_RESPMEM_PERSISTENT);
+    if (!self->twiml) goto fail;
+    MHD_add_response_header(self->twiml, "Content-Type", "text/xml");
+
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)cfg->http_port);
+    if (inet_pton(AF_INET, cfg->http_bind, &addr.sin_addr) != 1) {
+        LOG_ERROR("http.bind_invalid", "LULL_HTTP_BIND is not an IPv4 address", "bind", LS(cfg->http_bind));
+        goto fail;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    self->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->http_port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->http_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_per_ip_limit,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->http_threads > 1 ? cfg->http_threads : 0),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    if (!self->daemon) {
+        LOG_ERROR("http.listen_failed", "cannot start the webhook server (port in use?)", "port", LI(cfg->http_port));
+        goto fail;
+    }
+    LOG_INFO("http.listen", "webhook server listening", "bind", LS(cfg->http_bind), "port", LI(cfg->http_port),
+             "threads", LI(cfg->http_threads));
+    return self;
+fail:
+    ingress_http_destroy(&self);
+    return NULL;
+}
+
+void ingress_http_quiesce(ingress_http_t *self)
+{
+    if (self && self->daemon) (void)MHD_quiesce_daemon(self->daemon);
+}
+
+void ingress_http_destroy(ingress_http_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    ingress_http_t *self = *self_p;
+    if (self->daemon) MHD_stop_daemon(self->daemon);
+    if (self->twiml) MHD_destroy_response(self->twiml);
+    free(self);
+    *self_p = NULL;
+}

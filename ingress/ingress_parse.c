@@ -1,0 +1,448 @@
+// Webhook body parsing: strict, bounded, and producing the JSON rows of lull_ingress_store().
+#include "ingress_parse.h"
+#include "lull_json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ingress_err_set(ingress_err_t *err, int status, const char *code, const char *fmt, ...)
+{
+    err->status = status;
+    snprintf(err->code, sizeof err->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void ingress_row_free(ingress_row_t *r)
+{
+    if (!r) return;
+    free(r->row_json);
+    free(r->provider_id);
+    free(r->echo);
+    memset(r, 0, sizeof *r);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Forms
+
+static int s_hex(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Percent-decodes src[0..n) into dst (NUL-terminated); -1 on a bad escape, a NUL byte or invalid UTF-8.
+static int s_unescape(const char *src, size_t n, char *dst)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '+') c = ' ';
+        else if (c == '%') {
+            if (i + 2 >= n || s_hex(src[i + 1]) < 0 || s_hex(src[i + 2]) < 0) return -1;
+            c = (char)(s_hex(src[i + 1]) * 16 + s_hex(src[i + 2]));
+            i += 2;
+        }
+        if (c == '\0') return -1;
+        dst[k++] = c;
+    }
+    dst[k] = '\0';
+    return lull_utf8_valid(dst, k) ? 0 : -1;
+}
+
+int ingress_form_parse(const char *body, size_t len, ingress_form_t *out, ingress_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t pairs = 1;
+    for (size_t i = 0; i < len; i++)
+        if (body[i] == '&') pairs++;
+    out->p = calloc(pairs, sizeof *out->p);
+    out->storage = malloc(len + 2 * pairs + 1);
+    if (!out->p || !out->storage) {
+        ingress_form_free(out);
+        return ingress_err_set(err, 503, "out_of_memory", "out of memory");
+    }
+    char *w = out->storage;
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && body[e] != '&') e++;
+        if (e > i) {
+            size_t eq = i;
+            while (eq < e && body[eq] != '=') eq++;
+            char *name = w;
+            if (s_unescape(body + i, eq - i, name) != 0) goto bad;
+            w += strlen(name) + 1;
+            char *value = w;
+            if (s_unescape(body + (eq < e ? eq + 1 : e), eq < e ? e - eq - 1 : 0, value) != 0) goto bad;
+            w += strlen(value) + 1;
+            if (!*name) goto bad;
+            out->p[out->n++] = (ingress_param_t){name, value};
+        }
+        i = e + 1;
+    }
+    return 0;
+bad:
+    ingress_form_free(out);
+    return ingress_err_set(err, 400, "malformed_form",
+                           "form body is not valid application/x-www-form-urlencoded (bad %%-escape, empty name, NUL "
+                           "byte or invalid UTF-8)");
+}
+
+const char *ingress_form_get(const ingress_form_t *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->p[i].name, name) == 0) return f->p[i].value;
+    return NULL;
+}
+
+void ingress_form_free(ingress_form_t *f)
+{
+    if (!f) return;
+    free(f->p);
+    free(f->storage);
+    memset(f, 0, sizeof *f);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON helpers
+
+// Parses a JSON body; rejects \u0000 escapes (PostgreSQL text cannot hold NUL) besides what lull_json_parse does.
+static cJSON *s_parse(const char *body, size_t len, const char *what, ingress_err_t *err)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (body[i] != '\\') continue;
+        if (body[i + 1] == 'u' && i + 5 < len && memcmp(body + i + 2, "0000", 4) == 0) {
+            ingress_err_set(err, 400, "invalid_text", "%s contains a \\u0000 (NUL) escape", what);
+            return NULL;
+        }
+        i++;
+    }
+    char why[160];
+    cJSON *root = lull_json_parse(body, len, LULL_JSON_MAX_DEPTH, why, sizeof why);
+    if (!root) {
+        ingress_err_set(err, 400, strstr(why, "UTF-8") ? "invalid_text" : "malformed_json", "%s: %s", what, why);
+        return NULL;
+    }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        ingress_err_set(err, 400, "malformed_json", "%s must be a JSON object", what);
+        return NULL;
+    }
+    return root;
+}
+
+// A string field (or, when allow_int, an integer written as a number); NULL when absent and optional.
+static int s_field(const cJSON *obj, const char *key, bool required, bool allow_int, const char **out, char *ibuf,
+                   size_t ibuf_len, ingress_err_t *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (allow_int && cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d != (double)(long long)d || d < -9.0e15 || d > 9.0e15)
+            return ingress_err_set(err, 400, "invalid_field", "field '%s' must be a string or an integer", key);
+        snprintf(ibuf, ibuf_len, "%lld", (long long)d);
+        *out = ibuf;
+        return 0;
+    }
+    char why[160];
+    if (lull_json_str(obj, key, required, INGRESS_MAX_FIELD, out, why, sizeof why) != 0)
+        return ingress_err_set(err, 400, strncmp(why, "missing", 7) == 0 ? "missing_field" : "invalid_field", "%s", why);
+    if (required && !**out) return ingress_err_set(err, 400, "missing_field", "field '%s' must not be empty", key);
+    return 0;
+}
+
+static void s_add_str(cJSON *o, const char *k, const char *v)
+{
+    if (v) cJSON_AddStringToObject(o, k, v);
+}
+
+static int s_finish(cJSON *row, ingress_row_t *out, const char *channel, const char *provider_id, ingress_err_t *err)
+{
+    out->row_json = cJSON_PrintUnformatted(row);
+    snprintf(out->channel, sizeof out->channel, "%s", channel);
+    out->provider_id = provider_id ? strdup(provider_id) : NULL;
+    if (!out->row_json || (provider_id && !out->provider_id)) {
+        ingress_row_free(out);
+        return ingress_err_set(err, 503, "out_of_memory", "out of memory");
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Channels
+
+int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = s_parse(body, len, "body", err), *row = NULL;
+    if (!root) return -1;
+    int rc = -1;
+    char cbuf[32], ibuf[32];
+    const char *contact = NULL, *text = NULL, *mid = NULL, *fn = NULL, *ln = NULL, *tenant = NULL;
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+    if (s_field(root, "contact_id", true, true, &contact, cbuf, sizeof cbuf, err) != 0) goto cleanup;
+    if (!msg || cJSON_IsNull(msg)) {
+        ingress_err_set(err, 400, "missing_field", "missing required field 'message'");
+        goto cleanup;
+    }
+    if (!cJSON_IsObject(msg)) {
+        ingress_err_set(err, 400, "invalid_field", "field 'message' must be an object");
+        goto cleanup;
+    }
+    {
+        char why[160];
+        if (lull_json_str(msg, "body", true, (size_t)-1, &text, why, sizeof why) != 0) {
+            ingress_err_set(err, 400, strncmp(why, "missing", 7) == 0 ? "missing_field" : "invalid_field",
+                            "message: %s", why);
+            goto cleanup;
+        }
+    }
+    if (s_field(msg, "id", false, true, &mid, ibuf, sizeof ibuf, err) != 0 ||
+        s_field(root, "first_name", false, false, &fn, NULL, 0, err) != 0 ||
+        s_field(root, "last_name", false, false, &ln, NULL, 0, err) != 0 ||
+        s_field(root, "tenant", false, false, &tenant, NULL, 0, err) != 0)
+        goto cleanup;
+    if (mid && !*mid) mid = NULL;
+    row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "route", tenant ? "slug" : "default");
+    s_add_str(row, "route_key", tenant);
+    cJSON_AddStringToObject(row, "channel", "generic");
+    cJSON_AddStringToObject(row, "external_id", contact);
+    s_add_str(row, "first_name", fn);
+    s_add_str(row, "last_name", ln);
+    cJSON_AddStringToObject(row, "direction", "in");
+    cJSON_AddStringToObject(row, "author", "contact");
+    cJSON_AddStringToObject(row, "body", text);
+    s_add_str(row, "provider_message_id", mid);
+    cJSON_AddItemReferenceToObject(row, "raw", root);
+    out->wake = true;
+    out->echo = strdup(contact);
+    rc = s_finish(row, out, "generic", mid, err);
+cleanup:
+    cJSON_Delete(row);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    static const char *const required[] = {"MessageSid", "From", "To"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = ingress_form_get(f, required[i]);
+        if (!v || !*v) return ingress_err_set(err, 400, "missing_field", "missing required field '%s'", required[i]);
+        if (strlen(v) > INGRESS_MAX_FIELD)
+            return ingress_err_set(err, 400, "invalid_field", "field '%s' is longer than %d bytes", required[i],
+                                   INGRESS_MAX_FIELD);
+    }
+    const char *sid = ingress_form_get(f, "MessageSid"), *from = ingress_form_get(f, "From"),
+               *to = ingress_form_get(f, "To"), *text = ingress_form_get(f, "Body"),
+               *nm = ingress_form_get(f, "NumMedia"), *profile = ingress_form_get(f, "ProfileName");
+    long num_media = 0;
+    if (nm && *nm) {
+        char *end = NULL;
+        num_media = strtol(nm, &end, 10);
+        if (*end || num_media < 0 || num_media > 100)
+            return ingress_err_set(err, 400, "invalid_field", "field 'NumMedia' must be an integer 0..100");
+    }
+    if (profile && strlen(profile) > INGRESS_MAX_FIELD) profile = NULL;
+    bool wa = strncmp(from, "whatsapp:", 9) == 0;
+    char key2[INGRESS_MAX_FIELD + 16];
+    if (strncmp(to, "whatsapp:", 9) == 0) snprintf(key2, sizeof key2, "%s", to + 9);
+    else snprintf(key2, sizeof key2, "whatsapp:%s", to);
+
+    cJSON *row = cJSON_CreateObject(), *media = cJSON_CreateArray(), *raw = cJSON_CreateObject();
+    for (long i = 0; i < num_media; i++) {
+        char k[32], c[40];
+        snprintf(k, sizeof k, "MediaUrl%ld", i);
+        snprintf(c, sizeof c, "MediaContentType%ld", i);
+        const char *url = ingress_form_get(f, k);
+        if (!url) continue;
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "url", url);
+        s_add_str(m, "content_type", ingress_form_get(f, c));
+        cJSON_AddItemToArray(media, m);
+    }
+    for (size_t i = 0; i < f->n; i++) {  // every field, repeated names as arrays
+        cJSON *prev = cJSON_GetObjectItemCaseSensitive(raw, f->p[i].name);
+        if (!prev) {
+            cJSON_AddStringToObject(raw, f->p[i].name, f->p[i].value);
+        } else if (cJSON_IsArray(prev)) {
+            cJSON_AddItemToArray(prev, cJSON_CreateString(f->p[i].value));
+        } else {
+            cJSON *arr = cJSON_CreateArray();
+            cJSON_AddItemToArray(arr, cJSON_CreateString(prev->valuestring));
+            cJSON_AddItemToArray(arr, cJSON_CreateString(f->p[i].value));
+            cJSON_ReplaceItemInObjectCaseSensitive(raw, f->p[i].name, arr);
+        }
+    }
+    cJSON_AddStringToObject(row, "route", "twilio");
+    cJSON_AddStringToObject(row, "route_key", to);
+    cJSON_AddStringToObject(row, "route_key2", key2);
+    cJSON_AddStringToObject(row, "channel", wa ? "whatsapp" : "sms");
+    cJSON_AddStringToObject(row, "external_id", from);
+    s_add_str(row, "profile_name", profile);
+    cJSON_AddStringToObject(row, "phone", wa ? from + 9 : from);
+    cJSON_AddStringToObject(row, "business_address", to);
+    cJSON_AddStringToObject(row, "direction", "in");
+    cJSON_AddStringToObject(row, "author", "contact");
+    cJSON_AddStringToObject(row, "body", text ? text : "");
+    cJSON_AddItemToObject(row, "media", media);
+    cJSON_AddStringToObject(row, "provider_message_id", sid);
+    cJSON_AddItemToObject(row, "raw", raw);
+    out->wake = true;
+    int rc = s_finish(row, out, wa ? "whatsapp" : "sms", sid, err);
+    cJSON_Delete(row);
+    return rc;
+}
+
+// Reads obj.key.id as a string (TikTok ids are 19-digit strings: never numbers).
+static int s_user_id(const cJSON *content, const char *key, const char **out, ingress_err_t *err)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(content, key);
+    if (!cJSON_IsObject(u)) return ingress_err_set(err, 400, "missing_field", "content.%s must be an object with an id", key);
+    if (s_field(u, "id", true, false, out, NULL, 0, err) != 0)
+        return ingress_err_set(err, 400, err->code, "content.%s.id must be a non-empty string", key);
+    return 0;
+}
+
+int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = s_parse(body, len, "body", err), *content = NULL, *row = NULL;
+    if (!root) return -1;
+    int rc = -1;
+    const char *client_key = NULL, *event = NULL, *cstr = NULL, *conv = NULL, *mid = NULL, *from = NULL, *to = NULL;
+    if (s_field(root, "client_key", true, false, &client_key, NULL, 0, err) != 0 ||
+        s_field(root, "event", true, false, &event, NULL, 0, err) != 0)
+        goto cleanup;
+    bool inbound = strcmp(event, "im_receive_msg") == 0, human = strcmp(event, "im_send_msg") == 0;
+    if (!inbound && !human) {
+        out->ignored = true;
+        rc = 0;
+        goto cleanup;
+    }
+    {
+        char why[160];
+        if (lull_json_str(root, "content", true, (size_t)-1, &cstr, why, sizeof why) != 0) {
+            ingress_err_set(err, 400, strncmp(why, "missing", 7) == 0 ? "missing_field" : "invalid_field",
+                            "%s (content is a JSON string)", why);
+            goto cleanup;
+        }
+    }
+    content = s_parse(cstr, strlen(cstr), "content", err);
+    if (!content) goto cleanup;
+    if (s_field(content, "conversation_id", true, false, &conv, NULL, 0, err) != 0 ||
+        s_field(content, "message_id", true, false, &mid, NULL, 0, err) != 0 ||
+        s_user_id(content, "from_user", &from, err) != 0 || s_user_id(content, "to_user", &to, err) != 0)
+        goto cleanup;
+    const char *text = "";
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(content, "text");
+    if (t && !cJSON_IsNull(t)) {
+        if (!cJSON_IsObject(t)) {
+            ingress_err_set(err, 400, "invalid_field", "content.text must be an object");
+            goto cleanup;
+        }
+        char why[160];
+        if (lull_json_str(t, "body", false, (size_t)-1, &text, why, sizeof why) != 0) {
+            ingress_err_set(err, 400, "invalid_field", "content.text.%s", why);
+            goto cleanup;
+        }
+        if (!text) text = "";
+    }
+    row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "route", "tiktok");
+    cJSON_AddStringToObject(row, "route_key", client_key);
+    cJSON_AddStringToObject(row, "channel", "tiktok");
+    cJSON_AddStringToObject(row, "external_id", inbound ? from : to);
+    cJSON_AddStringToObject(row, "business_address", inbound ? to : from);
+    cJSON_AddStringToObject(row, "external_conversation_id", conv);
+    cJSON_AddStringToObject(row, "direction", inbound ? "in" : "out");
+    cJSON_AddStringToObject(row, "author", inbound ? "contact" : "human");
+    cJSON_AddStringToObject(row, "body", text);
+    cJSON_AddStringToObject(row, "provider_message_id", mid);
+    cJSON *raw = cJSON_Duplicate(root, true);
+    if (raw) cJSON_ReplaceItemInObjectCaseSensitive(raw, "content", cJSON_Duplicate(content, true));
+    cJSON_AddItemToObject(row, "raw", raw ? raw : cJSON_CreateNull());
+    out->wake = inbound;
+    rc = s_finish(row, out, "tiktok", mid, err);
+cleanup:
+    cJSON_Delete(row);
+    cJSON_Delete(content);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int ingress_parse_chat_message(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = s_parse(body, len, "body", err), *row = NULL;
+    if (!root) return -1;
+    int rc = -1;
+    char ubuf[32];
+    const char *sid = NULL, *text = NULL, *user = NULL;
+    if (s_field(root, "sessionId", true, false, &sid, NULL, 0, err) != 0 ||
+        s_field(root, "userId", false, true, &user, ubuf, sizeof ubuf, err) != 0)
+        goto cleanup;
+    {
+        char why[160];
+        if (lull_json_str(root, "message", true, (size_t)-1, &text, why, sizeof why) != 0) {
+            ingress_err_set(err, 400, strncmp(why, "missing", 7) == 0 ? "missing_field" : "invalid_field", "%s", why);
+            goto cleanup;
+        }
+    }
+    row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "route", "session");
+    cJSON_AddStringToObject(row, "route_key", sid);
+    s_add_str(row, "user_id", user);
+    cJSON_AddStringToObject(row, "channel", "webchat");
+    cJSON_AddStringToObject(row, "external_id", sid);
+    cJSON_AddStringToObject(row, "external_conversation_id", sid);
+    cJSON_AddStringToObject(row, "direction", "in");
+    cJSON_AddStringToObject(row, "author", "contact");
+    cJSON_AddStringToObject(row, "body", text);
+    cJSON_AddItemReferenceToObject(row, "raw", root);
+    out->wake = true;
+    out->echo = strdup(sid);
+    rc = s_finish(row, out, "webchat", NULL, err);
+cleanup:
+    cJSON_Delete(row);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int ingress_parse_chat_session(const char *body, size_t len, char **metadata_json, char **tenant, ingress_err_t *err)
+{
+    *metadata_json = NULL;
+    *tenant = NULL;
+    cJSON *root = len ? s_parse(body, len, "body", err) : cJSON_CreateObject();
+    if (!root) return -1;
+    int rc = -1;
+    char ubuf[32];
+    const char *user = NULL, *slug = NULL;
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    if (s_field(root, "userId", false, true, &user, ubuf, sizeof ubuf, err) != 0 ||
+        s_field(root, "tenant", false, false, &slug, NULL, 0, err) != 0)
+        goto cleanup;
+    if (meta && !cJSON_IsNull(meta) && !cJSON_IsObject(meta)) {
+        ingress_err_set(err, 400, "invalid_field", "field 'metadata' must be an object");
+        goto cleanup;
+    }
+    cJSON *m = cJSON_CreateObject();
+    s_add_str(m, "userId", user);
+    if (meta && cJSON_IsObject(meta)) cJSON_AddItemReferenceToObject(m, "metadata", (cJSON *)meta);
+    *metadata_json = cJSON_PrintUnformatted(m);
+    cJSON_Delete(m);
+    *tenant = slug ? strdup(slug) : NULL;
+    rc = *metadata_json ? 0 : ingress_err_set(err, 503, "out_of_memory", "out of memory");
+cleanup:
+    cJSON_Delete(root);
+    return rc;
+}

@@ -1,0 +1,62 @@
+// Strict parsing of webhook bodies into the rows lull_ingress_store() takes: form-urlencoded (Twilio), the
+// generic JSON webhook, TikTok events (content is a JSON string), web chat. Pure functions; every error names
+// the field and carries the HTTP status and code to answer with.
+#ifndef INGRESS_PARSE_H
+#define INGRESS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ingress_sig.h"
+
+#define INGRESS_MAX_FIELD 1024  // bytes of an id, name or address field
+
+typedef struct {
+    int status;         // HTTP status to answer (400, 415 …)
+    char code[32];      // error.code
+    char message[256];  // error.message, names the problem
+} ingress_err_t;
+
+// A parsed application/x-www-form-urlencoded body: pairs in arrival order (percent-decoded, UTF-8, no NUL).
+typedef struct {
+    ingress_param_t *p;
+    size_t n;
+    char *storage;  // private
+} ingress_form_t;
+
+// One message ready for the writer.
+typedef struct {
+    char *row_json;     // JSON object of lull_ingress_row fields (owned)
+    char channel[16];   // generic | sms | whatsapp | tiktok | webchat
+    char *provider_id;  // dedupe key (owned) or NULL
+    bool wake;          // an inbound message: push INBOUND once stored
+    char *echo;         // generic: the contact_id as sent; web chat: the session id (owned) or NULL
+    bool ignored;       // TikTok: an event lull does not store (answered 200, nothing stored)
+} ingress_row_t;
+
+// Parses a form body. 0, or -1 with err (400) for bad escapes, NUL bytes or invalid UTF-8.
+int ingress_form_parse(const char *body, size_t len, ingress_form_t *out, ingress_err_t *err);
+// The first value of name, or NULL (borrowed until ingress_form_free).
+const char *ingress_form_get(const ingress_form_t *f, const char *name);
+// Frees a parsed form (NULL-safe) and zeroes it.
+void ingress_form_free(ingress_form_t *f);
+
+// POST /webhook: {"contact_id","message":{"body","id"?},"first_name"?,"last_name"?,"tenant"?}. 0/-1.
+int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err);
+// POST /webhook/twilio: the parsed form (MessageSid, From, To required). 0/-1.
+int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_err_t *err);
+// POST /webhook/tiktok: {client_key, event, create_time, user_openid, content: "<JSON string>"}. 0/-1; events
+// other than im_receive_msg / im_send_msg come back with out->ignored.
+int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err);
+// POST /api/v1/chat/message: {"sessionId","message","userId"?}. 0/-1.
+int ingress_parse_chat_message(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err);
+// POST /api/v1/chat/session: {"userId"?,"metadata"?,"tenant"?} → *metadata_json (owned: {"userId":…,
+// "metadata":…}) and *tenant (owned slug or NULL). An empty body is allowed. 0/-1.
+int ingress_parse_chat_session(const char *body, size_t len, char **metadata_json, char **tenant, ingress_err_t *err);
+// Frees a row's strings (NULL-safe) and zeroes it.
+void ingress_row_free(ingress_row_t *r);
+// Sets err (returns -1 for chaining).
+int ingress_err_set(ingress_err_t *err, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

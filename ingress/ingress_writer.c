@@ -1,0 +1,502 @@
+// Group commit: requests queue up while the previous transaction runs; the writer takes them all (up to
+// batch_max) and stores them with one lull_ingress_store() call, so under load many webhooks share one commit
+// while a lone request is committed at once. A batch the database refuses is retried row by row so one bad row
+// only fails itself.
+#include "ingress_writer.h"
+#include "lull_proto.h"  // czmq pulls in syslog.h, whose LOG_DEBUG/LOG_INFO lull_log.h replaces
+#undef LOG_DEBUG
+#undef LOG_INFO
+#include "lull_clock.h"
+#include "lull_db.h"
+#include "lull_log.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#define S_MAX_SHARDS 64
+
+struct ingress_writer {
+    ingress_writer_cfg_t cfg;
+    char *database_url, *schedulers;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    ingress_item_t *head, *tail;  // FIFO of submitted items
+    int queued;
+    bool stopping;
+    bool db_up;                   // last known connection state (read by /health)
+    int last_batch;               // size of the previous batch (load indicator)
+    // writer-thread only
+    lull_db_t *db;
+    void *zctx;
+    void *push[S_MAX_SHARDS];
+    int nshards;
+    // metrics
+    lull_counter_t *commits, *pushed, *dropped, *db_errors;
+    lull_histogram_t *batch_size, *commit_seconds;
+    lull_gauge_t *queue_depth;
+};
+
+const char *ingress_outcome_name(ingress_outcome_t o)
+{
+    switch (o) {
+    case INGRESS_OUT_NEW: return "accepted";
+    case INGRESS_OUT_DUPLICATE: return "duplicate";
+    case INGRESS_OUT_UNKNOWN_TENANT: return "unknown_tenant";
+    case INGRESS_OUT_UNKNOWN_SESSION: return "unknown_session";
+    case INGRESS_OUT_UNAVAILABLE: return "unavailable";
+    case INGRESS_OUT_FAILED: return "failed";
+    case INGRESS_OUT_OK: return "ok";
+    }
+    return "unknown";
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// INBOUND pushes (writer thread only)
+
+static void s_open_pushes(ingress_writer_t *self)
+{
+    self->zctx = zmq_ctx_new();
+    if (!self->zctx) return;
+    char *list = strdup(self->schedulers ? self->schedulers : "");
+    char *save = NULL;
+    for (char *ep = list ? strtok_r(list, ", ", &save) : NULL; ep && self->nshards < S_MAX_SHARDS;
+         ep = strtok_r(NULL, ", ", &save)) {
+        void *s = zmq_socket(self->zctx, ZMQ_PUSH);
+        int hwm = self->cfg.inbound_hwm, linger = 0;
+        if (!s) break;
+        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_connect(s, ep) != 0) {
+            LOG_ERROR("inbound.connect_failed", "cannot connect the INBOUND push socket", "endpoint", LS(ep),
+                      "error", LS(zmq_strerror(errno)));
+            zmq_close(s);
+            continue;
+        }
+        self->push[self->nshards++] = s;
+    }
+    free(list);
+    LOG_INFO("inbound.shards", "INBOUND wake-ups go to the scheduler shards", "shards", LI(self->nshards));
+}
+
+static void s_close_pushes(ingress_writer_t *self)
+{
+    for (int i = 0; i < self->nshards; i++) zmq_close(self->push[i]);
+    self->nshards = 0;
+    if (self->zctx) zmq_ctx_term(self->zctx);
+    self->zctx = NULL;
+}
+
+static void s_push_inbound(ingress_writer_t *self, const ingress_item_t *it)
+{
+    if (!self->nshards) return;
+    lull_msg_t m = {.type = LULL_MSG_INBOUND};
+    m.u.inbound.conversation_id = it->conversation_id;
+    m.u.inbound.message_id = it->message_id;
+    m.u.inbound.tenant_id = it->tenant_id;
+    m.u.inbound.received_ms = it->received_ms;
+    snprintf(m.u.inbound.channel, sizeof m.u.inbound.channel, "%s", it->channel ? it->channel : "");
+    int shard = lull_proto_shard(it->conversation_id, self->nshards);
+    if (lull_proto_send(self->push[shard], &m, ZMQ_DONTWAIT) == 0) {
+        lull_counter_add(self->pushed, 1);
+    } else {
+        lull_counter_add(self->dropped, 1);
+        LOG_DEBUG("inbound.dropped", "INBOUND not queued (scheduler slow or absent; its sweep recovers)", "conv",
+                  LI(it->conversation_id), "shard", LI(shard));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Storing
+
+static void s_fail_all(ingress_item_t **items, int n, ingress_outcome_t o, const char *why)
+{
+    for (int i = 0; i < n; i++) {
+        items[i]->outcome = o;
+        snprintf(items[i]->error, sizeof items[i]->error, "%s", why);
+    }
+}
+
+static void s_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (!*buf) return;
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap * 2;
+        while (*len + n + 1 > c) c *= 2;
+        char *nb = realloc(*buf, c);
+        if (!nb) {
+            free(*buf);
+            *buf = NULL;
+            return;
+        }
+        *buf = nb;
+        *cap = c;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+// Runs lull_ingress_store over items[0..n) in one transaction. 0 when the outcomes are set; -1 when the
+// database refused the statement (not a connection problem): the caller retries row by row.
+static int s_store(ingress_writer_t *self, ingress_item_t **items, int n)
+{
+    size_t len = 0, cap = 1024;
+    char *json = malloc(cap);
+    if (json) json[0] = '\0';
+    s_buf_add(&json, &len, &cap, "[", 1);
+    for (int i = 0; i < n; i++) {
+        char pre[32];
+        int pl = snprintf(pre, sizeof pre, "%s{\"i\":%d,", i ? "," : "", i);
+        s_buf_add(&json, &len, &cap, pre, (size_t)pl);
+        s_buf_add(&json, &len, &cap, items[i]->row_json + 1, strlen(items[i]->row_json + 1));
+    }
+    s_buf_add(&json, &len, &cap, "]", 1);
+    if (!json) {
+        s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, "out of memory");
+        return 0;
+    }
+    const char *params[1] = {json};
+    int64_t t0 = lull_clock_mono_us();
+    PGresult *res = lull_db_exec(self->db,
+                                 "SELECT i, outcome, tenant_id, contact_id, conversation_id, message_id, window_ms "
+                                 "FROM lull_ingress_store($1::jsonb)",
+                                 1, params);
+    free(json);
+    if (!res) {
+        lull_counter_add(self->db_errors, 1);
+        if (lull_db_last_was_connection_error(self->db) || n == 1) {
+            bool conn = lull_db_last_was_connection_error(self->db);
+            s_fail_all(items, n, conn ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED, lull_db_error(self->db));
+            if (!conn)
+                LOG_WARN("store.rejected", "the database refused a message", "sqlstate", LS(lull_db_sqlstate(self->db)),
+                         "error", LS(lull_db_error(self->db)));
+            return 0;
+        }
+        return -1;
+    }
+    lull_counter_add(self->commits, 1);
+    lull_histogram_observe(self->batch_size, n);
+    lull_histogram_observe(self->commit_seconds, (double)(lull_clock_mono_us() - t0) / 1e6);
+    s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, "no result for this row");
+    for (int r = 0; r < PQntuples(res); r++) {
+        int64_t i = lull_db_int(res, r, 0, NULL);
+        if (i < 0 || i >= n) continue;
+        ingress_item_t *it = items[i];
+        const char *o = lull_db_text(res, r, 1);
+        it->tenant_id = lull_db_int(res, r, 2, NULL);
+        it->contact_id = lull_db_int(res, r, 3, NULL);
+        it->conversation_id = lull_db_int(res, r, 4, NULL);
+        it->message_id = lull_db_int(res, r, 5, NULL);
+        it->window_ms = lull_db_int(res, r, 6, NULL);
+        it->error[0] = '\0';
+        if (!o) continue;
+        if (strcmp(o, "new") == 0) it->outcome = INGRESS_OUT_NEW;
+        else if (strcmp(o, "duplicate") == 0) it->outcome = INGRESS_OUT_DUPLICATE;
+        else if (strcmp(o, "unknown_tenant") == 0) it->outcome = INGRESS_OUT_UNKNOWN_TENANT;
+        else if (strcmp(o, "unknown_session") == 0) it->outcome = INGRESS_OUT_UNKNOWN_SESSION;
+        else snprintf(it->error, sizeof it->error, "%s", o);  // retry: stays UNAVAILABLE
+    }
+    PQclear(res);
+    return 0;
+}
+
+// The stored id of a duplicate whose original committed while this batch ran (not visible to its snapshot).
+static void s_lookup_duplicate(ingress_writer_t *self, ingress_item_t *it)
+{
+    const char *params[2] = {it->channel, it->provider_id};
+    PGresult *res = lull_db_exec(self->db,
+                                 "SELECT id, conversation_id FROM messages WHERE channel = $1 AND provider_message_id = $2",
+                                 2, params);
+    if (res && PQntuples(res) == 1) {
+        it->message_id = lull_db_int(res, 0, 0, NULL);
+        it->conversation_id = lull_db_int(res, 0, 1, NULL);
+    }
+    if (res) PQclear(res);
+}
+
+static void s_store_batch(ingress_writer_t *self, ingress_item_t **items, int n)
+{
+    // Two copies of one provider id in a batch: only the first is stored, the others share its outcome.
+    ingress_item_t **uniq = malloc((size_t)n * sizeof *uniq);
+    if (!uniq) {
+        s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, "out of memory");
+        return;
+    }
+    int nu = 0;
+    for (int i = 0; i < n; i++) {
+        items[i]->dup_of_ = NULL;
+        if (items[i]->provider_id)
+            for (int j = 0; j < nu; j++)
+                if (uniq[j]->provider_id && strcmp(uniq[j]->provider_id, items[i]->provider_id) == 0 &&
+                    strcmp(uniq[j]->channel, items[i]->channel) == 0) {
+                    items[i]->dup_of_ = uniq[j];
+                    break;
+                }
+        if (!items[i]->dup_of_) uniq[nu++] = items[i];
+    }
+    int rc = -1;
+    for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
+        rc = s_store(self, uniq, nu);
+        // deadlock / serialization failure with another ingress: the whole call rolled back, try again
+        if (rc != 0 && strcmp(lull_db_sqlstate(self->db), "40P01") != 0 && strcmp(lull_db_sqlstate(self->db), "40001") != 0)
+            break;
+    }
+    if (rc != 0) {  // the database refused the batch: each row alone, so a bad row fails only itself
+        LOG_WARN("store.batch_refused", "batch refused; storing its rows one by one", "rows", LI(nu), "sqlstate",
+                 LS(lull_db_sqlstate(self->db)), "error", LS(lull_db_error(self->db)));
+        for (int i = 0; i < nu; i++) (void)s_store(self, &uniq[i], 1);
+    }
+    for (int i = 0; i < nu; i++)
+        if (uniq[i]->outcome == INGRESS_OUT_DUPLICATE && uniq[i]->message_id == 0) s_lookup_duplicate(self, uniq[i]);
+    for (int i = 0; i < n; i++) {
+        ingress_item_t *it = items[i], *d = it->dup_of_;
+        if (!d) continue;
+        it->outcome = d->outcome == INGRESS_OUT_NEW ? INGRESS_OUT_DUPLICATE : d->outcome;
+        it->tenant_id = d->tenant_id;
+        it->contact_id = d->contact_id;
+        it->conversation_id = d->conversation_id;
+        it->message_id = d->message_id;
+        it->window_ms = d->window_ms;
+        snprintf(it->error, sizeof it->error, "%s", d->error);
+    }
+    free(uniq);
+}
+
+static void s_session(ingress_writer_t *self, ingress_item_t *it)
+{
+    const char *params[3] = {it->arg[0], it->arg[1] ? it->arg[1] : "default", it->arg[2] ? it->arg[2] : "{}"};
+    PGresult *res = lull_db_exec(
+        self->db,
+        "WITH t AS (SELECT id FROM tenants WHERE slug = $2), "
+        "k AS (INSERT INTO contacts (tenant_id, channel, external_id, metadata) "
+        "      SELECT t.id, 'webchat', $1, $3::jsonb FROM t RETURNING id, tenant_id) "
+        "INSERT INTO conversations (tenant_id, contact_id, channel, external_conversation_id) "
+        "SELECT tenant_id, id, 'webchat', $1 FROM k RETURNING id, tenant_id, contact_id",
+        3, params);
+    if (!res) {
+        it->outcome = lull_db_last_was_connection_error(self->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
+        snprintf(it->error, sizeof it->error, "%s", lull_db_error(self->db));
+        return;
+    }
+    if (PQntuples(res) == 1) {
+        it->outcome = INGRESS_OUT_OK;
+        it->conversation_id = lull_db_int(res, 0, 0, NULL);
+        it->tenant_id = lull_db_int(res, 0, 1, NULL);
+        it->contact_id = lull_db_int(res, 0, 2, NULL);
+    } else {
+        it->outcome = INGRESS_OUT_UNKNOWN_TENANT;
+    }
+    PQclear(res);
+}
+
+static void s_history(ingress_writer_t *self, ingress_item_t *it)
+{
+    char limit[24];
+    snprintf(limit, sizeof limit, "%d", self->cfg.history_limit);
+    const char *params[2] = {it->arg[0], limit};
+    PGresult *res = lull_db_exec(
+        self->db,
+        "SELECT v.id, h.id, h.direction, h.author, h.body, h.media::text, "
+        "       to_char(h.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+        "FROM contacts k JOIN conversations v ON v.contact_id = k.id "
+        "LEFT JOIN LATERAL (SELECT * FROM messages m WHERE m.conversation_id = v.id ORDER BY m.id DESC LIMIT $2::int) h "
+        "  ON true "
+        "WHERE k.channel = 'webchat' AND k.external_id = $1 ORDER BY h.id",
+        2, params);
+    if (!res) {
+        it->outcome = lull_db_last_was_connection_error(self->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
+        snprintf(it->error, sizeof it->error, "%s", lull_db_error(self->db));
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        it->outcome = INGRESS_OUT_UNKNOWN_SESSION;
+        PQclear(res);
+        return;
+    }
+    cJSON *root = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    cJSON_AddStringToObject(root, "sessionId", it->arg[0]);
+    cJSON_AddNumberToObject(root, "conversationId", (double)lull_db_int(res, 0, 0, NULL));
+    for (int r = 0; r < PQntuples(res); r++) {
+        if (!lull_db_text(res, r, 1)) continue;  // a session without messages yet
+        cJSON *m = cJSON_CreateObject();
+        const char *dir = lull_db_text(res, r, 2), *author = lull_db_text(res, r, 3);
+        cJSON_AddNumberToObject(m, "id", (double)lull_db_int(res, r, 1, NULL));
+        cJSON_AddStringToObject(m, "role", strcmp(dir, "in") == 0 ? "user" : "assistant");
+        cJSON_AddStringToObject(m, "direction", dir);
+        cJSON_AddStringToObject(m, "author", author);
+        cJSON_AddStringToObject(m, "body", lull_db_text(res, r, 4));
+        cJSON *media = cJSON_Parse(lull_db_text(res, r, 5));
+        cJSON_AddItemToObject(m, "media", media ? media : cJSON_CreateArray());
+        cJSON_AddStringToObject(m, "createdAt", lull_db_text(res, r, 6));
+        cJSON_AddItemToArray(arr, m);
+    }
+    PQclear(res);
+    cJSON_AddItemToObject(root, "messages", arr);
+    it->result_json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    it->outcome = it->result_json ? INGRESS_OUT_OK : INGRESS_OUT_UNAVAILABLE;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The thread
+
+static void s_process(ingress_writer_t *self, ingress_item_t **items, int n)
+{
+    if (lull_db_connect(self->db) != 0) {
+        s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, lull_db_error(self->db));
+    } else {
+        ingress_item_t **store = malloc((size_t)n * sizeof *store);
+        int ns = 0;
+        for (int i = 0; i < n; i++) {
+            if (items[i]->op == INGRESS_OP_STORE && store) store[ns++] = items[i];
+            else if (items[i]->op == INGRESS_OP_SESSION) s_session(self, items[i]);
+            else if (items[i]->op == INGRESS_OP_HISTORY) s_history(self, items[i]);
+            else s_fail_all(&items[i], 1, INGRESS_OUT_UNAVAILABLE, "out of memory");
+        }
+        if (ns) s_store_batch(self, store, ns);
+        free(store);
+    }
+    bool up = lull_db_connected(self->db);
+    pthread_mutex_lock(&self->lock);
+    self->db_up = up;
+    pthread_mutex_unlock(&self->lock);
+    for (int i = 0; i < n; i++) {
+        ingress_item_t *it = items[i];
+        if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(self, it);
+        it->done(it, it->done_arg);  // the item may be freed from here on
+    }
+}
+
+static void *s_run(void *arg)
+{
+    ingress_writer_t *self = arg;
+    self->db = lull_db_new(self->database_url);
+    if (self->db) lull_db_set_backoff(self->db, 50, 1000);
+    s_open_pushes(self);
+    ingress_item_t **batch = calloc((size_t)self->cfg.batch_max, sizeof *batch);
+    for (;;) {
+        pthread_mutex_lock(&self->lock);
+        while (!self->head && !self->stopping) pthread_cond_wait(&self->wake, &self->lock);
+        if (!self->head && self->stopping) {
+            pthread_mutex_unlock(&self->lock);
+            break;
+        }
+        // Under load (the last batch had company), let a batch that is not full gather for batch_wait_us.
+        if (self->last_batch > 1 && self->cfg.batch_wait_us > 0 && self->queued < self->cfg.batch_max &&
+            !self->stopping) {
+            int64_t deadline_us = lull_clock_mono_us() + self->cfg.batch_wait_us;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t ns = (int64_t)ts.tv_nsec + self->cfg.batch_wait_us * 1000;
+            ts.tv_sec += ns / 1000000000;
+            ts.tv_nsec = ns % 1000000000;
+            while (self->queued < self->cfg.batch_max && !self->stopping && lull_clock_mono_us() < deadline_us)
+                if (pthread_cond_timedwait(&self->wake, &self->lock, &ts) == ETIMEDOUT) break;
+        }
+        int n = 0;
+        while (self->head && n < self->cfg.batch_max) {
+            batch[n++] = self->head;
+            self->head = self->head->next_;
+        }
+        if (!self->head) self->tail = NULL;
+        self->queued -= n;
+        self->last_batch = n;
+        lull_gauge_set(self->queue_depth, self->queued);
+        pthread_mutex_unlock(&self->lock);
+        if (batch) s_process(self, batch, n);
+    }
+    free(batch);
+    s_close_pushes(self);
+    lull_db_destroy(&self->db);
+    return NULL;
+}
+
+ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
+{
+    ingress_writer_t *self = calloc(1, sizeof *self);
+    if (!self) return NULL;
+    self->cfg = *cfg;
+    if (self->cfg.batch_max < 1) self->cfg.batch_max = 1;
+    self->database_url = strdup(cfg->database_url ? cfg->database_url : "");
+    self->schedulers = strdup(cfg->schedulers ? cfg->schedulers : "");
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->wake, NULL);
+    lull_metrics_t *m = cfg->metrics;
+    self->commits = lull_metrics_counter(m, "lull_ingress_commits_total", NULL, "group-commit transactions committed");
+    self->db_errors = lull_metrics_counter(m, "lull_ingress_db_errors_total", NULL, "failed database calls");
+    self->pushed = lull_metrics_counter(m, "lull_ingress_inbound_pushed_total", NULL, "INBOUND wake-ups queued to a scheduler shard");
+    self->dropped = lull_metrics_counter(m, "lull_ingress_inbound_dropped_total", NULL,
+                                         "INBOUND wake-ups dropped (shard slow or absent; its sweep recovers)");
+    static const double sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+    self->batch_size = lull_metrics_histogram(m, "lull_ingress_batch_size", NULL, "messages per group commit", sizes,
+                                              sizeof sizes / sizeof sizes[0]);
+    self->commit_seconds = lull_metrics_histogram(m, "lull_ingress_commit_seconds", NULL,
+                                                  "duration of one group-commit transaction", LULL_METRICS_LATENCY_BUCKETS,
+                                                  LULL_METRICS_LATENCY_NBUCKETS);
+    self->queue_depth = lull_metrics_gauge(m, "lull_ingress_queue_depth", NULL, "requests waiting for the writer");
+    if (!self->database_url || !self->schedulers || pthread_create(&self->thread, NULL, s_run, self) != 0) {
+        ingress_writer_destroy(&self);
+        return NULL;
+    }
+    self->started = true;
+    return self;
+}
+
+void ingress_writer_stop(ingress_writer_t *self)
+{
+    if (!self || !self->started) return;
+    pthread_mutex_lock(&self->lock);
+    self->stopping = true;
+    pthread_cond_signal(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    self->started = false;
+}
+
+void ingress_writer_destroy(ingress_writer_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    ingress_writer_t *self = *self_p;
+    ingress_writer_stop(self);
+    pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->wake);
+    free(self->database_url);
+    free(self->schedulers);
+    free(self);
+    *self_p = NULL;
+}
+
+int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item)
+{
+    item->next_ = NULL;
+    item->outcome = INGRESS_OUT_UNAVAILABLE;
+    item->error[0] = '\0';
+    pthread_mutex_lock(&self->lock);
+    if (self->stopping || self->queued >= self->cfg.queue_max) {
+        pthread_mutex_unlock(&self->lock);
+        return -1;
+    }
+    if (self->tail) self->tail->next_ = item;
+    else self->head = item;
+    self->tail = item;
+    self->queued++;
+    if (self->queued == 1 || self->queued >= self->cfg.batch_max) pthread_cond_signal(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+    return 0;
+}
+
+bool ingress_writer_db_up(ingress_writer_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    bool up = self->db_up;
+    pthread_mutex_unlock(&self->lock);
+    return up;
+}

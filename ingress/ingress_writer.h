@@ -1,0 +1,80 @@
+// The group-commit writer: a thread with its own database connection that stores the requests handed to it in
+// batches (one lull_ingress_store() call = one transaction for many webhooks), reports each request's own
+// outcome, pushes INBOUND to the scheduler shards after the commit, and then calls each request's done callback.
+#ifndef INGRESS_WRITER_H
+#define INGRESS_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lull_metrics.h"
+
+typedef enum {
+    INGRESS_OP_STORE = 0,  // store one message (row_json)
+    INGRESS_OP_SESSION,    // create a web chat session (arg: session id, tenant slug or NULL, metadata JSON)
+    INGRESS_OP_HISTORY     // read a web chat session's messages (arg: session id)
+} ingress_op_t;
+
+typedef enum {
+    INGRESS_OUT_NEW = 0,         // committed
+    INGRESS_OUT_DUPLICATE,       // the provider message id was already stored; nothing new
+    INGRESS_OUT_UNKNOWN_TENANT,  // explicit tenant that does not exist
+    INGRESS_OUT_UNKNOWN_SESSION, // web chat session that does not exist (or belongs to another user)
+    INGRESS_OUT_UNAVAILABLE,     // database unreachable or the outcome is unknown: nothing acknowledged
+    INGRESS_OUT_FAILED,          // the database refused this row
+    INGRESS_OUT_OK               // SESSION / HISTORY done (result_json)
+} ingress_outcome_t;
+
+typedef struct ingress_item ingress_item_t;
+// Called from the writer thread when the item is finished; the writer never touches the item afterwards.
+typedef void(ingress_item_done_fn)(ingress_item_t *item, void *arg);
+
+// One request for the writer: plain data owned by the caller (the HTTP request), borrowed by the writer from
+// ingress_writer_submit() until done() is called.
+struct ingress_item {
+    ingress_op_t op;
+    const char *row_json;     // STORE: a JSON object of lull_ingress_row fields (without "i"), non-empty
+    const char *channel;      // STORE: message channel (for in-batch dedupe and INBOUND)
+    const char *provider_id;  // STORE: dedupe key or NULL
+    bool wake;                // STORE: push INBOUND when it was new
+    int64_t received_ms;      // wall clock when the request arrived, ms
+    const char *arg[3];       // SESSION / HISTORY arguments
+    // results
+    ingress_outcome_t outcome;
+    int64_t tenant_id, contact_id, conversation_id, message_id;
+    int64_t window_ms;
+    char *result_json;        // SESSION / HISTORY: owned by the item after done (caller frees)
+    char error[160];          // why, for FAILED / UNAVAILABLE
+    ingress_item_done_fn *done;
+    void *done_arg;
+    ingress_item_t *next_;    // private: queue link
+    ingress_item_t *dup_of_;  // private: same provider id earlier in the batch
+};
+
+typedef struct ingress_writer ingress_writer_t;
+
+typedef struct {
+    const char *database_url;
+    const char *schedulers;  // comma-separated ZeroMQ endpoints (may be empty: no INBOUND)
+    int batch_max;           // items per transaction
+    int64_t batch_wait_us;   // how long a non-full batch may wait for more under load
+    int queue_max;           // items waiting before submit refuses
+    int inbound_hwm;         // ZMQ_SNDHWM per push socket
+    int history_limit;       // messages returned by HISTORY
+    lull_metrics_t *metrics;
+} ingress_writer_cfg_t;
+
+// Starts the writer thread (connects to the database in the background). NULL on failure.
+ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg);
+// Finishes every queued item and stops the thread; later submits are refused. NULL-safe.
+void ingress_writer_stop(ingress_writer_t *self);
+// Stops (as above) and frees; NULL-safe, nulls the pointer.
+void ingress_writer_destroy(ingress_writer_t **self_p);
+// Hands item to the writer (thread-safe). -1 when the queue is full or the writer stops (item untouched).
+int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item) __attribute__((warn_unused_result));
+// True while the writer's database connection is up (for /health).
+bool ingress_writer_db_up(ingress_writer_t *self);
+// Name of an outcome for logs and metrics.
+const char *ingress_outcome_name(ingress_outcome_t o);
+
+#endif
