@@ -1,0 +1,62 @@
+# Helpers for the lull-ingress integration tests (sourced after lib.sh): start the ingress with a test PULL
+# socket as its only scheduler shard, POST and sign requests.
+ING_TOKEN=test-twilio-token
+ING_SECRET=test-tiktok-secret
+
+# ing_start [VAR=value …] : starts zmq_sink and lull-ingress on free ports; sets ING_URL, ING_OPS, ING_PID,
+# ING_SINK (file with the INBOUND lines), ING_SINK_PID.
+ing_start() {
+    local port ops zp
+    port=$(it_free_port); ops=$(it_free_port); zp=$(it_free_port)
+    ING_URL="http://127.0.0.1:$port"; ING_OPS="http://127.0.0.1:$ops"
+    ING_SINK="$IT_TMP/sink.$port.jsonl"
+    it_start "sink.$port" sh -c "exec '$LULL_FAKES/zmq_sink' tcp://127.0.0.1:$zp --bind >'$ING_SINK'"
+    ING_SINK_PID=$IT_LAST_PID
+    it_start "ingress.$port" env LULL_HTTP_PORT="$port" LULL_OPS_PORT="$ops" LULL_SCHEDULERS="tcp://127.0.0.1:$zp" \
+        LULL_PUBLIC_URL="https://lull.example.com" LULL_TWILIO_AUTH_TOKEN="$ING_TOKEN" LULL_TIKTOK_SECRET="$ING_SECRET" \
+        LULL_LOG_FILE="$IT_TMP/ingress.$port.jsonl" "$@" "$LULL_BIN/lull-ingress"
+    ING_PID=$IT_LAST_PID
+    ING_LOG="$IT_TMP/ingress.$port.jsonl"
+    it_wait_for "ingress on $port" 10 it_http_ok "$ING_URL/health"
+}
+
+# ing_req METHOD PATH BODY [curl args…] : sets ING_CODE and ING_BODY.
+ing_req() {
+    local method=$1 path=$2 body=$3; shift 3
+    ING_CODE=$(curl -s -o "$IT_TMP/resp" -w '%{http_code}' -X "$method" --max-time 10 "$@" \
+        ${body:+--data-binary "$body"} "$ING_URL$path")
+    ING_BODY=$(cat "$IT_TMP/resp" 2>/dev/null)
+}
+# ing_json PATH BODY [curl args…]
+ing_json() { local p=$1 b=$2; shift 2; ing_req POST "$p" "$b" -H 'Content-Type: application/json' "$@"; }
+
+# twilio_sig URL NAME=VALUE… : the X-Twilio-Signature for decoded params.
+twilio_sig() {
+    local url=$1; shift
+    { printf '%s' "$url"; printf '%s\n' "$@" | LC_ALL=C sort -u | while IFS= read -r kv; do printf '%s%s' "${kv%%=*}" "${kv#*=}"; done; } |
+        openssl dgst -sha1 -hmac "$ING_TOKEN" -binary | base64
+}
+# twilio_post NAME=VALUE… : a signed Twilio webhook (values are form-encoded by curl).
+twilio_post() {
+    local args=() kv
+    for kv in "$@"; do args+=(--data-urlencode "$kv"); done
+    ing_req POST /webhook/twilio "" -H "X-Twilio-Signature: $(twilio_sig "https://lull.example.com/webhook/twilio" "$@")" "${args[@]}"
+}
+# tiktok_sig BODY [T] : the Tiktok-Signature header value.
+tiktok_sig() {
+    local t=${2:-$(date +%s)}
+    printf 't=%s,s=%s' "$t" "$(printf '%s.%s' "$t" "$1" | openssl dgst -sha256 -hmac "$ING_SECRET" | sed 's/^.*= //')"
+}
+# tiktok_body EVENT MSG_ID TEXT [CLIENT_KEY] [FROM] [TO]
+tiktok_body() {
+    local content
+    content=$(jq -cn --arg m "$2" --arg t "$3" --arg f "${5:-7000000000000000001}" --arg to "${6:-7000000000000000999}" \
+        '{conversation_id:"7100000000000000001", message_id:$m, timestamp:1700000000000, type:"text", text:{body:$t},
+          from_user:{id:$f}, to_user:{id:$to}}')
+    jq -cn --arg e "$1" --arg c "$content" --arg k "${4:-ck_test}" \
+        '{client_key:$k, event:$e, create_time:1700000000, user_openid:"biz", content:$c}'
+}
+tiktok_post() { ing_json /webhook/tiktok "$1" -H "Tiktok-Signature: $(tiktok_sig "$1")"; }
+
+# sink_count JQ_FILTER : number of sink lines matching (jq select expression).
+sink_count() { jq -c "select($1)" "$ING_SINK" 2>/dev/null | wc -l; }
