@@ -22,10 +22,10 @@ ing_start() {
 
 # ing_req METHOD PATH BODY [curl args…] : sets ING_CODE and ING_BODY.
 ing_req() {
-    local method=$1 path=$2 body=$3; shift 3
-    ING_CODE=$(curl -s -o "$IT_TMP/resp" -w '%{http_code}' -X "$method" --max-time 10 "$@" \
+    local method=$1 path=$2 body=$3 out="$IT_TMP/resp.$BASHPID"; shift 3
+    ING_CODE=$(curl -s -o "$out" -w '%{http_code}' -X "$method" --max-time 10 "$@" \
         ${body:+--data-binary "$body"} "$ING_URL$path")
-    ING_BODY=$(cat "$IT_TMP/resp" 2>/dev/null)
+    ING_BODY=$(cat "$out" 2>/dev/null)
 }
 # ing_json PATH BODY [curl args…]
 ing_json() { local p=$1 b=$2; shift 2; ing_req POST "$p" "$b" -H 'Content-Type: application/json' "$@"; }
