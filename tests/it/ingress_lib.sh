@@ -6,18 +6,28 @@ ING_SECRET=test-tiktok-secret
 # ing_start [VAR=value …] : starts zmq_sink and lull-ingress on free ports; sets ING_URL, ING_OPS, ING_PID,
 # ING_SINK (file with the INBOUND lines), ING_SINK_PID.
 ing_start() {
-    local port ops zp
-    port=$(it_free_port); ops=$(it_free_port); zp=$(it_free_port)
-    ING_URL="http://127.0.0.1:$port"; ING_OPS="http://127.0.0.1:$ops"
-    ING_SINK="$IT_TMP/sink.$port.jsonl"
-    it_start "sink.$port" sh -c "exec '$LULL_FAKES/zmq_sink' tcp://127.0.0.1:$zp --bind >'$ING_SINK'"
-    ING_SINK_PID=$IT_LAST_PID
-    it_start "ingress.$port" env LULL_HTTP_PORT="$port" LULL_OPS_PORT="$ops" LULL_SCHEDULERS="tcp://127.0.0.1:$zp" \
-        LULL_PUBLIC_URL="https://lull.example.com" LULL_TWILIO_AUTH_TOKEN="$ING_TOKEN" LULL_TIKTOK_SECRET="$ING_SECRET" \
-        LULL_LOG_FILE="$IT_TMP/ingress.$port.jsonl" "$@" "$LULL_BIN/lull-ingress"
-    ING_PID=$IT_LAST_PID
-    ING_LOG="$IT_TMP/ingress.$port.jsonl"
-    it_wait_for "ingress on $port" 10 it_http_ok "$ING_URL/health"
+    local port ops zp try
+    for try in 1 2 3; do  # a free port can be taken by someone else before we bind it: try again
+        port=$(it_free_port); ops=$(it_free_port); zp=$(it_free_port)
+        ING_URL="http://127.0.0.1:$port"; ING_OPS="http://127.0.0.1:$ops"
+        ING_SINK="$IT_TMP/sink.$port.jsonl"
+        it_start "sink.$port" sh -c "exec '$LULL_FAKES/zmq_sink' tcp://127.0.0.1:$zp --bind >'$ING_SINK'"
+        ING_SINK_PID=$IT_LAST_PID
+        it_start "ingress.$port" env LULL_HTTP_PORT="$port" LULL_OPS_PORT="$ops" LULL_SCHEDULERS="tcp://127.0.0.1:$zp" \
+            LULL_PUBLIC_URL="https://lull.example.com" LULL_TWILIO_AUTH_TOKEN="$ING_TOKEN" LULL_TIKTOK_SECRET="$ING_SECRET" \
+            LULL_LOG_FILE="$IT_TMP/ingress.$port.jsonl" "$@" "$LULL_BIN/lull-ingress"
+        ING_PID=$IT_LAST_PID
+        ING_LOG="$IT_TMP/ingress.$port.jsonl"
+        local deadline=$(( $(date +%s) + 10 ))
+        while [ "$(date +%s)" -lt "$deadline" ]; do
+            it_http_ok "$ING_URL/health" 2>/dev/null && return 0
+            kill -0 "$ING_PID" 2>/dev/null || break
+            sleep 0.02
+        done
+        kill -KILL -- "-$ING_SINK_PID" 2>/dev/null
+    done
+    it_fail "lull-ingress did not start (log: $ING_LOG)"
+    return 1
 }
 
 # ing_req METHOD PATH BODY [curl args…] : sets ING_CODE and ING_BODY.
