@@ -21,10 +21,21 @@
 
 #define S_MAX_SHARDS 64
 
+// One writer thread: its own database connection and its own INBOUND push sockets.
+typedef struct {
+    struct ingress_writer *w;
+    pthread_t thread;
+    bool started;
+    lull_db_t *db;
+    void *push[S_MAX_SHARDS];
+    int nshards;
+} s_conn_t;
+
 struct ingress_writer {
     ingress_writer_cfg_t cfg;
     char *database_url, *schedulers;
-    pthread_t thread;
+    s_conn_t *conns;              // one per writer thread
+    int nconns;
     bool started;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -33,11 +44,7 @@ struct ingress_writer {
     bool stopping;
     bool db_up;                   // last known connection state (read by /health)
     int last_batch;               // size of the previous batch (load indicator)
-    // writer-thread only
-    lull_db_t *db;
-    void *zctx;
-    void *push[S_MAX_SHARDS];
-    int nshards;
+    void *zctx;                   // ZeroMQ context (thread-safe; the sockets are per thread)
     // metrics
     lull_counter_t *commits, *pushed, *dropped, *db_errors;
     lull_histogram_t *batch_size, *commit_seconds;
@@ -61,13 +68,13 @@ const char *ingress_outcome_name(ingress_outcome_t o)
 // ---------------------------------------------------------------------------------------------------------
 // INBOUND pushes (writer thread only)
 
-static void s_open_pushes(ingress_writer_t *self)
+static void s_open_pushes(s_conn_t *c)
 {
-    self->zctx = zmq_ctx_new();
+    ingress_writer_t *self = c->w;
     if (!self->zctx) return;
     char *list = strdup(self->schedulers ? self->schedulers : "");
     char *save = NULL;
-    for (char *ep = list ? strtok_r(list, ", ", &save) : NULL; ep && self->nshards < S_MAX_SHARDS;
+    for (char *ep = list ? strtok_r(list, ", ", &save) : NULL; ep && c->nshards < S_MAX_SHARDS;
          ep = strtok_r(NULL, ", ", &save)) {
         void *s = zmq_socket(self->zctx, ZMQ_PUSH);
         int hwm = self->cfg.inbound_hwm, linger = 0;
@@ -80,31 +87,30 @@ static void s_open_pushes(ingress_writer_t *self)
             zmq_close(s);
             continue;
         }
-        self->push[self->nshards++] = s;
+        c->push[c->nshards++] = s;
     }
     free(list);
-    LOG_INFO("inbound.shards", "INBOUND wake-ups go to the scheduler shards", "shards", LI(self->nshards));
+    LOG_INFO("inbound.shards", "INBOUND wake-ups go to the scheduler shards", "shards", LI(c->nshards));
 }
 
-static void s_close_pushes(ingress_writer_t *self)
+static void s_close_pushes(s_conn_t *c)
 {
-    for (int i = 0; i < self->nshards; i++) zmq_close(self->push[i]);
-    self->nshards = 0;
-    if (self->zctx) zmq_ctx_term(self->zctx);
-    self->zctx = NULL;
+    for (int i = 0; i < c->nshards; i++) zmq_close(c->push[i]);
+    c->nshards = 0;
 }
 
-static void s_push_inbound(ingress_writer_t *self, const ingress_item_t *it)
+static void s_push_inbound(s_conn_t *c, const ingress_item_t *it)
 {
-    if (!self->nshards) return;
+    ingress_writer_t *self = c->w;
+    if (!c->nshards) return;
     lull_msg_t m = {.type = LULL_MSG_INBOUND};
     m.u.inbound.conversation_id = it->conversation_id;
     m.u.inbound.message_id = it->message_id;
     m.u.inbound.tenant_id = it->tenant_id;
     m.u.inbound.received_ms = it->received_ms;
     snprintf(m.u.inbound.channel, sizeof m.u.inbound.channel, "%s", it->channel ? it->channel : "");
-    int shard = lull_proto_shard(it->conversation_id, self->nshards);
-    if (lull_proto_send(self->push[shard], &m, ZMQ_DONTWAIT) == 0) {
+    int shard = lull_proto_shard(it->conversation_id, c->nshards);
+    if (lull_proto_send(c->push[shard], &m, ZMQ_DONTWAIT) == 0) {
         lull_counter_add(self->pushed, 1);
     } else {
         lull_counter_add(self->dropped, 1);
@@ -146,8 +152,9 @@ static void s_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_
 
 // Runs lull_ingress_store over items[0..n) in one transaction. 0 when the outcomes are set; -1 when the
 // database refused the statement (not a connection problem): the caller retries row by row.
-static int s_store(ingress_writer_t *self, ingress_item_t **items, int n)
+static int s_store(s_conn_t *c, ingress_item_t **items, int n)
 {
+    ingress_writer_t *self = c->w;
     size_t len = 0, cap = 1024;
     char *json = malloc(cap);
     if (json) json[0] = '\0';
@@ -165,19 +172,19 @@ static int s_store(ingress_writer_t *self, ingress_item_t **items, int n)
     }
     const char *params[1] = {json};
     int64_t t0 = lull_clock_mono_us();
-    PGresult *res = lull_db_exec(self->db,
+    PGresult *res = lull_db_exec(c->db,
                                  "SELECT i, outcome, tenant_id, contact_id, conversation_id, message_id, window_ms "
                                  "FROM lull_ingress_store($1::jsonb)",
                                  1, params);
     free(json);
     if (!res) {
         lull_counter_add(self->db_errors, 1);
-        if (lull_db_last_was_connection_error(self->db) || n == 1) {
-            bool conn = lull_db_last_was_connection_error(self->db);
-            s_fail_all(items, n, conn ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED, lull_db_error(self->db));
+        if (lull_db_last_was_connection_error(c->db) || n == 1) {
+            bool conn = lull_db_last_was_connection_error(c->db);
+            s_fail_all(items, n, conn ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED, lull_db_error(c->db));
             if (!conn)
-                LOG_WARN("store.rejected", "the database refused a message", "sqlstate", LS(lull_db_sqlstate(self->db)),
-                         "error", LS(lull_db_error(self->db)));
+                LOG_WARN("store.rejected", "the database refused a message", "sqlstate", LS(lull_db_sqlstate(c->db)),
+                         "error", LS(lull_db_error(c->db)));
             return 0;
         }
         return -1;
@@ -209,10 +216,10 @@ static int s_store(ingress_writer_t *self, ingress_item_t **items, int n)
 }
 
 // The stored id of a duplicate whose original committed while this batch ran (not visible to its snapshot).
-static void s_lookup_duplicate(ingress_writer_t *self, ingress_item_t *it)
+static void s_lookup_duplicate(s_conn_t *c, ingress_item_t *it)
 {
     const char *params[2] = {it->channel, it->provider_id};
-    PGresult *res = lull_db_exec(self->db,
+    PGresult *res = lull_db_exec(c->db,
                                  "SELECT id, conversation_id FROM messages WHERE channel = $1 AND provider_message_id = $2",
                                  2, params);
     if (res && PQntuples(res) == 1) {
@@ -222,7 +229,7 @@ static void s_lookup_duplicate(ingress_writer_t *self, ingress_item_t *it)
     if (res) PQclear(res);
 }
 
-static void s_store_batch(ingress_writer_t *self, ingress_item_t **items, int n)
+static void s_store_batch(s_conn_t *c, ingress_item_t **items, int n)
 {
     // Two copies of one provider id in a batch: only the first is stored, the others share its outcome.
     ingress_item_t **uniq = malloc((size_t)n * sizeof *uniq);
@@ -244,18 +251,18 @@ static void s_store_batch(ingress_writer_t *self, ingress_item_t **items, int n)
     }
     int rc = -1;
     for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
-        rc = s_store(self, uniq, nu);
+        rc = s_store(c, uniq, nu);
         // deadlock / serialization failure with another ingress: the whole call rolled back, try again
-        if (rc != 0 && strcmp(lull_db_sqlstate(self->db), "40P01") != 0 && strcmp(lull_db_sqlstate(self->db), "40001") != 0)
+        if (rc != 0 && strcmp(lull_db_sqlstate(c->db), "40P01") != 0 && strcmp(lull_db_sqlstate(c->db), "40001") != 0)
             break;
     }
     if (rc != 0) {  // the database refused the batch: each row alone, so a bad row fails only itself
         LOG_WARN("store.batch_refused", "batch refused; storing its rows one by one", "rows", LI(nu), "sqlstate",
-                 LS(lull_db_sqlstate(self->db)), "error", LS(lull_db_error(self->db)));
-        for (int i = 0; i < nu; i++) (void)s_store(self, &uniq[i], 1);
+                 LS(lull_db_sqlstate(c->db)), "error", LS(lull_db_error(c->db)));
+        for (int i = 0; i < nu; i++) (void)s_store(c, &uniq[i], 1);
     }
     for (int i = 0; i < nu; i++)
-        if (uniq[i]->outcome == INGRESS_OUT_DUPLICATE && uniq[i]->message_id == 0) s_lookup_duplicate(self, uniq[i]);
+        if (uniq[i]->outcome == INGRESS_OUT_DUPLICATE && uniq[i]->message_id == 0) s_lookup_duplicate(c, uniq[i]);
     for (int i = 0; i < n; i++) {
         ingress_item_t *it = items[i], *d = it->dup_of_;
         if (!d) continue;
@@ -270,11 +277,11 @@ static void s_store_batch(ingress_writer_t *self, ingress_item_t **items, int n)
     free(uniq);
 }
 
-static void s_session(ingress_writer_t *self, ingress_item_t *it)
+static void s_session(s_conn_t *c, ingress_item_t *it)
 {
     const char *params[3] = {it->arg[0], it->arg[1] ? it->arg[1] : "default", it->arg[2] ? it->arg[2] : "{}"};
     PGresult *res = lull_db_exec(
-        self->db,
+        c->db,
         "WITH t AS (SELECT id FROM tenants WHERE slug = $2), "
         "k AS (INSERT INTO contacts (tenant_id, channel, external_id, metadata) "
         "      SELECT t.id, 'webchat', $1, $3::jsonb FROM t RETURNING id, tenant_id) "
@@ -282,8 +289,8 @@ static void s_session(ingress_writer_t *self, ingress_item_t *it)
         "SELECT tenant_id, id, 'webchat', $1 FROM k RETURNING id, tenant_id, contact_id",
         3, params);
     if (!res) {
-        it->outcome = lull_db_last_was_connection_error(self->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
-        snprintf(it->error, sizeof it->error, "%s", lull_db_error(self->db));
+        it->outcome = lull_db_last_was_connection_error(c->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
+        snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
         return;
     }
     if (PQntuples(res) == 1) {
@@ -297,13 +304,14 @@ static void s_session(ingress_writer_t *self, ingress_item_t *it)
     PQclear(res);
 }
 
-static void s_history(ingress_writer_t *self, ingress_item_t *it)
+static void s_history(s_conn_t *c, ingress_item_t *it)
 {
+    ingress_writer_t *self = c->w;
     char limit[24];
     snprintf(limit, sizeof limit, "%d", self->cfg.history_limit);
     const char *params[2] = {it->arg[0], limit};
     PGresult *res = lull_db_exec(
-        self->db,
+        c->db,
         "SELECT v.id, h.id, h.direction, h.author, h.body, h.media::text, "
         "       to_char(h.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
         "FROM contacts k JOIN conversations v ON v.contact_id = k.id "
@@ -312,8 +320,8 @@ static void s_history(ingress_writer_t *self, ingress_item_t *it)
         "WHERE k.channel = 'webchat' AND k.external_id = $1 ORDER BY h.id",
         2, params);
     if (!res) {
-        it->outcome = lull_db_last_was_connection_error(self->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
-        snprintf(it->error, sizeof it->error, "%s", lull_db_error(self->db));
+        it->outcome = lull_db_last_was_connection_error(c->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
+        snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
         return;
     }
     if (PQntuples(res) == 0) {
@@ -348,39 +356,41 @@ static void s_history(ingress_writer_t *self, ingress_item_t *it)
 // ---------------------------------------------------------------------------------------------------------
 // The thread
 
-static void s_process(ingress_writer_t *self, ingress_item_t **items, int n)
+static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 {
-    if (lull_db_connect(self->db) != 0) {
-        s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, lull_db_error(self->db));
+    ingress_writer_t *self = c->w;
+    if (lull_db_connect(c->db) != 0) {
+        s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, lull_db_error(c->db));
     } else {
         ingress_item_t **store = malloc((size_t)n * sizeof *store);
         int ns = 0;
         for (int i = 0; i < n; i++) {
             if (items[i]->op == INGRESS_OP_STORE && store) store[ns++] = items[i];
-            else if (items[i]->op == INGRESS_OP_SESSION) s_session(self, items[i]);
-            else if (items[i]->op == INGRESS_OP_HISTORY) s_history(self, items[i]);
+            else if (items[i]->op == INGRESS_OP_SESSION) s_session(c, items[i]);
+            else if (items[i]->op == INGRESS_OP_HISTORY) s_history(c, items[i]);
             else s_fail_all(&items[i], 1, INGRESS_OUT_UNAVAILABLE, "out of memory");
         }
-        if (ns) s_store_batch(self, store, ns);
+        if (ns) s_store_batch(c, store, ns);
         free(store);
     }
-    bool up = lull_db_connected(self->db);
+    bool up = lull_db_connected(c->db);
     pthread_mutex_lock(&self->lock);
     self->db_up = up;
     pthread_mutex_unlock(&self->lock);
     for (int i = 0; i < n; i++) {
         ingress_item_t *it = items[i];
-        if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(self, it);
+        if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(c, it);
         it->done(it, it->done_arg);  // the item may be freed from here on
     }
 }
 
 static void *s_run(void *arg)
 {
-    ingress_writer_t *self = arg;
-    self->db = lull_db_new(self->database_url);
-    if (self->db) lull_db_set_backoff(self->db, 50, 1000);
-    s_open_pushes(self);
+    s_conn_t *c = arg;
+    ingress_writer_t *self = c->w;
+    c->db = lull_db_new(self->database_url);
+    if (c->db) lull_db_set_backoff(c->db, 50, 1000);
+    s_open_pushes(c);
     ingress_item_t **batch = calloc((size_t)self->cfg.batch_max, sizeof *batch);
     for (;;) {
         pthread_mutex_lock(&self->lock);
@@ -411,11 +421,11 @@ static void *s_run(void *arg)
         self->last_batch = n;
         lull_gauge_set(self->queue_depth, self->queued);
         pthread_mutex_unlock(&self->lock);
-        if (batch) s_process(self, batch, n);
+        if (batch) s_process(c, batch, n);
     }
     free(batch);
-    s_close_pushes(self);
-    lull_db_destroy(&self->db);
+    s_close_pushes(c);
+    lull_db_destroy(&c->db);
     return NULL;
 }
 
@@ -442,11 +452,22 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
                                                   "duration of one group-commit transaction", LULL_METRICS_LATENCY_BUCKETS,
                                                   LULL_METRICS_LATENCY_NBUCKETS);
     self->queue_depth = lull_metrics_gauge(m, "lull_ingress_queue_depth", NULL, "requests waiting for the writer");
-    if (!self->database_url || !self->schedulers || pthread_create(&self->thread, NULL, s_run, self) != 0) {
+    self->zctx = zmq_ctx_new();
+    self->nconns = cfg->writers > 0 ? cfg->writers : 1;
+    self->conns = calloc((size_t)self->nconns, sizeof *self->conns);
+    if (!self->database_url || !self->schedulers || !self->zctx || !self->conns) {
         ingress_writer_destroy(&self);
         return NULL;
     }
     self->started = true;
+    for (int i = 0; i < self->nconns; i++) {
+        self->conns[i].w = self;
+        if (pthread_create(&self->conns[i].thread, NULL, s_run, &self->conns[i]) != 0) {
+            ingress_writer_destroy(&self);
+            return NULL;
+        }
+        self->conns[i].started = true;
+    }
     return self;
 }
 
@@ -455,9 +476,10 @@ void ingress_writer_stop(ingress_writer_t *self)
     if (!self || !self->started) return;
     pthread_mutex_lock(&self->lock);
     self->stopping = true;
-    pthread_cond_signal(&self->wake);
+    pthread_cond_broadcast(&self->wake);
     pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
+    for (int i = 0; i < self->nconns; i++)
+        if (self->conns[i].started) pthread_join(self->conns[i].thread, NULL);
     self->started = false;
 }
 
@@ -466,8 +488,10 @@ void ingress_writer_destroy(ingress_writer_t **self_p)
     if (!self_p || !*self_p) return;
     ingress_writer_t *self = *self_p;
     ingress_writer_stop(self);
+    if (self->zctx) zmq_ctx_term(self->zctx);
     pthread_mutex_destroy(&self->lock);
     pthread_cond_destroy(&self->wake);
+    free(self->conns);
     free(self->database_url);
     free(self->schedulers);
     free(self);

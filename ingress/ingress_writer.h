@@ -56,6 +56,7 @@ typedef struct ingress_writer ingress_writer_t;
 typedef struct {
     const char *database_url;
     const char *schedulers;  // comma-separated ZeroMQ endpoints (may be empty: no INBOUND)
+    int writers;             // writer threads, each with its own connection (batches commit in parallel)
     int batch_max;           // items per transaction
     int64_t batch_wait_us;   // how long a non-full batch may wait for more under load
     int queue_max;           // items waiting before submit refuses

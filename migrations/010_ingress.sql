@@ -36,7 +36,8 @@ CREATE TYPE lull_ingress_row AS (
 CREATE FUNCTION lull_ingress_store(batch jsonb)
 RETURNS TABLE (i int, outcome text, tenant_id bigint, contact_id bigint, conversation_id bigint, message_id bigint,
                window_ms int)
-LANGUAGE plpgsql AS $fn$
+-- Plans are made per call: a generic plan cached while the tables were small would keep seq-scanning them.
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $fn$
 #variable_conflict use_column
 DECLARE
   rows lull_ingress_row[];
@@ -62,7 +63,7 @@ BEGIN
                    LIMIT 1)
                  ELSE (SELECT t.id FROM tenants t WHERE t.slug = 'default')
                END,
-               nextval(pg_get_serial_sequence('messages', 'id')))::lull_ingress_row
+               nextval('messages_id_seq'::regclass))::lull_ingress_row
     FROM jsonb_populate_recordset(NULL::lull_ingress_row, batch) x
     ORDER BY x.i);
 
