@@ -20,11 +20,14 @@ ing_start() {
         ING_LOG="$IT_TMP/ingress.$port.jsonl"
         local deadline=$(( $(date +%s) + 10 ))
         while [ "$(date +%s)" -lt "$deadline" ]; do
-            it_http_ok "$ING_URL/health" 2>/dev/null && return 0
+            if it_http_ok "$ING_URL/health" 2>/dev/null; then
+                kill -0 "$ING_SINK_PID" 2>/dev/null && return 0
+                break  # the sink could not bind its port
+            fi
             kill -0 "$ING_PID" 2>/dev/null || break
             sleep 0.02
         done
-        kill -KILL -- "-$ING_SINK_PID" 2>/dev/null
+        kill -KILL -- "-$ING_SINK_PID" 2>/dev/null; kill -KILL -- "-$ING_PID" 2>/dev/null
     done
     it_fail "lull-ingress did not start (log: $ING_LOG)"
     return 1
