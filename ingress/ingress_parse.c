@@ -163,6 +163,30 @@ static void s_add_str(cJSON *o, const char *k, const char *v)
     if (v) cJSON_AddStringToObject(o, k, v);
 }
 
+// A new row with the fields every message has; inbound = from the contact, else a person's reply (human).
+static cJSON *s_new_row(const char *route, const char *route_key, const char *channel, const char *external_id,
+                        bool inbound, const char *body)
+{
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "route", route);
+    s_add_str(row, "route_key", route_key);
+    cJSON_AddStringToObject(row, "channel", channel);
+    cJSON_AddStringToObject(row, "external_id", external_id);
+    cJSON_AddStringToObject(row, "direction", inbound ? "in" : "out");
+    cJSON_AddStringToObject(row, "author", inbound ? "contact" : "human");
+    cJSON_AddStringToObject(row, "body", body);
+    return row;
+}
+
+// A required message text of any length (the body size limit bounds it); the error names the field.
+static int s_text(const cJSON *obj, const char *key, const char *where, const char **out, ingress_err_t *err)
+{
+    char why[160];
+    if (lull_json_str(obj, key, true, (size_t)-1, out, why, sizeof why) == 0) return 0;
+    return ingress_err_set(err, 400, strncmp(why, "missing", 7) == 0 ? "missing_field" : "invalid_field", "%s%s", where,
+                           why);
+}
+
 static int s_finish(cJSON *row, ingress_row_t *out, const char *channel, const char *provider_id, ingress_err_t *err)
 {
     out->row_json = cJSON_PrintUnformatted(row);
@@ -196,30 +220,16 @@ int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingr
         ingress_err_set(err, 400, "invalid_field", "field 'message' must be an object");
         goto cleanup;
     }
-    {
-        char why[160];
-        if (lull_json_str(msg, "body", true, (size_t)-1, &text, why, sizeof why) != 0) {
-            ingress_err_set(err, 400, strncmp(why, "missing", 7) == 0 ? "missing_field" : "invalid_field",
-                            "message: %s", why);
-            goto cleanup;
-        }
-    }
+    if (s_text(msg, "body", "message: ", &text, err) != 0) goto cleanup;
     if (s_field(msg, "id", false, true, &mid, ibuf, sizeof ibuf, err) != 0 ||
         s_field(root, "first_name", false, false, &fn, NULL, 0, err) != 0 ||
         s_field(root, "last_name", false, false, &ln, NULL, 0, err) != 0 ||
         s_field(root, "tenant", false, false, &tenant, NULL, 0, err) != 0)
         goto cleanup;
     if (mid && !*mid) mid = NULL;
-    row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "route", tenant ? "slug" : "default");
-    s_add_str(row, "route_key", tenant);
-    cJSON_AddStringToObject(row, "channel", "generic");
-    cJSON_AddStringToObject(row, "external_id", contact);
+    row = s_new_row(tenant ? "slug" : "default", tenant, "generic", contact, true, text);
     s_add_str(row, "first_name", fn);
     s_add_str(row, "last_name", ln);
-    cJSON_AddStringToObject(row, "direction", "in");
-    cJSON_AddStringToObject(row, "author", "contact");
-    cJSON_AddStringToObject(row, "body", text);
     s_add_str(row, "provider_message_id", mid);
     cJSON_AddItemReferenceToObject(row, "raw", root);
     out->wake = true;
@@ -258,7 +268,8 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
     if (strncmp(to, "whatsapp:", 9) == 0) snprintf(key2, sizeof key2, "%s", to + 9);
     else snprintf(key2, sizeof key2, "whatsapp:%s", to);
 
-    cJSON *row = cJSON_CreateObject(), *media = cJSON_CreateArray(), *raw = cJSON_CreateObject();
+    cJSON *row = s_new_row("twilio", to, wa ? "whatsapp" : "sms", from, true, text ? text : ""),
+          *media = cJSON_CreateArray(), *raw = cJSON_CreateObject();
     for (long i = 0; i < num_media; i++) {
         char k[32], c[40];
         snprintf(k, sizeof k, "MediaUrl%ld", i);
@@ -283,17 +294,10 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
             cJSON_ReplaceItemInObjectCaseSensitive(raw, f->p[i].name, arr);
         }
     }
-    cJSON_AddStringToObject(row, "route", "twilio");
-    cJSON_AddStringToObject(row, "route_key", to);
     cJSON_AddStringToObject(row, "route_key2", key2);
-    cJSON_AddStringToObject(row, "channel", wa ? "whatsapp" : "sms");
-    cJSON_AddStringToObject(row, "external_id", from);
     s_add_str(row, "profile_name", profile);
     cJSON_AddStringToObject(row, "phone", wa ? from + 9 : from);
     cJSON_AddStringToObject(row, "business_address", to);
-    cJSON_AddStringToObject(row, "direction", "in");
-    cJSON_AddStringToObject(row, "author", "contact");
-    cJSON_AddStringToObject(row, "body", text ? text : "");
     cJSON_AddItemToObject(row, "media", media);
     cJSON_AddStringToObject(row, "provider_message_id", sid);
     cJSON_AddItemToObject(row, "raw", raw);
@@ -329,14 +333,7 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
         rc = 0;
         goto cleanup;
     }
-    {
-        char why[160];
-        if (lull_json_str(root, "content", true, (size_t)-1, &cstr, why, sizeof why) != 0) {
-            ingress_err_set(err, 400, strncmp(why, "missing", 7) == 0 ? "missing_field" : "invalid_field",
-                            "%s (content is a JSON string)", why);
-            goto cleanup;
-        }
-    }
+    if (s_text(root, "content", "content must be a JSON string: ", &cstr, err) != 0) goto cleanup;
     content = s_parse(cstr, strlen(cstr), "content", err);
     if (!content) goto cleanup;
     if (s_field(content, "conversation_id", true, false, &conv, NULL, 0, err) != 0 ||
@@ -357,16 +354,9 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
         }
         if (!text) text = "";
     }
-    row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "route", "tiktok");
-    cJSON_AddStringToObject(row, "route_key", client_key);
-    cJSON_AddStringToObject(row, "channel", "tiktok");
-    cJSON_AddStringToObject(row, "external_id", inbound ? from : to);
+    row = s_new_row("tiktok", client_key, "tiktok", inbound ? from : to, inbound, text);
     cJSON_AddStringToObject(row, "business_address", inbound ? to : from);
     cJSON_AddStringToObject(row, "external_conversation_id", conv);
-    cJSON_AddStringToObject(row, "direction", inbound ? "in" : "out");
-    cJSON_AddStringToObject(row, "author", inbound ? "contact" : "human");
-    cJSON_AddStringToObject(row, "body", text);
     cJSON_AddStringToObject(row, "provider_message_id", mid);
     cJSON *raw = cJSON_Duplicate(root, true);
     if (raw) cJSON_ReplaceItemInObjectCaseSensitive(raw, "content", cJSON_Duplicate(content, true));
@@ -391,23 +381,10 @@ int ingress_parse_chat_message(const char *body, size_t len, ingress_row_t *out,
     if (s_field(root, "sessionId", true, false, &sid, NULL, 0, err) != 0 ||
         s_field(root, "userId", false, true, &user, ubuf, sizeof ubuf, err) != 0)
         goto cleanup;
-    {
-        char why[160];
-        if (lull_json_str(root, "message", true, (size_t)-1, &text, why, sizeof why) != 0) {
-            ingress_err_set(err, 400, strncmp(why, "missing", 7) == 0 ? "missing_field" : "invalid_field", "%s", why);
-            goto cleanup;
-        }
-    }
-    row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "route", "session");
-    cJSON_AddStringToObject(row, "route_key", sid);
+    if (s_text(root, "message", "", &text, err) != 0) goto cleanup;
+    row = s_new_row("session", sid, "webchat", sid, true, text);
     s_add_str(row, "user_id", user);
-    cJSON_AddStringToObject(row, "channel", "webchat");
-    cJSON_AddStringToObject(row, "external_id", sid);
     cJSON_AddStringToObject(row, "external_conversation_id", sid);
-    cJSON_AddStringToObject(row, "direction", "in");
-    cJSON_AddStringToObject(row, "author", "contact");
-    cJSON_AddStringToObject(row, "body", text);
     cJSON_AddItemReferenceToObject(row, "raw", root);
     out->wake = true;
     out->echo = strdup(sid);
