@@ -36,8 +36,7 @@ CREATE TYPE lull_ingress_row AS (
 CREATE FUNCTION lull_ingress_store(batch jsonb)
 RETURNS TABLE (i int, outcome text, tenant_id bigint, contact_id bigint, conversation_id bigint, message_id bigint,
                window_ms int)
--- Plans are made per call: a generic plan cached while the tables were small would keep seq-scanning them.
-LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $fn$
+LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
   rows lull_ingress_row[];
@@ -86,9 +85,12 @@ BEGIN
     SELECT x.*, k.id AS kid, v.id AS vid, t.window_ms AS win, t.channel_windows AS cw, t.human_pause_ms AS pause_ms,
            CASE WHEN x.channel = 'tiktok' THEN coalesce(t.tiktok_business_id, x.business_address)
                 ELSE x.business_address END AS ba
+    -- LATERAL … LIMIT 1: one index probe per row, whatever the cached plan thinks of the tables' sizes
     FROM unnest(rows) x
-    LEFT JOIN contacts k ON (k.tenant_id, k.channel, k.external_id) = (x.tenant_id, x.channel, x.external_id)
-    LEFT JOIN conversations v ON v.contact_id = k.id
+    LEFT JOIN LATERAL (SELECT k.id FROM contacts k
+                       WHERE k.tenant_id = x.tenant_id AND k.channel = x.channel AND k.external_id = x.external_id
+                       LIMIT 1) k ON true
+    LEFT JOIN LATERAL (SELECT v.id FROM conversations v WHERE v.contact_id = k.id LIMIT 1) v ON true
     LEFT JOIN tenants t ON t.id = x.tenant_id
   ), m AS (
     INSERT INTO messages (id, conversation_id, tenant_id, channel, direction, author, body, media,
@@ -145,8 +147,9 @@ BEGIN
          coalesce((u.cw -> u.channel ->> 'window_ms')::int, u.win)
   FROM u
   LEFT JOIN m ON m.id = u.message_id
-  LEFT JOIN messages e ON m.id IS NULL AND u.provider_message_id IS NOT NULL
-                      AND e.channel = u.channel AND e.provider_message_id = u.provider_message_id
+  LEFT JOIN LATERAL (SELECT e.id FROM messages e
+                     WHERE m.id IS NULL AND e.channel = u.channel AND e.provider_message_id = u.provider_message_id
+                     LIMIT 1) e ON true
   ORDER BY u.i;
 END
 $fn$;
