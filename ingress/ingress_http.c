@@ -129,12 +129,14 @@ static enum MHD_Result s_submit(s_req_t *req)
     req->item.received_ms = req->received_ms;
     req->item.done = s_item_done;
     req->item.done_arg = req;
+    if (!ingress_writer_has_room(req->srv->writer))
+        return s_error(req, 503, "overloaded", "too many requests are waiting for the database; retry later", NULL);
     atomic_store(&req->state, ST_WAITING);
     MHD_suspend_connection(req->conn);
     if (ingress_writer_submit(req->srv->writer, &req->item) != 0) {
-        atomic_store(&req->state, ST_READING);
-        MHD_resume_connection(req->conn);
-        return s_error(req, 503, "overloaded", "too many requests are waiting for the database; retry later", NULL);
+        // filled up (or stopping) since the check: answered 503 once resumed, never queued while suspended
+        req->item.outcome = INGRESS_OUT_UNAVAILABLE;
+        s_item_done(&req->item, req);
     }
     return MHD_YES;
 }
@@ -363,7 +365,7 @@ static enum MHD_Result s_dispatch(s_req_t *req)
         return s_submit(req);
     }
     case R_CHAT_HISTORY: {
-        const char *sid = strrchr(req->uri, '/') + 1;
+        const char *sid = req->uri + strlen("/api/v1/chat/history/");  // the route matched this prefix
         size_t n = strcspn(sid, "?#");
         req->session_arg[0] = strndup(sid, n);
         if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);

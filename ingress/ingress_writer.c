@@ -42,7 +42,6 @@ struct ingress_writer {
     ingress_item_t *head, *tail;  // FIFO of submitted items
     int queued;
     bool stopping;
-    bool db_up;                   // last known connection state (read by /health)
     int last_batch;               // size of the previous batch (load indicator)
     void *zctx;                   // ZeroMQ context (thread-safe; the sockets are per thread)
     // metrics
@@ -358,7 +357,6 @@ static void s_history(s_conn_t *c, ingress_item_t *it)
 
 static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 {
-    ingress_writer_t *self = c->w;
     if (lull_db_connect(c->db) != 0) {
         s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, lull_db_error(c->db));
     } else {
@@ -373,10 +371,6 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
         if (ns) s_store_batch(c, store, ns);
         free(store);
     }
-    bool up = lull_db_connected(c->db);
-    pthread_mutex_lock(&self->lock);
-    self->db_up = up;
-    pthread_mutex_unlock(&self->lock);
     for (int i = 0; i < n; i++) {
         ingress_item_t *it = items[i];
         if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(c, it);
@@ -517,10 +511,10 @@ int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item)
     return 0;
 }
 
-bool ingress_writer_db_up(ingress_writer_t *self)
+bool ingress_writer_has_room(ingress_writer_t *self)
 {
     pthread_mutex_lock(&self->lock);
-    bool up = self->db_up;
+    bool room = !self->stopping && self->queued < self->cfg.queue_max;
     pthread_mutex_unlock(&self->lock);
-    return up;
+    return room;
 }

@@ -73,8 +73,8 @@ void ingress_writer_stop(ingress_writer_t *self);
 void ingress_writer_destroy(ingress_writer_t **self_p);
 // Hands item to the writer (thread-safe). -1 when the queue is full or the writer stops (item untouched).
 int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item) __attribute__((warn_unused_result));
-// True while the writer's database connection is up (for /health).
-bool ingress_writer_db_up(ingress_writer_t *self);
+// True when a submit now would be accepted (queue not full, not stopping). Thread-safe.
+bool ingress_writer_has_room(ingress_writer_t *self);
 // Name of an outcome for logs and metrics.
 const char *ingress_outcome_name(ingress_outcome_t o);
 

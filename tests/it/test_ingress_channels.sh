@@ -97,6 +97,9 @@ ing_req GET "/api/v1/chat/history/$sid" ""
 it_check_eq "chat history: 200" 200 "$ING_CODE"
 it_check_eq "chat history: both directions, in order" "hello chat/in,second line/in,bot reply/out" \
     "$(jq -r '[.messages[] | .body + "/" + .direction] | join(",")' <<<"$ING_BODY")"
+ing_req GET "/api/v1/chat/history/$sid?from=a/b" ""
+it_check_eq "chat history: a query string (even with a slash) does not change the session" "200|3" \
+    "$ING_CODE|$(jq '.messages | length' <<<"$ING_BODY")"
 ing_json /api/v1/chat/message "$(jq -cn --arg s "$sid" '{sessionId:$s, message:"x", userId:"someone-else"}')"
 it_check_eq "chat message from another user: 404" 404 "$ING_CODE"
 ing_json /api/v1/chat/message '{"sessionId":"ws_nope","message":"x"}'
