@@ -3,12 +3,10 @@
 // while a lone request is committed at once. A batch the database refuses is retried row by row so one bad row
 // only fails itself.
 #include "ingress_writer.h"
-#include "lull_proto.h"  // czmq pulls in syslog.h, whose LOG_DEBUG/LOG_INFO lull_log.h replaces
-#undef LOG_DEBUG
-#undef LOG_INFO
 #include "lull_clock.h"
 #include "lull_db.h"
 #include "lull_log.h"
+#include "lull_proto.h"
 
 #include <cJSON.h>
 #include <errno.h>
