@@ -79,6 +79,9 @@ $(BUILD)/fakes/%: $(BUILD)/obj/tests/fakes/%.o $(LIB)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
+# The schema version is compiled in (-DLULL_SCHEMA_VERSION): objects that use it follow the migrations.
+$(BUILD)/obj/common/lull_proc.o $(BUILD)/obj/tests/unit/test_db.o: $(wildcard migrations/*.sql)
+
 deps:
 	@scripts/install-deps
 	@scripts/node-deps
