@@ -520,8 +520,9 @@ static void s_on_http(const lull_http_resp_t *resp, void *arg)
         return;
     }
     snprintf(call->error, sizeof call->error, "%s: %.140s", s_provider_names[pi], res.error);
+    worker_llm_class_t cls = res.cls;
     worker_llm_result_clear(&res);
-    if (res.cls == WORKER_LLM_RETRY) {
+    if (cls == WORKER_LLM_RETRY) {
         lull_counter_add(o->m_llm_retry, 1);
         int64_t ra = lull_http_retry_after_ms(resp, o->cfg->retry_cap_ms);
         if (ra > call->retry_after_ms) call->retry_after_ms = ra;
