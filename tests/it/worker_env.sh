@@ -32,10 +32,10 @@ w_setup() {
             ${W_SCHED_ARGS:-} <"$IT_TMP/jobs" >"$IT_TMP/sched.log" 2>"$IT_TMP/sched.err" &
         IT_PIDS+=("$!")
         local pid=$! deadline=$(( $(date +%s) + 5 ))
-        while kill -0 "$pid" 2>/dev/null && ! grep -q listening "$IT_TMP/sched.err" && [ "$(date +%s)" -lt "$deadline" ]; do
+        while kill -0 "$pid" 2>/dev/null && ! grep -qs listening "$IT_TMP/sched.err" && [ "$(date +%s)" -lt "$deadline" ]; do
             sleep 0.02
         done
-        grep -q listening "$IT_TMP/sched.err" && break
+        grep -qs listening "$IT_TMP/sched.err" && break
     done
     W_SCHED_LOG=$IT_TMP/sched.log
 }
