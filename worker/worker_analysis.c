@@ -206,9 +206,13 @@ int worker_analysis_parse(const char *text, const char *extraction_fields, worke
         goto cleanup;
     const char *reason = NULL;
     if (lull_json_str(doc, "escalate_reason", false, MAX_REASON, &reason, err, errlen) != 0) goto cleanup;
-    const cJSON *given_ent = lull_json_child(doc, "entities", false, false, NULL, err, errlen);
-    const cJSON *given_mod = lull_json_child(doc, "moderation", false, false, NULL, err, errlen);
-    const cJSON *given_ext = lull_json_child(doc, "extracted", false, false, NULL, err, errlen);
+    bool has_ent = false, has_mod = false, has_ext = false;
+    const cJSON *given_ent = lull_json_child(doc, "entities", false, false, &has_ent, err, errlen);
+    if (has_ent && !given_ent) goto cleanup;
+    const cJSON *given_mod = lull_json_child(doc, "moderation", false, false, &has_mod, err, errlen);
+    if (has_mod && !given_mod) goto cleanup;
+    const cJSON *given_ext = lull_json_child(doc, "extracted", false, false, &has_ext, err, errlen);
+    if (has_ext && !given_ext) goto cleanup;
     ent = cJSON_CreateObject();
     mod = cJSON_CreateObject();
     ext = cJSON_CreateObject();
