@@ -60,14 +60,24 @@ w_start_llm() {
 
 # w_worker [ENV=VALUE...] : starts the worker with every provider pointed at the fake; extra settings override.
 w_worker() {
-    W_OPS_PORT=$(it_free_port)
-    it_start worker env LULL_WORKER_SCHEDULERS="$W_SCHED" LULL_SENDERS="$W_PULL" LULL_OPS_PORT="$W_OPS_PORT" \
-        LULL_LOG_FILE="$IT_TMP/worker.jsonl" LULL_LOG_LEVEL=debug LULL_HEARTBEAT_MS=100 \
-        LULL_WORKER_RETRY_BASE_MS=10 LULL_WORKER_LLM_TIMEOUT_MS=2000 \
-        OPENAI_API_KEY=sk-test OPENAI_BASE_URL="$W_LLM/v1" ANTHROPIC_API_KEY=ak-test ANTHROPIC_BASE_URL="$W_LLM" \
-        GEMINI_API_KEY=gk-test GEMINI_BASE_URL="$W_LLM/v1beta" "$@" "$LULL_BIN/lull-worker"
-    W_WORKER_PID=$IT_LAST_PID
-    it_wait_for "worker READY" 10 grep -q '"type":"ready"' "$W_SCHED_LOG" || { cat "$IT_TMP/worker.log"; it_finish; }
+    local try
+    for try in 1 2 3 4 5; do
+        W_OPS_PORT=$(it_free_port)  # a port in TIME_WAIT cannot be bound: then try another one
+        it_start worker env LULL_WORKER_SCHEDULERS="$W_SCHED" LULL_SENDERS="$W_PULL" LULL_OPS_PORT="$W_OPS_PORT" \
+            LULL_LOG_FILE="$IT_TMP/worker.jsonl" LULL_LOG_LEVEL=debug LULL_HEARTBEAT_MS=100 \
+            LULL_WORKER_RETRY_BASE_MS=10 LULL_WORKER_LLM_TIMEOUT_MS=2000 \
+            OPENAI_API_KEY=sk-test OPENAI_BASE_URL="$W_LLM/v1" ANTHROPIC_API_KEY=ak-test ANTHROPIC_BASE_URL="$W_LLM" \
+            GEMINI_API_KEY=gk-test GEMINI_BASE_URL="$W_LLM/v1beta" "$@" "$LULL_BIN/lull-worker"
+        W_WORKER_PID=$IT_LAST_PID
+        local deadline=$(( $(date +%s) + 10 ))
+        while kill -0 "$W_WORKER_PID" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+            grep -q '"type":"ready"' "$W_SCHED_LOG" && return 0
+            sleep 0.02
+        done
+    done
+    it_fail "worker READY"
+    cat "$IT_TMP/worker.log"
+    it_finish
 }
 
 # w_conv CHANNEL EXTERNAL_ID BODY... : creates a conversation of tenant ${W_TENANT:-1}; sets CONV and UPTO.
