@@ -26,6 +26,8 @@
 #define MAX_BURST_TEXT 16000   // bytes of the burst scanned by the filter / given to the analysis
 #define TICK_MS 5
 #define HTTP_MAX_BODY (4u << 20)
+#define COMMIT_NPARAMS 34
+#define COMMIT_BATCH 128  // jobs per commit transaction at most
 
 static const char *const s_provider_names[NPROVIDERS] = {"openai", "anthropic", "gemini"};
 
@@ -85,6 +87,12 @@ struct s_job {
     s_usage_t usage[NPROVIDERS];
     s_call_t reply, analysis;
     bool want_analysis;
+    // commit queue
+    char *params[COMMIT_NPARAMS];  // owned commit statement parameters
+    lull_outcome_t ok_outcome;  // outcome when the CAS applies
+    char detail[LULL_PROTO_MAX_DETAIL + 1];
+    bool queued;
+    struct s_job *cprev, *cnext;
     struct s_job *prev, *next;
 };
 
@@ -100,6 +108,8 @@ struct worker_jobs {
     s_job_t *jobs;
     size_t njobs;
     s_call_t *waiting;
+    s_job_t *chead, *ctail;  // jobs waiting for the next commit batch
+    size_t nqueued;
     int tick;
     bool stopping;
     lull_counter_t *m_outcome[LULL_OUTCOME_MAX + 1];
@@ -110,6 +120,7 @@ struct worker_jobs {
 
 static void s_call_step(s_call_t *call);
 static void s_job_maybe_finish(s_job_t *job);
+static void s_unqueue(s_job_t *job);
 
 // ------------------------------------------------------------------------------------------------
 // small helpers
@@ -177,6 +188,8 @@ static void s_job_free(s_job_t *job)
     worker_jobs_t *o = job->owner;
     s_unwait(&job->reply);
     s_unwait(&job->analysis);
+    s_unqueue(job);
+    for (int i = 0; i < (int)(sizeof job->params / sizeof job->params[0]); i++) free(job->params[i]);
     if (job->prev) job->prev->next = job->next;
     else if (o->jobs == job) o->jobs = job->next;
     if (job->next) job->next->prev = job->prev;
@@ -256,13 +269,52 @@ static lull_outcome_t s_reread(s_job_t *job)
     return ok && answered >= job->upto ? LULL_OUTCOME_DUPLICATE : LULL_OUTCOME_SUPERSEDED;
 }
 
-// Commits in one transaction; returns the outcome to report (replied/escalated as asked by ok_outcome,
-// duplicate/superseded after a lost compare-and-swap, failed_retryable on a database error).
-static lull_outcome_t s_commit(s_job_t *job, const s_commit_t *c, lull_outcome_t ok_outcome, int64_t *outbox_ids,
-                               size_t *noutbox)
+
+// The commit of one job as one statement: the compare-and-swap first (a data-modifying CTE), and every
+// insert selects FROM it, so a lost CAS writes nothing. Several of these run in one transaction (one
+// fsync for the batch); a statement whose CAS finds a newer state is simply a no-op inside it.
+static const char *const s_commit_sql =
+    "WITH cas AS (UPDATE conversations SET answered_upto = $8, first_unanswered_at = NULL, failed_attempts = 0,"
+    "  updated_at = now(), last_reply_at = CASE WHEN $34::boolean THEN now() ELSE last_reply_at END,"
+    "  status = CASE WHEN $22::text IS NULL THEN status ELSE 'escalated' END,"
+    "  escalated_at = CASE WHEN $22::text IS NULL THEN escalated_at ELSE now() END,"
+    "  escalation_reason = CASE WHEN $22::text IS NULL THEN escalation_reason ELSE $21::text END"
+    "  WHERE id = $1 AND answered_upto = $33 AND last_inbound_id = $8 AND status = 'open' RETURNING id),"
+    " m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
+    "  SELECT $1, $2, $3, 'out', 'bot', $4::text FROM cas WHERE $4::text IS NOT NULL RETURNING id),"
+    " o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, sender_address,"
+    "  payload, idempotency_key)"
+    "  SELECT $2, $1, m.id, $3, $5, $6, jsonb_build_object('body', $4::text, 'kind', $7::text), 'out_' || m.id"
+    "  FROM m RETURNING id),"
+    " a AS (INSERT INTO analyses (conversation_id, tenant_id, message_id, upto_message_id, sentiment,"
+    "  sentiment_confidence, intent, priority, escalate, escalate_reason, entities, moderation, extracted, raw,"
+    "  provider, model)"
+    "  SELECT $1, $2, (SELECT id FROM m), $8, $9, $10::real, $11, $12, $13::boolean, $14, $15::jsonb,"
+    "  $16::jsonb, $17::jsonb, $18::jsonb, $19, $20 FROM cas WHERE $9::text IS NOT NULL),"
+    " e AS (INSERT INTO escalations (conversation_id, tenant_id, reason, source)"
+    "  SELECT $1, $2, $21, $22 FROM cas WHERE $22::text IS NOT NULL RETURNING id),"
+    " eo AS (INSERT INTO outbox (tenant_id, conversation_id, channel, recipient, payload, idempotency_key)"
+    "  SELECT $2, $1, 'generic', $23, jsonb_build_object('kind', 'escalation', 'body', $21::text,"
+    "  'conversation_id', $1::bigint, 'escalation_id', e.id, 'source', $22::text), 'esc_' || e.id"
+    "  FROM e WHERE $23::text IS NOT NULL RETURNING id),"
+    " u AS (INSERT INTO usage AS us (tenant_id, contact_id, day, provider, model, requests, prompt_tokens,"
+    "  completion_tokens, latency_ms, cost_usd)"
+    "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c"
+    "  FROM cas, unnest($25::text[], $26::text[], $27::int[], $28::bigint[], $29::bigint[], $30::bigint[],"
+    "  $31::numeric[]) AS x(p, mo, r, ti, tou, l, c)"
+    "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"
+    "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens,"
+    "  completion_tokens = us.completion_tokens + EXCLUDED.completion_tokens,"
+    "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd),"
+    " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
+    "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
+    " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo)";
+
+// Copies the commit parameters of a job (owned by the job until its DONE) and queues it for the next
+// batch; the batch runs on the next tick or when it is full.
+static void s_commit_and_done(s_job_t *job, const s_commit_t *c, lull_outcome_t ok_outcome, const char *detail)
 {
     worker_jobs_t *o = job->owner;
-    lull_db_t *db = o->db;
     char conv[24], tenant[24], expected[24], upto[24], contact[24], conf[32], limit_ms[24];
     s_i64(conv, sizeof conv, job->conv_id);
     s_i64(tenant, sizeof tenant, job->tenant_id);
@@ -270,24 +322,6 @@ static lull_outcome_t s_commit(s_job_t *job, const s_commit_t *c, lull_outcome_t
     s_i64(upto, sizeof upto, job->upto);
     s_i64(contact, sizeof contact, job->contact_id);
     s_i64(limit_ms, sizeof limit_ms, c->limit_contact ? o->cfg->block_limit_ms : 0);
-    *noutbox = 0;
-    if (lull_db_begin(db) != 0) goto db_error;
-    const char *cas_p[] = {conv, expected, upto, c->reply ? "t" : "f", c->esc_source ? c->esc_reason : NULL};
-    int64_t affected = 0;
-    if (lull_db_run(db,
-                    "UPDATE conversations SET answered_upto = $3, first_unanswered_at = NULL, failed_attempts = 0,"
-                    " updated_at = now(), last_reply_at = CASE WHEN $4::boolean THEN now() ELSE last_reply_at END,"
-                    " status = CASE WHEN $5::text IS NULL THEN status ELSE 'escalated' END,"
-                    " escalated_at = CASE WHEN $5::text IS NULL THEN escalated_at ELSE now() END,"
-                    " escalation_reason = coalesce($5::text, escalation_reason)"
-                    " WHERE id = $1 AND answered_upto = $2 AND last_inbound_id = $3 AND status = 'open'",
-                    5, cas_p, &affected) != 0)
-        goto db_error;
-    if (affected == 0) {
-        lull_db_rollback(db);
-        lull_counter_add(o->m_cas_conflict, 1);
-        return s_reread(job);
-    }
     // usage per provider used: parallel arrays for unnest
     char prov[128] = "{", models[512] = "{", reqs[128] = "{", tin[160] = "{", tout[160] = "{", lat[160] = "{",
          cost[192] = "{";
@@ -298,8 +332,8 @@ static lull_outcome_t s_commit(s_job_t *job, const s_commit_t *c, lull_outcome_t
         const char *sep = nu++ ? "," : "";
         char m[160];
         size_t k = 0;
-        for (const char *s = job->model[i]; *s && k + 2 < sizeof m; s++)  // quoted array element
-            if (*s != '"' && *s != '\\' && *s != '{' && *s != '}') m[k++] = *s;
+        for (const char *q = job->model[i]; *q && k + 2 < sizeof m; q++)  // quoted array element
+            if (*q != '"' && *q != '\\' && *q != '{' && *q != '}') m[k++] = *q;
         m[k] = '\0';
         size_t l;
         l = strlen(prov); snprintf(prov + l, sizeof prov - l, "%s%s", sep, s_provider_names[i]);
@@ -318,7 +352,7 @@ static lull_outcome_t s_commit(s_job_t *job, const s_commit_t *c, lull_outcome_t
     }
     const worker_analysis_t *a = c->analysis;
     if (a) snprintf(conf, sizeof conf, "%.4f", a->confidence);
-    const char *p[] = {
+    const char *p[COMMIT_NPARAMS] = {
         conv, tenant, job->channel, c->reply, job->recipient, job->sender_address, c->kind ? c->kind : "reply",
         upto,                                                                  // $8
         a ? a->sentiment : NULL, a ? conf : NULL, a ? a->intent : NULL, a ? a->priority : NULL,  // $9..$12
@@ -328,71 +362,89 @@ static lull_outcome_t s_commit(s_job_t *job, const s_commit_t *c, lull_outcome_t
         c->esc_source ? c->esc_reason : NULL, c->esc_source,                   // $21, $22
         c->esc_source ? job->callback_url : NULL,                              // $23
         contact, prov, models, reqs, tin, tout, lat, cost,                     // $24..$31
-        limit_ms,                                                              // $32
+        limit_ms, expected, c->reply ? "t" : "f",                              // $32..$34
     };
-    PGresult *r = lull_db_exec(
-        db,
-        "WITH m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
-        "  SELECT $1, $2, $3, 'out', 'bot', $4::text WHERE $4::text IS NOT NULL RETURNING id),"
-        " o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, sender_address,"
-        "  payload, idempotency_key)"
-        "  SELECT $2, $1, m.id, $3, $5, $6, jsonb_build_object('body', $4::text, 'kind', $7::text), 'out_' || m.id"
-        "  FROM m RETURNING id),"
-        " a AS (INSERT INTO analyses (conversation_id, tenant_id, message_id, upto_message_id, sentiment,"
-        "  sentiment_confidence, intent, priority, escalate, escalate_reason, entities, moderation, extracted, raw,"
-        "  provider, model)"
-        "  SELECT $1, $2, (SELECT id FROM m), $8, $9, $10::real, $11, $12, $13::boolean, $14, $15::jsonb,"
-        "  $16::jsonb, $17::jsonb, $18::jsonb, $19, $20 WHERE $9::text IS NOT NULL),"
-        " e AS (INSERT INTO escalations (conversation_id, tenant_id, reason, source)"
-        "  SELECT $1, $2, $21, $22 WHERE $22::text IS NOT NULL RETURNING id),"
-        " eo AS (INSERT INTO outbox (tenant_id, conversation_id, channel, recipient, payload, idempotency_key)"
-        "  SELECT $2, $1, 'generic', $23, jsonb_build_object('kind', 'escalation', 'body', $21::text,"
-        "  'conversation_id', $1::bigint, 'escalation_id', e.id, 'source', $22::text), 'esc_' || e.id"
-        "  FROM e WHERE $23::text IS NOT NULL RETURNING id),"
-        " u AS (INSERT INTO usage AS us (tenant_id, contact_id, day, provider, model, requests, prompt_tokens,"
-        "  completion_tokens, latency_ms, cost_usd)"
-        "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c"
-        "  FROM unnest($25::text[], $26::text[], $27::int[], $28::bigint[], $29::bigint[], $30::bigint[],"
-        "  $31::numeric[]) AS x(p, mo, r, ti, tou, l, c)"
-        "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"
-        "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens,"
-        "  completion_tokens = us.completion_tokens + EXCLUDED.completion_tokens,"
-        "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd),"
-        " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
-        "  updated_at = now() WHERE id = $24 AND $32::bigint > 0)"
-        " SELECT (SELECT id FROM o), (SELECT id FROM eo)",
-        32, p);
-    if (!r || PQntuples(r) != 1) {
-        if (r) PQclear(r);
-        goto db_error;
+    bool oom = false;
+    for (int i = 0; i < COMMIT_NPARAMS; i++) {
+        job->params[i] = p[i] ? strdup(p[i]) : NULL;
+        oom = oom || (p[i] && !job->params[i]);
     }
-    for (int col = 0; col < 2; col++) {
-        bool ok = false;
-        int64_t id = lull_db_int(r, 0, col, &ok);
-        if (ok && id > 0) outbox_ids[(*noutbox)++] = id;
+    job->ok_outcome = ok_outcome;
+    snprintf(job->detail, sizeof job->detail, "%s", detail ? detail : "");
+    if (oom) {
+        s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory", NULL, 0);
+        return;
     }
-    PQclear(r);
-    if (lull_db_commit(db) != 0) {
-        *noutbox = 0;
-        goto db_error;
-    }
-    return ok_outcome;
-db_error:
-    lull_db_rollback(db);
-    lull_counter_add(o->m_db_errors, 1);
-    LOG_WARN("job.commit_failed", "commit failed; the job will be retried", "conv", LI(job->conv_id), "error",
-             LS(lull_db_error(db)));
-    return LULL_OUTCOME_FAILED_RETRYABLE;
+    job->queued = true;
+    job->cnext = NULL;
+    job->cprev = o->ctail;
+    if (o->ctail) o->ctail->cnext = job;
+    else o->chead = job;
+    o->ctail = job;
+    o->nqueued++;
 }
 
-// Commits and reports. detail goes into DONE.
-static void s_commit_and_done(s_job_t *job, const s_commit_t *c, lull_outcome_t ok_outcome, const char *detail)
+static void s_unqueue(s_job_t *job)
 {
-    int64_t ids[2];
-    size_t n = 0;
-    lull_outcome_t out = s_commit(job, c, ok_outcome, ids, &n);
-    const char *d = out == ok_outcome ? detail : out == LULL_OUTCOME_FAILED_RETRYABLE ? "database error" : "cas";
-    s_job_done(job, out, out == LULL_OUTCOME_FAILED_RETRYABLE ? 1000 : 0, d, ids, n);
+    worker_jobs_t *o = job->owner;
+    if (!job->queued) return;
+    if (job->cprev) job->cprev->cnext = job->cnext;
+    else o->chead = job->cnext;
+    if (job->cnext) job->cnext->cprev = job->cprev;
+    else o->ctail = job->cprev;
+    job->cprev = job->cnext = NULL;
+    job->queued = false;
+    o->nqueued--;
+}
+
+// Runs the queued commits in one transaction and reports each job. A failing statement or COMMIT fails
+// the whole batch (nothing of it is committed): every job of it is reported failed_retryable.
+static void s_flush_commits(worker_jobs_t *o)
+{
+    while (o->chead) {
+        s_job_t *batch[COMMIT_BATCH];
+        int n = 0;
+        while (o->chead && n < COMMIT_BATCH) {
+            batch[n] = o->chead;
+            s_unqueue(o->chead);
+            n++;
+        }
+        int64_t ids[COMMIT_BATCH][2];
+        size_t nids[COMMIT_BATCH];
+        bool applied[COMMIT_BATCH];
+        bool ok = lull_db_begin(o->db) == 0;
+        for (int i = 0; ok && i < n; i++) {
+            PGresult *r = lull_db_exec(o->db, s_commit_sql, COMMIT_NPARAMS, (const char *const *)batch[i]->params);
+            ok = r && PQntuples(r) == 1;
+            nids[i] = 0;
+            applied[i] = false;
+            if (ok) {
+                applied[i] = lull_db_int(r, 0, 0, NULL) == 1;
+                for (int col = 1; col <= 2; col++) {
+                    bool v = false;
+                    int64_t id = lull_db_int(r, 0, col, &v);
+                    if (v && id > 0) ids[i][nids[i]++] = id;
+                }
+            }
+            if (r) PQclear(r);
+        }
+        if (ok) ok = lull_db_commit(o->db) == 0;
+        if (!ok) {
+            lull_db_rollback(o->db);
+            lull_counter_add(o->m_db_errors, 1);
+            LOG_WARN("job.commit_failed", "commit failed; the jobs will be retried", "jobs", LI(n), "error",
+                     LS(lull_db_error(o->db)));
+        }
+        for (int i = 0; i < n; i++) {
+            s_job_t *job = batch[i];
+            if (!ok) s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0);
+            else if (applied[i]) s_job_done(job, job->ok_outcome, 0, job->detail, ids[i], nids[i]);
+            else {
+                lull_counter_add(o->m_cas_conflict, 1);
+                s_job_done(job, s_reread(job), 0, "cas", NULL, 0);
+            }
+        }
+    }
 }
 
 // Records a failed attempt (no reply) and reports failed_retryable.
@@ -663,6 +715,7 @@ static void s_tick(lull_loop_t *loop, int timer_id, void *arg)
         s_unwait(c);
         s_call_step(c);
     }
+    s_flush_commits(o);
 }
 
 // Parses a PostgreSQL text[] of provider names into the chain; returns the count.
@@ -1010,6 +1063,7 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
 {
     if (!self_p || !*self_p) return;
     worker_jobs_t *self = *self_p;
+    s_flush_commits(self);  // finished jobs still get their commit and DONE
     self->stopping = true;
     lull_http_destroy(&self->http);  // aborts requests; their callbacks see stopping
     while (self->jobs) s_job_free(self->jobs);

@@ -56,7 +56,7 @@ typedef struct {
 } s_timer_t;
 
 static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t s_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t s_cv;  // on CLOCK_MONOTONIC (set up in main)
 static s_timer_t *s_heap;
 static size_t s_nheap, s_capheap;
 static volatile sig_atomic_t s_stop;
@@ -852,6 +852,11 @@ int main(int argc, char **argv)
     sa.sa_handler = s_on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s_cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_t timer;
     if (pthread_create(&timer, NULL, s_timer_main, NULL) != 0) return 71;
     struct sockaddr_in addr = {0};

@@ -87,6 +87,10 @@ static void s_dispatch(void *router)
         m.u.job.upto = j->upto;
         m.u.job.attempt = j->attempt;
         if (s_send_to(router, w, &m) == 0) w->credit--;
+        else {  // that worker is gone (reconnected under a new identity): keep the job for another one
+            w->credit = 0;
+            s_head--;
+        }
     }
 }
 

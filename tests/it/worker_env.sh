@@ -50,7 +50,7 @@ w_start_llm() {
         it_start llm "$LULL_FAKES/fake_llm" --port "$W_LLM_PORT" --latency-ms "${W_LATENCY_MS:-0}" ${W_LLM_ARGS:-}
         local pid=$IT_LAST_PID deadline=$(( $(date +%s) + 5 ))
         while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
-            it_http_ok "$W_LLM/_fake/stats" && return 0
+            it_http_ok "$W_LLM/_fake/stats" 2>/dev/null && return 0
             sleep 0.02
         done
     done
