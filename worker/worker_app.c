@@ -142,6 +142,7 @@ static void s_on_dealer(lull_loop_t *loop, int fd, int events, void *arg)
         }
         lull_msg_clear(&msg);
     }
+    worker_jobs_flush(self->jobs);  // load the jobs of this batch together
 }
 
 static void s_on_heartbeat(lull_loop_t *loop, int timer_id, void *arg)

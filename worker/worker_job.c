@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define NPROVIDERS 3
-#define MAX_HISTORY 60
+#define MAX_HISTORY_STR "60"  // messages of history given to the model at most
 #define MAX_BODY_TEXT 4000     // bytes of one history message given to the model
 #define MAX_BURST_TEXT 16000   // bytes of the burst scanned by the filter / given to the analysis
 #define TICK_MS 5
@@ -93,6 +93,7 @@ struct s_job {
     char detail[LULL_PROTO_MAX_DETAIL + 1];
     bool queued;
     struct s_job *cprev, *cnext;
+    struct s_job *lnext;        // load queue
     struct s_job *prev, *next;
 };
 
@@ -109,6 +110,7 @@ struct worker_jobs {
     size_t njobs;
     s_call_t *waiting;
     s_job_t *chead, *ctail;  // jobs waiting for the next commit batch
+    s_job_t *lhead, *ltail;  // jobs waiting for the next load batch
     size_t nqueued;
     int tick;
     bool stopping;
@@ -121,6 +123,7 @@ struct worker_jobs {
 static void s_call_step(s_call_t *call);
 static void s_job_maybe_finish(s_job_t *job);
 static void s_unqueue(s_job_t *job);
+static void s_flush_loads(worker_jobs_t *o);
 
 // ------------------------------------------------------------------------------------------------
 // small helpers
@@ -397,6 +400,70 @@ static void s_unqueue(s_job_t *job)
     o->nqueued--;
 }
 
+// Reads one statement's result row into the batch arrays. True when the row is there.
+static bool s_commit_row(const PGresult *r, int64_t ids[2], size_t *nids, bool *applied)
+{
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 3) return false;
+    *applied = lull_db_int(r, 0, 0, NULL) == 1;
+    for (int col = 1; col <= 2; col++) {
+        bool v = false;
+        int64_t id = lull_db_int(r, 0, col, &v);
+        if (v && id > 0) ids[(*nids)++] = id;
+    }
+    return true;
+}
+
+// Runs the batch's statements as one transaction. With libpq pipeline mode the statements up to the sync
+// point form one implicit transaction sent in one round trip; without it (a connection not ready for a
+// pipeline), BEGIN, one statement each, COMMIT. True when committed.
+static bool s_run_batch(worker_jobs_t *o, s_job_t **batch, int n, int64_t ids[][2], size_t *nids, bool *applied)
+{
+    PGconn *conn = lull_db_connected(o->db) ? lull_db_conn(o->db) : NULL;
+    if (conn && PQpipelineStatus(conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn) == 1) {
+        bool ok = true;
+        int sent = 0;
+        for (int i = 0; i < n; i++) {
+            if (PQsendQueryParams(conn, s_commit_sql, COMMIT_NPARAMS, NULL, (const char *const *)batch[i]->params,
+                                  NULL, NULL, 0) != 1) {
+                ok = false;
+                break;
+            }
+            sent++;
+        }
+        if (PQpipelineSync(conn) != 1) ok = false;
+        for (int i = 0; i < sent; i++) {
+            PGresult *r = PQgetResult(conn);
+            if (!r) {  // connection trouble: no more results will come
+                ok = false;
+                break;
+            }
+            if (!s_commit_row(r, ids[i], &nids[i], &applied[i])) {
+                if (ok) LOG_WARN("job.commit_statement", "commit statement failed", "error", LS(PQresultErrorMessage(r)));
+                ok = false;
+            }
+            PQclear(r);
+            while ((r = PQgetResult(conn))) PQclear(r);  // the NULL that ends this statement's results
+        }
+        for (PGresult *r; (r = PQgetResult(conn));) {  // up to the sync result
+            ExecStatusType st = PQresultStatus(r);
+            PQclear(r);
+            if (st == PGRES_PIPELINE_SYNC) break;
+            ok = false;
+        }
+        if (PQexitPipelineMode(conn) != 1) ok = false;
+        return ok && PQstatus(conn) == CONNECTION_OK;
+    }
+    bool ok = lull_db_begin(o->db) == 0;
+    for (int i = 0; ok && i < n; i++) {
+        PGresult *r = lull_db_exec(o->db, s_commit_sql, COMMIT_NPARAMS, (const char *const *)batch[i]->params);
+        ok = s_commit_row(r, ids[i], &nids[i], &applied[i]);
+        if (r) PQclear(r);
+    }
+    if (ok) ok = lull_db_commit(o->db) == 0;
+    if (!ok) lull_db_rollback(o->db);
+    return ok;
+}
+
 // Runs the queued commits in one transaction and reports each job. A failing statement or COMMIT fails
 // the whole batch (nothing of it is committed): every job of it is reported failed_retryable.
 static void s_flush_commits(worker_jobs_t *o)
@@ -410,27 +477,10 @@ static void s_flush_commits(worker_jobs_t *o)
             n++;
         }
         int64_t ids[COMMIT_BATCH][2];
-        size_t nids[COMMIT_BATCH];
-        bool applied[COMMIT_BATCH];
-        bool ok = lull_db_begin(o->db) == 0;
-        for (int i = 0; ok && i < n; i++) {
-            PGresult *r = lull_db_exec(o->db, s_commit_sql, COMMIT_NPARAMS, (const char *const *)batch[i]->params);
-            ok = r && PQntuples(r) == 1;
-            nids[i] = 0;
-            applied[i] = false;
-            if (ok) {
-                applied[i] = lull_db_int(r, 0, 0, NULL) == 1;
-                for (int col = 1; col <= 2; col++) {
-                    bool v = false;
-                    int64_t id = lull_db_int(r, 0, col, &v);
-                    if (v && id > 0) ids[i][nids[i]++] = id;
-                }
-            }
-            if (r) PQclear(r);
-        }
-        if (ok) ok = lull_db_commit(o->db) == 0;
+        size_t nids[COMMIT_BATCH] = {0};
+        bool applied[COMMIT_BATCH] = {false};
+        bool ok = s_run_batch(o, batch, n, ids, nids, applied);
         if (!ok) {
-            lull_db_rollback(o->db);
             lull_counter_add(o->m_db_errors, 1);
             LOG_WARN("job.commit_failed", "commit failed; the jobs will be retried", "jobs", LI(n), "error",
                      LS(lull_db_error(o->db)));
@@ -715,6 +765,7 @@ static void s_tick(lull_loop_t *loop, int timer_id, void *arg)
         s_unwait(c);
         s_call_step(c);
     }
+    s_flush_loads(o);
     s_flush_commits(o);
 }
 
@@ -774,17 +825,18 @@ static const char *const s_load_sql =
     " LEFT JOIN prompts p ON p.id = t.prompt_id WHERE c.id = $1";
 
 // Runs the job up to the start of its LLM calls, or to its DONE.
-static void s_job_run(s_job_t *job)
+static const char *const s_history_sql =
+    "SELECT id, direction, body FROM (SELECT id, direction, body FROM messages"
+    " WHERE conversation_id = $1 AND id <= $2 ORDER BY id DESC LIMIT (SELECT least(greatest(t.history_len, 1), "
+    MAX_HISTORY_STR ") FROM conversations c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1)) m ORDER BY id";
+
+// Runs the job from its two load results (owned; NULL after a database error) up to the start of its
+// LLM calls, or to its DONE.
+static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
 {
     worker_jobs_t *o = job->owner;
-    PGresult *r = NULL, *h = NULL;
     char *burst = NULL;
-    char conv[24], upto[24], hist[24];
-    s_i64(conv, sizeof conv, job->conv_id);
-    s_i64(upto, sizeof upto, job->upto);
-    const char *p1[] = {conv};
-    r = lull_db_exec(o->db, s_load_sql, 1, p1);
-    if (!r) {
+    if (!r || !h) {
         lull_counter_add(o->m_db_errors, 1);
         s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0);
         goto cleanup;
@@ -855,8 +907,7 @@ static void s_job_run(s_job_t *job)
     int64_t maxatt = lull_db_int(r, 0, C_MAXATT, &okv);
     job->max_attempts = okv && maxatt >= 0 && maxatt < 1000 ? (int)maxatt : 3;
     int64_t history = lull_db_int(r, 0, C_HISTORY, &okv);
-    if (!okv || history < 1) history = 10;
-    if (history > MAX_HISTORY) history = MAX_HISTORY;
+    (void)history;  // applied by the history query
     // the provider chain: the tenant's, else every provider with a key
     job->nchain = s_parse_chain(lull_db_text(r, 0, C_CHAIN), job->chain);
     if (job->nchain == 0)
@@ -867,18 +918,6 @@ static void s_job_run(s_job_t *job)
     if (job->nchain > 0 && tmodel && *tmodel && strlen(tmodel) < sizeof job->model[0])  // the first provider's
         snprintf(job->model[job->chain[0]], sizeof job->model[0], "%s", tmodel);
 
-    // history up to upto, oldest first
-    s_i64(hist, sizeof hist, history);
-    const char *p2[] = {conv, upto, hist};
-    h = lull_db_exec(o->db,
-                     "SELECT id, direction, body FROM (SELECT id, direction, body FROM messages"
-                     " WHERE conversation_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3) m ORDER BY id",
-                     3, p2);
-    if (!h) {
-        lull_counter_add(o->m_db_errors, 1);
-        s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0);
-        goto cleanup;
-    }
     burst = calloc(1, MAX_BURST_TEXT);
     char *transcript = calloc(1, MAX_BURST_TEXT);
     if (!burst || !transcript) {
@@ -1008,6 +1047,67 @@ cleanup:
     free(burst);
 }
 
+// Loads the queued jobs: both queries of every job in one pipeline (one round trip), then runs each.
+static void s_flush_loads(worker_jobs_t *o)
+{
+    while (o->lhead) {
+        enum { LOAD_BATCH = 256 };
+        s_job_t *batch[LOAD_BATCH];
+        PGresult *res[LOAD_BATCH][2];
+        int n = 0;
+        while (o->lhead && n < LOAD_BATCH) {
+            batch[n] = o->lhead;
+            o->lhead = o->lhead->lnext;
+            batch[n]->lnext = NULL;
+            res[n][0] = res[n][1] = NULL;
+            n++;
+        }
+        if (!o->lhead) o->ltail = NULL;
+        char params[LOAD_BATCH][2][24];
+        for (int i = 0; i < n; i++) {
+            s_i64(params[i][0], sizeof params[i][0], batch[i]->conv_id);
+            s_i64(params[i][1], sizeof params[i][1], batch[i]->upto);
+        }
+        PGconn *conn = lull_db_connected(o->db) ? lull_db_conn(o->db) : NULL;
+        if (conn && PQpipelineStatus(conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn) == 1) {
+            int sent = 0;
+            for (int i = 0; i < n; i++) {
+                const char *p[] = {params[i][0], params[i][1]};
+                if (PQsendQueryParams(conn, s_load_sql, 1, NULL, p, NULL, NULL, 0) != 1 ||
+                    PQsendQueryParams(conn, s_history_sql, 2, NULL, p, NULL, NULL, 0) != 1)
+                    break;
+                sent++;
+            }
+            (void)PQpipelineSync(conn);
+            bool alive = true;
+            for (int i = 0; i < sent && alive; i++)
+                for (int k = 0; k < 2 && alive; k++) {
+                    PGresult *r = PQgetResult(conn);
+                    if (!r) {
+                        alive = false;
+                        break;
+                    }
+                    if (PQresultStatus(r) == PGRES_TUPLES_OK) res[i][k] = r;
+                    else PQclear(r);
+                    while ((r = PQgetResult(conn))) PQclear(r);
+                }
+            for (PGresult *r; alive && (r = PQgetResult(conn));) {
+                ExecStatusType st = PQresultStatus(r);
+                PQclear(r);
+                if (st == PGRES_PIPELINE_SYNC) break;
+            }
+            (void)PQexitPipelineMode(conn);
+        } else {
+            for (int i = 0; i < n; i++) {
+                const char *p[] = {params[i][0], params[i][1]};
+                res[i][0] = lull_db_exec(o->db, s_load_sql, 1, p);
+                res[i][1] = res[i][0] ? lull_db_exec(o->db, s_history_sql, 2, p) : NULL;
+            }
+        }
+        for (int i = 0; i < n; i++) s_job_run(batch[i], res[i][0], res[i][1]);
+    }
+}
+
 // ------------------------------------------------------------------------------------------------
 // public
 
@@ -1065,6 +1165,7 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
     worker_jobs_t *self = *self_p;
     s_flush_commits(self);  // finished jobs still get their commit and DONE
     self->stopping = true;
+    self->lhead = self->ltail = NULL;  // jobs not loaded yet are dropped (freed below)
     lull_http_destroy(&self->http);  // aborts requests; their callbacks see stopping
     while (self->jobs) s_job_free(self->jobs);
     if (self->tick > 0) lull_loop_cancel_timer(self->loop, self->tick);
@@ -1103,7 +1204,15 @@ void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int
     lull_gauge_set(self->m_running, (double)self->njobs);
     LOG_DEBUG("job.start", NULL, "job", LI((int64_t)job->job_id), "conv", LI(job->conv_id), "upto", LI(job->upto),
               "attempt", LI(job->attempt));
-    s_job_run(job);
+    if (self->ltail) self->ltail->lnext = job;
+    else self->lhead = job;
+    self->ltail = job;
+}
+
+void worker_jobs_flush(worker_jobs_t *self)
+{
+    s_flush_loads(self);
+    s_flush_commits(self);
 }
 
 size_t worker_jobs_running(const worker_jobs_t *self)

@@ -24,8 +24,11 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
                                worker_done_fn *done, void *arg);
 // Aborts running jobs without reporting them (the scheduler re-dispatches) and frees; nulls the pointer.
 void worker_jobs_destroy(worker_jobs_t **self_p);
-// Starts a job (msg->type == LULL_MSG_JOB); done is called exactly once, possibly before this returns.
+// Starts a job (msg->type == LULL_MSG_JOB): queued for the next load batch; done is called exactly once later.
 void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int gen);
+// Runs the queued database work now: loads of newly started jobs, commits of finished ones (each batch in
+// one pipeline). Also run by the engine every few milliseconds; call it after a burst of starts.
+void worker_jobs_flush(worker_jobs_t *self);
 // Jobs running now.
 size_t worker_jobs_running(const worker_jobs_t *self);
 
