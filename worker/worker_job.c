@@ -111,6 +111,7 @@ struct worker_jobs {
     s_call_t *waiting;
     s_job_t *chead, *ctail;  // jobs waiting for the next commit batch
     s_job_t *lhead, *ltail;  // jobs waiting for the next load batch
+    PGconn *prepared;        // the connection the statements are prepared on (NULL = none)
     size_t nqueued;
     int tick;
     bool stopping;
@@ -273,6 +274,34 @@ static lull_outcome_t s_reread(s_job_t *job)
 }
 
 
+enum {
+    C_TENANT, C_CONTACT, C_CHANNEL, C_STATUS, C_ANSWERED, C_LAST, C_BUSINESS, C_EXTCONV, C_EXTID, C_CUSTOMER,
+    C_LIMITED, C_COMPANY, C_AGENT, C_HISTORY, C_CHAIN, C_MODEL, C_TEMP, C_MAXTOK, C_KEYWORDS, C_BLOCKED, C_SAFE,
+    C_APOLOGY, C_THRESHOLD, C_MAXATT, C_LIM_T, C_LIM_C, C_FIELDS, C_CALLBACK, C_TIKTOK, C_TEMPLATE, C_USED_T,
+    C_USED_C, C_NCOLS
+};
+
+static const char *const s_load_sql =
+    "SELECT c.tenant_id, c.contact_id, c.channel, c.status, c.answered_upto, c.last_inbound_id,"
+    " c.business_address, c.external_conversation_id, ct.external_id,"
+    " coalesce(nullif(ct.first_name, ''), nullif(ct.profile_name, ''), ''),"
+    " coalesce(ct.limited_until > now(), false), t.company_name, t.agent_name, t.history_len,"
+    " t.provider_chain::text, t.model, t.temperature, t.max_tokens, t.escalation_keywords::text,"
+    " t.blocked_patterns::text, t.safe_reply, t.apology_reply, t.confidence_threshold, t.max_attempts,"
+    " t.daily_limit_tenant, t.daily_limit_contact, t.extraction_fields::text, t.callback_url,"
+    " t.tiktok_business_id, p.template,"
+    " CASE WHEN t.daily_limit_tenant IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
+    "   WHERE u.tenant_id = c.tenant_id AND u.day = current_date) END,"
+    " CASE WHEN t.daily_limit_contact IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
+    "   WHERE u.tenant_id = c.tenant_id AND u.contact_id = c.contact_id AND u.day = current_date) END"
+    " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id JOIN tenants t ON t.id = c.tenant_id"
+    " LEFT JOIN prompts p ON p.id = t.prompt_id WHERE c.id = $1";
+
+static const char *const s_history_sql =
+    "SELECT id, direction, body FROM (SELECT id, direction, body FROM messages"
+    " WHERE conversation_id = $1 AND id <= $2 ORDER BY id DESC LIMIT (SELECT least(greatest(t.history_len, 1), "
+    MAX_HISTORY_STR ") FROM conversations c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1)) m ORDER BY id";
+
 // The commit of one job as one statement: the compare-and-swap first (a data-modifying CTE), and every
 // insert selects FROM it, so a lost CAS writes nothing. Several of these run in one transaction (one
 // fsync for the batch); a statement whose CAS finds a newer state is simply a no-op inside it.
@@ -400,6 +429,36 @@ static void s_unqueue(s_job_t *job)
     o->nqueued--;
 }
 
+// Prepares the worker's three statements on conn once per connection (forgotten after any batch error, so
+// a new connection at a recycled address is prepared again). True when prepared.
+static bool s_prepare(worker_jobs_t *o, PGconn *conn)
+{
+    if (o->prepared == conn) return true;
+    o->prepared = NULL;
+    const char *names[] = {"lull_w_load", "lull_w_history", "lull_w_commit"};
+    const char *sqls[] = {s_load_sql, s_history_sql, s_commit_sql};
+    const int nparams[] = {1, 2, COMMIT_NPARAMS};
+    PGresult *r = PQexec(conn, "DEALLOCATE ALL");
+    bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    for (int i = 0; ok && i < 3; i++) {
+        r = PQprepare(conn, names[i], sqls[i], nparams[i], NULL);
+        ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) LOG_WARN("db.prepare_failed", "cannot prepare a statement", "name", LS(names[i]), "error",
+                          LS(r ? PQresultErrorMessage(r) : PQerrorMessage(conn)));
+        PQclear(r);
+    }
+    if (ok) o->prepared = conn;
+    return ok;
+}
+
+// Sends one statement into the open pipeline, prepared when possible. 1 on success (as libpq).
+static int s_send(worker_jobs_t *o, PGconn *conn, const char *name, const char *sql, int n, const char *const *p)
+{
+    if (o->prepared == conn) return PQsendQueryPrepared(conn, name, n, p, NULL, NULL, 0);
+    return PQsendQueryParams(conn, sql, n, NULL, p, NULL, NULL, 0);
+}
+
 // Reads one statement's result row into the batch arrays. True when the row is there.
 static bool s_commit_row(const PGresult *r, int64_t ids[2], size_t *nids, bool *applied)
 {
@@ -419,12 +478,12 @@ static bool s_commit_row(const PGresult *r, int64_t ids[2], size_t *nids, bool *
 static bool s_run_batch(worker_jobs_t *o, s_job_t **batch, int n, int64_t ids[][2], size_t *nids, bool *applied)
 {
     PGconn *conn = lull_db_connected(o->db) ? lull_db_conn(o->db) : NULL;
+    if (conn && PQpipelineStatus(conn) == PQ_PIPELINE_OFF) (void)s_prepare(o, conn);
     if (conn && PQpipelineStatus(conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn) == 1) {
         bool ok = true;
         int sent = 0;
         for (int i = 0; i < n; i++) {
-            if (PQsendQueryParams(conn, s_commit_sql, COMMIT_NPARAMS, NULL, (const char *const *)batch[i]->params,
-                                  NULL, NULL, 0) != 1) {
+            if (s_send(o, conn, "lull_w_commit", s_commit_sql, COMMIT_NPARAMS, (const char *const *)batch[i]->params) != 1) {
                 ok = false;
                 break;
             }
@@ -451,6 +510,7 @@ static bool s_run_batch(worker_jobs_t *o, s_job_t **batch, int n, int64_t ids[][
             ok = false;
         }
         if (PQexitPipelineMode(conn) != 1) ok = false;
+        if (!ok) o->prepared = NULL;
         return ok && PQstatus(conn) == CONNECTION_OK;
     }
     bool ok = lull_db_begin(o->db) == 0;
@@ -801,34 +861,8 @@ static void s_append(char *buf, size_t cap, size_t *len, const char *s)
     buf[*len] = '\0';
 }
 
-enum {
-    C_TENANT, C_CONTACT, C_CHANNEL, C_STATUS, C_ANSWERED, C_LAST, C_BUSINESS, C_EXTCONV, C_EXTID, C_CUSTOMER,
-    C_LIMITED, C_COMPANY, C_AGENT, C_HISTORY, C_CHAIN, C_MODEL, C_TEMP, C_MAXTOK, C_KEYWORDS, C_BLOCKED, C_SAFE,
-    C_APOLOGY, C_THRESHOLD, C_MAXATT, C_LIM_T, C_LIM_C, C_FIELDS, C_CALLBACK, C_TIKTOK, C_TEMPLATE, C_USED_T,
-    C_USED_C, C_NCOLS
-};
-
-static const char *const s_load_sql =
-    "SELECT c.tenant_id, c.contact_id, c.channel, c.status, c.answered_upto, c.last_inbound_id,"
-    " c.business_address, c.external_conversation_id, ct.external_id,"
-    " coalesce(nullif(ct.first_name, ''), nullif(ct.profile_name, ''), ''),"
-    " coalesce(ct.limited_until > now(), false), t.company_name, t.agent_name, t.history_len,"
-    " t.provider_chain::text, t.model, t.temperature, t.max_tokens, t.escalation_keywords::text,"
-    " t.blocked_patterns::text, t.safe_reply, t.apology_reply, t.confidence_threshold, t.max_attempts,"
-    " t.daily_limit_tenant, t.daily_limit_contact, t.extraction_fields::text, t.callback_url,"
-    " t.tiktok_business_id, p.template,"
-    " CASE WHEN t.daily_limit_tenant IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
-    "   WHERE u.tenant_id = c.tenant_id AND u.day = current_date) END,"
-    " CASE WHEN t.daily_limit_contact IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
-    "   WHERE u.tenant_id = c.tenant_id AND u.contact_id = c.contact_id AND u.day = current_date) END"
-    " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id JOIN tenants t ON t.id = c.tenant_id"
-    " LEFT JOIN prompts p ON p.id = t.prompt_id WHERE c.id = $1";
 
 // Runs the job up to the start of its LLM calls, or to its DONE.
-static const char *const s_history_sql =
-    "SELECT id, direction, body FROM (SELECT id, direction, body FROM messages"
-    " WHERE conversation_id = $1 AND id <= $2 ORDER BY id DESC LIMIT (SELECT least(greatest(t.history_len, 1), "
-    MAX_HISTORY_STR ") FROM conversations c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1)) m ORDER BY id";
 
 // Runs the job from its two load results (owned; NULL after a database error) up to the start of its
 // LLM calls, or to its DONE.
@@ -1069,12 +1103,13 @@ static void s_flush_loads(worker_jobs_t *o)
             s_i64(params[i][1], sizeof params[i][1], batch[i]->upto);
         }
         PGconn *conn = lull_db_connected(o->db) ? lull_db_conn(o->db) : NULL;
+        if (conn && PQpipelineStatus(conn) == PQ_PIPELINE_OFF) (void)s_prepare(o, conn);
         if (conn && PQpipelineStatus(conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn) == 1) {
             int sent = 0;
             for (int i = 0; i < n; i++) {
                 const char *p[] = {params[i][0], params[i][1]};
-                if (PQsendQueryParams(conn, s_load_sql, 1, NULL, p, NULL, NULL, 0) != 1 ||
-                    PQsendQueryParams(conn, s_history_sql, 2, NULL, p, NULL, NULL, 0) != 1)
+                if (s_send(o, conn, "lull_w_load", s_load_sql, 1, p) != 1 ||
+                    s_send(o, conn, "lull_w_history", s_history_sql, 2, p) != 1)
                     break;
                 sent++;
             }
@@ -1097,6 +1132,8 @@ static void s_flush_loads(worker_jobs_t *o)
                 if (st == PGRES_PIPELINE_SYNC) break;
             }
             (void)PQexitPipelineMode(conn);
+            for (int i = 0; i < n; i++)
+                if (!res[i][0] || !res[i][1]) o->prepared = NULL;  // re-prepare on the next batch
         } else {
             for (int i = 0; i < n; i++) {
                 const char *p[] = {params[i][0], params[i][1]};
