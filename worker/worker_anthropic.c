@@ -11,10 +11,7 @@
 static int s_url(const char *base, const char *model, char *buf, size_t len)
 {
     (void)model;
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
-    int w = snprintf(buf, len, "%.*s/v1/messages", (int)n, base);
-    return w > 0 && (size_t)w < len ? 0 : -1;
+    return worker_llm_url(base, "/v1/messages", buf, len);
 }
 
 static int s_headers(const char *key, char hdrs[][256])
@@ -39,23 +36,6 @@ static cJSON *s_tool(const char *name, const char *description, const char *sche
     return t;
 }
 
-// Returns the content array of the last message when it has role, else appends a new message.
-static cJSON *s_turn(cJSON *msgs, const char *role)
-{
-    cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
-    const cJSON *r = last ? cJSON_GetObjectItemCaseSensitive(last, "role") : NULL;
-    if (cJSON_IsString(r) && strcmp(r->valuestring, role) == 0) return cJSON_GetObjectItemCaseSensitive(last, "content");
-    cJSON *m = cJSON_CreateObject(), *content = cJSON_CreateArray();
-    if (!m || !content) {
-        cJSON_Delete(m);
-        cJSON_Delete(content);
-        return NULL;
-    }
-    cJSON_AddStringToObject(m, "role", role);
-    cJSON_AddItemToObject(m, "content", content);
-    cJSON_AddItemToArray(msgs, m);
-    return content;
-}
 
 static char *s_build(const worker_conv_t *conv)
 {
@@ -75,7 +55,7 @@ static char *s_build(const worker_conv_t *conv)
         // The conversation must start with the user; same-role items merge into one turn.
         if (cJSON_GetArraySize(msgs) == 0 && it->kind != WORKER_ITEM_USER) continue;
         const char *role = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "assistant";
-        cJSON *content = s_turn(msgs, role), *block = cJSON_CreateObject();
+        cJSON *content = worker_llm_turn(msgs, role, "content"), *block = cJSON_CreateObject();
         if (!content || !block) {
             cJSON_Delete(block);
             goto cleanup;
@@ -189,11 +169,7 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
         snprintf(out->error, sizeof out->error, "malformed answer: neither text nor tool_use");
         goto cleanup;
     }
-    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(doc, "usage");
-    const cJSON *it = usage ? cJSON_GetObjectItemCaseSensitive(usage, "input_tokens") : NULL;
-    const cJSON *ot = usage ? cJSON_GetObjectItemCaseSensitive(usage, "output_tokens") : NULL;
-    if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < 1e9) out->tokens_in = (int64_t)it->valuedouble;
-    if (cJSON_IsNumber(ot) && ot->valuedouble >= 0 && ot->valuedouble < 1e9) out->tokens_out = (int64_t)ot->valuedouble;
+    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usage"), "input_tokens", "output_tokens", out);
     out->cls = WORKER_LLM_OK;
 cleanup:
     cJSON_Delete(doc);

@@ -10,12 +10,12 @@
 
 static int s_url(const char *base, const char *model, char *buf, size_t len)
 {
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
     for (const char *p = model; *p; p++)  // the model is part of the path
-        if (*p == '/' || *p == '?' || *p == '#' || *p == ' ') return -1;
-    int w = snprintf(buf, len, "%.*s/models/%s:generateContent", (int)n, base, model);
-    return w > 0 && (size_t)w < len ? 0 : -1;
+        if (*p == '/' || *p == '?' || *p == '#' || *p == ' ' || *p == '%') return -1;
+    char suffix[160];
+    int w = snprintf(suffix, sizeof suffix, "/models/%s:generateContent", model);
+    if (w < 0 || (size_t)w >= sizeof suffix) return -1;
+    return worker_llm_url(base, suffix, buf, len);
 }
 
 static int s_headers(const char *key, char hdrs[][256])
@@ -51,22 +51,6 @@ static void s_schema_fix(cJSON *node)
     cJSON_ArrayForEach(child, node) s_schema_fix(child);
 }
 
-static cJSON *s_parts(cJSON *contents, const char *role)
-{
-    cJSON *last = cJSON_GetArrayItem(contents, cJSON_GetArraySize(contents) - 1);
-    const cJSON *r = last ? cJSON_GetObjectItemCaseSensitive(last, "role") : NULL;
-    if (cJSON_IsString(r) && strcmp(r->valuestring, role) == 0) return cJSON_GetObjectItemCaseSensitive(last, "parts");
-    cJSON *c = cJSON_CreateObject(), *parts = cJSON_CreateArray();
-    if (!c || !parts) {
-        cJSON_Delete(c);
-        cJSON_Delete(parts);
-        return NULL;
-    }
-    cJSON_AddStringToObject(c, "role", role);
-    cJSON_AddItemToObject(c, "parts", parts);
-    cJSON_AddItemToArray(contents, c);
-    return parts;
-}
 
 static char *s_build(const worker_conv_t *conv)
 {
@@ -96,7 +80,7 @@ static char *s_build(const worker_conv_t *conv)
         const worker_item_t *it = &conv->items[i];
         if (cJSON_GetArraySize(contents) == 0 && it->kind != WORKER_ITEM_USER) continue;
         const char *role = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "model";
-        cJSON *parts = s_parts(contents, role), *part = cJSON_CreateObject();
+        cJSON *parts = worker_llm_turn(contents, role, "parts"), *part = cJSON_CreateObject();
         if (!parts || !part) {
             cJSON_Delete(part);
             goto cleanup;
@@ -210,11 +194,7 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
         snprintf(out->error, sizeof out->error, "malformed answer: no text and no functionCall");
         goto cleanup;
     }
-    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(doc, "usageMetadata");
-    const cJSON *pt = usage ? cJSON_GetObjectItemCaseSensitive(usage, "promptTokenCount") : NULL;
-    const cJSON *ct = usage ? cJSON_GetObjectItemCaseSensitive(usage, "candidatesTokenCount") : NULL;
-    if (cJSON_IsNumber(pt) && pt->valuedouble >= 0 && pt->valuedouble < 1e9) out->tokens_in = (int64_t)pt->valuedouble;
-    if (cJSON_IsNumber(ct) && ct->valuedouble >= 0 && ct->valuedouble < 1e9) out->tokens_out = (int64_t)ct->valuedouble;
+    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usageMetadata"), "promptTokenCount", "candidatesTokenCount", out);
     out->cls = WORKER_LLM_OK;
 cleanup:
     cJSON_Delete(doc);

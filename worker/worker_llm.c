@@ -114,3 +114,36 @@ int worker_llm_result_set_text(worker_llm_result_t *res, const char *text)
     res->text = strndup(text, n);
     return res->text ? 0 : -1;
 }
+
+int worker_llm_url(const char *base, const char *suffix, char *buf, size_t len)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    int w = snprintf(buf, len, "%.*s%s", (int)n, base, suffix);
+    return w > 0 && (size_t)w < len ? 0 : -1;
+}
+
+cJSON *worker_llm_turn(cJSON *list, const char *role, const char *items_key)
+{
+    cJSON *last = cJSON_GetArrayItem(list, cJSON_GetArraySize(list) - 1);
+    const cJSON *r = last ? cJSON_GetObjectItemCaseSensitive(last, "role") : NULL;
+    if (cJSON_IsString(r) && strcmp(r->valuestring, role) == 0) return cJSON_GetObjectItemCaseSensitive(last, items_key);
+    cJSON *turn = cJSON_CreateObject(), *items = cJSON_CreateArray();
+    if (!turn || !items) {
+        cJSON_Delete(turn);
+        cJSON_Delete(items);
+        return NULL;
+    }
+    cJSON_AddStringToObject(turn, "role", role);
+    cJSON_AddItemToObject(turn, items_key, items);
+    cJSON_AddItemToArray(list, turn);
+    return items;
+}
+
+void worker_llm_usage(const cJSON *obj, const char *in_key, const char *out_key, worker_llm_result_t *res)
+{
+    const cJSON *in = obj ? cJSON_GetObjectItemCaseSensitive(obj, in_key) : NULL;
+    const cJSON *out = obj ? cJSON_GetObjectItemCaseSensitive(obj, out_key) : NULL;
+    if (cJSON_IsNumber(in) && in->valuedouble >= 0 && in->valuedouble < 1e9) res->tokens_in = (int64_t)in->valuedouble;
+    if (cJSON_IsNumber(out) && out->valuedouble >= 0 && out->valuedouble < 1e9) res->tokens_out = (int64_t)out->valuedouble;
+}

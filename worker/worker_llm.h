@@ -104,6 +104,13 @@ worker_llm_class_t worker_llm_classify(long status, const char *body, size_t len
 void worker_llm_result_clear(worker_llm_result_t *res);
 // Adds a tool call to res (args copied). 0/-1 when full.
 int worker_llm_result_add_call(worker_llm_result_t *res, const char *id, const char *name, const char *args);
+// Writes base (trailing slashes dropped) followed by suffix into buf. 0/-1 (too long).
+int worker_llm_url(const char *base, const char *suffix, char *buf, size_t len);
+// The item list (items_key: "content" or "parts") of the last turn of list when that turn has role, else of
+// a new {"role": role, items_key: []} appended to list; NULL when out of memory. Borrowed from list.
+struct cJSON *worker_llm_turn(struct cJSON *list, const char *role, const char *items_key);
+// Reads the token counts obj[in_key] and obj[out_key] (obj may be NULL; absurd values ignored) into res.
+void worker_llm_usage(const struct cJSON *obj, const char *in_key, const char *out_key, worker_llm_result_t *res);
 // Sets res->text to a copy of text truncated to WORKER_LLM_MAX_TEXT. 0/-1.
 int worker_llm_result_set_text(worker_llm_result_t *res, const char *text);
 

@@ -11,10 +11,7 @@
 static int s_url(const char *base, const char *model, char *buf, size_t len)
 {
     (void)model;
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
-    int w = snprintf(buf, len, "%.*s/chat/completions", (int)n, base);
-    return w > 0 && (size_t)w < len ? 0 : -1;
+    return worker_llm_url(base, "/chat/completions", buf, len);
 }
 
 static int s_headers(const char *key, char hdrs[][256])
@@ -170,11 +167,7 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
         snprintf(out->error, sizeof out->error, "malformed answer: neither content nor tool calls");
         goto cleanup;
     }
-    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(doc, "usage");
-    const cJSON *pt = usage ? cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens") : NULL;
-    const cJSON *ct = usage ? cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens") : NULL;
-    if (cJSON_IsNumber(pt) && pt->valuedouble >= 0 && pt->valuedouble < 1e9) out->tokens_in = (int64_t)pt->valuedouble;
-    if (cJSON_IsNumber(ct) && ct->valuedouble >= 0 && ct->valuedouble < 1e9) out->tokens_out = (int64_t)ct->valuedouble;
+    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usage"), "prompt_tokens", "completion_tokens", out);
     out->cls = WORKER_LLM_OK;
     goto cleanup;
 oom:
