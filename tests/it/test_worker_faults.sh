@@ -97,11 +97,21 @@ it_check_eq "keyword: escalated" escalated "$(w_done "$CONV")"
 it_check_eq "keyword: status escalated, no bot reply, escalations row" "escalated|0|keyword|0" "$(it_sql "SELECT status, (SELECT count(*) FROM messages WHERE conversation_id = $CONV AND direction = 'out'), (SELECT source FROM escalations WHERE conversation_id = $CONV), (SELECT count(*) FROM outbox WHERE conversation_id = $CONV) FROM conversations WHERE id = $CONV")"
 it_check_eq "keyword: no LLM call" "$before" "$(w_ledger | jq length)"
 
-# --- model escalation: the analysis asks for a human; the reply goes out and the conversation escalates
+# --- model escalation: the analysis asks for a human; the reply goes out and the conversation escalates;
+# with a callback URL the escalation is also queued for the sender
+it_sql "UPDATE tenants SET callback_url = 'http://127.0.0.1:9/hook' WHERE id = 1" >/dev/null
 w_conv sms +15552000009 "this is terrible, I want a human"
 w_job "$CONV" 0 "$UPTO"
 it_check_eq "model escalation: escalated" escalated "$(w_done "$CONV")"
-it_check_eq "model escalation: reply sent, source model" "escalated|1|model" "$(it_sql "SELECT status, (SELECT count(*) FROM outbox WHERE conversation_id = $CONV), (SELECT source FROM escalations WHERE conversation_id = $CONV) FROM conversations WHERE id = $CONV")"
+it_check_eq "model escalation: reply sent, source model" "escalated|1|model" "$(it_sql "SELECT status, (SELECT count(*) FROM outbox WHERE conversation_id = $CONV AND payload->>'kind' = 'reply'), (SELECT source FROM escalations WHERE conversation_id = $CONV) FROM conversations WHERE id = $CONV")"
+it_check_eq "model escalation: callback queued as an escalation outbox row" "generic|http://127.0.0.1:9/hook|model|t" "$(it_sql "SELECT o.channel, o.recipient, o.payload->>'source', o.idempotency_key = 'esc_' || e.id FROM outbox o JOIN escalations e ON e.conversation_id = o.conversation_id WHERE o.conversation_id = $CONV AND o.payload->>'kind' = 'escalation'")"
+it_sql "UPDATE tenants SET callback_url = NULL WHERE id = 1" >/dev/null
+
+# --- low confidence (the fake answers 0.2 for "mumble") escalates below the tenant threshold
+w_conv sms +15552000012 "mumble mumble"
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "low confidence: escalated" escalated "$(w_done "$CONV")"
+it_check_eq "low confidence: source" "low_confidence" "$(it_sql "SELECT source FROM escalations WHERE conversation_id = $CONV")"
 
 # --- content filter: safe reply, nothing unsafe stored
 w_conv sms +15552000010 "you are a BADWORD"
