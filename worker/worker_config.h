@@ -7,7 +7,26 @@
 
 typedef struct {
     lull_common_cfg_t common;
-    char *schedulers;  // comma-separated ROUTER endpoints of the scheduler shards
+    char *schedulers;           // comma-separated ROUTER endpoints of the scheduler shards
+    char *senders;              // comma-separated PULL endpoints of the senders (OUTBOX wake-ups)
+    char *name;                 // worker name announced in READY ("" = host:pid)
+    int64_t concurrency;        // jobs in flight at once, split across schedulers
+    int64_t heartbeat_ms;       // heartbeat interval, milliseconds
+    int64_t heartbeat_liveness; // silent intervals before a peer is dead
+    char *openai_key, *openai_base, *openai_model;
+    char *anthropic_key, *anthropic_base, *anthropic_model;
+    char *gemini_key, *gemini_base, *gemini_model;
+    int64_t llm_timeout_ms;     // one provider request, milliseconds
+    int64_t llm_retries;        // retries per provider for 429/5xx/timeouts
+    int64_t retry_base_ms;      // backoff base, milliseconds
+    int64_t retry_cap_ms;       // backoff and Retry-After cap, milliseconds
+    double provider_rps;        // per-provider token bucket rate (requests/s); 0 = unlimited
+    int64_t provider_burst;     // token bucket size
+    int64_t cooldown_failures;  // consecutive failures before a provider cools down
+    int64_t cooldown_ms;        // cooldown length, milliseconds
+    int64_t tool_rounds;        // maximum tool rounds per reply
+    int64_t block_limit_ms;     // contact limit after a blocked message, milliseconds; 0 = none
+    bool analysis;              // run the structured analysis call
 } worker_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -1,0 +1,897 @@
+// fake_llm: a fake of the OpenAI, Anthropic and Gemini HTTP APIs for tests and benchmarks (libmicrohttpd).
+//
+// Routes: POST /v1/chat/completions and /chat/completions (OpenAI), POST /v1/messages (Anthropic),
+// POST /v1beta/models/{model}:generateContent and /models/{model}:generateContent (Gemini),
+// POST /_fake/faults {"provider","mode","count","retry_after","kind"}, POST /_fake/config {"latency_ms"},
+// POST /_fake/reset, GET /_fake/ledger (JSON array of {provider, path, kind, t_ms, body}), GET /_fake/stats.
+//
+// Deterministic answers: a reply asks for search_inventory when the last customer text names an item
+// ("jacket", "boots", "have you got", "in stock" …) and tools are offered, then answers from the tool result,
+// quoting the item names it got; an analysis request (OpenAI response_format, Anthropic forced tool, Gemini
+// responseSchema) gets JSON whose sentiment/intent/priority/escalate follow keywords in the text.
+// Latency without a thread per request: finished requests are suspended and a timer thread resumes them
+// when due (a binary heap).
+#include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_BODY (1 << 20)
+#define NPROV 3
+#define HANG_MS (3600 * 1000)
+
+typedef struct {
+    char mode[32];
+    int count;
+    char retry_after[32];
+    char kind[16];  // "", "reply" or "analysis"
+} s_fault_t;
+
+typedef struct {
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    bool suspended;
+    int status;
+    char *resp;        // response body
+    char retry_after[32];
+    bool done;         // response ready
+} s_req_t;
+
+typedef struct {
+    int64_t due_us;
+    struct MHD_Connection *conn;
+} s_timer_t;
+
+static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_cv;  // on CLOCK_MONOTONIC (set up in main)
+static s_timer_t *s_heap;
+static size_t s_nheap, s_capheap;
+static volatile sig_atomic_t s_stop;
+static bool s_timer_quit;
+static int64_t s_latency_ms;
+static s_fault_t s_faults[NPROV][8];
+static char **s_ledger;
+static size_t s_nledger, s_ledger_max = 20000;
+static FILE *s_ledger_file;
+static bool s_ledger_on = true;
+static uint64_t s_requests, s_completed;
+static const char *const s_provs[NPROV] = {"openai", "anthropic", "gemini"};
+
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t s_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// ---- timer heap (guarded by s_mu) ----
+
+static void s_heap_push(int64_t due, struct MHD_Connection *conn)
+{
+    if (s_nheap == s_capheap) {
+        size_t cap = s_capheap ? s_capheap * 2 : 1024;
+        s_timer_t *h = realloc(s_heap, cap * sizeof *h);
+        if (!h) return;
+        s_heap = h;
+        s_capheap = cap;
+    }
+    size_t i = s_nheap++;
+    s_heap[i] = (s_timer_t){due, conn};
+    while (i > 0 && s_heap[(i - 1) / 2].due_us > s_heap[i].due_us) {
+        s_timer_t t = s_heap[i];
+        s_heap[i] = s_heap[(i - 1) / 2];
+        s_heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static s_timer_t s_heap_pop(void)
+{
+    s_timer_t top = s_heap[0];
+    s_heap[0] = s_heap[--s_nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s_nheap && s_heap[l].due_us < s_heap[m].due_us) m = l;
+        if (r < s_nheap && s_heap[r].due_us < s_heap[m].due_us) m = r;
+        if (m == i) break;
+        s_timer_t t = s_heap[i];
+        s_heap[i] = s_heap[m];
+        s_heap[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static void *s_timer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&s_mu);
+    while (!s_timer_quit) {
+        int64_t now = s_now_us();
+        if (s_nheap > 0 && s_heap[0].due_us <= now) {
+            s_timer_t t = s_heap_pop();
+            MHD_resume_connection(t.conn);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t wait_us = s_nheap > 0 ? s_heap[0].due_us - now : 100000;
+        if (wait_us > 100000) wait_us = 100000;
+        ts.tv_nsec += (long)(wait_us % 1000000) * 1000;
+        ts.tv_sec += wait_us / 1000000 + ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&s_cv, &s_mu, &ts);
+    }
+    pthread_mutex_unlock(&s_mu);
+    return NULL;
+}
+
+// ---- text helpers ----
+
+static bool s_has(const char *text, const char *word)
+{
+    if (!text) return false;
+    size_t n = strlen(word);
+    for (const char *p = text; *p; p++)
+        if (strncasecmp(p, word, n) == 0) return true;
+    return false;
+}
+
+static const char *const s_items[] = {"jacket", "boots", "dress", "shirt", "scarf", "hat", "jeans", "coat",
+                                      "sneakers", "bag", "unicorn", NULL};
+
+// The search query for a text that names an item; false when it names none.
+static bool s_item_query(const char *text, char *q, size_t len)
+{
+    for (size_t i = 0; s_items[i]; i++)
+        if (s_has(text, s_items[i])) {
+            snprintf(q, len, "%s", s_items[i]);
+            return true;
+        }
+    if (s_has(text, "have you got") || s_has(text, "in stock")) {
+        snprintf(q, len, "%s", "item");
+        return true;
+    }
+    return false;
+}
+
+// ---- answers ----
+
+// The text of an answer to a reply request given the last user text or the last tool result.
+static char *s_reply_text(const char *user, const char *tool_result)
+{
+    char buf[2048];
+    if (tool_result) {
+        cJSON *r = cJSON_Parse(tool_result);
+        cJSON *items = r ? cJSON_GetObjectItemCaseSensitive(r, "items") : NULL, *it;
+        size_t len = 0;
+        if (cJSON_GetArraySize(items) > 0) {
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "Yes! We have:");
+            cJSON_ArrayForEach(it, items)
+            {
+                const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+                const cJSON *sku = cJSON_GetObjectItemCaseSensitive(it, "sku");
+                const cJSON *price = cJSON_GetObjectItemCaseSensitive(it, "price");
+                if (len < sizeof buf - 200)
+                    len += (size_t)snprintf(buf + len, sizeof buf - len, " %s (%s, %s);",
+                                            cJSON_IsString(name) ? name->valuestring : "?",
+                                            cJSON_IsString(sku) ? sku->valuestring : "?",
+                                            cJSON_IsNumber(price) ? "priced" : "ask for the price");
+            }
+        } else {
+            snprintf(buf, sizeof buf, "Sorry, we don't have that in stock right now.");
+        }
+        cJSON_Delete(r);
+    } else {
+        snprintf(buf, sizeof buf, "Thanks for your message! (fake reply to: %.60s)", user ? user : "");
+    }
+    return strdup(buf);
+}
+
+// The analysis object for the text; extracted fields from schema.properties.extracted.properties.
+static cJSON *s_analysis(const char *text, const cJSON *schema)
+{
+    cJSON *a = cJSON_CreateObject();
+    const char *sent = "neutral";
+    if (s_has(text, "angry") || s_has(text, "terrible") || s_has(text, "awful") || s_has(text, "hate") ||
+        s_has(text, "broken") || s_has(text, "worst"))
+        sent = "negative";
+    else if (s_has(text, "love") || s_has(text, "great") || s_has(text, "thank") || s_has(text, "awesome"))
+        sent = "positive";
+    const char *intent = "other";
+    if (s_has(text, "terrible") || s_has(text, "broken") || s_has(text, "refund") || s_has(text, "complain")) intent = "complaint";
+    else if (s_has(text, "book") || s_has(text, "appointment") || s_has(text, "reservation")) intent = "booking";
+    else if (s_has(text, "buy") || s_has(text, "order")) intent = "purchase";
+    else if (s_has(text, "feedback") || s_has(text, "review")) intent = "feedback";
+    else if (s_has(text, "help") || s_has(text, "problem") || s_has(text, "issue")) intent = "support";
+    else if (s_has(text, "have you got") || s_has(text, "in stock") || strchr(text ? text : "", '?')) intent = "inquiry";
+    const char *prio = s_has(text, "urgent") || s_has(text, "asap") ? "urgent" : strcmp(sent, "negative") == 0 ? "high" : "normal";
+    bool esc = s_has(text, "human") || s_has(text, "manager") || s_has(text, "real person");
+    cJSON_AddStringToObject(a, "sentiment", sent);
+    cJSON_AddNumberToObject(a, "confidence", s_has(text, "mumble") ? 0.2 : 0.9);
+    cJSON_AddStringToObject(a, "intent", intent);
+    cJSON_AddStringToObject(a, "priority", prio);
+    cJSON_AddBoolToObject(a, "escalate", esc);
+    cJSON_AddStringToObject(a, "escalate_reason", esc ? "customer asked for a person" : "");
+    cJSON *ent = cJSON_AddObjectToObject(a, "entities");
+    cJSON *names = cJSON_AddArrayToObject(ent, "names"), *emails = cJSON_AddArrayToObject(ent, "emails");
+    cJSON_AddArrayToObject(ent, "phones");
+    cJSON *orders = cJSON_AddArrayToObject(ent, "order_numbers");
+    (void)names;
+    // tokens: emails contain '@', order numbers start with '#'
+    const char *p = text ? text : "";
+    while (*p) {
+        while (*p && isspace((unsigned char)*p)) p++;
+        const char *s = p;
+        while (*p && !isspace((unsigned char)*p)) p++;
+        size_t n = (size_t)(p - s);
+        while (n > 0 && strchr(".,!?;:", s[n - 1])) n--;
+        if (n == 0 || n > 100) continue;
+        char tok[101];
+        memcpy(tok, s, n);
+        tok[n] = '\0';
+        if (strchr(tok, '@')) cJSON_AddItemToArray(emails, cJSON_CreateString(tok));
+        else if (tok[0] == '#' && n > 1) cJSON_AddItemToArray(orders, cJSON_CreateString(tok + 1));
+    }
+    cJSON *mod = cJSON_AddObjectToObject(a, "moderation");
+    bool flagged = s_has(text, "idiot");
+    cJSON_AddBoolToObject(mod, "flagged", flagged);
+    cJSON *cats = cJSON_AddArrayToObject(mod, "categories");
+    if (flagged) cJSON_AddItemToArray(cats, cJSON_CreateString("harassment"));
+    cJSON *ext = cJSON_AddObjectToObject(a, "extracted");
+    const cJSON *props = schema ? cJSON_GetObjectItemCaseSensitive(schema, "properties") : NULL;
+    const cJSON *exs = props ? cJSON_GetObjectItemCaseSensitive(props, "extracted") : NULL;
+    const cJSON *exprops = exs ? cJSON_GetObjectItemCaseSensitive(exs, "properties") : NULL, *f;
+    char q[64];
+    cJSON_ArrayForEach(f, exprops)
+    {
+        if (strcmp(f->string, "product_name") == 0 && s_item_query(text, q, sizeof q)) cJSON_AddStringToObject(ext, f->string, q);
+        else if (strcmp(f->string, "feedback") == 0 && strcmp(intent, "feedback") == 0) cJSON_AddStringToObject(ext, f->string, text);
+        else cJSON_AddNullToObject(ext, f->string);
+    }
+    return a;
+}
+
+// Flattens a text-or-blocks content value into text (borrowed or allocated into buf).
+static void s_content_text(const cJSON *content, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (cJSON_IsString(content)) {
+        snprintf(buf, len, "%s", content->valuestring);
+        return;
+    }
+    const cJSON *b;
+    size_t used = 0;
+    cJSON_ArrayForEach(b, content)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "text");
+        if (cJSON_IsString(t) && used < len) used += (size_t)snprintf(buf + used, len - used, "%s ", t->valuestring);
+    }
+}
+
+typedef struct {
+    bool analysis;
+    bool tools;
+    const cJSON *schema;
+    char user[8192];     // last user text
+    char *tool_result;   // last message's tool result (owned), when the conversation ends with one
+} s_view_t;
+
+// Reads the neutral facts the fake needs from a request of provider p.
+static int s_view(int p, const cJSON *req, s_view_t *v)
+{
+    memset(v, 0, sizeof *v);
+    if (p == 0) {
+        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m;
+        if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) return -1;
+        const cJSON *rf = cJSON_GetObjectItemCaseSensitive(req, "response_format");
+        v->analysis = rf != NULL;
+        if (rf) {
+            const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
+            v->schema = js ? cJSON_GetObjectItemCaseSensitive(js, "schema") : NULL;
+        }
+        v->tools = cJSON_GetObjectItemCaseSensitive(req, "tools") != NULL;
+        cJSON_ArrayForEach(m, msgs)
+        {
+            const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+            if (!cJSON_IsString(role)) return -1;
+            free(v->tool_result);
+            v->tool_result = NULL;
+            if (strcmp(role->valuestring, "user") == 0)
+                s_content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), v->user, sizeof v->user);
+            else if (strcmp(role->valuestring, "tool") == 0) {
+                const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+                v->tool_result = strdup(cJSON_IsString(c) ? c->valuestring : "{}");
+            }
+        }
+    } else if (p == 1) {
+        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m, *b;
+        if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0 || !cJSON_GetObjectItemCaseSensitive(req, "max_tokens"))
+            return -1;
+        const cJSON *tc = cJSON_GetObjectItemCaseSensitive(req, "tool_choice");
+        const cJSON *tct = tc ? cJSON_GetObjectItemCaseSensitive(tc, "type") : NULL;
+        v->analysis = cJSON_IsString(tct) && strcmp(tct->valuestring, "tool") == 0;
+        const cJSON *tools = cJSON_GetObjectItemCaseSensitive(req, "tools");
+        v->tools = tools && !v->analysis;
+        if (v->analysis) v->schema = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tools, 0), "input_schema");
+        cJSON_ArrayForEach(m, msgs)
+        {
+            const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+            const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+            if (!cJSON_IsString(role)) return -1;
+            free(v->tool_result);
+            v->tool_result = NULL;
+            if (strcmp(role->valuestring, "user") != 0) continue;
+            bool is_result = false;
+            cJSON_ArrayForEach(b, content)
+            {
+                const cJSON *type = cJSON_GetObjectItemCaseSensitive(b, "type");
+                if (cJSON_IsString(type) && strcmp(type->valuestring, "tool_result") == 0) {
+                    const cJSON *c = cJSON_GetObjectItemCaseSensitive(b, "content");
+                    free(v->tool_result);
+                    v->tool_result = strdup(cJSON_IsString(c) ? c->valuestring : "{}");
+                    is_result = true;
+                }
+            }
+            if (!is_result) s_content_text(content, v->user, sizeof v->user);
+        }
+    } else {
+        const cJSON *contents = cJSON_GetObjectItemCaseSensitive(req, "contents"), *c, *part;
+        if (!cJSON_IsArray(contents) || cJSON_GetArraySize(contents) == 0) return -1;
+        const cJSON *gen = cJSON_GetObjectItemCaseSensitive(req, "generationConfig");
+        v->schema = gen ? cJSON_GetObjectItemCaseSensitive(gen, "responseSchema") : NULL;
+        v->analysis = v->schema != NULL;
+        v->tools = cJSON_GetObjectItemCaseSensitive(req, "tools") != NULL;
+        cJSON_ArrayForEach(c, contents)
+        {
+            const cJSON *role = cJSON_GetObjectItemCaseSensitive(c, "role");
+            const cJSON *parts = cJSON_GetObjectItemCaseSensitive(c, "parts");
+            free(v->tool_result);
+            v->tool_result = NULL;
+            if (cJSON_IsString(role) && strcmp(role->valuestring, "model") == 0) continue;
+            v->user[0] = v->user[0];
+            bool is_result = false;
+            cJSON_ArrayForEach(part, parts)
+            {
+                const cJSON *fr = cJSON_GetObjectItemCaseSensitive(part, "functionResponse");
+                if (fr) {
+                    char *r = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(fr, "response"));
+                    free(v->tool_result);
+                    v->tool_result = r;
+                    is_result = true;
+                }
+            }
+            if (!is_result) s_content_text(parts, v->user, sizeof v->user);
+        }
+    }
+    return 0;
+}
+
+// Builds the provider-format answer for the request.
+static char *s_answer(int p, const cJSON *req, int *status)
+{
+    s_view_t v;
+    if (s_view(p, req, &v) != 0) {
+        free(v.tool_result);
+        *status = 400;
+        return strdup("{\"error\":{\"type\":\"invalid_request_error\",\"message\":\"malformed request\"}}");
+    }
+    *status = 200;
+    cJSON *root = cJSON_CreateObject();
+    char *text = NULL, query[64];
+    cJSON *analysis = NULL;
+    bool call_tool = false;
+    if (v.analysis) analysis = s_analysis(v.user, v.schema);
+    else if (v.tools && !v.tool_result && s_item_query(v.user, query, sizeof query)) call_tool = true;
+    else text = s_reply_text(v.user, v.tool_result);
+    int tin = (int)(strlen(v.user) / 4) + 20, tout = 15;
+    if (p == 0) {
+        cJSON_AddStringToObject(root, "id", "chatcmpl-fake");
+        cJSON_AddStringToObject(root, "object", "chat.completion");
+        cJSON_AddNumberToObject(root, "created", (double)(s_wall_ms() / 1000));
+        cJSON_AddStringToObject(root, "model", "fake");
+        cJSON *choice = cJSON_CreateObject(), *msg = cJSON_AddObjectToObject(choice, "message");
+        cJSON_AddNumberToObject(choice, "index", 0);
+        cJSON_AddStringToObject(msg, "role", "assistant");
+        if (analysis) {
+            char *a = cJSON_PrintUnformatted(analysis);
+            cJSON_AddStringToObject(msg, "content", a);
+            free(a);
+        } else if (call_tool) {
+            cJSON_AddNullToObject(msg, "content");
+            cJSON *calls = cJSON_AddArrayToObject(msg, "tool_calls"), *call = cJSON_CreateObject();
+            cJSON_AddStringToObject(call, "id", "call_fake_1");
+            cJSON_AddStringToObject(call, "type", "function");
+            cJSON *fn = cJSON_AddObjectToObject(call, "function");
+            cJSON_AddStringToObject(fn, "name", "search_inventory");
+            char args[128];
+            snprintf(args, sizeof args, "{\"query\":\"%s\"}", query);
+            cJSON_AddStringToObject(fn, "arguments", args);
+            cJSON_AddItemToArray(calls, call);
+        } else {
+            cJSON_AddStringToObject(msg, "content", text);
+        }
+        cJSON_AddStringToObject(choice, "finish_reason", call_tool ? "tool_calls" : "stop");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), choice);
+        cJSON *u = cJSON_AddObjectToObject(root, "usage");
+        cJSON_AddNumberToObject(u, "prompt_tokens", tin);
+        cJSON_AddNumberToObject(u, "completion_tokens", tout);
+        cJSON_AddNumberToObject(u, "total_tokens", tin + tout);
+    } else if (p == 1) {
+        cJSON_AddStringToObject(root, "id", "msg_fake");
+        cJSON_AddStringToObject(root, "type", "message");
+        cJSON_AddStringToObject(root, "role", "assistant");
+        cJSON_AddStringToObject(root, "model", "fake");
+        cJSON *content = cJSON_AddArrayToObject(root, "content"), *b = cJSON_CreateObject();
+        if (analysis || call_tool) {
+            cJSON_AddStringToObject(b, "type", "tool_use");
+            cJSON_AddStringToObject(b, "id", "toolu_fake_1");
+            cJSON_AddStringToObject(b, "name", analysis ? "record_analysis" : "search_inventory");
+            if (analysis) {
+                cJSON_AddItemToObject(b, "input", analysis);
+                analysis = NULL;
+            } else {
+                cJSON_AddStringToObject(cJSON_AddObjectToObject(b, "input"), "query", query);
+            }
+        } else {
+            cJSON_AddStringToObject(b, "type", "text");
+            cJSON_AddStringToObject(b, "text", text);
+        }
+        cJSON_AddItemToArray(content, b);
+        cJSON_AddStringToObject(root, "stop_reason", call_tool || v.analysis ? "tool_use" : "end_turn");
+        cJSON *u = cJSON_AddObjectToObject(root, "usage");
+        cJSON_AddNumberToObject(u, "input_tokens", tin);
+        cJSON_AddNumberToObject(u, "output_tokens", tout);
+    } else {
+        cJSON *cand = cJSON_CreateObject(), *content = cJSON_AddObjectToObject(cand, "content");
+        cJSON_AddStringToObject(content, "role", "model");
+        cJSON *parts = cJSON_AddArrayToObject(content, "parts"), *part = cJSON_CreateObject();
+        if (analysis) {
+            char *a = cJSON_PrintUnformatted(analysis);
+            cJSON_AddStringToObject(part, "text", a);
+            free(a);
+        } else if (call_tool) {
+            cJSON *fc = cJSON_AddObjectToObject(part, "functionCall");
+            cJSON_AddStringToObject(fc, "name", "search_inventory");
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(fc, "args"), "query", query);
+        } else {
+            cJSON_AddStringToObject(part, "text", text);
+        }
+        cJSON_AddItemToArray(parts, part);
+        cJSON_AddStringToObject(cand, "finishReason", "STOP");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "candidates"), cand);
+        cJSON *u = cJSON_AddObjectToObject(root, "usageMetadata");
+        cJSON_AddNumberToObject(u, "promptTokenCount", tin);
+        cJSON_AddNumberToObject(u, "candidatesTokenCount", tout);
+        cJSON_AddNumberToObject(u, "totalTokenCount", tin + tout);
+    }
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    cJSON_Delete(analysis);
+    free(text);
+    free(v.tool_result);
+    return out;
+}
+
+// ---- faults and ledger (guarded by s_mu) ----
+
+static bool s_take_fault(int p, bool analysis, s_fault_t *out)
+{
+    for (int i = 0; i < 8; i++) {
+        s_fault_t *f = &s_faults[p][i];
+        if (f->count <= 0) continue;
+        if (f->kind[0] && strcmp(f->kind, analysis ? "analysis" : "reply") != 0) continue;
+        f->count--;
+        *out = *f;
+        return true;
+    }
+    return false;
+}
+
+static void s_ledger_add(int p, const char *path, bool analysis, const char *body)
+{
+    if (!s_ledger_on) return;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "provider", s_provs[p]);
+    cJSON_AddStringToObject(e, "path", path);
+    cJSON_AddStringToObject(e, "kind", analysis ? "analysis" : "reply");
+    cJSON_AddNumberToObject(e, "t_ms", (double)s_wall_ms());
+    cJSON *b = cJSON_Parse(body);
+    if (b) cJSON_AddItemToObject(e, "body", b);
+    else cJSON_AddStringToObject(e, "body", body);
+    char *line = cJSON_PrintUnformatted(e);
+    cJSON_Delete(e);
+    if (!line) return;
+    if (s_ledger_file) {
+        fprintf(s_ledger_file, "%s\n", line);
+        fflush(s_ledger_file);
+    }
+    if (s_nledger < s_ledger_max) {
+        char **l = realloc(s_ledger, (s_nledger + 1) * sizeof *l);
+        if (l) {
+            s_ledger = l;
+            s_ledger[s_nledger++] = line;
+            return;
+        }
+    }
+    free(line);
+}
+
+static char *s_ledger_json(void)
+{
+    size_t total = 3;
+    for (size_t i = 0; i < s_nledger; i++) total += strlen(s_ledger[i]) + 1;
+    char *out = malloc(total), *p = out;
+    if (!out) return NULL;
+    *p++ = '[';
+    for (size_t i = 0; i < s_nledger; i++) {
+        if (i) *p++ = ',';
+        size_t n = strlen(s_ledger[i]);
+        memcpy(p, s_ledger[i], n);
+        p += n;
+    }
+    *p++ = ']';
+    *p = '\0';
+    return out;
+}
+
+static void s_reset(void)
+{
+    for (size_t i = 0; i < s_nledger; i++) free(s_ledger[i]);
+    free(s_ledger);
+    s_ledger = NULL;
+    s_nledger = 0;
+    memset(s_faults, 0, sizeof s_faults);
+}
+
+// ---- HTTP ----
+
+static enum MHD_Result s_queue(struct MHD_Connection *conn, int status, const char *body, const char *retry_after)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (retry_after && *retry_after) MHD_add_response_header(r, "Retry-After", retry_after);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static int s_provider_of(const char *url)
+{
+    if (strcmp(url, "/v1/chat/completions") == 0 || strcmp(url, "/chat/completions") == 0) return 0;
+    if (strcmp(url, "/v1/messages") == 0) return 1;
+    if ((strncmp(url, "/v1beta/models/", 15) == 0 || strncmp(url, "/models/", 8) == 0) &&
+        strlen(url) > 16 && strcmp(url + strlen(url) - 16, ":generateContent") == 0)
+        return 2;
+    return -1;
+}
+
+static bool s_auth_ok(struct MHD_Connection *conn, int p)
+{
+    const char *name = p == 0 ? "Authorization" : p == 1 ? "x-api-key" : "x-goog-api-key";
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+    if (!v || !*v) return false;
+    if (p == 0 && strncmp(v, "Bearer ", 7) != 0) return false;
+    if (p == 1 && !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version")) return false;
+    return true;
+}
+
+// Prepares the response of a provider request into st (status, body, retry_after).
+static void s_provider_request(struct MHD_Connection *conn, const char *url, int p, s_req_t *st, int64_t *delay_ms)
+{
+    cJSON *req = st->body ? cJSON_ParseWithLength(st->body, st->len) : NULL;
+    s_view_t v;
+    bool analysis = false;
+    if (req && s_view(p, req, &v) == 0) analysis = v.analysis;
+    if (req) free(v.tool_result);
+    s_fault_t f;
+    pthread_mutex_lock(&s_mu);
+    s_requests++;
+    s_ledger_add(p, url, analysis, st->body ? st->body : "");
+    bool faulty = s_take_fault(p, analysis, &f);
+    *delay_ms = s_latency_ms;
+    pthread_mutex_unlock(&s_mu);
+    if (!s_auth_ok(conn, p)) {
+        st->status = 401;
+        st->resp = strdup("{\"error\":{\"type\":\"authentication_error\",\"message\":\"missing or invalid API key\"}}");
+    } else if (!req) {
+        st->status = 400;
+        st->resp = strdup("{\"error\":{\"type\":\"invalid_request_error\",\"message\":\"body is not JSON\"}}");
+    } else if (faulty && strcmp(f.mode, "hang") == 0) {
+        *delay_ms = HANG_MS;
+        st->status = 500;
+        st->resp = strdup("{}");
+    } else if (faulty && strcmp(f.mode, "insufficient_quota") == 0) {
+        st->status = 429;
+        st->resp = strdup("{\"error\":{\"message\":\"You exceeded your current quota\",\"type\":\"insufficient_quota\","
+                          "\"param\":null,\"code\":\"insufficient_quota\"}}");
+    } else if (faulty && (strcmp(f.mode, "malformed") == 0 || strcmp(f.mode, "truncated") == 0)) {
+        st->status = 200;
+        if (f.mode[0] == 'm') st->resp = strdup("{\"this is\": not json at all");
+        else {
+            int status;
+            st->resp = s_answer(p, req, &status);
+            if (st->resp) st->resp[strlen(st->resp) / 2] = '\0';
+        }
+    } else if (faulty) {
+        st->status = atoi(f.mode);
+        if (st->status < 400 || st->status > 599) st->status = 500;
+        snprintf(st->retry_after, sizeof st->retry_after, "%s", f.retry_after);
+        st->resp = strdup(p == 1 && st->status == 529
+                              ? "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"
+                              : "{\"error\":{\"message\":\"injected fault\",\"type\":\"server_error\"}}");
+    } else {
+        st->resp = s_answer(p, req, &st->status);
+    }
+    cJSON_Delete(req);
+}
+
+static enum MHD_Result s_control(struct MHD_Connection *conn, const char *method, const char *url, s_req_t *st)
+{
+    if (strcmp(method, "GET") == 0 && strcmp(url, "/_fake/ledger") == 0) {
+        pthread_mutex_lock(&s_mu);
+        char *body = s_ledger_json();
+        pthread_mutex_unlock(&s_mu);
+        enum MHD_Result rc = s_queue(conn, body ? 200 : 500, body ? body : "{}", NULL);
+        free(body);
+        return rc;
+    }
+    if (strcmp(method, "GET") == 0 && strcmp(url, "/_fake/stats") == 0) {
+        char body[128];
+        pthread_mutex_lock(&s_mu);
+        snprintf(body, sizeof body, "{\"requests\":%llu,\"completed\":%llu,\"pending\":%zu}",
+                 (unsigned long long)s_requests, (unsigned long long)s_completed, s_nheap);
+        pthread_mutex_unlock(&s_mu);
+        return s_queue(conn, 200, body, NULL);
+    }
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/_fake/reset") == 0) {
+        pthread_mutex_lock(&s_mu);
+        s_reset();
+        pthread_mutex_unlock(&s_mu);
+        return s_queue(conn, 200, "{\"ok\":true}", NULL);
+    }
+    cJSON *j = st->body ? cJSON_ParseWithLength(st->body, st->len) : NULL;
+    enum MHD_Result rc;
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/_fake/config") == 0 && j) {
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "latency_ms");
+        pthread_mutex_lock(&s_mu);
+        if (cJSON_IsNumber(lat) && lat->valuedouble >= 0) s_latency_ms = (int64_t)lat->valuedouble;
+        pthread_mutex_unlock(&s_mu);
+        rc = s_queue(conn, 200, "{\"ok\":true}", NULL);
+    } else if (strcmp(method, "POST") == 0 && strcmp(url, "/_fake/faults") == 0 && j) {
+        const cJSON *prov = cJSON_GetObjectItemCaseSensitive(j, "provider");
+        const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "mode");
+        const cJSON *count = cJSON_GetObjectItemCaseSensitive(j, "count");
+        const cJSON *ra = cJSON_GetObjectItemCaseSensitive(j, "retry_after");
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "kind");
+        int p = -1;
+        for (int i = 0; i < NPROV; i++)
+            if (cJSON_IsString(prov) && strcmp(prov->valuestring, s_provs[i]) == 0) p = i;
+        bool added = false;
+        if (p >= 0 && cJSON_IsString(mode)) {
+            pthread_mutex_lock(&s_mu);
+            for (int i = 0; i < 8 && !added; i++) {
+                s_fault_t *f = &s_faults[p][i];
+                if (f->count > 0) continue;
+                snprintf(f->mode, sizeof f->mode, "%s", mode->valuestring);
+                snprintf(f->retry_after, sizeof f->retry_after, "%s", cJSON_IsString(ra) ? ra->valuestring : "");
+                snprintf(f->kind, sizeof f->kind, "%s", cJSON_IsString(kind) ? kind->valuestring : "");
+                f->count = cJSON_IsNumber(count) ? (int)count->valuedouble : 1;
+                added = true;
+            }
+            pthread_mutex_unlock(&s_mu);
+        }
+        rc = s_queue(conn, added ? 200 : 400, added ? "{\"ok\":true}" : "{\"error\":\"bad fault\"}", NULL);
+    } else {
+        rc = s_queue(conn, 404, "{\"error\":\"not found\"}", NULL);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    s_req_t *st = *con_cls;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st) return MHD_NO;
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (st->too_large || st->len + n > MAX_BODY) {
+            st->too_large = true;
+            return MHD_YES;
+        }
+        if (st->len + n + 1 > st->cap) {
+            size_t cap = st->cap ? st->cap * 2 : 4096;
+            while (cap < st->len + n + 1) cap *= 2;
+            char *b = realloc(st->body, cap);
+            if (!b) return MHD_NO;
+            st->body = b;
+            st->cap = cap;
+        }
+        memcpy(st->body + st->len, upload_data, n);
+        st->len += n;
+        st->body[st->len] = '\0';
+        return MHD_YES;
+    }
+    if (st->done) {  // resumed after the latency
+        pthread_mutex_lock(&s_mu);
+        s_completed++;
+        pthread_mutex_unlock(&s_mu);
+        return s_queue(conn, st->status, st->resp ? st->resp : "{}", st->retry_after);
+    }
+    if (st->too_large) return s_queue(conn, 413, "{\"error\":\"too large\"}", NULL);
+    if (strncmp(url, "/_fake/", 7) == 0) return s_control(conn, method, url, st);
+    int p = s_provider_of(url);
+    if (p < 0 || strcmp(method, "POST") != 0) return s_queue(conn, 404, "{\"error\":{\"message\":\"not found\"}}", NULL);
+    int64_t delay_ms = 0;
+    s_provider_request(conn, url, p, st, &delay_ms);
+    st->done = true;
+    if (delay_ms <= 0) {
+        pthread_mutex_lock(&s_mu);
+        s_completed++;
+        pthread_mutex_unlock(&s_mu);
+        return s_queue(conn, st->status, st->resp ? st->resp : "{}", st->retry_after);
+    }
+    MHD_suspend_connection(conn);
+    pthread_mutex_lock(&s_mu);
+    s_heap_push(s_now_us() + delay_ms * 1000, conn);
+    pthread_cond_signal(&s_cv);
+    pthread_mutex_unlock(&s_mu);
+    return MHD_YES;
+}
+
+static void s_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    s_req_t *st = *con_cls;
+    if (!st) return;
+    free(st->body);
+    free(st->resp);
+    free(st);
+    *con_cls = NULL;
+}
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: fake_llm --port N [--latency-ms N] [--threads N] [--ledger FILE] [--ledger-max N] [--no-ledger]\n"
+            "                [--fault PROVIDER:MODE:COUNT[:RETRY_AFTER]]...\n"
+            "Fake OpenAI/Anthropic/Gemini server for lull's tests and benchmarks. Listens on 127.0.0.1.\n"
+            "Control: POST /_fake/faults {\"provider\",\"mode\",\"count\",\"retry_after\",\"kind\"},\n"
+            "POST /_fake/config {\"latency_ms\"}, POST /_fake/reset, GET /_fake/ledger, GET /_fake/stats.\n"
+            "Modes: 429 500 503 529 hang malformed truncated insufficient_quota.\n");
+}
+
+int main(int argc, char **argv)
+{
+    int port = 0, threads = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            s_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--port") == 0 && v) port = atoi(argv[++i]);
+        else if (strcmp(a, "--latency-ms") == 0 && v) s_latency_ms = atoll(argv[++i]);
+        else if (strcmp(a, "--threads") == 0 && v) threads = atoi(argv[++i]);
+        else if (strcmp(a, "--ledger-max") == 0 && v) s_ledger_max = (size_t)atoll(argv[++i]);
+        else if (strcmp(a, "--no-ledger") == 0) s_ledger_on = false;
+        else if (strcmp(a, "--ledger") == 0 && v) {
+            s_ledger_file = fopen(argv[++i], "a");
+            if (!s_ledger_file) {
+                fprintf(stderr, "fake_llm: cannot open %s\n", argv[i]);
+                return 73;
+            }
+        } else if (strcmp(a, "--fault") == 0 && v) {
+            char spec[128], *save = NULL;
+            snprintf(spec, sizeof spec, "%s", argv[++i]);
+            char *prov = strtok_r(spec, ":", &save), *mode = strtok_r(NULL, ":", &save);
+            char *count = strtok_r(NULL, ":", &save), *ra = strtok_r(NULL, ":", &save);
+            int p = -1;
+            for (int k = 0; k < NPROV && prov; k++)
+                if (strcmp(prov, s_provs[k]) == 0) p = k;
+            if (p < 0 || !mode) {
+                fprintf(stderr, "fake_llm: bad --fault %s\n", argv[i]);
+                return 64;
+            }
+            for (int k = 0; k < 8; k++)
+                if (s_faults[p][k].count <= 0) {
+                    snprintf(s_faults[p][k].mode, sizeof s_faults[p][k].mode, "%s", mode);
+                    snprintf(s_faults[p][k].retry_after, sizeof s_faults[p][k].retry_after, "%s", ra ? ra : "");
+                    s_faults[p][k].count = count ? atoi(count) : 1;
+                    break;
+                }
+        } else {
+            s_usage(stderr);
+            return 64;
+        }
+    }
+    if (port <= 0 || port > 65535 || threads < 1 || threads > 16) {
+        s_usage(stderr);
+        return 64;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_t timer;
+    if (pthread_create(&timer, NULL, s_timer_main, NULL) != 0) return 71;
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, s_handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)19000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED, s_completed_cb, NULL,
+        threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (unsigned)threads, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "fake_llm: cannot listen on 127.0.0.1:%d\n", port);
+        pthread_mutex_lock(&s_mu);
+        s_timer_quit = true;
+        pthread_cond_signal(&s_cv);
+        pthread_mutex_unlock(&s_mu);
+        pthread_join(timer, NULL);
+        return 1;
+    }
+    fprintf(stderr, "fake_llm: listening on 127.0.0.1:%d latency %lld ms\n", port, (long long)s_latency_ms);
+    while (!s_stop) usleep(50000);
+    // resume everything still waiting so MHD can close those connections
+    pthread_mutex_lock(&s_mu);
+    while (s_nheap > 0) MHD_resume_connection(s_heap_pop().conn);
+    s_timer_quit = true;
+    pthread_cond_signal(&s_cv);
+    pthread_mutex_unlock(&s_mu);
+    pthread_join(timer, NULL);
+    MHD_stop_daemon(d);
+    pthread_mutex_lock(&s_mu);
+    s_reset();
+    free(s_heap);
+    pthread_mutex_unlock(&s_mu);
+    if (s_ledger_file) fclose(s_ledger_file);
+    return 0;
+}

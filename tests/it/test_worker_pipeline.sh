@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Worker happy paths against the real database and the fakes: each provider answers, the reply, analysis,
+# outbox row, usage and the compare-and-swap are committed in one transaction, OUTBOX reaches the sender,
+# duplicate and superseded jobs commit nothing.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/worker_env.sh"
+w_setup
+w_worker
+
+# --- OpenAI (the default chain starts with it)
+w_conv sms +15551000001 "Hello there" "is anyone around?"
+w_job "$CONV" 0 "$UPTO"; out=$(w_done "$CONV")
+it_check_eq "openai: job replied" replied "$out"
+row=$(it_sql "SELECT answered_upto = $UPTO, first_unanswered_at IS NULL, status FROM conversations WHERE id = $CONV")
+it_check_eq "openai: answered_upto moved by the CAS" "t|t|open" "$row"
+it_check_match "openai: bot message stored" "fake reply to" "$(it_sql "SELECT body FROM messages WHERE conversation_id = $CONV AND direction = 'out' AND author = 'bot'")"
+ob=$(it_sql "SELECT o.idempotency_key = 'out_' || o.message_id, o.recipient, o.sender_address, o.payload->>'kind', o.status, o.channel FROM outbox o WHERE conversation_id = $CONV")
+it_check_eq "openai: outbox row per contracts (sms)" "t|+15551000001|+15550001|reply|pending|sms" "$ob"
+obid=$(it_sql "SELECT id FROM outbox WHERE conversation_id = $CONV")
+it_wait_for "OUTBOX wake-up for $obid" 5 grep -q "\"outbox_id\":$obid}" "$W_SCHED_LOG"
+an=$(it_sql "SELECT sentiment, intent, provider, message_id IS NOT NULL, upto_message_id = $UPTO FROM analyses WHERE conversation_id = $CONV")
+it_check_eq "openai: analysis stored" "neutral|inquiry|openai|t|t" "$an"
+us=$(it_sql "SELECT provider, model, requests, prompt_tokens > 0, completion_tokens > 0 FROM usage WHERE contact_id = (SELECT contact_id FROM conversations WHERE id = $CONV)")
+it_check_eq "openai: usage counted (reply + analysis)" "openai|gpt-4o-mini|2|t|t" "$us"
+
+# --- duplicate: the same job again commits nothing
+n_before=$(it_sql "SELECT count(*) FROM outbox")
+w_job "$CONV" 0 "$UPTO"
+it_wait_for "second DONE" 10 bash -c "[ \$(grep -c '\"conv\":$CONV,' '$W_SCHED_LOG') -ge 2 ]"
+it_check_eq "duplicate job reported" duplicate "$(grep "\"conv\":$CONV," "$W_SCHED_LOG" | tail -1 | jq -r .outcome)"
+it_check_eq "duplicate job commits no outbox row" "$n_before" "$(it_sql "SELECT count(*) FROM outbox")"
+
+# --- superseded: a newer message arrived after the job's upto
+w_conv sms +15551000002 "first"
+old=$UPTO
+newer=$(it_sql "INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body) VALUES ($CONV, 1, 'sms', 'in', 'contact', 'second') RETURNING id")
+it_sql "UPDATE conversations SET last_inbound_id = $newer WHERE id = $CONV" >/dev/null
+w_job "$CONV" 0 "$old"
+it_check_eq "superseded job reported" superseded "$(w_done "$CONV")"
+it_check_eq "superseded job: nothing committed" "0|0|0" "$(it_sql "SELECT (SELECT count(*) FROM messages WHERE conversation_id = $CONV AND direction = 'out'), (SELECT count(*) FROM outbox WHERE conversation_id = $CONV), answered_upto FROM conversations WHERE id = $CONV")"
+
+# --- Anthropic and Gemini happy paths (tenant chains)
+it_sql "INSERT INTO tenants (id, slug, company_name, provider_chain) VALUES (2, 'anth', 'Acme', '{anthropic}'), (3, 'gem', 'Gemco', '{gemini}')" >/dev/null
+for t in 2:anthropic 3:gemini; do
+    W_TENANT=${t%%:*}; prov=${t#*:}
+    w_conv whatsapp "whatsapp:+1555200000$W_TENANT" "Hi, I love your shop"
+    w_job "$CONV" 0 "$UPTO"
+    it_check_eq "$prov: job replied" replied "$(w_done "$CONV")"
+    it_check_match "$prov: reply stored" "fake reply to: Hi, I love" "$(it_sql "SELECT body FROM messages WHERE conversation_id = $CONV AND author = 'bot'")"
+    it_check_eq "$prov: analysis stored from $prov" "positive|$prov" "$(it_sql "SELECT sentiment, provider FROM analyses WHERE conversation_id = $CONV")"
+    it_check_eq "$prov: whatsapp outbox addresses" "whatsapp:+1555200000$W_TENANT|+15550001" "$(it_sql "SELECT recipient, sender_address FROM outbox WHERE conversation_id = $CONV")"
+done
+W_TENANT=1
+it_check_match "anthropic request carries anthropic-version and a forced analysis tool" '"record_analysis"' "$(w_ledger | jq -c '[.[] | select(.provider == "anthropic" and .kind == "analysis") | .body.tool_choice.name]')"
+it_check_match "gemini analysis uses responseSchema" 'application/json' "$(w_ledger | jq -c '[.[] | select(.provider == "gemini" and .kind == "analysis") | .body.generationConfig.responseMimeType]')"
+
+# --- TikTok addressing and the prompt template variables
+w_conv tiktok tkuser1 "hey"
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "tiktok: replied" replied "$(w_done "$CONV")"
+it_check_eq "tiktok: outbox to the TikTok conversation" "tkconv-tkuser1" "$(it_sql "SELECT recipient FROM outbox WHERE conversation_id = $CONV")"
+sys=$(w_ledger | jq -r '[.[] | select(.provider == "openai" and .kind == "reply")] | last | .body.messages[0].content')
+it_check_match "prompt: variables filled" "You are Lou, a customer service assistant for Lull, talking with Ann over tiktok" "$sys"
+it_check_match "prompt: short length hint for tiktok" "very short" "$sys"
+
+# --- the worker stops cleanly
+it_stop "$W_WORKER_PID" TERM
+it_check_eq "worker exits 0 on SIGTERM" 0 "$IT_RC"
+it_finish

@@ -1,0 +1,233 @@
+// Unit tests of worker_llm and the three provider adapters: request building from a neutral conversation
+// (tools, tool calls and results, analysis), answer parsing (text, tool calls, usage), malformed answers
+// and the classification of HTTP errors.
+#include "lull_test.h"
+#include "lull_json.h"
+#include "../../worker/worker_llm.h"
+
+#include <stdlib.h>
+
+static void s_conv(worker_conv_t *c, worker_mode_t mode)
+{
+    memset(c, 0, sizeof *c);
+    c->mode = mode;
+    c->system = "be nice";
+    c->model = "m-1";
+    c->temperature = 0.5;
+    c->max_tokens = 100;
+    c->tools = mode == WORKER_MODE_REPLY;
+    c->schema = "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"x\"],"
+                "\"additionalProperties\":false}";
+    if (worker_conv_add(c, WORKER_ITEM_ASSISTANT, "earlier bot text", NULL, NULL, NULL) != 0 ||
+        worker_conv_add(c, WORKER_ITEM_USER, "hi", NULL, NULL, NULL) != 0 ||
+        worker_conv_add(c, WORKER_ITEM_USER, "boots?", NULL, NULL, NULL) != 0)
+        return;
+    if (mode == WORKER_MODE_REPLY &&
+        (worker_conv_add(c, WORKER_ITEM_TOOL_CALL, NULL, "c1", "search_inventory", "{\"query\":\"boots\"}") != 0 ||
+         worker_conv_add(c, WORKER_ITEM_TOOL_RESULT, "{\"items\":[]}", "c1", "search_inventory", NULL) != 0))
+        return;
+}
+
+static cJSON *s_build(const worker_provider_t *p, const worker_conv_t *c)
+{
+    char *body = p->build(c);
+    cJSON *j = body ? cJSON_Parse(body) : NULL;
+    free(body);
+    return j;
+}
+
+static char *s_path(cJSON *j, const char *path)  // tiny dotted-path printer for assertions
+{
+    cJSON *n = j;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok && n; tok = strtok_r(NULL, ".", &save))
+        n = cJSON_IsArray(n) ? cJSON_GetArrayItem(n, atoi(tok)) : cJSON_GetObjectItem(n, tok);
+    return n ? cJSON_PrintUnformatted(n) : strdup("missing");
+}
+
+#define CHECK_PATH(j, path, expected)           \
+    do {                                        \
+        char *v_ = s_path(j, path);             \
+        LULL_CHECK_EQ_STR(v_, expected);        \
+        free(v_);                               \
+    } while (0)
+
+LULL_TEST(openai_build)
+{
+    worker_conv_t c;
+    s_conv(&c, WORKER_MODE_REPLY);
+    cJSON *j = s_build(&WORKER_OPENAI, &c);
+    LULL_CHECK(j != NULL);
+    CHECK_PATH(j, "messages.0.role", "\"system\"");
+    CHECK_PATH(j, "messages.1.role", "\"assistant\"");
+    CHECK_PATH(j, "messages.3.content", "\"boots?\"");
+    CHECK_PATH(j, "messages.4.tool_calls.0.function.arguments", "\"{\\\"query\\\":\\\"boots\\\"}\"");
+    CHECK_PATH(j, "messages.4.content", "missing");
+    CHECK_PATH(j, "messages.5.role", "\"tool\"");
+    CHECK_PATH(j, "messages.5.tool_call_id", "\"c1\"");
+    CHECK_PATH(j, "tools.0.function.name", "\"search_inventory\"");
+    CHECK_PATH(j, "tool_choice", "\"auto\"");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
+    s_conv(&c, WORKER_MODE_ANALYSIS);
+    j = s_build(&WORKER_OPENAI, &c);
+    CHECK_PATH(j, "response_format.type", "\"json_schema\"");
+    CHECK_PATH(j, "response_format.json_schema.strict", "true");
+    CHECK_PATH(j, "tools", "missing");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
+    char url[128], hdrs[WORKER_LLM_MAX_HEADERS][256];
+    LULL_CHECK_EQ_INT(WORKER_OPENAI.url("http://h/v1/", "m", url, sizeof url), 0);
+    LULL_CHECK_EQ_STR(url, "http://h/v1/chat/completions");
+    LULL_CHECK_EQ_INT(WORKER_OPENAI.headers("k", hdrs), 2);
+    LULL_CHECK_EQ_STR(hdrs[0], "Authorization: Bearer k");
+}
+
+LULL_TEST(anthropic_build)
+{
+    worker_conv_t c;
+    s_conv(&c, WORKER_MODE_REPLY);
+    cJSON *j = s_build(&WORKER_ANTHROPIC, &c);
+    LULL_CHECK(j != NULL);
+    CHECK_PATH(j, "system", "\"be nice\"");
+    CHECK_PATH(j, "messages.0.role", "\"user\"");  // a leading assistant turn is dropped
+    CHECK_PATH(j, "messages.0.content.1.text", "\"boots?\"");  // consecutive user items merge
+    CHECK_PATH(j, "messages.1.content.0.type", "\"tool_use\"");
+    CHECK_PATH(j, "messages.1.content.0.input.query", "\"boots\"");
+    CHECK_PATH(j, "messages.2.content.0.type", "\"tool_result\"");
+    CHECK_PATH(j, "messages.2.content.0.tool_use_id", "\"c1\"");
+    CHECK_PATH(j, "tools.0.input_schema.type", "\"object\"");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
+    s_conv(&c, WORKER_MODE_ANALYSIS);
+    j = s_build(&WORKER_ANTHROPIC, &c);
+    CHECK_PATH(j, "tool_choice.name", "\"" WORKER_ANALYSIS_TOOL "\"");
+    CHECK_PATH(j, "tools.0.name", "\"" WORKER_ANALYSIS_TOOL "\"");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
+    char hdrs[WORKER_LLM_MAX_HEADERS][256];
+    LULL_CHECK_EQ_INT(WORKER_ANTHROPIC.headers("k", hdrs), 3);
+    LULL_CHECK_EQ_STR(hdrs[1], "anthropic-version: 2023-06-01");
+}
+
+LULL_TEST(gemini_build)
+{
+    worker_conv_t c;
+    s_conv(&c, WORKER_MODE_REPLY);
+    cJSON *j = s_build(&WORKER_GEMINI, &c);
+    LULL_CHECK(j != NULL);
+    CHECK_PATH(j, "systemInstruction.parts.0.text", "\"be nice\"");
+    CHECK_PATH(j, "contents.0.role", "\"user\"");
+    CHECK_PATH(j, "contents.1.role", "\"model\"");
+    CHECK_PATH(j, "contents.1.parts.0.functionCall.name", "\"search_inventory\"");
+    CHECK_PATH(j, "contents.2.parts.0.functionResponse.response", "{\"items\":[]}");
+    CHECK_PATH(j, "tools.0.functionDeclarations.0.parameters.additionalProperties", "missing");
+    CHECK_PATH(j, "generationConfig.maxOutputTokens", "100");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
+    s_conv(&c, WORKER_MODE_ANALYSIS);
+    j = s_build(&WORKER_GEMINI, &c);
+    CHECK_PATH(j, "generationConfig.responseMimeType", "\"application/json\"");
+    CHECK_PATH(j, "generationConfig.responseSchema.properties.x.type", "\"string\"");
+    CHECK_PATH(j, "generationConfig.responseSchema.properties.x.nullable", "true");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
+    char url[128];
+    LULL_CHECK_EQ_INT(WORKER_GEMINI.url("http://h/v1beta", "gemini-2.0-flash", url, sizeof url), 0);
+    LULL_CHECK_EQ_STR(url, "http://h/v1beta/models/gemini-2.0-flash:generateContent");
+    LULL_CHECK_EQ_INT(WORKER_GEMINI.url("http://h", "../admin?x", url, sizeof url), -1);
+}
+
+static void s_parse(const worker_provider_t *p, const char *body, worker_llm_result_t *r)
+{
+    memset(r, 0, sizeof *r);
+    p->parse(body, strlen(body), r);
+}
+
+LULL_TEST(parse_answers)
+{
+    worker_llm_result_t r;
+    s_parse(&WORKER_OPENAI, "{\"choices\":[{\"message\":{\"content\":\"hello\"}}],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3}}", &r);
+    LULL_CHECK(r.cls == WORKER_LLM_OK && r.text && strcmp(r.text, "hello") == 0);
+    LULL_CHECK(r.tokens_in == 7 && r.tokens_out == 3);
+    worker_llm_result_clear(&r);
+    s_parse(&WORKER_OPENAI, "{\"choices\":[{\"message\":{\"content\":null,\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"search_inventory\",\"arguments\":\"{}\"}}]}}]}", &r);
+    LULL_CHECK(r.cls == WORKER_LLM_OK && r.ncalls == 1 && strcmp(r.calls[0].id, "a") == 0);
+    worker_llm_result_clear(&r);
+    s_parse(&WORKER_ANTHROPIC, "{\"content\":[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"},"
+                               "{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"search_inventory\",\"input\":{\"query\":\"x\"}}],"
+                               "\"usage\":{\"input_tokens\":5,\"output_tokens\":2}}", &r);
+    LULL_CHECK(r.cls == WORKER_LLM_OK && r.text && strcmp(r.text, "ab") == 0 && r.ncalls == 1);
+    LULL_CHECK(strcmp(r.calls[0].args, "{\"query\":\"x\"}") == 0 && r.tokens_in == 5);
+    worker_llm_result_clear(&r);
+    s_parse(&WORKER_ANTHROPIC, "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"" WORKER_ANALYSIS_TOOL "\",\"input\":{\"k\":1}}]}", &r);
+    LULL_CHECK(r.cls == WORKER_LLM_OK && r.text && strcmp(r.text, "{\"k\":1}") == 0 && r.ncalls == 0);
+    worker_llm_result_clear(&r);
+    s_parse(&WORKER_GEMINI, "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"search_inventory\",\"args\":{\"query\":\"b\"}}}]}}],"
+                            "\"usageMetadata\":{\"promptTokenCount\":9,\"candidatesTokenCount\":4}}", &r);
+    LULL_CHECK(r.cls == WORKER_LLM_OK && r.ncalls == 1 && strcmp(r.calls[0].id, "call_1") == 0 && r.tokens_out == 4);
+    worker_llm_result_clear(&r);
+}
+
+LULL_TEST(parse_malformed)
+{
+    const char *bad[] = {"", "not json", "{\"choices\":[]}", "{\"choices\":[{\"message\":{}}]}", "{\"content\":\"x\"}",
+                         "{\"candidates\":[]}", "[1]", "{\"choices\":[{\"message\":{\"content\":5}}]}", "{\"truncated\":"};
+    const worker_provider_t *ps[] = {&WORKER_OPENAI, &WORKER_ANTHROPIC, &WORKER_GEMINI};
+    for (size_t p = 0; p < 3; p++)
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            worker_llm_result_t r;
+            s_parse(ps[p], bad[i], &r);
+            LULL_CHECK(r.cls == WORKER_LLM_NEXT);
+            LULL_CHECK(strstr(r.error, "malformed") != NULL);
+            worker_llm_result_clear(&r);
+        }
+}
+
+LULL_TEST(classify)
+{
+    char err[128];
+    LULL_CHECK(worker_llm_classify(0, NULL, 0, err, sizeof err) == WORKER_LLM_RETRY);
+    LULL_CHECK(worker_llm_classify(429, "{}", 2, err, sizeof err) == WORKER_LLM_RETRY);
+    const char *quota = "{\"error\":{\"code\":\"insufficient_quota\"}}";
+    LULL_CHECK(worker_llm_classify(429, quota, strlen(quota), err, sizeof err) == WORKER_LLM_NEXT);
+    LULL_CHECK(strstr(err, "insufficient_quota") != NULL);
+    LULL_CHECK(worker_llm_classify(500, NULL, 0, err, sizeof err) == WORKER_LLM_RETRY);
+    LULL_CHECK(worker_llm_classify(503, NULL, 0, err, sizeof err) == WORKER_LLM_RETRY);
+    LULL_CHECK(worker_llm_classify(529, NULL, 0, err, sizeof err) == WORKER_LLM_RETRY);
+    LULL_CHECK(worker_llm_classify(408, NULL, 0, err, sizeof err) == WORKER_LLM_RETRY);
+    LULL_CHECK(worker_llm_classify(400, NULL, 0, err, sizeof err) == WORKER_LLM_NEXT);
+    LULL_CHECK(worker_llm_classify(401, NULL, 0, err, sizeof err) == WORKER_LLM_NEXT);
+    LULL_CHECK(worker_llm_classify(403, NULL, 0, err, sizeof err) == WORKER_LLM_NEXT);
+    LULL_CHECK(worker_llm_classify(404, NULL, 0, err, sizeof err) == WORKER_LLM_NEXT);
+    LULL_CHECK(worker_provider_find("openai") == &WORKER_OPENAI);
+    LULL_CHECK(worker_provider_find("mistral") == NULL);
+}
+
+LULL_TEST(conv_limits)
+{
+    worker_conv_t c;
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < WORKER_LLM_MAX_ITEMS; i++) LULL_CHECK_EQ_INT(worker_conv_add(&c, WORKER_ITEM_USER, "x", NULL, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(worker_conv_add(&c, WORKER_ITEM_USER, "x", NULL, NULL, NULL), -1);
+    worker_conv_clear(&c);
+    LULL_CHECK_EQ_INT((int)c.nitems, 0);
+    worker_llm_result_t r;
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < WORKER_LLM_MAX_CALLS; i++) LULL_CHECK_EQ_INT(worker_llm_result_add_call(&r, NULL, "t", NULL), 0);
+    LULL_CHECK_EQ_INT(worker_llm_result_add_call(&r, NULL, "t", NULL), -1);
+    worker_llm_result_clear(&r);
+}
+
+int main(void)
+{
+    LULL_RUN(openai_build);
+    LULL_RUN(anthropic_build);
+    LULL_RUN(gemini_build);
+    LULL_RUN(parse_answers);
+    LULL_RUN(parse_malformed);
+    LULL_RUN(classify);
+    LULL_RUN(conv_limits);
+    return lull_test_summary();
+}

@@ -1,0 +1,272 @@
+// Analysis schema and validation: a malformed answer is an error the caller treats like a provider
+// failure, never a crash.
+#include "worker_analysis.h"
+#include "lull_json.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ANSWER (64 * 1024)
+#define MAX_ENTITY 200
+#define MAX_ENTITIES 20
+#define MAX_REASON 500
+
+static const char *const s_sentiments[] = {"positive", "neutral", "negative", NULL};
+static const char *const s_intents[] = {"support", "booking", "inquiry", "complaint", "purchase", "feedback", "other", NULL};
+static const char *const s_priorities[] = {"low", "normal", "high", "urgent", NULL};
+static const char *const s_entity_kinds[] = {"names", "emails", "phones", "order_numbers", NULL};
+
+static bool s_field_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_') return false;
+    return true;
+}
+
+static cJSON *s_enum(const char *const *values)
+{
+    cJSON *o = cJSON_CreateObject(), *e = cJSON_CreateArray();
+    if (!o || !e) {
+        cJSON_Delete(o);
+        cJSON_Delete(e);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "type", "string");
+    for (size_t i = 0; values[i]; i++) cJSON_AddItemToArray(e, cJSON_CreateString(values[i]));
+    cJSON_AddItemToObject(o, "enum", e);
+    return o;
+}
+
+static cJSON *s_typed(const char *type)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o) cJSON_AddStringToObject(o, "type", type);
+    return o;
+}
+
+static cJSON *s_string_array(void)
+{
+    cJSON *o = s_typed("array");
+    if (o) cJSON_AddItemToObject(o, "items", s_typed("string"));
+    return o;
+}
+
+// {"type":"object","additionalProperties":false,"properties":props,"required":[every key]}
+static cJSON *s_object(cJSON *props)
+{
+    cJSON *o = s_typed("object"), *req = cJSON_CreateArray(), *p;
+    if (!o || !req || !props) {
+        cJSON_Delete(o);
+        cJSON_Delete(req);
+        cJSON_Delete(props);
+        return NULL;
+    }
+    cJSON_ArrayForEach(p, props) cJSON_AddItemToArray(req, cJSON_CreateString(p->string));
+    cJSON_AddItemToObject(o, "properties", props);
+    cJSON_AddItemToObject(o, "required", req);
+    cJSON_AddBoolToObject(o, "additionalProperties", 0);
+    return o;
+}
+
+// Calls fn for each valid extraction field; returns how many.
+static size_t s_fields(const char *fields_json, void (*fn)(const char *name, const char *desc, void *arg), void *arg)
+{
+    char err[64];
+    cJSON *arr = fields_json ? lull_json_parse(fields_json, strlen(fields_json), 8, err, sizeof err) : NULL, *f;
+    size_t n = 0;
+    if (cJSON_IsArray(arr)) {
+        cJSON_ArrayForEach(f, arr)
+        {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
+            const cJSON *desc = cJSON_GetObjectItemCaseSensitive(f, "description");
+            if (!cJSON_IsString(name) || !s_field_name_ok(name->valuestring)) continue;
+            if (n >= WORKER_ANALYSIS_MAX_FIELDS) break;
+            fn(name->valuestring, cJSON_IsString(desc) ? desc->valuestring : "", arg);
+            n++;
+        }
+    }
+    cJSON_Delete(arr);
+    return n;
+}
+
+static void s_add_field_schema(const char *name, const char *desc, void *arg)
+{
+    cJSON *props = arg, *f = cJSON_CreateObject(), *types = cJSON_CreateArray();
+    if (!f || !types) {
+        cJSON_Delete(f);
+        cJSON_Delete(types);
+        return;
+    }
+    cJSON_AddItemToArray(types, cJSON_CreateString("string"));
+    cJSON_AddItemToArray(types, cJSON_CreateString("null"));
+    cJSON_AddItemToObject(f, "type", types);
+    char d[600];
+    snprintf(d, sizeof d, "%.500s (null when not mentioned)", desc);
+    cJSON_AddStringToObject(f, "description", d);
+    cJSON_AddItemToObject(props, name, f);
+}
+
+char *worker_analysis_schema(const char *extraction_fields)
+{
+    cJSON *props = cJSON_CreateObject(), *ent = cJSON_CreateObject(), *mod = cJSON_CreateObject();
+    cJSON *ext = cJSON_CreateObject();
+    if (!props || !ent || !mod || !ext) {
+        cJSON_Delete(props);
+        cJSON_Delete(ent);
+        cJSON_Delete(mod);
+        cJSON_Delete(ext);
+        return NULL;
+    }
+    cJSON_AddItemToObject(props, "sentiment", s_enum(s_sentiments));
+    cJSON_AddItemToObject(props, "confidence", s_typed("number"));
+    cJSON_AddItemToObject(props, "intent", s_enum(s_intents));
+    cJSON_AddItemToObject(props, "priority", s_enum(s_priorities));
+    cJSON_AddItemToObject(props, "escalate", s_typed("boolean"));
+    cJSON_AddItemToObject(props, "escalate_reason", s_typed("string"));
+    for (size_t i = 0; s_entity_kinds[i]; i++) cJSON_AddItemToObject(ent, s_entity_kinds[i], s_string_array());
+    cJSON_AddItemToObject(props, "entities", s_object(ent));
+    cJSON_AddItemToObject(mod, "flagged", s_typed("boolean"));
+    cJSON_AddItemToObject(mod, "categories", s_string_array());
+    cJSON_AddItemToObject(props, "moderation", s_object(mod));
+    s_fields(extraction_fields, s_add_field_schema, ext);
+    cJSON_AddItemToObject(props, "extracted", s_object(ext));
+    cJSON *schema = s_object(props);
+    char *out = schema ? lull_json_print(schema) : NULL;
+    cJSON_Delete(schema);
+    return out;
+}
+
+static int s_enum_get(const cJSON *doc, const char *key, const char *const *values, char *out, size_t len,
+                      char *err, size_t errlen)
+{
+    const char *v = NULL;
+    if (lull_json_str(doc, key, true, 32, &v, err, errlen) != 0) return -1;
+    for (size_t i = 0; values[i]; i++)
+        if (strcmp(values[i], v) == 0) {
+            snprintf(out, len, "%s", v);
+            return 0;
+        }
+    snprintf(err, errlen, "%s: '%.32s' is not an allowed value", key, v);
+    return -1;
+}
+
+// A clean copy of an array of short strings (non-strings, empty and over-long entries dropped).
+static cJSON *s_clean_strings(const cJSON *arr)
+{
+    cJSON *out = cJSON_CreateArray(), *v;
+    int n = 0;
+    if (!out || !cJSON_IsArray(arr)) return out;
+    cJSON_ArrayForEach(v, arr)
+    {
+        if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > MAX_ENTITY) continue;
+        if (n++ >= MAX_ENTITIES) break;
+        cJSON_AddItemToArray(out, cJSON_CreateString(v->valuestring));
+    }
+    return out;
+}
+
+typedef struct {
+    const cJSON *given;
+    cJSON *out;
+} s_extract_t;
+
+static void s_copy_field(const char *name, const char *desc, void *arg)
+{
+    (void)desc;
+    s_extract_t *x = arg;
+    const cJSON *v = x->given ? cJSON_GetObjectItemCaseSensitive(x->given, name) : NULL;
+    if (cJSON_IsString(v) && strlen(v->valuestring) <= 2000) cJSON_AddStringToObject(x->out, name, v->valuestring);
+    else cJSON_AddNullToObject(x->out, name);
+}
+
+int worker_analysis_parse(const char *text, const char *extraction_fields, worker_analysis_t *out, char *err,
+                          size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int rc = -1;
+    cJSON *doc = NULL, *ent = NULL, *mod = NULL, *ext = NULL, *raw = NULL;
+    if (!text || strlen(text) > MAX_ANSWER) {
+        snprintf(err, errlen, "analysis: no answer or too long");
+        goto cleanup;
+    }
+    doc = lull_json_parse(text, strlen(text), 8, err, errlen);
+    if (!cJSON_IsObject(doc)) {
+        if (doc) snprintf(err, errlen, "analysis: not a JSON object");
+        goto cleanup;
+    }
+    if (s_enum_get(doc, "sentiment", s_sentiments, out->sentiment, sizeof out->sentiment, err, errlen) != 0 ||
+        s_enum_get(doc, "intent", s_intents, out->intent, sizeof out->intent, err, errlen) != 0 ||
+        s_enum_get(doc, "priority", s_priorities, out->priority, sizeof out->priority, err, errlen) != 0 ||
+        lull_json_num(doc, "confidence", true, 0, 1, &out->confidence, err, errlen) != 0 ||
+        lull_json_bool(doc, "escalate", true, &out->escalate, err, errlen) != 0)
+        goto cleanup;
+    const char *reason = NULL;
+    if (lull_json_str(doc, "escalate_reason", false, MAX_REASON, &reason, err, errlen) != 0) goto cleanup;
+    bool has_ent = false, has_mod = false, has_ext = false;
+    const cJSON *given_ent = lull_json_child(doc, "entities", false, false, &has_ent, err, errlen);
+    if (has_ent && !given_ent) goto cleanup;
+    const cJSON *given_mod = lull_json_child(doc, "moderation", false, false, &has_mod, err, errlen);
+    if (has_mod && !given_mod) goto cleanup;
+    const cJSON *given_ext = lull_json_child(doc, "extracted", false, false, &has_ext, err, errlen);
+    if (has_ext && !given_ext) goto cleanup;
+    ent = cJSON_CreateObject();
+    mod = cJSON_CreateObject();
+    ext = cJSON_CreateObject();
+    raw = cJSON_CreateObject();
+    if (!ent || !mod || !ext || !raw) {
+        snprintf(err, errlen, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; s_entity_kinds[i]; i++)
+        cJSON_AddItemToObject(ent, s_entity_kinds[i],
+                              s_clean_strings(given_ent ? cJSON_GetObjectItemCaseSensitive(given_ent, s_entity_kinds[i]) : NULL));
+    const cJSON *flagged = given_mod ? cJSON_GetObjectItemCaseSensitive(given_mod, "flagged") : NULL;
+    cJSON_AddBoolToObject(mod, "flagged", cJSON_IsTrue(flagged));
+    cJSON_AddItemToObject(mod, "categories",
+                          s_clean_strings(given_mod ? cJSON_GetObjectItemCaseSensitive(given_mod, "categories") : NULL));
+    s_extract_t x = {given_ext, ext};
+    s_fields(extraction_fields, s_copy_field, &x);
+    out->escalate_reason = strdup(reason ? reason : "");
+    out->entities = lull_json_print(ent);
+    out->moderation = lull_json_print(mod);
+    out->extracted = lull_json_print(ext);
+    cJSON_AddStringToObject(raw, "sentiment", out->sentiment);
+    cJSON_AddNumberToObject(raw, "confidence", out->confidence);
+    cJSON_AddStringToObject(raw, "intent", out->intent);
+    cJSON_AddStringToObject(raw, "priority", out->priority);
+    cJSON_AddBoolToObject(raw, "escalate", out->escalate);
+    cJSON_AddStringToObject(raw, "escalate_reason", reason ? reason : "");
+    cJSON_AddItemToObject(raw, "entities", ent);
+    cJSON_AddItemToObject(raw, "moderation", mod);
+    cJSON_AddItemToObject(raw, "extracted", ext);
+    ent = mod = ext = NULL;
+    out->raw = lull_json_print(raw);
+    if (!out->escalate_reason || !out->entities || !out->moderation || !out->extracted || !out->raw) {
+        snprintf(err, errlen, "out of memory");
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (rc != 0) worker_analysis_clear(out);
+    cJSON_Delete(doc);
+    cJSON_Delete(ent);
+    cJSON_Delete(mod);
+    cJSON_Delete(ext);
+    cJSON_Delete(raw);
+    return rc;
+}
+
+void worker_analysis_clear(worker_analysis_t *a)
+{
+    if (!a) return;
+    free(a->escalate_reason);
+    free(a->entities);
+    free(a->moderation);
+    free(a->extracted);
+    free(a->raw);
+    memset(a, 0, sizeof *a);
+}

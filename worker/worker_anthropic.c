@@ -1,0 +1,178 @@
+// Anthropic messages adapter: neutral conversation → request body (tools, tool_use / tool_result blocks,
+// the analysis as a forced tool) and answer → text / tool calls / usage.
+#include "worker_llm.h"
+#include "worker_tools.h"
+#include "lull_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int s_url(const char *base, const char *model, char *buf, size_t len)
+{
+    (void)model;
+    return worker_llm_url(base, "/v1/messages", buf, len);
+}
+
+static int s_headers(const char *key, char hdrs[][256])
+{
+    snprintf(hdrs[0], 256, "x-api-key: %s", key ? key : "");
+    snprintf(hdrs[1], 256, "anthropic-version: 2023-06-01");
+    snprintf(hdrs[2], 256, "Content-Type: application/json");
+    return 3;
+}
+
+static cJSON *s_tool(const char *name, const char *description, const char *schema)
+{
+    cJSON *t = cJSON_CreateObject(), *in = schema ? cJSON_Parse(schema) : NULL;
+    if (!t || !in) {
+        cJSON_Delete(t);
+        cJSON_Delete(in);
+        return NULL;
+    }
+    cJSON_AddStringToObject(t, "name", name);
+    cJSON_AddStringToObject(t, "description", description);
+    cJSON_AddItemToObject(t, "input_schema", in);
+    return t;
+}
+
+
+static char *s_build(const worker_conv_t *conv)
+{
+    char *out = NULL;
+    cJSON *root = cJSON_CreateObject(), *msgs = cJSON_CreateArray();
+    if (!root || !msgs) {
+        cJSON_Delete(msgs);
+        goto cleanup;
+    }
+    cJSON_AddStringToObject(root, "model", conv->model);
+    cJSON_AddNumberToObject(root, "max_tokens", conv->max_tokens);
+    cJSON_AddNumberToObject(root, "temperature", conv->temperature > 1 ? 1 : conv->temperature);
+    if (conv->system) cJSON_AddStringToObject(root, "system", conv->system);
+    cJSON_AddItemToObject(root, "messages", msgs);
+    for (size_t i = 0; i < conv->nitems; i++) {
+        const worker_item_t *it = &conv->items[i];
+        // The conversation must start with the user; same-role items merge into one turn.
+        if (cJSON_GetArraySize(msgs) == 0 && it->kind != WORKER_ITEM_USER) continue;
+        const char *role = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "assistant";
+        cJSON *content = worker_llm_turn(msgs, role, "content"), *block = cJSON_CreateObject();
+        if (!content || !block) {
+            cJSON_Delete(block);
+            goto cleanup;
+        }
+        cJSON_AddItemToArray(content, block);
+        if (it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_ASSISTANT) {
+            cJSON_AddStringToObject(block, "type", "text");
+            cJSON_AddStringToObject(block, "text", it->text && *it->text ? it->text : "(empty)");
+        } else if (it->kind == WORKER_ITEM_TOOL_CALL) {
+            cJSON *input = it->args ? cJSON_Parse(it->args) : NULL;
+            if (!cJSON_IsObject(input)) {
+                cJSON_Delete(input);
+                input = cJSON_CreateObject();
+            }
+            cJSON_AddStringToObject(block, "type", "tool_use");
+            cJSON_AddStringToObject(block, "id", it->id ? it->id : "call");
+            cJSON_AddStringToObject(block, "name", it->name ? it->name : "");
+            cJSON_AddItemToObject(block, "input", input);
+        } else {
+            cJSON_AddStringToObject(block, "type", "tool_result");
+            cJSON_AddStringToObject(block, "tool_use_id", it->id ? it->id : "call");
+            cJSON_AddStringToObject(block, "content", it->text ? it->text : "");
+        }
+    }
+    if (cJSON_GetArraySize(msgs) == 0) goto cleanup;
+    cJSON *tools = NULL, *choice = cJSON_CreateObject();
+    if (!choice) goto cleanup;
+    if (conv->mode == WORKER_MODE_ANALYSIS) {
+        tools = cJSON_CreateArray();
+        cJSON *t = s_tool(WORKER_ANALYSIS_TOOL, "Record the analysis of the customer's latest messages.", conv->schema);
+        if (!tools || !t) {
+            cJSON_Delete(t);
+            cJSON_Delete(tools);
+            cJSON_Delete(choice);
+            goto cleanup;
+        }
+        cJSON_AddItemToArray(tools, t);
+        cJSON_AddStringToObject(choice, "type", "tool");
+        cJSON_AddStringToObject(choice, "name", WORKER_ANALYSIS_TOOL);
+    } else if (conv->tools && worker_tools_count() > 0) {
+        tools = cJSON_CreateArray();
+        for (size_t i = 0; tools && i < worker_tools_count(); i++) {
+            const worker_tool_t *wt = worker_tool_at(i);
+            cJSON *t = s_tool(wt->name, wt->description, wt->parameters);
+            if (t) cJSON_AddItemToArray(tools, t);
+        }
+        cJSON_AddStringToObject(choice, "type", conv->tool_choice_none ? "none" : "auto");
+    }
+    if (tools) {
+        cJSON_AddItemToObject(root, "tools", tools);
+        cJSON_AddItemToObject(root, "tool_choice", choice);
+    } else {
+        cJSON_Delete(choice);
+    }
+    out = lull_json_print(root);
+cleanup:
+    cJSON_Delete(root);
+    return out;
+}
+
+static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
+{
+    char err[96];
+    cJSON *doc = lull_json_parse(body, len, LULL_JSON_MAX_DEPTH, err, sizeof err);
+    const cJSON *content = doc ? cJSON_GetObjectItemCaseSensitive(doc, "content") : NULL, *block;
+    if (!cJSON_IsArray(content)) {
+        out->cls = WORKER_LLM_NEXT;
+        snprintf(out->error, sizeof out->error, "malformed answer: %s", doc ? "no content array" : err);
+        goto cleanup;
+    }
+    size_t cap = 0, used = 0;
+    char *text = NULL;
+    cJSON_ArrayForEach(block, content)
+    {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
+        if (!cJSON_IsString(type)) continue;
+        if (strcmp(type->valuestring, "text") == 0) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(block, "text");
+            if (!cJSON_IsString(t)) continue;
+            size_t n = strlen(t->valuestring);
+            if (used + n + 1 > WORKER_LLM_MAX_TEXT) continue;
+            if (used + n + 1 > cap) {
+                cap = used + n + 1;
+                char *b = realloc(text, cap);
+                if (!b) continue;
+                text = b;
+            }
+            memcpy(text + used, t->valuestring, n + 1);
+            used += n;
+        } else if (strcmp(type->valuestring, "tool_use") == 0) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(block, "id");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(block, "name");
+            const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
+            if (!cJSON_IsString(name) || !cJSON_IsObject(input)) continue;
+            char *args = lull_json_print(input);
+            if (!args) continue;
+            if (strcmp(name->valuestring, WORKER_ANALYSIS_TOOL) == 0) {
+                free(text);
+                text = args;  // the forced analysis tool carries the answer object
+                used = strlen(args);
+                cap = used + 1;
+                continue;
+            }
+            (void)worker_llm_result_add_call(out, cJSON_IsString(id) ? id->valuestring : NULL, name->valuestring, args);
+            free(args);
+        }
+    }
+    out->text = text;
+    if (!out->text && out->ncalls == 0) {
+        out->cls = WORKER_LLM_NEXT;
+        snprintf(out->error, sizeof out->error, "malformed answer: neither text nor tool_use");
+        goto cleanup;
+    }
+    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usage"), "input_tokens", "output_tokens", out);
+    out->cls = WORKER_LLM_OK;
+cleanup:
+    cJSON_Delete(doc);
+}
+
+const worker_provider_t WORKER_ANTHROPIC = {"anthropic", s_url, s_headers, s_build, s_parse};

@@ -1,0 +1,278 @@
+// The dispatch side of lull-worker (protocol in docs/worker.md): one DEALER per scheduler shard, each
+// with a random identity, READY{credit} on connect, a JOB per credit, a DONE per job, heartbeats both
+// ways, and a fresh DEALER (new identity, READY again) when a scheduler falls silent.
+#include "worker_app.h"
+#include "lull_proto.h"
+#undef LOG_DEBUG  // czmq includes syslog.h, whose LOG_* constants clash with lull_log's
+#undef LOG_INFO
+#include "lull_clock.h"
+#include "lull_crypto.h"
+#include "lull_log.h"
+#include "worker_job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SCHEDULERS 64
+#define MAX_SENDERS 64
+#define RECV_BATCH 256
+#define PUSH_HWM 10000
+
+typedef struct {
+    worker_app_t *app;
+    int index;
+    char *endpoint;
+    zsock_t *sock;
+    int gen;               // bumps on every reconnect
+    int quota;             // credit share of this scheduler
+    int held;              // jobs running that came from this scheduler (any generation)
+    int64_t last_send_ms;  // monotonic
+    int64_t last_recv_ms;  // monotonic
+} s_conn_t;
+
+struct worker_app {
+    lull_proc_t *proc;
+    const worker_cfg_t *cfg;
+    char name[LULL_PROTO_MAX_NAME + 1];
+    s_conn_t conns[MAX_SCHEDULERS];
+    int nconns;
+    zsock_t *push;
+    worker_jobs_t *jobs;
+    int hb_timer;
+    lull_counter_t *m_reconnects, *m_bad_frames, *m_outbox_dropped;
+};
+
+static void s_on_dealer(lull_loop_t *loop, int fd, int events, void *arg);
+
+static int s_send(s_conn_t *c, const lull_msg_t *msg)
+{
+    int rc = lull_proto_send(c->sock, msg, ZMQ_DONTWAIT);
+    if (rc == 0) c->last_send_ms = lull_clock_mono_ms();
+    else LOG_WARN("sched.send_failed", "cannot send to scheduler", "endpoint", LS(c->endpoint), "type",
+                  LS(lull_msg_type_name(msg->type)));
+    return rc;
+}
+
+static void s_send_ready(s_conn_t *c)
+{
+    lull_msg_t ready = {.type = LULL_MSG_READY};
+    int credit = c->quota - c->held;
+    ready.u.ready.credit = credit > 0 ? credit : 0;
+    snprintf(ready.u.ready.name, sizeof ready.u.ready.name, "%s", c->app->name);
+    (void)s_send(c, &ready);
+    LOG_DEBUG("sched.ready", NULL, "endpoint", LS(c->endpoint), "credit", LI(ready.u.ready.credit));
+}
+
+// Opens (or reopens) the DEALER of c with a new identity and announces the credit.
+static int s_connect(s_conn_t *c)
+{
+    lull_loop_t *loop = c->app->proc->loop;
+    if (c->sock) {
+        lull_loop_remove_socket(loop, zsock_resolve(c->sock));
+        zsock_destroy(&c->sock);
+    }
+    c->sock = zsock_new(ZMQ_DEALER);
+    if (!c->sock) return -1;
+    char id[40];
+    lull_random_id("w", 12, id, sizeof id);
+    zsock_set_identity(c->sock, id);
+    zsock_set_linger(c->sock, 0);
+    zsock_set_sndhwm(c->sock, 100000);
+    zsock_set_rcvhwm(c->sock, 100000);
+    if (zsock_connect(c->sock, "%s", c->endpoint) != 0 ||
+        lull_loop_add_socket(loop, zsock_resolve(c->sock), LULL_LOOP_IN, s_on_dealer, c) != 0) {
+        LOG_ERROR("sched.connect_failed", "cannot connect to scheduler", "endpoint", LS(c->endpoint));
+        zsock_destroy(&c->sock);
+        return -1;
+    }
+    c->gen++;
+    c->last_recv_ms = lull_clock_mono_ms();
+    s_send_ready(c);
+    LOG_INFO("sched.connected", "connected to scheduler", "endpoint", LS(c->endpoint), "identity", LS(id),
+             "credit", LI(c->quota - c->held));
+    return 0;
+}
+
+static void s_job_done(const lull_msg_t *done, int conn, int gen, const int64_t *outbox_ids, size_t noutbox, void *arg)
+{
+    worker_app_t *self = arg;
+    for (size_t i = 0; i < noutbox && self->push; i++) {
+        lull_msg_t ob = {.type = LULL_MSG_OUTBOX};
+        ob.u.outbox.outbox_id = outbox_ids[i];
+        if (lull_proto_send(self->push, &ob, ZMQ_DONTWAIT) != 0) lull_counter_add(self->m_outbox_dropped, 1);
+    }
+    if (conn < 0 || conn >= self->nconns) return;
+    s_conn_t *c = &self->conns[conn];
+    if (c->held > 0) c->held--;
+    if (!c->sock) return;
+    (void)s_send(c, done);
+    // A job from an older connection: the scheduler behind the new one never counted it, so its DONE
+    // returns no credit there; restate the absolute credit instead.
+    if (gen != c->gen) s_send_ready(c);
+}
+
+static void s_on_dealer(lull_loop_t *loop, int fd, int events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    s_conn_t *c = arg;
+    worker_app_t *self = c->app;
+    for (int i = 0; i < RECV_BATCH && c->sock && (zsock_events(c->sock) & ZMQ_POLLIN); i++) {
+        zmsg_t *zm = zmsg_recv(c->sock);
+        if (!zm) break;
+        lull_msg_t msg;
+        char err[128];
+        c->last_recv_ms = lull_clock_mono_ms();
+        if (lull_proto_decode(zm, &msg, err, sizeof err) != 0) {
+            lull_counter_add(self->m_bad_frames, 1);
+            LOG_WARN("sched.bad_message", "dropping an invalid message from the scheduler", "endpoint",
+                     LS(c->endpoint), "error", LS(err));
+            zmsg_destroy(&zm);
+            continue;
+        }
+        zmsg_destroy(&zm);
+        if (msg.type == LULL_MSG_JOB) {
+            c->held++;
+            worker_jobs_start(self->jobs, &msg, c->index, c->gen);  // may send its DONE right away
+        } else if (msg.type != LULL_MSG_HEARTBEAT) {
+            LOG_DEBUG("sched.ignored", NULL, "type", LS(lull_msg_type_name(msg.type)));
+        }
+        lull_msg_clear(&msg);
+    }
+    worker_jobs_flush(self->jobs);  // load the jobs of this batch together
+}
+
+static void s_on_heartbeat(lull_loop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    worker_app_t *self = arg;
+    int64_t now = lull_clock_mono_ms(), hb = self->cfg->heartbeat_ms;
+    for (int i = 0; i < self->nconns; i++) {
+        s_conn_t *c = &self->conns[i];
+        if (!c->sock || now - c->last_recv_ms >= hb * self->cfg->heartbeat_liveness) {
+            lull_counter_add(self->m_reconnects, 1);
+            LOG_WARN("sched.silent", "scheduler silent; reconnecting with a new identity", "endpoint", LS(c->endpoint),
+                     "ms", LI(now - c->last_recv_ms));
+            (void)s_connect(c);
+            continue;
+        }
+        if (now - c->last_send_ms >= hb) {
+            lull_msg_t beat = {.type = LULL_MSG_HEARTBEAT};
+            beat.u.heartbeat.credit = -1;
+            (void)s_send(c, &beat);
+        }
+    }
+}
+
+// Splits a comma-separated list into owned strings; returns the count (-1 when more than max).
+static int s_split(const char *list, char **out, int max)
+{
+    int n = 0;
+    const char *p = list ? list : "";
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len > 0 && (*p == ' ' || *p == '\t')) p++, len--;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        if (len > 0) {
+            if (n == max) return -1;
+            out[n] = strndup(p, len);
+            if (!out[n]) return -1;
+            n++;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return n;
+}
+
+worker_app_t *worker_app_new(lull_proc_t *proc, const worker_cfg_t *cfg)
+{
+    worker_app_t *self = calloc(1, sizeof *self);
+    if (!self) return NULL;
+    self->proc = proc;
+    self->cfg = cfg;
+    zsys_handler_set(NULL);  // keep lull_signal's SIGTERM/SIGINT handlers: czmq would install its own
+    if (cfg->name && *cfg->name) snprintf(self->name, sizeof self->name, "%s", cfg->name);
+    else {
+        char host[48] = "worker";
+        gethostname(host, sizeof host - 1);
+        snprintf(self->name, sizeof self->name, "%.40s:%d", host, (int)getpid());
+    }
+    self->m_reconnects = lull_metrics_counter(proc->metrics, "lull_worker_sched_reconnects_total", NULL,
+                                              "DEALER connections reopened after a silent scheduler");
+    self->m_bad_frames = lull_metrics_counter(proc->metrics, "lull_worker_bad_messages_total", NULL,
+                                              "invalid ZeroMQ messages dropped");
+    self->m_outbox_dropped = lull_metrics_counter(proc->metrics, "lull_worker_outbox_wakeups_dropped_total", NULL,
+                                                  "OUTBOX wake-ups not sent (the sender's sweep finds the rows)");
+    self->jobs = worker_jobs_new(cfg, proc->loop, proc->db, proc->metrics, s_job_done, self);
+    if (!self->jobs) goto fail;
+    char *eps[MAX_SENDERS];
+    int ns = s_split(cfg->senders, eps, MAX_SENDERS);
+    if (ns < 0) {
+        LOG_ERROR("config.senders", "too many sender endpoints", "max", LI(MAX_SENDERS));
+        goto fail;
+    }
+    self->push = zsock_new(ZMQ_PUSH);
+    if (!self->push) goto fail;
+    zsock_set_linger(self->push, 0);
+    zsock_set_sndhwm(self->push, PUSH_HWM);
+    bool push_ok = true;
+    for (int i = 0; i < ns; i++) {
+        if (zsock_connect(self->push, "%s", eps[i]) != 0) {
+            LOG_ERROR("sender.connect_failed", "cannot connect to sender", "endpoint", LS(eps[i]));
+            push_ok = false;
+        }
+        free(eps[i]);
+    }
+    if (!push_ok) goto fail;
+    char *sched[MAX_SCHEDULERS];
+    int n = s_split(cfg->schedulers, sched, MAX_SCHEDULERS);
+    if (n <= 0) {
+        LOG_ERROR("config.schedulers", "LULL_WORKER_SCHEDULERS must list 1 to 64 endpoints");
+        for (int i = 0; i < n; i++) free(sched[i]);
+        goto fail;
+    }
+    self->nconns = n;
+    int quota = (int)(cfg->concurrency / n);
+    for (int i = 0; i < n; i++) {
+        s_conn_t *c = &self->conns[i];
+        c->app = self;
+        c->index = i;
+        c->endpoint = sched[i];
+        c->quota = quota > 0 ? quota : 1;
+    }
+    for (int i = 0; i < n; i++)
+        if (s_connect(&self->conns[i]) != 0) goto fail;
+    self->hb_timer = lull_loop_add_timer(proc->loop, cfg->heartbeat_ms, cfg->heartbeat_ms, s_on_heartbeat, self);
+    if (self->hb_timer < 0) goto fail;
+    LOG_INFO("worker.ready", "worker running", "name", LS(self->name), "schedulers", LI(n), "concurrency",
+             LI(cfg->concurrency));
+    return self;
+fail:
+    worker_app_destroy(&self);
+    return NULL;
+}
+
+void worker_app_destroy(worker_app_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    worker_app_t *self = *self_p;
+    if (self->hb_timer > 0) lull_loop_cancel_timer(self->proc->loop, self->hb_timer);
+    worker_jobs_destroy(&self->jobs);
+    for (int i = 0; i < self->nconns; i++) {
+        s_conn_t *c = &self->conns[i];
+        if (c->sock) {
+            lull_loop_remove_socket(self->proc->loop, zsock_resolve(c->sock));
+            zsock_destroy(&c->sock);
+        }
+        free(c->endpoint);
+    }
+    zsock_destroy(&self->push);
+    free(self);
+    *self_p = NULL;
+}

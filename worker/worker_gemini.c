@@ -1,0 +1,203 @@
+// Gemini generateContent adapter: neutral conversation → request body (functionDeclarations,
+// functionCall / functionResponse parts, responseSchema) and answer → text / tool calls / usage.
+#include "worker_llm.h"
+#include "worker_tools.h"
+#include "lull_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int s_url(const char *base, const char *model, char *buf, size_t len)
+{
+    for (const char *p = model; *p; p++)  // the model is part of the path
+        if (*p == '/' || *p == '?' || *p == '#' || *p == ' ' || *p == '%') return -1;
+    char suffix[160];
+    int w = snprintf(suffix, sizeof suffix, "/models/%s:generateContent", model);
+    if (w < 0 || (size_t)w >= sizeof suffix) return -1;
+    return worker_llm_url(base, suffix, buf, len);
+}
+
+static int s_headers(const char *key, char hdrs[][256])
+{
+    snprintf(hdrs[0], 256, "x-goog-api-key: %s", key ? key : "");
+    snprintf(hdrs[1], 256, "Content-Type: application/json");
+    return 2;
+}
+
+// Gemini's schema dialect (OpenAPI subset): no additionalProperties, nullable instead of type unions.
+static void s_schema_fix(cJSON *node)
+{
+    if (!node) return;
+    if (cJSON_IsObject(node)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(node, "additionalProperties");
+        cJSON *type = cJSON_GetObjectItemCaseSensitive(node, "type");
+        if (cJSON_IsArray(type)) {
+            const char *first = NULL;
+            bool nullable = false;
+            cJSON *t;
+            cJSON_ArrayForEach(t, type)
+            {
+                if (!cJSON_IsString(t)) continue;
+                if (strcmp(t->valuestring, "null") == 0) nullable = true;
+                else if (!first) first = t->valuestring;
+            }
+            cJSON *repl = cJSON_CreateString(first ? first : "string");
+            if (repl) cJSON_ReplaceItemInObjectCaseSensitive(node, "type", repl);
+            if (nullable) cJSON_AddBoolToObject(node, "nullable", 1);
+        }
+    }
+    cJSON *child;
+    cJSON_ArrayForEach(child, node) s_schema_fix(child);
+}
+
+
+static char *s_build(const worker_conv_t *conv)
+{
+    char *out = NULL;
+    cJSON *root = cJSON_CreateObject(), *contents = cJSON_CreateArray(), *gen = cJSON_CreateObject();
+    if (!root || !contents || !gen) {
+        cJSON_Delete(contents);
+        cJSON_Delete(gen);
+        goto cleanup;
+    }
+    cJSON_AddItemToObject(root, "contents", contents);
+    cJSON_AddItemToObject(root, "generationConfig", gen);
+    if (conv->system) {
+        cJSON *si = cJSON_CreateObject(), *parts = cJSON_CreateArray(), *p = cJSON_CreateObject();
+        if (!si || !parts || !p) {
+            cJSON_Delete(si);
+            cJSON_Delete(parts);
+            cJSON_Delete(p);
+            goto cleanup;
+        }
+        cJSON_AddStringToObject(p, "text", conv->system);
+        cJSON_AddItemToArray(parts, p);
+        cJSON_AddItemToObject(si, "parts", parts);
+        cJSON_AddItemToObject(root, "systemInstruction", si);
+    }
+    for (size_t i = 0; i < conv->nitems; i++) {
+        const worker_item_t *it = &conv->items[i];
+        if (cJSON_GetArraySize(contents) == 0 && it->kind != WORKER_ITEM_USER) continue;
+        const char *role = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "model";
+        cJSON *parts = worker_llm_turn(contents, role, "parts"), *part = cJSON_CreateObject();
+        if (!parts || !part) {
+            cJSON_Delete(part);
+            goto cleanup;
+        }
+        cJSON_AddItemToArray(parts, part);
+        if (it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_ASSISTANT) {
+            cJSON_AddStringToObject(part, "text", it->text ? it->text : "");
+        } else {
+            const char *json = it->kind == WORKER_ITEM_TOOL_CALL ? it->args : it->text;
+            cJSON *obj = json ? cJSON_Parse(json) : NULL, *fc = cJSON_CreateObject();
+            if (!cJSON_IsObject(obj)) {
+                cJSON_Delete(obj);
+                obj = cJSON_CreateObject();
+            }
+            if (!fc || !obj) {
+                cJSON_Delete(fc);
+                cJSON_Delete(obj);
+                goto cleanup;
+            }
+            cJSON_AddStringToObject(fc, "name", it->name ? it->name : "");
+            cJSON_AddItemToObject(fc, it->kind == WORKER_ITEM_TOOL_CALL ? "args" : "response", obj);
+            cJSON_AddItemToObject(part, it->kind == WORKER_ITEM_TOOL_CALL ? "functionCall" : "functionResponse", fc);
+        }
+    }
+    if (cJSON_GetArraySize(contents) == 0) goto cleanup;
+    cJSON_AddNumberToObject(gen, "temperature", conv->temperature);
+    cJSON_AddNumberToObject(gen, "maxOutputTokens", conv->max_tokens);
+    if (conv->mode == WORKER_MODE_ANALYSIS) {
+        cJSON *schema = conv->schema ? cJSON_Parse(conv->schema) : NULL;
+        if (!schema) goto cleanup;
+        s_schema_fix(schema);
+        cJSON_AddStringToObject(gen, "responseMimeType", "application/json");
+        cJSON_AddItemToObject(gen, "responseSchema", schema);
+    } else if (conv->tools && worker_tools_count() > 0) {
+        cJSON *tools = cJSON_CreateArray(), *holder = cJSON_CreateObject(), *decls = cJSON_CreateArray();
+        cJSON *cfg = cJSON_CreateObject(), *fcc = cJSON_CreateObject();
+        if (!tools || !holder || !decls || !cfg || !fcc) {
+            cJSON_Delete(tools);
+            cJSON_Delete(holder);
+            cJSON_Delete(decls);
+            cJSON_Delete(cfg);
+            cJSON_Delete(fcc);
+            goto cleanup;
+        }
+        for (size_t i = 0; i < worker_tools_count(); i++) {
+            const worker_tool_t *wt = worker_tool_at(i);
+            cJSON *d = cJSON_CreateObject(), *params = cJSON_Parse(wt->parameters);
+            if (!d || !params) {
+                cJSON_Delete(d);
+                cJSON_Delete(params);
+                continue;
+            }
+            s_schema_fix(params);
+            cJSON_AddStringToObject(d, "name", wt->name);
+            cJSON_AddStringToObject(d, "description", wt->description);
+            cJSON_AddItemToObject(d, "parameters", params);
+            cJSON_AddItemToArray(decls, d);
+        }
+        cJSON_AddItemToObject(holder, "functionDeclarations", decls);
+        cJSON_AddItemToArray(tools, holder);
+        cJSON_AddItemToObject(root, "tools", tools);
+        cJSON_AddStringToObject(fcc, "mode", conv->tool_choice_none ? "NONE" : "AUTO");
+        cJSON_AddItemToObject(cfg, "functionCallingConfig", fcc);
+        cJSON_AddItemToObject(root, "toolConfig", cfg);
+    }
+    out = lull_json_print(root);
+cleanup:
+    cJSON_Delete(root);
+    return out;
+}
+
+static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
+{
+    char err[96];
+    cJSON *doc = lull_json_parse(body, len, LULL_JSON_MAX_DEPTH, err, sizeof err);
+    const cJSON *cands = doc ? cJSON_GetObjectItemCaseSensitive(doc, "candidates") : NULL;
+    const cJSON *first = cJSON_IsArray(cands) ? cJSON_GetArrayItem(cands, 0) : NULL;
+    const cJSON *content = cJSON_IsObject(first) ? cJSON_GetObjectItemCaseSensitive(first, "content") : NULL;
+    const cJSON *parts = cJSON_IsObject(content) ? cJSON_GetObjectItemCaseSensitive(content, "parts") : NULL, *part;
+    if (!cJSON_IsArray(parts)) {
+        out->cls = WORKER_LLM_NEXT;
+        snprintf(out->error, sizeof out->error, "malformed answer: %s", doc ? "no candidates[0].content.parts" : err);
+        goto cleanup;
+    }
+    size_t used = 0;
+    char *text = NULL;
+    cJSON_ArrayForEach(part, parts)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        const cJSON *fc = cJSON_GetObjectItemCaseSensitive(part, "functionCall");
+        if (cJSON_IsString(t)) {
+            size_t n = strlen(t->valuestring);
+            if (used + n + 1 > WORKER_LLM_MAX_TEXT) continue;
+            char *b = realloc(text, used + n + 1);
+            if (!b) continue;
+            text = b;
+            memcpy(text + used, t->valuestring, n + 1);
+            used += n;
+        } else if (cJSON_IsObject(fc)) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(fc, "name");
+            const cJSON *args = cJSON_GetObjectItemCaseSensitive(fc, "args");
+            if (!cJSON_IsString(name)) continue;
+            char *a = cJSON_IsObject(args) ? lull_json_print(args) : NULL;
+            (void)worker_llm_result_add_call(out, NULL, name->valuestring, a ? a : "{}");
+            free(a);
+        }
+    }
+    out->text = text;
+    if (!out->text && out->ncalls == 0) {
+        out->cls = WORKER_LLM_NEXT;
+        snprintf(out->error, sizeof out->error, "malformed answer: no text and no functionCall");
+        goto cleanup;
+    }
+    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usageMetadata"), "promptTokenCount", "candidatesTokenCount", out);
+    out->cls = WORKER_LLM_OK;
+cleanup:
+    cJSON_Delete(doc);
+}
+
+const worker_provider_t WORKER_GEMINI = {"gemini", s_url, s_headers, s_build, s_parse};

@@ -1,0 +1,35 @@
+// The job engine: turns a JOB into a reply (load, filter, provider chain with tools and analysis,
+// escalation, one-transaction commit guarded by the compare-and-swap) and reports one DONE per job.
+#ifndef WORKER_JOB_H
+#define WORKER_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lull_db.h"
+#include "lull_loop.h"
+#include "lull_metrics.h"
+#include "lull_proto.h"
+#include "worker_config.h"
+
+typedef struct worker_jobs worker_jobs_t;
+
+// Called once per started job with its DONE (type LULL_MSG_DONE), the connection tag given at start, and the
+// outbox rows committed (to announce to the senders). Pointers are borrowed for the call.
+typedef void(worker_done_fn)(const lull_msg_t *done, int conn, int gen, const int64_t *outbox_ids, size_t noutbox,
+                             void *arg);
+
+// Creates the engine on loop and db (both borrowed; cfg too). NULL on failure.
+worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_db_t *db, lull_metrics_t *metrics,
+                               worker_done_fn *done, void *arg);
+// Aborts running jobs without reporting them (the scheduler re-dispatches) and frees; nulls the pointer.
+void worker_jobs_destroy(worker_jobs_t **self_p);
+// Starts a job (msg->type == LULL_MSG_JOB): queued for the next load batch; done is called exactly once later.
+void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int gen);
+// Runs the queued database work now: loads of newly started jobs, commits of finished ones (each batch in
+// one pipeline). Also run by the engine every few milliseconds; call it after a burst of starts.
+void worker_jobs_flush(worker_jobs_t *self);
+// Jobs running now.
+size_t worker_jobs_running(const worker_jobs_t *self);
+
+#endif

@@ -1,0 +1,149 @@
+// Neutral conversation helpers, answer classification and the provider registry.
+#include "worker_llm.h"
+#include "lull_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const worker_provider_t *worker_provider_find(const char *name)
+{
+    if (!name) return NULL;
+    const worker_provider_t *all[] = {&WORKER_OPENAI, &WORKER_ANTHROPIC, &WORKER_GEMINI};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(all[i]->name, name) == 0) return all[i];
+    return NULL;
+}
+
+static char *s_dup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int worker_conv_add(worker_conv_t *conv, worker_item_kind_t kind, const char *text, const char *id,
+                    const char *name, const char *args)
+{
+    if (conv->nitems >= WORKER_LLM_MAX_ITEMS) return -1;
+    worker_item_t *it = &conv->items[conv->nitems];
+    memset(it, 0, sizeof *it);
+    it->kind = kind;
+    it->text = s_dup(text);
+    it->id = s_dup(id);
+    it->name = s_dup(name);
+    it->args = s_dup(args);
+    if ((text && !it->text) || (id && !it->id) || (name && !it->name) || (args && !it->args)) {
+        free(it->text);
+        free(it->id);
+        free(it->name);
+        free(it->args);
+        return -1;
+    }
+    conv->nitems++;
+    return 0;
+}
+
+void worker_conv_clear(worker_conv_t *conv)
+{
+    for (size_t i = 0; i < conv->nitems; i++) {
+        free(conv->items[i].text);
+        free(conv->items[i].id);
+        free(conv->items[i].name);
+        free(conv->items[i].args);
+    }
+    conv->nitems = 0;
+}
+
+worker_llm_class_t worker_llm_classify(long status, const char *body, size_t len, char *err, size_t errlen)
+{
+    if (status == 0) {
+        snprintf(err, errlen, "no response (connection error or timeout)");
+        return WORKER_LLM_RETRY;
+    }
+    if (status == 429) {
+        // A spend limit (OpenAI insufficient_quota) will not pass by retrying.
+        if (body && len > 0) {
+            char perr[64];
+            cJSON *doc = lull_json_parse(body, len, LULL_JSON_MAX_DEPTH, perr, sizeof perr);
+            const cJSON *e = doc ? cJSON_GetObjectItemCaseSensitive(doc, "error") : NULL;
+            const cJSON *code = e ? cJSON_GetObjectItemCaseSensitive(e, "code") : NULL;
+            const cJSON *type = e ? cJSON_GetObjectItemCaseSensitive(e, "type") : NULL;
+            bool quota = (cJSON_IsString(code) && strcmp(code->valuestring, "insufficient_quota") == 0) ||
+                         (cJSON_IsString(type) && strcmp(type->valuestring, "insufficient_quota") == 0);
+            cJSON_Delete(doc);
+            if (quota) {
+                snprintf(err, errlen, "http 429 insufficient_quota");
+                return WORKER_LLM_NEXT;
+            }
+        }
+        snprintf(err, errlen, "http 429 rate limited");
+        return WORKER_LLM_RETRY;
+    }
+    snprintf(err, errlen, "http %ld", status);
+    if (status == 408 || status == 409 || status >= 500) return WORKER_LLM_RETRY;
+    return WORKER_LLM_NEXT;
+}
+
+void worker_llm_result_clear(worker_llm_result_t *res)
+{
+    if (!res) return;
+    free(res->text);
+    for (size_t i = 0; i < res->ncalls; i++) free(res->calls[i].args);
+    memset(res, 0, sizeof *res);
+}
+
+int worker_llm_result_add_call(worker_llm_result_t *res, const char *id, const char *name, const char *args)
+{
+    if (res->ncalls >= WORKER_LLM_MAX_CALLS || !name) return -1;
+    worker_call_t *c = &res->calls[res->ncalls];
+    snprintf(c->id, sizeof c->id, "%s", id && *id ? id : "call");
+    if (!id || !*id) snprintf(c->id, sizeof c->id, "call_%zu", res->ncalls + 1);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->args = strdup(args ? args : "{}");
+    if (!c->args) return -1;
+    res->ncalls++;
+    return 0;
+}
+
+int worker_llm_result_set_text(worker_llm_result_t *res, const char *text)
+{
+    free(res->text);
+    res->text = NULL;
+    if (!text) return 0;
+    size_t n = strlen(text);
+    if (n > WORKER_LLM_MAX_TEXT) n = WORKER_LLM_MAX_TEXT;
+    res->text = strndup(text, n);
+    return res->text ? 0 : -1;
+}
+
+int worker_llm_url(const char *base, const char *suffix, char *buf, size_t len)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    int w = snprintf(buf, len, "%.*s%s", (int)n, base, suffix);
+    return w > 0 && (size_t)w < len ? 0 : -1;
+}
+
+cJSON *worker_llm_turn(cJSON *list, const char *role, const char *items_key)
+{
+    cJSON *last = cJSON_GetArrayItem(list, cJSON_GetArraySize(list) - 1);
+    const cJSON *r = last ? cJSON_GetObjectItemCaseSensitive(last, "role") : NULL;
+    if (cJSON_IsString(r) && strcmp(r->valuestring, role) == 0) return cJSON_GetObjectItemCaseSensitive(last, items_key);
+    cJSON *turn = cJSON_CreateObject(), *items = cJSON_CreateArray();
+    if (!turn || !items) {
+        cJSON_Delete(turn);
+        cJSON_Delete(items);
+        return NULL;
+    }
+    cJSON_AddStringToObject(turn, "role", role);
+    cJSON_AddItemToObject(turn, items_key, items);
+    cJSON_AddItemToArray(list, turn);
+    return items;
+}
+
+void worker_llm_usage(const cJSON *obj, const char *in_key, const char *out_key, worker_llm_result_t *res)
+{
+    const cJSON *in = obj ? cJSON_GetObjectItemCaseSensitive(obj, in_key) : NULL;
+    const cJSON *out = obj ? cJSON_GetObjectItemCaseSensitive(obj, out_key) : NULL;
+    if (cJSON_IsNumber(in) && in->valuedouble >= 0 && in->valuedouble < 1e9) res->tokens_in = (int64_t)in->valuedouble;
+    if (cJSON_IsNumber(out) && out->valuedouble >= 0 && out->valuedouble < 1e9) res->tokens_out = (int64_t)out->valuedouble;
+}

@@ -1,0 +1,117 @@
+// The neutral conversation the worker sends to any LLM provider, the parsed answer, and the small
+// interface each provider adapter (worker_openai, worker_anthropic, worker_gemini) implements.
+#ifndef WORKER_LLM_H
+#define WORKER_LLM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WORKER_LLM_MAX_ITEMS 128      // items in one neutral conversation
+#define WORKER_LLM_MAX_CALLS 8        // tool calls parsed from one answer
+#define WORKER_LLM_MAX_TEXT (64 * 1024)  // bytes of answer text kept
+#define WORKER_LLM_MAX_HEADERS 4
+
+typedef enum {
+    WORKER_ITEM_USER = 1,    // text from the customer
+    WORKER_ITEM_ASSISTANT,   // text from the bot (history)
+    WORKER_ITEM_TOOL_CALL,   // the model asked for a tool (id, name, args JSON)
+    WORKER_ITEM_TOOL_RESULT  // the tool's answer (id, name, text = result JSON)
+} worker_item_kind_t;
+
+typedef struct {
+    worker_item_kind_t kind;
+    char *text;     // USER/ASSISTANT text, TOOL_RESULT content (owned)
+    char *id;       // tool call id (owned; may be NULL)
+    char *name;     // tool name (owned; may be NULL)
+    char *args;     // tool call arguments as JSON object text (owned; may be NULL)
+} worker_item_t;
+
+typedef enum {
+    WORKER_MODE_REPLY = 1,  // free text, tools offered
+    WORKER_MODE_ANALYSIS    // structured JSON following schema
+} worker_mode_t;
+
+// One request in provider-neutral form. Strings are borrowed (items are owned by the conversation).
+typedef struct {
+    worker_mode_t mode;
+    const char *system;        // system prompt
+    const char *model;
+    double temperature;
+    int max_tokens;
+    bool tools;                // offer the tool table (REPLY)
+    bool tool_choice_none;     // tools offered but the model must answer in text (last round)
+    const char *schema;        // ANALYSIS: JSON Schema text of the answer object
+    worker_item_t items[WORKER_LLM_MAX_ITEMS];
+    size_t nitems;
+} worker_conv_t;
+
+typedef struct {
+    char id[64];
+    char name[64];
+    char *args;  // JSON object text (owned)
+} worker_call_t;
+
+// How a provider request ended.
+typedef enum {
+    WORKER_LLM_OK = 0,   // text and/or tool calls parsed
+    WORKER_LLM_RETRY,    // 429, 5xx, 529, timeout, connection error: retry this provider later
+    WORKER_LLM_NEXT      // 400/401/403/404, spend limit, malformed answer: go to the next provider
+} worker_llm_class_t;
+
+typedef struct {
+    worker_llm_class_t cls;
+    char *text;                               // answer text (owned), NULL when none
+    worker_call_t calls[WORKER_LLM_MAX_CALLS];
+    size_t ncalls;
+    int64_t tokens_in, tokens_out;
+    char error[160];                          // short reason when cls != OK (no secrets, no bodies)
+} worker_llm_result_t;
+
+// One provider: builds its request from the neutral conversation, parses its answer.
+typedef struct {
+    const char *name;  // "openai", "anthropic", "gemini"
+    // Writes the request URL for base/model into buf. 0/-1 (too long).
+    int (*url)(const char *base, const char *model, char *buf, size_t len);
+    // Writes the auth and fixed headers ("Name: value") into hdrs (at most WORKER_LLM_MAX_HEADERS). Count.
+    int (*headers)(const char *key, char hdrs[][256]);
+    // Builds the request body JSON; the caller frees. NULL on failure.
+    char *(*build)(const worker_conv_t *conv);
+    // Parses a 2xx body into out (zeroed by the caller): OK, or NEXT for a malformed answer.
+    void (*parse)(const char *body, size_t len, worker_llm_result_t *out);
+} worker_provider_t;
+
+// The adapters (worker_openai.c, worker_anthropic.c, worker_gemini.c).
+extern const worker_provider_t WORKER_OPENAI;
+extern const worker_provider_t WORKER_ANTHROPIC;
+extern const worker_provider_t WORKER_GEMINI;
+
+// Name of the forced tool that carries the analysis for providers without a JSON response mode.
+#define WORKER_ANALYSIS_TOOL "record_analysis"
+
+// The providers, by name; NULL when unknown.
+const worker_provider_t *worker_provider_find(const char *name);
+
+// Appends an item (strings copied; NULL allowed). 0/-1 when full or out of memory.
+int worker_conv_add(worker_conv_t *conv, worker_item_kind_t kind, const char *text, const char *id,
+                    const char *name, const char *args) __attribute__((warn_unused_result));
+// Frees the items and empties the conversation (other fields untouched).
+void worker_conv_clear(worker_conv_t *conv);
+
+// Classifies a non-2xx answer (or a transport failure when status is 0): RETRY or NEXT, with a reason.
+worker_llm_class_t worker_llm_classify(long status, const char *body, size_t len, char *err, size_t errlen);
+// Frees what a result owns and zeroes it.
+void worker_llm_result_clear(worker_llm_result_t *res);
+// Adds a tool call to res (args copied). 0/-1 when full.
+int worker_llm_result_add_call(worker_llm_result_t *res, const char *id, const char *name, const char *args);
+// Writes base (trailing slashes dropped) followed by suffix into buf. 0/-1 (too long).
+int worker_llm_url(const char *base, const char *suffix, char *buf, size_t len);
+// The item list (items_key: "content" or "parts") of the last turn of list when that turn has role, else of
+// a new {"role": role, items_key: []} appended to list; NULL when out of memory. Borrowed from list.
+struct cJSON *worker_llm_turn(struct cJSON *list, const char *role, const char *items_key);
+// Reads the token counts obj[in_key] and obj[out_key] (obj may be NULL; absurd values ignored) into res.
+void worker_llm_usage(const struct cJSON *obj, const char *in_key, const char *out_key, worker_llm_result_t *res);
+// Sets res->text to a copy of text truncated to WORKER_LLM_MAX_TEXT. 0/-1.
+int worker_llm_result_set_text(worker_llm_result_t *res, const char *text);
+
+#endif

@@ -1,0 +1,180 @@
+// OpenAI chat completions adapter: neutral conversation → request body (tools, tool_calls, role "tool",
+// response_format json_schema) and answer → text / tool calls / usage.
+#include "worker_llm.h"
+#include "worker_tools.h"
+#include "lull_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int s_url(const char *base, const char *model, char *buf, size_t len)
+{
+    (void)model;
+    return worker_llm_url(base, "/chat/completions", buf, len);
+}
+
+static int s_headers(const char *key, char hdrs[][256])
+{
+    snprintf(hdrs[0], 256, "Authorization: Bearer %s", key ? key : "");
+    snprintf(hdrs[1], 256, "Content-Type: application/json");
+    return 2;
+}
+
+static cJSON *s_tools_json(void)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < worker_tools_count(); i++) {
+        const worker_tool_t *t = worker_tool_at(i);
+        cJSON *tool = cJSON_CreateObject(), *fn = cJSON_CreateObject();
+        cJSON *params = cJSON_Parse(t->parameters);
+        if (!tool || !fn || !params) {
+            cJSON_Delete(tool);
+            cJSON_Delete(fn);
+            cJSON_Delete(params);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        cJSON_AddStringToObject(tool, "type", "function");
+        cJSON_AddStringToObject(fn, "name", t->name);
+        cJSON_AddStringToObject(fn, "description", t->description);
+        cJSON_AddItemToObject(fn, "parameters", params);
+        cJSON_AddItemToObject(tool, "function", fn);
+        cJSON_AddItemToArray(arr, tool);
+    }
+    return arr;
+}
+
+static cJSON *s_text_msg(const char *role, const char *text)
+{
+    cJSON *m = cJSON_CreateObject();
+    if (!m) return NULL;
+    cJSON_AddStringToObject(m, "role", role);
+    cJSON_AddStringToObject(m, "content", text ? text : "");
+    return m;
+}
+
+static char *s_build(const worker_conv_t *conv)
+{
+    char *out = NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *msgs = cJSON_CreateArray();
+    if (!root || !msgs) goto cleanup;
+    cJSON_AddStringToObject(root, "model", conv->model);
+    cJSON_AddNumberToObject(root, "temperature", conv->temperature);
+    cJSON_AddNumberToObject(root, "max_tokens", conv->max_tokens);
+    cJSON_AddItemToObject(root, "messages", msgs);
+    if (conv->system) cJSON_AddItemToArray(msgs, s_text_msg("system", conv->system));
+    for (size_t i = 0; i < conv->nitems; i++) {
+        const worker_item_t *it = &conv->items[i];
+        if (it->kind == WORKER_ITEM_USER) cJSON_AddItemToArray(msgs, s_text_msg("user", it->text));
+        else if (it->kind == WORKER_ITEM_ASSISTANT) cJSON_AddItemToArray(msgs, s_text_msg("assistant", it->text));
+        else if (it->kind == WORKER_ITEM_TOOL_CALL) {
+            // Consecutive calls form one assistant message.
+            cJSON *m = cJSON_CreateObject(), *calls = cJSON_CreateArray();
+            if (!m || !calls) {
+                cJSON_Delete(m);
+                cJSON_Delete(calls);
+                goto cleanup;
+            }
+            cJSON_AddStringToObject(m, "role", "assistant");
+            cJSON_AddItemToObject(m, "tool_calls", calls);
+            for (; i < conv->nitems && conv->items[i].kind == WORKER_ITEM_TOOL_CALL; i++) {
+                const worker_item_t *c = &conv->items[i];
+                cJSON *call = cJSON_CreateObject(), *fn = cJSON_CreateObject();
+                if (!call || !fn) {
+                    cJSON_Delete(call);
+                    cJSON_Delete(fn);
+                    cJSON_Delete(m);
+                    goto cleanup;
+                }
+                cJSON_AddStringToObject(call, "id", c->id ? c->id : "call");
+                cJSON_AddStringToObject(call, "type", "function");
+                cJSON_AddStringToObject(fn, "name", c->name ? c->name : "");
+                cJSON_AddStringToObject(fn, "arguments", c->args ? c->args : "{}");
+                cJSON_AddItemToObject(call, "function", fn);
+                cJSON_AddItemToArray(calls, call);
+            }
+            i--;
+            cJSON_AddItemToArray(msgs, m);
+        } else if (it->kind == WORKER_ITEM_TOOL_RESULT) {
+            cJSON *m = cJSON_CreateObject();
+            if (!m) goto cleanup;
+            cJSON_AddStringToObject(m, "role", "tool");
+            cJSON_AddStringToObject(m, "tool_call_id", it->id ? it->id : "call");
+            cJSON_AddStringToObject(m, "content", it->text ? it->text : "");
+            cJSON_AddItemToArray(msgs, m);
+        }
+    }
+    if (conv->mode == WORKER_MODE_REPLY && conv->tools && worker_tools_count() > 0) {
+        cJSON *tools = s_tools_json();
+        if (!tools) goto cleanup;
+        cJSON_AddItemToObject(root, "tools", tools);
+        cJSON_AddStringToObject(root, "tool_choice", conv->tool_choice_none ? "none" : "auto");
+    }
+    if (conv->mode == WORKER_MODE_ANALYSIS) {
+        cJSON *schema = conv->schema ? cJSON_Parse(conv->schema) : NULL;
+        cJSON *rf = cJSON_CreateObject(), *js = cJSON_CreateObject();
+        if (!schema || !rf || !js) {
+            cJSON_Delete(schema);
+            cJSON_Delete(rf);
+            cJSON_Delete(js);
+            goto cleanup;
+        }
+        cJSON_AddStringToObject(rf, "type", "json_schema");
+        cJSON_AddStringToObject(js, "name", "conversation_analysis");
+        cJSON_AddBoolToObject(js, "strict", 1);
+        cJSON_AddItemToObject(js, "schema", schema);
+        cJSON_AddItemToObject(rf, "json_schema", js);
+        cJSON_AddItemToObject(root, "response_format", rf);
+    }
+    out = lull_json_print(root);
+cleanup:
+    cJSON_Delete(root);
+    return out;
+}
+
+static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
+{
+    char err[96];
+    cJSON *doc = lull_json_parse(body, len, LULL_JSON_MAX_DEPTH, err, sizeof err);
+    const cJSON *choices = doc ? cJSON_GetObjectItemCaseSensitive(doc, "choices") : NULL;
+    const cJSON *first = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+    const cJSON *msg = cJSON_IsObject(first) ? cJSON_GetObjectItemCaseSensitive(first, "message") : NULL;
+    if (!cJSON_IsObject(msg)) {
+        out->cls = WORKER_LLM_NEXT;
+        snprintf(out->error, sizeof out->error, "malformed answer: %s", doc ? "no choices[0].message" : err);
+        goto cleanup;
+    }
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
+    if (cJSON_IsString(content) && worker_llm_result_set_text(out, content->valuestring) != 0) goto oom;
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls"), *call;
+    if (cJSON_IsArray(calls)) {
+        cJSON_ArrayForEach(call, calls)
+        {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(call, "id");
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+            const cJSON *name = fn ? cJSON_GetObjectItemCaseSensitive(fn, "name") : NULL;
+            const cJSON *args = fn ? cJSON_GetObjectItemCaseSensitive(fn, "arguments") : NULL;
+            if (!cJSON_IsString(name)) continue;
+            if (worker_llm_result_add_call(out, cJSON_IsString(id) ? id->valuestring : NULL, name->valuestring,
+                                           cJSON_IsString(args) ? args->valuestring : "{}") != 0)
+                break;
+        }
+    }
+    if (!out->text && out->ncalls == 0) {
+        out->cls = WORKER_LLM_NEXT;
+        snprintf(out->error, sizeof out->error, "malformed answer: neither content nor tool calls");
+        goto cleanup;
+    }
+    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usage"), "prompt_tokens", "completion_tokens", out);
+    out->cls = WORKER_LLM_OK;
+    goto cleanup;
+oom:
+    out->cls = WORKER_LLM_RETRY;
+    snprintf(out->error, sizeof out->error, "out of memory");
+cleanup:
+    cJSON_Delete(doc);
+}
+
+const worker_provider_t WORKER_OPENAI = {"openai", s_url, s_headers, s_build, s_parse};
