@@ -3,8 +3,6 @@
 // ways, and a fresh DEALER (new identity, READY again) when a scheduler falls silent.
 #include "worker_app.h"
 #include "lull_proto.h"
-#undef LOG_DEBUG  // czmq includes syslog.h, whose LOG_* constants clash with lull_log's
-#undef LOG_INFO
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_log.h"
@@ -196,7 +194,6 @@ worker_app_t *worker_app_new(lull_proc_t *proc, const worker_cfg_t *cfg)
     if (!self) return NULL;
     self->proc = proc;
     self->cfg = cfg;
-    zsys_handler_set(NULL);  // keep lull_signal's SIGTERM/SIGINT handlers: czmq would install its own
     if (cfg->name && *cfg->name) snprintf(self->name, sizeof self->name, "%s", cfg->name);
     else {
         char host[48] = "worker";

@@ -3,8 +3,6 @@
 // and the structured analysis), then one commit transaction whose first statement is the compare-and-swap
 // on conversations.answered_upto. Database work is synchronous on the loop thread; LLM calls are not.
 #include "worker_job.h"
-#undef LOG_DEBUG  // czmq (via lull_proto.h) includes syslog.h, whose LOG_* constants clash with lull_log's
-#undef LOG_INFO
 #include "lull_clock.h"
 #include "lull_http.h"
 #include "lull_json.h"

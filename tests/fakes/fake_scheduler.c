@@ -6,8 +6,6 @@
 // worker's reconnect). --flood: loads every open unanswered conversation from --db, keeps every announced
 // credit busy, prints conversations/s each second and a summary line at the end.
 #include "lull_proto.h"
-#undef LOG_DEBUG
-#undef LOG_INFO
 #include "lull_clock.h"
 #include "lull_db.h"
 

@@ -3,28 +3,13 @@
 ING_TOKEN=test-twilio-token
 ING_SECRET=test-tiktok-secret
 
-# ing_free_port : like it_free_port, but below the kernel's ephemeral range (32768+), so that no outgoing
-# connection of a busy machine can hold the port between the check and the bind.
-ing_free_port() {
-    local p lo=20000 hi
-    hi=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)
-    [ "$hi" -gt "$lo" ] || { it_free_port; return; }
-    while :; do
-        p=$(( lo + (RANDOM * 32768 + RANDOM) % (hi - lo) ))
-        grep -qx "$p" "$IT_TMP/.ports" 2>/dev/null && continue
-        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && continue
-        echo "$p" >>"$IT_TMP/.ports"
-        echo "$p"
-        return
-    done
-}
 
 # ing_start [VAR=value …] : starts zmq_sink and lull-ingress on free ports; sets ING_URL, ING_OPS, ING_PID,
 # ING_SINK (file with the INBOUND lines), ING_SINK_PID.
 ing_start() {
     local port ops zp try
     for try in 1 2 3 4 5; do  # a free port can be taken by someone else before we bind it: try again
-        port=$(ing_free_port); ops=$(ing_free_port); zp=$(ing_free_port)
+        port=$(it_free_port); ops=$(it_free_port); zp=$(it_free_port)
         ING_URL="http://127.0.0.1:$port"; ING_OPS="http://127.0.0.1:$ops"
         ING_SINK="$IT_TMP/sink.$port.jsonl"
         it_start "sink.$port" sh -c "exec '$LULL_FAKES/zmq_sink' tcp://127.0.0.1:$zp --bind >'$ING_SINK'"

@@ -5,25 +5,10 @@ SENDER_TOKEN=twilio-test-token
 SENDER_TIKTOK=tiktok-test-token
 SENDER_SECRET="whsec_$(printf 'sender-test-secret-0123456789' | base64 -w0)"
 
-# sender_port : like it_free_port, but below the kernel's ephemeral range (ip_local_port_range starts at
-# 32768): these tests open thousands of client connections, whose local ports would otherwise collide
-# with the listeners picked for the next process (EADDRINUSE).
-sender_port() {
-    local p lo
-    lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-    while :; do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (lo - 20000) ))
-        grep -qx "$p" "$IT_TMP/.ports" 2>/dev/null && continue
-        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && continue
-        echo "$p" >>"$IT_TMP/.ports"
-        echo "$p"
-        return
-    done
-}
 
 # fake_start [ARGS...] : starts the fake on a free port; sets FAKE_PORT and FAKE.
 fake_start() {
-    FAKE_PORT=$(sender_port)
+    FAKE_PORT=$(it_free_port)
     FAKE=http://127.0.0.1:$FAKE_PORT
     it_start fake "$LULL_FAKES/fake_channels" --port "$FAKE_PORT" --twilio-sid "$SENDER_SID" \
         --twilio-token "$SENDER_TOKEN" --tiktok-token "$SENDER_TIKTOK" --callback-secret "$SENDER_SECRET" "$@"
@@ -44,8 +29,8 @@ form_field() { jq -r --arg n "$2" '.last.form[]|select(.[0]==$n)[1]' <<<"$1"; }
 # SENDER_OPS (ops port) and SENDER_BIND (its OUTBOX endpoint).
 sender_start() {
     local name=$1; shift
-    SENDER_OPS=$(sender_port)
-    SENDER_BIND=tcp://127.0.0.1:$(sender_port)
+    SENDER_OPS=$(it_free_port)
+    SENDER_BIND=tcp://127.0.0.1:$(it_free_port)
     it_start "$name" env LULL_OPS_PORT="$SENDER_OPS" LULL_SENDER_BIND="$SENDER_BIND" \
         LULL_LOG_FILE="$IT_TMP/$name.jsonl" LULL_LOG_LEVEL=info LULL_SENDER_POLL_MS=50 LULL_RETRY_BASE_MS=20 \
         LULL_RETRY_MAX_MS=200 LULL_SENDER_TIMEOUT_MS=2000 LULL_SENDER_LEASE_MS=3000 \

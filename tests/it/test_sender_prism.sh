@@ -8,7 +8,7 @@ SPEC=$LULL_ROOT/../shared/specs/twilio_api_v2010.json
 [ -f "$SPEC" ] || SPEC=/work/shared/specs/twilio_api_v2010.json
 it_check "prism is installed (scripts/node-deps)" test -x "$PRISM"
 it_db_create || it_finish
-PP=$(sender_port)
+PP=$(it_free_port)
 it_start prism "$PRISM" mock -h 127.0.0.1 -p "$PP" "$SPEC"
 prism_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PP/2010-04-01/Accounts.json")" != 000 ]; }
 it_wait_for "prism listening" 60 prism_up || { tail -20 "$IT_TMP/prism.log"; it_finish; }
