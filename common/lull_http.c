@@ -1,6 +1,7 @@
 // libcurl multi on a lull_loop: socket callbacks add/modify/remove fds on the loop, the timer callback
 // arms one loop timer, completions are collected after each socket action.
 #include "lull_http.h"
+#include "lull_buf.h"
 #include "lull_clock.h"
 #include "lull_log.h"
 
@@ -16,11 +17,9 @@ typedef struct s_req {
     CURL *easy;
     struct curl_slist *headers;
     char *body;                // copy of the request body
-    char *resp;                // response body
-    size_t resp_len, resp_cap;
+    lull_buf_t resp;           // response body, capped at the client's max_body
     char hdrs[MAX_HEADER_BYTES];  // "name: value\n" lines of the last response
     size_t hdrs_len;
-    bool too_large;
     int64_t started_ms;
     lull_http_done_fn *done;
     void *arg;
@@ -82,22 +81,7 @@ static size_t s_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
     s_req_t *r = userp;
     size_t n = size * nmemb;
-    if (r->resp_len + n > r->owner->max_body) {
-        r->too_large = true;
-        return 0;  // aborts the transfer with CURLE_WRITE_ERROR
-    }
-    if (r->resp_len + n + 1 > r->resp_cap) {
-        size_t cap = (r->resp_cap ? r->resp_cap * 2 : 1024);
-        while (cap < r->resp_len + n + 1) cap *= 2;
-        char *b = realloc(r->resp, cap);
-        if (!b) return 0;
-        r->resp = b;
-        r->resp_cap = cap;
-    }
-    memcpy(r->resp + r->resp_len, data, n);
-    r->resp_len += n;
-    r->resp[r->resp_len] = '\0';
-    return n;
+    return lull_buf_append(&r->resp, data, n) == 0 ? n : 0;  // 0 aborts the transfer (CURLE_WRITE_ERROR)
 }
 
 static size_t s_header_cb(char *data, size_t size, size_t nmemb, void *userp)
@@ -143,7 +127,7 @@ static void s_free_req(s_req_t *r)
 {
     curl_slist_free_all(r->headers);
     free(r->body);
-    free(r->resp);
+    lull_buf_reset(&r->resp);
     free(r);
 }
 
@@ -156,9 +140,9 @@ static void s_finish(lull_http_t *self, s_req_t *r, CURLcode code)
     lull_http_resp_t resp = {
         .status = status,
         .curl_code = (int)code,
-        .error = code == CURLE_OK ? "" : (r->too_large ? "response body too large" : curl_easy_strerror(code)),
-        .body = r->resp ? r->resp : "",
-        .body_len = r->resp_len,
+        .error = code == CURLE_OK ? "" : (r->resp.failed ? "response body too large" : curl_easy_strerror(code)),
+        .body = r->resp.data ? r->resp.data : "",
+        .body_len = r->resp.len,
         .request_sent = req_size > 0,
         .timed_out = code == CURLE_OPERATION_TIMEDOUT,
         .elapsed_ms = lull_clock_mono_ms() - r->started_ms,
@@ -214,6 +198,7 @@ int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_don
     s_req_t *r = calloc(1, sizeof *r);
     if (!r) return -1;
     r->owner = self;
+    lull_buf_init(&r->resp, self->max_body, false);
     r->done = done;
     r->arg = arg;
     r->easy = curl_easy_init();

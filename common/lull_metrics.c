@@ -1,10 +1,10 @@
 // Metrics registry with atomic updates and Prometheus text rendering (grouped per metric name).
 #include "lull_metrics.h"
+#include "lull_buf.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -199,32 +199,6 @@ uint64_t lull_histogram_count(const lull_histogram_t *h)
     return h ? atomic_load(&((lull_histogram_t *)h)->count) : 0;
 }
 
-// A growable output buffer for rendering.
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} s_out_t;
-
-static void s_printf(s_out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void s_printf(s_out_t *o, const char *fmt, ...)
-{
-    if (o->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) { o->failed = true; return; }
-        if ((size_t)n < o->cap - o->len) { o->len += (size_t)n; return; }
-        size_t cap = o->cap * 2 + (size_t)n;
-        char *b = realloc(o->buf, cap);
-        if (!b) { o->failed = true; return; }
-        o->buf = b;
-        o->cap = cap;
-    }
-}
-
 static void s_fmt_double(char *buf, size_t len, double v)
 {
     if (isinf(v)) snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
@@ -232,28 +206,28 @@ static void s_fmt_double(char *buf, size_t len, double v)
     else snprintf(buf, len, "%.17g", v);
 }
 
-static void s_render_series(s_out_t *o, struct lull_metric *m)
+static void s_render_series(lull_buf_t *o, struct lull_metric *m)
 {
     const char *l = m->labels;
     char num[64];
     if (m->kind == KIND_COUNTER) {
-        s_printf(o, "%s%s%s%s %llu\n", m->name, l ? "{" : "", l ? l : "", l ? "}" : "",
+        lull_buf_printf(o, "%s%s%s%s %llu\n", m->name, l ? "{" : "", l ? l : "", l ? "}" : "",
                  (unsigned long long)atomic_load(&m->value));
     } else if (m->kind == KIND_GAUGE) {
         s_fmt_double(num, sizeof num, s_bitsd(atomic_load(&m->value)));
-        s_printf(o, "%s%s%s%s %s\n", m->name, l ? "{" : "", l ? l : "", l ? "}" : "", num);
+        lull_buf_printf(o, "%s%s%s%s %s\n", m->name, l ? "{" : "", l ? l : "", l ? "}" : "", num);
     } else {
         uint64_t cum = 0;
         for (size_t i = 0; i <= m->nbounds; i++) {
             cum += atomic_load(&m->buckets[i]);
             if (i < m->nbounds) s_fmt_double(num, sizeof num, m->bounds[i]);
             else snprintf(num, sizeof num, "+Inf");
-            s_printf(o, "%s_bucket{%s%sle=\"%s\"} %llu\n", m->name, l ? l : "", l ? "," : "", num,
+            lull_buf_printf(o, "%s_bucket{%s%sle=\"%s\"} %llu\n", m->name, l ? l : "", l ? "," : "", num,
                      (unsigned long long)cum);
         }
         s_fmt_double(num, sizeof num, s_bitsd(atomic_load(&m->value)));
-        s_printf(o, "%s_sum%s%s%s %s\n", m->name, l ? "{" : "", l ? l : "", l ? "}" : "", num);
-        s_printf(o, "%s_count%s%s%s %llu\n", m->name, l ? "{" : "", l ? l : "", l ? "}" : "",
+        lull_buf_printf(o, "%s_sum%s%s%s %s\n", m->name, l ? "{" : "", l ? l : "", l ? "}" : "", num);
+        lull_buf_printf(o, "%s_count%s%s%s %llu\n", m->name, l ? "{" : "", l ? l : "", l ? "}" : "",
                  (unsigned long long)cum);
     }
 }
@@ -261,23 +235,22 @@ static void s_render_series(s_out_t *o, struct lull_metric *m)
 char *lull_metrics_render(lull_metrics_t *self)
 {
     static const char *kinds[] = {"counter", "gauge", "histogram"};
-    s_out_t o = {.buf = malloc(4096), .cap = 4096};
-    if (!o.buf) return NULL;
-    o.buf[0] = '\0';
+    lull_buf_t o;
+    lull_buf_init(&o, 0, false);
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->n; i++) {
         struct lull_metric *m = self->series[i];
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++) seen = strcmp(self->series[j]->name, m->name) == 0;
         if (seen) continue;  // rendered with the first series of its name
-        s_printf(&o, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, kinds[m->kind]);
+        lull_buf_printf(&o, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, kinds[m->kind]);
         for (size_t j = i; j < self->n; j++)
             if (strcmp(self->series[j]->name, m->name) == 0) s_render_series(&o, self->series[j]);
     }
     pthread_mutex_unlock(&self->lock);
     if (o.failed) {
-        free(o.buf);
+        lull_buf_reset(&o);
         return NULL;
     }
-    return o.buf;
+    return lull_buf_take(&o);
 }

@@ -1,5 +1,6 @@
 // Webhook signature verification (Twilio, TikTok, Meta) over lull_crypto; no I/O, no global state.
 #include "ingress_sig.h"
+#include "lull_buf.h"
 #include "lull_crypto.h"
 
 #include <stdio.h>
@@ -18,32 +19,6 @@ const char *ingress_sig_result_name(ingress_sig_result_t r)
     case INGRESS_SIG_MISMATCH: return "mismatch";
     }
     return "unknown";
-}
-
-// A growable byte buffer for the string to sign.
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool oom;
-} s_buf_t;
-
-static void s_put(s_buf_t *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap) cap *= 2;
-        char *nb = realloc(b->buf, cap);
-        if (!nb) {
-            b->oom = true;
-            return;
-        }
-        b->buf = nb;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
 }
 
 static int s_cmp_param(const void *a, const void *b)
@@ -72,18 +47,19 @@ static ingress_param_t *s_sorted_params(const ingress_param_t *params, size_t n,
 static int s_twilio_sign(const char *token, const char *url, const ingress_param_t *sorted, size_t n, char *out,
                          size_t cap)
 {
-    s_buf_t b = {0};
-    s_put(&b, url, strlen(url));
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
+    (void)lull_buf_append(&b, url, strlen(url));
     for (size_t i = 0; i < n; i++) {
-        s_put(&b, sorted[i].name, strlen(sorted[i].name));
-        s_put(&b, sorted[i].value, strlen(sorted[i].value));
+        (void)lull_buf_append(&b, sorted[i].name, strlen(sorted[i].name));
+        (void)lull_buf_append(&b, sorted[i].value, strlen(sorted[i].value));
     }
     uint8_t mac[20];
     int rc = -1;
-    if (!b.oom && b.buf && lull_hmac_sha1(token, strlen(token), b.buf, b.len, mac) == 0 &&
+    if (!b.failed && b.data && lull_hmac_sha1(token, strlen(token), b.data, b.len, mac) == 0 &&
         lull_base64_encode(mac, sizeof mac, out, cap) > 0)
         rc = 0;
-    free(b.buf);
+    lull_buf_reset(&b);
     return rc;
 }
 
@@ -133,22 +109,23 @@ static char *s_port_variant(const char *url)
 {
     size_t host_end, port_start, rest;
     if (!s_split_authority(url, &host_end, &port_start, &rest)) return NULL;
-    s_buf_t b = {0};
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
     if (port_start < rest) {  // has a port: drop ":port"
-        s_put(&b, url, host_end);
-        s_put(&b, url + rest, strlen(url + rest));
+        (void)lull_buf_append(&b, url, host_end);
+        (void)lull_buf_append(&b, url + rest, strlen(url + rest));
     } else {
         const char *port = strncmp(url, "https://", 8) == 0 ? ":443" : strncmp(url, "http://", 7) == 0 ? ":80" : NULL;
         if (!port) return NULL;
-        s_put(&b, url, host_end);
-        s_put(&b, port, strlen(port));
-        s_put(&b, url + rest, strlen(url + rest));
+        (void)lull_buf_append(&b, url, host_end);
+        (void)lull_buf_append(&b, port, strlen(port));
+        (void)lull_buf_append(&b, url + rest, strlen(url + rest));
     }
-    if (b.oom) {
-        free(b.buf);
+    if (b.failed) {
+        lull_buf_reset(&b);
         return NULL;
     }
-    return b.buf;
+    return lull_buf_take(&b);
 }
 
 // The URL with its path and query percent-encoded as a WHATWG URL parser would (space " ' < > ` and bytes ≥ 0x80
@@ -157,8 +134,9 @@ static char *s_reencoded(const char *url)
 {
     size_t host_end, port_start, rest;
     if (!s_split_authority(url, &host_end, &port_start, &rest)) return NULL;
-    s_buf_t b = {0};
-    s_put(&b, url, rest);
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
+    (void)lull_buf_append(&b, url, rest);
     bool in_query = false, changed = false;
     for (const char *p = url + rest; *p; p++) {
         unsigned char c = (unsigned char)*p;
@@ -169,17 +147,17 @@ static char *s_reencoded(const char *url)
         if (enc) {
             char e[4];
             snprintf(e, sizeof e, "%%%02X", c);
-            s_put(&b, e, 3);
+            (void)lull_buf_append(&b, e, 3);
             changed = true;
         } else {
-            s_put(&b, p, 1);
+            (void)lull_buf_append(&b, p, 1);
         }
     }
-    if (b.oom || !changed) {
-        free(b.buf);
+    if (b.failed || !changed) {
+        lull_buf_reset(&b);
         return NULL;
     }
-    return b.buf;
+    return lull_buf_take(&b);
 }
 
 // The value of query parameter `name` in url (borrowed pointer and length), or NULL.
@@ -243,16 +221,17 @@ ingress_sig_result_t ingress_sig_twilio(const char *token, const char *url, cons
 static int s_hmac256_hex(const char *secret, const char *prefix, size_t plen, const char *body, size_t blen,
                          char hex[65])
 {
-    s_buf_t b = {0};
-    s_put(&b, prefix, plen);
-    s_put(&b, body ? body : "", body ? blen : 0);
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
+    (void)lull_buf_append(&b, prefix, plen);
+    (void)lull_buf_append(&b, body ? body : "", body ? blen : 0);
     uint8_t mac[32];
     int rc = -1;
-    if (!b.oom && lull_hmac_sha256(secret, strlen(secret), b.buf ? b.buf : "", b.len, mac) == 0) {
+    if (!b.failed && lull_hmac_sha256(secret, strlen(secret), b.data ? b.data : "", b.len, mac) == 0) {
         lull_hex(mac, sizeof mac, hex);
         rc = 0;
     }
-    free(b.buf);
+    lull_buf_reset(&b);
     return rc;
 }
 

@@ -1,37 +1,12 @@
 // System prompt rendering and phrase matching (content filter, escalation keywords).
 #include "worker_prompt.h"
+#include "lull_buf.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool oom;
-} s_buf_t;
-
-static void s_put(s_buf_t *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n > WORKER_PROMPT_MAX) n = WORKER_PROMPT_MAX - b->len;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->buf, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->buf = p;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
 
 const char *worker_prompt_length_hint(const char *channel)
 {
@@ -56,36 +31,37 @@ static const char *s_var(const worker_prompt_vars_t *v, const char *name, size_t
 
 char *worker_prompt_render(const char *tmpl, const worker_prompt_vars_t *vars)
 {
-    s_buf_t b = {0};
+    lull_buf_t b;
+    lull_buf_init(&b, WORKER_PROMPT_MAX, true);
     const char *p = tmpl ? tmpl : "";
     while (*p) {
         const char *open = strstr(p, "{{");
         const char *close = open ? strstr(open + 2, "}}") : NULL;
         if (!open || !close || close - open > 66) {
             if (!open || !close) {
-                s_put(&b, p, strlen(p));
+                (void)lull_buf_append(&b, p, strlen(p));
                 break;
             }
-            s_put(&b, p, (size_t)(open - p) + 2);  // not a variable: keep the braces as text
+            (void)lull_buf_append(&b, p, (size_t)(open - p) + 2);  // not a variable: keep the braces as text
             p = open + 2;
             continue;
         }
-        s_put(&b, p, (size_t)(open - p));
+        (void)lull_buf_append(&b, p, (size_t)(open - p));
         const char *s = open + 2, *e = close;
         while (s < e && isspace((unsigned char)*s)) s++;
         while (e > s && isspace((unsigned char)e[-1])) e--;
         const char *value = s_var(vars, s, (size_t)(e - s));
-        if (value) s_put(&b, value, strlen(value));  // unknown variables are removed
+        if (value) (void)lull_buf_append(&b, value, strlen(value));  // unknown variables are removed
         p = close + 2;
     }
-    s_put(&b, "\n\n", 2);
+    (void)lull_buf_append(&b, "\n\n", 2);
     const char *hint = worker_prompt_length_hint(vars->channel);
-    s_put(&b, hint, strlen(hint));
-    if (b.oom || !b.buf) {
-        free(b.buf);
+    (void)lull_buf_append(&b, hint, strlen(hint));
+    if (b.failed || !b.data) {
+        lull_buf_reset(&b);
         return NULL;
     }
-    return b.buf;
+    return lull_buf_take(&b);
 }
 
 bool worker_text_contains(const char *text, const char *needle)
