@@ -16,7 +16,11 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -g -Icommon -Iproto -Itests/unit \
                -DLULL_SCHEMA_VERSION=$(or $(SCHEMA_VERSION),0) $(shell pkg-config --cflags $(PKGS))
 LIBS      := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
-ifeq ($(VARIANT),asan)
+ifeq ($(VARIANT),fuzz)
+  SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  OPT     := -O1
+  BIN     := build/fuzz/bin
+else ifeq ($(VARIANT),asan)
   SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
   OPT     := -O1
   BIN     := build/asan/bin
@@ -39,7 +43,7 @@ FAKE_BIN  := $(patsubst tests/fakes/%.c,$(BUILD)/fakes/%,$(wildcard tests/fakes/
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all build test asan run clean deps fuzz tests-build config-doc
+.PHONY: all build test asan run clean deps fuzz fuzz-build tests-build config-doc
 all: build
 build: $(PROGS) $(EXTRA_PROGS)
 tests-build: build $(UNIT_BIN) $(FAKE_BIN) $(BENCH_BIN)
@@ -98,14 +102,23 @@ asan: deps
 	 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run
 
-# libFuzzer targets, each run for FUZZ_SECONDS (default 20).
+# libFuzzer targets (tests/fuzz/fuzz_*.c) linked against the library built once with the fuzzer's
+# instrumentation; each runs for FUZZ_SECONDS (default 20) from its saved corpus and tests/fuzz/seeds/<target>.
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,build/fuzz/targets/%,$(FUZZ_SRC))
+build/fuzz/targets/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/liblull.a
+	@mkdir -p $(dir $@)
+	@echo "LD $@"
+	@$(CC) -fsanitize=fuzzer,address,undefined $^ $(LIBS) -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
 fuzz: deps
-	@mkdir -p build/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Iproto -Itests/unit \
-	    $$(pkg-config --cflags $(PKGS)) $$f $(filter-out %/main.c,$(LIB_SRC)) $(LIBS) -o build/fuzz/$$n || exit 1; \
-	  mkdir -p build/fuzz/corpus-$$n; build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=0 build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 || { tail -30 build/fuzz/$$n.log; exit 1; }; echo "$$n: $$(grep -c . build/fuzz/$$n.log) log lines, no crash in $${FUZZ_SECONDS:-20} s"; \
-	  done
+	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-build
+	@for t in $(FUZZ_BIN); do n=$$(basename $$t); mkdir -p build/fuzz/corpus-$$n; \
+	  $$t -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=0 build/fuzz/corpus-$$n \
+	    $$(ls -d tests/fuzz/seeds/$$n 2>/dev/null) >build/fuzz/$$n.log 2>&1 \
+	    || { tail -30 build/fuzz/$$n.log; exit 1; }; \
+	  echo "$$n: $$(grep -c . build/fuzz/$$n.log) log lines, no crash in $${FUZZ_SECONDS:-20} s"; done
 
 # Start the whole stack on a local database; Ctrl-C stops it.
 run: deps
