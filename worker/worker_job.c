@@ -26,6 +26,12 @@
 #define HTTP_MAX_BODY (4u << 20)
 #define COMMIT_NPARAMS 34
 #define COMMIT_BATCH 128  // jobs per commit transaction at most
+// LLM requests are spread over several libcurl multi handles: libcurl (7.88) scans a multi's whole
+// connection cache linearly when it looks for a connection to reuse and when it returns one, which at
+// thousands of connections to one host cost about half of the worker's CPU. One multi per
+// HTTP_CONNS_PER_SHARD requests in flight (two per job) keeps those scans short.
+#define HTTP_MAX_SHARDS 32
+#define HTTP_CONNS_PER_SHARD 256
 
 static const char *const s_provider_names[NPROVIDERS] = {"openai", "anthropic", "gemini"};
 
@@ -99,7 +105,9 @@ struct worker_jobs {
     const worker_cfg_t *cfg;
     lull_loop_t *loop;
     lull_db_t *db;
-    lull_http_t *http;
+    lull_http_t *http[HTTP_MAX_SHARDS];
+    int nhttp;
+    unsigned next_http;      // round-robin shard of the next request
     worker_done_fn *done;
     void *done_arg;
     worker_limit_t limits[NPROVIDERS];
@@ -733,7 +741,7 @@ static void s_call_step(s_call_t *call)
         for (int i = 0; i < nh && i < LULL_HTTP_MAX_HEADERS - 1; i++) req.headers[i] = hdrs[i];
         call->in_http = true;
         call->started_ms = now;
-        int rc = lull_http_start(o->http, &req, s_on_http, call);
+        int rc = lull_http_start(o->http[o->next_http++ % (unsigned)o->nhttp], &req, s_on_http, call);
         free(body);
         if (rc == 0) return;
         call->in_http = false;
@@ -1157,9 +1165,15 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
     self->done = done;
     self->done_arg = arg;
     long per_host = 0;
-    self->http = lull_http_new(loop, HTTP_MAX_BODY, cfg->llm_timeout_ms, per_host);
+    int64_t shards = (2 * (int64_t)cfg->concurrency + HTTP_CONNS_PER_SHARD - 1) / HTTP_CONNS_PER_SHARD;
+    self->nhttp = shards < 1 ? 1 : shards > HTTP_MAX_SHARDS ? HTTP_MAX_SHARDS : (int)shards;
+    bool http_ok = true;
+    for (int i = 0; i < self->nhttp && http_ok; i++) {
+        self->http[i] = lull_http_new(loop, HTTP_MAX_BODY, cfg->llm_timeout_ms, per_host);
+        http_ok = self->http[i] != NULL;
+    }
     self->tick = lull_loop_add_timer(loop, TICK_MS, TICK_MS, s_tick, self);
-    if (!self->http || self->tick < 0) {
+    if (!http_ok || self->tick < 0) {
         worker_jobs_destroy(&self);
         return NULL;
     }
@@ -1201,7 +1215,7 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
     s_flush_commits(self);  // finished jobs still get their commit and DONE
     self->stopping = true;
     self->lhead = self->ltail = NULL;  // jobs not loaded yet are dropped (freed below)
-    lull_http_destroy(&self->http);  // aborts requests; their callbacks see stopping
+    for (int i = 0; i < self->nhttp; i++) lull_http_destroy(&self->http[i]);  // aborts requests; callbacks see stopping
     while (self->jobs) s_job_free(self->jobs);
     if (self->tick > 0) lull_loop_cancel_timer(self->loop, self->tick);
     free(self);
