@@ -32,7 +32,6 @@ static const lull_setting_t s_settings[] = {
     W_("LULL_WORKER_TOOL_ROUNDS", LULL_CFG_INT, "3", "maximum tool-call rounds per reply", false, 0, 10, tool_rounds),
     W_("LULL_WORKER_BLOCK_LIMIT_MS", LULL_CFG_INT, "0", "after a blocked message, ignore that contact for this long (contacts.limited_until); 0 = off", false, 0, 2592000000.0, block_limit_ms),
     W_("LULL_WORKER_ANALYSIS", LULL_CFG_BOOL, "1", "run the structured analysis of each burst (sentiment, intent, entities …)", false, 0, 0, analysis),
-    W_("LULL_WORKER_DB_THREAD", LULL_CFG_BOOL, "1", "run job loads and commits on a database thread with its own connection, so LLM I/O goes on while PostgreSQL works; 0 = on the loop thread", false, 0, 0, db_thread),
 };
 
 const lull_proc_spec_t WORKER_PROC = {

@@ -27,7 +27,6 @@ typedef struct {
     int64_t tool_rounds;        // maximum tool rounds per reply
     int64_t block_limit_ms;     // contact limit after a blocked message, milliseconds; 0 = none
     bool analysis;              // run the structured analysis call
-    bool db_thread;             // loads and commits on a database thread (own connection)
 } worker_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -1,9 +1,7 @@
 // The job pipeline of lull-worker. Each job: one load query (+ one for the history), the content filter
 // and escalation keywords, then two provider-chain calls in parallel on the loop (the reply, with tools,
 // and the structured analysis), then one commit transaction whose first statement is the compare-and-swap
-// on conversations.answered_upto. Loads and commits run in batches on the database thread (worker_dbq) so
-// the loop goes on with LLM I/O meanwhile; the rare paths (re-read after a lost CAS, a failed attempt, tool
-// queries) stay synchronous on the process connection. LLM calls run on the loop.
+// on conversations.answered_upto. Database work is synchronous on the loop thread; LLM calls are not.
 #include "worker_job.h"
 #include "lull_clock.h"
 #include "lull_http.h"
@@ -11,7 +9,6 @@
 #include "lull_log.h"
 #include "lull_retry.h"
 #include "worker_analysis.h"
-#include "worker_dbq.h"
 #include "worker_limit.h"
 #include "worker_llm.h"
 #include "worker_prompt.h"
@@ -29,8 +26,6 @@
 #define HTTP_MAX_BODY (4u << 20)
 #define COMMIT_NPARAMS 34
 #define COMMIT_BATCH 128  // jobs per commit transaction at most
-#define COMMITS_IN_FLIGHT 2  // commit batches queued on the database thread at most
-#define LOAD_BATCH 256       // jobs per load pipeline at most
 // LLM requests are spread over several libcurl multi handles: libcurl (7.88) scans a multi's whole
 // connection cache linearly when it looks for a connection to reuse and when it returns one, which at
 // thousands of connections to one host cost about half of the worker's CPU. One multi per
@@ -123,8 +118,6 @@ struct worker_jobs {
     s_job_t *chead, *ctail;  // jobs waiting for the next commit batch
     s_job_t *lhead, *ltail;  // jobs waiting for the next load batch
     PGconn *prepared;        // the connection the statements are prepared on (NULL = none)
-    worker_dbq_t *dbq;       // the database thread (NULL: loads and commits run on the loop)
-    int commits_in_flight;   // commit batches on the database thread
     size_t nqueued;
     int tick;
     bool stopping;
@@ -537,81 +530,11 @@ static bool s_run_batch(worker_jobs_t *o, s_job_t **batch, int n, int64_t ids[][
     return ok;
 }
 
-// Reports each job of a commit batch: ok is false when the batch failed (nothing of it committed).
-static void s_report_commits(worker_jobs_t *o, s_job_t **batch, int n, bool ok, int64_t ids[][2], size_t *nids,
-                             bool *applied, const char *error)
-{
-    if (!ok) {
-        lull_counter_add(o->m_db_errors, 1);
-        LOG_WARN("job.commit_failed", "commit failed; the jobs will be retried", "jobs", LI(n), "error", LS(error));
-    }
-    for (int i = 0; i < n; i++) {
-        s_job_t *job = batch[i];
-        if (!ok) s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0);
-        else if (applied[i]) s_job_done(job, job->ok_outcome, 0, job->detail, ids[i], nids[i]);
-        else {
-            lull_counter_add(o->m_cas_conflict, 1);
-            s_job_done(job, s_reread(job), 0, "cas", NULL, 0);
-        }
-    }
-}
-
-typedef struct {
-    worker_jobs_t *o;
-    int n;
-    s_job_t *jobs[COMMIT_BATCH];
-    worker_dbq_stmt_t st[COMMIT_BATCH];
-} s_commit_batch_t;
-
-static void s_flush_commits(worker_jobs_t *o);
-
-// A commit batch has run on the database thread: report its jobs, then send the next batch.
-static void s_on_commits(worker_dbq_stmt_t *st, int n, bool ok, const char *error, void *arg)
-{
-    s_commit_batch_t *b = arg;
-    worker_jobs_t *o = b->o;
-    o->commits_in_flight--;
-    int64_t ids[COMMIT_BATCH][2];
-    size_t nids[COMMIT_BATCH] = {0};
-    bool applied[COMMIT_BATCH] = {false};
-    for (int i = 0; i < n; i++) {
-        if (ok && !s_commit_row(st[i].result, ids[i], &nids[i], &applied[i])) {
-            ok = false;
-            error = "unexpected commit result";
-        }
-        if (st[i].result) PQclear(st[i].result);
-    }
-    s_report_commits(o, b->jobs, n, ok, ids, nids, applied, error);
-    free(b);
-    s_flush_commits(o);
-}
-
 // Runs the queued commits in one transaction and reports each job. A failing statement or COMMIT fails
-// the whole batch (nothing of it is committed): every job of it is reported failed_retryable. With the
-// database thread the batches run there (at most COMMITS_IN_FLIGHT at once; the rest waits for the next).
+// the whole batch (nothing of it is committed): every job of it is reported failed_retryable.
 static void s_flush_commits(worker_jobs_t *o)
 {
-    while (o->dbq && o->chead && o->commits_in_flight < COMMITS_IN_FLIGHT) {
-        s_commit_batch_t *b = calloc(1, sizeof *b);
-        if (!b) break;  // the next tick tries again
-        b->o = o;
-        while (o->chead && b->n < COMMIT_BATCH) {
-            s_job_t *job = o->chead;
-            s_unqueue(job);
-            b->jobs[b->n] = job;
-            b->st[b->n] = (worker_dbq_stmt_t){"lull_w_commit", COMMIT_NPARAMS, (const char *const *)job->params, NULL};
-            b->n++;
-        }
-        if (worker_dbq_submit(o->dbq, b->st, b->n, s_on_commits, b) != 0) {
-            bool applied[COMMIT_BATCH] = {false};
-            size_t nids[COMMIT_BATCH] = {0};
-            s_report_commits(o, b->jobs, b->n, false, NULL, nids, applied, "cannot queue the commit");
-            free(b);
-            continue;
-        }
-        o->commits_in_flight++;
-    }
-    while (!o->dbq && o->chead) {
+    while (o->chead) {
         s_job_t *batch[COMMIT_BATCH];
         int n = 0;
         while (o->chead && n < COMMIT_BATCH) {
@@ -623,7 +546,20 @@ static void s_flush_commits(worker_jobs_t *o)
         size_t nids[COMMIT_BATCH] = {0};
         bool applied[COMMIT_BATCH] = {false};
         bool ok = s_run_batch(o, batch, n, ids, nids, applied);
-        s_report_commits(o, batch, n, ok, ids, nids, applied, lull_db_error(o->db));
+        if (!ok) {
+            lull_counter_add(o->m_db_errors, 1);
+            LOG_WARN("job.commit_failed", "commit failed; the jobs will be retried", "jobs", LI(n), "error",
+                     LS(lull_db_error(o->db)));
+        }
+        for (int i = 0; i < n; i++) {
+            s_job_t *job = batch[i];
+            if (!ok) s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0);
+            else if (applied[i]) s_job_done(job, job->ok_outcome, 0, job->detail, ids[i], nids[i]);
+            else {
+                lull_counter_add(o->m_cas_conflict, 1);
+                s_job_done(job, s_reread(job), 0, "cas", NULL, 0);
+            }
+        }
     }
 }
 
@@ -1151,62 +1087,11 @@ cleanup:
     free(burst);
 }
 
-typedef struct {
-    worker_jobs_t *o;
-    int n;
-    s_job_t *jobs[LOAD_BATCH];
-    char params[LOAD_BATCH][2][24];
-    const char *p[LOAD_BATCH][2];
-    worker_dbq_stmt_t st[2 * LOAD_BATCH];
-} s_load_batch_t;
-
-// A load batch has run on the database thread: run each job (a failed batch fails its jobs retryably).
-// While the engine stops, the jobs are left to worker_jobs_destroy.
-static void s_on_loads(worker_dbq_stmt_t *st, int n, bool ok, const char *error, void *arg)
-{
-    s_load_batch_t *b = arg;
-    worker_jobs_t *o = b->o;
-    if (!ok) LOG_WARN("job.load_failed", "loading jobs failed; they will be retried", "jobs", LI(b->n), "error",
-                      LS(error));
-    for (int i = 0; i < b->n && 2 * i + 1 < n; i++) {
-        if (o->stopping) {
-            if (st[2 * i].result) PQclear(st[2 * i].result);
-            if (st[2 * i + 1].result) PQclear(st[2 * i + 1].result);
-            continue;
-        }
-        s_job_run(b->jobs[i], st[2 * i].result, st[2 * i + 1].result);  // frees the results
-    }
-    free(b);
-}
-
-// Loads the queued jobs: both queries of every job in one pipeline (one round trip), then runs each. With
-// the database thread the pipeline runs there and the jobs run when it is back.
+// Loads the queued jobs: both queries of every job in one pipeline (one round trip), then runs each.
 static void s_flush_loads(worker_jobs_t *o)
 {
-    while (o->dbq && o->lhead) {
-        s_load_batch_t *b = calloc(1, sizeof *b);
-        if (!b) return;  // the next tick tries again
-        b->o = o;
-        while (o->lhead && b->n < LOAD_BATCH) {
-            s_job_t *job = o->lhead;
-            o->lhead = job->lnext;
-            job->lnext = NULL;
-            int i = b->n++;
-            b->jobs[i] = job;
-            s_i64(b->params[i][0], sizeof b->params[i][0], job->conv_id);
-            s_i64(b->params[i][1], sizeof b->params[i][1], job->upto);
-            b->p[i][0] = b->params[i][0];
-            b->p[i][1] = b->params[i][1];
-            b->st[2 * i] = (worker_dbq_stmt_t){"lull_w_load", 1, b->p[i], NULL};
-            b->st[2 * i + 1] = (worker_dbq_stmt_t){"lull_w_history", 2, b->p[i], NULL};
-        }
-        if (!o->lhead) o->ltail = NULL;
-        if (worker_dbq_submit(o->dbq, b->st, 2 * b->n, s_on_loads, b) != 0) {
-            for (int i = 0; i < b->n; i++) s_job_run(b->jobs[i], NULL, NULL);
-            free(b);
-        }
-    }
     while (o->lhead) {
+        enum { LOAD_BATCH = 256 };
         s_job_t *batch[LOAD_BATCH];
         PGresult *res[LOAD_BATCH][2];
         int n = 0;
@@ -1288,12 +1173,6 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
         http_ok = self->http[i] != NULL;
     }
     self->tick = lull_loop_add_timer(loop, TICK_MS, TICK_MS, s_tick, self);
-    static const worker_dbq_prep_t preps[] = {
-        {"lull_w_load", s_load_sql, 1}, {"lull_w_history", s_history_sql, 2}, {"lull_w_commit", s_commit_sql, COMMIT_NPARAMS}};
-    if (db && cfg->db_thread) {
-        self->dbq = worker_dbq_new(loop, cfg->common.database_url, preps, (int)(sizeof preps / sizeof preps[0]));
-        if (!self->dbq) http_ok = false;
-    }
     if (!http_ok || self->tick < 0) {
         worker_jobs_destroy(&self);
         return NULL;
@@ -1333,13 +1212,8 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
 {
     if (!self_p || !*self_p) return;
     worker_jobs_t *self = *self_p;
-    self->stopping = true;  // loads coming back from the database thread no longer start their jobs
-    // finished jobs still get their commit and DONE
-    do {
-        worker_dbq_drain(self->dbq);
-        s_flush_commits(self);
-    } while (self->chead || worker_dbq_pending(self->dbq) > 0);
-    worker_dbq_destroy(&self->dbq);
+    s_flush_commits(self);  // finished jobs still get their commit and DONE
+    self->stopping = true;
     self->lhead = self->ltail = NULL;  // jobs not loaded yet are dropped (freed below)
     for (int i = 0; i < self->nhttp; i++) lull_http_destroy(&self->http[i]);  // aborts requests; callbacks see stopping
     while (self->jobs) s_job_free(self->jobs);
