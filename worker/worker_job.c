@@ -875,7 +875,10 @@ static void s_append(char *buf, size_t cap, size_t *len, const char *s)
 static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
 {
     worker_jobs_t *o = job->owner;
-    char *burst = NULL;
+    // On the stack, not the heap: three large blocks per job made glibc consolidate its free lists on
+    // every job (about a tenth of the worker's CPU under load).
+    char burst[MAX_BURST_TEXT], transcript[MAX_BURST_TEXT], msg[2 * MAX_BURST_TEXT + 128];
+    burst[0] = transcript[0] = '\0';
     if (!r || !h) {
         lull_counter_add(o->m_db_errors, 1);
         s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0);
@@ -958,13 +961,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     if (job->nchain > 0 && tmodel && *tmodel && strlen(tmodel) < sizeof job->model[0])  // the first provider's
         snprintf(job->model[job->chain[0]], sizeof job->model[0], "%s", tmodel);
 
-    burst = calloc(1, MAX_BURST_TEXT);
-    char *transcript = calloc(1, MAX_BURST_TEXT);
-    if (!burst || !transcript) {
-        free(transcript);
-        s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory", NULL, 0);
-        goto cleanup;
-    }
     size_t blen = 0, tlen = 0;
     bool conv_ok = true;
     for (int i = 0; i < PQntuples(h); i++) {
@@ -986,7 +982,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
                                              clipped, NULL, NULL, NULL) == 0;
     }
     if (!conv_ok || blen == 0) {
-        free(transcript);
         s_job_done(job, blen == 0 ? LULL_OUTCOME_FAILED_PERMANENT : LULL_OUTCOME_FAILED_RETRYABLE, 0,
                    blen == 0 ? "no inbound message in the burst" : "cannot build the conversation", NULL, 0);
         goto cleanup;
@@ -994,7 +989,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
 
     // contact limited by the content filter: no reply for this burst
     if (strcmp(lull_db_text(r, 0, C_LIMITED) ? lull_db_text(r, 0, C_LIMITED) : "f", "t") == 0) {
-        free(transcript);
         s_commit_t c = {0};
         s_commit_and_done(job, &c, LULL_OUTCOME_FAILED_PERMANENT, "contact limited");
         goto cleanup;
@@ -1002,7 +996,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     // content filter: blocked phrase → the safe reply, no LLM call
     char found[128];
     if (worker_text_match_array(burst, lull_db_text(r, 0, C_BLOCKED), found, sizeof found) >= 0) {
-        free(transcript);
         const char *safe = lull_db_text(r, 0, C_SAFE);
         s_commit_t c = {.reply = safe && *safe ? safe : s_default_safe, .kind = "safe",
                         .limit_contact = o->cfg->block_limit_ms > 0};
@@ -1012,7 +1005,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     }
     // escalation keyword → escalate, no bot reply, no LLM call
     if (worker_text_match_array(burst, lull_db_text(r, 0, C_KEYWORDS), found, sizeof found) >= 0) {
-        free(transcript);
         char reason[200];
         snprintf(reason, sizeof reason, "keyword: %s", found);
         s_commit_t c = {.esc_source = "keyword", .esc_reason = reason};
@@ -1026,7 +1018,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     bool has_c = okv && lull_db_text(r, 0, C_LIM_C);
     int64_t used_t = lull_db_int(r, 0, C_USED_T, NULL), used_c = lull_db_int(r, 0, C_USED_C, NULL);
     if ((has_t && used_t >= lim_t) || (has_c && used_c >= lim_c)) {
-        free(transcript);
         s_commit_t c = {0};
         LOG_INFO("job.daily_limit", "daily usage limit reached; no reply", "conv", LI(job->conv_id), "tenant",
                  LI(job->tenant_id));
@@ -1035,7 +1026,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
         goto cleanup;
     }
     if (job->nchain == 0) {
-        free(transcript);
         s_job_finish(job);  // no provider: handled as "every provider failed"
         goto cleanup;
     }
@@ -1049,16 +1039,11 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     job->want_analysis = o->cfg->analysis;
     if (job->want_analysis) {
         job->schema = worker_analysis_schema(job->extraction_fields);
-        char *msg = malloc(2 * MAX_BURST_TEXT + 128);
-        if (msg) {
-            snprintf(msg, 2 * MAX_BURST_TEXT + 128, "Earlier conversation:\n%s\nLatest customer messages (analyse these):\n%s",
-                     tlen ? transcript : "(none)\n", burst);
-            conv_ok = worker_conv_add(&job->analysis.conv, WORKER_ITEM_USER, msg, NULL, NULL, NULL) == 0;
-            free(msg);
-        }
-        if (!msg || !conv_ok || !job->schema) job->want_analysis = false;
+        snprintf(msg, sizeof msg, "Earlier conversation:\n%s\nLatest customer messages (analyse these):\n%s",
+                 tlen ? transcript : "(none)\n", burst);
+        conv_ok = worker_conv_add(&job->analysis.conv, WORKER_ITEM_USER, msg, NULL, NULL, NULL) == 0;
+        if (!conv_ok || !job->schema) job->want_analysis = false;
     }
-    free(transcript);
     if (!job->system) {
         s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory", NULL, 0);
         goto cleanup;
@@ -1084,7 +1069,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
 cleanup:
     if (r) PQclear(r);
     if (h) PQclear(h);
-    free(burst);
 }
 
 // Loads the queued jobs: both queries of every job in one pipeline (one round trip), then runs each.
