@@ -1157,6 +1157,7 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
         http_ok = self->http[i] != NULL;
     }
     self->tick = lull_loop_add_timer(loop, TICK_MS, TICK_MS, s_tick, self);
+    LOG_INFO("jobs.http", "LLM requests spread over libcurl multi handles", "multis", LI(self->nhttp));
     if (!http_ok || self->tick < 0) {
         worker_jobs_destroy(&self);
         return NULL;
