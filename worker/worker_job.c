@@ -28,7 +28,7 @@
 #define COMMIT_BATCH 128  // jobs per commit transaction at most
 // LLM requests are spread over several libcurl multi handles: libcurl (7.88) scans a multi's whole
 // connection cache linearly when it looks for a connection to reuse and when it returns one, which at
-// thousands of connections to one host cost about half of the worker's CPU. One multi per
+// thousands of connections to one host cost about 40 % of the worker's CPU. One multi per
 // HTTP_CONNS_PER_SHARD requests in flight (two per job) keeps those scans short.
 #define HTTP_MAX_SHARDS 32
 #define HTTP_CONNS_PER_SHARD 256
@@ -875,8 +875,8 @@ static void s_append(char *buf, size_t cap, size_t *len, const char *s)
 static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
 {
     worker_jobs_t *o = job->owner;
-    // On the stack, not the heap: three large blocks per job made glibc consolidate its free lists on
-    // every job (about a tenth of the worker's CPU under load).
+    // On the stack, not the heap: no three large heap blocks per job (each large request makes glibc
+    // consolidate its fast bins), and no allocation failure to handle here.
     char burst[MAX_BURST_TEXT], transcript[MAX_BURST_TEXT], msg[2 * MAX_BURST_TEXT + 128];
     burst[0] = transcript[0] = '\0';
     if (!r || !h) {
