@@ -26,6 +26,12 @@
 #define HTTP_MAX_BODY (4u << 20)
 #define COMMIT_NPARAMS 34
 #define COMMIT_BATCH 128  // jobs per commit transaction at most
+// LLM requests are spread over several libcurl multi handles: libcurl (7.88) scans a multi's whole
+// connection cache linearly when it looks for a connection to reuse and when it returns one, which at
+// thousands of connections to one host cost about 40 % of the worker's CPU. One multi per
+// HTTP_CONNS_PER_SHARD requests in flight (two per job) keeps those scans short.
+#define HTTP_MAX_SHARDS 32
+#define HTTP_CONNS_PER_SHARD 256
 
 static const char *const s_provider_names[NPROVIDERS] = {"openai", "anthropic", "gemini"};
 
@@ -99,7 +105,9 @@ struct worker_jobs {
     const worker_cfg_t *cfg;
     lull_loop_t *loop;
     lull_db_t *db;
-    lull_http_t *http;
+    lull_http_t *http[HTTP_MAX_SHARDS];
+    int nhttp;
+    unsigned next_http;      // round-robin shard of the next request
     worker_done_fn *done;
     void *done_arg;
     worker_limit_t limits[NPROVIDERS];
@@ -733,7 +741,7 @@ static void s_call_step(s_call_t *call)
         for (int i = 0; i < nh && i < LULL_HTTP_MAX_HEADERS - 1; i++) req.headers[i] = hdrs[i];
         call->in_http = true;
         call->started_ms = now;
-        int rc = lull_http_start(o->http, &req, s_on_http, call);
+        int rc = lull_http_start(o->http[o->next_http++ % (unsigned)o->nhttp], &req, s_on_http, call);
         free(body);
         if (rc == 0) return;
         call->in_http = false;
@@ -867,7 +875,10 @@ static void s_append(char *buf, size_t cap, size_t *len, const char *s)
 static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
 {
     worker_jobs_t *o = job->owner;
-    char *burst = NULL;
+    // On the stack, not the heap: no three large heap blocks per job (each large request makes glibc
+    // consolidate its fast bins), and no allocation failure to handle here.
+    char burst[MAX_BURST_TEXT], transcript[MAX_BURST_TEXT], msg[2 * MAX_BURST_TEXT + 128];
+    burst[0] = transcript[0] = '\0';
     if (!r || !h) {
         lull_counter_add(o->m_db_errors, 1);
         s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0);
@@ -950,13 +961,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     if (job->nchain > 0 && tmodel && *tmodel && strlen(tmodel) < sizeof job->model[0])  // the first provider's
         snprintf(job->model[job->chain[0]], sizeof job->model[0], "%s", tmodel);
 
-    burst = calloc(1, MAX_BURST_TEXT);
-    char *transcript = calloc(1, MAX_BURST_TEXT);
-    if (!burst || !transcript) {
-        free(transcript);
-        s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory", NULL, 0);
-        goto cleanup;
-    }
     size_t blen = 0, tlen = 0;
     bool conv_ok = true;
     for (int i = 0; i < PQntuples(h); i++) {
@@ -978,7 +982,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
                                              clipped, NULL, NULL, NULL) == 0;
     }
     if (!conv_ok || blen == 0) {
-        free(transcript);
         s_job_done(job, blen == 0 ? LULL_OUTCOME_FAILED_PERMANENT : LULL_OUTCOME_FAILED_RETRYABLE, 0,
                    blen == 0 ? "no inbound message in the burst" : "cannot build the conversation", NULL, 0);
         goto cleanup;
@@ -986,7 +989,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
 
     // contact limited by the content filter: no reply for this burst
     if (strcmp(lull_db_text(r, 0, C_LIMITED) ? lull_db_text(r, 0, C_LIMITED) : "f", "t") == 0) {
-        free(transcript);
         s_commit_t c = {0};
         s_commit_and_done(job, &c, LULL_OUTCOME_FAILED_PERMANENT, "contact limited");
         goto cleanup;
@@ -994,7 +996,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     // content filter: blocked phrase → the safe reply, no LLM call
     char found[128];
     if (worker_text_match_array(burst, lull_db_text(r, 0, C_BLOCKED), found, sizeof found) >= 0) {
-        free(transcript);
         const char *safe = lull_db_text(r, 0, C_SAFE);
         s_commit_t c = {.reply = safe && *safe ? safe : s_default_safe, .kind = "safe",
                         .limit_contact = o->cfg->block_limit_ms > 0};
@@ -1004,7 +1005,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     }
     // escalation keyword → escalate, no bot reply, no LLM call
     if (worker_text_match_array(burst, lull_db_text(r, 0, C_KEYWORDS), found, sizeof found) >= 0) {
-        free(transcript);
         char reason[200];
         snprintf(reason, sizeof reason, "keyword: %s", found);
         s_commit_t c = {.esc_source = "keyword", .esc_reason = reason};
@@ -1018,7 +1018,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     bool has_c = okv && lull_db_text(r, 0, C_LIM_C);
     int64_t used_t = lull_db_int(r, 0, C_USED_T, NULL), used_c = lull_db_int(r, 0, C_USED_C, NULL);
     if ((has_t && used_t >= lim_t) || (has_c && used_c >= lim_c)) {
-        free(transcript);
         s_commit_t c = {0};
         LOG_INFO("job.daily_limit", "daily usage limit reached; no reply", "conv", LI(job->conv_id), "tenant",
                  LI(job->tenant_id));
@@ -1027,7 +1026,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
         goto cleanup;
     }
     if (job->nchain == 0) {
-        free(transcript);
         s_job_finish(job);  // no provider: handled as "every provider failed"
         goto cleanup;
     }
@@ -1041,16 +1039,11 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     job->want_analysis = o->cfg->analysis;
     if (job->want_analysis) {
         job->schema = worker_analysis_schema(job->extraction_fields);
-        char *msg = malloc(2 * MAX_BURST_TEXT + 128);
-        if (msg) {
-            snprintf(msg, 2 * MAX_BURST_TEXT + 128, "Earlier conversation:\n%s\nLatest customer messages (analyse these):\n%s",
-                     tlen ? transcript : "(none)\n", burst);
-            conv_ok = worker_conv_add(&job->analysis.conv, WORKER_ITEM_USER, msg, NULL, NULL, NULL) == 0;
-            free(msg);
-        }
-        if (!msg || !conv_ok || !job->schema) job->want_analysis = false;
+        snprintf(msg, sizeof msg, "Earlier conversation:\n%s\nLatest customer messages (analyse these):\n%s",
+                 tlen ? transcript : "(none)\n", burst);
+        conv_ok = worker_conv_add(&job->analysis.conv, WORKER_ITEM_USER, msg, NULL, NULL, NULL) == 0;
+        if (!conv_ok || !job->schema) job->want_analysis = false;
     }
-    free(transcript);
     if (!job->system) {
         s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory", NULL, 0);
         goto cleanup;
@@ -1076,7 +1069,6 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
 cleanup:
     if (r) PQclear(r);
     if (h) PQclear(h);
-    free(burst);
 }
 
 // Loads the queued jobs: both queries of every job in one pipeline (one round trip), then runs each.
@@ -1157,9 +1149,16 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
     self->done = done;
     self->done_arg = arg;
     long per_host = 0;
-    self->http = lull_http_new(loop, HTTP_MAX_BODY, cfg->llm_timeout_ms, per_host);
+    int64_t shards = (2 * (int64_t)cfg->concurrency + HTTP_CONNS_PER_SHARD - 1) / HTTP_CONNS_PER_SHARD;
+    self->nhttp = shards < 1 ? 1 : shards > HTTP_MAX_SHARDS ? HTTP_MAX_SHARDS : (int)shards;
+    bool http_ok = true;
+    for (int i = 0; i < self->nhttp && http_ok; i++) {
+        self->http[i] = lull_http_new(loop, HTTP_MAX_BODY, cfg->llm_timeout_ms, per_host);
+        http_ok = self->http[i] != NULL;
+    }
     self->tick = lull_loop_add_timer(loop, TICK_MS, TICK_MS, s_tick, self);
-    if (!self->http || self->tick < 0) {
+    LOG_INFO("jobs.http", "LLM requests spread over libcurl multi handles", "multis", LI(self->nhttp));
+    if (!http_ok || self->tick < 0) {
         worker_jobs_destroy(&self);
         return NULL;
     }
@@ -1201,7 +1200,7 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
     s_flush_commits(self);  // finished jobs still get their commit and DONE
     self->stopping = true;
     self->lhead = self->ltail = NULL;  // jobs not loaded yet are dropped (freed below)
-    lull_http_destroy(&self->http);  // aborts requests; their callbacks see stopping
+    for (int i = 0; i < self->nhttp; i++) lull_http_destroy(&self->http[i]);  // aborts requests; callbacks see stopping
     while (self->jobs) s_job_free(self->jobs);
     if (self->tick > 0) lull_loop_cancel_timer(self->loop, self->tick);
     free(self);

@@ -185,7 +185,7 @@ int main(int argc, char **argv)
     int nitems = flood ? 2 : 3;
     char line[512];
     size_t linelen = 0;
-    int64_t last_hb = lull_clock_mono_ms(), start = 0, last_print = 0;
+    int64_t last_hb = lull_clock_mono_ms(), start = 0, last_print = 0, first_done = 0;
     size_t done_at_print = 0;
     bool stdin_open = !flood;
     while (!s_stop) {
@@ -209,6 +209,7 @@ int main(int argc, char **argv)
                         if (flood && !start) start = now, last_print = now;
                     } else if (w && msg.type == LULL_MSG_DONE) {
                         w->credit++;
+                        if (!first_done) first_done = now;  // steady state: from the first DONE on
                         done_total++;
                         if (!flood)
                             printf("{\"type\":\"done\",\"job\":%llu,\"conv\":%lld,\"outcome\":\"%s\",\"backoff_until_ms\":%lld,"
@@ -280,8 +281,10 @@ int main(int argc, char **argv)
     }
     if (flood) {
         int64_t ms = lull_clock_mono_ms() - start;
-        printf("{\"type\":\"summary\",\"done\":%zu,\"ms\":%lld,\"rate\":%.1f}\n", done_total, (long long)ms,
-               ms > 0 ? (double)done_total * 1000.0 / (double)ms : 0.0);
+        int64_t steady_ms = first_done ? lull_clock_mono_ms() - first_done : 0;
+        printf("{\"type\":\"summary\",\"done\":%zu,\"ms\":%lld,\"rate\":%.1f,\"steady_rate\":%.1f}\n", done_total,
+               (long long)ms, ms > 0 ? (double)done_total * 1000.0 / (double)ms : 0.0,
+               steady_ms > 0 ? (double)(done_total - 1) * 1000.0 / (double)steady_ms : 0.0);
         fflush(stdout);
     }
     zsock_destroy(&router);
