@@ -1,5 +1,5 @@
 // Dead-letter queries (list / replay / replay all) over outbox rows in status 'dead' or 'unknown'.
-#include "sender_dead.h"
+#include "lull_dead.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
     " status IN ('dead','unknown') AND ($1::bigint IS NULL OR tenant_id = $1::bigint)"              \
     " AND ($2::text IS NULL OR channel = $2::text) AND ($3::timestamptz IS NULL OR updated_at >= $3::timestamptz)"
 
-static int s_params(const sender_dead_filter_t *f, char *tenant, size_t cap, const char *params[3])
+static int s_params(const lull_dead_filter_t *f, char *tenant, size_t cap, const char *params[3])
 {
     params[0] = params[1] = params[2] = NULL;
     if (!f) return 0;
@@ -25,13 +25,13 @@ static int s_params(const sender_dead_filter_t *f, char *tenant, size_t cap, con
     return 0;
 }
 
-char *sender_dead_list(lull_db_t *db, const sender_dead_filter_t *filter)
+char *lull_dead_list(lull_db_t *db, const lull_dead_filter_t *filter)
 {
     char tenant[24], limit[16];
     const char *params[4];
     if (s_params(filter, tenant, sizeof tenant, params) != 0) return NULL;
     int lim = filter && filter->limit > 0 ? filter->limit : 100;
-    if (lim > SENDER_DEAD_MAX_LIMIT) lim = SENDER_DEAD_MAX_LIMIT;
+    if (lim > LULL_DEAD_MAX_LIMIT) lim = LULL_DEAD_MAX_LIMIT;
     snprintf(limit, sizeof limit, "%d", lim);
     params[3] = limit;
     PGresult *res = lull_db_exec(
@@ -51,7 +51,7 @@ char *sender_dead_list(lull_db_t *db, const sender_dead_filter_t *filter)
 #define REPLAY_SET \
     " SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL, lease_owner = NULL, updated_at = now()"
 
-int sender_dead_replay(lull_db_t *db, int64_t id)
+int lull_dead_replay(lull_db_t *db, int64_t id)
 {
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", (long long)id);
@@ -63,7 +63,7 @@ int sender_dead_replay(lull_db_t *db, int64_t id)
     return n > 0 ? 1 : 0;
 }
 
-int64_t sender_dead_replay_all(lull_db_t *db, const sender_dead_filter_t *filter)
+int64_t lull_dead_replay_all(lull_db_t *db, const lull_dead_filter_t *filter)
 {
     char tenant[24];
     const char *params[3];
