@@ -27,20 +27,26 @@ static int s_params(const lull_dead_filter_t *f, char *tenant, size_t cap, const
 
 char *lull_dead_list(lull_db_t *db, const lull_dead_filter_t *filter)
 {
-    char tenant[24], limit[16];
-    const char *params[4];
+    char tenant[24], limit[16], before[24];
+    const char *params[5];
     if (s_params(filter, tenant, sizeof tenant, params) != 0) return NULL;
     int lim = filter && filter->limit > 0 ? filter->limit : 100;
     if (lim > LULL_DEAD_MAX_LIMIT) lim = LULL_DEAD_MAX_LIMIT;
     snprintf(limit, sizeof limit, "%d", lim);
     params[3] = limit;
+    params[4] = NULL;
+    if (filter && filter->before_id < 0) return NULL;
+    if (filter && filter->before_id > 0) {
+        snprintf(before, sizeof before, "%lld", (long long)filter->before_id);
+        params[4] = before;
+    }
     PGresult *res = lull_db_exec(
         db,
         "SELECT coalesce(json_agg(r)::text, '[]') FROM ("
         " SELECT id, tenant_id, conversation_id, message_id, channel, recipient, status, attempts, last_status,"
         "  last_error, idempotency_key, updated_at FROM outbox WHERE" DEAD_WHERE
-        " ORDER BY id DESC LIMIT $4::int) r",
-        4, params);
+        " AND ($5::bigint IS NULL OR id < $5::bigint) ORDER BY id DESC LIMIT $4::int) r",
+        5, params);
     if (!res) return NULL;
     const char *t = PQntuples(res) == 1 ? lull_db_text(res, 0, 0) : NULL;
     char *out = t ? strdup(t) : NULL;

@@ -16,6 +16,7 @@ typedef struct {
     const char *channel;   // NULL = any
     const char *since;     // timestamptz text (updated_at >= since); NULL = any
     int limit;             // list: rows (1..LULL_DEAD_MAX_LIMIT; 0 = 100)
+    int64_t before_id;     // list: only ids below it (keyset pagination, newest first); 0 = none
 } lull_dead_filter_t;
 
 // Lists dead letters as a JSON array text [{"id","tenant_id","conversation_id","message_id","channel",

@@ -126,6 +126,11 @@ LULL_TEST(dead_letters_list_and_replay)
     char *list = lull_dead_list(s_db, &f);
     LULL_CHECK(list && strstr(list, "unit_sender_1") && strstr(list, "unit_sender_2") && !strstr(list, "unit_sender_3"));
     free(list);
+    int64_t id2 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    lull_dead_filter_t page = {.channel = "generic", .limit = 10, .before_id = id2};  // keyset: ids below id2 only
+    list = lull_dead_list(s_db, &page);
+    LULL_CHECK(list && !strstr(list, "unit_sender_2") && strstr(list, "unit_sender_1"));
+    free(list);
     lull_dead_filter_t bad = {.tenant_id = -1};
     LULL_CHECK(lull_dead_list(s_db, &bad) == NULL);
     int64_t id = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_1'");
