@@ -2,6 +2,7 @@
 // one thread that owns a database connection, a DEALER socket per scheduler shard and a PUSH socket to the
 // senders; the HTTP thread only checks the token and queues the request.
 #include "ingress_admin.h"
+#include "ingress_admin_crud.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_db.h"
@@ -170,6 +171,18 @@ static bool s_one_of(const char *v, const char *const *set)
 
 static const char *const s_channels[] = {"generic", "sms", "whatsapp", "tiktok", "webchat", NULL};
 static const char *const s_statuses[] = {"open", "escalated", "paused", "closed", NULL};
+
+void ingress_admin_answer(ingress_admin_req_t *req, int status, char *body) { s_set(req, status, body); }
+void ingress_admin_error(ingress_admin_req_t *req, int status, const char *code, const char *message)
+{
+    s_err(req, status, code, message);
+}
+bool ingress_admin_query(const char *uri, const char *key, char *out, size_t cap) { return s_query(uri, key, out, cap); }
+bool ingress_admin_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max,
+                             int64_t *out)
+{
+    return s_query_int(req, key, def, min, max, out);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Scheduler control
@@ -837,6 +850,7 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
         else s_method_not_allowed(req);
         return;
     }
+    if (ingress_admin_crud_handle(self->db, req, path)) return;
     s_err(req, 404, "not_found", "no such admin route");
 }
 

@@ -43,6 +43,17 @@ ingress_admin_t *ingress_admin_new(const ingress_admin_cfg_t *cfg);
 // Checks the token and queues req. Returns 1 when answered at once (req->status/answer set, done NOT called:
 // unauthorised, disabled, overloaded), 0 when queued (done will be called from the admin thread).
 int ingress_admin_submit(ingress_admin_t *self, ingress_admin_req_t *req);
+// For the admin route modules (admin thread only):
+// Sets req's answer to status and body (owned; NULL body = 500 out of memory).
+void ingress_admin_answer(ingress_admin_req_t *req, int status, char *body);
+// Sets req's answer to {"error":{"code","message"}} with status.
+void ingress_admin_error(ingress_admin_req_t *req, int status, const char *code, const char *message);
+// Copies the percent-decoded query parameter key of uri into out (cap bytes); false when absent or invalid.
+bool ingress_admin_query(const char *uri, const char *key, char *out, size_t cap);
+// Reads an integer query parameter in [min, max] (absent → def); false when invalid (req answered 400).
+bool ingress_admin_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max,
+                             int64_t *out);
+
 // Stops the admin thread (queued requests are answered 503 and their done called) and frees; NULL-safe.
 void ingress_admin_destroy(ingress_admin_t **self_p);
 
