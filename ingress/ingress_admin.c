@@ -11,6 +11,7 @@
 #include "lull_log.h"
 #include "lull_proto.h"
 
+#include <curl/curl.h>
 #include <czmq.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct ingress_admin {
     int nctl;
     zsock_t *senders;
     uint64_t next_req_id;
+    char *config_json;  // owned copy
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -715,6 +717,93 @@ static void s_dead_replay_all(ingress_admin_t *self, ingress_admin_req_t *req)
     s_set(req, 200, strdup(buf));
 }
 
+
+// ---------------------------------------------------------------------------------------------------------
+// Health (libcurl multi on the admin thread: lull_http needs a lull_loop, whose signal fd belongs to the
+// main loop)
+
+#define S_MAX_TARGETS 16
+
+typedef struct {
+    char name[64];
+    char url[512];
+    CURL *h;
+    long status;
+    char body[512];
+    size_t len;
+} s_target_t;
+
+static size_t s_health_write(char *p, size_t sz, size_t n, void *arg)
+{
+    s_target_t *t = arg;
+    size_t want = sz * n, room = sizeof t->body - 1 - t->len;
+    size_t take = want < room ? want : room;
+    memcpy(t->body + t->len, p, take);
+    t->len += take;
+    t->body[t->len] = '\0';
+    return want;
+}
+
+// GET /api/v1/health: every LULL_HEALTH_TARGETS entry fetched in parallel; 503 when any is down.
+static void s_health(ingress_admin_t *self, ingress_admin_req_t *req)
+{
+    s_target_t t[S_MAX_TARGETS];
+    int nt = 0;
+    const char *p = self->cfg.health_targets ? self->cfg.health_targets : "";
+    while (*p && nt < S_MAX_TARGETS) {
+        size_t len = strcspn(p, ",");
+        const char *eq = memchr(p, '=', len);
+        if (eq && eq > p && (size_t)(eq - p) < sizeof t[nt].name && len - (size_t)(eq - p) - 1 < sizeof t[nt].url) {
+            memset(&t[nt], 0, sizeof t[nt]);
+            snprintf(t[nt].name, sizeof t[nt].name, "%.*s", (int)(eq - p), p);
+            snprintf(t[nt].url, sizeof t[nt].url, "%.*s", (int)(len - (size_t)(eq - p) - 1), eq + 1);
+            nt++;
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+    CURLM *m = curl_multi_init();
+    for (int i = 0; m && i < nt; i++) {
+        t[i].h = curl_easy_init();
+        if (!t[i].h) continue;
+        curl_easy_setopt(t[i].h, CURLOPT_URL, t[i].url);
+        curl_easy_setopt(t[i].h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(t[i].h, CURLOPT_TIMEOUT_MS, (long)self->cfg.health_timeout_ms);
+        curl_easy_setopt(t[i].h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(t[i].h, CURLOPT_WRITEFUNCTION, s_health_write);
+        curl_easy_setopt(t[i].h, CURLOPT_WRITEDATA, &t[i]);
+        curl_easy_setopt(t[i].h, CURLOPT_PRIVATE, &t[i]);
+        curl_multi_add_handle(m, t[i].h);
+    }
+    int running = 1;
+    while (m && running) {
+        if (curl_multi_perform(m, &running) != CURLM_OK) break;
+        if (running) curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON *tiers = cJSON_AddObjectToObject(root, "tiers");
+    cJSON *me = cJSON_AddObjectToObject(tiers, "ingress");
+    cJSON_AddStringToObject(me, "status", "ok");
+    bool all_ok = true;
+    for (int i = 0; i < nt; i++) {
+        if (t[i].h) curl_easy_getinfo(t[i].h, CURLINFO_RESPONSE_CODE, &t[i].status);
+        bool ok = t[i].status >= 200 && t[i].status < 300;
+        all_ok = all_ok && ok;
+        cJSON *o = cJSON_AddObjectToObject(tiers, t[i].name);
+        cJSON_AddStringToObject(o, "status", ok ? "ok" : "down");
+        cJSON_AddNumberToObject(o, "http_status", (double)t[i].status);
+        char err[64];
+        cJSON *b = t[i].len ? lull_json_parse(t[i].body, t[i].len, 8, err, sizeof err) : NULL;
+        if (b) cJSON_AddItemToObject(o, "detail", b);
+        if (m && t[i].h) curl_multi_remove_handle(m, t[i].h);
+        if (t[i].h) curl_easy_cleanup(t[i].h);
+    }
+    if (m) curl_multi_cleanup(m);
+    cJSON_AddStringToObject(root, "status", all_ok ? "ok" : "degraded");
+    s_set(req, all_ok ? 200 : 503, lull_json_print(root));
+    cJSON_Delete(root);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Dispatch
 
@@ -850,6 +939,12 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
         else s_method_not_allowed(req);
         return;
     }
+    if (strcmp(path, "/api/v1/config") == 0 || strcmp(path, "/api/v1/health") == 0) {
+        if (!get) s_method_not_allowed(req);
+        else if (path[8] == 'c') s_set(req, 200, strdup(self->config_json ? self->config_json : "{}"));
+        else s_health(self, req);
+        return;
+    }
     if (ingress_admin_crud_handle(self->db, req, path)) return;
     s_err(req, 404, "not_found", "no such admin route");
 }
@@ -930,6 +1025,8 @@ ingress_admin_t *ingress_admin_new(const ingress_admin_cfg_t *cfg)
     pthread_cond_init(&self->cv, NULL);
     self->db = lull_db_new(cfg->database_url);
     if (!self->db) goto fail;
+    self->config_json = strdup(cfg->config_json ? cfg->config_json : "{}");
+    if (!self->config_json) goto fail;
     self->nctl = s_connect_list(self, cfg->controls, ZMQ_DEALER, self->ctl, S_MAX_SHARDS);
     if (self->nctl <= 0) {
         LOG_ERROR("admin.controls_invalid", "LULL_SCHEDULER_CONTROLS needs 1 to 64 endpoints");
@@ -1009,6 +1106,7 @@ void ingress_admin_destroy(ingress_admin_t **self_p)
     for (int i = 0; i < S_MAX_SHARDS; i++) zsock_destroy(&self->ctl[i]);
     zsock_destroy(&self->senders);
     lull_db_destroy(&self->db);
+    free(self->config_json);
     pthread_mutex_destroy(&self->mu);
     pthread_cond_destroy(&self->cv);
     free(self);

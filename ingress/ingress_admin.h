@@ -19,6 +19,9 @@ typedef struct {
     const char *senders;       // comma-separated sender PULL endpoints (OUTBOX wake-ups for human replies)
     int64_t ctl_timeout_ms;    // a scheduler shard that does not answer within this gets 503, milliseconds
     int64_t queue_max;         // admin requests waiting for the admin thread before new ones get 503
+    const char *config_json;   // GET /api/v1/config: the effective configuration, secrets masked (copied)
+    const char *health_targets;  // comma-separated name=http://host:port/health checked by GET /api/v1/health
+    int64_t health_timeout_ms; // per target, milliseconds
 } ingress_admin_cfg_t;
 
 // One admin request. The caller fills the inputs (borrowed until done is called) and keeps the struct alive

@@ -64,6 +64,9 @@ static const lull_setting_t s_settings[] = {
        admin_ctl_timeout_ms),
     S_("LULL_ADMIN_QUEUE_MAX", LULL_CFG_INT, "256", "admin requests waiting for the admin thread before new ones get 503",
        false, 1, 100000, admin_queue_max),
+    S_("LULL_HEALTH_TARGETS", LULL_CFG_STR, "",
+       "comma-separated name=http://host:port/health of the other tiers, aggregated by GET /api/v1/health", false, 0, 0,
+       health_targets),
 };
 
 const lull_proc_spec_t INGRESS_PROC = {

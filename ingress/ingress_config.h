@@ -31,6 +31,7 @@ typedef struct {
     char *senders;             // comma-separated sender PULL endpoints (OUTBOX wake-ups of human replies)
     int64_t admin_ctl_timeout_ms;  // scheduler control answer timeout, milliseconds
     int64_t admin_queue_max;   // admin requests waiting before new ones get 503
+    char *health_targets;      // comma-separated name=http://host:port/health (GET /api/v1/health)
 } ingress_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.
