@@ -1071,6 +1071,8 @@ int ingress_admin_submit(ingress_admin_t *self, ingress_admin_req_t *req)
     const char *a = req->authorization;
     bool ok = a && strncasecmp(a, "Bearer ", 7) == 0 && lull_ct_equal(a + 7, strlen(a + 7), tok, strlen(tok));
     if (!ok) {
+        LOG_INFO("admin.unauthorized", "admin request without a valid bearer token", "method", LS(req->method),
+                 "token_given", LB(a != NULL));
         s_err(req, 401, "unauthorized",
               a ? "the bearer token is wrong" : "missing Authorization: Bearer <LULL_ADMIN_TOKEN> header");
         return 1;
