@@ -33,6 +33,8 @@ struct ingress_admin {
     ingress_admin_req_t *head, *tail;
     int64_t queued;
     bool stopping;
+    bool init_done;  // the thread created its sockets (init_rc 0) or failed (-1)
+    int init_rc;
     // admin thread only
     lull_db_t *db;
     zsock_t *ctl[S_MAX_SHARDS];
@@ -952,38 +954,74 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
 // ---------------------------------------------------------------------------------------------------------
 // Thread and queue
 
-static int s_connect_list(ingress_admin_t *self, const char *list, int type, zsock_t **out, int max)
+// Connects to every endpoint of the comma-separated list: one socket per endpoint into out[] (shared = false),
+// or one socket connected to all of them in out[0] (shared = true). Returns the number of endpoints, -1 on error.
+static int s_connect_list(const char *list, int type, bool shared, zsock_t **out, int max)
 {
     int n = 0;
     const char *p = list ? list : "";
     while (*p) {
         size_t len = strcspn(p, ",");
         char ep[256];
-        if (len > 0 && len < sizeof ep) {
-            if (n >= max) return -1;
+        if (len >= sizeof ep || (n >= max && !shared)) return -1;
+        if (len > 0) {
             memcpy(ep, p, len);
             ep[len] = '\0';
-            zsock_t *s = zsock_new(type);
-            if (!s) return -1;
-            zsock_set_linger(s, 0);
-            zsock_set_sndhwm(s, 1000);
+            zsock_t *s = shared && out[0] ? out[0] : NULL;
+            if (!s) {
+                s = zsock_new(type);
+                if (!s) return -1;
+                zsock_set_linger(s, 0);
+                zsock_set_sndhwm(s, 1000);
+                zsock_set_immediate(s, 1);  // never queue for a peer that is not there (no stale cancel later)
+                out[shared ? 0 : n] = s;
+            }
             if (zsock_connect(s, "%s", ep) != 0) {
                 LOG_ERROR("admin.endpoint_invalid", "cannot connect to an endpoint", "endpoint", LS(ep));
-                zsock_destroy(&s);
                 return -1;
             }
-            out[n++] = s;
-        } else if (len >= sizeof ep) return -1;
+            n++;
+        }
         p += len;
         if (*p == ',') p++;
     }
-    (void)self;
     return n;
+}
+
+// Creates the thread's sockets (they never leave the admin thread). 0/-1.
+static int s_open_sockets(ingress_admin_t *self)
+{
+    self->nctl = s_connect_list(self->cfg.controls, ZMQ_DEALER, false, self->ctl, S_MAX_SHARDS);
+    if (self->nctl <= 0) {
+        LOG_ERROR("admin.controls_invalid", "LULL_SCHEDULER_CONTROLS needs 1 to 64 valid endpoints");
+        self->nctl = 0;
+        return -1;
+    }
+    zsock_t *snd[1] = {NULL};
+    int ns = s_connect_list(self->cfg.senders, ZMQ_PUSH, true, snd, 1);
+    self->senders = snd[0];
+    if (ns < 0) {
+        LOG_ERROR("admin.senders_invalid", "LULL_SENDERS holds an invalid endpoint");
+        return -1;
+    }
+    return 0;
+}
+
+static void s_close_sockets(ingress_admin_t *self)
+{
+    for (int i = 0; i < S_MAX_SHARDS; i++) zsock_destroy(&self->ctl[i]);
+    zsock_destroy(&self->senders);
 }
 
 static void *s_thread(void *arg)
 {
     ingress_admin_t *self = arg;
+    int rc = s_open_sockets(self);
+    pthread_mutex_lock(&self->mu);
+    self->init_rc = rc;
+    self->init_done = true;
+    pthread_cond_broadcast(&self->cv);
+    pthread_mutex_unlock(&self->mu);
     for (;;) {
         pthread_mutex_lock(&self->mu);
         while (!self->head && !self->stopping) pthread_cond_wait(&self->cv, &self->mu);
@@ -1006,6 +1044,7 @@ static void *s_thread(void *arg)
         }
         req->done(req, req->done_arg);
     }
+    s_close_sockets(self);
     return NULL;
 }
 
@@ -1027,32 +1066,13 @@ ingress_admin_t *ingress_admin_new(const ingress_admin_cfg_t *cfg)
     if (!self->db) goto fail;
     self->config_json = strdup(cfg->config_json ? cfg->config_json : "{}");
     if (!self->config_json) goto fail;
-    self->nctl = s_connect_list(self, cfg->controls, ZMQ_DEALER, self->ctl, S_MAX_SHARDS);
-    if (self->nctl <= 0) {
-        LOG_ERROR("admin.controls_invalid", "LULL_SCHEDULER_CONTROLS needs 1 to 64 endpoints");
-        self->nctl = 0;
-        goto fail;
-    }
-    zsock_t *snd[S_MAX_SHARDS] = {0};
-    int ns = s_connect_list(self, cfg->senders, ZMQ_PUSH, snd, 1);  // one PUSH connected to every sender
-    if (ns < 0) goto fail;
-    self->senders = snd[0];
-    if (self->senders && cfg->senders) {  // connect the same socket to the other endpoints too
-        const char *p = strchr(cfg->senders, ',');
-        while (p) {
-            p++;
-            size_t len = strcspn(p, ",");
-            char ep[256];
-            if (len > 0 && len < sizeof ep) {
-                memcpy(ep, p, len);
-                ep[len] = '\0';
-                if (zsock_connect(self->senders, "%s", ep) != 0) goto fail;
-            }
-            p = strchr(p, ',');
-        }
-    }
     if (pthread_create(&self->thread, NULL, s_thread, self) != 0) goto fail;
     self->started = true;
+    pthread_mutex_lock(&self->mu);
+    while (!self->init_done) pthread_cond_wait(&self->cv, &self->mu);
+    int rc = self->init_rc;
+    pthread_mutex_unlock(&self->mu);
+    if (rc != 0) goto fail;
     if (!cfg->token || !*cfg->token) LOG_INFO("admin.disabled", "LULL_ADMIN_TOKEN is not set: admin routes answer 403");
     return self;
 fail:
@@ -1105,8 +1125,6 @@ void ingress_admin_destroy(ingress_admin_t **self_p)
         pthread_mutex_unlock(&self->mu);
         pthread_join(self->thread, NULL);
     }
-    for (int i = 0; i < S_MAX_SHARDS; i++) zsock_destroy(&self->ctl[i]);
-    zsock_destroy(&self->senders);
     lull_db_destroy(&self->db);
     free(self->config_json);
     pthread_mutex_destroy(&self->mu);

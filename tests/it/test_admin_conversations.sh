@@ -12,7 +12,8 @@ it_sql "UPDATE tenants SET window_ms = 60000, max_wait_ms = 120000, human_pause_
 sched_start sched
 sp=$(it_free_port)
 it_start sink sh -c "exec '$LULL_FAKES/zmq_sink' tcp://127.0.0.1:$sp --bind >'$IT_TMP/sender.jsonl'"
-adm_start ingress LULL_SENDERS="tcp://127.0.0.1:$sp"
+# two senders, one of them absent: the wake-up goes to the one that is there
+adm_start ingress LULL_SENDERS="tcp://127.0.0.1:$(it_free_port),tcp://127.0.0.1:$sp"
 
 m1=$(webhook "+15550001" "first")
 m2=$(webhook "+15550002" "second")
