@@ -1038,6 +1038,7 @@ static void *s_thread(void *arg)
         if (stop) s_err(req, 503, "shutting_down", "lull-ingress is shutting down");
         else {
             int64_t t0 = lull_clock_mono_ms();
+            LOG_DEBUG("admin.begin", "admin request taken", "method", LS(req->method));
             s_dispatch(self, req);
             LOG_INFO("admin.request", "admin request", "method", LS(req->method), "status", LI(req->status), "ms",
                      LI(lull_clock_mono_ms() - t0));
@@ -1114,17 +1115,22 @@ int ingress_admin_submit(ingress_admin_t *self, ingress_admin_req_t *req)
     return 0;
 }
 
+void ingress_admin_stop(ingress_admin_t *self)
+{
+    if (!self) return;
+    pthread_mutex_lock(&self->mu);
+    self->stopping = true;
+    pthread_cond_broadcast(&self->cv);
+    pthread_mutex_unlock(&self->mu);
+    if (self->started) pthread_join(self->thread, NULL);
+    self->started = false;
+}
+
 void ingress_admin_destroy(ingress_admin_t **self_p)
 {
     if (!self_p || !*self_p) return;
     ingress_admin_t *self = *self_p;
-    if (self->started) {
-        pthread_mutex_lock(&self->mu);
-        self->stopping = true;
-        pthread_cond_broadcast(&self->cv);
-        pthread_mutex_unlock(&self->mu);
-        pthread_join(self->thread, NULL);
-    }
+    ingress_admin_stop(self);
     lull_db_destroy(&self->db);
     free(self->config_json);
     pthread_mutex_destroy(&self->mu);

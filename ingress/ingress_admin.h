@@ -57,6 +57,9 @@ bool ingress_admin_query(const char *uri, const char *key, char *out, size_t cap
 bool ingress_admin_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max,
                              int64_t *out);
 
+// Stops the admin thread: queued requests are answered 503 (their done called), later submits are answered
+// 503 at once. Call before stopping the HTTP server (no connection stays suspended); NULL-safe, idempotent.
+void ingress_admin_stop(ingress_admin_t *self);
 // Stops the admin thread (queued requests are answered 503 and their done called) and frees; NULL-safe.
 void ingress_admin_destroy(ingress_admin_t **self_p);
 

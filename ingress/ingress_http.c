@@ -585,8 +585,9 @@ void ingress_http_destroy(ingress_http_t **self_p)
 {
     if (!self_p || !*self_p) return;
     ingress_http_t *self = *self_p;
-    ingress_admin_destroy(&self->admin);  // answers what it holds (resumes those connections) first
+    ingress_admin_stop(self->admin);  // answers what it holds (resumes those connections); later ones get 503
     if (self->daemon) MHD_stop_daemon(self->daemon);
+    ingress_admin_destroy(&self->admin);
     if (self->twiml) MHD_destroy_response(self->twiml);
     free(self);
     *self_p = NULL;

@@ -9,7 +9,7 @@ it_db_create || it_finish
 
 it_sql "UPDATE tenants SET window_ms = 60000, max_wait_ms = 120000 WHERE slug = 'default'" >/dev/null
 sched_start sched
-adm_start ingress
+adm_start ingress LULL_LOG_LEVEL=debug
 
 # --- auth ----------------------------------------------------------------------------------------------
 adm_noauth GET /api/v1/windows
@@ -80,20 +80,37 @@ it_check_eq "GET on cancel → 405" 405 "$ADM_CODE"
 adm GET /api/v1/nothing
 it_check_eq "unknown admin route → 404 JSON" not_found "$(jqr .error.code)"
 
-# --- a scheduler that does not answer → 503, and other requests are not blocked meanwhile -----------------
-it_stop "$SCHED_PID"
+# --- a scheduler that does not answer (stopped: connected, silent) → 503 after LULL_ADMIN_CTL_TIMEOUT_MS, and
+# the webhook routes are served meanwhile ----------------------------------------------------------------------
+kill -STOP "$SCHED_PID"
+n0=$(grep -c '"ev":"admin.begin"' "$ADM_LOG")
 ( adm GET /api/v1/windows; echo "$ADM_CODE" >"$IT_TMP/slow.code" ) &
 slow=$!
+it_wait_for "the admin request is waiting for the scheduler" 5 sh -c "[ \$(grep -c '\"ev\":\"admin.begin\"' '$ADM_LOG') -gt $n0 ]"
 it_check "webhooks answer while the admin thread waits" it_http_ok "$ADM_URL/health"
+m4=$(webhook carol "while the admin waits")
+it_check "a webhook is stored while the admin thread waits" test -n "$m4" -a "$m4" != null
 wait "$slow"
-it_check_eq "scheduler down → 503" 503 "$(cat "$IT_TMP/slow.code")"
+it_check_eq "silent scheduler → 503" 503 "$(cat "$IT_TMP/slow.code")"
 adm POST "/api/v1/windows/$cb/flush"
-it_check_eq "flush with scheduler down → 503" 503 "$ADM_CODE"
+it_check_eq "flush with a silent scheduler → 503" 503 "$ADM_CODE"
 it_check_eq "503 code" scheduler_unavailable "$(jqr .error.code)"
 
-# --- disabled ----------------------------------------------------------------------------------------------
+# --- shutdown while admin requests wait for the silent scheduler: each is answered, the exit is clean ----------
+n0=$(grep -c '"ev":"admin.begin"' "$ADM_LOG")
+( adm GET /api/v1/windows; echo "$ADM_CODE" >"$IT_TMP/shutdown1.code" ) &
+s1=$!
+( adm POST "/api/v1/windows/$cb/cancel"; echo "$ADM_CODE" >"$IT_TMP/shutdown2.code" ) &
+s2=$!
+it_wait_for "an admin request is waiting for the scheduler" 5 sh -c "[ \$(grep -c '\"ev\":\"admin.begin\"' '$ADM_LOG') -gt $n0 ]"
 it_stop "$ADM_PID"
-it_check_eq "ingress exits 0 (no leak)" 0 "$IT_RC"
+it_check_eq "ingress exits 0 with admin requests in flight (no leak, no crash)" 0 "$IT_RC"
+wait "$s1" "$s2"
+it_check_match "the waiting requests were answered 503 (or their connection closed), never hung" \
+    '^(503|000) (503|000)$' "$(cat "$IT_TMP/shutdown1.code") $(cat "$IT_TMP/shutdown2.code")"
+kill -CONT "$SCHED_PID"
+
+# --- disabled ----------------------------------------------------------------------------------------------
 adm_start ingress2 LULL_ADMIN_TOKEN=
 adm GET /api/v1/windows
 it_check_eq "no LULL_ADMIN_TOKEN → 403" 403 "$ADM_CODE"
