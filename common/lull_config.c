@@ -146,19 +146,26 @@ static char *s_value_text(const lull_setting_t *s, const void *cfg)
     return strdup(buf);
 }
 
-void lull_config_log(const lull_setting_t *table, size_t n, const void *cfg)
+char *lull_config_to_json(const lull_setting_t *table, size_t n, const void *cfg)
 {
     cJSON *obj = cJSON_CreateObject();
-    if (!obj) return;
+    if (!obj) return NULL;
     for (size_t i = 0; i < n; i++) {
         char *v = s_value_text(&table[i], cfg);
         cJSON_AddStringToObject(obj, table[i].name, v ? v : "");
         free(v);
     }
     char *json = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    return json;
+}
+
+void lull_config_log(const lull_setting_t *table, size_t n, const void *cfg)
+{
+    char *json = lull_config_to_json(table, n, cfg);
+    if (!json) return;
     LOG_INFO("config", "effective configuration", "settings", LJ(json));
     free(json);
-    cJSON_Delete(obj);
 }
 
 void lull_config_print_help(const lull_setting_t *table, size_t n, const char *proc, const char *about,

@@ -62,6 +62,9 @@ void lull_config_print_help(const lull_setting_t *table, size_t n, const char *p
 void lull_config_print_markdown(const lull_setting_t *table, size_t n, FILE *out);
 // Logs the effective configuration as one "config" event, secrets masked.
 void lull_config_log(const lull_setting_t *table, size_t n, const void *cfg);
+// The effective configuration as a JSON object text {"LULL_X":"value",…} (every value a string, secrets
+// masked as in lull_config_log). The caller frees; NULL when out of memory.
+char *lull_config_to_json(const lull_setting_t *table, size_t n, const void *cfg);
 // Masks a secret for display: "" stays "", a URL keeps scheme/host but loses its password, others "***".
 // Returns a new string the caller frees.
 char *lull_config_mask(const char *value);

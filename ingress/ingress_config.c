@@ -49,6 +49,24 @@ static const lull_setting_t s_settings[] = {
        inbound_hwm),
     S_("LULL_CHAT_HISTORY_LIMIT", LULL_CFG_INT, "200", "messages returned by GET /api/v1/chat/history (newest)", false,
        1, 10000, history_limit),
+    // admin API (docs/admin.md)
+    S_("LULL_ADMIN_TOKEN", LULL_CFG_STR, "",
+       "bearer token of the admin API (/api/v1/windows, conversations, …); empty = admin routes answer 403", true, 0,
+       0, admin_token),
+    S_("LULL_SCHEDULER_CONTROLS", LULL_CFG_STR, "tcp://127.0.0.1:5553",
+       "comma-separated control endpoints of the scheduler shards, in shard order (admin windows routes)", false, 0,
+       0, scheduler_controls),
+    S_("LULL_SENDERS", LULL_CFG_STR, "tcp://127.0.0.1:5552",
+       "comma-separated sender endpoints woken (OUTBOX) after a human reply; empty = none (the sender polls)", false,
+       0, 0, senders),
+    S_("LULL_ADMIN_CTL_TIMEOUT_MS", LULL_CFG_INT, "2000",
+       "how long the admin API waits for a scheduler shard before answering 503, milliseconds", false, 10, 60000,
+       admin_ctl_timeout_ms),
+    S_("LULL_ADMIN_QUEUE_MAX", LULL_CFG_INT, "256", "admin requests waiting for the admin thread before new ones get 503",
+       false, 1, 100000, admin_queue_max),
+    S_("LULL_HEALTH_TARGETS", LULL_CFG_STR, "",
+       "comma-separated name=http://host:port/health of the other tiers, aggregated by GET /api/v1/health", false, 0, 0,
+       health_targets),
 };
 
 const lull_proc_spec_t INGRESS_PROC = {

@@ -26,6 +26,12 @@ typedef struct {
     int64_t queue_max;         // requests waiting for the writer before new ones get 503
     int64_t inbound_hwm;       // ZMQ_SNDHWM of each INBOUND push socket, messages
     int64_t history_limit;     // messages returned by GET /api/v1/chat/history
+    char *admin_token;         // secret; "" = admin API disabled (403)
+    char *scheduler_controls;  // comma-separated scheduler control endpoints, shard order (admin windows)
+    char *senders;             // comma-separated sender PULL endpoints (OUTBOX wake-ups of human replies)
+    int64_t admin_ctl_timeout_ms;  // scheduler control answer timeout, milliseconds
+    int64_t admin_queue_max;   // admin requests waiting before new ones get 503
+    char *health_targets;      // comma-separated name=http://host:port/health (GET /api/v1/health)
 } ingress_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -2,6 +2,7 @@
 // request URI is kept for signatures); bodies are capped; a valid message goes to the writer while the
 // connection is suspended, and the writer's done callback resumes it.
 #include "ingress_http.h"
+#include "ingress_admin.h"
 #include "ingress_parse.h"
 #include "ingress_sig.h"
 #include "lull_clock.h"
@@ -25,13 +26,14 @@ typedef enum {
     R_CHAT_SESSION,
     R_CHAT_MESSAGE,
     R_CHAT_HISTORY,
+    R_ADMIN,  // admin API (ingress_admin)
     R_COUNT
 } s_route_t;
 
 static const char *const s_route_names[R_COUNT] = {"none", "health", "generic", "twilio", "tiktok",
-                                                   "chat_session", "chat_message", "chat_history"};
+                                                   "chat_session", "chat_message", "chat_history", "admin"};
 static const char *const s_route_channel[R_COUNT] = {"none", "none", "generic", "twilio", "tiktok",
-                                                     "webchat", "webchat", "webchat"};
+                                                     "webchat", "webchat", "webchat", "none"};
 
 struct ingress_http {
     const ingress_cfg_t *cfg;
@@ -42,6 +44,7 @@ struct ingress_http {
     lull_histogram_t *latency[R_COUNT];
     lull_counter_t *accepted[6], *duplicate[6];  // by channel index (s_channels)
     struct MHD_Response *twiml;
+    ingress_admin_t *admin;
 };
 
 static const char *const s_channels[6] = {"generic", "sms", "whatsapp", "tiktok", "webchat", "other"};
@@ -62,7 +65,9 @@ typedef struct {
     int64_t received_ms;
     ingress_item_t item;
     ingress_row_t row;
+    const char *method;       // the request method (libmicrohttpd's, valid for the connection)
     char *session_arg[3];     // session id, tenant, metadata (owned)
+    ingress_admin_req_t admin;  // R_ADMIN: the admin request and its answer
 } s_req_t;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -160,6 +165,11 @@ static enum MHD_Result s_submit_row(s_req_t *req)
 static enum MHD_Result s_answer(s_req_t *req)
 {
     ingress_item_t *it = &req->item;
+    if (req->route == R_ADMIN) {
+        char *body = req->admin.answer;
+        req->admin.answer = NULL;
+        return s_send(req->conn, (unsigned)req->admin.status, "application/json", body, NULL);
+    }
     switch (it->outcome) {
     case INGRESS_OUT_NEW:
     case INGRESS_OUT_DUPLICATE: {
@@ -335,6 +345,31 @@ static enum MHD_Result s_tiktok(s_req_t *req)
     return s_submit_row(req);
 }
 
+static void s_admin_done(ingress_admin_req_t *a, void *arg)
+{
+    (void)a;
+    s_req_t *req = arg;
+    atomic_store(&req->state, ST_DONE);
+    MHD_resume_connection(req->conn);
+}
+
+// Admin API: answered at once (auth, overload) or suspended until the admin thread is done.
+static enum MHD_Result s_admin(s_req_t *req)
+{
+    ingress_admin_req_t *a = &req->admin;
+    a->uri = req->uri;
+    a->authorization = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
+    a->body = req->body;
+    a->len = req->len;
+    a->done = s_admin_done;
+    a->done_arg = req;
+    a->method = req->method;
+    atomic_store(&req->state, ST_WAITING);
+    MHD_suspend_connection(req->conn);
+    if (ingress_admin_submit(req->srv->admin, a) != 0) s_admin_done(a, req);  // answered at once
+    return MHD_YES;
+}
+
 static enum MHD_Result s_dispatch(s_req_t *req)
 {
     ingress_err_t err;
@@ -375,6 +410,7 @@ static enum MHD_Result s_dispatch(s_req_t *req)
         req->item.arg[0] = req->session_arg[0];
         return s_submit(req);
     }
+    case R_ADMIN: return s_admin(req);
     default: return s_error(req, 404, "not_found", "no such route", NULL);
     }
 }
@@ -409,7 +445,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
         snprintf(path, sizeof path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
         const char *allow = NULL;
         bool known = false;
-        req->route = s_route(path, method, &allow, &known);
+        req->route = ingress_admin_route(path) ? R_ADMIN : s_route(path, method, &allow, &known);
+        req->method = method;
         if (req->route == R_NONE) {
             if (known) return s_error(req, 405, "method_not_allowed", "method not allowed on this route", allow);
             return s_error(req, 404, "not_found", "no such route", NULL);
@@ -462,6 +499,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
     ingress_row_free(&req->row);
     free(req->item.result_json);
     for (int i = 0; i < 3; i++) free(req->session_arg[i]);
+    free(req->admin.answer);
     free(req->body);
     free(req->uri);
     free(req);
@@ -498,6 +536,15 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     self->twiml = MHD_create_response_from_buffer(strlen(twiml), (void *)twiml, MHD_RESPMEM_PERSISTENT);
     if (!self->twiml) goto fail;
     MHD_add_response_header(self->twiml, "Content-Type", "text/xml");
+    ingress_admin_cfg_t ac = {.database_url = cfg->common.database_url, .token = cfg->admin_token,
+                              .controls = cfg->scheduler_controls, .senders = cfg->senders,
+                              .ctl_timeout_ms = cfg->admin_ctl_timeout_ms, .queue_max = cfg->admin_queue_max,
+                              .health_targets = cfg->health_targets, .health_timeout_ms = cfg->admin_ctl_timeout_ms};
+    char *config_json = lull_config_to_json(INGRESS_PROC.settings, INGRESS_PROC.nsettings, cfg);
+    ac.config_json = config_json;
+    self->admin = ingress_admin_new(&ac);
+    free(config_json);
+    if (!self->admin) goto fail;
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -538,7 +585,9 @@ void ingress_http_destroy(ingress_http_t **self_p)
 {
     if (!self_p || !*self_p) return;
     ingress_http_t *self = *self_p;
+    ingress_admin_stop(self->admin);  // answers what it holds (resumes those connections); later ones get 503
     if (self->daemon) MHD_stop_daemon(self->daemon);
+    ingress_admin_destroy(&self->admin);
     if (self->twiml) MHD_destroy_response(self->twiml);
     free(self);
     *self_p = NULL;

@@ -1,11 +1,11 @@
-// dead_letters: exercises the sender's dead-letter functions (sender/sender_dead.h) the way the admin API
+// dead_letters: exercises the sender's dead-letter functions (common/lull_dead.h) the way the admin API
 // will, from another process with only a database handle.
 //   dead_letters URL list [--channel X] [--tenant N] [--since TS] [--limit N]   → JSON array on stdout
 //   dead_letters URL replay ID                                                  → "replayed 1|0"
 //   dead_letters URL replay-all [--channel X] [--tenant N] [--since TS]         → "replayed N"
 #include "lull_db.h"
 #include "lull_log.h"
-#include "../../sender/sender_dead.h"
+#include "lull_dead.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@ int main(int argc, char **argv)
     }
     if (argc < 3) return s_usage();
     const char *cmd = argv[2];
-    sender_dead_filter_t f = {0};
+    lull_dead_filter_t f = {0};
     int64_t id = 0;
     int i = 3;
     if (strcmp(cmd, "replay") == 0) {
@@ -50,16 +50,16 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     if (strcmp(cmd, "list") == 0) {
-        char *out = sender_dead_list(db, &f);
+        char *out = lull_dead_list(db, &f);
         if (!out) goto cleanup;
         printf("%s\n", out);
         free(out);
     } else if (strcmp(cmd, "replay") == 0) {
-        int n = sender_dead_replay(db, id);
+        int n = lull_dead_replay(db, id);
         if (n < 0) goto cleanup;
         printf("replayed %d\n", n);
     } else if (strcmp(cmd, "replay-all") == 0) {
-        int64_t n = sender_dead_replay_all(db, &f);
+        int64_t n = lull_dead_replay_all(db, &f);
         if (n < 0) goto cleanup;
         printf("replayed %lld\n", (long long)n);
     } else {

@@ -151,12 +151,34 @@ LULL_TEST(help_lists_every_setting)
     LULL_CHECK(strstr(buf, "| `LULL_T_N` | integer | `5` | a number |") != NULL);
 }
 
+LULL_TEST(to_json_masks_secrets)
+{
+    setenv("LULL_T_SECRET", "sk-very-secret", 1);
+    setenv("LULL_DATABASE_URL", "postgresql://lull:hunter2@db.example/lull", 1);
+    setenv("LULL_T_N", "7", 1);
+    t_cfg_t c = {0};
+    char err[256] = "";
+    LULL_CHECK_EQ_INT(s_load(&c, err, sizeof err), 0);
+    char *j = lull_config_to_json(s_table, N, &c);
+    LULL_CHECK(j != NULL);
+    LULL_CHECK(j && strstr(j, "\"LULL_T_N\":\"7\"") != NULL);
+    LULL_CHECK(j && strstr(j, "\"LULL_T_SECRET\":\"***\"") != NULL);
+    LULL_CHECK(j && !strstr(j, "sk-very-secret"));
+    LULL_CHECK(j && !strstr(j, "hunter2") && strstr(j, "db.example"));
+    free(j);
+    lull_config_free(s_table, N, &c);
+    unsetenv("LULL_T_SECRET");
+    unsetenv("LULL_DATABASE_URL");
+    unsetenv("LULL_T_N");
+}
+
 int main(void)
 {
     LULL_RUN(defaults);
     LULL_RUN(values_from_environment);
     LULL_RUN(invalid_values_name_the_setting);
     LULL_RUN(mask);
+    LULL_RUN(to_json_masks_secrets);
     LULL_RUN(main_handles_help_and_bad_arguments);
     LULL_RUN(help_lists_every_setting);
     return lull_test_summary();

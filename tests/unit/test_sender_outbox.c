@@ -4,7 +4,7 @@
 #include "lull_test.h"
 #include "lull_db.h"
 #include "lull_log.h"
-#include "../../sender/sender_dead.h"
+#include "lull_dead.h"
 #include "../../sender/sender_outbox.h"
 
 #include <libpq-fe.h>
@@ -122,18 +122,23 @@ LULL_TEST(dead_letters_list_and_replay)
                                         " WHERE idempotency_key IN ('unit_sender_1', 'unit_sender_2')", 0, NULL, NULL), 0);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET status = 'unknown', channel = 'sms'"
                                         " WHERE idempotency_key = 'unit_sender_3'", 0, NULL, NULL), 0);
-    sender_dead_filter_t f = {.channel = "generic", .limit = 10};
-    char *list = sender_dead_list(s_db, &f);
+    lull_dead_filter_t f = {.channel = "generic", .limit = 10};
+    char *list = lull_dead_list(s_db, &f);
     LULL_CHECK(list && strstr(list, "unit_sender_1") && strstr(list, "unit_sender_2") && !strstr(list, "unit_sender_3"));
     free(list);
-    sender_dead_filter_t bad = {.tenant_id = -1};
-    LULL_CHECK(sender_dead_list(s_db, &bad) == NULL);
+    int64_t id2 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    lull_dead_filter_t page = {.channel = "generic", .limit = 10, .before_id = id2};  // keyset: ids below id2 only
+    list = lull_dead_list(s_db, &page);
+    LULL_CHECK(list && !strstr(list, "unit_sender_2") && strstr(list, "unit_sender_1"));
+    free(list);
+    lull_dead_filter_t bad = {.tenant_id = -1};
+    LULL_CHECK(lull_dead_list(s_db, &bad) == NULL);
     int64_t id = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_1'");
-    LULL_CHECK_EQ_INT(sender_dead_replay(s_db, id), 1);
-    LULL_CHECK_EQ_INT(sender_dead_replay(s_db, id), 0);  // no longer dead
+    LULL_CHECK_EQ_INT(lull_dead_replay(s_db, id), 1);
+    LULL_CHECK_EQ_INT(lull_dead_replay(s_db, id), 0);  // no longer dead
     LULL_CHECK_EQ_INT(s_scalar("SELECT attempts FROM outbox WHERE idempotency_key = 'unit_sender_1' AND status = 'pending'"), 0);
-    sender_dead_filter_t all = {.tenant_id = 1};
-    LULL_CHECK_EQ_INT(sender_dead_replay_all(s_db, &all), 2);
+    lull_dead_filter_t all = {.tenant_id = 1};
+    LULL_CHECK_EQ_INT(lull_dead_replay_all(s_db, &all), 2);
     LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'unit_sender_%' AND status = 'pending'"), 3);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox WHERE idempotency_key LIKE 'unit_sender_%'", 0, NULL, NULL), 0);
 }

@@ -1,5 +1,5 @@
 // Dead-letter queries (list / replay / replay all) over outbox rows in status 'dead' or 'unknown'.
-#include "sender_dead.h"
+#include "lull_dead.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
     " status IN ('dead','unknown') AND ($1::bigint IS NULL OR tenant_id = $1::bigint)"              \
     " AND ($2::text IS NULL OR channel = $2::text) AND ($3::timestamptz IS NULL OR updated_at >= $3::timestamptz)"
 
-static int s_params(const sender_dead_filter_t *f, char *tenant, size_t cap, const char *params[3])
+static int s_params(const lull_dead_filter_t *f, char *tenant, size_t cap, const char *params[3])
 {
     params[0] = params[1] = params[2] = NULL;
     if (!f) return 0;
@@ -25,22 +25,28 @@ static int s_params(const sender_dead_filter_t *f, char *tenant, size_t cap, con
     return 0;
 }
 
-char *sender_dead_list(lull_db_t *db, const sender_dead_filter_t *filter)
+char *lull_dead_list(lull_db_t *db, const lull_dead_filter_t *filter)
 {
-    char tenant[24], limit[16];
-    const char *params[4];
+    char tenant[24], limit[16], before[24];
+    const char *params[5];
     if (s_params(filter, tenant, sizeof tenant, params) != 0) return NULL;
     int lim = filter && filter->limit > 0 ? filter->limit : 100;
-    if (lim > SENDER_DEAD_MAX_LIMIT) lim = SENDER_DEAD_MAX_LIMIT;
+    if (lim > LULL_DEAD_MAX_LIMIT) lim = LULL_DEAD_MAX_LIMIT;
     snprintf(limit, sizeof limit, "%d", lim);
     params[3] = limit;
+    params[4] = NULL;
+    if (filter && filter->before_id < 0) return NULL;
+    if (filter && filter->before_id > 0) {
+        snprintf(before, sizeof before, "%lld", (long long)filter->before_id);
+        params[4] = before;
+    }
     PGresult *res = lull_db_exec(
         db,
         "SELECT coalesce(json_agg(r)::text, '[]') FROM ("
         " SELECT id, tenant_id, conversation_id, message_id, channel, recipient, status, attempts, last_status,"
         "  last_error, idempotency_key, updated_at FROM outbox WHERE" DEAD_WHERE
-        " ORDER BY id DESC LIMIT $4::int) r",
-        4, params);
+        " AND ($5::bigint IS NULL OR id < $5::bigint) ORDER BY id DESC LIMIT $4::int) r",
+        5, params);
     if (!res) return NULL;
     const char *t = PQntuples(res) == 1 ? lull_db_text(res, 0, 0) : NULL;
     char *out = t ? strdup(t) : NULL;
@@ -51,7 +57,7 @@ char *sender_dead_list(lull_db_t *db, const sender_dead_filter_t *filter)
 #define REPLAY_SET \
     " SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL, lease_owner = NULL, updated_at = now()"
 
-int sender_dead_replay(lull_db_t *db, int64_t id)
+int lull_dead_replay(lull_db_t *db, int64_t id)
 {
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", (long long)id);
@@ -63,7 +69,7 @@ int sender_dead_replay(lull_db_t *db, int64_t id)
     return n > 0 ? 1 : 0;
 }
 
-int64_t sender_dead_replay_all(lull_db_t *db, const sender_dead_filter_t *filter)
+int64_t lull_dead_replay_all(lull_db_t *db, const lull_dead_filter_t *filter)
 {
     char tenant[24];
     const char *params[3];
