@@ -63,36 +63,40 @@ DECLARE
   need_conv boolean;
 BEGIN
   -- 1. Route every row to its tenant, reserve its message id, find its contact and conversation if they exist.
+  --    The tenant is looked up once per distinct route of the batch, not once per row.
   rows := ARRAY(
+    WITH x AS MATERIALIZED (
+      SELECT x.*, nextval('messages_id_seq'::regclass) AS mid
+      FROM jsonb_populate_recordset(NULL::lull_ingress_row, batch) x
+    ), r AS MATERIALIZED (
+      SELECT d.route, d.route_key, d.route_key2, d.user_id,
+             CASE d.route
+               WHEN 'slug' THEN (SELECT t.id FROM tenants t WHERE t.slug = d.route_key)
+               WHEN 'twilio' THEN coalesce(
+                 (SELECT t.id FROM tenants t WHERE t.twilio_numbers && ARRAY[d.route_key, d.route_key2]
+                  ORDER BY t.id LIMIT 1),
+                 (SELECT t.id FROM tenants t WHERE t.slug = 'default'))
+               WHEN 'tiktok' THEN coalesce(
+                 (SELECT t.id FROM tenants t WHERE t.tiktok_client_key = d.route_key),
+                 (SELECT t.id FROM tenants t WHERE t.slug = 'default'))
+               WHEN 'session' THEN (
+                 SELECT k.tenant_id FROM contacts k
+                 WHERE k.channel = 'webchat' AND k.external_id = d.route_key
+                   AND (d.user_id IS NULL OR coalesce(k.metadata ->> 'userId', '') IN ('', d.user_id))
+                 LIMIT 1)
+               ELSE (SELECT t.id FROM tenants t WHERE t.slug = 'default')
+             END AS tid
+      FROM (SELECT DISTINCT x.route, x.route_key, x.route_key2, x.user_id FROM x) d
+    )
     SELECT ROW(x.i, x.route, x.route_key, x.user_id, x.channel, x.external_id, x.first_name, x.last_name,
                x.profile_name, x.phone, x.business_address, x.external_conversation_id, x.direction, x.author,
-               x.body, x.media, x.provider_message_id, x.raw, x.tenant_id, x.message_id, k.id, v.id, false,
-               false)::lull_ingress_work
-    FROM (SELECT x.*, coalesce(x.body, '') AS body_,
-                 CASE x.route
-                   WHEN 'slug' THEN (SELECT t.id FROM tenants t WHERE t.slug = x.route_key)
-                   WHEN 'twilio' THEN coalesce(
-                     (SELECT t.id FROM tenants t WHERE t.twilio_numbers && ARRAY[x.route_key, x.route_key2]
-                      ORDER BY t.id LIMIT 1),
-                     (SELECT t.id FROM tenants t WHERE t.slug = 'default'))
-                   WHEN 'tiktok' THEN coalesce(
-                     (SELECT t.id FROM tenants t WHERE t.tiktok_client_key = x.route_key),
-                     (SELECT t.id FROM tenants t WHERE t.slug = 'default'))
-                   WHEN 'session' THEN (
-                     SELECT k.tenant_id FROM contacts k
-                     WHERE k.channel = 'webchat' AND k.external_id = x.route_key
-                       AND (x.user_id IS NULL OR coalesce(k.metadata ->> 'userId', '') IN ('', x.user_id))
-                     LIMIT 1)
-                   ELSE (SELECT t.id FROM tenants t WHERE t.slug = 'default')
-                 END AS tid,
-                 nextval('messages_id_seq'::regclass) AS mid
-          FROM jsonb_populate_recordset(NULL::lull_ingress_row, batch) x) y
-    CROSS JOIN LATERAL (SELECT y.i, y.route, y.route_key, y.user_id, y.channel, y.external_id, y.first_name,
-                               y.last_name, y.profile_name, y.phone, y.business_address, y.external_conversation_id,
-                               y.direction, y.author, y.body_ AS body, coalesce(y.media, '[]'::jsonb) AS media,
-                               y.provider_message_id, y.raw, y.tid AS tenant_id, y.mid AS message_id) x
+               coalesce(x.body, ''), coalesce(x.media, '[]'::jsonb), x.provider_message_id, x.raw, r.tid, x.mid,
+               k.id, v.id, false, false)::lull_ingress_work
+    FROM x
+    LEFT JOIN r ON r.route IS NOT DISTINCT FROM x.route AND r.route_key IS NOT DISTINCT FROM x.route_key
+               AND r.route_key2 IS NOT DISTINCT FROM x.route_key2 AND r.user_id IS NOT DISTINCT FROM x.user_id
     LEFT JOIN LATERAL (SELECT k.id FROM contacts k
-                       WHERE k.tenant_id = x.tenant_id AND k.channel = x.channel AND k.external_id = x.external_id
+                       WHERE k.tenant_id = r.tid AND k.channel = x.channel AND k.external_id = x.external_id
                        LIMIT 1) k ON true
     LEFT JOIN LATERAL (SELECT v.id FROM conversations v WHERE v.contact_id = k.id LIMIT 1) v ON true
     ORDER BY x.i);
@@ -102,10 +106,10 @@ BEGIN
   THEN
     WITH s AS (
       SELECT u.tenant_id, u.channel, u.external_id,
-             (array_agg(u.first_name ORDER BY u.i DESC) FILTER (WHERE u.direction = 'in' AND u.first_name IS NOT NULL))[1] AS fn,
-             (array_agg(u.last_name ORDER BY u.i DESC) FILTER (WHERE u.direction = 'in' AND u.last_name IS NOT NULL))[1] AS ln,
-             (array_agg(u.profile_name ORDER BY u.i DESC) FILTER (WHERE u.direction = 'in' AND u.profile_name IS NOT NULL))[1] AS pn,
-             (array_agg(u.phone ORDER BY u.i DESC) FILTER (WHERE u.direction = 'in' AND u.phone IS NOT NULL))[1] AS ph,
+             (array_agg(u.first_name ORDER BY u.i DESC) FILTER (WHERE u.direction = 'in'))[1] AS fn,
+             (array_agg(u.last_name ORDER BY u.i DESC) FILTER (WHERE u.direction = 'in'))[1] AS ln,
+             (array_agg(u.profile_name ORDER BY u.i DESC) FILTER (WHERE u.direction = 'in'))[1] AS pn,
+             (array_agg(u.phone ORDER BY u.i DESC) FILTER (WHERE u.direction = 'in'))[1] AS ph,
              bool_or(u.direction = 'in') AS inbound
       FROM unnest(rows) u
       WHERE u.kid IS NULL AND u.tenant_id IS NOT NULL AND u.channel <> 'webchat'
@@ -236,13 +240,13 @@ BEGIN
               WHEN m.id IS NOT NULL THEN 'new'
               ELSE 'duplicate' END,
          u.tenant_id, u.kid,
-         -- a new conversation whose rows were all duplicates was not inserted: report none
-         CASE WHEN u.new_conv AND NOT EXISTS (SELECT 1 FROM s WHERE s.vid = u.vid) THEN NULL ELSE u.vid END,
+         -- a duplicate of a message stored under another contact: its conversation (u.vid may not exist)
+         CASE WHEN m.id IS NULL AND u.new_conv THEN e.conversation_id ELSE u.vid END,
          coalesce(m.id, e.id),
          coalesce((u.cw -> u.channel ->> 'window_ms')::int, u.win)
   FROM u
   LEFT JOIN m ON m.id = u.message_id
-  LEFT JOIN LATERAL (SELECT e.id FROM messages e
+  LEFT JOIN LATERAL (SELECT e.id, e.conversation_id FROM messages e
                      WHERE m.id IS NULL AND e.channel = u.channel AND e.provider_message_id = u.provider_message_id
                      LIMIT 1) e ON true
   ORDER BY u.i;
