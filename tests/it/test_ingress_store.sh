@@ -6,6 +6,7 @@
 #    the per-row outcomes and message ids, and then the contacts, conversations and messages, must be the same.
 # 2. Two sessions store messages of the same new contact at once (as two ingress processes on one database
 #    would): one contact, one conversation, both messages stored, the conversation state names the newest.
+# 3. Its cached plans never scan a whole table.
 source "$(dirname "$0")/lib.sh"
 it_db_create || it_finish
 new_url=$LULL_DATABASE_URL
@@ -13,6 +14,7 @@ it_db_create || it_finish
 old_url=$LULL_DATABASE_URL
 
 # 010's function under another name, in the second database
+# shellcheck disable=SC2016 # (a sed address, not an expansion)
 sed -n '/^CREATE FUNCTION lull_ingress_store/,/^\$fn\$;/p' "$LULL_ROOT/migrations/010_ingress.sql" |
     sed 's/^CREATE FUNCTION lull_ingress_store(/CREATE FUNCTION lull_ingress_store_010(/' |
     psql "$old_url" -X -q -v ON_ERROR_STOP=1 >/dev/null || it_fail "loading 010's lull_ingress_store"
@@ -94,6 +96,24 @@ it_check_match "TikTok: the person's reply on a new conversation paused it witho
 tt1=$(LULL_DATABASE_URL=$new_url it_sql "SELECT id FROM messages WHERE provider_message_id = 'tt-1'")
 it_check_match "TikTok: the person's reply on an existing conversation cancelled its burst" \
     "v\|2\|tiktok\|tt-user-1\|tiktok\|open\|0\|$tt1\|f\|biz-two\|conv-1\|$tt1\|" "$new_state"
+
+# The function's cached plans never scan a whole table (plans made while the tables were small used to
+# seq-scan contacts/conversations on every batch): count sequential scans over nine calls in one session.
+seq=$(psql "$new_url" -X -q -A -t -v ON_ERROR_STOP=1 <<'SQL' | tail -1
+SELECT count(*) FROM lull_ingress_store('[{"i":0,"route":"default","channel":"generic","external_id":"seq-0","direction":"in","author":"contact","body":"x","provider_message_id":"seq-m0"}]'::jsonb);
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+CREATE TEMP TABLE s0 AS
+  SELECT sum(seq_scan) AS n FROM pg_stat_user_tables WHERE relname IN ('contacts', 'conversations', 'messages');
+SELECT (SELECT count(*) FROM lull_ingress_store(('[{"i":0,"route":"default","channel":"generic","external_id":"seq-'
+        || g % 3 || '","direction":"in","author":"contact","body":"x","provider_message_id":"seq-m1' || g || '"}]')::jsonb))
+FROM generate_series(1, 8) g;
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT sum(seq_scan) - (SELECT n FROM s0) FROM pg_stat_user_tables WHERE relname IN ('contacts', 'conversations', 'messages');
+SQL
+)
+it_check_eq "no sequential scan of contacts, conversations or messages by lull_ingress_store" 0 "$seq"
 
 # 2. Two sessions, the same new contact, at once: the first holds its transaction open until the second is
 #    waiting for it.
