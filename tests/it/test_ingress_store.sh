@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# lull_ingress_store() of 011 against the one of 010, and under concurrency.
+# 1. The same batches (new and existing contacts and conversations, every channel, a TikTok person's reply
+#    on a new and on an existing conversation, duplicates, unknown tenant and session, a contact made outside
+#    ingress without a conversation) go through 011 in one database and through 010's function in another:
+#    the per-row outcomes and message ids, and then the contacts, conversations and messages, must be the same.
+# 2. Two sessions store messages of the same new contact at once (as two ingress processes on one database
+#    would): one contact, one conversation, both messages stored, the conversation state names the newest.
+# 3. Its cached plans never scan a whole table.
+source "$(dirname "$0")/lib.sh"
+it_db_create || it_finish
+new_url=$LULL_DATABASE_URL
+it_db_create || it_finish
+old_url=$LULL_DATABASE_URL
+
+# 010's function under another name, in the second database
+# shellcheck disable=SC2016 # (a sed address, not an expansion)
+sed -n '/^CREATE FUNCTION lull_ingress_store/,/^\$fn\$;/p' "$LULL_ROOT/migrations/010_ingress.sql" |
+    sed 's/^CREATE FUNCTION lull_ingress_store(/CREATE FUNCTION lull_ingress_store_010(/' |
+    psql "$old_url" -X -q -v ON_ERROR_STOP=1 >/dev/null || it_fail "loading 010's lull_ingress_store"
+
+both() {  # SQL run on both databases
+    LULL_DATABASE_URL=$new_url it_sql "$1" >/dev/null || it_fail "new db: $1"
+    LULL_DATABASE_URL=$old_url it_sql "$1" >/dev/null || it_fail "old db: $1"
+}
+both "INSERT INTO tenants (slug, window_ms, channel_windows, twilio_numbers, tiktok_client_key, tiktok_business_id,
+                           human_pause_ms)
+      VALUES ('two', 5000, '{\"tiktok\": {\"window_ms\": 7000}}', '{+15550002222}', 'ck-two', 'biz-two', 60000)"
+
+n=0
+store() {  # batch JSON: runs it through both functions and compares the outcomes
+    n=$((n + 1))
+    local q="SELECT i, outcome, tenant_id, message_id, window_ms, conversation_id IS NULL FROM %s(\$\$$1\$\$::jsonb) ORDER BY i"
+    local a b
+    # shellcheck disable=SC2059
+    a=$(LULL_DATABASE_URL=$new_url it_sql "$(printf "$q" lull_ingress_store)") || it_fail "batch $n on 011"
+    # shellcheck disable=SC2059
+    b=$(LULL_DATABASE_URL=$old_url it_sql "$(printf "$q" lull_ingress_store_010)") || it_fail "batch $n on 010"
+    it_check_eq "batch $n: same outcomes as 010" "$b" "$a"
+    LAST=$a
+}
+
+store '[
+ {"i":0,"route":"default","channel":"generic","external_id":"g1","direction":"in","author":"contact","body":"hi","first_name":"Ann","provider_message_id":"g-1","raw":{"a":1}},
+ {"i":1,"route":"default","channel":"generic","external_id":"g1","direction":"in","author":"contact","body":"again","last_name":"Lee","provider_message_id":"g-2"},
+ {"i":2,"route":"twilio","route_key":"whatsapp:+15550002222","route_key2":"+15550002222","channel":"whatsapp","external_id":"+15551110001","direction":"in","author":"contact","body":"wa","profile_name":"Wes","phone":"+15551110001","business_address":"whatsapp:+15550002222","media":[{"url":"https://x/1"}],"provider_message_id":"SMw1"},
+ {"i":3,"route":"twilio","route_key":"+15559999999","route_key2":"+15559999999","channel":"sms","external_id":"+15551110002","direction":"in","author":"contact","body":"sms to an unknown number","phone":"+15551110002","business_address":"+15559999999","provider_message_id":"SMs1"},
+ {"i":4,"route":"tiktok","route_key":"ck-two","channel":"tiktok","external_id":"tt-user-1","direction":"in","author":"contact","body":"tt","business_address":"biz-other","external_conversation_id":"conv-1","provider_message_id":"tt-1"},
+ {"i":5,"route":"tiktok","route_key":"ck-two","channel":"tiktok","external_id":"tt-user-2","direction":"out","author":"human","body":"a person answers first","external_conversation_id":"conv-2","provider_message_id":"tt-2"},
+ {"i":6,"route":"slug","route_key":"nobody","channel":"generic","external_id":"g9","direction":"in","author":"contact","body":"x","provider_message_id":"g-9"},
+ {"i":7,"route":"session","route_key":"ws_missing","channel":"webchat","external_id":"ws_missing","direction":"in","author":"contact","body":"x"},
+ {"i":8,"route":"slug","route_key":"two","channel":"generic","external_id":"g1","direction":"in","author":"contact","body":"same id, other tenant","provider_message_id":"g-3"}
+]'
+it_check_eq "batch 1: outcomes" "new new new new new new unknown_tenant unknown_session new" \
+    "$(awk -F'|' '{printf "%s%s", (NR > 1 ? " " : ""), $2}' <<<"$LAST")"
+
+# a contact made outside ingress, without a conversation
+both "INSERT INTO contacts (tenant_id, channel, external_id, first_name) VALUES (1, 'sms', '+15551110003', 'Out')"
+
+store '[
+ {"i":0,"route":"default","channel":"generic","external_id":"g1","direction":"in","author":"contact","body":"third","first_name":"Anne","provider_message_id":"g-4"},
+ {"i":1,"route":"tiktok","route_key":"ck-two","channel":"tiktok","external_id":"tt-user-1","direction":"out","author":"human","body":"a person answers","external_conversation_id":"conv-1","provider_message_id":"tt-3"},
+ {"i":2,"route":"twilio","route_key":"whatsapp:+15550002222","route_key2":"+15550002222","channel":"whatsapp","external_id":"+15551110001","direction":"in","author":"contact","body":"wa","provider_message_id":"SMw1"},
+ {"i":3,"route":"twilio","route_key":"+15559999999","route_key2":"+15559999999","channel":"sms","external_id":"+15551110003","direction":"in","author":"contact","body":"outside contact","provider_message_id":"SMs3"},
+ {"i":4,"route":"default","channel":"generic","external_id":"g1","direction":"in","author":"contact","body":"no provider id"},
+ {"i":5,"route":"default","channel":"generic","external_id":"g1","direction":"in","author":"contact","body":"again","provider_message_id":"g-2"}
+]'
+it_check_eq "batch 2: outcomes" "new new duplicate new new duplicate" \
+    "$(awk -F'|' '{printf "%s%s", (NR > 1 ? " " : ""), $2}' <<<"$LAST")"
+
+store '[
+ {"i":0,"route":"twilio","route_key":"whatsapp:+15550002222","route_key2":"+15550002222","channel":"whatsapp","external_id":"+15551110001","direction":"in","author":"contact","body":"wa 2","profile_name":"Wesley","provider_message_id":"SMw2"},
+ {"i":1,"route":"tiktok","route_key":"ck-two","channel":"tiktok","external_id":"tt-user-2","direction":"in","author":"contact","body":"after the person","external_conversation_id":"conv-2","provider_message_id":"tt-4"}
+]'
+
+state() {  # everything the tiers read, without ids that depend on sequence gaps
+    psql "$1" -X -q -A -t -v ON_ERROR_STOP=1 -c "
+      SELECT 'k', tenant_id, channel, external_id, first_name, last_name, profile_name, phone, metadata,
+             last_inbound_at IS NULL FROM contacts ORDER BY tenant_id, channel, external_id" -c "
+      SELECT 'v', v.tenant_id, k.channel, k.external_id, v.channel, v.status, v.answered_upto, v.cancelled_upto,
+             v.paused_until IS NULL, v.business_address, v.external_conversation_id, v.last_inbound_id,
+             v.last_inbound_at IS NULL, v.first_unanswered_at IS NULL, v.wa_window_start IS NULL,
+             v.last_reply_at IS NULL, v.failed_attempts
+      FROM conversations v JOIN contacts k ON k.id = v.contact_id ORDER BY v.tenant_id, k.channel, k.external_id" -c "
+      SELECT 'm', m.id, m.tenant_id, k.external_id, m.channel, m.direction, m.author, m.body, m.media,
+             m.provider_message_id, m.raw
+      FROM messages m JOIN conversations v ON v.id = m.conversation_id JOIN contacts k ON k.id = v.contact_id
+      ORDER BY m.id"
+}
+new_state=$(state "$new_url")
+it_check_eq "contacts, conversations and messages as with 010" "$(state "$old_url")" "$new_state"
+it_check_match "the WhatsApp conversation names its newest message and opened the window" \
+    "v\|2\|whatsapp\|\+15551110001\|whatsapp\|open\|0\|0\|t\|whatsapp:\+15550002222\|\|[0-9]+\|f\|f\|f" "$new_state"
+it_check_match "TikTok: the person's reply on a new conversation paused it without cancelling" \
+    "v\|2\|tiktok\|tt-user-2\|tiktok\|open\|0\|0\|f\|biz-two\|conv-2\|[1-9][0-9]*\|f\|f\|t" "$new_state"
+tt1=$(LULL_DATABASE_URL=$new_url it_sql "SELECT id FROM messages WHERE provider_message_id = 'tt-1'")
+it_check_match "TikTok: the person's reply on an existing conversation cancelled its burst" \
+    "v\|2\|tiktok\|tt-user-1\|tiktok\|open\|0\|$tt1\|f\|biz-two\|conv-1\|$tt1\|" "$new_state"
+
+# The function's cached plans never scan a whole table (plans made while the tables were small used to
+# seq-scan contacts/conversations on every batch): count sequential scans over nine calls in one session.
+seq=$(psql "$new_url" -X -q -A -t -v ON_ERROR_STOP=1 <<'SQL' | tail -1
+SELECT count(*) FROM lull_ingress_store('[{"i":0,"route":"default","channel":"generic","external_id":"seq-0","direction":"in","author":"contact","body":"x","provider_message_id":"seq-m0"}]'::jsonb);
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+CREATE TEMP TABLE s0 AS
+  SELECT sum(seq_scan) AS n FROM pg_stat_user_tables WHERE relname IN ('contacts', 'conversations', 'messages');
+SELECT (SELECT count(*) FROM lull_ingress_store(('[{"i":0,"route":"default","channel":"generic","external_id":"seq-'
+        || g % 3 || '","direction":"in","author":"contact","body":"x","provider_message_id":"seq-m1' || g || '"}]')::jsonb))
+FROM generate_series(1, 8) g;
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT sum(seq_scan) - (SELECT n FROM s0) FROM pg_stat_user_tables WHERE relname IN ('contacts', 'conversations', 'messages');
+SQL
+)
+it_check_eq "no sequential scan of contacts, conversations or messages by lull_ingress_store" 0 "$seq"
+
+# 2. Two sessions, the same new contact, at once: the first holds its transaction open until the second is
+#    waiting for it.
+export LULL_DATABASE_URL=$new_url
+row() { printf '[{"i":0,"route":"default","channel":"generic","external_id":"race","direction":"in","author":"contact","body":"%s","provider_message_id":"%s"}]' "$1" "$2"; }
+psql "$new_url" -X -q -A -t -v ON_ERROR_STOP=1 >"$IT_TMP/race.a" 2>&1 <<SQL &
+BEGIN;
+SELECT outcome FROM lull_ingress_store('$(row first race-1)'::jsonb);
+DO \$\$ BEGIN FOR k IN 1..100 LOOP
+  EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted); PERFORM pg_sleep(0.05);
+END LOOP; END \$\$;
+COMMIT;
+SQL
+a_pid=$!
+it_wait_for "the first session holds the new contact" 5 sh -c \
+    "[ \"\$(psql '$new_url' -X -A -t -c \"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.05)%' AND pid <> pg_backend_pid()\")\" = 1 ]"
+b=$(it_sql "SELECT outcome, message_id FROM lull_ingress_store('$(row second race-2)'::jsonb)")
+wait "$a_pid" || it_fail "first session: $(cat "$IT_TMP/race.a")"
+it_check_eq "race: the first session stored its message" "new" "$(head -1 "$IT_TMP/race.a")"
+it_check_match "race: the second one too" "^new\|[0-9]+$" "$b"
+it_check_eq "race: one contact" 1 "$(it_sql "SELECT count(*) FROM contacts WHERE external_id = 'race'")"
+it_check_eq "race: one conversation with both messages" "1|2" \
+    "$(it_sql "SELECT count(DISTINCT m.conversation_id), count(*) FROM messages m WHERE provider_message_id LIKE 'race-%'")"
+it_check_eq "race: the conversation's last_inbound_id is the newest message" "${b#new|}" \
+    "$(it_sql "SELECT v.last_inbound_id FROM conversations v JOIN contacts k ON k.id = v.contact_id WHERE k.external_id = 'race'")"
+it_finish
