@@ -49,6 +49,14 @@ static const lull_setting_t s_settings[] = {
        inbound_hwm),
     S_("LULL_CHAT_HISTORY_LIMIT", LULL_CFG_INT, "200", "messages returned by GET /api/v1/chat/history (newest)", false,
        1, 10000, history_limit),
+    // web chat stream (ingress_stream.c)
+    S_("LULL_CHAT_STREAMS_PER_SESSION", LULL_CFG_INT, "4",
+       "open GET /api/v1/chat/stream connections per web chat session (more get 429)", false, 1, 1000,
+       chat_streams_per_session),
+    S_("LULL_CHAT_STREAMS_MAX", LULL_CFG_INT, "1000", "open web chat stream connections in total (more get 429)",
+       false, 1, 1000000, chat_streams_max),
+    S_("LULL_CHAT_KEEPALIVE_MS", LULL_CFG_INT, "15000", "a keep-alive comment on every chat stream this often, ms",
+       false, 10, 3600000, chat_keepalive_ms),
 };
 
 const lull_proc_spec_t INGRESS_PROC = {

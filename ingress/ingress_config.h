@@ -26,6 +26,9 @@ typedef struct {
     int64_t queue_max;         // requests waiting for the writer before new ones get 503
     int64_t inbound_hwm;       // ZMQ_SNDHWM of each INBOUND push socket, messages
     int64_t history_limit;     // messages returned by GET /api/v1/chat/history
+    int64_t chat_streams_per_session;  // open chat streams per session
+    int64_t chat_streams_max;  // open chat streams in total
+    int64_t chat_keepalive_ms; // keep-alive comment period of chat streams
 } ingress_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.
