@@ -49,7 +49,13 @@ it_check_match "the bot's reply is in the database" '.' "$stored"
 it_check_eq "the page shows the bot's reply as stored" "$stored" "$reply"
 it_check_eq "the message typed in the page was stored" "Hello! Do you have the blue kettle in stock?" \
     "$(it_sql "SELECT m.body FROM messages m JOIN conversations v ON v.id = m.conversation_id
-               WHERE v.external_conversation_id = '$session' AND m.direction = 'in'")"
+               WHERE v.external_conversation_id = '$session' AND m.direction = 'in' ORDER BY m.id LIMIT 1")"
+bubbles=$(jq -r '.bubbles | join("\n")' <<<"$out" 2>/dev/null)
+it_check_eq "after a reload: the history once, then the second reply live" "contact:Hello! Do you have the blue kettle in stock?
+bot:$stored
+contact:And a wool scarf?
+bot:$(it_sql "SELECT m.body FROM messages m JOIN conversations v ON v.id = m.conversation_id
+               WHERE v.external_conversation_id = '$session' AND m.author = 'bot' ORDER BY m.id DESC LIMIT 1")" "$bubbles"
 it_check_match "the reply came over the SSE stream" 'lull_ingress_chat_events_total [1-9]' "$(curl -s "http://127.0.0.1:$OPS_I/metrics")"
 it_check "a screenshot was taken" test -s "$IT_TMP/webchat.png"
 [ -n "${IT_KEEP_TMP:-}" ] && echo "screenshot: $IT_TMP/webchat.png"
