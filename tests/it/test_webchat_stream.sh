@@ -3,7 +3,8 @@
 # lull_webchat (simulated here with the same SQL: message + sent outbox row + pg_notify in one transaction)
 # arrives as `id/event/data`; Last-Event-ID and ?after= replay what was sent since; keep-alive comments;
 # unknown session 404; bad Last-Event-ID 400; the per-session limit 429; the LISTEN connection killed →
-# reconnect, LISTEN again, and the reply sent meanwhile still arrives.
+# reconnect, LISTEN again, and the reply sent meanwhile still arrives; the database unreachable → 503 for a
+# new stream while the open one survives and gets the next reply.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ingress_lib.sh"
 it_db_create || it_finish
@@ -104,6 +105,20 @@ it_check_eq "an unsent reply is never streamed" 0 "$(count live "id: $pending")"
 it_wait_for "the listener logged the loss and listened again" 10 sh -c \
     "grep -q notify.lost '$ING_LOG' && [ \$(grep -c notify.listening '$ING_LOG') -ge 2 ]"
 it_check_match "metrics: events and open streams" 'lull_ingress_chat_events_total [1-9]' "$(curl -s "$ING_OPS/metrics")"
+
+# --- the database unreachable: new streams 503 (the page reopens later), open ones survive --------------
+db=${LULL_DATABASE_URL##*/}
+admin() { psql "${LULL_DATABASE_URL%/*}/postgres" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+admin "ALTER DATABASE \"$db\" ALLOW_CONNECTIONS false" >/dev/null
+admin "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$db' AND pid <> pg_backend_pid()" >/dev/null
+ing_req GET "/api/v1/chat/stream/$sid" "" -D "$IT_TMP/down.hdr"
+it_check_eq "database down: a new stream gets 503" 503 "$ING_CODE"
+it_check_eq "… database_unavailable" database_unavailable "$(jq -r .error.code <<<"$ING_BODY")"
+it_check_match "… with Retry-After" 'Retry-After: 1' "$(cat "$IT_TMP/down.hdr")"
+admin "ALTER DATABASE \"$db\" ALLOW_CONNECTIONS true" >/dev/null
+r4=$(reply "'after the outage'")
+it_wait_for "the open stream survived the outage and gets the next reply" 10 has live "id: $r4"
+it_check_eq "… once" 1 "$(count live "id: $r4")"
 
 # --- shutdown ends open streams cleanly ------------------------------------------------------------
 it_stop "$ING_PID"
