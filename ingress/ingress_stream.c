@@ -123,7 +123,8 @@ static void s_append(s_stream_t *s, const char *data, size_t n)
     if (s->closed) return;
     if (s->off > 0 && s->off == s->len) s->off = s->len = 0;
     if (s->len - s->off + n > S_BUF_MAX) {
-        LOG_WARN("stream.overflow", "a chat stream's client is not reading; closing it", "session", LS(s->session));
+        LOG_WARN("stream.overflow", "a chat stream's client is not reading; closing it", "conversation_id",
+                 LI(s->conversation_id));
         s->closed = true;
         s_kick(s);
         return;
@@ -225,7 +226,8 @@ static enum MHD_Result s_error(struct MHD_Connection *conn, ingress_stream_t *se
                                               "chat stream requests refused, by reason"),
                          1);
     }
-    LOG_INFO("http.rejected", message, "status", LI(status), "code", LS(code), "route", LS("chat_stream"));
+    lull_log_at(status >= 500 ? LULL_LOG_WARN : LULL_LOG_INFO, "http.rejected", message, "status", LI(status), "code",
+                LS(code), "route", LS("chat_stream"), (const char *)NULL);
     char *body = lull_json_error_body(code, message);
     if (!body) return MHD_NO;
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -467,8 +469,8 @@ static void s_resolve_pending(ingress_stream_t *self)
                 s_append(s, hello, sizeof hello - 1);
                 if (replay) s_apply_rows(self, s, replay);
                 s_link_active(self, s);
-                LOG_DEBUG("stream.open", "chat stream opened", "session", LS(s->session), "conversation_id",
-                          LI(s->conversation_id), "after", LI(s->last_id));
+                LOG_DEBUG("stream.open", "chat stream opened", "conversation_id", LI(s->conversation_id), "after",
+                          LI(s->last_id));
             }
         }
         s->phase = SS_RESOLVED;
