@@ -67,6 +67,14 @@ static const lull_setting_t s_settings[] = {
     S_("LULL_HEALTH_TARGETS", LULL_CFG_STR, "",
        "comma-separated name=http://host:port/health of the other tiers, aggregated by GET /api/v1/health", false, 0, 0,
        health_targets),
+    // web chat stream (ingress_stream.c)
+    S_("LULL_CHAT_STREAMS_PER_SESSION", LULL_CFG_INT, "4",
+       "open GET /api/v1/chat/stream connections per web chat session (more get 429)", false, 1, 1000,
+       chat_streams_per_session),
+    S_("LULL_CHAT_STREAMS_MAX", LULL_CFG_INT, "1000", "open web chat stream connections in total (more get 429)",
+       false, 1, 1000000, chat_streams_max),
+    S_("LULL_CHAT_KEEPALIVE_MS", LULL_CFG_INT, "15000", "a keep-alive comment on every chat stream this often, ms",
+       false, 10, 3600000, chat_keepalive_ms),
 };
 
 const lull_proc_spec_t INGRESS_PROC = {

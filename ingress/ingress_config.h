@@ -32,6 +32,9 @@ typedef struct {
     int64_t admin_ctl_timeout_ms;  // scheduler control answer timeout, milliseconds
     int64_t admin_queue_max;   // admin requests waiting before new ones get 503
     char *health_targets;      // comma-separated name=http://host:port/health (GET /api/v1/health)
+    int64_t chat_streams_per_session;  // open chat streams per session
+    int64_t chat_streams_max;  // open chat streams in total
+    int64_t chat_keepalive_ms; // keep-alive comment period of chat streams
 } ingress_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

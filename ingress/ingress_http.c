@@ -3,8 +3,10 @@
 // connection is suspended, and the writer's done callback resumes it.
 #include "ingress_http.h"
 #include "ingress_admin.h"
+#include "ingress_page.h"
 #include "ingress_parse.h"
 #include "ingress_sig.h"
+#include "ingress_stream.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
@@ -27,13 +29,16 @@ typedef enum {
     R_CHAT_MESSAGE,
     R_CHAT_HISTORY,
     R_ADMIN,  // admin API (ingress_admin)
+    R_CHAT_STREAM,  // web chat SSE (ingress_stream.c)
+    R_CHAT_PAGE,    // GET /chat (ingress_page.c)
     R_COUNT
 } s_route_t;
 
 static const char *const s_route_names[R_COUNT] = {"none", "health", "generic", "twilio", "tiktok",
-                                                   "chat_session", "chat_message", "chat_history", "admin"};
-static const char *const s_route_channel[R_COUNT] = {"none", "none", "generic", "twilio", "tiktok",
-                                                     "webchat", "webchat", "webchat", "none"};
+                                                   "chat_session", "chat_message", "chat_history", "admin",
+                                                   "chat_stream", "chat_page"};
+static const char *const s_route_channel[R_COUNT] = {"none", "none", "generic", "twilio", "tiktok", "webchat",
+                                                     "webchat", "webchat", "none", "webchat", "webchat"};
 
 struct ingress_http {
     const ingress_cfg_t *cfg;
@@ -45,6 +50,8 @@ struct ingress_http {
     lull_counter_t *accepted[6], *duplicate[6];  // by channel index (s_channels)
     struct MHD_Response *twiml;
     ingress_admin_t *admin;
+    ingress_stream_t *streams;  // web chat SSE
+    struct MHD_Response *page;  // GET /chat
 };
 
 static const char *const s_channels[6] = {"generic", "sms", "whatsapp", "tiktok", "webchat", "other"};
@@ -68,6 +75,7 @@ typedef struct {
     const char *method;       // the request method (libmicrohttpd's, valid for the connection)
     char *session_arg[3];     // session id, tenant, metadata (owned)
     ingress_admin_req_t admin;  // R_ADMIN: the admin request and its answer
+    void *stream_ctx;         // R_CHAT_STREAM: ingress_stream_request state
 } s_req_t;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -235,6 +243,8 @@ static s_route_t s_route(const char *path, const char *method, const char **allo
         {"/api/v1/chat/session", false, "POST", R_CHAT_SESSION},
         {"/api/v1/chat/message", false, "POST", R_CHAT_MESSAGE},
         {"/api/v1/chat/history/", true, "GET", R_CHAT_HISTORY},
+        {"/api/v1/chat/stream/", true, "GET", R_CHAT_STREAM},
+        {"/chat", false, "GET", R_CHAT_PAGE},
     };
     *known = false;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -411,6 +421,8 @@ static enum MHD_Result s_dispatch(s_req_t *req)
         return s_submit(req);
     }
     case R_ADMIN: return s_admin(req);
+    case R_CHAT_STREAM: return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
+    case R_CHAT_PAGE: return MHD_queue_response(req->conn, 200, req->srv->page);
     default: return s_error(req, 404, "not_found", "no such route", NULL);
     }
 }
@@ -495,7 +507,9 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
     ingress_http_t *self = cls;
     s_req_t *req = *req_cls;
     if (!req) return;
-    lull_histogram_observe(self->latency[req->route], (double)(lull_clock_mono_us() - req->start_us) / 1e6);
+    if (req->route != R_CHAT_STREAM)  // a stream lasts as long as the page is open
+        lull_histogram_observe(self->latency[req->route], (double)(lull_clock_mono_us() - req->start_us) / 1e6);
+    ingress_stream_request_done(self->streams, &req->stream_ctx);
     ingress_row_free(&req->row);
     free(req->item.result_json);
     for (int i = 0; i < 3; i++) free(req->session_arg[i]);
@@ -545,6 +559,15 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     self->admin = ingress_admin_new(&ac);
     free(config_json);
     if (!self->admin) goto fail;
+    self->page = ingress_page_response();
+    ingress_stream_cfg_t sc = {.database_url = cfg->common.database_url,
+                               .max_per_session = cfg->chat_streams_per_session,
+                               .max_total = cfg->chat_streams_max,
+                               .keepalive_ms = cfg->chat_keepalive_ms,
+                               .replay_max = cfg->history_limit,
+                               .metrics = metrics};
+    self->streams = ingress_stream_new(&sc);
+    if (!self->page || !self->streams) goto fail;
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -579,6 +602,7 @@ fail:
 void ingress_http_quiesce(ingress_http_t *self)
 {
     if (self && self->daemon) (void)MHD_quiesce_daemon(self->daemon);
+    if (self) ingress_stream_stop(self->streams);  // every open chat stream ends its response
 }
 
 void ingress_http_destroy(ingress_http_t **self_p)
@@ -589,6 +613,8 @@ void ingress_http_destroy(ingress_http_t **self_p)
     if (self->daemon) MHD_stop_daemon(self->daemon);
     ingress_admin_destroy(&self->admin);
     if (self->twiml) MHD_destroy_response(self->twiml);
+    if (self->page) MHD_destroy_response(self->page);
+    ingress_stream_destroy(&self->streams);
     free(self);
     *self_p = NULL;
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # scripts/stack: up starts every tier healthy with its own log and pid file, a tier killed with SIGKILL is
-# restarted by its supervisor while the others keep running, down stops everything.
+# restarted by its supervisor while the others keep running, down stops everything. Fakes mode
+# (LULL_STACK_FAKES=1): the fake LLM and channel server run under the same supervisor, the tiers point at them.
 source "$(dirname "$0")/lib.sh"
 it_db_create || it_finish
 export LULL_VAR_DIR=$IT_TMP/var LULL_WORKERS=2
 base=$(it_free_port)
 while [ "$base" -gt 60000 ]; do base=$(it_free_port); done
-for off in 1 3 11 12; do
+for off in 1 3 11 12 20 21; do
     (exec 3<>/dev/tcp/127.0.0.1/$((base + off))) 2>/dev/null && { base=$(it_free_port); }
 done
 export LULL_STACK_OPS_BASE=$base
@@ -45,4 +46,30 @@ it_wait_for "every tier stopped" 10 gone && echo "PASS down stops every tier"
 for tier in scheduler worker-1 worker-2 sender ingress; do
     it_check_match "$tier logged an orderly stop" '"ev":"stop"' "$(tail -3 "$LULL_VAR_DIR/log/$tier.log")"
 done
+
+# --- fakes mode ------------------------------------------------------------------------------------
+unset OPENAI_API_KEY OPENAI_BASE_URL LULL_CALLBACK_URL
+export LULL_WORKERS=1
+LULL_STACK_FAKES=1 "$stack" up >/dev/null
+it_check_eq "fakes mode: up" 0 "$?"
+status=$("$stack" status)   # without LULL_STACK_FAKES: the stack remembers it runs the fakes
+for tier in fake-llm fake-channels scheduler worker-1 sender ingress; do
+    it_check_match "fakes mode: $tier ok in status" "$tier +[0-9]+ +[0-9]+ +\{\"status\":\"ok\"" "$status"
+done
+wpid=$(cat "$LULL_VAR_DIR/run/worker-1.pid")
+it_check_eq "fakes mode: the worker talks to the fake LLM" "OPENAI_BASE_URL=http://127.0.0.1:$((base + 20))/v1" \
+    "$(tr '\0' '\n' <"/proc/$wpid/environ" | grep '^OPENAI_BASE_URL=')"
+spid=$(cat "$LULL_VAR_DIR/run/sender.pid")
+it_check_eq "fakes mode: the sender delivers to the fake channel server" "LULL_CALLBACK_URL=http://127.0.0.1:$((base + 21))/callback" \
+    "$(tr '\0' '\n' <"/proc/$spid/environ" | grep '^LULL_CALLBACK_URL=')"
+fpid=$(cat "$LULL_VAR_DIR/run/fake-llm.pid")
+kill -KILL "$fpid"
+frestarted() { local p; p=$(cat "$LULL_VAR_DIR/run/fake-llm.pid" 2>/dev/null) && [ "$p" != "$fpid" ] &&
+    curl -fsS -o /dev/null "http://127.0.0.1:$((base + 20))/_fake/stats"; }
+it_wait_for "the fake LLM is restarted by its supervisor" 10 frestarted && echo "PASS the fake LLM restarted after SIGKILL"
+"$stack" down >/dev/null
+fgone() { ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$((base + 20))/_fake/stats" &&
+          ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$((base + 21))/_fake/ledger?summary=1"; }
+it_wait_for "down stops the fakes" 10 fgone && echo "PASS down stops the fakes"
+it_check "down forgets fakes mode" test ! -e "$LULL_VAR_DIR/run/fakes.on"
 it_finish

@@ -1,0 +1,38 @@
+// Web chat replies as Server-Sent Events: GET /api/v1/chat/stream/{session}. One thread with its own
+// database connection LISTENs on lull_webchat (the sender notifies when it marks a web chat reply sent),
+// looks each notified message up and queues it on the SSE connections of that session; MHD connections are
+// suspended while they have nothing to send and resumed when data is queued.
+#ifndef INGRESS_STREAM_H
+#define INGRESS_STREAM_H
+
+#include "lull_metrics.h"
+
+#include <microhttpd.h>
+#include <stdint.h>
+
+typedef struct ingress_stream ingress_stream_t;
+
+typedef struct {
+    const char *database_url;
+    int64_t max_per_session;   // concurrent streams of one session
+    int64_t max_total;         // concurrent streams in total
+    int64_t keepalive_ms;      // a comment line this often
+    int64_t replay_max;        // messages replayed after Last-Event-ID / a reconnect, at most
+    lull_metrics_t *metrics;   // borrowed; may be NULL
+} ingress_stream_cfg_t;
+
+// Starts the listener thread. NULL on failure (logged).
+ingress_stream_t *ingress_stream_new(const ingress_stream_cfg_t *cfg);
+// Handles every call of the access handler for a stream request (uri = raw request URI). *ctx starts NULL
+// and must be passed to ingress_stream_request_done when the request completes.
+enum MHD_Result ingress_stream_request(ingress_stream_t *self, struct MHD_Connection *conn, const char *uri,
+                                       void **ctx);
+// Releases what ingress_stream_request kept for the request (MHD's completion callback); NULL-safe.
+void ingress_stream_request_done(ingress_stream_t *self, void **ctx);
+// Ends every stream (each connection finishes its response) and stops the listener thread. Call before the
+// HTTP daemon is stopped.
+void ingress_stream_stop(ingress_stream_t *self);
+// Stops (if needed) and frees; NULL-safe, nulls the pointer. Call after the HTTP daemon is stopped.
+void ingress_stream_destroy(ingress_stream_t **self_p);
+
+#endif

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The web chat page in a real browser through the whole stack: ingress, scheduler, a worker with the fake
+# LLM, the sender. Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) opens /chat,
+# types a message, and the bot's reply must appear in the page — delivered over the SSE stream. The
+# screenshot is kept in the test's tmp dir ($IT_TMP/webchat.png; IT_KEEP_TMP=1 keeps the dir).
+source "$(dirname "$0")/lib.sh"
+[ -x /usr/bin/chromium ] || { it_fail "/usr/bin/chromium is missing: scripts/install-deps installs it"; it_finish; }
+"$LULL_ROOT/scripts/node-deps" >/dev/null || { it_fail "scripts/node-deps"; it_finish; }
+it_db_create || it_finish
+it_sql "UPDATE tenants SET window_ms = 300, max_wait_ms = 3000 WHERE slug = 'default'" >/dev/null
+
+LLM_PORT=$(it_free_port); HTTP_PORT=$(it_free_port)
+Z_IN=tcp://127.0.0.1:$(it_free_port); Z_WK=tcp://127.0.0.1:$(it_free_port)
+Z_CTL=tcp://127.0.0.1:$(it_free_port); Z_OUT=tcp://127.0.0.1:$(it_free_port)
+LLM=http://127.0.0.1:$LLM_PORT; ING=http://127.0.0.1:$HTTP_PORT
+it_start llm "$LULL_FAKES/fake_llm" --port "$LLM_PORT" --latency-ms 20
+it_wait_for "fake LLM" 10 it_http_ok "$LLM/_fake/stats" || it_finish
+
+common=(LULL_HEARTBEAT_MS=200)
+OPS_S=$(it_free_port); OPS_W=$(it_free_port); OPS_X=$(it_free_port); OPS_I=$(it_free_port)
+it_start scheduler env "${common[@]}" LULL_OPS_PORT="$OPS_S" LULL_LOG_FILE="$IT_TMP/scheduler.jsonl" \
+    LULL_SCHED_INBOUND_BIND="$Z_IN" LULL_SCHED_WORKER_BIND="$Z_WK" LULL_SCHED_CONTROL_BIND="$Z_CTL" \
+    "$LULL_BIN/lull-scheduler"
+it_start worker env "${common[@]}" LULL_OPS_PORT="$OPS_W" LULL_LOG_FILE="$IT_TMP/worker.jsonl" \
+    LULL_WORKER_SCHEDULERS="$Z_WK" LULL_SENDERS="$Z_OUT" OPENAI_API_KEY=sk-test OPENAI_BASE_URL="$LLM/v1" \
+    "$LULL_BIN/lull-worker"
+it_start sender env "${common[@]}" LULL_OPS_PORT="$OPS_X" LULL_LOG_FILE="$IT_TMP/sender.jsonl" \
+    LULL_SENDER_BIND="$Z_OUT" LULL_SENDER_POLL_MS=200 "$LULL_BIN/lull-sender"
+it_start ingress env "${common[@]}" LULL_OPS_PORT="$OPS_I" LULL_LOG_FILE="$IT_TMP/ingress.jsonl" \
+    LULL_HTTP_PORT="$HTTP_PORT" LULL_SCHEDULERS="$Z_IN" "$LULL_BIN/lull-ingress"
+for p in $OPS_S $OPS_W $OPS_X $OPS_I; do
+    it_wait_for "tier on ops port $p healthy" 10 it_http_ok "http://127.0.0.1:$p/health" || it_finish
+done
+
+page=$(curl -s -D "$IT_TMP/page.hdr" "$ING/chat")
+it_check_match "GET /chat: text/html" '[Cc]ontent-[Tt]ype: text/html' "$(cat "$IT_TMP/page.hdr")"
+it_check_match "GET /chat: no external assets" '^[^@]*$' "$(grep -Eo '(src|href)="(https?:)?//[^"]*"' <<<"$page" | tr '\n' '@')"
+
+out=$(NODE_PATH=$LULL_ROOT/tests/node/node_modules timeout 90 node "$LULL_ROOT/tests/it/webchat_page.js" "$ING" \
+      "$IT_TMP/webchat.png" "$IT_TMP/chromium-profile" 2>"$IT_TMP/browser.err")
+rc=$?
+it_check_eq "the browser run succeeded ($(tail -c 600 "$IT_TMP/browser.err" | tr '\n' ' '))" 0 "$rc"
+session=$(jq -r .session <<<"$out" 2>/dev/null)
+reply=$(jq -r .reply <<<"$out" 2>/dev/null)
+it_check_match "a session was opened" '^ws_' "$session"
+stored=$(it_sql "SELECT m.body FROM messages m JOIN conversations v ON v.id = m.conversation_id
+                 WHERE v.external_conversation_id = '$session' AND m.author = 'bot' ORDER BY m.id LIMIT 1")
+it_check_match "the bot's reply is in the database" '.' "$stored"
+it_check_eq "the page shows the bot's reply as stored" "$stored" "$reply"
+it_check_eq "the message typed in the page was stored" "Hello! Do you have the blue kettle in stock?" \
+    "$(it_sql "SELECT m.body FROM messages m JOIN conversations v ON v.id = m.conversation_id
+               WHERE v.external_conversation_id = '$session' AND m.direction = 'in' ORDER BY m.id LIMIT 1")"
+bubbles=$(jq -r '.bubbles | join("\n")' <<<"$out" 2>/dev/null)
+it_check_eq "after a reload: the history once, then the second reply live" "contact:Hello! Do you have the blue kettle in stock?
+bot:$stored
+contact:And a wool scarf?
+bot:$(it_sql "SELECT m.body FROM messages m JOIN conversations v ON v.id = m.conversation_id
+               WHERE v.external_conversation_id = '$session' AND m.author = 'bot' ORDER BY m.id DESC LIMIT 1")" "$bubbles"
+it_check_match "the reply came over the SSE stream" 'lull_ingress_chat_events_total [1-9]' "$(curl -s "http://127.0.0.1:$OPS_I/metrics")"
+it_check "a screenshot was taken" test -s "$IT_TMP/webchat.png"
+[ -n "${IT_KEEP_TMP:-}" ] && echo "screenshot: $IT_TMP/webchat.png"
+it_finish

@@ -1,0 +1,51 @@
+// Drives the web chat page (GET /chat) in Debian's headless Chromium with playwright-core: waits for the
+// session and the stream, sends a message, waits for the bot's reply to appear in the page, takes a
+// screenshot, reloads (same session from the history, no duplicates) and gets a second reply live. Usage: node webchat_page.js BASE_URL SCREENSHOT_PATH USER_DATA_DIR. Prints one JSON line
+// {"session","sent","reply","bubbles"}; exits 1 with a reason on failure.
+'use strict';
+const { chromium } = require('playwright-core');
+
+async function main() {
+    const [base, shot, profile] = process.argv.slice(2);
+    if (!base || !shot || !profile) throw new Error('usage: webchat_page.js BASE_URL SCREENSHOT USER_DATA_DIR');
+    const ctx = await chromium.launchPersistentContext(profile, {
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+               '--disable-component-update', '--disable-sync'],
+        viewport: { width: 720, height: 640 },
+    });
+    try {
+        const page = ctx.pages()[0] || await ctx.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        const resp = await page.goto(base + '/chat');
+        if (!resp || resp.status() !== 200) throw new Error('GET /chat answered ' + (resp && resp.status()));
+        await page.waitForSelector('#text:not([disabled])', { timeout: 15000 });
+        await page.waitForSelector('#status[data-state="live"]', { timeout: 15000 });
+        const session = await page.evaluate(() => sessionStorage.getItem('lull.session'));
+        const sent = 'Hello! Do you have the blue kettle in stock?';
+        await page.fill('#text', sent);
+        await page.press('#text', 'Enter');
+        await page.waitForSelector('#log li.contact:not(.pending)', { timeout: 15000 });
+        await page.waitForSelector('#log li.bot', { timeout: 30000 });
+        const reply = await page.$eval('#log li.bot', (li) => li.lastChild.textContent);
+        await page.screenshot({ path: shot, fullPage: true });
+        // a reload continues the same session from the history, without duplicates, and stays live
+        await page.reload();
+        await page.waitForSelector('#status[data-state="live"]', { timeout: 15000 });
+        await page.waitForSelector('#log li.bot', { timeout: 15000 });
+        const again = await page.evaluate(() => sessionStorage.getItem('lull.session'));
+        if (again !== session) throw new Error('the reload opened another session: ' + again);
+        await page.fill('#text', 'And a wool scarf?');
+        await page.press('#text', 'Enter');
+        await page.waitForFunction(() => document.querySelectorAll('#log li.bot').length >= 2, null, { timeout: 30000 });
+        const bubbles = await page.$$eval('#log li', (lis) => lis.map((li) => li.className + ':' + li.lastChild.textContent));
+        if (errors.length) throw new Error('page errors: ' + errors.join('; '));
+        console.log(JSON.stringify({ session, sent, reply, bubbles }));
+    } finally {
+        await ctx.close();
+    }
+}
+
+main().catch((e) => { console.error('webchat_page: ' + (e && e.stack || e)); process.exit(1); });
