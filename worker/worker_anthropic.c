@@ -164,13 +164,8 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
         }
     }
     out->text = text;
-    if (!out->text && out->ncalls == 0) {
-        out->cls = WORKER_LLM_NEXT;
-        snprintf(out->error, sizeof out->error, "malformed answer: neither text nor tool_use");
-        goto cleanup;
-    }
-    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usage"), "input_tokens", "output_tokens", out);
-    out->cls = WORKER_LLM_OK;
+    worker_llm_finish(out, cJSON_GetObjectItemCaseSensitive(doc, "usage"), "input_tokens", "output_tokens",
+                      "neither text nor tool_use");
 cleanup:
     cJSON_Delete(doc);
 }

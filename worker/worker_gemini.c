@@ -189,13 +189,8 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
         }
     }
     out->text = text;
-    if (!out->text && out->ncalls == 0) {
-        out->cls = WORKER_LLM_NEXT;
-        snprintf(out->error, sizeof out->error, "malformed answer: no text and no functionCall");
-        goto cleanup;
-    }
-    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usageMetadata"), "promptTokenCount", "candidatesTokenCount", out);
-    out->cls = WORKER_LLM_OK;
+    worker_llm_finish(out, cJSON_GetObjectItemCaseSensitive(doc, "usageMetadata"), "promptTokenCount", "candidatesTokenCount",
+                      "no text and no functionCall");
 cleanup:
     cJSON_Delete(doc);
 }

@@ -147,3 +147,15 @@ void worker_llm_usage(const cJSON *obj, const char *in_key, const char *out_key,
     if (cJSON_IsNumber(in) && in->valuedouble >= 0 && in->valuedouble < 1e9) res->tokens_in = (int64_t)in->valuedouble;
     if (cJSON_IsNumber(out) && out->valuedouble >= 0 && out->valuedouble < 1e9) res->tokens_out = (int64_t)out->valuedouble;
 }
+
+void worker_llm_finish(worker_llm_result_t *res, const struct cJSON *usage, const char *in_key, const char *out_key,
+                       const char *missing)
+{
+    if (!res->text && res->ncalls == 0) {
+        res->cls = WORKER_LLM_NEXT;
+        snprintf(res->error, sizeof res->error, "malformed answer: %s", missing);
+        return;
+    }
+    worker_llm_usage(usage, in_key, out_key, res);
+    res->cls = WORKER_LLM_OK;
+}

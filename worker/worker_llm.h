@@ -109,6 +109,10 @@ int worker_llm_url(const char *base, const char *suffix, char *buf, size_t len);
 // The item list (items_key: "content" or "parts") of the last turn of list when that turn has role, else of
 // a new {"role": role, items_key: []} appended to list; NULL when out of memory. Borrowed from list.
 struct cJSON *worker_llm_turn(struct cJSON *list, const char *role, const char *items_key);
+// Ends an adapter's parse: NEXT with "malformed answer: <missing>" when the answer had neither text nor tool
+// calls; otherwise the token counts from usage[in_key]/usage[out_key] and OK.
+void worker_llm_finish(worker_llm_result_t *res, const struct cJSON *usage, const char *in_key, const char *out_key,
+                       const char *missing);
 // Reads the token counts obj[in_key] and obj[out_key] (obj may be NULL; absurd values ignored) into res.
 void worker_llm_usage(const struct cJSON *obj, const char *in_key, const char *out_key, worker_llm_result_t *res);
 // Sets res->text to a copy of text truncated to WORKER_LLM_MAX_TEXT. 0/-1.

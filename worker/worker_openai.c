@@ -162,13 +162,8 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
                 break;
         }
     }
-    if (!out->text && out->ncalls == 0) {
-        out->cls = WORKER_LLM_NEXT;
-        snprintf(out->error, sizeof out->error, "malformed answer: neither content nor tool calls");
-        goto cleanup;
-    }
-    worker_llm_usage(cJSON_GetObjectItemCaseSensitive(doc, "usage"), "prompt_tokens", "completion_tokens", out);
-    out->cls = WORKER_LLM_OK;
+    worker_llm_finish(out, cJSON_GetObjectItemCaseSensitive(doc, "usage"), "prompt_tokens", "completion_tokens",
+                      "neither content nor tool calls");
     goto cleanup;
 oom:
     out->cls = WORKER_LLM_RETRY;
