@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# End to end through the real tiers, timing of replies. A contact who keeps writing (a message every 100 ms,
+# window 300 ms, max_wait 1000 ms) is answered by max wait while still writing, the prompt holding the messages
+# so far. A reply superseded by a newer message (slow LLM: the second message arrives during the LLM call) is
+# not sent: the job ends `superseded`, no outbox row is written for it, and the next reply covers both messages.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/e2e_lib.sh"
+it_db_create || it_finish
+it_sql "UPDATE tenants SET window_ms = 300, max_wait_ms = 1000 WHERE slug = 'default'" >/dev/null
+e2e_start || it_finish
+
+# 1. max wait: 30 messages, 100 ms apart (3 s), far longer than max_wait; note how many were sent when the
+# first reply arrived.
+sent=0; at_first=
+for i in $(seq 1 30); do
+    [ "$(e2e_post walter "walter part $i.")" = 200 ] && sent=$((sent + 1))
+    [ -z "$at_first" ] && e2e_delivered_ge 1 && at_first=$i
+    sleep 0.1
+done
+it_check_eq "all 30 messages accepted" 30 "$sent"
+it_check_match "a reply was delivered while the contact was still writing (after message N < 30)" '^([1-9]|[12][0-9])$' "$at_first"
+first=$(curl -s "$LLM/_fake/ledger" | jq -c '[.[] | select(.kind == "reply")][0].body | tostring')
+n=0; while [ $n -lt 30 ] && [[ "$first" == *"walter part $((n + 1))."* ]]; do n=$((n + 1)); done
+it_check_match "the first reply's prompt holds the first messages in order (holds 1..$n)" '^([2-9]|[12][0-9])$' "$n"
+it_check "the first reply's prompt does not hold the messages sent after it" test "$(grep -o 'walter part [0-9]*\.' <<<"$first" | sort -u | wc -l)" -eq "$n"
+it_check "the first reply's prompt holds at most the messages sent before the reply arrived" test "$n" -le "$at_first"
+WCONV=$(e2e_conv walter)
+it_wait_for "Walter's last message answered too" 15 e2e_answered "$WCONV"
+it_check "more than one reply for Walter's 3 s of writing (max wait, not one reply at the end)" test "$(e2e_bot_msgs "$WCONV")" -ge 2
+
+# 2. superseded: the LLM takes 800 ms; a second message arrives while the first reply is being generated.
+it_wait_for "Walter's replies all delivered" 10 e2e_outbox_idle
+e2e_fake "$LLM/_fake/config" '{"latency_ms":800}' || it_fail "fake LLM latency set"
+base=$(e2e_delivered); sup0=$(e2e_superseded)
+it_check_eq "Sam's first message accepted" 200 "$(e2e_post sam 'sam asks about opening hours')"
+it_wait_for "the LLM call for Sam's first message started" 10 e2e_ge 1 e2e_llm_reply_has 'sam asks about opening hours' || it_finish
+it_check_eq "Sam's second message accepted during the LLM call" 200 "$(e2e_post sam 'sam also asks about parking')"
+it_wait_for "a reply delivered to Sam" 15 e2e_delivered_ge $((base + 1))
+SCONV=$(e2e_conv sam)
+it_wait_for "Sam's second message answered" 15 e2e_answered "$SCONV"
+e2e_settle
+it_check_eq "exactly one reply delivered to Sam" $((base + 1)) "$(e2e_delivered)"
+it_check_eq "exactly one outbox row for Sam's conversation" 1 "$(it_sql "SELECT count(*) FROM outbox WHERE conversation_id = $SCONV")"
+it_check_eq "exactly one bot message in Sam's conversation" 1 "$(e2e_bot_msgs "$SCONV")"
+both=$(e2e_llm_count '.kind == "reply" and ((.body | tostring) as $b | ($b | contains("sam asks about opening hours")) and ($b | contains("sam also asks about parking")))')
+it_check_eq "the second LLM reply call's prompt holds both messages" 1 "$both"
+it_check_eq "two LLM reply calls for Sam (the superseded one and the final one)" 2 "$(e2e_llm_reply_has 'sam asks about opening hours')"
+it_check_eq "the worker logged Sam's first job as superseded (and the second as replied)" "superseded replied" \
+    "$(jq -r "select(.ev == \"job.done\" and .conv == $SCONV) | .outcome" "$IT_TMP/worker.jsonl" | tr '\n' ' ' | sed 's/ $//')"
+it_check_eq "the worker's superseded counter went up by one" $((sup0 + 1)) "$(e2e_superseded)"
+it_check_eq "every outbox row sent" "sent" "$(it_sql "SELECT string_agg(DISTINCT status, ',') FROM outbox")"
+it_finish
