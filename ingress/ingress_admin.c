@@ -845,10 +845,8 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
             s_err(req, 400, "bad_field", err);
             return;
         }
-        {
-            s_window_op(self, req, id, LULL_CTL_FLUSH);
-            return;
-        }
+        s_window_op(self, req, id, LULL_CTL_FLUSH);
+        return;
     }
     if (strncmp(path, "/api/v1/windows/", 16) == 0) {
         if (!s_path_id(path + 16, &id, &rest)) {
@@ -864,10 +862,8 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
             s_method_not_allowed(req);
             return;
         }
-        {
-            s_window_op(self, req, id, cancel ? LULL_CTL_CANCEL : LULL_CTL_FLUSH);
-            return;
-        }
+        s_window_op(self, req, id, cancel ? LULL_CTL_CANCEL : LULL_CTL_FLUSH);
+        return;
     }
     if (strcmp(path, "/api/v1/conversations") == 0) {
         if (get) s_conv_list(self, req);
@@ -888,10 +884,8 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
                 return;
             }
             const char *p[2] = {sc, sn};
-            {
-                s_sql_answer(self, req, s_sql_conv_show, 2, p, "no such conversation");
-                return;
-            }
+            s_sql_answer(self, req, s_sql_conv_show, 2, p, "no such conversation");
+            return;
         }
         if (strcmp(rest, "/messages") == 0) {
             if (get) s_conv_messages(self, req, id);
@@ -908,10 +902,8 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
             else s_method_not_allowed(req);
             return;
         }
-        {
-            s_err(req, 404, "not_found", "no such route");
-            return;
-        }
+        s_err(req, 404, "not_found", "no such route");
+        return;
     }
     if (strcmp(path, "/api/v1/escalations") == 0) {
         if (get) s_escalations(self, req);
