@@ -933,9 +933,10 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
         else s_method_not_allowed(req);
         return;
     }
-    if (strcmp(path, "/api/v1/config") == 0 || strcmp(path, "/api/v1/health") == 0) {
+    bool config = strcmp(path, "/api/v1/config") == 0 || strcmp(path, "/config") == 0;  // "/config": issue #7's name
+    if (config || strcmp(path, "/api/v1/health") == 0) {
         if (!get) s_method_not_allowed(req);
-        else if (path[8] == 'c') s_set(req, 200, strdup(self->config_json ? self->config_json : "{}"));
+        else if (config) s_set(req, 200, strdup(self->config_json ? self->config_json : "{}"));
         else s_health(self, req);
         return;
     }
@@ -1043,7 +1044,7 @@ static void *s_thread(void *arg)
 
 bool ingress_admin_route(const char *path)
 {
-    if (strcmp(path, "/timers") == 0 || strcmp(path, "/process-chat") == 0) return true;
+    if (strcmp(path, "/timers") == 0 || strcmp(path, "/process-chat") == 0 || strcmp(path, "/config") == 0) return true;
     return strncmp(path, "/api/v1/", 8) == 0 && strncmp(path, "/api/v1/chat/", 13) != 0 &&
            strcmp(path, "/api/v1/chat") != 0;
 }

@@ -18,6 +18,10 @@ it_check_eq "the admin token masked" '***' "$(jqr .LULL_ADMIN_TOKEN)"
 it_check "no secret anywhere in the answer" bash -c '! grep -q -e "$1" -e "$2" <<<"$3"' _ twilio-secret-value "$ADM_TOKEN" "$ADM_BODY"
 adm_noauth GET /api/v1/config
 it_check_eq "config needs the token" 401 "$ADM_CODE"
+adm GET /config
+it_check_eq "GET /config is the same (the issue's name)" "$SCHED_CT" "$(jqr .LULL_SCHEDULER_CONTROLS)"
+adm_noauth GET /config
+it_check_eq "GET /config needs the token too" 401 "$ADM_CODE"
 
 adm GET /api/v1/health
 it_check_eq "a tier down → 503" 503 "$ADM_CODE"
