@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end through the real tiers, timing of replies. A contact who keeps writing (a message every 100 ms,
-# window 300 ms, max_wait 1000 ms) is answered by max wait while still writing, the prompt holding the messages
-# so far. A reply superseded by a newer message (slow LLM: the second message arrives during the LLM call) is
+# window 300 ms, max_wait 1000 ms) is dispatched by max wait while still writing, the prompt holding the
+# messages so far, and everything is answered once they stop. A reply superseded by a newer message (slow LLM: the second message arrives during the LLM call) is
 # not sent: the job ends `superseded`, no outbox row is written for it, and the next reply covers both messages.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/e2e_lib.sh"
@@ -9,24 +9,29 @@ it_db_create || it_finish
 it_sql "UPDATE tenants SET window_ms = 300, max_wait_ms = 1000 WHERE slug = 'default'" >/dev/null
 e2e_start || it_finish
 
-# 1. max wait: 30 messages, 100 ms apart (3 s), far longer than max_wait; note how many were sent when the
-# first reply arrived.
+# 1. max wait: 30 messages, 100 ms apart (3 s), far longer than max_wait. The window never closes by itself
+# (100 ms < 300 ms), so only max wait can dispatch while Walter writes: note after which message the first LLM
+# reply call arrived at the fake (its ledger records a request when it arrives). Whether that reply is then
+# delivered or superseded by one of the next messages is timing (the supersede rule, docs/contracts.md): the
+# test asserts the dispatch, the prompt, and that everything is answered in the end.
 sent=0; at_first=
 for i in $(seq 1 30); do
     [ "$(e2e_post walter "walter part $i.")" = 200 ] && sent=$((sent + 1))
-    [ -z "$at_first" ] && e2e_delivered_ge 1 && at_first=$i
+    [ -z "$at_first" ] && [ "$(e2e_llm_reply_has 'walter part 1.')" -ge 1 ] && at_first=$i
     sleep 0.1
 done
 it_check_eq "all 30 messages accepted" 30 "$sent"
-it_check_match "a reply was delivered while the contact was still writing (after message N < 30)" '^([1-9]|[12][0-9])$' "$at_first"
+it_check_match "max wait dispatched an LLM call while the contact was still writing (after message N < 30)" '^([1-9]|[12][0-9])$' "$at_first"
 first=$(curl -s "$LLM/_fake/ledger" | jq -c '[.[] | select(.kind == "reply")][0].body | tostring')
 n=0; while [ $n -lt 30 ] && [[ "$first" == *"walter part $((n + 1))."* ]]; do n=$((n + 1)); done
-it_check_match "the first reply's prompt holds the first messages in order (holds 1..$n)" '^([2-9]|[12][0-9])$' "$n"
-it_check "the first reply's prompt does not hold the messages sent after it" test "$(grep -o 'walter part [0-9]*\.' <<<"$first" | sort -u | wc -l)" -eq "$n"
-it_check "the first reply's prompt holds at most the messages sent before the reply arrived" test "$n" -le "$at_first"
+it_check_match "the first LLM call's prompt holds the first messages in order (holds 1..$n)" '^([2-9]|[12][0-9])$' "$n"
+it_check "the first LLM call's prompt does not hold the messages sent after it" test "$(grep -o 'walter part [0-9]*\.' <<<"$first" | sort -u | wc -l)" -eq "$n"
+it_check "the first LLM call's prompt holds at most the messages sent before it arrived" test "$n" -le "$at_first"
 WCONV=$(e2e_conv walter)
 it_wait_for "Walter's last message answered too" 15 e2e_answered "$WCONV"
-it_check "more than one reply for Walter's 3 s of writing (max wait, not one reply at the end)" test "$(e2e_bot_msgs "$WCONV")" -ge 2
+it_check "max wait dispatched again while Walter kept writing (at least 2 LLM reply calls in 3 s)" \
+    test "$(e2e_llm_reply_has 'walter part ')" -ge 2
+it_check "at least one reply delivered to Walter" test "$(e2e_bot_msgs "$WCONV")" -ge 1
 
 # 2. superseded: the LLM takes 800 ms; a second message arrives while the first reply is being generated.
 it_wait_for "Walter's replies all delivered" 10 e2e_outbox_idle
