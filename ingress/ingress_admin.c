@@ -191,9 +191,10 @@ bool ingress_admin_query_int(ingress_admin_req_t *req, const char *key, int64_t 
 // ---------------------------------------------------------------------------------------------------------
 // Scheduler control
 
-// Sends one CTL_REQ to shard and waits up to the timeout for its CTL_REP. Returns the status (body owned by
-// the caller) or -1 on timeout / bad reply.
-static int s_ctl(ingress_admin_t *self, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit, char **body)
+// Sends one CTL_REQ (reqbody: the TRY body, else NULL) to shard and waits up to timeout_ms for its CTL_REP.
+// Returns the status (body owned by the caller) or -1 on timeout / bad reply.
+static int s_ctl(ingress_admin_t *self, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit, const char *reqbody,
+                 int64_t timeout_ms, char **body)
 {
     *body = NULL;
     lull_msg_t m = {.type = LULL_MSG_CTL_REQ};
@@ -201,9 +202,10 @@ static int s_ctl(ingress_admin_t *self, int shard, lull_ctl_op_t op, int64_t con
     m.u.ctl_req.op = op;
     m.u.ctl_req.conversation_id = conv;
     m.u.ctl_req.limit = limit;
+    m.u.ctl_req.body = (char *)reqbody;
     void *sock = zsock_resolve(self->ctl[shard]);
     if (lull_proto_send(sock, &m, ZMQ_DONTWAIT) != 0) return -1;
-    int64_t deadline = lull_clock_mono_ms() + self->cfg.ctl_timeout_ms;
+    int64_t deadline = lull_clock_mono_ms() + timeout_ms;
     for (;;) {
         int64_t left = deadline - lull_clock_mono_ms();
         if (left <= 0) return -1;
@@ -241,7 +243,8 @@ static int s_cmp_conv(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-// GET /api/v1/windows (seed: GET /timers): every shard's windows, merged and ordered by conversation.
+// GET /api/v1/windows (seed: GET /timers): keyset pages over every shard's windows. Each shard answers its
+// `limit` smallest conversation ids above `after`; the merge of those holds the global first `limit`.
 static void s_windows_list(ingress_admin_t *self, ingress_admin_req_t *req, bool seed)
 {
     int64_t limit, after;
@@ -255,10 +258,11 @@ static void s_windows_list(ingress_admin_t *self, ingress_admin_req_t *req, bool
         return;
     }
     cJSON *docs[S_MAX_SHARDS] = {0};
-    int64_t total = 0;
+    int64_t total = 0, bound = INT64_MAX;
+    bool more = false;
     for (int s = 0; s < self->nctl; s++) {
         char *body = NULL;
-        int st = s_ctl(self, s, LULL_CTL_LIST, 0, S_LIMIT_MAX, &body);
+        int st = s_ctl(self, s, LULL_CTL_LIST, after, (int32_t)limit, NULL, self->cfg.ctl_timeout_ms, &body);
         char err[160];
         cJSON *doc = st == 200 && body ? lull_json_parse(body, strlen(body), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
         free(body);
@@ -278,14 +282,26 @@ static void s_windows_list(ingress_admin_t *self, ingress_admin_req_t *req, bool
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "total");
         if (cJSON_IsNumber(t)) total += (int64_t)t->valuedouble;
         const cJSON *w;
+        int64_t last = after;
         cJSON_ArrayForEach(w, arr)
         {
             const cJSON *c = cJSON_GetObjectItemCaseSensitive(w, "conversation_id");
             if (!cJSON_IsNumber(c) || (int64_t)c->valuedouble <= after) continue;
+            if ((int64_t)c->valuedouble > last) last = (int64_t)c->valuedouble;
             if (nall < cap) all[nall++] = (cJSON *)w;
+        }
+        // a shard with more windows than its page (LULL_SCHED_LIST_MAX may be below limit): nothing above
+        // its last id is known to be complete, so this page ends there
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "more"))) {
+            more = true;
+            if (last < bound) bound = last;
         }
     }
     qsort(all, nall, sizeof all[0], s_cmp_conv);
+    while (nall > 0 && (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(all[nall - 1], "conversation_id")) > bound) {
+        nall--;
+        more = true;
+    }
     cJSON *root = cJSON_CreateObject();
     cJSON *out = seed ? cJSON_AddArrayToObject(root, "timers") : cJSON_AddArrayToObject(root, "windows");
     size_t n = nall < (size_t)limit ? nall : (size_t)limit;
@@ -301,7 +317,7 @@ static void s_windows_list(ingress_admin_t *self, ingress_admin_req_t *req, bool
         if (dup) cJSON_AddItemToArray(out, dup);
     }
     cJSON_AddNumberToObject(root, "total", (double)total);
-    if (n == (size_t)limit && n > 0)
+    if (n > 0 && (more || nall > n))
         cJSON_AddItemToObject(root, "next_after",
                               cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(all[n - 1], "conversation_id"), true));
     else cJSON_AddNullToObject(root, "next_after");
@@ -316,7 +332,7 @@ static void s_window_op(ingress_admin_t *self, ingress_admin_req_t *req, int64_t
 {
     int shard = lull_proto_shard(conv, self->nctl);
     char *body = NULL;
-    int st = s_ctl(self, shard, op, conv, 0, &body);
+    int st = s_ctl(self, shard, op, conv, 0, NULL, self->cfg.ctl_timeout_ms, &body);
     if (st < 0) {
         free(body);
         LOG_WARN("admin.scheduler_unavailable", "the scheduler shard did not answer", "conv", LI(conv), "shard", LI(shard));

@@ -54,7 +54,8 @@ static const s_type_t s_types[LULL_MSG_TYPE_MAX + 1] = {
         { S_INT32(heartbeat, credit, -1, INT32_MAX) } },
     [LULL_MSG_JOB] = { "job",
         { S_UINT64(job, job_id), S_INT64(job, conversation_id, 0), S_INT64(job, tenant_id, 0),
-          S_INT64(job, expected_upto, 0), S_INT64(job, upto, 0), S_INT32(job, attempt, 0, INT32_MAX) } },
+          S_INT64(job, expected_upto, 0), S_INT64(job, upto, 0), S_INT32(job, attempt, 0, INT32_MAX),
+          S_INT32(job, flags, 0, LULL_JOB_FLAGS_ALL) } },
     [LULL_MSG_DONE] = { "done",
         { S_UINT64(done, job_id), S_INT64(done, conversation_id, 0),
           S_INT32(done, outcome, 1, LULL_OUTCOME_MAX), S_INT64(done, backoff_until_ms, 0),
@@ -63,7 +64,8 @@ static const s_type_t s_types[LULL_MSG_TYPE_MAX + 1] = {
         { S_INT64(outbox, outbox_id, 0) } },
     [LULL_MSG_CTL_REQ] = { "ctl_req",
         { S_UINT64(ctl_req, req_id), S_INT32(ctl_req, op, 1, LULL_CTL_OP_MAX),
-          S_INT64(ctl_req, conversation_id, 0), S_INT32(ctl_req, limit, 0, INT32_MAX) } },
+          S_INT64(ctl_req, conversation_id, 0), S_INT32(ctl_req, limit, 0, INT32_MAX),
+          S_OWNED(ctl_req, body, true) } },
     [LULL_MSG_CTL_REP] = { "ctl_rep",
         { S_UINT64(ctl_rep, req_id), S_INT32(ctl_rep, status, 100, 599), S_OWNED(ctl_rep, body, true) } },
     [LULL_MSG_CHAT] = { "chat",
@@ -83,6 +85,7 @@ static const char *const s_ctl_op_names[LULL_CTL_OP_MAX + 1] = {
     [LULL_CTL_LIST] = "list",
     [LULL_CTL_CANCEL] = "cancel",
     [LULL_CTL_FLUSH] = "flush",
+    [LULL_CTL_TRY] = "try",
 };
 
 // Writes a one-line reason into err (if any room) and returns -1.

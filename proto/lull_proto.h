@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LULL_PROTO_VERSION 1
+#define LULL_PROTO_VERSION 2
 #define LULL_PROTO_MAX_FRAMES 16        // lull frames per message (identity frames excluded)
 #define LULL_PROTO_MAX_CHANNEL 16  // INBOUND channel name bytes
 #define LULL_PROTO_MAX_NAME 64          // worker name bytes
@@ -38,8 +38,12 @@ typedef enum {
 } lull_outcome_t;
 #define LULL_OUTCOME_MAX LULL_OUTCOME_ESCALATED
 
-typedef enum { LULL_CTL_LIST = 1, LULL_CTL_CANCEL, LULL_CTL_FLUSH } lull_ctl_op_t;
-#define LULL_CTL_OP_MAX LULL_CTL_FLUSH
+typedef enum { LULL_CTL_LIST = 1, LULL_CTL_CANCEL, LULL_CTL_FLUSH, LULL_CTL_TRY } lull_ctl_op_t;
+#define LULL_CTL_OP_MAX LULL_CTL_TRY
+
+// JOB flags.
+#define LULL_JOB_MAX_WAIT 1  // dispatched at the burst's max wait: the reply commits even if newer messages came
+#define LULL_JOB_FLAGS_ALL LULL_JOB_MAX_WAIT
 
 // Plain data: one decoded message. Ranges enforced by encode and decode are listed in proto/README.md.
 typedef struct {
@@ -66,6 +70,7 @@ typedef struct {
             int64_t expected_upto;    // answered_upto the CAS expects, >= 0 (0 = nothing answered yet)
             int64_t upto;             // newest inbound message id this job answers, >= 0
             int32_t attempt;          // >= 0
+            int32_t flags;            // LULL_JOB_* bits, 0 .. LULL_JOB_FLAGS_ALL
         } job;
         struct {
             uint64_t job_id;
@@ -81,8 +86,9 @@ typedef struct {
         struct {
             uint64_t req_id;
             lull_ctl_op_t op;          // 1 .. LULL_CTL_OP_MAX
-            int64_t conversation_id;   // >= 0; 0 = all/none (op-specific)
+            int64_t conversation_id;   // >= 0; cancel/flush: the target; list: only ids above it (paging)
             int32_t limit;             // rows for LIST, >= 0
+            char *body;                // owned JSON text for TRY, may be NULL; an empty body travels as NULL
         } ctl_req;
         struct {
             uint64_t req_id;

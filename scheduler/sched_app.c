@@ -23,6 +23,7 @@
 #define MAX_HINT_MS 3600000   // a worker's retry-after / back-pressure hint is honoured up to one hour
 #define DISPATCH_BATCH 64     // due conversations checked against the database in one query
 #define DB_RETRY_MS 200       // pause before dispatching again after a database error
+#define MAX_TRIES 64          // dry runs forwarded to workers at once
 
 typedef struct {
     uint8_t id[MAX_IDENTITY];
@@ -34,6 +35,18 @@ typedef struct {
     int64_t last_send_ms;    // monotonic
     int64_t backoff_until;   // wall clock ms: no new jobs before (provider back-pressure)
 } s_worker_t;
+
+// A dry run ("try") forwarded to a worker, waiting for its CTL_REP.
+typedef struct {
+    uint64_t wreq_id;            // the req_id the worker answers
+    uint64_t client_req_id;      // the admin API's req_id
+    uint8_t client[MAX_IDENTITY];  // the control client's identity
+    size_t clientlen;
+    bool delim;                  // the client is a REQ socket (empty delimiter frame)
+    uint8_t worker[MAX_IDENTITY];  // the worker it went to
+    size_t workerlen;
+    int64_t deadline_ms;         // monotonic
+} s_try_t;
 
 typedef struct {
     uint64_t job_id;
@@ -56,6 +69,9 @@ struct sched_app {
     s_job_t *jobs;
     size_t njobs, cap_jobs;
     uint64_t next_job_id;
+    s_try_t tries[MAX_TRIES];
+    int ntries;
+    uint64_t next_try_id;
     int64_t db_retry_at;     // monotonic ms: dispatch paused until then after a database error
     // sweep / recovery
     bool recovered;
@@ -70,9 +86,12 @@ struct sched_app {
     lull_gauge_t *g_live, *g_ready, *g_workers, *g_credit, *g_inflight;
     lull_counter_t *c_opened, *c_reset, *c_ignored, *c_fired, *c_recovered, *c_cancelled, *c_flushed;
     lull_counter_t *c_dispatched, *c_redispatched, *c_skipped, *c_deferred, *c_lost, *c_done[LULL_OUTCOME_MAX + 1];
-    lull_counter_t *c_bad;
+    lull_counter_t *c_bad, *c_tries;
     lull_histogram_t *h_burst, *h_window, *h_late;
 };
+
+static void s_try_expire(sched_app_t *self, const s_worker_t *w);
+static void s_try_answer(sched_app_t *self, const s_worker_t *from, const lull_msg_t *m);
 
 static const double s_burst_bounds[] = {1, 2, 3, 5, 8, 13, 21, 50, 100, 1000};
 static const double s_window_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600};
@@ -150,6 +169,7 @@ static void s_worker_lost(sched_app_t *self, int idx, const char *why)
         s_job_remove_at(self, i);
     }
     LOG_WARN("worker.lost", why, "worker", LS(w->name), "jobs", LI(lost));
+    s_try_expire(self, w);
     lull_counter_add(self->c_lost, 1);
     int last = self->nworkers - 1;
     if (idx != last) {
@@ -261,6 +281,10 @@ static int s_send_job(sched_app_t *self, int wi, const s_due_t *d)
     m.u.job.expected_upto = d->expected;
     m.u.job.upto = d->upto;
     m.u.job.attempt = job->attempt;
+    // A burst open for its whole max wait is answered even if the contact writes on during the LLM call;
+    // otherwise such a contact would only ever be answered when they pause.
+    bool max_wait = lull_clock_mono_ms() >= d->info.cap_ms;
+    m.u.job.flags = max_wait ? LULL_JOB_MAX_WAIT : 0;
     if (s_send_worker(self, w, &m) != 0) {
         self->njobs--;
         return -1;
@@ -270,7 +294,8 @@ static int s_send_job(sched_app_t *self, int wi, const s_due_t *d)
     w->jobs++;
     lull_counter_add(self->c_dispatched, 1);
     LOG_INFO("dispatch", "job sent", "conv", LI(job->conv), "job", LI((int64_t)job->job_id), "worker", LS(w->name),
-             "attempt", LI(job->attempt), "expected_upto", LI(d->expected), "upto", LI(d->upto));
+             "attempt", LI(job->attempt), "expected_upto", LI(d->expected), "upto", LI(d->upto), "max_wait",
+             LB(max_wait));
     return 0;
 }
 
@@ -563,6 +588,8 @@ static void s_handle_worker(sched_app_t *self, zmsg_t *z)
                       LS(lull_msg_type_name(m.type)));
         } else if (m.type == LULL_MSG_DONE) {
             s_done(self, w, &m);
+        } else if (m.type == LULL_MSG_CTL_REP) {
+            s_try_answer(self, w, &m);
         } else if (m.type != LULL_MSG_HEARTBEAT) {
             LOG_WARN("worker.bad_message", "unexpected message type", "type", LS(lull_msg_type_name(m.type)));
         }
@@ -600,6 +627,7 @@ static void s_on_heartbeat(lull_loop_t *loop, int timer_id, void *arg)
             if (s_send_worker(self, w, &hb) != 0) s_worker_lost(self, i, "worker unreachable");
         }
     }
+    s_try_expire(self, NULL);
 }
 
 // ---- recovery and sweep
@@ -737,30 +765,68 @@ static void s_on_tenants(lull_loop_t *loop, int timer_id, void *arg)
 
 // ---- control
 
+// The `limit` windows with the smallest conversation ids above `after`, kept in a max-heap while every entry is
+// visited once (O(n log limit)): keyset paging over millions of windows without sorting them all.
 typedef struct {
-    cJSON *arr;
-    int left;
-    int64_t now;
+    sched_window_info_t *heap;
+    int n, limit;
+    int64_t after;
+    int64_t matched;  // windows above `after`, page or not
 } s_list_ctx_t;
+
+static void s_heap_swap(sched_window_info_t *a, sched_window_info_t *b)
+{
+    sched_window_info_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void s_heap_down(sched_window_info_t *h, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l].conversation_id > h[m].conversation_id) m = l;
+        if (r < n && h[r].conversation_id > h[m].conversation_id) m = r;
+        if (m == i) return;
+        s_heap_swap(&h[i], &h[m]);
+        i = m;
+    }
+}
 
 static bool s_list_one(void *arg, const sched_window_info_t *info)
 {
     s_list_ctx_t *ctx = arg;
-    if (ctx->left <= 0) return false;
+    if (info->conversation_id <= ctx->after) return true;
+    ctx->matched++;
+    sched_window_info_t *h = ctx->heap;
+    if (ctx->n < ctx->limit) {
+        int i = ctx->n++;
+        h[i] = *info;
+        while (i > 0 && h[(i - 1) / 2].conversation_id < h[i].conversation_id) {
+            s_heap_swap(&h[i], &h[(i - 1) / 2]);
+            i = (i - 1) / 2;
+        }
+    } else if (info->conversation_id < h[0].conversation_id) {
+        h[0] = *info;
+        s_heap_down(h, ctx->n, 0);
+    }
+    return true;
+}
+
+static cJSON *s_list_json(const sched_window_info_t *info, int64_t now)
+{
     cJSON *o = cJSON_CreateObject();
-    if (!o) return false;
+    if (!o) return NULL;
     cJSON_AddNumberToObject(o, "conversation_id", (double)info->conversation_id);
     cJSON_AddNumberToObject(o, "tenant_id", (double)info->tenant_id);
     cJSON_AddStringToObject(o, "channel", sched_channel_name(info->channel));
     cJSON_AddNumberToObject(o, "messages", info->messages);
     double left = 0;
     if (info->state == SCHED_WS_WAITING || info->state == SCHED_WS_BACKOFF)
-        left = info->deadline_ms > ctx->now ? (double)(info->deadline_ms - ctx->now) / 1000.0 : 0;
+        left = info->deadline_ms > now ? (double)(info->deadline_ms - now) / 1000.0 : 0;
     cJSON_AddNumberToObject(o, "seconds_left", left);
     cJSON_AddStringToObject(o, "state", sched_wstate_name(info->state, info->in_flight));
-    cJSON_AddItemToArray(ctx->arr, o);
-    ctx->left--;
-    return true;
+    return o;
 }
 
 // Runs one control request; returns the status and sets *body (owned; may stay NULL).
@@ -770,17 +836,29 @@ static int s_control(sched_app_t *self, const lull_msg_t *m, char **body)
     char buf[160];
     switch (m->u.ctl_req.op) {
     case LULL_CTL_LIST: {
+        int limit = m->u.ctl_req.limit > 0 ? m->u.ctl_req.limit : 100;
+        if (limit > self->cfg->list_max) limit = (int)self->cfg->list_max;
+        s_list_ctx_t ctx = {.heap = malloc((size_t)limit * sizeof *ctx.heap), .limit = limit, .after = conv};
         cJSON *root = cJSON_CreateObject();
-        cJSON *arr = cJSON_AddArrayToObject(root, "windows");
-        if (!root || !arr) {
+        cJSON *arr = root ? cJSON_AddArrayToObject(root, "windows") : NULL;
+        if (!ctx.heap || !arr) {
+            free(ctx.heap);
             cJSON_Delete(root);
             return 500;
         }
-        int limit = m->u.ctl_req.limit > 0 ? m->u.ctl_req.limit : 100;
-        if (limit > self->cfg->list_max) limit = (int)self->cfg->list_max;
-        s_list_ctx_t ctx = {.arr = arr, .left = limit, .now = lull_clock_mono_ms()};
         sched_windows_each(self->win, s_list_one, &ctx);
+        for (int n = ctx.n; n > 1; n--) {  // heap sort: ascending conversation ids
+            s_heap_swap(&ctx.heap[0], &ctx.heap[n - 1]);
+            s_heap_down(ctx.heap, n - 1, 0);
+        }
+        int64_t now = lull_clock_mono_ms();
+        for (int i = 0; i < ctx.n; i++) {
+            cJSON *o = s_list_json(&ctx.heap[i], now);
+            if (o) cJSON_AddItemToArray(arr, o);
+        }
+        free(ctx.heap);
         cJSON_AddNumberToObject(root, "total", (double)sched_windows_count(self->win));
+        cJSON_AddBoolToObject(root, "more", ctx.matched > ctx.n);
         *body = lull_json_print(root);
         cJSON_Delete(root);
         return *body ? 200 : 500;
@@ -814,9 +892,115 @@ static int s_control(sched_app_t *self, const lull_msg_t *m, char **body)
         snprintf(buf, sizeof buf, "{\"flushed\":%lld}", (long long)conv);
         *body = strdup(buf);
         return 200;
+    case LULL_CTL_TRY:  // forwarded to a worker by s_try_forward
+        break;
     }
     *body = lull_json_error_body("bad_request", "unknown operation");
     return 400;
+}
+
+// Sends a CTL_REP to a control client (its identity, and the empty delimiter of a REQ client).
+static void s_control_reply(sched_app_t *self, const uint8_t *id, size_t idlen, bool delim, uint64_t req_id,
+                            int status, char *body)
+{
+    lull_msg_t rep = {.type = LULL_MSG_CTL_REP};
+    rep.u.ctl_rep.req_id = req_id;
+    rep.u.ctl_rep.status = status;
+    rep.u.ctl_rep.body = body;
+    zmsg_t *out = lull_proto_encode(&rep);
+    if (out && delim) zmsg_pushmem(out, NULL, 0);
+    if (out) zmsg_pushmem(out, id, idlen);
+    if (!out || zmsg_send(&out, self->control) != 0) LOG_WARN("control.reply_failed", "cannot reply");
+    zmsg_destroy(&out);
+}
+
+// Answers the dry run at index i with status and an error body, and forgets it.
+static void s_try_fail(sched_app_t *self, int i, int status, const char *code, const char *message)
+{
+    s_try_t *t = &self->tries[i];
+    char *body = lull_json_error_body(code, message);
+    s_control_reply(self, t->client, t->clientlen, t->delim, t->client_req_id, status, body);
+    free(body);
+    LOG_WARN("try.failed", message, "status", LI(status));
+    self->tries[i] = self->tries[--self->ntries];
+}
+
+// Forwards a dry run to a worker (round-robin over the connected ones, with credit if any has some); the
+// worker's CTL_REP is relayed by s_try_answer. Returns 0 when forwarded, else the status of the error
+// written into *body.
+static int s_try_forward(sched_app_t *self, zframe_t *id, bool delim, const lull_msg_t *m, char **body)
+{
+    if (!m->u.ctl_req.body || !*m->u.ctl_req.body) {
+        *body = lull_json_error_body("bad_request", "try needs a JSON body");
+        return 400;
+    }
+    if (zframe_size(id) > MAX_IDENTITY) {
+        *body = lull_json_error_body("bad_request", "control identity too long");
+        return 400;
+    }
+    if (self->nworkers == 0) {
+        *body = lull_json_error_body("unavailable", "no worker is connected to this scheduler");
+        return 503;
+    }
+    if (self->ntries >= MAX_TRIES) {
+        *body = lull_json_error_body("busy", "too many dry runs in progress; try again shortly");
+        return 503;
+    }
+    int wi = -1;
+    for (int k = 0; k < self->nworkers && wi < 0; k++) {
+        int i = (self->rr_worker + k) % self->nworkers;
+        if (self->workers[i].credit > 0) wi = i;
+    }
+    if (wi < 0) wi = self->rr_worker % self->nworkers;
+    self->rr_worker = (wi + 1) % self->nworkers;
+    s_worker_t *w = &self->workers[wi];
+    s_try_t *t = &self->tries[self->ntries];
+    *t = (s_try_t){.wreq_id = ++self->next_try_id, .client_req_id = m->u.ctl_req.req_id, .delim = delim,
+                   .deadline_ms = lull_clock_mono_ms() + self->cfg->try_timeout_ms};
+    t->clientlen = zframe_size(id);
+    memcpy(t->client, zframe_data(id), t->clientlen);
+    memcpy(t->worker, w->id, w->idlen);
+    t->workerlen = w->idlen;
+    lull_msg_t fwd = *m;
+    fwd.u.ctl_req.req_id = t->wreq_id;
+    if (s_send_worker(self, w, &fwd) != 0) {
+        *body = lull_json_error_body("unavailable", "the worker is unreachable");
+        return 503;
+    }
+    self->ntries++;
+    lull_counter_add(self->c_tries, 1);
+    LOG_INFO("try.forwarded", "dry run sent to a worker", "worker", LS(w->name), "req", LI((int64_t)t->wreq_id));
+    return 0;
+}
+
+// Relays a worker's CTL_REP to the control client of the dry run it answers.
+static void s_try_answer(sched_app_t *self, const s_worker_t *from, const lull_msg_t *m)
+{
+    for (int i = 0; i < self->ntries; i++) {
+        s_try_t *t = &self->tries[i];
+        if (t->wreq_id != m->u.ctl_rep.req_id || t->workerlen != from->idlen ||
+            memcmp(t->worker, from->id, from->idlen) != 0)
+            continue;
+        s_control_reply(self, t->client, t->clientlen, t->delim, t->client_req_id, m->u.ctl_rep.status,
+                        m->u.ctl_rep.body);
+        LOG_INFO("try.answered", "dry run answered", "worker", LS(from->name), "status", LI(m->u.ctl_rep.status));
+        self->tries[i] = self->tries[--self->ntries];
+        return;
+    }
+    LOG_INFO("try.unknown", "answer to an unknown or expired dry run ignored", "worker", LS(from->name));
+}
+
+// Answers 504 for dry runs past their deadline, and 503 for those of worker w when w is not NULL (lost).
+static void s_try_expire(sched_app_t *self, const s_worker_t *w)
+{
+    int64_t now = lull_clock_mono_ms();
+    for (int i = self->ntries - 1; i >= 0; i--) {
+        s_try_t *t = &self->tries[i];
+        if (w && t->workerlen == w->idlen && memcmp(t->worker, w->id, w->idlen) == 0)
+            s_try_fail(self, i, 503, "unavailable", "the worker running the dry run was lost");
+        else if (!w && now >= t->deadline_ms)
+            s_try_fail(self, i, 504, "timeout", "the worker did not answer the dry run in time");
+    }
 }
 
 static void s_handle_control(sched_app_t *self, zmsg_t *z)
@@ -833,15 +1017,10 @@ static void s_handle_control(sched_app_t *self, zmsg_t *z)
         if (id) lull_msg_clear(&m);
     } else {
         char *body = NULL;
-        lull_msg_t rep = {.type = LULL_MSG_CTL_REP};
-        rep.u.ctl_rep.req_id = m.u.ctl_req.req_id;
-        rep.u.ctl_rep.status = s_control(self, &m, &body);
-        rep.u.ctl_rep.body = body;
-        zmsg_t *out = lull_proto_encode(&rep);
-        if (out && delim) zmsg_pushmem(out, NULL, 0);
-        if (out) zmsg_pushmem(out, zframe_data(id), zframe_size(id));
-        if (!out || zmsg_send(&out, self->control) != 0) LOG_WARN("control.reply_failed", "cannot reply");
-        zmsg_destroy(&out);
+        int status = m.u.ctl_req.op == LULL_CTL_TRY ? s_try_forward(self, id, delim != NULL, &m, &body)
+                                                    : s_control(self, &m, &body);
+        if (status != 0)
+            s_control_reply(self, zframe_data(id), zframe_size(id), delim != NULL, m.u.ctl_req.req_id, status, body);
         free(body);
         lull_msg_clear(&m);
     }
@@ -895,6 +1074,7 @@ static void s_metrics(sched_app_t *self)
     self->c_deferred = lull_metrics_counter(r, "lull_sched_jobs_deferred_total", NULL, "due windows deferred (conversation paused)");
     self->c_lost = lull_metrics_counter(r, "lull_sched_workers_lost_total", NULL, "workers declared dead");
     self->c_bad = lull_metrics_counter(r, "lull_sched_bad_messages_total", NULL, "malformed ZeroMQ messages dropped");
+    self->c_tries = lull_metrics_counter(r, "lull_sched_tries_total", NULL, "dry runs forwarded to workers");
     for (int o = 1; o <= LULL_OUTCOME_MAX; o++) {
         char labels[64];
         snprintf(labels, sizeof labels, "outcome=\"%s\"", lull_outcome_name(o));

@@ -5,7 +5,7 @@ static const lull_setting_t s_settings[] = {
     LULL_COMMON_SETTINGS(sched_cfg_t, "9101"),
     {"LULL_SCHED_INBOUND_BIND", LULL_CFG_STR, "tcp://127.0.0.1:5550", "ZeroMQ endpoint the scheduler binds for INBOUND wake-ups (PULL)", false, 0, 0, offsetof(sched_cfg_t, inbound_endpoint)},
     {"LULL_SCHED_WORKER_BIND", LULL_CFG_STR, "tcp://127.0.0.1:5551", "ZeroMQ endpoint the scheduler binds for workers (ROUTER)", false, 0, 0, offsetof(sched_cfg_t, worker_endpoint)},
-    {"LULL_SCHED_CONTROL_BIND", LULL_CFG_STR, "tcp://127.0.0.1:5553", "ZeroMQ endpoint the scheduler binds for window control: list, cancel, flush (ROUTER)", false, 0, 0, offsetof(sched_cfg_t, control_endpoint)},
+    {"LULL_SCHED_CONTROL_BIND", LULL_CFG_STR, "tcp://127.0.0.1:5553", "ZeroMQ endpoint the scheduler binds for control: list, cancel and flush windows, forward dry runs to a worker (ROUTER)", false, 0, 0, offsetof(sched_cfg_t, control_endpoint)},
     {"LULL_HEARTBEAT_MS", LULL_CFG_INT, "1000", "heartbeat interval between scheduler and workers, milliseconds", false, 10, 600000, offsetof(sched_cfg_t, heartbeat_ms)},
     {"LULL_HEARTBEAT_LIVENESS", LULL_CFG_INT, "3", "heartbeat intervals of silence after which a worker is dead (its jobs are dispatched again)", false, 1, 100, offsetof(sched_cfg_t, heartbeat_liveness)},
     {"LULL_SCHED_SWEEP_MS", LULL_CFG_INT, "5000", "interval of the database sweep for conversations no INBOUND reached, milliseconds", false, 10, 3600000, offsetof(sched_cfg_t, sweep_ms)},
@@ -19,6 +19,7 @@ static const lull_setting_t s_settings[] = {
     {"LULL_SCHED_SHARD", LULL_CFG_INT, "0", "this scheduler's shard index (0 .. LULL_SCHED_SHARDS-1): it recovers, sweeps and accepts only conversations with lull_proto_shard(id, shards) = shard", false, 0, 1023, offsetof(sched_cfg_t, shard)},
     {"LULL_SCHED_SHARDS", LULL_CFG_INT, "1", "number of scheduler shards (the length of ingress's LULL_SCHEDULERS)", false, 1, 1024, offsetof(sched_cfg_t, shards)},
     {"LULL_SCHED_LIST_MAX", LULL_CFG_INT, "1000", "most windows one control list returns", false, 1, 10000, offsetof(sched_cfg_t, list_max)},
+    {"LULL_SCHED_TRY_TIMEOUT_MS", LULL_CFG_INT, "60000", "how long a dry run (the admin API's test endpoints) may take on a worker before the scheduler answers 504, milliseconds", false, 100, 600000, offsetof(sched_cfg_t, try_timeout_ms)},
 };
 
 const lull_proc_spec_t SCHED_PROC = {

@@ -21,6 +21,7 @@ typedef struct {
     int64_t retry_max_ms;      // retryable failure backoff cap, milliseconds
     int64_t max_workers;       // workers remembered at once
     int64_t list_max;          // most windows a control "list" returns
+    int64_t try_timeout_ms;    // a dry run ("try") forwarded to a worker is answered 504 after this long
     int64_t shard;             // this scheduler's shard index, 0 .. shards-1
     int64_t shards;            // number of scheduler shards (lull_proto_shard)
 } sched_cfg_t;

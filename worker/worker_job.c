@@ -24,7 +24,7 @@
 #define MAX_BURST_TEXT 16000   // bytes of the burst scanned by the filter / given to the analysis
 #define TICK_MS 5
 #define HTTP_MAX_BODY (4u << 20)
-#define COMMIT_NPARAMS 34
+#define COMMIT_NPARAMS 35
 #define COMMIT_BATCH 128  // jobs per commit transaction at most
 // LLM requests are spread over several libcurl multi handles: libcurl (7.88) scans a multi's whole
 // connection cache linearly when it looks for a connection to reuse and when it returns one, which at
@@ -78,6 +78,7 @@ struct s_job {
     uint64_t job_id;
     int64_t conv_id, tenant_id, expected, upto, contact_id;
     int32_t attempt;
+    bool max_wait;              // LULL_JOB_MAX_WAIT: commit even when newer messages arrived after upto
     int conn, gen;
     int64_t started_ms;
     // loaded
@@ -312,12 +313,15 @@ static const char *const s_history_sql =
 // insert selects FROM it, so a lost CAS writes nothing. Several of these run in one transaction (one
 // fsync for the batch); a statement whose CAS finds a newer state is simply a no-op inside it.
 static const char *const s_commit_sql =
-    "WITH cas AS (UPDATE conversations SET answered_upto = $8, first_unanswered_at = NULL, failed_attempts = 0,"
+    "WITH cas AS (UPDATE conversations SET answered_upto = $8, failed_attempts = 0,"
+    "  first_unanswered_at = CASE WHEN last_inbound_id = $8 THEN NULL ELSE (SELECT min(created_at) FROM messages"
+    "  WHERE conversation_id = $1 AND direction = 'in' AND id > $8) END,"
     "  updated_at = now(), last_reply_at = CASE WHEN $34::boolean THEN now() ELSE last_reply_at END,"
     "  status = CASE WHEN $22::text IS NULL THEN status ELSE 'escalated' END,"
     "  escalated_at = CASE WHEN $22::text IS NULL THEN escalated_at ELSE now() END,"
     "  escalation_reason = CASE WHEN $22::text IS NULL THEN escalation_reason ELSE $21::text END"
-    "  WHERE id = $1 AND answered_upto = $33 AND last_inbound_id = $8 AND status = 'open' RETURNING id),"
+    "  WHERE id = $1 AND answered_upto = $33 AND status = 'open'"
+    "  AND (last_inbound_id = $8 OR ($35::boolean AND last_inbound_id > $8)) RETURNING id),"
     " m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
     "  SELECT $1, $2, $3, 'out', 'bot', $4::text FROM cas WHERE $4::text IS NOT NULL RETURNING id),"
     " o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, sender_address,"
@@ -401,6 +405,7 @@ static void s_commit_and_done(s_job_t *job, const s_commit_t *c, lull_outcome_t 
         c->esc_source ? job->callback_url : NULL,                              // $23
         contact, prov, models, reqs, tin, tout, lat, cost,                     // $24..$31
         limit_ms, expected, c->reply ? "t" : "f",                              // $32..$34
+        job->max_wait ? "t" : "f",                                             // $35
     };
     bool oom = false;
     for (int i = 0; i < COMMIT_NPARAMS; i++) {
@@ -908,7 +913,7 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
         s_job_done(job, LULL_OUTCOME_DUPLICATE, 0, "already answered", NULL, 0);
         goto cleanup;
     }
-    if (last > job->upto) {
+    if (last > job->upto && !job->max_wait) {
         s_job_done(job, LULL_OUTCOME_SUPERSEDED, 0, "newer message", NULL, 0);
         goto cleanup;
     }
@@ -917,7 +922,8 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
                    status, NULL, 0);
         goto cleanup;
     }
-    if (answered != job->expected || last != job->upto) {  // the scheduler's view is stale: CAS would fail
+    // the scheduler's view is stale: CAS would fail (a max-wait job may answer while newer messages wait)
+    if (answered != job->expected || last < job->upto || (last > job->upto && !job->max_wait)) {
         s_job_done(job, LULL_OUTCOME_SUPERSEDED, 0, "expected_upto/upto do not match the conversation", NULL, 0);
         goto cleanup;
     }
@@ -1227,6 +1233,7 @@ void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int
     job->expected = msg->u.job.expected_upto;
     job->upto = msg->u.job.upto;
     job->attempt = msg->u.job.attempt;
+    job->max_wait = (msg->u.job.flags & LULL_JOB_MAX_WAIT) != 0;
     job->conn = conn;
     job->gen = gen;
     job->started_ms = lull_clock_mono_ms();
@@ -1237,7 +1244,7 @@ void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int
     self->njobs++;
     lull_gauge_set(self->m_running, (double)self->njobs);
     LOG_DEBUG("job.start", NULL, "job", LI((int64_t)job->job_id), "conv", LI(job->conv_id), "upto", LI(job->upto),
-              "attempt", LI(job->attempt));
+              "attempt", LI(job->attempt), "max_wait", LB(job->max_wait));
     if (self->ltail) self->ltail->lnext = job;
     else self->lhead = job;
     self->ltail = job;

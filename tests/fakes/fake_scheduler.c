@@ -1,7 +1,7 @@
 // fake_scheduler: the scheduler's side of the worker protocol, for the worker's tests and benchmark.
 //
 // Binds a ROUTER (workers connect with DEALER) and a PULL (OUTBOX wake-ups). Reads jobs from stdin lines
-// "job CONV EXPECTED UPTO ATTEMPT [TENANT]" and hands each to a worker with credit; prints one JSON line per
+// "job CONV EXPECTED UPTO ATTEMPT [TENANT [FLAGS]]" and hands each to a worker with credit; prints one JSON line per
 // READY, DONE and OUTBOX it receives. Heartbeats every --heartbeat-ms unless --no-heartbeat (to test the
 // worker's reconnect). --flood: loads every open unanswered conversation from --db, keeps every announced
 // credit busy, prints conversations/s each second and a summary line at the end.
@@ -28,7 +28,7 @@ typedef struct {
 
 typedef struct {
     int64_t conv, expected, upto, tenant;
-    int32_t attempt;
+    int32_t attempt, flags;
 } s_job_t;
 
 static s_worker_t s_workers[MAX_WORKERS];
@@ -81,6 +81,7 @@ static void s_dispatch(void *router)
         m.u.job.job_id = s_next_job++;
         m.u.job.conversation_id = j->conv;
         m.u.job.tenant_id = j->tenant;
+        m.u.job.flags = j->flags;
         m.u.job.expected_upto = j->expected;
         m.u.job.upto = j->upto;
         m.u.job.attempt = j->attempt;
@@ -92,7 +93,7 @@ static void s_dispatch(void *router)
     }
 }
 
-static void s_enqueue(int64_t conv, int64_t expected, int64_t upto, int32_t attempt, int64_t tenant)
+static void s_enqueue(int64_t conv, int64_t expected, int64_t upto, int32_t attempt, int64_t tenant, int32_t flags)
 {
     if (s_tail == MAX_PENDING) {
         if (s_head == 0) return;
@@ -100,7 +101,7 @@ static void s_enqueue(int64_t conv, int64_t expected, int64_t upto, int32_t atte
         s_tail -= s_head;
         s_head = 0;
     }
-    s_pending[s_tail++] = (s_job_t){conv, expected, upto, tenant, attempt};
+    s_pending[s_tail++] = (s_job_t){conv, expected, upto, tenant, attempt, flags};
 }
 
 static void s_usage(FILE *out)
@@ -174,7 +175,7 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < PQntuples(r); i++)
             s_enqueue(lull_db_int(r, i, 0, NULL), lull_db_int(r, i, 1, NULL), lull_db_int(r, i, 2, NULL), 1,
-                      lull_db_int(r, i, 3, NULL));
+                      lull_db_int(r, i, 3, NULL), 0);
         total = (size_t)PQntuples(r);
         PQclear(r);
         lull_db_destroy(&db);
@@ -252,9 +253,10 @@ int main(int argc, char **argv)
                 while ((nl = strchr(line, '\n'))) {
                     *nl = '\0';
                     long long conv, exp, upto, tenant = 1;
+                    int flags = 0;
                     int att;
-                    if (sscanf(line, "job %lld %lld %lld %d %lld", &conv, &exp, &upto, &att, &tenant) >= 4)
-                        s_enqueue(conv, exp, upto, att, tenant);
+                    if (sscanf(line, "job %lld %lld %lld %d %lld %d", &conv, &exp, &upto, &att, &tenant, &flags) >= 4)
+                        s_enqueue(conv, exp, upto, att, tenant, flags);
                     size_t rest = linelen - (size_t)(nl + 1 - line);
                     memmove(line, nl + 1, rest + 1);
                     linelen = rest;

@@ -8,7 +8,9 @@ source "$(dirname "$0")/admin_lib.sh"
 it_db_create || it_finish
 
 it_sql "UPDATE tenants SET window_ms = 60000, max_wait_ms = 120000 WHERE slug = 'default'" >/dev/null
+export LULL_SCHED_LIST_MAX=3  # a shard pages at most 3 windows: paging must go past it
 sched_start sched
+unset LULL_SCHED_LIST_MAX
 adm_start ingress LULL_LOG_LEVEL=debug
 
 # --- auth ----------------------------------------------------------------------------------------------
@@ -79,6 +81,23 @@ adm GET "/api/v1/windows/$cb/cancel"
 it_check_eq "GET on cancel → 405" 405 "$ADM_CODE"
 adm GET /api/v1/nothing
 it_check_eq "unknown admin route → 404 JSON" not_found "$(jqr .error.code)"
+
+# --- paging past the scheduler's page size (LULL_SCHED_LIST_MAX=3): 6 windows, pages of 4 -------------------
+for c in dave erin fred gina hank; do webhook "$c" "hello from $c" >/dev/null; done
+it_wait_for "six windows held" 5 sh -c "curl -s -H 'Authorization: Bearer $ADM_TOKEN' '$ADM_URL/api/v1/windows' | jq -e '.total == 6'"
+want=$(it_sql "SELECT string_agg(id::text, ' ' ORDER BY id) FROM conversations WHERE last_inbound_id > greatest(answered_upto, cancelled_upto)")
+seen=""; after=0; pages=0
+while [ "$pages" -lt 10 ]; do
+    adm GET "/api/v1/windows?limit=4&after=$after"
+    [ "$ADM_CODE" = 200 ] || break
+    pages=$((pages + 1))
+    it_check "page $pages holds at most 4 windows" test "$(jqr '.windows | length')" -le 4
+    seen="$seen $(jqr '[.windows[].conversation_id] | map(tostring) | join(" ")')"
+    after=$(jqr .next_after)
+    [ "$after" = null ] && break
+done
+it_check_eq "every window seen once, in order, across the pages" "$want" "$(echo $seen)"
+it_check "more than one page was needed" test "$pages" -ge 2
 
 # --- a scheduler that does not answer (stopped: connected, silent) → 503 after LULL_ADMIN_CTL_TIMEOUT_MS, and
 # the webhook routes are served meanwhile ----------------------------------------------------------------------

@@ -39,6 +39,22 @@ w_job "$CONV" 0 "$old"
 it_check_eq "superseded job reported" superseded "$(w_done "$CONV")"
 it_check_eq "superseded job: nothing committed" "0|0|0" "$(it_sql "SELECT (SELECT count(*) FROM messages WHERE conversation_id = $CONV AND direction = 'out'), (SELECT count(*) FROM outbox WHERE conversation_id = $CONV), answered_upto FROM conversations WHERE id = $CONV")"
 
+# --- max wait (flag LULL_JOB_MAX_WAIT = 1): the same stale job now answers up to its upto; the newer message
+# stays unanswered for the next window, which then answers it
+w_job "$CONV" 0 "$old" 1 1 1
+it_wait_for "DONE of the max-wait job" 10 bash -c "[ \$(grep -c '\"conv\":$CONV,' '$W_SCHED_LOG') -ge 2 ]"
+it_check_eq "max-wait job replied despite the newer message" replied "$(grep "\"conv\":$CONV," "$W_SCHED_LOG" | tail -1 | jq -r .outcome)"
+it_check_eq "max-wait job: answered up to its upto, the newer message still unanswered since its own arrival" "$old|$newer|t" \
+    "$(it_sql "SELECT answered_upto, last_inbound_id, first_unanswered_at = (SELECT created_at FROM messages WHERE id = $newer) FROM conversations WHERE id = $CONV")"
+it_check_eq "max-wait job: one bot message and one outbox row" "1|1" "$(it_sql "SELECT (SELECT count(*) FROM messages WHERE conversation_id = $CONV AND direction = 'out'), (SELECT count(*) FROM outbox WHERE conversation_id = $CONV)")"
+mw=$(w_ledger | jq -c '[.[] | select(.kind == "reply") | .body | tostring | select(contains("first"))] | last')
+it_check "max-wait job: its prompt holds the first message, not the newer one" \
+    bash -c '[[ "$1" == *first* && "$1" != *second* ]]' _ "$mw"
+w_job "$CONV" "$old" "$newer"
+it_wait_for "DONE of the next window's job" 10 bash -c "[ \$(grep -c '\"conv\":$CONV,' '$W_SCHED_LOG') -ge 3 ]"
+it_check_eq "the next window answers the newer message" "replied|$newer|t" \
+    "$(grep "\"conv\":$CONV," "$W_SCHED_LOG" | tail -1 | jq -r .outcome)|$(it_sql "SELECT answered_upto, first_unanswered_at IS NULL FROM conversations WHERE id = $CONV")"
+
 # --- Anthropic and Gemini happy paths (tenant chains)
 it_sql "INSERT INTO tenants (id, slug, company_name, provider_chain) VALUES (2, 'anth', 'Acme', '{anthropic}'), (3, 'gem', 'Gemco', '{gemini}')" >/dev/null
 for t in 2:anthropic 3:gemini; do

@@ -90,7 +90,7 @@ w_conv() {
 }
 
 # w_job CONV EXPECTED UPTO [ATTEMPT] [TENANT] : hands a job to the worker through the fake scheduler.
-w_job() { echo "job $1 $2 $3 ${4:-1} ${5:-${W_TENANT:-1}}" >&7; }
+w_job() { echo "job $1 $2 $3 ${4:-1} ${5:-${W_TENANT:-1}} ${6:-0}" >&7; }
 
 # w_done CONV : waits for the DONE of CONV and prints its outcome ($W_DONE has the whole line).
 w_done_seen() { grep -q "\"conv\":$1," "$W_SCHED_LOG"; }

@@ -169,6 +169,7 @@ LULL_TEST(round_trip_job)
     m.u.job.expected_upto = 0;
     m.u.job.upto = INT64_MAX;
     m.u.job.attempt = INT32_MAX;
+    m.u.job.flags = LULL_JOB_MAX_WAIT;
     LULL_CHECK(s_check_round_trip(&m, &out));
     LULL_CHECK(out.u.job.job_id == UINT64_MAX);
     LULL_CHECK(out.u.job.conversation_id == INT64_MAX);
@@ -176,13 +177,16 @@ LULL_TEST(round_trip_job)
     LULL_CHECK_EQ_INT(out.u.job.expected_upto, 0);
     LULL_CHECK(out.u.job.upto == INT64_MAX);
     LULL_CHECK_EQ_INT(out.u.job.attempt, INT32_MAX);
+    LULL_CHECK_EQ_INT(out.u.job.flags, LULL_JOB_MAX_WAIT);
     lull_msg_clear(&out);
 
     m.u.job.job_id = 0;
     m.u.job.attempt = 0;
+    m.u.job.flags = 0;
     LULL_CHECK(s_check_round_trip(&m, &out));
     LULL_CHECK(out.u.job.job_id == 0);
     LULL_CHECK_EQ_INT(out.u.job.attempt, 0);
+    LULL_CHECK_EQ_INT(out.u.job.flags, 0);
     lull_msg_clear(&out);
 }
 
@@ -231,11 +235,14 @@ LULL_TEST(round_trip_ctl_req)
         m.u.ctl_req.op = (lull_ctl_op_t)op;
         m.u.ctl_req.conversation_id = op == LULL_CTL_LIST ? 0 : INT64_MAX;
         m.u.ctl_req.limit = op == LULL_CTL_LIST ? INT32_MAX : 0;
+        m.u.ctl_req.body = op == LULL_CTL_TRY ? (char *)"{\"tenant_id\":1,\"text\":\"hi\"}" : NULL;
         LULL_CHECK(s_check_round_trip(&m, &out));
         LULL_CHECK(out.u.ctl_req.req_id == UINT64_MAX - (uint64_t)op);
         LULL_CHECK_EQ_INT(out.u.ctl_req.op, op);
         LULL_CHECK(out.u.ctl_req.conversation_id == m.u.ctl_req.conversation_id);
         LULL_CHECK_EQ_INT(out.u.ctl_req.limit, m.u.ctl_req.limit);
+        LULL_CHECK(m.u.ctl_req.body ? out.u.ctl_req.body && strcmp(out.u.ctl_req.body, m.u.ctl_req.body) == 0
+                                    : out.u.ctl_req.body == NULL);
         lull_msg_clear(&out);
     }
 }
@@ -310,9 +317,10 @@ LULL_TEST(wire_layout_is_big_endian_one_frame_per_field)
     m.u.job.expected_upto = 255;
     m.u.job.upto = 256;
     m.u.job.attempt = 0x01020304;
+    m.u.job.flags = LULL_JOB_MAX_WAIT;
     t_frames_t fr;
     LULL_CHECK(s_encode_frames(&fr, &m));
-    LULL_CHECK_EQ_INT(fr.n, 7);
+    LULL_CHECK_EQ_INT(fr.n, 8);
     static const uint8_t header[] = { 'L', 'U', 'L', 'L', LULL_PROTO_VERSION, LULL_MSG_JOB };
     static const uint8_t f2[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
     static const uint8_t f3[] = { 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18 };
@@ -320,9 +328,10 @@ LULL_TEST(wire_layout_is_big_endian_one_frame_per_field)
     static const uint8_t f5[] = { 0, 0, 0, 0, 0, 0, 0, 0xff };
     static const uint8_t f6[] = { 0, 0, 0, 0, 0, 0, 1, 0 };
     static const uint8_t f7[] = { 1, 2, 3, 4 };
-    const uint8_t *want[] = { header, f2, f3, f4, f5, f6, f7 };
-    size_t want_len[] = { 6, 8, 8, 8, 8, 8, 4 };
-    for (size_t i = 0; i < 7 && i < fr.n; i++) {
+    static const uint8_t f8[] = { 0, 0, 0, 1 };
+    const uint8_t *want[] = { header, f2, f3, f4, f5, f6, f7, f8 };
+    size_t want_len[] = { 6, 8, 8, 8, 8, 8, 4, 4 };
+    for (size_t i = 0; i < 8 && i < fr.n; i++) {
         LULL_CHECK_EQ_INT(fr.len[i], want_len[i]);
         LULL_CHECK(fr.len[i] == want_len[i] && memcmp(fr.data[i], want[i], want_len[i]) == 0);
     }
@@ -346,10 +355,10 @@ LULL_TEST(frame_counts_per_type)
         { { .type = LULL_MSG_INBOUND }, 6 },
         { { .type = LULL_MSG_READY }, 3 },
         { { .type = LULL_MSG_HEARTBEAT }, 2 },
-        { { .type = LULL_MSG_JOB }, 7 },
+        { { .type = LULL_MSG_JOB }, 8 },
         { { .type = LULL_MSG_DONE, .u.done.outcome = LULL_OUTCOME_DUPLICATE }, 7 },
         { { .type = LULL_MSG_OUTBOX }, 2 },
-        { { .type = LULL_MSG_CTL_REQ, .u.ctl_req.op = LULL_CTL_FLUSH }, 5 },
+        { { .type = LULL_MSG_CTL_REQ, .u.ctl_req.op = LULL_CTL_FLUSH }, 6 },
         { { .type = LULL_MSG_CTL_REP, .u.ctl_rep.status = 200 }, 4 },
         { { .type = LULL_MSG_CHAT, .u.chat.body = (char *)"x" }, 4 },
     };
@@ -384,17 +393,17 @@ LULL_TEST(reject_empty_message)
 
 LULL_TEST(reject_bad_header)
 {
-    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x01", 5));                   // short signature frame
-    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x01\x01\x00", 7));           // long header frame
+    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x02", 5));                   // short signature frame
+    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x02\x01\x00", 7));           // long header frame
     LULL_CHECK(s_check_corrupted(&s_inbound, 0, "", 0));                          // empty header frame
     LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULX\x01\x01", 6));               // wrong signature
     LULL_CHECK(s_check_corrupted(&s_inbound, 0, "lull\x01\x01", 6));               // signature is case-sensitive
     LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x00\x01", 6));               // version 0
-    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x02\x01", 6));               // version 2
+    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x03\x01", 6));               // version 3 (a newer build)
     LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\xff\x01", 6));               // version 255
-    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x01\x00", 6));               // type 0
-    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x01\x0a", 6));               // type just past the last
-    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x01\xc8", 6));               // type 200
+    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x02\x00", 6));               // type 0
+    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x02\x0a", 6));               // type just past the last
+    LULL_CHECK(s_check_corrupted(&s_inbound, 0, "LULL\x02\xc8", 6));               // type 200
 }
 
 LULL_TEST(reject_wrong_frame_count)
@@ -419,7 +428,7 @@ LULL_TEST(reject_wrong_frame_count)
 
     // a header valid for a type whose frame count does not match the rest
     lull_msg_t hb = { .type = LULL_MSG_HEARTBEAT };
-    LULL_CHECK(s_check_corrupted(&hb, 0, "LULL\x01\x04", 6));  // heartbeat frames under a JOB header
+    LULL_CHECK(s_check_corrupted(&hb, 0, "LULL\x02\x04", 6));  // heartbeat frames under a JOB header
 
     // too many frames through the zmsg entry point
     zmsg_t *z = lull_proto_encode(&s_inbound);
@@ -457,6 +466,9 @@ LULL_TEST(reject_negative_ids)
     lull_msg_t job = { .type = LULL_MSG_JOB };
     for (size_t f = 2; f <= 5; f++) LULL_CHECK(s_check_corrupted(&job, f, s_be8_neg1, 8));
     LULL_CHECK(s_check_corrupted(&job, 6, s_be8_neg1, 4));  // attempt -1
+    static const uint8_t flag2[4] = { 0, 0, 0, 2 };
+    LULL_CHECK(s_check_corrupted(&job, 7, s_be8_neg1, 4));  // flags -1
+    LULL_CHECK(s_check_corrupted(&job, 7, flag2, 4));       // an unknown flag bit
     lull_msg_t outbox = { .type = LULL_MSG_OUTBOX };
     LULL_CHECK(s_check_corrupted(&outbox, 1, s_be8_neg1, 8));
     lull_msg_t done = { .type = LULL_MSG_DONE, .u.done.outcome = LULL_OUTCOME_REPLIED };
