@@ -823,6 +823,77 @@ static void s_health(ingress_admin_t *self, ingress_admin_req_t *req)
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Test endpoints: a dry run of the reply pipeline on a worker, through a scheduler shard
+
+// POST /api/v1/test/reply | /api/v1/test/analyse {"text", "tenant"? (slug, default "default") | "tenant_id"?}
+static void s_try(ingress_admin_t *self, ingress_admin_req_t *req, bool analyse)
+{
+    cJSON *b = s_body(req);
+    if (!b) return;
+    char err[160];
+    const char *text = NULL, *slug = NULL;
+    int64_t tenant = 0;
+    int rc = lull_json_str(b, "text", true, 4000, &text, err, sizeof err);
+    if (rc == 0) rc = lull_json_str(b, "tenant", false, 64, &slug, err, sizeof err);
+    if (rc == 0) rc = lull_json_int(b, "tenant_id", false, false, 1, INT64_MAX, &tenant, err, sizeof err);
+    if (rc == 0 && !*text) {
+        snprintf(err, sizeof err, "text: must not be empty");
+        rc = -1;
+    }
+    if (rc != 0) {
+        cJSON_Delete(b);
+        s_err(req, 400, "bad_field", err);
+        return;
+    }
+    if (tenant == 0) {  // by slug
+        const char *p[] = {slug ? slug : "default"};
+        PGresult *r = lull_db_exec(self->db, "SELECT id FROM tenants WHERE slug = $1", 1, p);
+        if (!r) {
+            cJSON_Delete(b);
+            s_db_err(self, req);
+            return;
+        }
+        bool ok = false;
+        tenant = PQntuples(r) == 1 ? lull_db_int(r, 0, 0, &ok) : 0;
+        PQclear(r);
+        if (!ok || tenant <= 0) {
+            cJSON_Delete(b);
+            s_err(req, 404, "not_found", "no tenant with this slug");
+            return;
+        }
+    }
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddNumberToObject(q, "tenant_id", (double)tenant);
+    cJSON_AddStringToObject(q, "text", text);
+    cJSON_AddStringToObject(q, "mode", analyse ? "analyse" : "reply");
+    char *qs = lull_json_print(q);
+    cJSON_Delete(q);
+    cJSON_Delete(b);
+    if (!qs) {
+        s_err(req, 500, "out_of_memory", "out of memory");
+        return;
+    }
+    // any shard will do: start at the next one, move on while a shard has no worker or does not answer
+    char *body = NULL;
+    int st = -1;
+    for (int k = 0; k < self->nctl; k++) {
+        int shard = (int)(self->next_req_id % (uint64_t)self->nctl);
+        free(body);
+        st = s_ctl(self, shard, LULL_CTL_TRY, 0, 0, qs, self->cfg.try_timeout_ms, &body);
+        if (st != -1 && st != 503) break;
+    }
+    free(qs);
+    LOG_INFO("admin.try", "dry run", "tenant", LI(tenant), "mode", LS(analyse ? "analyse" : "reply"), "status", LI(st));
+    if (st < 0) {
+        free(body);
+        s_err(req, 504, "timeout", "no scheduler shard answered the dry run in time");
+        return;
+    }
+    if (!body) body = lull_json_error_body("bad_gateway", "the worker answered without a body");
+    s_set(req, st, body);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Dispatch
 
 static void s_method_not_allowed(ingress_admin_req_t *req) { s_err(req, 405, "method_not_allowed", "method not allowed on this route"); }
@@ -879,6 +950,12 @@ static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
             return;
         }
         s_window_op(self, req, id, cancel ? LULL_CTL_CANCEL : LULL_CTL_FLUSH);
+        return;
+    }
+    if (strcmp(path, "/api/v1/test/reply") == 0 || strcmp(path, "/api/v1/test/analyse") == 0 ||
+        strcmp(path, "/api/v1/test/analyze") == 0) {
+        if (post) s_try(self, req, path[13] == 'a');
+        else s_method_not_allowed(req);
         return;
     }
     if (strcmp(path, "/api/v1/conversations") == 0) {

@@ -18,6 +18,7 @@ typedef struct {
     const char *controls;      // comma-separated scheduler control endpoints, in shard order
     const char *senders;       // comma-separated sender PULL endpoints (OUTBOX wake-ups for human replies)
     int64_t ctl_timeout_ms;    // a scheduler shard that does not answer within this gets 503, milliseconds
+    int64_t try_timeout_ms;    // a dry run (test endpoints) not answered within this gets 504, milliseconds
     int64_t queue_max;         // admin requests waiting for the admin thread before new ones get 503
     const char *config_json;   // GET /api/v1/config: the effective configuration, secrets masked (copied)
     const char *health_targets;  // comma-separated name=http://host:port/health checked by GET /api/v1/health

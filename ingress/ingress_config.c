@@ -62,6 +62,10 @@ static const lull_setting_t s_settings[] = {
     S_("LULL_ADMIN_CTL_TIMEOUT_MS", LULL_CFG_INT, "2000",
        "how long the admin API waits for a scheduler shard before answering 503, milliseconds", false, 10, 60000,
        admin_ctl_timeout_ms),
+    S_("LULL_ADMIN_TRY_TIMEOUT_MS", LULL_CFG_INT, "65000",
+       "how long the admin test endpoints (/api/v1/test/reply, /api/v1/test/analyse) wait for a worker's dry run before"
+       " answering 504, milliseconds (keep above the scheduler's LULL_SCHED_TRY_TIMEOUT_MS)", false, 100, 600000,
+       admin_try_timeout_ms),
     S_("LULL_ADMIN_QUEUE_MAX", LULL_CFG_INT, "256", "admin requests waiting for the admin thread before new ones get 503",
        false, 1, 100000, admin_queue_max),
     S_("LULL_HEALTH_TARGETS", LULL_CFG_STR, "",

@@ -51,6 +51,8 @@ static const char s_usage[] =
     "  replay ID | replay --all [--tenant T] [--channel C] [--since TS]\n"
     "  usage [--tenant T] [--contact C] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
     "  tenants | prompts [--tenant T]\n"
+    "  try TEXT [--tenant SLUG]                 the reply (and analysis) a worker would give, nothing sent\n"
+    "  analyse TEXT [--tenant SLUG]             sentiment, intent … of TEXT (a worker's analysis call only)\n"
     "  inventory list [--tenant T] | inventory import FILE.csv [--tenant T]\n"
     "      (CSV header: sku,name,description,category,size,measurements,price,status; upserts by sku)\n"
     "\n"
@@ -196,6 +198,37 @@ static void s_table(const cJSON *arr, const s_col_t *cols, int ncols)
     if (n == 0) printf("(none)\n");
 }
 
+static const char *s_jstr(const cJSON *o, const char *key, const char *def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+// Prints a dry run's answer (POST /api/v1/test/reply or /analyse) as a few readable lines.
+static void s_print_try(const cJSON *j)
+{
+    const cJSON *reply = cJSON_GetObjectItemCaseSensitive(j, "reply");
+    if (cJSON_IsString(reply)) printf("reply (%s): %s\n", s_jstr(j, "kind", "reply"), reply->valuestring);
+    else if (strcmp(s_jstr(j, "mode", ""), "reply") == 0) printf("reply: (none: %s)\n", s_jstr(j, "detail", ""));
+    const cJSON *esc = cJSON_GetObjectItemCaseSensitive(j, "escalation");
+    if (cJSON_IsObject(esc)) printf("escalation: %s (%s)\n", s_jstr(esc, "reason", ""), s_jstr(esc, "source", ""));
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "analysis");
+    if (cJSON_IsObject(a)) {
+        const cJSON *conf = cJSON_GetObjectItemCaseSensitive(a, "confidence");
+        printf("sentiment: %s  intent: %s  priority: %s  confidence: %.2f  escalate: %s\n", s_jstr(a, "sentiment", "?"),
+               s_jstr(a, "intent", "?"), s_jstr(a, "priority", "?"), cJSON_IsNumber(conf) ? conf->valuedouble : 0,
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "escalate")) ? "yes" : "no");
+    }
+    const cJSON *u;
+    cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(j, "usage"))
+    {
+        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(u, "requests"), *ti = cJSON_GetObjectItemCaseSensitive(u, "tokens_in"),
+                    *to = cJSON_GetObjectItemCaseSensitive(u, "tokens_out");
+        printf("provider: %s %s, %d request(s), %d+%d tokens\n", s_jstr(u, "provider", "?"), s_jstr(u, "model", ""),
+               (int)cJSON_GetNumberValue(rq), (int)cJSON_GetNumberValue(ti), (int)cJSON_GetNumberValue(to));
+    }
+}
+
 // Runs one request and prints: raw JSON with --json, otherwise the array at list_key as a table (or the
 // whole object's summary line through fmt). Returns the exit status.
 static int s_run(const s_opts_t *o, const char *method, const char *path, const char *body, const char *list_key,
@@ -217,6 +250,8 @@ static int s_run(const s_opts_t *o, const char *method, const char *path, const 
     } else if (!j) {
         fprintf(stderr, "lullctl: the answer is not JSON: %s\n", err);
         rc = S_EXIT_API;
+    } else if (list_key && strcmp(list_key, "@try") == 0) {
+        s_print_try(j);
     } else if (list_key) {
         s_table(cJSON_GetObjectItemCaseSensitive(j, list_key), cols, ncols);
         const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next_after");
@@ -534,6 +569,22 @@ static int s_command(const s_opts_t *o, const char *cmd, int argc, char **argv)
         cJSON_Delete(b);
         snprintf(path, sizeof path, "/api/v1/conversations/%s/reply", pos[0]);
         int rc = t ? s_run(o, "POST", path, t, NULL, NULL, 0, "reply queued:") : S_EXIT_API;
+        free(t);
+        return rc;
+    }
+    if (strcmp(cmd, "try") == 0 || strcmp(cmd, "analyse") == 0 || strcmp(cmd, "analyze") == 0) {
+        static const char *const names[] = {"tenant", NULL};
+        const char *v[1] = {0};
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 1, &npos) != 0) return S_EXIT_USAGE;
+        if (npos != 1) return s_usage_error(cmd[0] == 't' ? "usage: try TEXT [--tenant SLUG]" : "usage: analyse TEXT [--tenant SLUG]");
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "text", pos[0]);
+        if (v[0]) cJSON_AddStringToObject(b, "tenant", v[0]);
+        char *t = cJSON_PrintUnformatted(b);
+        cJSON_Delete(b);
+        int rc = t ? s_run(o, "POST", cmd[0] == 't' ? "/api/v1/test/reply" : "/api/v1/test/analyse", t, "@try", NULL, 0,
+                           NULL)
+                   : S_EXIT_API;
         free(t);
         return rc;
     }

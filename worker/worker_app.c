@@ -103,6 +103,10 @@ static void s_job_done(const lull_msg_t *done, int conn, int gen, const int64_t 
     }
     if (conn < 0 || conn >= self->nconns) return;
     s_conn_t *c = &self->conns[conn];
+    if (done->type != LULL_MSG_DONE) {  // a dry run's CTL_REP: it held no credit
+        if (c->sock && gen == c->gen) (void)s_send(c, done);
+        return;
+    }
     if (c->held > 0) c->held--;
     if (!c->sock) return;
     (void)s_send(c, done);
@@ -135,6 +139,8 @@ static void s_on_dealer(lull_loop_t *loop, int fd, int events, void *arg)
         if (msg.type == LULL_MSG_JOB) {
             c->held++;
             worker_jobs_start(self->jobs, &msg, c->index, c->gen);  // may send its DONE right away
+        } else if (msg.type == LULL_MSG_CTL_REQ && msg.u.ctl_req.op == LULL_CTL_TRY) {
+            worker_jobs_try(self->jobs, &msg, c->index, c->gen);
         } else if (msg.type != LULL_MSG_HEARTBEAT) {
             LOG_DEBUG("sched.ignored", NULL, "type", LS(lull_msg_type_name(msg.type)));
         }

@@ -79,6 +79,8 @@ struct s_job {
     int64_t conv_id, tenant_id, expected, upto, contact_id;
     int32_t attempt;
     bool max_wait;              // LULL_JOB_MAX_WAIT: commit even when newer messages arrived after upto
+    bool trial;                 // a dry run (CTL_REQ try): job_id is its req_id; answered by CTL_REP, commits nothing
+    bool analyse_only;          // trial mode "analyse": the analysis call only
     int conn, gen;
     int64_t started_ms;
     // loaded
@@ -123,7 +125,7 @@ struct worker_jobs {
     int tick;
     bool stopping;
     lull_counter_t *m_outcome[LULL_OUTCOME_MAX + 1];
-    lull_counter_t *m_cas_conflict, *m_llm_ok, *m_llm_retry, *m_llm_next, *m_analysis_failed, *m_db_errors;
+    lull_counter_t *m_tries, *m_cas_conflict, *m_llm_ok, *m_llm_retry, *m_llm_next, *m_analysis_failed, *m_db_errors;
     lull_gauge_t *m_running;
     lull_histogram_t *m_job_seconds;
 };
@@ -233,11 +235,80 @@ static int64_t s_backoff_until(const s_job_t *job)
     return least > 0 ? lull_clock_wall_ms() + least : 0;
 }
 
+// Answers a dry run with status and body (owned, freed here) and frees the job.
+static void s_trial_answer(s_job_t *job, int status, char *body)
+{
+    worker_jobs_t *o = job->owner;
+    lull_msg_t rep = {.type = LULL_MSG_CTL_REP};
+    rep.u.ctl_rep.req_id = job->job_id;
+    rep.u.ctl_rep.status = body ? status : 500;
+    rep.u.ctl_rep.body = body;
+    lull_counter_add(o->m_tries, 1);
+    LOG_INFO("try.done", NULL, "req", LI((int64_t)job->job_id), "tenant", LI(job->tenant_id), "status",
+             LI(rep.u.ctl_rep.status), "ms", LI(lull_clock_mono_ms() - job->started_ms));
+    o->done(&rep, job->conn, job->gen, NULL, 0, o->done_arg);
+    free(body);
+    s_job_free(job);
+}
+
+// The usage of a job's provider requests as a JSON array (added to obj under "usage").
+static void s_trial_usage(const s_job_t *job, cJSON *obj)
+{
+    cJSON *arr = cJSON_AddArrayToObject(obj, "usage");
+    for (int i = 0; arr && i < NPROVIDERS; i++) {
+        const s_usage_t *u = &job->usage[i];
+        if (u->requests == 0) continue;
+        cJSON *e = cJSON_CreateObject();
+        if (!e) return;
+        cJSON_AddStringToObject(e, "provider", s_provider_names[i]);
+        cJSON_AddStringToObject(e, "model", job->model[i]);
+        cJSON_AddNumberToObject(e, "requests", (double)u->requests);
+        cJSON_AddNumberToObject(e, "tokens_in", (double)u->tokens_in);
+        cJSON_AddNumberToObject(e, "tokens_out", (double)u->tokens_out);
+        cJSON_AddNumberToObject(e, "latency_ms", (double)u->latency_ms);
+        cJSON_AddNumberToObject(e, "cost_usd", s_cost_usd(job->model[i], u->tokens_in, u->tokens_out));
+        cJSON_AddItemToArray(arr, e);
+    }
+}
+
+// Adds the validated analysis (its raw JSON) and who produced it to obj; null when there is none.
+static void s_trial_analysis(const s_job_t *job, const worker_analysis_t *a, const char *provider, cJSON *obj)
+{
+    char err[64];
+    cJSON *raw = a && a->raw ? lull_json_parse(a->raw, strlen(a->raw), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
+    if (raw) {
+        cJSON_AddItemToObject(obj, "analysis", raw);
+        cJSON_AddStringToObject(obj, "analysis_provider", provider ? provider : "");
+    } else {
+        cJSON_AddNullToObject(obj, "analysis");
+    }
+    (void)job;
+}
+
+// A dry run that ended before or instead of its result: the job outcome as an HTTP-like error.
+static void s_trial_fail(s_job_t *job, lull_outcome_t outcome, const char *detail)
+{
+    const char *code = "failed";
+    int status = 500;
+    if (strcmp(detail, "conversation not found") == 0) {
+        status = 404, code = "not_found", detail = "no such tenant";
+    } else if (strcmp(detail, "database error") == 0) {
+        status = 503, code = "database_unavailable", detail = "the worker cannot reach the database";
+    } else if (outcome == LULL_OUTCOME_FAILED_RETRYABLE) {
+        status = 502, code = "providers_failed";
+    }
+    s_trial_answer(job, status, lull_json_error_body(code, detail));
+}
+
 // Reports the job's DONE and frees it.
 static void s_job_done(s_job_t *job, lull_outcome_t outcome, int64_t retry_after_ms, const char *detail,
                        const int64_t *outbox_ids, size_t noutbox)
 {
     worker_jobs_t *o = job->owner;
+    if (job->trial) {
+        s_trial_fail(job, outcome, detail ? detail : "");
+        return;
+    }
     lull_msg_t done = {.type = LULL_MSG_DONE};
     done.u.done.job_id = job->job_id;
     done.u.done.conversation_id = job->conv_id;
@@ -352,11 +423,64 @@ static const char *const s_commit_sql =
     "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
     " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo)";
 
+// A dry run loads the tenant in the layout of s_load_sql (a conversation that has just this one message, from
+// "the customer" on the generic channel, no daily limits), and a history of the one message ($1).
+static const char *const s_try_sql =
+    "SELECT t.id, 0::bigint, 'generic', 'open', 0::bigint, 1::bigint, NULL::text, NULL::text, NULL::text, '',"
+    " false, t.company_name, t.agent_name, t.history_len, t.provider_chain::text, t.model, t.temperature,"
+    " t.max_tokens, t.escalation_keywords::text, t.blocked_patterns::text, t.safe_reply, t.apology_reply,"
+    " t.confidence_threshold, t.max_attempts, NULL::bigint, NULL::bigint, t.extraction_fields::text, NULL::text,"
+    " t.tiktok_business_id, p.template, 0::bigint, 0::bigint"
+    " FROM tenants t LEFT JOIN prompts p ON p.id = t.prompt_id WHERE t.id = $1";
+static const char *const s_try_history_sql = "SELECT 1::bigint, 'in'::text, $1::text";
+
 // Copies the commit parameters of a job (owned by the job until its DONE) and queues it for the next
 // batch; the batch runs on the next tick or when it is full.
+// The result of a dry run in place of its commit: what would have been sent, and why.
+static void s_trial_result(s_job_t *job, const s_commit_t *c, lull_outcome_t outcome, const char *detail)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (!r) {
+        s_trial_answer(job, 500, NULL);
+        return;
+    }
+    cJSON_AddStringToObject(r, "mode", "reply");
+    cJSON_AddNumberToObject(r, "tenant_id", (double)job->tenant_id);
+    cJSON_AddStringToObject(r, "outcome", lull_outcome_name(outcome));
+    cJSON_AddStringToObject(r, "detail", detail ? detail : "");
+    if (c->reply) {
+        cJSON_AddStringToObject(r, "reply", c->reply);
+        cJSON_AddStringToObject(r, "kind", c->kind ? c->kind : "reply");
+    } else {
+        cJSON_AddNullToObject(r, "reply");
+        cJSON_AddNullToObject(r, "kind");
+    }
+    if (c->reply && c->kind && strcmp(c->kind, "reply") == 0 && job->reply.ok) {
+        cJSON_AddStringToObject(r, "provider", s_provider_names[job->reply.provider]);
+        cJSON_AddStringToObject(r, "model", job->model[job->reply.provider]);
+    }
+    cJSON *esc = c->esc_source ? cJSON_AddObjectToObject(r, "escalation") : NULL;
+    if (esc) {
+        cJSON_AddStringToObject(esc, "source", c->esc_source);
+        cJSON_AddStringToObject(esc, "reason", c->esc_reason ? c->esc_reason : "");
+    } else {
+        cJSON_AddNullToObject(r, "escalation");
+    }
+    s_trial_analysis(job, c->analysis, c->analysis_provider, r);
+    s_trial_usage(job, r);
+    cJSON_AddNumberToObject(r, "ms", (double)(lull_clock_mono_ms() - job->started_ms));
+    char *body = lull_json_print(r);
+    cJSON_Delete(r);
+    s_trial_answer(job, 200, body);
+}
+
 static void s_commit_and_done(s_job_t *job, const s_commit_t *c, lull_outcome_t ok_outcome, const char *detail)
 {
     worker_jobs_t *o = job->owner;
+    if (job->trial) {
+        s_trial_result(job, c, ok_outcome, detail);
+        return;
+    }
     char conv[24], tenant[24], expected[24], upto[24], contact[24], conf[32], limit_ms[24];
     s_i64(conv, sizeof conv, job->conv_id);
     s_i64(tenant, sizeof tenant, job->tenant_id);
@@ -571,6 +695,10 @@ static void s_flush_commits(worker_jobs_t *o)
 // Records a failed attempt (no reply) and reports failed_retryable.
 static void s_fail_retryable(s_job_t *job, int64_t retry_after_ms, const char *detail)
 {
+    if (job->trial) {
+        s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, retry_after_ms, detail, NULL, 0);
+        return;
+    }
     char conv[24], expected[24];
     s_i64(conv, sizeof conv, job->conv_id);
     s_i64(expected, sizeof expected, job->expected);
@@ -762,6 +890,30 @@ static void s_job_finish(s_job_t *job)
 {
     worker_jobs_t *o = job->owner;
     s_call_t *reply = &job->reply;
+    if (job->analyse_only) {
+        worker_analysis_t a = {0};
+        char err[160] = "";
+        if (!job->analysis.ok ||
+            worker_analysis_parse(job->analysis.text, job->extraction_fields, &a, err, sizeof err) != 0) {
+            s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 0,
+                       job->analysis.error[0] ? job->analysis.error : "no valid analysis from any provider", NULL, 0);
+            return;
+        }
+        cJSON *r = cJSON_CreateObject();
+        if (r) {
+            cJSON_AddStringToObject(r, "mode", "analyse");
+            cJSON_AddNumberToObject(r, "tenant_id", (double)job->tenant_id);
+            s_trial_analysis(job, &a, s_provider_names[job->analysis.provider], r);
+            cJSON_AddStringToObject(r, "model", job->model[job->analysis.provider]);
+            s_trial_usage(job, r);
+            cJSON_AddNumberToObject(r, "ms", (double)(lull_clock_mono_ms() - job->started_ms));
+        }
+        char *body = r ? lull_json_print(r) : NULL;
+        cJSON_Delete(r);
+        worker_analysis_clear(&a);
+        s_trial_answer(job, 200, body);
+        return;
+    }
     if (!reply->ok) {
         int64_t ra = reply->retry_after_ms;
         int64_t backoff = s_backoff_until(job);
@@ -1065,7 +1217,16 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
         c->conv.max_tokens = i == 0 ? job->max_tokens : 1024;
         c->conv.tools = i == 0;
         c->conv.schema = job->schema;
-        c->running = i == 0 || job->want_analysis;
+        c->running = (i == 0 && !job->analyse_only) || (i == 1 && job->want_analysis);
+    }
+    if (job->analyse_only) {
+        if (!job->want_analysis) {
+            s_trial_answer(job, 503, lull_json_error_body("analysis_disabled",
+                                                          "the analysis is off on this worker (LULL_WORKER_ANALYSIS)"));
+            goto cleanup;
+        }
+        s_call_step(&job->analysis);
+        goto cleanup;
     }
     // With an analysis the job cannot end inside the first step (the analysis is still running);
     // without one it may, and then nothing of it may be touched afterwards.
@@ -1186,6 +1347,7 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
         snprintf(labels, sizeof labels, "outcome=\"%s\"", lull_outcome_name(oc));
         self->m_outcome[oc] = lull_metrics_counter(metrics, "lull_worker_jobs_total", labels, "jobs finished, by DONE outcome");
     }
+    self->m_tries = lull_metrics_counter(metrics, "lull_worker_tries_total", NULL, "dry runs answered (admin test endpoints)");
     self->m_cas_conflict = lull_metrics_counter(metrics, "lull_worker_cas_conflicts_total", NULL,
                                                 "replies not committed because the compare-and-swap found a newer state");
     self->m_llm_ok = lull_metrics_counter(metrics, "lull_worker_llm_requests_total", "class=\"ok\"", "provider requests by result class");
@@ -1248,6 +1410,71 @@ void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int
     if (self->ltail) self->ltail->lnext = job;
     else self->lhead = job;
     self->ltail = job;
+}
+
+// Answers a dry run that cannot start (bad request, out of memory) without a job.
+static void s_try_reject(worker_jobs_t *self, uint64_t req_id, int conn, int gen, int status, const char *code,
+                         const char *message)
+{
+    lull_msg_t rep = {.type = LULL_MSG_CTL_REP};
+    rep.u.ctl_rep.req_id = req_id;
+    rep.u.ctl_rep.status = status;
+    rep.u.ctl_rep.body = lull_json_error_body(code, message);
+    LOG_INFO("try.rejected", message, "req", LI((int64_t)req_id), "status", LI(status));
+    self->done(&rep, conn, gen, NULL, 0, self->done_arg);
+    free(rep.u.ctl_rep.body);
+}
+
+void worker_jobs_try(worker_jobs_t *self, const lull_msg_t *msg, int conn, int gen)
+{
+    uint64_t req = msg->u.ctl_req.req_id;
+    const char *body = msg->u.ctl_req.body;
+    char err[160] = "";
+    cJSON *doc = body ? lull_json_parse(body, strlen(body), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
+    const cJSON *tenant = cJSON_GetObjectItemCaseSensitive(doc, "tenant_id");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(doc, "text");
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(doc, "mode");
+    const char *why = NULL;
+    if (!cJSON_IsObject(doc)) why = "the dry run body is not a JSON object";
+    else if (!cJSON_IsNumber(tenant) || tenant->valuedouble < 1 || tenant->valuedouble > 9007199254740991.0 ||
+             tenant->valuedouble != (double)(int64_t)tenant->valuedouble)
+        why = "tenant_id must be a positive integer";
+    else if (!cJSON_IsString(text) || !*text->valuestring) why = "text must be a non-empty string";
+    else if (strlen(text->valuestring) > MAX_BODY_TEXT) why = "text is longer than 4000 bytes";
+    else if (mode && !(cJSON_IsString(mode) && (strcmp(mode->valuestring, "reply") == 0 ||
+                                                strcmp(mode->valuestring, "analyse") == 0)))
+        why = "mode must be \"reply\" or \"analyse\"";
+    s_job_t *job = why ? NULL : calloc(1, sizeof *job);
+    if (!job) {
+        s_try_reject(self, req, conn, gen, why ? 400 : 500, why ? "bad_request" : "out_of_memory",
+                     why ? why : "out of memory");
+        cJSON_Delete(doc);
+        return;
+    }
+    job->owner = self;
+    job->trial = true;
+    job->analyse_only = mode && strcmp(mode->valuestring, "analyse") == 0;
+    job->job_id = req;
+    job->tenant_id = (int64_t)tenant->valuedouble;
+    job->upto = 1;
+    job->attempt = 1;
+    job->conn = conn;
+    job->gen = gen;
+    job->started_ms = lull_clock_mono_ms();
+    job->reply.job = job->analysis.job = job;
+    job->next = self->jobs;
+    if (self->jobs) self->jobs->prev = job;
+    self->jobs = job;
+    self->njobs++;
+    LOG_INFO("try.start", "dry run", "req", LI((int64_t)req), "tenant", LI(job->tenant_id), "mode",
+             LS(job->analyse_only ? "analyse" : "reply"));
+    char tid[24];
+    s_i64(tid, sizeof tid, job->tenant_id);
+    const char *p1[] = {tid}, *p2[] = {text->valuestring};
+    PGresult *r = lull_db_exec(self->db, s_try_sql, 1, p1);
+    PGresult *h = r ? lull_db_exec(self->db, s_try_history_sql, 1, p2) : NULL;
+    cJSON_Delete(doc);
+    s_job_run(job, r, h);  // answers now (filters, errors) or after its LLM calls
 }
 
 void worker_jobs_flush(worker_jobs_t *self)

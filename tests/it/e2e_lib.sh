@@ -1,6 +1,7 @@
 # Helpers for the end-to-end tests (sourced after lib.sh): the whole stack on private ports — the fake LLM
 # (OpenAI + Anthropic), the fake channel server (Twilio, TikTok, the callback receiver), lull-scheduler,
 # lull-worker, lull-sender and lull-ingress with the admin API — plus small request and ledger helpers.
+# E2E_WORKER_PID is the worker's pid.
 # Configure the tenants with it_sql BEFORE e2e_start: the scheduler caches tenants in memory.
 E2E_SECRET="whsec_$(printf 'e2e-test-callback-secret-0123456789' | base64 -w0)"
 E2E_SID=AC0123456789abcdef0123456789abcdef
@@ -32,6 +33,7 @@ e2e_start() {
         LULL_WORKER_SCHEDULERS="$z_wk" LULL_SENDERS="$z_out" OPENAI_API_KEY=sk-test OPENAI_BASE_URL="$LLM/v1" \
         ANTHROPIC_API_KEY=ak-test ANTHROPIC_BASE_URL="$LLM" LULL_WORKER_RETRY_BASE_MS=20 \
         "${common[@]}" "$LULL_BIN/lull-worker"
+    E2E_WORKER_PID=$IT_LAST_PID
     it_start sender env LULL_OPS_PORT="$OPS_X" LULL_LOG_FILE="$IT_TMP/sender.jsonl" \
         LULL_SENDER_BIND="$z_out" LULL_CALLBACK_URL="$CH/callback" LULL_CALLBACK_SECRET="$E2E_SECRET" \
         LULL_TWILIO_API_BASE="$CH" LULL_TWILIO_ACCOUNT_SID="$E2E_SID" LULL_TWILIO_AUTH_TOKEN="$E2E_TWILIO_TOKEN" \
