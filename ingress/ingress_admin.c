@@ -519,18 +519,72 @@ static const char s_sql_reply[] =
     "  SELECT c.tenant_id, c.id, m.id, c.channel,"
     "   CASE WHEN c.channel = 'tiktok' THEN c.external_conversation_id ELSE c.external_id END,"
     "   CASE WHEN c.channel IN ('sms', 'whatsapp', 'tiktok') THEN c.business_address END,"
-    "   jsonb_build_object('body', $2::text, 'kind', 'human'), 'out_' || m.id FROM c, m RETURNING id, message_id),"
+    "   jsonb_build_object('body', $2::text, 'kind', 'human'), coalesce($3::text, 'out_' || m.id) FROM c, m"
+    "  RETURNING id, message_id),"
     " u AS (UPDATE conversations x SET paused_until = now() + c.human_pause_ms * interval '1 millisecond',"
     "   cancelled_upto = greatest(x.cancelled_upto, x.last_inbound_id), last_reply_at = now(), updated_at = now()"
     "  FROM c WHERE x.id = c.id RETURNING x.paused_until)"
     " SELECT o.message_id, o.id, (SELECT paused_until FROM u) FROM o";
 
-// POST /api/v1/conversations/{id}/reply {"body"}: a human agent's message, sent through the outbox.
+// A human reply sent before under the same idempotency key: 1 and the answer set (the same ids, or 409 when the
+// key came with another body or conversation), 0 when there is none, -1 on a database error (answered).
+static int s_reply_replayed(ingress_admin_t *self, ingress_admin_req_t *req, const char *okey, int64_t conv,
+                            const char *text)
+{
+    const char *p[1] = {okey};
+    PGresult *r = lull_db_exec(self->db,
+                               "SELECT o.message_id, o.id, o.payload->>'body', o.conversation_id, c.paused_until,"
+                               " o.status FROM outbox o JOIN conversations c ON c.id = o.conversation_id"
+                               " WHERE o.idempotency_key = $1", 1, p);
+    if (!r) {
+        s_db_err(self, req);
+        return -1;
+    }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return 0;
+    }
+    const char *body = lull_db_text(r, 0, 2);
+    if (!body || strcmp(body, text) != 0 || lull_db_int(r, 0, 3, NULL) != conv) {
+        PQclear(r);
+        s_err(req, 409, "idempotency_conflict", "this Idempotency-Key was used for another reply (other body or conversation)");
+        return 1;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "message_id", (double)lull_db_int(r, 0, 0, NULL));
+    cJSON_AddNumberToObject(o, "outbox_id", (double)lull_db_int(r, 0, 1, NULL));
+    const char *until = lull_db_text(r, 0, 4), *status = lull_db_text(r, 0, 5);
+    cJSON_AddStringToObject(o, "paused_until", until ? until : "");
+    cJSON_AddStringToObject(o, "status", status ? status : "");
+    cJSON_AddTrueToObject(o, "replayed");
+    PQclear(r);
+    LOG_INFO("admin.human_reply_replayed", "human reply already queued under this idempotency key", "conv", LI(conv));
+    s_set(req, 200, lull_json_print(o));
+    cJSON_Delete(o);
+    return 1;
+}
+
+// True when key is a usable idempotency key: 1..128 bytes of [A-Za-z0-9._:-].
+static bool s_key_ok(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > 128) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = key[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+// POST /api/v1/conversations/{id}/reply {"body", "idempotency_key"?} (or the Idempotency-Key header): a human
+// agent's message, sent through the outbox. A retry with the same key answers the first reply's ids.
 static void s_reply(ingress_admin_t *self, ingress_admin_req_t *req, int64_t conv)
 {
     cJSON *b = s_body(req);
     if (!b) return;
-    const char *text = NULL;
+    const char *text = NULL, *key = NULL;
     char err[160];
     if (lull_json_str(b, "body", true, S_BODY_MAX, &text, err, sizeof err) != 0 || !*text) {
         cJSON_Delete(b);
@@ -539,10 +593,36 @@ static void s_reply(ingress_admin_t *self, ingress_admin_req_t *req, int64_t con
             return;
         }
     }
-    char sc[24];
+    if (lull_json_str(b, "idempotency_key", false, 128, &key, err, sizeof err) != 0) {
+        cJSON_Delete(b);
+        s_err(req, 400, "bad_field", err);
+        return;
+    }
+    if (key && req->idempotency_key && strcmp(key, req->idempotency_key) != 0) {
+        cJSON_Delete(b);
+        s_err(req, 400, "bad_field", "'idempotency_key' and the Idempotency-Key header differ");
+        return;
+    }
+    if (!key) key = req->idempotency_key;
+    if (key && !s_key_ok(key)) {
+        cJSON_Delete(b);
+        s_err(req, 400, "bad_field", "the idempotency key must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+        return;
+    }
+    char sc[24], okey[200];
     snprintf(sc, sizeof sc, "%lld", (long long)conv);
-    const char *p[2] = {sc, text};
-    PGresult *r = lull_db_exec(self->db, s_sql_reply, 2, p);
+    if (key) snprintf(okey, sizeof okey, "human_%lld_%s", (long long)conv, key);
+    if (key && s_reply_replayed(self, req, okey, conv, text) != 0) {
+        cJSON_Delete(b);
+        return;
+    }
+    const char *p[3] = {sc, text, key ? okey : NULL};
+    PGresult *r = lull_db_exec(self->db, s_sql_reply, 3, p);
+    if (!r && key && strcmp(lull_db_sqlstate(self->db), "23505") == 0) {  // the same key, concurrently
+        if (s_reply_replayed(self, req, okey, conv, text) == 0) s_err(req, 409, "idempotency_conflict", "retry");
+        cJSON_Delete(b);
+        return;
+    }
     cJSON_Delete(b);
     if (!r) {
         s_db_err(self, req);

@@ -31,6 +31,7 @@ typedef struct ingress_admin_req {
     const char *method;          // "GET", "POST", …
     const char *uri;             // raw path + query
     const char *authorization;   // the Authorization header, or NULL
+    const char *idempotency_key; // the Idempotency-Key header, or NULL
     const char *body;            // request body (NUL-terminated), may be ""
     size_t len;                  // body bytes
     void (*done)(struct ingress_admin_req *req, void *arg);  // called from the admin thread once answered

@@ -369,6 +369,7 @@ static enum MHD_Result s_admin(s_req_t *req)
     ingress_admin_req_t *a = &req->admin;
     a->uri = req->uri;
     a->authorization = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
+    a->idempotency_key = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
     a->body = req->body;
     a->len = req->len;
     a->done = s_admin_done;

@@ -45,7 +45,8 @@ static const char s_usage[] =
     "  conversations [--status S] [--channel C] [--q TEXT] [--limit N] [--after ID]\n"
     "  show CONV                                a conversation with contact, messages, analyses, escalations\n"
     "  handback CONV [--answer-pending]         hand an escalated/paused conversation back to the bot\n"
-    "  reply CONV TEXT                          send a human agent's reply (pauses the bot)\n"
+    "  reply CONV TEXT [--key K]                send a human agent's reply (pauses the bot); a retry with\n"
+    "                                           the same --key sends nothing twice\n"
     "  escalations [--all]                      open escalations (--all: resolved ones too)\n"
     "  dead-letters [--tenant T] [--channel C] [--since TS] [--limit N]\n"
     "  replay ID | replay --all [--tenant T] [--channel C] [--since TS]\n"
@@ -561,10 +562,13 @@ static int s_command(const s_opts_t *o, const char *cmd, int argc, char **argv)
         return s_run(o, "GET", path, NULL, "conversations", c, 6, NULL);
     }
     if (strcmp(cmd, "reply") == 0) {
-        if (s_opts(argc, argv, NULL, NULL, NULL, NULL, pos, 2, &npos) != 0) return S_EXIT_USAGE;
-        if (npos != 2 || !s_is_id(pos[0])) return s_usage_error("usage: reply CONV TEXT");
+        static const char *const names[] = {"key", NULL};
+        const char *v[1] = {0};
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 2, &npos) != 0) return S_EXIT_USAGE;
+        if (npos != 2 || !s_is_id(pos[0])) return s_usage_error("usage: reply CONV TEXT [--key IDEMPOTENCY_KEY]");
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "body", pos[1]);
+        if (v[0]) cJSON_AddStringToObject(b, "idempotency_key", v[0]);
         char *t = cJSON_PrintUnformatted(b);
         cJSON_Delete(b);
         snprintf(path, sizeof path, "/api/v1/conversations/%s/reply", pos[0]);

@@ -1,5 +1,5 @@
 // sched_ctl: a tiny control client for lull-scheduler (the pattern the admin API reuses).
-// Usage: sched_ctl [--req] ENDPOINT list [LIMIT] | cancel CONV | flush CONV   (--req: a REQ socket, whose
+// Usage: sched_ctl [--req] ENDPOINT list [LIMIT [AFTER]] | cancel CONV | flush CONV   (--req: a REQ socket, whose
 //        empty delimiter frame the scheduler must handle; default DEALER)
 //        sched_ctl ENDPOINT inbound CONV MSG TENANT [CHANNEL]   (pushes one INBOUND, as ingress does)
 //        sched_ctl shard CONV NSHARDS                           (prints lull_proto_shard)
@@ -22,7 +22,7 @@ int main(int argc, char **argv)
         argc--;
     }
     if (argc < 3 || (strcmp(argv[2], "list") != 0 && argc < 4)) {
-        fprintf(stderr, "usage: sched_ctl ENDPOINT list [LIMIT] | cancel CONV | flush CONV\n");
+        fprintf(stderr, "usage: sched_ctl ENDPOINT list [LIMIT [AFTER]] | cancel CONV | flush CONV\n");
         return 2;
     }
     zsys_handler_set(NULL);
@@ -60,7 +60,10 @@ int main(int argc, char **argv)
     lull_msg_t req = {.type = LULL_MSG_CTL_REQ};
     req.u.ctl_req.req_id = (uint64_t)getpid();
     req.u.ctl_req.op = (lull_ctl_op_t)op;
-    if (op == LULL_CTL_LIST) req.u.ctl_req.limit = argc > 3 ? atoi(argv[3]) : 0;
+    if (op == LULL_CTL_LIST) {
+        req.u.ctl_req.limit = argc > 3 ? atoi(argv[3]) : 0;
+        req.u.ctl_req.conversation_id = argc > 4 ? strtoll(argv[4], NULL, 10) : 0;  // list after this id
+    }
     else req.u.ctl_req.conversation_id = strtoll(argv[3], NULL, 10);
     if (lull_proto_send(s, &req, 0) != 0) goto done;
     zmsg_t *z = zmsg_recv(s);

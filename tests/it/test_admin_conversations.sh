@@ -111,6 +111,26 @@ it_check_eq "bot paused for the tenant's pause time" t \
     "$(it_sql "SELECT paused_until BETWEEN now() + interval '590 s' AND now() + interval '610 s' FROM conversations WHERE id = $c3")"
 it_check_eq "the burst the human answered is cancelled" "$m3" "$(it_sql "SELECT cancelled_upto FROM conversations WHERE id = $c3")"
 it_wait_for "OUTBOX wake-up pushed to the sender" 5 grep -q "\"outbox_id\":$oid" "$IT_TMP/sender.jsonl"
+# idempotency: a retried reply (same Idempotency-Key) answers the first one's ids and queues nothing new
+n_out=$(it_sql "SELECT count(*) FROM outbox"); n_msg=$(it_sql "SELECT count(*) FROM messages")
+adm POST "/api/v1/conversations/$c3/reply" '{"body":"Your parcel left today"}' -H 'Idempotency-Key: agent7-ticket42'
+it_check_eq "reply with Idempotency-Key 200" 200 "$ADM_CODE"
+kmid=$(jqr .message_id); koid=$(jqr .outbox_id)
+it_check_eq "the outbox row carries the key (scoped to the conversation)" "human_${c3}_agent7-ticket42" \
+    "$(it_sql "SELECT idempotency_key FROM outbox WHERE id = $koid")"
+adm POST "/api/v1/conversations/$c3/reply" '{"body":"Your parcel left today"}' -H 'Idempotency-Key: agent7-ticket42'
+it_check_eq "the retry answers 200 with the same ids, marked replayed" "200|$kmid|$koid|true" "$ADM_CODE|$(jqr .message_id)|$(jqr .outbox_id)|$(jqr .replayed)"
+adm POST "/api/v1/conversations/$c3/reply" '{"body":"Your parcel left today","idempotency_key":"agent7-ticket42"}'
+it_check_eq "the key in the body works the same" "200|$koid" "$ADM_CODE|$(jqr .outbox_id)"
+it_check_eq "one message and one outbox row for the three requests" "$((n_msg + 1))|$((n_out + 1))" \
+    "$(it_sql "SELECT count(*) FROM messages")|$(it_sql "SELECT count(*) FROM outbox")"
+adm POST "/api/v1/conversations/$c3/reply" '{"body":"something else"}' -H 'Idempotency-Key: agent7-ticket42'
+it_check_eq "the same key with another body → 409" "409|idempotency_conflict" "$ADM_CODE|$(jqr .error.code)"
+adm POST "/api/v1/conversations/$c3/reply" '{"body":"x"}' -H 'Idempotency-Key: bad key!'
+it_check_eq "a key with a space → 400" 400 "$ADM_CODE"
+adm POST "/api/v1/conversations/$c3/reply" '{"body":"x","idempotency_key":"a"}' -H 'Idempotency-Key: b'
+it_check_eq "header and body keys that differ → 400" 400 "$ADM_CODE"
+
 adm POST "/api/v1/conversations/$c3/handback"
 it_check_eq "handback clears the human pause" "open|" "$(it_sql "SELECT status || '|' || coalesce(paused_until::text, '') FROM conversations WHERE id = $c3")"
 

@@ -60,6 +60,10 @@ ctl reply "$c1" "A person here, with \"quotes\""
 it_check_eq "reply ok" 0 "$CTL_RC"
 it_check_eq "reply stored verbatim" 'A person here, with "quotes"' \
     "$(it_sql "SELECT body FROM messages WHERE conversation_id = $c1 AND author = 'human'")"
+ctl reply "$c1" "Keyed reply" --key tk-1
+ctl reply "$c1" "Keyed reply" --key tk-1
+it_check_eq "reply --key twice: ok, one message" "0|1" \
+    "$CTL_RC|$(it_sql "SELECT count(*) FROM messages WHERE conversation_id = $c1 AND body = 'Keyed reply'")"
 ctl show "$c1"
 it_check_match "show prints the messages" "human +A person here" "$CTL_OUT"
 ctl handback "$c1"

@@ -44,7 +44,10 @@ sm1=$(sched_msg "$s1"); sched_inbound "$s1" "$sm1" "$slow"
 sm2=$(sched_msg "$s2"); sched_inbound "$s2" "$sm2" "$slow"
 it_wait_for "two slow windows listed" 5 sh -c "'$SCHED_CTL' '$SCHED_CT' list | grep -q '\"total\":2'"
 it_check_match "a REQ client (empty delimiter frame) gets the same answer" '"total":2' "$("$SCHED_CTL" --req "$SCHED_CT" list 2>/dev/null)"
-it_check_match "list limit bounds the rows" '^\{"windows":\[\{[^]]*\}\],"total":2\}$' "$("$SCHED_CTL" "$SCHED_CT" list 1)"
+it_check_match "list limit bounds the rows: the smallest id first, more to come" \
+    "^\\{\"windows\":\\[\\{\"conversation_id\":$s1,[^]]*\\}\\],\"total\":2,\"more\":true\\}\$" "$("$SCHED_CTL" "$SCHED_CT" list 1)"
+it_check_match "list after the first id: the second, no more" \
+    "^\\{\"windows\":\\[\\{\"conversation_id\":$s2,[^]]*\\}\\],\"total\":2,\"more\":false\\}\$" "$("$SCHED_CTL" "$SCHED_CT" list 1 "$s1")"
 out=$("$SCHED_CTL" "$SCHED_CT" cancel "$s1" 2>/dev/null); rc=$?
 it_check_eq "cancel answers 200" 0 "$rc"
 it_check_match "cancel names the burst" "\"cancelled\":$s1,\"upto\":$sm1" "$out"

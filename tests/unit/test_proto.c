@@ -626,8 +626,10 @@ LULL_TEST(encode_rejects_invalid)
     LULL_CHECK(lull_proto_encode(&in) == NULL);
     lull_msg_t hb = { .type = LULL_MSG_HEARTBEAT, .u.heartbeat.credit = -2 };
     LULL_CHECK(lull_proto_encode(&hb) == NULL);
-    lull_msg_t req = { .type = LULL_MSG_CTL_REQ, .u.ctl_req.op = (lull_ctl_op_t)4 };
+    lull_msg_t req = { .type = LULL_MSG_CTL_REQ, .u.ctl_req.op = (lull_ctl_op_t)(LULL_CTL_OP_MAX + 1) };
     LULL_CHECK(lull_proto_encode(&req) == NULL);
+    lull_msg_t job = { .type = LULL_MSG_JOB, .u.job.flags = LULL_JOB_FLAGS_ALL + 1 };
+    LULL_CHECK(lull_proto_encode(&job) == NULL);
     lull_msg_t rep = { .type = LULL_MSG_CTL_REP, .u.ctl_rep.status = 42 };
     LULL_CHECK(lull_proto_encode(&rep) == NULL);
 
