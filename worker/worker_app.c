@@ -266,10 +266,16 @@ void worker_app_destroy(worker_app_t **self_p)
     if (!self_p || !*self_p) return;
     worker_app_t *self = *self_p;
     if (self->hb_timer > 0) lull_loop_cancel_timer(self->proc->loop, self->hb_timer);
-    worker_jobs_destroy(&self->jobs);
+    worker_jobs_destroy(&self->jobs);  // DONE for every job still held
     for (int i = 0; i < self->nconns; i++) {
         s_conn_t *c = &self->conns[i];
         if (c->sock) {
+            // credit 0 after the DONEs (which each returned a credit), so no new job comes here; then give the
+            // queued messages a moment to leave before the socket closes
+            lull_msg_t ready = {.type = LULL_MSG_READY};
+            snprintf(ready.u.ready.name, sizeof ready.u.ready.name, "%s", self->name);
+            (void)s_send(c, &ready);
+            zsock_set_linger(c->sock, 1000);
             lull_loop_remove_socket(self->proc->loop, zsock_resolve(c->sock));
             zsock_destroy(&c->sock);
         }

@@ -1369,7 +1369,16 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
     self->stopping = true;
     self->lhead = self->ltail = NULL;  // jobs not loaded yet are dropped (freed below)
     for (int i = 0; i < self->nhttp; i++) lull_http_destroy(&self->http[i]);  // aborts requests; callbacks see stopping
-    while (self->jobs) s_job_free(self->jobs);
+    // Jobs still running are reported failed_retryable with a retry after 1 ms, so the scheduler hands them
+    // to another worker now instead of when this worker's heartbeat expires; dry runs are answered 503.
+    int64_t reported = 0;
+    while (self->jobs) {
+        s_job_t *job = self->jobs;
+        if (job->trial) s_trial_answer(job, 503, lull_json_error_body("unavailable", "the worker is stopping"));
+        else s_job_done(job, LULL_OUTCOME_FAILED_RETRYABLE, 1, "worker stopping", NULL, 0);
+        reported++;
+    }
+    if (reported) LOG_INFO("jobs.returned", "jobs in flight handed back to the scheduler at shutdown", "jobs", LI(reported));
     if (self->tick > 0) lull_loop_cancel_timer(self->loop, self->tick);
     free(self);
     *self_p = NULL;

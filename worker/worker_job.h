@@ -22,7 +22,8 @@ typedef void(worker_done_fn)(const lull_msg_t *done, int conn, int gen, const in
 // Creates the engine on loop and db (both borrowed; cfg too). NULL on failure.
 worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_db_t *db, lull_metrics_t *metrics,
                                worker_done_fn *done, void *arg);
-// Aborts running jobs without reporting them (the scheduler re-dispatches) and frees; nulls the pointer.
+// Commits the jobs that finished, aborts the running ones and reports each with DONE failed_retryable (retry
+// after 1 ms: the scheduler re-dispatches it at once; a dry run gets CTL_REP 503), frees; nulls the pointer.
 void worker_jobs_destroy(worker_jobs_t **self_p);
 // Starts a job (msg->type == LULL_MSG_JOB): queued for the next load batch; done is called exactly once later.
 void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int gen);

@@ -79,7 +79,16 @@ sys=$(w_ledger | jq -r '[.[] | select(.provider == "openai" and .kind == "reply"
 it_check_match "prompt: variables filled" "You are Lou, a customer service assistant for Lull, talking with Ann over tiktok" "$sys"
 it_check_match "prompt: short length hint for tiktok" "very short" "$sys"
 
-# --- the worker stops cleanly
+# --- the worker stops cleanly, handing the job it is running back to the scheduler at once
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"latency_ms":5000}' "$W_LLM/_fake/config"
+w_conv sms +15551000009 "a slow one"
+w_job "$CONV" 0 "$UPTO"
+it_wait_for "the LLM call of the slow job started" 10 bash -c "w_ledger() { curl -s '$W_LLM/_fake/ledger'; }; [ \$(w_ledger | jq '[.[] | select((.body | tostring) | contains(\"a slow one\"))] | length') -ge 1 ]"
 it_stop "$W_WORKER_PID" TERM
 it_check_eq "worker exits 0 on SIGTERM" 0 "$IT_RC"
+it_check_eq "the running job was reported failed_retryable (retry after 1 ms) before the exit" "failed_retryable|1|worker stopping" \
+    "$(grep "\"conv\":$CONV," "$W_SCHED_LOG" | tail -1 | jq -r '"\(.outcome)|\(.retry_after_ms)|\(.detail)"')"
+it_check_eq "then READY with credit 0, so no new job is sent to the stopping worker" 0 \
+    "$(sed -n "/\"conv\":$CONV,/,\$p" "$W_SCHED_LOG" | jq -r 'select(.type == "ready") | .credit' | tail -1)"
+it_check_eq "nothing committed for it" "0|0" "$(it_sql "SELECT answered_upto, (SELECT count(*) FROM outbox WHERE conversation_id = $CONV) FROM conversations WHERE id = $CONV")"
 it_finish
