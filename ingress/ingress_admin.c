@@ -1,6 +1,6 @@
 // Admin API of lull-ingress: routing, validation and the SQL / control-socket work behind each route. Runs on
-// one thread that owns a database connection, a DEALER socket per scheduler shard and a PUSH socket to the
-// senders; the HTTP thread only checks the token and queues the request.
+// a pool of LULL_ADMIN_THREADS threads, each owning a database connection, a DEALER socket per scheduler shard
+// and a PUSH socket to the senders; the HTTP thread only checks the token and queues the request.
 #include "ingress_admin.h"
 #include "ingress_admin_crud.h"
 #include "lull_clock.h"
@@ -19,29 +19,38 @@
 #include <string.h>
 
 #define S_MAX_SHARDS 64
+#define S_MAX_THREADS 64
 #define S_LIMIT_DEFAULT 50
 #define S_LIMIT_MAX 1000
 #define S_RECENT 20      // messages / analyses in GET /conversations/{id}
 #define S_BODY_MAX 4096  // a human reply's body, bytes
 
-struct ingress_admin {
-    ingress_admin_cfg_t cfg;
+// What one admin thread owns: its database connection and sockets (they never leave the thread).
+typedef struct {
+    struct ingress_admin *owner;
+    ingress_admin_cfg_t cfg;   // copy of the owner's
+    const char *config_json;   // the owner's
     pthread_t thread;
     bool started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    ingress_admin_req_t *head, *tail;
-    int64_t queued;
-    bool stopping;
-    bool init_done;  // the thread created its sockets (init_rc 0) or failed (-1)
+    bool init_done;            // the thread created its sockets (init_rc 0) or failed (-1)
     int init_rc;
-    // admin thread only
     lull_db_t *db;
     zsock_t *ctl[S_MAX_SHARDS];
     int nctl;
     zsock_t *senders;
     uint64_t next_req_id;
+} s_ctx_t;
+
+struct ingress_admin {
+    ingress_admin_cfg_t cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ingress_admin_req_t *head, *tail;
+    int64_t queued;
+    bool stopping;
     char *config_json;  // owned copy
+    s_ctx_t ctx[S_MAX_THREADS];
+    int nthreads;
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -59,7 +68,7 @@ static void s_err(ingress_admin_req_t *req, int status, const char *code, const 
     s_set(req, status, lull_json_error_body(code, message));
 }
 
-static void s_db_err(ingress_admin_t *self, ingress_admin_req_t *req)
+static void s_db_err(s_ctx_t *self, ingress_admin_req_t *req)
 {
     LOG_WARN("admin.db_failed", "admin query failed", "error", LS(lull_db_error(self->db)));
     if (lull_db_last_was_connection_error(self->db)) s_err(req, 503, "database_unavailable", "the database is unavailable; retry later");
@@ -67,7 +76,7 @@ static void s_db_err(ingress_admin_t *self, ingress_admin_req_t *req)
 }
 
 // Runs sql (returning one text column, one row) and answers it with status 200; NULL row → 404 not_found.
-static void s_sql_answer(ingress_admin_t *self, ingress_admin_req_t *req, const char *sql, int n, const char *const *p,
+static void s_sql_answer(s_ctx_t *self, ingress_admin_req_t *req, const char *sql, int n, const char *const *p,
                          const char *not_found)
 {
     PGresult *r = lull_db_exec(self->db, sql, n, p);
@@ -193,7 +202,7 @@ bool ingress_admin_query_int(ingress_admin_req_t *req, const char *key, int64_t 
 
 // Sends one CTL_REQ (reqbody: the TRY body, else NULL) to shard and waits up to timeout_ms for its CTL_REP.
 // Returns the status (body owned by the caller) or -1 on timeout / bad reply.
-static int s_ctl(ingress_admin_t *self, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit, const char *reqbody,
+static int s_ctl(s_ctx_t *self, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit, const char *reqbody,
                  int64_t timeout_ms, char **body)
 {
     *body = NULL;
@@ -245,7 +254,7 @@ static int s_cmp_conv(const void *a, const void *b)
 
 // GET /api/v1/windows (seed: GET /timers): keyset pages over every shard's windows. Each shard answers its
 // `limit` smallest conversation ids above `after`; the merge of those holds the global first `limit`.
-static void s_windows_list(ingress_admin_t *self, ingress_admin_req_t *req, bool seed)
+static void s_windows_list(s_ctx_t *self, ingress_admin_req_t *req, bool seed)
 {
     int64_t limit, after;
     if (!s_query_int(req, "limit", S_LIMIT_DEFAULT, 1, S_LIMIT_MAX, &limit) ||
@@ -328,7 +337,7 @@ static void s_windows_list(ingress_admin_t *self, ingress_admin_req_t *req, bool
 }
 
 // POST /api/v1/windows/{conv}/cancel|flush (seed: POST /process-chat): forwarded to the conversation's shard.
-static void s_window_op(ingress_admin_t *self, ingress_admin_req_t *req, int64_t conv, lull_ctl_op_t op)
+static void s_window_op(s_ctx_t *self, ingress_admin_req_t *req, int64_t conv, lull_ctl_op_t op)
 {
     int shard = lull_proto_shard(conv, self->nctl);
     char *body = NULL;
@@ -362,7 +371,7 @@ static const char s_sql_conv_list[] =
     "   OR strpos(lower(coalesce(ct.profile_name, '')), lower($4)) > 0)"
     " ORDER BY c.id LIMIT $5::int) r";
 
-static void s_conv_list(ingress_admin_t *self, ingress_admin_req_t *req)
+static void s_conv_list(s_ctx_t *self, ingress_admin_req_t *req)
 {
     char status[16], channel[16], q[256];
     int64_t limit, after;
@@ -416,7 +425,7 @@ static const char s_sql_conv_messages[] =
     " SELECT id, direction, author, body, media, provider_message_id, created_at FROM messages"
     " WHERE conversation_id = $1::bigint AND id > $2::bigint ORDER BY id LIMIT $3::int) m";
 
-static void s_conv_messages(ingress_admin_t *self, ingress_admin_req_t *req, int64_t conv)
+static void s_conv_messages(s_ctx_t *self, ingress_admin_req_t *req, int64_t conv)
 {
     int64_t limit, after;
     if (!s_query_int(req, "limit", S_LIMIT_DEFAULT, 1, S_LIMIT_MAX, &limit) ||
@@ -462,7 +471,7 @@ static const char s_sql_handback[] =
     "   last_inbound_id, 'answered_upto', answered_upto) FROM u)";
 
 // POST /api/v1/conversations/{id}/handback {"answer_pending":false}
-static void s_handback(ingress_admin_t *self, ingress_admin_req_t *req, int64_t conv)
+static void s_handback(s_ctx_t *self, ingress_admin_req_t *req, int64_t conv)
 {
     cJSON *b = s_body(req);
     if (!b) return;
@@ -528,7 +537,7 @@ static const char s_sql_reply[] =
 
 // A human reply sent before under the same idempotency key: 1 and the answer set (the same ids, or 409 when the
 // key came with another body or conversation), 0 when there is none, -1 on a database error (answered).
-static int s_reply_replayed(ingress_admin_t *self, ingress_admin_req_t *req, const char *okey, int64_t conv,
+static int s_reply_replayed(s_ctx_t *self, ingress_admin_req_t *req, const char *okey, int64_t conv,
                             const char *text)
 {
     const char *p[1] = {okey};
@@ -580,7 +589,7 @@ static bool s_key_ok(const char *key)
 
 // POST /api/v1/conversations/{id}/reply {"body", "idempotency_key"?} (or the Idempotency-Key header): a human
 // agent's message, sent through the outbox. A retry with the same key answers the first reply's ids.
-static void s_reply(ingress_admin_t *self, ingress_admin_req_t *req, int64_t conv)
+static void s_reply(s_ctx_t *self, ingress_admin_req_t *req, int64_t conv)
 {
     cJSON *b = s_body(req);
     if (!b) return;
@@ -661,7 +670,7 @@ static const char s_sql_escalations[] =
     " WHERE e.id > $2::bigint AND ($1::bool IS NULL OR (e.resolved_at IS NULL) = $1::bool)"
     " ORDER BY e.id LIMIT $3::int) r";
 
-static void s_escalations(ingress_admin_t *self, ingress_admin_req_t *req)
+static void s_escalations(s_ctx_t *self, ingress_admin_req_t *req)
 {
     char open[8];
     const char *po = NULL;
@@ -724,7 +733,7 @@ static bool s_dead_filter(ingress_admin_req_t *req, const cJSON *obj, lull_dead_
 }
 
 // The database refused a filter value (e.g. an impossible date): 400, otherwise the usual database error.
-static void s_dead_db_err(ingress_admin_t *self, ingress_admin_req_t *req)
+static void s_dead_db_err(s_ctx_t *self, ingress_admin_req_t *req)
 {
     if (strncmp(lull_db_sqlstate(self->db), "22", 2) == 0) {
         s_err(req, 400, "bad_parameter", "'since' is not a valid timestamp");
@@ -733,7 +742,7 @@ static void s_dead_db_err(ingress_admin_t *self, ingress_admin_req_t *req)
     s_db_err(self, req);
 }
 
-static void s_dead_list(ingress_admin_t *self, ingress_admin_req_t *req)
+static void s_dead_list(s_ctx_t *self, ingress_admin_req_t *req)
 {
     lull_dead_filter_t f;
     char channel[16], since[64];
@@ -768,7 +777,7 @@ static void s_dead_list(ingress_admin_t *self, ingress_admin_req_t *req)
     cJSON_Delete(root);
 }
 
-static void s_dead_replay(ingress_admin_t *self, ingress_admin_req_t *req, int64_t id)
+static void s_dead_replay(s_ctx_t *self, ingress_admin_req_t *req, int64_t id)
 {
     int rc = lull_dead_replay(self->db, id);
     if (rc < 0) {
@@ -786,7 +795,7 @@ static void s_dead_replay(ingress_admin_t *self, ingress_admin_req_t *req, int64
 }
 
 // POST /api/v1/dead-letters/replay {"tenant"?, "channel"?, "since"?, "all"?}: an empty filter must say all:true.
-static void s_dead_replay_all(ingress_admin_t *self, ingress_admin_req_t *req)
+static void s_dead_replay_all(s_ctx_t *self, ingress_admin_req_t *req)
 {
     cJSON *b = s_body(req);
     if (!b) return;
@@ -843,7 +852,7 @@ static size_t s_health_write(char *p, size_t sz, size_t n, void *arg)
 }
 
 // GET /api/v1/health: every LULL_HEALTH_TARGETS entry fetched in parallel; 503 when any is down.
-static void s_health(ingress_admin_t *self, ingress_admin_req_t *req)
+static void s_health(s_ctx_t *self, ingress_admin_req_t *req)
 {
     s_target_t t[S_MAX_TARGETS];
     int nt = 0;
@@ -906,7 +915,7 @@ static void s_health(ingress_admin_t *self, ingress_admin_req_t *req)
 // Test endpoints: a dry run of the reply pipeline on a worker, through a scheduler shard
 
 // POST /api/v1/test/reply | /api/v1/test/analyse {"text", "tenant"? (slug, default "default") | "tenant_id"?}
-static void s_try(ingress_admin_t *self, ingress_admin_req_t *req, bool analyse)
+static void s_try(s_ctx_t *self, ingress_admin_req_t *req, bool analyse)
 {
     cJSON *b = s_body(req);
     if (!b) return;
@@ -978,7 +987,7 @@ static void s_try(ingress_admin_t *self, ingress_admin_req_t *req, bool analyse)
 
 static void s_method_not_allowed(ingress_admin_req_t *req) { s_err(req, 405, "method_not_allowed", "method not allowed on this route"); }
 
-static void s_dispatch(ingress_admin_t *self, ingress_admin_req_t *req)
+static void s_dispatch(s_ctx_t *self, ingress_admin_req_t *req)
 {
     char path[512];
     size_t pl = strcspn(req->uri, "?#");
@@ -1155,7 +1164,7 @@ static int s_connect_list(const char *list, int type, bool shared, zsock_t **out
 }
 
 // Creates the thread's sockets (they never leave the admin thread). 0/-1.
-static int s_open_sockets(ingress_admin_t *self)
+static int s_open_sockets(s_ctx_t *self)
 {
     self->nctl = s_connect_list(self->cfg.controls, ZMQ_DEALER, false, self->ctl, S_MAX_SHARDS);
     if (self->nctl <= 0) {
@@ -1173,7 +1182,7 @@ static int s_open_sockets(ingress_admin_t *self)
     return 0;
 }
 
-static void s_close_sockets(ingress_admin_t *self)
+static void s_close_sockets(s_ctx_t *self)
 {
     for (int i = 0; i < S_MAX_SHARDS; i++) zsock_destroy(&self->ctl[i]);
     zsock_destroy(&self->senders);
@@ -1181,24 +1190,25 @@ static void s_close_sockets(ingress_admin_t *self)
 
 static void *s_thread(void *arg)
 {
-    ingress_admin_t *self = arg;
+    s_ctx_t *self = arg;
+    ingress_admin_t *o = self->owner;
     int rc = s_open_sockets(self);
-    pthread_mutex_lock(&self->mu);
+    pthread_mutex_lock(&o->mu);
     self->init_rc = rc;
     self->init_done = true;
-    pthread_cond_broadcast(&self->cv);
-    pthread_mutex_unlock(&self->mu);
+    pthread_cond_broadcast(&o->cv);
+    pthread_mutex_unlock(&o->mu);
     for (;;) {
-        pthread_mutex_lock(&self->mu);
-        while (!self->head && !self->stopping) pthread_cond_wait(&self->cv, &self->mu);
-        ingress_admin_req_t *req = self->head;
+        pthread_mutex_lock(&o->mu);
+        while (!o->head && !o->stopping) pthread_cond_wait(&o->cv, &o->mu);
+        ingress_admin_req_t *req = o->head;
         if (req) {
-            self->head = req->next;
-            if (!self->head) self->tail = NULL;
-            self->queued--;
+            o->head = req->next;
+            if (!o->head) o->tail = NULL;
+            o->queued--;
         }
-        bool stop = self->stopping;
-        pthread_mutex_unlock(&self->mu);
+        bool stop = o->stopping;
+        pthread_mutex_unlock(&o->mu);
         if (!req) break;
         req->next = NULL;
         if (stop) s_err(req, 503, "shutting_down", "lull-ingress is shutting down");
@@ -1229,17 +1239,25 @@ ingress_admin_t *ingress_admin_new(const ingress_admin_cfg_t *cfg)
     self->cfg = *cfg;
     pthread_mutex_init(&self->mu, NULL);
     pthread_cond_init(&self->cv, NULL);
-    self->db = lull_db_new(cfg->database_url);
-    if (!self->db) goto fail;
     self->config_json = strdup(cfg->config_json ? cfg->config_json : "{}");
     if (!self->config_json) goto fail;
-    if (pthread_create(&self->thread, NULL, s_thread, self) != 0) goto fail;
-    self->started = true;
-    pthread_mutex_lock(&self->mu);
-    while (!self->init_done) pthread_cond_wait(&self->cv, &self->mu);
-    int rc = self->init_rc;
-    pthread_mutex_unlock(&self->mu);
-    if (rc != 0) goto fail;
+    int n = cfg->threads < 1 ? 1 : cfg->threads > S_MAX_THREADS ? S_MAX_THREADS : (int)cfg->threads;
+    for (int i = 0; i < n; i++) {
+        s_ctx_t *c = &self->ctx[i];
+        c->owner = self;
+        c->cfg = *cfg;
+        c->config_json = self->config_json;
+        c->db = lull_db_new(cfg->database_url);
+        if (!c->db) goto fail;
+        self->nthreads = i + 1;
+        if (pthread_create(&c->thread, NULL, s_thread, c) != 0) goto fail;
+        c->started = true;
+        pthread_mutex_lock(&self->mu);
+        while (!c->init_done) pthread_cond_wait(&self->cv, &self->mu);
+        int rc = c->init_rc;
+        pthread_mutex_unlock(&self->mu);
+        if (rc != 0) goto fail;
+    }
     if (!cfg->token || !*cfg->token) LOG_INFO("admin.disabled", "LULL_ADMIN_TOKEN is not set: admin routes answer 403");
     return self;
 fail:
@@ -1288,8 +1306,10 @@ void ingress_admin_stop(ingress_admin_t *self)
     self->stopping = true;
     pthread_cond_broadcast(&self->cv);
     pthread_mutex_unlock(&self->mu);
-    if (self->started) pthread_join(self->thread, NULL);
-    self->started = false;
+    for (int i = 0; i < self->nthreads; i++) {
+        if (self->ctx[i].started) pthread_join(self->ctx[i].thread, NULL);
+        self->ctx[i].started = false;
+    }
 }
 
 void ingress_admin_destroy(ingress_admin_t **self_p)
@@ -1297,7 +1317,7 @@ void ingress_admin_destroy(ingress_admin_t **self_p)
     if (!self_p || !*self_p) return;
     ingress_admin_t *self = *self_p;
     ingress_admin_stop(self);
-    lull_db_destroy(&self->db);
+    for (int i = 0; i < self->nthreads; i++) lull_db_destroy(&self->ctx[i].db);
     free(self->config_json);
     pthread_mutex_destroy(&self->mu);
     pthread_cond_destroy(&self->cv);

@@ -19,7 +19,8 @@ typedef struct {
     const char *senders;       // comma-separated sender PULL endpoints (OUTBOX wake-ups for human replies)
     int64_t ctl_timeout_ms;    // a scheduler shard that does not answer within this gets 503, milliseconds
     int64_t try_timeout_ms;    // a dry run (test endpoints) not answered within this gets 504, milliseconds
-    int64_t queue_max;         // admin requests waiting for the admin thread before new ones get 503
+    int64_t queue_max;         // admin requests waiting for the admin threads before new ones get 503
+    int64_t threads;           // admin threads (each with its own database connection and sockets), 1..64
     const char *config_json;   // GET /api/v1/config: the effective configuration, secrets masked (copied)
     const char *health_targets;  // comma-separated name=http://host:port/health checked by GET /api/v1/health
     int64_t health_timeout_ms; // per target, milliseconds

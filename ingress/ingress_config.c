@@ -66,7 +66,10 @@ static const lull_setting_t s_settings[] = {
        "how long the admin test endpoints (/api/v1/test/reply, /api/v1/test/analyse) wait for a worker's dry run before"
        " answering 504, milliseconds (keep above the scheduler's LULL_SCHED_TRY_TIMEOUT_MS)", false, 100, 600000,
        admin_try_timeout_ms),
-    S_("LULL_ADMIN_QUEUE_MAX", LULL_CFG_INT, "256", "admin requests waiting for the admin thread before new ones get 503",
+    S_("LULL_ADMIN_THREADS", LULL_CFG_INT, "4",
+       "admin API threads, each with its own database connection: how many admin requests (a slow dry run, a"
+       " silent scheduler) are served at once", false, 1, 64, admin_threads),
+    S_("LULL_ADMIN_QUEUE_MAX", LULL_CFG_INT, "256", "admin requests waiting for a free admin thread before new ones get 503",
        false, 1, 100000, admin_queue_max),
     S_("LULL_HEALTH_TARGETS", LULL_CFG_STR, "",
        "comma-separated name=http://host:port/health of the other tiers, aggregated by GET /api/v1/health", false, 0, 0,

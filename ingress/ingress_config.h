@@ -30,7 +30,8 @@ typedef struct {
     char *scheduler_controls;  // comma-separated scheduler control endpoints, shard order (admin windows)
     char *senders;             // comma-separated sender PULL endpoints (OUTBOX wake-ups of human replies)
     int64_t admin_ctl_timeout_ms;  // scheduler control answer timeout, milliseconds
-    int64_t admin_try_timeout_ms;  // dry run (test endpoints) answer timeout, milliseconds
+    int64_t admin_try_timeout_ms;
+    int64_t admin_threads;         // admin API threads  // dry run (test endpoints) answer timeout, milliseconds
     int64_t admin_queue_max;   // admin requests waiting before new ones get 503
     char *health_targets;      // comma-separated name=http://host:port/health (GET /api/v1/health)
     int64_t chat_streams_per_session;  // open chat streams per session

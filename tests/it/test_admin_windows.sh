@@ -11,7 +11,7 @@ it_sql "UPDATE tenants SET window_ms = 60000, max_wait_ms = 120000 WHERE slug = 
 export LULL_SCHED_LIST_MAX=3  # a shard pages at most 3 windows: paging must go past it
 sched_start sched
 unset LULL_SCHED_LIST_MAX
-adm_start ingress LULL_LOG_LEVEL=debug
+adm_start ingress LULL_LOG_LEVEL=debug LULL_ADMIN_CTL_TIMEOUT_MS=2000  # long enough to see a second request served meanwhile
 
 # --- auth ----------------------------------------------------------------------------------------------
 adm_noauth GET /api/v1/windows
@@ -107,6 +107,9 @@ n0=$(grep -c '"ev":"admin.begin"' "$ADM_LOG")
 slow=$!
 it_wait_for "the admin request is waiting for the scheduler" 5 sh -c "[ \$(grep -c '\"ev\":\"admin.begin\"' '$ADM_LOG') -gt $n0 ]"
 it_check "webhooks answer while the admin thread waits" it_http_ok "$ADM_URL/health"
+adm GET "/api/v1/conversations?limit=1"
+it_check_eq "another admin request is served meanwhile by another admin thread" "200|waiting" \
+    "$ADM_CODE|$([ -s "$IT_TMP/slow.code" ] && echo done || echo waiting)"
 m4=$(webhook carol "while the admin waits")
 it_check "a webhook is stored while the admin thread waits" test -n "$m4" -a "$m4" != null
 wait "$slow"
