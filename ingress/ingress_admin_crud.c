@@ -27,6 +27,7 @@ typedef enum {
     F_JOBJ,     // JSON object, at most max bytes serialised
     F_JARR,     // JSON array, at most max bytes serialised
     F_ENVMAP,   // object of environment variable NAMES (credentials are references, never secrets)
+    F_MODELMAP, // object of provider name (openai, anthropic, gemini) → model name of 1..max bytes
     F_ENVNAME,  // an environment variable name
     F_URL,      // http:// or https:// URL of at most max bytes
     F_ENUM,     // one of the '|'-separated words in set
@@ -63,6 +64,7 @@ static const s_field_t s_tenant_fields[] = {
     {"history_len", F_INT, 0, 500, false, false, NULL},
     {"provider_chain", F_TEXTARR, 0, 8, false, false, NULL},
     {"model", F_TEXT, 1, 200, true, false, NULL},
+    {"models", F_MODELMAP, 1, 127, false, false, NULL},
     {"temperature", F_REAL, 0, 2, false, false, NULL},
     {"max_tokens", F_INT, 1, 200000, false, false, NULL},
     {"prompt_id", F_INT, 1, 9e15, true, false, NULL},
@@ -228,8 +230,23 @@ static int s_value(const s_field_t *f, const cJSON *v, char **param, char *msg, 
     }
     case F_JOBJ:
     case F_JARR:
+    case F_MODELMAP:
     case F_ENVMAP: {
         bool ok = f->type == F_JARR ? cJSON_IsArray(v) : cJSON_IsObject(v);
+        if (ok && f->type == F_MODELMAP) {
+            const cJSON *e;
+            cJSON_ArrayForEach(e, v)
+            {
+                bool known = strcmp(e->string, "openai") == 0 || strcmp(e->string, "anthropic") == 0 ||
+                             strcmp(e->string, "gemini") == 0;
+                size_t n = cJSON_IsString(e) ? strlen(e->valuestring) : 0;
+                if (!known || n < (size_t)f->min || n > (size_t)f->max) {
+                    snprintf(msg, cap, "'%s' maps openai, anthropic or gemini to a model name of 1 to %.0f bytes ('%.40s' is not)",
+                             f->name, f->max, e->string);
+                    return -1;
+                }
+            }
+        }
         if (ok && f->type == F_ENVMAP) {
             const cJSON *e;
             cJSON_ArrayForEach(e, v) ok = ok && cJSON_IsString(e) && s_env_name(e->valuestring, 128);
@@ -269,6 +286,7 @@ static void s_expr(const s_field_t *f, int n, char *out, size_t cap)
     case F_TEXTARR: snprintf(out, cap, "ARRAY(SELECT jsonb_array_elements_text($%d::jsonb))", n); break;
     case F_JOBJ:
     case F_JARR:
+    case F_MODELMAP:
     case F_ENVMAP: snprintf(out, cap, "$%d::jsonb", n); break;
     default: snprintf(out, cap, "$%d::text", n); break;
     }

@@ -356,7 +356,7 @@ enum {
     C_TENANT, C_CONTACT, C_CHANNEL, C_STATUS, C_ANSWERED, C_LAST, C_BUSINESS, C_EXTCONV, C_EXTID, C_CUSTOMER,
     C_LIMITED, C_COMPANY, C_AGENT, C_HISTORY, C_CHAIN, C_MODEL, C_TEMP, C_MAXTOK, C_KEYWORDS, C_BLOCKED, C_SAFE,
     C_APOLOGY, C_THRESHOLD, C_MAXATT, C_LIM_T, C_LIM_C, C_FIELDS, C_CALLBACK, C_TIKTOK, C_TEMPLATE, C_USED_T,
-    C_USED_C, C_NCOLS
+    C_USED_C, C_MODELS, C_NCOLS
 };
 
 static const char *const s_load_sql =
@@ -371,7 +371,8 @@ static const char *const s_load_sql =
     " CASE WHEN t.daily_limit_tenant IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
     "   WHERE u.tenant_id = c.tenant_id AND u.day = current_date) END,"
     " CASE WHEN t.daily_limit_contact IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
-    "   WHERE u.tenant_id = c.tenant_id AND u.contact_id = c.contact_id AND u.day = current_date) END"
+    "   WHERE u.tenant_id = c.tenant_id AND u.contact_id = c.contact_id AND u.day = current_date) END,"
+    " t.models::text"
     " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id JOIN tenants t ON t.id = c.tenant_id"
     " LEFT JOIN prompts p ON p.id = t.prompt_id WHERE c.id = $1";
 
@@ -430,7 +431,7 @@ static const char *const s_try_sql =
     " false, t.company_name, t.agent_name, t.history_len, t.provider_chain::text, t.model, t.temperature,"
     " t.max_tokens, t.escalation_keywords::text, t.blocked_patterns::text, t.safe_reply, t.apology_reply,"
     " t.confidence_threshold, t.max_attempts, NULL::bigint, NULL::bigint, t.extraction_fields::text, NULL::text,"
-    " t.tiktok_business_id, p.template, 0::bigint, 0::bigint"
+    " t.tiktok_business_id, p.template, 0::bigint, 0::bigint, t.models::text"
     " FROM tenants t LEFT JOIN prompts p ON p.id = t.prompt_id WHERE t.id = $1";
 static const char *const s_try_history_sql = "SELECT 1::bigint, 'in'::text, $1::text";
 
@@ -1015,6 +1016,21 @@ static int s_parse_chain(const char *arr, int chain[NPROVIDERS])
     return n;
 }
 
+// Applies tenants.models {"provider": "model", …} (any provider of the chain, fallbacks included) over the
+// defaults; entries that are not a known provider with a model name of 1..127 bytes are ignored.
+static void s_apply_models(s_job_t *job, const char *json)
+{
+    if (!json || !*json || strcmp(json, "{}") == 0) return;
+    char err[64];
+    cJSON *doc = lull_json_parse(json, strlen(json), 4, err, sizeof err);
+    for (int i = 0; cJSON_IsObject(doc) && i < NPROVIDERS; i++) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, s_provider_names[i]);
+        if (cJSON_IsString(m) && *m->valuestring && strlen(m->valuestring) < sizeof job->model[i])
+            snprintf(job->model[i], sizeof job->model[i], "%s", m->valuestring);
+    }
+    cJSON_Delete(doc);
+}
+
 static void s_append(char *buf, size_t cap, size_t *len, const char *s)
 {
     size_t n = strlen(s);
@@ -1118,6 +1134,7 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
     for (int i = 0; i < NPROVIDERS; i++) snprintf(job->model[i], sizeof job->model[i], "%s", o->models[i]);
     if (job->nchain > 0 && tmodel && *tmodel && strlen(tmodel) < sizeof job->model[0])  // the first provider's
         snprintf(job->model[job->chain[0]], sizeof job->model[0], "%s", tmodel);
+    s_apply_models(job, lull_db_text(r, 0, C_MODELS));
 
     size_t blen = 0, tlen = 0;
     bool conv_ok = true;

@@ -40,6 +40,14 @@ adm GET "/api/v1/tenants/$t"
 it_check_eq "read tenant" acme "$(jqr .slug)"
 adm PATCH "/api/v1/tenants/$t" '{"window_ms":7000,"model":null}'
 it_check_eq "update 200" 7000 "$(jqr .window_ms)"
+adm PATCH "/api/v1/tenants/$t" '{"models":{"anthropic":"claude-x","gemini":"gemini-y"}}'
+it_check_eq "models: a model per provider stored" '200|{"gemini": "gemini-y", "anthropic": "claude-x"}' \
+    "$ADM_CODE|$(it_sql "SELECT models FROM tenants WHERE id = $t")"
+adm PATCH "/api/v1/tenants/$t" '{"models":{"mistral":"m"}}'
+it_check_eq "models: an unknown provider → 400 naming it" "400|bad_field" "$ADM_CODE|$(jqr .error.code)"
+it_check_match "models: the message names the key" "mistral" "$(jqr .error.message)"
+adm PATCH "/api/v1/tenants/$t" '{"models":{"openai":7}}'
+it_check_eq "models: a non-string model → 400" 400 "$ADM_CODE"
 adm PATCH "/api/v1/tenants/$t" '{}'
 it_check_eq "empty update → 400" 400 "$ADM_CODE"
 adm PATCH /api/v1/tenants/999999 '{"window_ms":1}'

@@ -19,6 +19,19 @@ it_check_eq "fallback: 3 OpenAI tries (1 + 2 retries) before Anthropic" 3 "$(led
 it_check_eq "fallback: the reply came from Anthropic" 1 "$(ledger_count '.provider == "anthropic" and .kind == "reply"')"
 it_check_eq "fallback: usage has both providers" "anthropic|openai" "$(it_sql "SELECT string_agg(provider, '|' ORDER BY provider) FROM usage WHERE contact_id = (SELECT contact_id FROM conversations WHERE id = $CONV)")"
 
+# --- a model per provider (tenants.models): the fallback provider uses the tenant's model for it too
+curl -s -o /dev/null -X POST "$W_LLM/_fake/reset"
+it_sql "UPDATE tenants SET model = 'gpt-tenant-model', models = '{\"anthropic\":\"claude-tenant-model\"}' WHERE id = 1" >/dev/null
+w_fault '{"provider":"openai","mode":"500","count":3,"kind":"reply"}'
+w_conv sms +15552000019 "hello, models please"
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "models: replied" replied "$(w_done "$CONV")"
+it_check_eq "models: OpenAI asked with tenants.model, Anthropic with tenants.models.anthropic" "gpt-tenant-model|claude-tenant-model" \
+    "$(w_ledger | jq -r '[([.[] | select(.provider == "openai" and .kind == "reply")][0].body.model), ([.[] | select(.provider == "anthropic" and .kind == "reply")][0].body.model)] | join("|")')"
+it_check_eq "models: usage recorded per model" "anthropic:claude-tenant-model|openai:gpt-tenant-model" \
+    "$(it_sql "SELECT string_agg(provider || ':' || model, '|' ORDER BY provider) FROM usage WHERE contact_id = (SELECT contact_id FROM conversations WHERE id = $CONV) AND provider IN ('openai', 'anthropic') AND model LIKE '%tenant-model'")"
+it_sql "UPDATE tenants SET model = NULL, models = '{}' WHERE id = 1" >/dev/null
+
 # --- Retry-After: a 429 asking for 1 s; the retry is not earlier
 curl -s -o /dev/null -X POST "$W_LLM/_fake/reset"
 w_fault '{"provider":"openai","mode":"429","count":1,"retry_after":"1","kind":"reply"}'
