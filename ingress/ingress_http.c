@@ -31,14 +31,15 @@ typedef enum {
     R_ADMIN,  // admin API (ingress_admin)
     R_CHAT_STREAM,  // web chat SSE (ingress_stream.c)
     R_CHAT_PAGE,    // GET /chat (ingress_page.c)
+    R_TWILIO_STATUS,  // Twilio message status callbacks
     R_COUNT
 } s_route_t;
 
 static const char *const s_route_names[R_COUNT] = {"none", "health", "generic", "twilio", "tiktok",
                                                    "chat_session", "chat_message", "chat_history", "admin",
-                                                   "chat_stream", "chat_page"};
+                                                   "chat_stream", "chat_page", "twilio_status"};
 static const char *const s_route_channel[R_COUNT] = {"none", "none", "generic", "twilio", "tiktok", "webchat",
-                                                     "webchat", "webchat", "none", "webchat", "webchat"};
+                                                     "webchat", "webchat", "none", "webchat", "webchat", "twilio"};
 
 struct ingress_http {
     const ingress_cfg_t *cfg;
@@ -73,7 +74,7 @@ typedef struct {
     ingress_item_t item;
     ingress_row_t row;
     const char *method;       // the request method (libmicrohttpd's, valid for the connection)
-    char *session_arg[3];     // session id, tenant, metadata (owned)
+    char *session_arg[4];     // session id, tenant, metadata; status callback fields (owned)
     ingress_admin_req_t admin;  // R_ADMIN: the admin request and its answer
     void *stream_ctx;         // R_CHAT_STREAM: ingress_stream_request state
 } s_req_t;
@@ -202,7 +203,7 @@ static enum MHD_Result s_answer(s_req_t *req)
         return s_json(req->conn, 200, o);
     }
     case INGRESS_OUT_OK:
-        if (req->route == R_CHAT_HISTORY) {
+        if (req->route == R_CHAT_HISTORY || req->route == R_TWILIO_STATUS) {
             char *body = it->result_json;
             it->result_json = NULL;
             return s_send(req->conn, 200, "application/json", body, NULL);
@@ -240,6 +241,7 @@ static s_route_t s_route(const char *path, const char *method, const char **allo
         {"/webhook", false, "POST", R_GENERIC},
         {"/webhook/twilio", false, "POST", R_TWILIO},
         {"/webhook/tiktok", false, "POST", R_TIKTOK},
+        {"/webhook/twilio/status", false, "POST", R_TWILIO_STATUS},
         {"/api/v1/chat/session", false, "POST", R_CHAT_SESSION},
         {"/api/v1/chat/message", false, "POST", R_CHAT_MESSAGE},
         {"/api/v1/chat/history/", true, "GET", R_CHAT_HISTORY},
@@ -307,32 +309,70 @@ static enum MHD_Result s_sig_error(s_req_t *req, ingress_sig_result_t r, const c
     return s_error(req, 403, "invalid_signature", msg, NULL);
 }
 
-static enum MHD_Result s_twilio(s_req_t *req)
+// A Twilio request's form, parsed and its X-Twilio-Signature verified: true, or false with the answer queued
+// in *ret (the form is then freed).
+static bool s_twilio_form(s_req_t *req, ingress_form_t *form, enum MHD_Result *ret)
 {
-    enum MHD_Result ret = MHD_NO;
-    if (!s_is_content_type(req, "application/x-www-form-urlencoded"))
-        return s_error(req, 415, "unsupported_media_type", "Twilio webhooks are application/x-www-form-urlencoded", NULL);
-    ingress_form_t form;
+    *ret = MHD_NO;
+    if (!s_is_content_type(req, "application/x-www-form-urlencoded")) {
+        *ret = s_error(req, 415, "unsupported_media_type", "Twilio webhooks are application/x-www-form-urlencoded", NULL);
+        return false;
+    }
     ingress_err_t err;
-    if (ingress_form_parse(req->body ? req->body : "", req->len, &form, &err) != 0)
-        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    if (ingress_form_parse(req->body ? req->body : "", req->len, form, &err) != 0) {
+        *ret = s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+        return false;
+    }
     const char *token = req->srv->cfg->twilio_auth_token;
-    bool unsigned_ok = s_unsigned_ok(req, token, "LULL_TWILIO_AUTH_TOKEN", &ret);
-    if (!unsigned_ok && !(token && *token)) goto cleanup;  // refused: ret holds the answer
+    bool unsigned_ok = s_unsigned_ok(req, token, "LULL_TWILIO_AUTH_TOKEN", ret);
+    if (!unsigned_ok && !(token && *token)) {  // refused: ret holds the answer
+        ingress_form_free(form);
+        return false;
+    }
     if (!unsigned_ok) {
         char *url = s_public_url(req);
-        ingress_sig_result_t r = ingress_sig_twilio(token, url ? url : "", form.p, form.n, req->body, req->len,
+        ingress_sig_result_t r = ingress_sig_twilio(token, url ? url : "", form->p, form->n, req->body, req->len,
                                                     MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                                                 "X-Twilio-Signature"));
         free(url);
         if (r != INGRESS_SIG_OK) {
-            ret = s_sig_error(req, r, "X-Twilio-Signature");
-            goto cleanup;
+            *ret = s_sig_error(req, r, "X-Twilio-Signature");
+            ingress_form_free(form);
+            return false;
         }
     }
+    return true;
+}
+
+static enum MHD_Result s_twilio(s_req_t *req)
+{
+    enum MHD_Result ret;
+    ingress_form_t form;
+    if (!s_twilio_form(req, &form, &ret)) return ret;
+    ingress_err_t err;
     if (ingress_parse_twilio(&form, &req->row, &err) != 0) ret = s_error(req, (unsigned)err.status, err.code, err.message, NULL);
     else ret = s_submit_row(req);
-cleanup:
+    ingress_form_free(&form);
+    return ret;
+}
+
+// POST /webhook/twilio/status[?outbox=ID]: Twilio's message status callback (the sender asks for it with
+// LULL_TWILIO_STATUS_CALLBACK). Signed like the inbound webhook; the outbox row's delivery status moves forward.
+static enum MHD_Result s_twilio_status(s_req_t *req)
+{
+    enum MHD_Result ret;
+    ingress_form_t form;
+    if (!s_twilio_form(req, &form, &ret)) return ret;
+    ingress_err_t err;
+    char outbox[24] = "";
+    if (ingress_parse_twilio_status(&form, req->uri, outbox, sizeof outbox, req->session_arg, &err) != 0) {
+        ret = s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    } else {
+        req->item.op = INGRESS_OP_STATUS;
+        req->session_arg[0] = outbox[0] ? strdup(outbox) : NULL;
+        for (int i = 0; i < 4; i++) req->item.arg[i] = req->session_arg[i];
+        ret = s_submit(req);
+    }
     ingress_form_free(&form);
     return ret;
 }
@@ -395,6 +435,7 @@ static enum MHD_Result s_dispatch(s_req_t *req)
             return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
         return s_submit_row(req);
     case R_TWILIO: return s_twilio(req);
+    case R_TWILIO_STATUS: return s_twilio_status(req);
     case R_TIKTOK: return s_tiktok(req);
     case R_CHAT_MESSAGE:
         if (ingress_parse_chat_message(req->body, req->len, &req->row, &err) != 0)
@@ -513,7 +554,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
     ingress_stream_request_done(self->streams, &req->stream_ctx);
     ingress_row_free(&req->row);
     free(req->item.result_json);
-    for (int i = 0; i < 3; i++) free(req->session_arg[i]);
+    for (int i = 0; i < 4; i++) free(req->session_arg[i]);
     free(req->admin.answer);
     free(req->body);
     free(req->uri);

@@ -2,6 +2,7 @@
 #include "ingress_parse.h"
 #include "lull_json.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +240,53 @@ cleanup:
     cJSON_Delete(row);
     cJSON_Delete(root);
     return rc;
+}
+
+int ingress_parse_twilio_status(const ingress_form_t *f, const char *uri, char *outbox, size_t outbox_cap,
+                                char *args[4], ingress_err_t *err)
+{
+    static const char *const statuses[] = {"accepted", "scheduled", "queued", "sending", "sent", "delivered",
+                                           "undelivered", "failed", "read", "canceled", "partially_delivered"};
+    outbox[0] = '\0';
+    const char *q = uri ? strchr(uri, '?') : NULL;
+    for (const char *p = q ? q + 1 : NULL; p && *p;) {
+        size_t seg = strcspn(p, "&#");
+        if (seg > 7 && strncmp(p, "outbox=", 7) == 0) {
+            size_t n = seg - 7;
+            bool digits = n > 0 && n < 19 && n < outbox_cap && p[7] != '0';
+            for (size_t i = 0; digits && i < n; i++) digits = p[7 + i] >= '0' && p[7 + i] <= '9';
+            if (!digits) return ingress_err_set(err, 400, "invalid_field", "query parameter 'outbox' must be a positive integer");
+            memcpy(outbox, p + 7, n);
+            outbox[n] = '\0';
+        }
+        p += seg;
+        if (*p != '&') break;
+        p++;
+    }
+    const char *sid = ingress_form_get(f, "MessageSid"), *st = ingress_form_get(f, "MessageStatus"),
+               *code = ingress_form_get(f, "ErrorCode");
+    if (!sid || !*sid) return ingress_err_set(err, 400, "missing_field", "missing required field 'MessageSid'");
+    bool sid_ok = strlen(sid) == 34 && sid[0] >= 'A' && sid[0] <= 'Z' && sid[1] >= 'A' && sid[1] <= 'Z';
+    for (size_t i = 2; sid_ok && i < 34; i++) sid_ok = isxdigit((unsigned char)sid[i]) != 0;
+    if (!sid_ok) return ingress_err_set(err, 400, "invalid_field", "field 'MessageSid' is not a Twilio message SID");
+    if (!st || !*st) return ingress_err_set(err, 400, "missing_field", "missing required field 'MessageStatus'");
+    bool known = false;
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) known = known || strcmp(st, statuses[i]) == 0;
+    if (!known) return ingress_err_set(err, 400, "invalid_field", "field 'MessageStatus' is not a Twilio message status");
+    bool code_ok = !code || strlen(code) <= 10;
+    for (const char *c = code; code_ok && c && *c; c++) code_ok = *c >= '0' && *c <= '9';
+    if (!code_ok) return ingress_err_set(err, 400, "invalid_field", "field 'ErrorCode' must be digits");
+    args[1] = strdup(sid);
+    args[2] = strdup(st);
+    args[3] = code && *code ? strdup(code) : NULL;
+    if (!args[1] || !args[2] || (code && *code && !args[3])) {
+        for (int i = 1; i < 4; i++) {
+            free(args[i]);
+            args[i] = NULL;
+        }
+        return ingress_err_set(err, 503, "out_of_memory", "out of memory");
+    }
+    return 0;
 }
 
 int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_err_t *err)

@@ -45,6 +45,12 @@ void ingress_form_free(ingress_form_t *f);
 int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err);
 // POST /webhook/twilio: the parsed form (MessageSid, From, To required). 0/-1.
 int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_err_t *err);
+// POST /webhook/twilio/status[?outbox=ID]: MessageSid (two letters + 32 hex digits), MessageStatus (one of Twilio's
+// statuses), ErrorCode (digits, optional); outbox from the query of uri (a positive integer, optional) into
+// outbox ("" when absent). args[1..3] get owned copies of the sid, the status and the error code (NULL when none);
+// args[0] is left alone. 0/-1 (nothing owned on failure).
+int ingress_parse_twilio_status(const ingress_form_t *f, const char *uri, char *outbox, size_t outbox_cap,
+                                char *args[4], ingress_err_t *err);
 // POST /webhook/tiktok: {client_key, event, create_time, user_openid, content: "<JSON string>"}. 0/-1; events
 // other than im_receive_msg / im_send_msg come back with out->ignored.
 int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err);

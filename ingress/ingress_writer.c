@@ -301,6 +301,39 @@ static void s_session(s_conn_t *c, ingress_item_t *it)
     PQclear(res);
 }
 
+// A Twilio status callback: the delivery status of the outbox row Twilio's message came from. Statuses only move
+// forward (Twilio may call out of order: "sent" after "delivered" changes nothing), by
+// lull_twilio_status_rank (migration 013).
+static void s_status(s_conn_t *c, ingress_item_t *it)
+{
+    const char *params[4] = {it->arg[0], it->arg[1], it->arg[2], it->arg[3]};
+    PGresult *res = lull_db_exec(
+        c->db,
+        "UPDATE outbox SET delivery_status = $3, delivery_error = $4, delivery_updated_at = now()"
+        " WHERE provider_message_id = $2 AND ($1::bigint IS NULL OR id = $1::bigint) AND channel IN ('sms', 'whatsapp')"
+        " AND lull_twilio_status_rank($3) >= lull_twilio_status_rank(delivery_status) RETURNING id",
+        4, params);
+    if (!res) {
+        it->outcome = lull_db_last_was_connection_error(c->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
+        snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
+        return;
+    }
+    bool updated = PQntuples(res) > 0;
+    int64_t id = updated ? lull_db_int(res, 0, 0, NULL) : 0;
+    PQclear(res);
+    if (!updated)
+        LOG_INFO("twilio.status_ignored", "status callback for no outbox row, or older than the status held", "sid",
+                 LS(it->arg[1]), "status", LS(it->arg[2]));
+    else if (strcmp(it->arg[2], "failed") == 0 || strcmp(it->arg[2], "undelivered") == 0)
+        LOG_WARN("twilio.undelivered", "Twilio could not deliver a message", "outbox", LI(id), "sid", LS(it->arg[1]),
+                 "status", LS(it->arg[2]), "error_code", LS(it->arg[3] ? it->arg[3] : ""));
+    char buf[96];
+    if (updated) snprintf(buf, sizeof buf, "{\"updated\":true,\"outbox_id\":%lld}", (long long)id);
+    else snprintf(buf, sizeof buf, "{\"updated\":false}");
+    it->result_json = strdup(buf);
+    it->outcome = it->result_json ? INGRESS_OUT_OK : INGRESS_OUT_UNAVAILABLE;
+}
+
 static void s_history(s_conn_t *c, ingress_item_t *it)
 {
     ingress_writer_t *self = c->w;
@@ -364,6 +397,7 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
             if (items[i]->op == INGRESS_OP_STORE && store) store[ns++] = items[i];
             else if (items[i]->op == INGRESS_OP_SESSION) s_session(c, items[i]);
             else if (items[i]->op == INGRESS_OP_HISTORY) s_history(c, items[i]);
+            else if (items[i]->op == INGRESS_OP_STATUS) s_status(c, items[i]);
             else s_fail_all(&items[i], 1, INGRESS_OUT_UNAVAILABLE, "out of memory");
         }
         if (ns) s_store_batch(c, store, ns);

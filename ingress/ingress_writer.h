@@ -12,7 +12,8 @@
 typedef enum {
     INGRESS_OP_STORE = 0,  // store one message (row_json)
     INGRESS_OP_SESSION,    // create a web chat session (arg: session id, tenant slug or NULL, metadata JSON)
-    INGRESS_OP_HISTORY     // read a web chat session's messages (arg: session id)
+    INGRESS_OP_HISTORY,    // read a web chat session's messages (arg: session id)
+    INGRESS_OP_STATUS      // a Twilio status callback (arg: outbox id or NULL, MessageSid, MessageStatus, ErrorCode or NULL)
 } ingress_op_t;
 
 typedef enum {
@@ -22,7 +23,7 @@ typedef enum {
     INGRESS_OUT_UNKNOWN_SESSION, // web chat session that does not exist (or belongs to another user)
     INGRESS_OUT_UNAVAILABLE,     // database unreachable or the outcome is unknown: nothing acknowledged
     INGRESS_OUT_FAILED,          // the database refused this row
-    INGRESS_OUT_OK               // SESSION / HISTORY done (result_json)
+    INGRESS_OUT_OK               // SESSION / HISTORY / STATUS done (result_json)
 } ingress_outcome_t;
 
 typedef struct ingress_item ingress_item_t;
@@ -38,12 +39,12 @@ struct ingress_item {
     const char *provider_id;  // STORE: dedupe key or NULL
     bool wake;                // STORE: push INBOUND when it was new
     int64_t received_ms;      // wall clock when the request arrived, ms
-    const char *arg[3];       // SESSION / HISTORY arguments
+    const char *arg[4];       // SESSION / HISTORY / STATUS arguments
     // results
     ingress_outcome_t outcome;
     int64_t tenant_id, contact_id, conversation_id, message_id;
     int64_t window_ms;
-    char *result_json;        // SESSION / HISTORY: owned by the item after done (caller frees)
+    char *result_json;        // SESSION / HISTORY / STATUS: owned by the item after done (caller frees)
     char error[160];          // why, for FAILED / UNAVAILABLE
     ingress_item_done_fn *done;
     void *done_arg;

@@ -768,7 +768,7 @@ LULL_TEST(router_dealer_with_identity_frames)
     lull_msg_clear(&out);
 
     // The scheduler replies: identity frame first, then the lull frames.
-    lull_msg_t job = { .type = LULL_MSG_JOB, .u.job = { 7, 1, 2, 3, 4, 1 } };
+    lull_msg_t job = { .type = LULL_MSG_JOB, .u.job = { 7, 1, 2, 3, 4, 1, 0 } };
     zmsg_t *z = lull_proto_encode(&job);
     LULL_CHECK(z != NULL);
     if (z) {
