@@ -24,6 +24,11 @@
 #define S_LIMIT_MAX 1000
 #define S_RECENT 20      // messages / analyses in GET /conversations/{id}
 #define S_BODY_MAX 4096  // a human reply's body, bytes
+// The delivery of an outbound message (messages aliased x): its outbox row's state; null for inbound ones.
+#define S_DELIVERY                                                                                              \
+    "(SELECT json_build_object('outbox_id', o.id, 'status', o.status, 'attempts', o.attempts, 'sent_at', o.sent_at," \
+    " 'last_error', o.last_error, 'delivery_status', o.delivery_status, 'delivery_error', o.delivery_error)"    \
+    " FROM outbox o WHERE o.message_id = x.id ORDER BY o.id LIMIT 1) AS delivery"
 
 // What one admin thread owns: its database connection and sockets (they never leave the thread).
 typedef struct {
@@ -409,7 +414,8 @@ static const char s_sql_conv_show[] =
     "   'first_name', ct.first_name, 'last_name', ct.last_name, 'profile_name', ct.profile_name, 'phone', ct.phone,"
     "   'metadata', ct.metadata) FROM contacts ct WHERE ct.id = c.contact_id),"
     " 'messages', (SELECT coalesce(json_agg(m ORDER BY m.id), '[]'::json) FROM (SELECT id, direction, author, body,"
-    "   media, created_at FROM messages WHERE conversation_id = c.id ORDER BY id DESC LIMIT $2::int) m),"
+    "   media, created_at, " S_DELIVERY " FROM messages x WHERE conversation_id = c.id ORDER BY id DESC"
+    "   LIMIT $2::int) m),"
     " 'analyses', (SELECT coalesce(json_agg(a ORDER BY a.id), '[]'::json) FROM (SELECT id, message_id,"
     "   upto_message_id, sentiment, sentiment_confidence, intent, priority, escalate, escalate_reason, entities,"
     "   extracted, provider, model, created_at FROM analyses WHERE conversation_id = c.id ORDER BY id DESC"
@@ -422,7 +428,7 @@ static const char s_sql_conv_messages[] =
     "SELECT CASE WHEN EXISTS (SELECT 1 FROM conversations WHERE id = $1::bigint) THEN"
     " json_build_object('messages', coalesce(json_agg(m ORDER BY m.id), '[]'::json),"
     "  'next_after', CASE WHEN count(*) = $3::int THEN max(m.id) END)::text END FROM ("
-    " SELECT id, direction, author, body, media, provider_message_id, created_at FROM messages"
+    " SELECT id, direction, author, body, media, provider_message_id, created_at, " S_DELIVERY " FROM messages x"
     " WHERE conversation_id = $1::bigint AND id > $2::bigint ORDER BY id LIMIT $3::int) m";
 
 static void s_conv_messages(s_ctx_t *self, ingress_admin_req_t *req, int64_t conv)

@@ -124,6 +124,14 @@ adm POST "/api/v1/conversations/$c3/reply" '{"body":"Your parcel left today","id
 it_check_eq "the key in the body works the same" "200|$koid" "$ADM_CODE|$(jqr .outbox_id)"
 it_check_eq "one message and one outbox row for the three requests" "$((n_msg + 1))|$((n_out + 1))" \
     "$(it_sql "SELECT count(*) FROM messages")|$(it_sql "SELECT count(*) FROM outbox")"
+# the messages carry their delivery: the outbox row's state and what Twilio reported (status callbacks)
+it_sql "UPDATE outbox SET status = 'sent', sent_at = now(), delivery_status = 'undelivered', delivery_error = '30003' WHERE id = $koid" >/dev/null
+adm GET "/api/v1/conversations/$c3/messages"
+it_check_eq "an outbound message's delivery in the messages list" "$koid|sent|undelivered|30003" \
+    "$(jq -r ".messages[] | select(.id == $kmid) | .delivery | \"\\(.outbox_id)|\\(.status)|\\(.delivery_status)|\\(.delivery_error)\"" <<<"$ADM_BODY")"
+it_check_eq "inbound messages have no delivery" null "$(jq -c '[.messages[] | select(.direction == "in") | .delivery] | unique | .[0]' <<<"$ADM_BODY")"
+adm GET "/api/v1/conversations/$c3"
+it_check_eq "the conversation view shows it too" undelivered "$(jq -r ".messages[] | select(.id == $kmid) | .delivery.delivery_status" <<<"$ADM_BODY")"
 adm POST "/api/v1/conversations/$c3/reply" '{"body":"something else"}' -H 'Idempotency-Key: agent7-ticket42'
 it_check_eq "the same key with another body → 409" "409|idempotency_conflict" "$ADM_CODE|$(jqr .error.code)"
 adm POST "/api/v1/conversations/$c3/reply" '{"body":"x"}' -H 'Idempotency-Key: bad key!'
