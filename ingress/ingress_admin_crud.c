@@ -562,3 +562,142 @@ bool ingress_admin_crud_handle(lull_db_t *db, ingress_admin_req_t *req, const ch
     }
     return false;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// OpenAPI schemas (GET /openapi.json), rendered from the field tables above: what s_value accepts
+
+static void s_schema_range(cJSON *s, const char *lo, const char *hi, const s_field_t *f)
+{
+    if (f->min > 0 || f->type != F_TEXT) cJSON_AddNumberToObject(s, lo, f->min);  // a text's minLength 0 says nothing
+    cJSON_AddNumberToObject(s, hi, f->max);
+}
+
+static cJSON *s_field_schema(const s_field_t *f)
+{
+    static const char env_name[] = "^[A-Z_][A-Z0-9_]*$";
+    cJSON *s = cJSON_CreateObject(), *x = NULL;
+    char text[160];
+    if (!s) return NULL;
+    switch (f->type) {
+    case F_TEXT:
+    case F_SLUG:
+        cJSON_AddStringToObject(s, "type", "string");
+        s_schema_range(s, "minLength", "maxLength", f);
+        if (f->type == F_SLUG) cJSON_AddStringToObject(s, "pattern", "^[a-z0-9_-]+$");
+        break;
+    case F_INT:
+    case F_REAL:
+    case F_NUMERIC:
+        cJSON_AddStringToObject(s, "type", f->type == F_INT ? "integer" : "number");
+        s_schema_range(s, "minimum", "maximum", f);
+        break;
+    case F_BOOL: cJSON_AddStringToObject(s, "type", "boolean"); break;
+    case F_TEXTARR:
+        cJSON_AddStringToObject(s, "type", "array");
+        cJSON_AddNumberToObject(s, "maxItems", f->max);
+        x = cJSON_AddObjectToObject(s, "items");
+        cJSON_AddStringToObject(x, "type", "string");
+        cJSON_AddNumberToObject(x, "maxLength", 200);
+        break;
+    case F_JOBJ:
+    case F_JARR:
+    case F_ENVMAP:
+        cJSON_AddStringToObject(s, "type", f->type == F_JARR ? "array" : "object");
+        if (f->type == F_JARR) cJSON_AddObjectToObject(s, "items");
+        if (f->type == F_ENVMAP) {
+            x = cJSON_AddObjectToObject(s, "additionalProperties");
+            cJSON_AddStringToObject(x, "type", "string");
+            cJSON_AddStringToObject(x, "pattern", env_name);
+            cJSON_AddNumberToObject(x, "maxLength", 128);
+        }
+        snprintf(text, sizeof text, "at most %.0f bytes as compact JSON%s", f->max,
+                 f->type == F_ENVMAP ? "; values name the environment variables holding the secrets" : "");
+        cJSON_AddStringToObject(s, "description", text);
+        break;
+    case F_MODELMAP: {
+        cJSON_AddStringToObject(s, "type", "object");
+        cJSON_AddBoolToObject(s, "additionalProperties", false);
+        cJSON *props = cJSON_AddObjectToObject(s, "properties");
+        static const char *const provs[] = {"openai", "anthropic", "gemini"};
+        for (size_t i = 0; props && i < sizeof provs / sizeof provs[0]; i++) {
+            x = cJSON_AddObjectToObject(props, provs[i]);
+            cJSON_AddStringToObject(x, "type", "string");
+            s_schema_range(x, "minLength", "maxLength", f);
+        }
+        cJSON_AddStringToObject(s, "description", "the model of each provider (fallbacks included)");
+        break;
+    }
+    case F_ENVNAME:
+    case F_URL:
+    case F_CURRENCY:
+        cJSON_AddStringToObject(s, "type", "string");
+        if (f->type != F_CURRENCY) cJSON_AddNumberToObject(s, "maxLength", f->max);
+        cJSON_AddStringToObject(s, "pattern", f->type == F_ENVNAME ? env_name
+                                              : f->type == F_URL   ? "^https?://[^ \t\r\n]+$"
+                                                                   : "^[A-Z]{3}$");
+        if (f->type == F_URL) cJSON_AddStringToObject(s, "format", "uri");
+        if (f->type == F_ENVNAME)
+            cJSON_AddStringToObject(s, "description", "the name of an environment variable, never a secret");
+        break;
+    case F_ENUM:
+        cJSON_AddStringToObject(s, "type", "string");
+        x = cJSON_AddArrayToObject(s, "enum");
+        for (const char *p = f->set; x && *p;) {
+            size_t l = strcspn(p, "|");
+            snprintf(text, sizeof text, "%.*s", (int)l, p);
+            cJSON_AddItemToArray(x, cJSON_CreateString(text));
+            p += l;
+            if (*p == '|') p++;
+        }
+        break;
+    }
+    if (f->nullable) cJSON_AddTrueToObject(s, "nullable");
+    return s;
+}
+
+// One schema: a stored row (kind 'r'), a create body ('c') or an update body ('u').
+static cJSON *s_resource_schema(const s_resource_t *r, char kind)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "type", "object");
+    cJSON *props = cJSON_AddObjectToObject(s, "properties"), *req = kind == 'c' ? cJSON_CreateArray() : NULL;
+    if (kind == 'r') cJSON_AddItemToObject(props, "id", cJSON_CreateRaw("{\"type\":\"integer\"}"));
+    for (int i = 0; i < r->nfields; i++) {
+        const s_field_t *f = &r->fields[i];
+        if (kind == 'u' && strcmp(f->name, "tenant_id") == 0) continue;  // a row never moves to another tenant
+        cJSON_AddItemToObject(props, f->name, s_field_schema(f));
+        if (req && f->required) cJSON_AddItemToArray(req, cJSON_CreateString(f->name));
+    }
+    if (kind == 'r') {
+        const char *ts = "{\"type\":\"string\",\"format\":\"date-time\"}";
+        cJSON_AddItemToObject(props, "created_at", cJSON_CreateRaw(ts));
+        if (r->has_updated_at || strcmp(r->table, "tenants") == 0)
+            cJSON_AddItemToObject(props, "updated_at", cJSON_CreateRaw(ts));
+        return s;
+    }
+    if (req) cJSON_AddItemToObject(s, "required", req);
+    if (kind == 'u') cJSON_AddNumberToObject(s, "minProperties", 1);
+    cJSON_AddFalseToObject(s, "additionalProperties");
+    return s;
+}
+
+int ingress_admin_crud_schemas(cJSON *schemas)
+{
+    static const struct {
+        char kind;
+        const char *suffix;
+    } kinds[] = {{'r', "Row"}, {'c', "Create"}, {'u', "Update"}};
+    for (int i = 0; i < S_N(s_resources); i++) {
+        const s_resource_t *r = &s_resources[i];
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%c%s%s", toupper((unsigned char)r->name[0]), r->name + 1, kinds[k].suffix);
+            cJSON *s = s_resource_schema(r, kinds[k].kind);
+            if (!s || !cJSON_AddItemToObject(schemas, name, s)) {
+                cJSON_Delete(s);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}

@@ -3,6 +3,7 @@
 // connection is suspended, and the writer's done callback resumes it.
 #include "ingress_http.h"
 #include "ingress_admin.h"
+#include "ingress_openapi.h"
 #include "ingress_page.h"
 #include "ingress_parse.h"
 #include "ingress_sig.h"
@@ -32,14 +33,16 @@ typedef enum {
     R_CHAT_STREAM,  // web chat SSE (ingress_stream.c)
     R_CHAT_PAGE,    // GET /chat (ingress_page.c)
     R_TWILIO_STATUS,  // Twilio message status callbacks
+    R_OPENAPI,      // GET /openapi.json (ingress_openapi.c)
     R_COUNT
 } s_route_t;
 
 static const char *const s_route_names[R_COUNT] = {"none", "health", "generic", "twilio", "tiktok",
                                                    "chat_session", "chat_message", "chat_history", "admin",
-                                                   "chat_stream", "chat_page", "twilio_status"};
+                                                   "chat_stream", "chat_page", "twilio_status", "openapi"};
 static const char *const s_route_channel[R_COUNT] = {"none", "none", "generic", "twilio", "tiktok", "webchat",
-                                                     "webchat", "webchat", "none", "webchat", "webchat", "twilio"};
+                                                     "webchat", "webchat", "none", "webchat", "webchat", "twilio",
+                                                     "none"};
 
 struct ingress_http {
     const ingress_cfg_t *cfg;
@@ -53,6 +56,7 @@ struct ingress_http {
     ingress_admin_t *admin;
     ingress_stream_t *streams;  // web chat SSE
     struct MHD_Response *page;  // GET /chat
+    struct MHD_Response *openapi;  // GET /openapi.json
 };
 
 static const char *const s_channels[6] = {"generic", "sms", "whatsapp", "tiktok", "webchat", "other"};
@@ -247,6 +251,7 @@ static s_route_t s_route(const char *path, const char *method, const char **allo
         {"/api/v1/chat/history/", true, "GET", R_CHAT_HISTORY},
         {"/api/v1/chat/stream/", true, "GET", R_CHAT_STREAM},
         {"/chat", false, "GET", R_CHAT_PAGE},
+        {"/openapi.json", false, "GET", R_OPENAPI},
     };
     *known = false;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -256,7 +261,8 @@ static s_route_t s_route(const char *path, const char *method, const char **allo
         if (!match) continue;
         *known = true;
         *allow = table[i].method;
-        if (strcmp(method, table[i].method) == 0 || (table[i].r == R_HEALTH && strcmp(method, "HEAD") == 0))
+        bool head_ok = table[i].r == R_HEALTH || table[i].r == R_OPENAPI;
+        if (strcmp(method, table[i].method) == 0 || (head_ok && strcmp(method, "HEAD") == 0))
             return table[i].r;
         return R_NONE;
     }
@@ -465,6 +471,7 @@ static enum MHD_Result s_dispatch(s_req_t *req)
     case R_ADMIN: return s_admin(req);
     case R_CHAT_STREAM: return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
     case R_CHAT_PAGE: return MHD_queue_response(req->conn, 200, req->srv->page);
+    case R_OPENAPI: return MHD_queue_response(req->conn, 200, req->srv->openapi);
     default: return s_error(req, 404, "not_found", "no such route", NULL);
     }
 }
@@ -602,6 +609,7 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     free(config_json);
     if (!self->admin) goto fail;
     self->page = ingress_page_response();
+    self->openapi = ingress_openapi_response();
     ingress_stream_cfg_t sc = {.database_url = cfg->common.database_url,
                                .max_per_session = cfg->chat_streams_per_session,
                                .max_total = cfg->chat_streams_max,
@@ -609,7 +617,7 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
                                .replay_max = cfg->history_limit,
                                .metrics = metrics};
     self->streams = ingress_stream_new(&sc);
-    if (!self->page || !self->streams) goto fail;
+    if (!self->page || !self->openapi || !self->streams) goto fail;
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -656,6 +664,7 @@ void ingress_http_destroy(ingress_http_t **self_p)
     ingress_admin_destroy(&self->admin);
     if (self->twiml) MHD_destroy_response(self->twiml);
     if (self->page) MHD_destroy_response(self->page);
+    if (self->openapi) MHD_destroy_response(self->openapi);
     ingress_stream_destroy(&self->streams);
     free(self);
     *self_p = NULL;

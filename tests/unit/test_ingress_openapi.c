@@ -1,0 +1,200 @@
+// Unit tests of ingress_openapi: the document parses as OpenAPI 3.0.3 without a host, every $ref resolves,
+// every path template has exactly its path parameters, every operation has an id, a 2xx answer and its
+// security, the admin resource schemas follow the field tables, and the response carries its headers.
+// (Structural validation against the OpenAPI schema and agreement with the running server are in
+// tests/it/test_ingress_openapi.sh.)
+#include "../../ingress/ingress_openapi.h"
+#include "lull_test.h"
+
+#include <cJSON.h>
+#include <stdlib.h>
+
+static cJSON *s_doc;
+
+static const char *s_str(const cJSON *o, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+// Resolves a local reference "#/a/b/c" in s_doc; NULL when it points nowhere.
+static const cJSON *s_resolve(const char *ref)
+{
+    if (strncmp(ref, "#/", 2) != 0) return NULL;
+    const cJSON *node = s_doc;
+    char part[128];
+    for (const char *p = ref + 2; node && *p;) {
+        size_t n = strcspn(p, "/");
+        if (n >= sizeof part) return NULL;
+        memcpy(part, p, n);
+        part[n] = '\0';
+        node = cJSON_GetObjectItemCaseSensitive(node, part);
+        p += n;
+        if (*p == '/') p++;
+    }
+    return node;
+}
+
+// The node itself, or what its $ref points to.
+static const cJSON *s_deref(const cJSON *node)
+{
+    const char *ref = s_str(node, "$ref");
+    return ref ? s_resolve(ref) : node;
+}
+
+// Counts the $ref strings under node, and in *bad those that resolve to nothing.
+static void s_walk_refs(const cJSON *node, int *total, int *bad)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, node)
+    {
+        if (c->string && strcmp(c->string, "$ref") == 0 && cJSON_IsString(c)) {
+            (*total)++;
+            if (!s_resolve(c->valuestring)) {
+                (*bad)++;
+                printf("# unresolved $ref %s\n", c->valuestring);
+            }
+        }
+        s_walk_refs(c, total, bad);
+    }
+}
+
+LULL_TEST(document_is_openapi_303_without_a_host)
+{
+    LULL_CHECK(s_doc != NULL);
+    LULL_CHECK_EQ_STR(s_str(s_doc, "openapi"), "3.0.3");
+    LULL_CHECK(s_str(cJSON_GetObjectItemCaseSensitive(s_doc, "info"), "title") != NULL);
+    const cJSON *srv;
+    cJSON_ArrayForEach(srv, cJSON_GetObjectItemCaseSensitive(s_doc, "servers"))
+    {
+        const char *url = s_str(srv, "url");
+        LULL_CHECK(url && url[0] == '/' && !strstr(url, "://"));
+    }
+    LULL_CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s_doc, "paths")) >= 30);
+}
+
+LULL_TEST(every_ref_resolves)
+{
+    int total = 0, bad = 0;
+    s_walk_refs(s_doc, &total, &bad);
+    LULL_CHECK(total > 100);
+    LULL_CHECK_EQ_INT(bad, 0);
+}
+
+// Every {name} of a path is a path parameter of each of its operations, and every path parameter is in the path.
+LULL_TEST(path_templates_have_their_parameters)
+{
+    const cJSON *path, *op;
+    int ops = 0;
+    cJSON_ArrayForEach(path, cJSON_GetObjectItemCaseSensitive(s_doc, "paths"))
+    {
+        cJSON_ArrayForEach(op, path)
+        {
+            ops++;
+            int in_path = 0, in_template = 0;
+            const cJSON *p;
+            cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(op, "parameters"))
+            {
+                const cJSON *param = s_deref(p);
+                LULL_CHECK(param != NULL);
+                if (!param || strcmp(s_str(param, "in"), "path") != 0) continue;
+                in_path++;
+                char want[80];
+                snprintf(want, sizeof want, "{%s}", s_str(param, "name"));
+                LULL_CHECK(strstr(path->string, want) != NULL);
+                LULL_CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(param, "required")));
+            }
+            for (const char *c = path->string; (c = strchr(c, '{')) != NULL; c++) in_template++;
+            if (in_path != in_template) printf("# %s %s: %d path parameters, %d in the template\n", op->string,
+                                               path->string, in_path, in_template);
+            LULL_CHECK_EQ_INT(in_path, in_template);
+        }
+    }
+    LULL_CHECK(ops >= 45);
+}
+
+// Unique operationIds; a 2xx answer each; public operations say security [], admin ones bearer with 401/403.
+LULL_TEST(operations_have_ids_answers_and_security)
+{
+    const cJSON *path, *op;
+    char seen[4096] = " ";
+    int admin = 0;
+    cJSON_ArrayForEach(path, cJSON_GetObjectItemCaseSensitive(s_doc, "paths"))
+    {
+        cJSON_ArrayForEach(op, path)
+        {
+            const char *id = s_str(op, "operationId");
+            char key[80];
+            LULL_CHECK(id != NULL);
+            snprintf(key, sizeof key, " %s ", id ? id : "");
+            LULL_CHECK(strstr(seen, key) == NULL);
+            strncat(seen, key + 1, sizeof seen - strlen(seen) - 1);
+            const cJSON *responses = cJSON_GetObjectItemCaseSensitive(op, "responses"), *r;
+            bool ok2xx = false;
+            cJSON_ArrayForEach(r, responses) ok2xx = ok2xx || r->string[0] == '2';
+            LULL_CHECK(ok2xx);
+            const cJSON *security = cJSON_GetObjectItemCaseSensitive(op, "security");
+            LULL_CHECK(cJSON_IsArray(security));
+            bool is_admin = cJSON_GetArraySize(security) == 1 &&
+                            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(security, 0), "bearer");
+            LULL_CHECK(is_admin || cJSON_GetArraySize(security) == 0);
+            if (is_admin) {
+                admin++;
+                LULL_CHECK(cJSON_GetObjectItemCaseSensitive(responses, "401") != NULL);
+                LULL_CHECK(cJSON_GetObjectItemCaseSensitive(responses, "403") != NULL);
+            }
+        }
+    }
+    LULL_CHECK(admin >= 35);
+    LULL_CHECK(s_resolve("#/components/securitySchemes/bearer") != NULL);
+}
+
+// The tenants / prompts / inventory schemas come from the field tables of ingress_admin_crud.c.
+LULL_TEST(resource_schemas_follow_the_field_tables)
+{
+    const cJSON *tc = s_resolve("#/components/schemas/TenantsCreate");
+    LULL_CHECK(tc != NULL);
+    LULL_CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tc, "required")), 1);
+    LULL_CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tc, "required"), 0)),
+                      "slug");
+    LULL_CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(tc, "additionalProperties")));
+    const cJSON *slug = s_resolve("#/components/schemas/TenantsCreate/properties/slug");
+    LULL_CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(slug, "maxLength")), 64);
+    LULL_CHECK_EQ_STR(s_str(slug, "pattern"), "^[a-z0-9_-]+$");
+    const cJSON *cred = s_resolve("#/components/schemas/TenantsCreate/properties/credentials/additionalProperties");
+    LULL_CHECK_EQ_STR(s_str(cred, "pattern"), "^[A-Z_][A-Z0-9_]*$");
+    LULL_CHECK(s_resolve("#/components/schemas/PromptsCreate/properties/tenant_id") != NULL);
+    LULL_CHECK(s_resolve("#/components/schemas/PromptsUpdate/properties/tenant_id") == NULL);  // read-only
+    LULL_CHECK(s_resolve("#/components/schemas/InventoryUpdate/properties/sku") != NULL);
+    const cJSON *status = s_resolve("#/components/schemas/InventoryCreate/properties/status/enum");
+    LULL_CHECK_EQ_INT(cJSON_GetArraySize(status), 3);
+    LULL_CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetArrayItem(status, 2)), "sold");
+    LULL_CHECK(cJSON_IsTrue(s_resolve("#/components/schemas/InventoryCreate/properties/price/nullable")));
+    LULL_CHECK(s_resolve("#/components/schemas/TenantsRow/properties/updated_at") != NULL);
+    LULL_CHECK(s_resolve("#/components/schemas/PromptsRow/properties/updated_at") == NULL);
+    LULL_CHECK_EQ_INT(cJSON_GetNumberValue(s_resolve("#/components/schemas/InventoryUpdate/minProperties")), 1);
+}
+
+LULL_TEST(response_is_cacheable_json)
+{
+    struct MHD_Response *r = ingress_openapi_response();
+    LULL_CHECK(r != NULL);
+    if (!r) return;
+    LULL_CHECK_EQ_STR(MHD_get_response_header(r, "Content-Type"), "application/json");
+    LULL_CHECK_EQ_STR(MHD_get_response_header(r, "Cache-Control"), "public, max-age=300");
+    MHD_destroy_response(r);
+}
+
+int main(void)
+{
+    char *text = ingress_openapi_json();
+    s_doc = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    LULL_RUN(document_is_openapi_303_without_a_host);
+    LULL_RUN(every_ref_resolves);
+    LULL_RUN(path_templates_have_their_parameters);
+    LULL_RUN(operations_have_ids_answers_and_security);
+    LULL_RUN(resource_schemas_follow_the_field_tables);
+    LULL_RUN(response_is_cacheable_json);
+    cJSON_Delete(s_doc);
+    return lull_test_summary();
+}
