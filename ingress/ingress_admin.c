@@ -971,8 +971,9 @@ static void s_try(s_ctx_t *self, ingress_admin_req_t *req, bool analyse)
     // any shard will do: start at the next one, move on while a shard has no worker or does not answer
     char *body = NULL;
     int st = -1;
+    int first = (int)(self->next_req_id % (uint64_t)self->nctl);  // spreads dry runs over the shards
     for (int k = 0; k < self->nctl; k++) {
-        int shard = (int)(self->next_req_id % (uint64_t)self->nctl);
+        int shard = (first + k) % self->nctl;
         free(body);
         st = s_ctl(self, shard, LULL_CTL_TRY, 0, 0, qs, self->cfg.try_timeout_ms, &body);
         if (st != -1 && st != 503) break;

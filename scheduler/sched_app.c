@@ -925,7 +925,7 @@ static void s_try_fail(sched_app_t *self, int i, int status, const char *code, c
     self->tries[i] = self->tries[--self->ntries];
 }
 
-// Forwards a dry run to a worker (round-robin over the connected ones, with credit if any has some); the
+// Forwards a dry run to a worker (the next one with free credit, as dispatch picks, else any); the
 // worker's CTL_REP is relayed by s_try_answer. Returns 0 when forwarded, else the status of the error
 // written into *body.
 static int s_try_forward(sched_app_t *self, zframe_t *id, bool delim, const lull_msg_t *m, char **body)
@@ -946,13 +946,11 @@ static int s_try_forward(sched_app_t *self, zframe_t *id, bool delim, const lull
         *body = lull_json_error_body("busy", "too many dry runs in progress; try again shortly");
         return 503;
     }
-    int wi = -1;
-    for (int k = 0; k < self->nworkers && wi < 0; k++) {
-        int i = (self->rr_worker + k) % self->nworkers;
-        if (self->workers[i].credit > 0) wi = i;
+    int wi = s_pick_worker(self, lull_clock_wall_ms());
+    if (wi < 0) {  // every worker busy or backing off: a dry run takes no credit, so the next one in turn
+        wi = self->rr_worker % self->nworkers;
+        self->rr_worker = (wi + 1) % self->nworkers;
     }
-    if (wi < 0) wi = self->rr_worker % self->nworkers;
-    self->rr_worker = (wi + 1) % self->nworkers;
     s_worker_t *w = &self->workers[wi];
     s_try_t *t = &self->tries[self->ntries];
     *t = (s_try_t){.wreq_id = ++self->next_try_id, .client_req_id = m->u.ctl_req.req_id, .delim = delim,

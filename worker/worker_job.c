@@ -235,19 +235,23 @@ static int64_t s_backoff_until(const s_job_t *job)
     return least > 0 ? lull_clock_wall_ms() + least : 0;
 }
 
-// Answers a dry run with status and body (owned, freed here) and frees the job.
-static void s_trial_answer(s_job_t *job, int status, char *body)
+// Sends a dry run's CTL_REP (status, body: owned JSON, freed here; NULL = out of memory → 500).
+static void s_trial_reply(worker_jobs_t *o, uint64_t req_id, int conn, int gen, int status, char *body)
 {
-    worker_jobs_t *o = job->owner;
     lull_msg_t rep = {.type = LULL_MSG_CTL_REP};
-    rep.u.ctl_rep.req_id = job->job_id;
+    rep.u.ctl_rep.req_id = req_id;
     rep.u.ctl_rep.status = body ? status : 500;
     rep.u.ctl_rep.body = body;
     lull_counter_add(o->m_tries, 1);
-    LOG_INFO("try.done", NULL, "req", LI((int64_t)job->job_id), "tenant", LI(job->tenant_id), "status",
-             LI(rep.u.ctl_rep.status), "ms", LI(lull_clock_mono_ms() - job->started_ms));
-    o->done(&rep, job->conn, job->gen, NULL, 0, o->done_arg);
+    LOG_INFO("try.done", NULL, "req", LI((int64_t)req_id), "status", LI(rep.u.ctl_rep.status));
+    o->done(&rep, conn, gen, NULL, 0, o->done_arg);
     free(body);
+}
+
+// Answers a dry run with status and body (owned, freed here) and frees the job.
+static void s_trial_answer(s_job_t *job, int status, char *body)
+{
+    s_trial_reply(job->owner, job->job_id, job->conn, job->gen, status, body);
     s_job_free(job);
 }
 
@@ -272,7 +276,7 @@ static void s_trial_usage(const s_job_t *job, cJSON *obj)
 }
 
 // Adds the validated analysis (its raw JSON) and who produced it to obj; null when there is none.
-static void s_trial_analysis(const s_job_t *job, const worker_analysis_t *a, const char *provider, cJSON *obj)
+static void s_trial_analysis(const worker_analysis_t *a, const char *provider, cJSON *obj)
 {
     char err[64];
     cJSON *raw = a && a->raw ? lull_json_parse(a->raw, strlen(a->raw), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
@@ -282,22 +286,14 @@ static void s_trial_analysis(const s_job_t *job, const worker_analysis_t *a, con
     } else {
         cJSON_AddNullToObject(obj, "analysis");
     }
-    (void)job;
 }
 
-// A dry run that ended before or instead of its result: the job outcome as an HTTP-like error.
+// A dry run that ended before or instead of its result (the tenant and the database were checked before it
+// started): every provider failed → 502, anything else → 500, with the job's detail.
 static void s_trial_fail(s_job_t *job, lull_outcome_t outcome, const char *detail)
 {
-    const char *code = "failed";
-    int status = 500;
-    if (strcmp(detail, "conversation not found") == 0) {
-        status = 404, code = "not_found", detail = "no such tenant";
-    } else if (strcmp(detail, "database error") == 0) {
-        status = 503, code = "database_unavailable", detail = "the worker cannot reach the database";
-    } else if (outcome == LULL_OUTCOME_FAILED_RETRYABLE) {
-        status = 502, code = "providers_failed";
-    }
-    s_trial_answer(job, status, lull_json_error_body(code, detail));
+    bool providers = outcome == LULL_OUTCOME_FAILED_RETRYABLE;
+    s_trial_answer(job, providers ? 502 : 500, lull_json_error_body(providers ? "providers_failed" : "failed", detail));
 }
 
 // Reports the job's DONE and frees it.
@@ -467,7 +463,7 @@ static void s_trial_result(s_job_t *job, const s_commit_t *c, lull_outcome_t out
     } else {
         cJSON_AddNullToObject(r, "escalation");
     }
-    s_trial_analysis(job, c->analysis, c->analysis_provider, r);
+    s_trial_analysis(c->analysis, c->analysis_provider, r);
     s_trial_usage(job, r);
     cJSON_AddNumberToObject(r, "ms", (double)(lull_clock_mono_ms() - job->started_ms));
     char *body = lull_json_print(r);
@@ -904,7 +900,7 @@ static void s_job_finish(s_job_t *job)
         if (r) {
             cJSON_AddStringToObject(r, "mode", "analyse");
             cJSON_AddNumberToObject(r, "tenant_id", (double)job->tenant_id);
-            s_trial_analysis(job, &a, s_provider_names[job->analysis.provider], r);
+            s_trial_analysis(&a, s_provider_names[job->analysis.provider], r);
             cJSON_AddStringToObject(r, "model", job->model[job->analysis.provider]);
             s_trial_usage(job, r);
             cJSON_AddNumberToObject(r, "ms", (double)(lull_clock_mono_ms() - job->started_ms));
@@ -1091,7 +1087,7 @@ static void s_job_run(s_job_t *job, PGresult *r, PGresult *h)
         goto cleanup;
     }
     // the scheduler's view is stale: CAS would fail (a max-wait job may answer while newer messages wait)
-    if (answered != job->expected || last < job->upto || (last > job->upto && !job->max_wait)) {
+    if (answered != job->expected || last < job->upto) {
         s_job_done(job, LULL_OUTCOME_SUPERSEDED, 0, "expected_upto/upto do not match the conversation", NULL, 0);
         goto cleanup;
     }
@@ -1438,19 +1434,6 @@ void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int
     self->ltail = job;
 }
 
-// Answers a dry run that cannot start (bad request, out of memory) without a job.
-static void s_try_reject(worker_jobs_t *self, uint64_t req_id, int conn, int gen, int status, const char *code,
-                         const char *message)
-{
-    lull_msg_t rep = {.type = LULL_MSG_CTL_REP};
-    rep.u.ctl_rep.req_id = req_id;
-    rep.u.ctl_rep.status = status;
-    rep.u.ctl_rep.body = lull_json_error_body(code, message);
-    LOG_INFO("try.rejected", message, "req", LI((int64_t)req_id), "status", LI(status));
-    self->done(&rep, conn, gen, NULL, 0, self->done_arg);
-    free(rep.u.ctl_rep.body);
-}
-
 void worker_jobs_try(worker_jobs_t *self, const lull_msg_t *msg, int conn, int gen)
 {
     uint64_t req = msg->u.ctl_req.req_id;
@@ -1470,10 +1453,25 @@ void worker_jobs_try(worker_jobs_t *self, const lull_msg_t *msg, int conn, int g
     else if (mode && !(cJSON_IsString(mode) && (strcmp(mode->valuestring, "reply") == 0 ||
                                                 strcmp(mode->valuestring, "analyse") == 0)))
         why = "mode must be \"reply\" or \"analyse\"";
-    s_job_t *job = why ? NULL : calloc(1, sizeof *job);
+    if (why) {
+        s_trial_reply(self, req, conn, gen, 400, lull_json_error_body("bad_request", why));
+        cJSON_Delete(doc);
+        return;
+    }
+    // the tenant and its one-message history, checked here so the job pipeline only meets its own failures
+    char tid[24];
+    s_i64(tid, sizeof tid, (int64_t)tenant->valuedouble);
+    const char *p1[] = {tid}, *p2[] = {text->valuestring};
+    PGresult *r = lull_db_exec(self->db, s_try_sql, 1, p1);
+    PGresult *h = r ? lull_db_exec(self->db, s_try_history_sql, 1, p2) : NULL;
+    s_job_t *job = r && h && PQntuples(r) == 1 ? calloc(1, sizeof *job) : NULL;
     if (!job) {
-        s_try_reject(self, req, conn, gen, why ? 400 : 500, why ? "bad_request" : "out_of_memory",
-                     why ? why : "out of memory");
+        if (!r || !h) s_trial_reply(self, req, conn, gen, 503, lull_json_error_body("database_unavailable",
+                                                                                  "the worker cannot reach the database"));
+        else if (PQntuples(r) != 1) s_trial_reply(self, req, conn, gen, 404, lull_json_error_body("not_found", "no such tenant"));
+        else s_trial_reply(self, req, conn, gen, 500, lull_json_error_body("out_of_memory", "out of memory"));
+        if (r) PQclear(r);
+        if (h) PQclear(h);
         cJSON_Delete(doc);
         return;
     }
@@ -1494,11 +1492,6 @@ void worker_jobs_try(worker_jobs_t *self, const lull_msg_t *msg, int conn, int g
     self->njobs++;
     LOG_INFO("try.start", "dry run", "req", LI((int64_t)req), "tenant", LI(job->tenant_id), "mode",
              LS(job->analyse_only ? "analyse" : "reply"));
-    char tid[24];
-    s_i64(tid, sizeof tid, job->tenant_id);
-    const char *p1[] = {tid}, *p2[] = {text->valuestring};
-    PGresult *r = lull_db_exec(self->db, s_try_sql, 1, p1);
-    PGresult *h = r ? lull_db_exec(self->db, s_try_history_sql, 1, p2) : NULL;
     cJSON_Delete(doc);
     s_job_run(job, r, h);  // answers now (filters, errors) or after its LLM calls
 }
