@@ -16,10 +16,19 @@
 
 #define RECV_BATCH 1000  // messages handled per socket event before timers get a turn
 
+// The three sockets the loop waits on, each handled by one part.
+typedef enum { S_INBOUND = 0, S_WORKERS, S_CONTROL, S_NSOCKETS } s_socket_kind_t;
+
+typedef struct {
+    sched_app_t *app;
+    s_socket_kind_t kind;
+    zsock_t *sock;
+} s_socket_t;
+
 struct sched_app {
     const sched_cfg_t *cfg;
     lull_proc_t *proc;
-    zsock_t *inbound, *router, *control;
+    s_socket_t sockets[S_NSOCKETS];
     sched_windows_t *win;
     sched_intake_t *intake;
     sched_workers_t *workers;
@@ -32,57 +41,22 @@ struct sched_app {
 
 static const double s_burst_bounds[] = {1, 2, 3, 5, 8, 13, 21, 50, 100, 1000};
 
-// Handles up to RECV_BATCH messages waiting on sock (then timers get a turn); handle borrows each message.
-static void s_drain(zsock_t *sock, void (*handle)(void *, zmsg_t *), void *part)
+// Handles up to RECV_BATCH messages waiting on a socket (then timers get a turn) by the part that owns it.
+static void s_on_socket(lull_loop_t *loop, int fd, int events, void *arg)
 {
-    for (int k = 0; k < RECV_BATCH && (zsock_events(sock) & ZMQ_POLLIN); k++) {
-        zmsg_t *z = zmsg_recv(sock);
+    (void)loop;
+    (void)fd;
+    (void)events;
+    s_socket_t *s = arg;
+    sched_app_t *self = s->app;
+    for (int k = 0; k < RECV_BATCH && (zsock_events(s->sock) & ZMQ_POLLIN); k++) {
+        zmsg_t *z = zmsg_recv(s->sock);
         if (!z) break;
-        handle(part, z);
+        if (s->kind == S_INBOUND) sched_intake_inbound(self->intake, z);
+        else if (s->kind == S_WORKERS) sched_workers_handle(self->workers, z);
+        else sched_control_handle(self->ctl, z);
         zmsg_destroy(&z);
     }
-}
-
-static void s_intake_handle(void *part, zmsg_t *z)
-{
-    sched_intake_inbound(part, z);
-}
-
-static void s_workers_handle(void *part, zmsg_t *z)
-{
-    sched_workers_handle(part, z);
-}
-
-static void s_control_handle(void *part, zmsg_t *z)
-{
-    sched_control_handle(part, z);
-}
-
-static void s_on_inbound(lull_loop_t *loop, int fd, int events, void *arg)
-{
-    (void)loop;
-    (void)fd;
-    (void)events;
-    sched_app_t *self = arg;
-    s_drain(self->inbound, s_intake_handle, self->intake);
-}
-
-static void s_on_router(lull_loop_t *loop, int fd, int events, void *arg)
-{
-    (void)loop;
-    (void)fd;
-    (void)events;
-    sched_app_t *self = arg;
-    s_drain(self->router, s_workers_handle, self->workers);
-}
-
-static void s_on_control(lull_loop_t *loop, int fd, int events, void *arg)
-{
-    (void)loop;
-    (void)fd;
-    (void)events;
-    sched_app_t *self = arg;
-    s_drain(self->control, s_control_handle, self->ctl);
 }
 
 // ---- timers
@@ -191,20 +165,28 @@ sched_app_t *sched_app_new(const sched_cfg_t *cfg, lull_proc_t *proc)
     self->win = sched_windows_new();
     self->intake = self->win ? sched_intake_new(cfg, proc, self->win) : NULL;
     if (!self->intake) goto fail;
-    self->inbound = s_bind(ZMQ_PULL, cfg->inbound_endpoint, "inbound");
-    self->router = s_bind(ZMQ_ROUTER, cfg->worker_endpoint, "workers");
-    self->control = s_bind(ZMQ_ROUTER, cfg->control_endpoint, "control");
-    if (!self->inbound || !self->router || !self->control) goto fail;
-    self->workers = sched_workers_new(cfg, proc, self->win, self->router);
-    self->ctl = self->workers ? sched_control_new(cfg, proc, self->win, self->workers, self->control) : NULL;
+    static const struct {
+        int type;
+        const char *what;
+    } kinds[S_NSOCKETS] = {{ZMQ_PULL, "inbound"}, {ZMQ_ROUTER, "workers"}, {ZMQ_ROUTER, "control"}};
+    const char *endpoints[S_NSOCKETS] = {cfg->inbound_endpoint, cfg->worker_endpoint, cfg->control_endpoint};
+    for (int i = 0; i < S_NSOCKETS; i++) {
+        self->sockets[i] = (s_socket_t){.app = self, .kind = (s_socket_kind_t)i};
+        self->sockets[i].sock = s_bind(kinds[i].type, endpoints[i], kinds[i].what);
+        if (!self->sockets[i].sock) goto fail;
+    }
+    self->workers = sched_workers_new(cfg, proc, self->win, self->sockets[S_WORKERS].sock);
+    self->ctl = self->workers
+                    ? sched_control_new(cfg, proc, self->win, self->workers, self->sockets[S_CONTROL].sock)
+                    : NULL;
     if (!self->ctl) goto fail;
     sched_intake_start(self->intake);
     lull_loop_t *loop = proc->loop;
-    if (lull_loop_add_socket(loop, zsock_resolve(self->inbound), LULL_LOOP_IN, s_on_inbound, self) != 0 ||
-        lull_loop_add_socket(loop, zsock_resolve(self->router), LULL_LOOP_IN, s_on_router, self) != 0 ||
-        lull_loop_add_socket(loop, zsock_resolve(self->control), LULL_LOOP_IN, s_on_control, self) != 0 ||
-        lull_loop_add_deadline(loop, s_deadline, self) != 0)
-        goto fail;
+    for (int i = 0; i < S_NSOCKETS; i++)
+        if (lull_loop_add_socket(loop, zsock_resolve(self->sockets[i].sock), LULL_LOOP_IN, s_on_socket,
+                                 &self->sockets[i]) != 0)
+            goto fail;
+    if (lull_loop_add_deadline(loop, s_deadline, self) != 0) goto fail;
     self->timers[0] = lull_loop_add_timer(loop, cfg->heartbeat_ms, cfg->heartbeat_ms, s_on_heartbeat, self);
     self->timers[1] = lull_loop_add_timer(loop, cfg->sweep_ms, cfg->sweep_ms, s_on_sweep, self);
     self->timers[2] = lull_loop_add_timer(loop, cfg->tenant_refresh_ms, cfg->tenant_refresh_ms, s_on_tenants, self);
@@ -224,9 +206,8 @@ void sched_app_destroy(sched_app_t **self_p)
     sched_app_t *self = *self_p;
     lull_loop_t *loop = self->proc->loop;
     if (loop) {
-        if (self->inbound) lull_loop_remove_socket(loop, zsock_resolve(self->inbound));
-        if (self->router) lull_loop_remove_socket(loop, zsock_resolve(self->router));
-        if (self->control) lull_loop_remove_socket(loop, zsock_resolve(self->control));
+        for (int i = 0; i < S_NSOCKETS; i++)
+            if (self->sockets[i].sock) lull_loop_remove_socket(loop, zsock_resolve(self->sockets[i].sock));
         for (int i = 0; i < 3; i++)
             if (self->timers[i] > 0) lull_loop_cancel_timer(loop, self->timers[i]);
     }
@@ -236,9 +217,7 @@ void sched_app_destroy(sched_app_t **self_p)
     sched_control_destroy(&self->ctl);
     sched_workers_destroy(&self->workers);
     sched_intake_destroy(&self->intake);
-    zsock_destroy(&self->inbound);
-    zsock_destroy(&self->router);
-    zsock_destroy(&self->control);
+    for (int i = 0; i < S_NSOCKETS; i++) zsock_destroy(&self->sockets[i].sock);
     sched_windows_destroy(&self->win);
     free(self);
     *self_p = NULL;
