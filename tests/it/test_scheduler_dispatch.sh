@@ -99,11 +99,12 @@ it_check_match "the second job answers the whole burst" "\"conversation_id\":$c6
 it_check_eq "c6 dispatched exactly twice" 2 "$(jobs "$W3" "$c6")"
 
 # --- paused: deferred until paused_until; escalated: skipped ------------------------------------------
-c7=$(sched_conv "$fast"); it_sql "UPDATE conversations SET paused_until = now() + interval '400 ms' WHERE id = $c7" >/dev/null
+# (the pause outlasts the 150 ms window by far, so that it still holds at dispatch on a slow, loaded machine)
+c7=$(sched_conv "$fast"); it_sql "UPDATE conversations SET paused_until = now() + interval '2 s' WHERE id = $c7" >/dev/null
 m=$(sched_msg "$c7"); sched_inbound "$c7" "$m" "$fast"
 c8=$(sched_conv "$fast"); it_sql "UPDATE conversations SET status = 'escalated' WHERE id = $c8" >/dev/null
 m=$(sched_msg "$c8"); sched_inbound "$c8" "$m" "$fast"
-it_wait_for "paused conversation dispatched once the pause ends" 5 grep -q "\"conversation_id\":$c7," "$W3"
+it_wait_for "paused conversation dispatched once the pause ends" 8 grep -q "\"conversation_id\":$c7," "$W3"
 it_check_match "the pause was logged" "\"ev\":\"dispatch.paused\".*\"conv\":$c7" "$(cat "$IT_TMP/sched.jsonl")"
 it_wait_for "escalated conversation skipped" 5 sh -c \
     "curl -s http://127.0.0.1:$SCHED_OPS/metrics | grep -q '^lull_sched_jobs_skipped_total [1-9]'"
