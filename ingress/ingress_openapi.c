@@ -65,7 +65,8 @@ static const s_op_t s_ops[] = {
     {"get", "/api/v1/chat/stream/{sessionId}", "chatStream", "web chat", S_PUBLIC,
      "The replies of a session as Server-Sent Events", "SessionId StreamAfter LastEventId", NULL,
      "200=ChatStream 400 404 429 503"},
-    {"get", "/chat", "chatPage", "web chat", S_PUBLIC, "The web chat page", NULL, NULL, "200=ChatPage"},
+    {"get", "/chat", "chatPage", "web chat", S_PUBLIC, "The web chat page", NULL, NULL,
+     "200=ChatPage 304=NotModified"},
     // admin: windows
     {"get", "/api/v1/windows", "windowsList", "admin: windows", S_ADMIN, "Open windows of every scheduler shard",
      "Limit After", NULL, "200=WindowList 400"},
