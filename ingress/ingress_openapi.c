@@ -288,7 +288,8 @@ static cJSON *s_parse(const char *file, const unsigned char *text, size_t len)
 {
     char err[160];
     cJSON *doc = lull_json_parse((const char *)text, len, 64, err, sizeof err);
-    if (!doc) LOG_ERROR("openapi.invalid", "an embedded OpenAPI file does not parse", "file", LS(file), "error", LS(err));
+    if (!doc)
+        LOG_ERROR("openapi.invalid", "an embedded OpenAPI file does not parse", "file", LS(file), "error", LS(err));
     return doc;
 }
 
@@ -296,22 +297,23 @@ static cJSON *s_parse(const char *file, const unsigned char *text, size_t len)
 // object; NULL (logged) when a file does not parse or both define the same thing.
 static cJSON *s_parse_static(void)
 {
+    cJSON *out = NULL;
     cJSON *doc = s_parse("ingress/static/openapi.json", ingress_static_openapi_json, ingress_static_openapi_json_len);
     cJSON *admin = s_parse("ingress/static/openapi_admin.json", ingress_static_openapi_admin_json,
                            ingress_static_openapi_admin_json_len);
     const char *clash = NULL;
-    if (!doc || !admin) goto fail;
+    if (!doc || !admin) goto cleanup;
     if (!cJSON_IsObject(doc) || !cJSON_IsObject(admin) || s_merge(doc, admin, 2, &clash) != 0) {
         LOG_ERROR("openapi.invalid", "the embedded OpenAPI files do not merge", "clash", LS(clash ? clash : "-"));
-        goto fail;
+        goto cleanup;
     }
-    if (cJSON_HasObjectItem(doc, "paths") || !cJSON_AddObjectToObject(doc, "paths")) goto fail;
-    cJSON_Delete(admin);
-    return doc;
-fail:
+    if (cJSON_HasObjectItem(doc, "paths") || !cJSON_AddObjectToObject(doc, "paths")) goto cleanup;
+    out = doc;
+    doc = NULL;
+cleanup:
     cJSON_Delete(admin);
     cJSON_Delete(doc);
-    return NULL;
+    return out;
 }
 
 char *ingress_openapi_json(void)

@@ -8,14 +8,16 @@
 
 #include <string.h>
 
-// Cache-Control: no-cache lets a browser keep the page but makes it ask (If-None-Match) before each use.
+// The headers of a 200 (with_body) or of a 304. Cache-Control: no-cache lets a browser keep the page but
+// makes it ask (If-None-Match) before each use. 0/-1.
 static int s_add_headers(struct MHD_Response *r, bool with_body)
 {
-    bool ok = MHD_add_response_header(r, "ETag", ingress_static_chat_html_etag) == MHD_YES &&
-              MHD_add_response_header(r, "Cache-Control", "no-cache") == MHD_YES;
+    bool ok = true;
+    if (with_body) ok = MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8") == MHD_YES;
+    ok = ok && MHD_add_response_header(r, "ETag", ingress_static_chat_html_etag) == MHD_YES &&
+         MHD_add_response_header(r, "Cache-Control", "no-cache") == MHD_YES;
     if (ok && with_body)
-        ok = MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8") == MHD_YES &&
-             MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES &&
+        ok = MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES &&
              MHD_add_response_header(r, "Content-Security-Policy",
                                      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
                                      "connect-src 'self'; base-uri 'none'; form-action 'none'") == MHD_YES;
