@@ -470,7 +470,7 @@ static enum MHD_Result s_dispatch(s_req_t *req)
     }
     case R_ADMIN: return s_admin(req);
     case R_CHAT_STREAM: return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
-    case R_CHAT_PAGE: return MHD_queue_response(req->conn, 200, req->srv->page);
+    case R_CHAT_PAGE: return ingress_page_queue(req->conn, req->srv->page);
     case R_OPENAPI: return MHD_queue_response(req->conn, 200, req->srv->openapi);
     default: return s_error(req, 404, "not_found", "no such route", NULL);
     }
