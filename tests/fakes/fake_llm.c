@@ -8,7 +8,7 @@
 // Deterministic answers: a reply asks for search_inventory when the last customer text names an item as a
 // whole word ("jacket", "boots" …, plural or not), asks for a size ("do you have that in size M?": the item an
 // earlier text named, and the size) or about stock ("have you got", "in stock"), and tools are offered; then it
-// answers from the tool result with what it returned (name, size, price, SKU); an analysis request (OpenAI response_format, Anthropic forced tool, Gemini
+// answers from the tool result with what it returned (name, SKU, size, price); an analysis request (OpenAI response_format, Anthropic forced tool, Gemini
 // responseSchema) gets JSON whose sentiment/intent/priority/escalate follow keywords in the text.
 // Latency without a thread per request: finished requests are suspended and a timer thread resumes them
 // when due (a binary heap).
@@ -252,7 +252,7 @@ static void s_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 }
 
 // The text of an answer to a reply request given the last user text or the last tool result: from a
-// search_inventory result, each item as the tool returned it (name, size, price, SKU).
+// search_inventory result, each item as the tool returned it (name, SKU, size, price).
 static char *s_reply_text(const char *user, const char *tool_result)
 {
     char buf[2048];
@@ -272,15 +272,15 @@ static char *s_reply_text(const char *user, const char *tool_result)
                 const cJSON *price = cJSON_GetObjectItemCaseSensitive(it, "price");
                 const cJSON *cur = cJSON_GetObjectItemCaseSensitive(it, "currency");
                 if (i++) s_appendf(buf, sizeof buf, &len, i == n ? " and " : ", ");
-                s_appendf(buf, sizeof buf, &len, "the %.200s", cJSON_IsString(name) ? name->valuestring : "?");
+                s_appendf(buf, sizeof buf, &len, "the %.200s (%.40s)", cJSON_IsString(name) ? name->valuestring : "?",
+                          cJSON_IsString(sku) ? sku->valuestring : "?");
                 if (cJSON_IsString(size) && *size->valuestring)
                     s_appendf(buf, sizeof buf, &len, " in size %.20s", size->valuestring);
                 if (cJSON_IsNumber(price))
                     s_appendf(buf, sizeof buf, &len, " for %.2f %.8s", price->valuedouble,
                               cJSON_IsString(cur) ? cur->valuestring : "");
                 else
-                    s_appendf(buf, sizeof buf, &len, " (ask us for the price)");
-                s_appendf(buf, sizeof buf, &len, " (%.40s)", cJSON_IsString(sku) ? sku->valuestring : "?");
+                    s_appendf(buf, sizeof buf, &len, ", ask us for the price");
             }
             s_appendf(buf, sizeof buf, &len, ".");
         } else {
