@@ -475,7 +475,7 @@ static const char *const s_text[] = {
     "   'GenericAccepted': {'type': 'object', 'required': ['status', 'contact_id', 'message_id', 'window', ",
     "'duplicate'], 'properties': {'status': {'type': 'string', 'enum': ['success']}, 'contact_id': {'type': ",
     "'string'}, 'message_id': {'type': 'integer'}, 'window': {'type': 'object', 'properties': {'active': ",
-    "{'type': 'boolean'}, 'seconds': {'type': 'integer', 'description': 'the tenant window for this channel, whole "
+    "{'type': 'boolean'}, 'seconds': {'type': 'integer', 'description': 'the tenant window for this channel, whole ",
     "seconds rounded up'}, 'ms': {'type': 'integer', 'description': 'the tenant window for this channel, ms'}}}, ",
     "'duplicate': {'type': 'boolean'}}},",
     "   'TiktokAccepted': {'type': 'object', 'required': ['status'], 'properties': {'status': {'type': 'string', ",
