@@ -273,7 +273,7 @@ static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int 
         const char *tpl = lull_db_text(res, r, SO_WA_TEMPLATE_SID);
         sender_wa_t wa = sender_wa_decide(ok ? age : -1, self->cfg->wa_window_ms, tpl && *tpl);
         if (wa == SENDER_WA_ESCALATE) {
-            const char *why = "whatsapp: outside the 24-hour window and no approved template configured; escalated";
+            const char *why = "whatsapp: outside the 24-hour window and no approved template configured";
             if (sender_outbox_escalate(self->db, self->owner, job->id, job->conv, job->tenant_id, why) != 0) {
                 LOG_ERROR("sender.escalate_failed", "cannot dead-letter/escalate; the lease will expire", "outbox",
                           LI(job->id), "conv", LI(job->conv), "error", LS(lull_db_error(self->db)));
