@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One conversation's story in the logs (the log contract in docs/operations.md). Through the whole stack: a
 # burst of three generic webhook messages for one new conversation (the third delivered twice), whose reply's
-# first delivery meets a 503 and is retried; beside it one Twilio SMS, and a TikTok message answered by a person
-# from the app. Then, for each conversation id, each tier's log holds exactly the expected info lines in order,
-# with the ids that join them; the lines of all four logs grepped by conversation and sorted begin with the
-# first inbound.accepted; every line of every log parses as JSON; no line at info or above holds a body sent.
+# first delivery meets a 503 and is retried; beside it one Twilio SMS, one web chat message, and a TikTok
+# message answered by a person from the app. Then, for each conversation id, each tier's log holds exactly the
+# expected info lines in order, with the ids that join them; the lines of all four logs grepped by conversation
+# and sorted begin with the first inbound.accepted; every line of every log parses as JSON; no line at info or
+# above holds a body sent.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/e2e_lib.sh"
 WINDOW_MS=2000
@@ -71,12 +72,19 @@ it_check_eq "a TikTok message accepted" 200 \
     "$(e2e_tiktok im_receive_msg 7300000000000000812 "tiktok $MARK five" ck_story tc_story u_story b_story)"
 it_check_eq "a person's TikTok reply (im_send_msg) accepted" 200 \
     "$(e2e_tiktok im_send_msg 7300000000000000813 "a person $MARK six" ck_story tc_story b_story u_story)"
+WSID=$(curl -s --max-time 10 -H 'Content-Type: application/json' --data-binary '{}' "$ING/api/v1/chat/session" |
+    jq -r '.sessionId // empty')
+it_check_eq "a web chat message accepted" 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+    -H 'Content-Type: application/json' --data-binary "$(jq -cn --arg s "$WSID" --arg m "web $MARK seven" \
+    '{sessionId:$s, message:$m}')" "$ING/api/v1/chat/message")"
 S=$(e2e_conv '+15557000812'); S=${S:-0}
 T=$(e2e_conv u_story); T=${T:-0}
+W=$(e2e_conv "${WSID:-none}"); W=${W:-0}
 
 it_wait_for "the burst's reply sent" 30 sent_for "$C"
 it_wait_for "the SMS reply sent" 30 sent_for "$S"
-for conv in "$C" "$S"; do
+it_wait_for "the web chat reply sent" 30 sent_for "$W"
+for conv in "$C" "$S" "$W"; do
     it_wait_for "the scheduler logged done for $conv" 10 logged scheduler done "$conv"
     it_wait_for "the sender logged delivery.sent for $conv" 10 logged sender delivery.sent "$conv"
 done
@@ -151,12 +159,20 @@ it_check_match "SMS: delivery.sent has channel sms, Twilio's sid and attempt 1" 
 it_check_eq "SMS: the logged provider id is the one stored" \
     "$(it_sql "SELECT provider_message_id FROM outbox WHERE conversation_id = $S")" "$(field "$l" provider_id)"
 
-# 5. TikTok: the contact's message, then the person's reply echoed by TikTok (logged with author human).
+# 5. Web chat: accepted on channel webchat; the reply published to the session's stream is delivery.sent.
+it_check_eq "web chat: ingress accepted once, on channel webchat" "inbound.accepted|webchat" \
+    "$(story ingress "$W")|$(field "$(line ingress "$W" inbound.accepted)" channel)"
+l=$(line sender "$W" delivery.sent)
+it_check_eq "web chat: sender delivery.sent names the outbox row, channel webchat, attempt 1" \
+    "$(it_sql "SELECT id FROM outbox WHERE conversation_id = $W")|webchat|1" \
+    "$(field "$l" outbox)|$(field "$l" channel)|$(field "$l" attempt)"
+
+# 6. TikTok: the contact's message, then the person's reply echoed by TikTok (logged with author human).
 it_check_eq "TikTok: two messages accepted" "inbound.accepted inbound.accepted" "$(story ingress "$T")"
 it_check_eq "TikTok: the contact's message has no author, the echo has author human" "tiktok||tiktok|human" \
     "$(field "$(line ingress "$T" inbound.accepted 1)" channel)|$(field "$(line ingress "$T" inbound.accepted 1)" author)|$(field "$(line ingress "$T" inbound.accepted 2)" channel)|$(field "$(line ingress "$T" inbound.accepted 2)" author)"
 
-# 6. Every line of every log is a JSON object with the common fields; no body at info or above.
+# 7. Every line of every log is a JSON object with the common fields; no body at info or above.
 for t in "${LOGS[@]}"; do
     f=$IT_TMP/$t.jsonl
     it_check "$t: the log has lines" test -s "$f"
