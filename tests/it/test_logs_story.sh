@@ -169,8 +169,9 @@ it_check_eq "web chat: sender delivery.sent names the outbox row, channel webcha
 
 # 6. TikTok: the contact's message, then the person's reply echoed by TikTok (logged with author human).
 it_check_eq "TikTok: two messages accepted" "inbound.accepted inbound.accepted" "$(story ingress "$T")"
+t1=$(line ingress "$T" inbound.accepted 1); t2=$(line ingress "$T" inbound.accepted 2)
 it_check_eq "TikTok: the contact's message has no author, the echo has author human" "tiktok||tiktok|human" \
-    "$(field "$(line ingress "$T" inbound.accepted 1)" channel)|$(field "$(line ingress "$T" inbound.accepted 1)" author)|$(field "$(line ingress "$T" inbound.accepted 2)" channel)|$(field "$(line ingress "$T" inbound.accepted 2)" author)"
+    "$(field "$t1" channel)|$(field "$t1" author)|$(field "$t2" channel)|$(field "$t2" author)"
 
 # 7. Every line of every log is a JSON object with the common fields; no body at info or above.
 for t in "${LOGS[@]}"; do
