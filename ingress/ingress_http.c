@@ -196,7 +196,9 @@ static enum MHD_Result s_answer(s_req_t *req)
             cJSON_AddNumberToObject(o, "message_id", (double)it->message_id);
             cJSON *w = cJSON_AddObjectToObject(o, "window");
             cJSON_AddBoolToObject(w, "active", true);
-            cJSON_AddNumberToObject(w, "seconds", (double)(it->window_ms / 1000));
+            // whole seconds rounded up (a live 500 ms window is 1 s, never 0), and the exact milliseconds
+            cJSON_AddNumberToObject(w, "seconds", (double)((it->window_ms + 999) / 1000));
+            cJSON_AddNumberToObject(w, "ms", (double)it->window_ms);
         } else if (req->route == R_CHAT_MESSAGE) {
             cJSON_AddStringToObject(o, "sessionId", req->row.echo ? req->row.echo : "");
             cJSON_AddNumberToObject(o, "messageId", (double)it->message_id);
@@ -470,7 +472,7 @@ static enum MHD_Result s_dispatch(s_req_t *req)
     }
     case R_ADMIN: return s_admin(req);
     case R_CHAT_STREAM: return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
-    case R_CHAT_PAGE: return MHD_queue_response(req->conn, 200, req->srv->page);
+    case R_CHAT_PAGE: return ingress_page_queue(req->conn, req->srv->page);
     case R_OPENAPI: return MHD_queue_response(req->conn, 200, req->srv->openapi);
     default: return s_error(req, 404, "not_found", "no such route", NULL);
     }

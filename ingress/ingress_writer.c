@@ -386,6 +386,21 @@ static void s_history(s_conn_t *c, ingress_item_t *it)
 // ---------------------------------------------------------------------------------------------------------
 // The thread
 
+// One info line per stored message, with the ids that join the tiers' logs (never the body). A message from the
+// contact (wake) logs inbound.accepted; a person's reply the provider echoed (a TikTok im_send_msg) logs it with
+// "author":"human". A delivery already stored logs inbound.duplicate with the stored row's ids when known.
+static void s_log_stored(const ingress_item_t *it)
+{
+    bool dup = it->outcome == INGRESS_OUT_DUPLICATE;
+    if (it->op != INGRESS_OP_STORE || (!dup && it->outcome != INGRESS_OUT_NEW)) return;
+    // A NULL key ends the fields: a duplicate whose stored id is unknown stops before message_id, and only an
+    // echoed reply gets an author.
+    lull_log_at(LULL_LOG_INFO, dup ? "inbound.duplicate" : "inbound.accepted", NULL, "tenant", LI(it->tenant_id),
+                "channel", LS(it->channel), "conv", LI(it->conversation_id),
+                it->message_id > 0 ? "message_id" : (const char *)NULL, LI(it->message_id),
+                !dup && !it->wake ? "author" : (const char *)NULL, LS("human"), (const char *)NULL);
+}
+
 static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 {
     if (lull_db_connect(c->db) != 0) {
@@ -405,6 +420,7 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
     }
     for (int i = 0; i < n; i++) {
         ingress_item_t *it = items[i];
+        s_log_stored(it);
         if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(c, it);
         it->done(it, it->done_arg);  // the item may be freed from here on
     }
