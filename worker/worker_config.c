@@ -31,6 +31,7 @@ static const lull_setting_t s_settings[] = {
     W_("LULL_WORKER_COOLDOWN_MS", LULL_CFG_INT, "30000", "provider cooldown, milliseconds (reported to the scheduler as backoff_until_ms)", false, 0, 3600000, cooldown_ms),
     W_("LULL_WORKER_TOOL_ROUNDS", LULL_CFG_INT, "3", "maximum tool-call rounds per reply", false, 0, 10, tool_rounds),
     W_("LULL_WORKER_BLOCK_LIMIT_MS", LULL_CFG_INT, "0", "after a blocked message, ignore that contact for this long (contacts.limited_until); 0 = off", false, 0, 2592000000.0, block_limit_ms),
+    W_("LULL_WORKER_PRICES_REFRESH_MS", LULL_CFG_INT, "300000", "how often the model prices (table llm_prices) are read again, milliseconds; 0 = at start only", false, 0, 86400000, prices_refresh_ms),
     W_("LULL_WORKER_ANALYSIS", LULL_CFG_BOOL, "1", "run the structured analysis of each burst (sentiment, intent, entities …)", false, 0, 0, analysis),
 };
 

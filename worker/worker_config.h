@@ -27,6 +27,7 @@ typedef struct {
     int64_t tool_rounds;        // maximum tool rounds per reply
     int64_t block_limit_ms;     // contact limit after a blocked message, milliseconds; 0 = none
     bool analysis;              // run the structured analysis call
+    int64_t prices_refresh_ms;  // how often llm_prices is read again, milliseconds; 0 = at start only
 } worker_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.
