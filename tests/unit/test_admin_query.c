@@ -8,20 +8,20 @@
 LULL_TEST(query_decodes_and_bounds)
 {
     char v[16];
-    LULL_CHECK(ingress_admin_query("/x?q=a%20b+c&limit=5", "q", v, sizeof v));
+    LULL_CHECK(ingress_admin_util_query("/x?q=a%20b+c&limit=5", "q", v, sizeof v));
     LULL_CHECK_EQ_STR(v, "a b c");
-    LULL_CHECK(ingress_admin_query("/x?q=a&limit=5", "limit", v, sizeof v));
+    LULL_CHECK(ingress_admin_util_query("/x?q=a&limit=5", "limit", v, sizeof v));
     LULL_CHECK_EQ_STR(v, "5");
-    LULL_CHECK(!ingress_admin_query("/x?q=a", "limit", v, sizeof v));         // absent
-    LULL_CHECK(!ingress_admin_query("/x", "q", v, sizeof v));                 // no query at all
-    LULL_CHECK(!ingress_admin_query("/x?xq=1", "q", v, sizeof v));           // not a prefix match
-    LULL_CHECK(!ingress_admin_query("/x?q=%zz", "q", v, sizeof v));          // bad escape
-    LULL_CHECK(!ingress_admin_query("/x?q=%4", "q", v, sizeof v));           // truncated escape
-    LULL_CHECK(!ingress_admin_query("/x?q=%ff%fe", "q", v, sizeof v));       // not UTF-8
-    LULL_CHECK(!ingress_admin_query("/x?q=0123456789abcdef", "q", v, sizeof v));  // longer than the buffer
-    LULL_CHECK(ingress_admin_query("/x?q=%2B1%25", "q", v, sizeof v));
+    LULL_CHECK(!ingress_admin_util_query("/x?q=a", "limit", v, sizeof v));         // absent
+    LULL_CHECK(!ingress_admin_util_query("/x", "q", v, sizeof v));                 // no query at all
+    LULL_CHECK(!ingress_admin_util_query("/x?xq=1", "q", v, sizeof v));           // not a prefix match
+    LULL_CHECK(!ingress_admin_util_query("/x?q=%zz", "q", v, sizeof v));          // bad escape
+    LULL_CHECK(!ingress_admin_util_query("/x?q=%4", "q", v, sizeof v));           // truncated escape
+    LULL_CHECK(!ingress_admin_util_query("/x?q=%ff%fe", "q", v, sizeof v));       // not UTF-8
+    LULL_CHECK(!ingress_admin_util_query("/x?q=0123456789abcdef", "q", v, sizeof v));  // longer than the buffer
+    LULL_CHECK(ingress_admin_util_query("/x?q=%2B1%25", "q", v, sizeof v));
     LULL_CHECK_EQ_STR(v, "+1%");
-    LULL_CHECK(ingress_admin_query("/x?a=1&q=&b=2", "q", v, sizeof v));      // present and empty
+    LULL_CHECK(ingress_admin_util_query("/x?a=1&q=&b=2", "q", v, sizeof v));      // present and empty
     LULL_CHECK_EQ_STR(v, "");
 }
 
@@ -29,16 +29,16 @@ LULL_TEST(query_int_ranges)
 {
     ingress_admin_req_t req = {.method = "GET", .uri = "/x?limit=20&after=abc&big=5000"};
     int64_t out = 0;
-    LULL_CHECK(ingress_admin_query_int(&req, "limit", 50, 1, 1000, &out));
+    LULL_CHECK(ingress_admin_util_query_int(&req, "limit", 50, 1, 1000, &out));
     LULL_CHECK_EQ_INT(out, 20);
-    LULL_CHECK(ingress_admin_query_int(&req, "missing", 50, 1, 1000, &out));
+    LULL_CHECK(ingress_admin_util_query_int(&req, "missing", 50, 1, 1000, &out));
     LULL_CHECK_EQ_INT(out, 50);
-    LULL_CHECK(!ingress_admin_query_int(&req, "after", 0, 0, 100, &out));
+    LULL_CHECK(!ingress_admin_util_query_int(&req, "after", 0, 0, 100, &out));
     LULL_CHECK_EQ_INT(req.status, 400);
     LULL_CHECK(req.answer && strstr(req.answer, "'after'"));
     free(req.answer);
     req.answer = NULL;
-    LULL_CHECK(!ingress_admin_query_int(&req, "big", 50, 1, 1000, &out));
+    LULL_CHECK(!ingress_admin_util_query_int(&req, "big", 50, 1, 1000, &out));
     LULL_CHECK(req.answer && strstr(req.answer, "between 1 and 1000"));
     free(req.answer);
 }
