@@ -1,7 +1,8 @@
 // The admin HTTP API of lull-ingress (/api/v1/windows, conversations, escalations; the seed's /timers and
 // /process-chat): bearer-token check on the HTTP thread, then the work (SQL, the scheduler's control sockets,
-// the sender's OUTBOX push) on one dedicated admin thread, so a slow database or scheduler never blocks the
-// webhook routes. The HTTP side suspends the connection and the done callback resumes it.
+// the sender's OUTBOX push) on a pool of admin threads, so a slow database or scheduler never blocks the
+// webhook routes. The HTTP side suspends the connection and the done callback resumes it. The routes live in
+// the ingress_admin_* modules (windows, convs, dead, health, try, crud) over ingress_admin_util and _ctl.
 #ifndef INGRESS_ADMIN_H
 #define INGRESS_ADMIN_H
 
@@ -31,7 +32,7 @@ typedef struct {
 
 // True when path (without query) belongs to the admin API.
 bool ingress_admin_route(const char *path);
-// Starts the admin thread. NULL on failure (logged).
+// Starts the admin threads. NULL on failure (logged).
 ingress_admin_t *ingress_admin_new(const ingress_admin_cfg_t *cfg);
 // Checks the token and queues req. Returns 1 when answered at once (req->status/answer set, done NOT called:
 // unauthorised, disabled, overloaded), 0 when queued (done will be called from the admin thread).

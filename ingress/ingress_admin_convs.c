@@ -36,27 +36,22 @@ static const char s_sql_conv_list[] =
 void ingress_admin_convs_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
 {
     char status[16], channel[16], q[256];
-    int64_t limit, after;
+    ingress_admin_page_t pg;
     bool has_status = ingress_admin_util_query(req->uri, "status", status, sizeof status) && *status;
     bool has_channel = ingress_admin_util_query(req->uri, "channel", channel, sizeof channel) && *channel;
     bool has_q = ingress_admin_util_query(req->uri, "q", q, sizeof q) && *q;
-    if (has_status && !ingress_admin_util_one_of(status, s_statuses))
-        {
-            ingress_admin_util_error(req, 400, "bad_parameter", "'status' must be one of open, escalated, paused, closed");
-            return;
-        }
-    if (has_channel && !ingress_admin_util_channel_ok(channel))
-        {
-            ingress_admin_util_error(req, 400, "bad_parameter", "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
-            return;
-        }
-    if (!ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX, &limit) ||
-        !ingress_admin_util_query_int(req, "after", 0, 0, INT64_MAX, &after))
+    if (has_status && !ingress_admin_util_one_of(status, s_statuses)) {
+        ingress_admin_util_error(req, 400, "bad_parameter", "'status' must be one of open, escalated, paused, closed");
         return;
-    char sa[24], sl[24];
-    snprintf(sa, sizeof sa, "%lld", (long long)after);
-    snprintf(sl, sizeof sl, "%lld", (long long)limit);
-    const char *p[5] = {has_status ? status : NULL, has_channel ? channel : NULL, sa, has_q ? q : NULL, sl};
+    }
+    if (has_channel && !ingress_admin_util_channel_ok(channel)) {
+        ingress_admin_util_error(req, 400, "bad_parameter",
+                                 "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
+        return;
+    }
+    if (!ingress_admin_util_page(req, &pg)) return;
+    const char *p[5] = {has_status ? status : NULL, has_channel ? channel : NULL, pg.after_s, has_q ? q : NULL,
+                        pg.limit_s};
     ingress_admin_util_sql_answer(ctx, req, s_sql_conv_list, 5, p, NULL);
 }
 
@@ -99,15 +94,11 @@ static const char s_sql_conv_messages[] =
 
 void ingress_admin_convs_messages(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, int64_t conv)
 {
-    int64_t limit, after;
-    if (!ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX, &limit) ||
-        !ingress_admin_util_query_int(req, "after", 0, 0, INT64_MAX, &after))
-        return;
-    char sc[24], sa[24], sl[24];
+    ingress_admin_page_t pg;
+    if (!ingress_admin_util_page(req, &pg)) return;
+    char sc[24];
     snprintf(sc, sizeof sc, "%lld", (long long)conv);
-    snprintf(sa, sizeof sa, "%lld", (long long)after);
-    snprintf(sl, sizeof sl, "%lld", (long long)limit);
-    const char *p[3] = {sc, sa, sl};
+    const char *p[3] = {sc, pg.after_s, pg.limit_s};
     ingress_admin_util_sql_answer(ctx, req, s_sql_conv_messages, 3, p, "no such conversation");
 }
 
@@ -208,7 +199,8 @@ static int s_reply_replayed(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, 
     const char *body = lull_db_text(r, 0, 2);
     if (!body || strcmp(body, text) != 0 || lull_db_int(r, 0, 3, NULL) != conv) {
         PQclear(r);
-        ingress_admin_util_error(req, 409, "idempotency_conflict", "this Idempotency-Key was used for another reply (other body or conversation)");
+        ingress_admin_util_error(req, 409, "idempotency_conflict",
+                                 "this Idempotency-Key was used for another reply (other body or conversation)");
         return 1;
     }
     cJSON *o = cJSON_CreateObject();
@@ -267,7 +259,8 @@ void ingress_admin_convs_reply(ingress_admin_ctx_t *ctx, ingress_admin_req_t *re
     if (!key) key = req->idempotency_key;
     if (key && !s_key_ok(key)) {
         cJSON_Delete(b);
-        ingress_admin_util_error(req, 400, "bad_field", "the idempotency key must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+        ingress_admin_util_error(req, 400, "bad_field",
+                                 "the idempotency key must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
         return;
     }
     char sc[24], okey[200];
@@ -280,7 +273,8 @@ void ingress_admin_convs_reply(ingress_admin_ctx_t *ctx, ingress_admin_req_t *re
     const char *p[3] = {sc, text, key ? okey : NULL};
     PGresult *r = lull_db_exec(ctx->db, s_sql_reply, 3, p);
     if (!r && key && strcmp(lull_db_sqlstate(ctx->db), "23505") == 0) {  // the same key, concurrently
-        if (s_reply_replayed(ctx, req, okey, conv, text) == 0) ingress_admin_util_error(req, 409, "idempotency_conflict", "retry");
+        if (s_reply_replayed(ctx, req, okey, conv, text) == 0)
+            ingress_admin_util_error(req, 409, "idempotency_conflict", "retry");
         cJSON_Delete(b);
         return;
     }
@@ -334,13 +328,8 @@ void ingress_admin_convs_escalations(ingress_admin_ctx_t *ctx, ingress_admin_req
             return;
         }
     }
-    int64_t limit, after;
-    if (!ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX, &limit) ||
-        !ingress_admin_util_query_int(req, "after", 0, 0, INT64_MAX, &after))
-        return;
-    char sa[24], sl[24];
-    snprintf(sa, sizeof sa, "%lld", (long long)after);
-    snprintf(sl, sizeof sl, "%lld", (long long)limit);
-    const char *p[3] = {po, sa, sl};
+    ingress_admin_page_t pg;
+    if (!ingress_admin_util_page(req, &pg)) return;
+    const char *p[3] = {po, pg.after_s, pg.limit_s};
     ingress_admin_util_sql_answer(ctx, req, s_sql_escalations, 3, p, NULL);
 }

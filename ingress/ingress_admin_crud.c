@@ -349,22 +349,20 @@ static void s_run(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r
 
 static void s_list(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r)
 {
-    int64_t limit, after, tenant = 0;
-    if (!ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX, &limit) ||
-        !ingress_admin_util_query_int(req, "after", 0, 0, INT64_MAX, &after) ||
+    ingress_admin_page_t pg;
+    int64_t tenant = 0;
+    if (!ingress_admin_util_page(req, &pg) ||
         (r->by_tenant && !ingress_admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant)))
         return;
-    char cols[1024], sql[S_SQL_MAX], sa[24], sl[24], st[24];
+    char cols[1024], sql[S_SQL_MAX], st[24];
     s_columns(r, cols, sizeof cols);
     snprintf(sql, sizeof sql,
              "SELECT json_build_object('%s', coalesce(json_agg(x ORDER BY x.id), '[]'::json), 'next_after',"
              " CASE WHEN count(*) = $2::int THEN max(x.id) END)::text FROM (SELECT %s FROM %s WHERE id > $1::bigint%s"
              " ORDER BY id LIMIT $2::int) x",
              r->name, cols, r->table, r->by_tenant ? " AND ($3::bigint IS NULL OR tenant_id = $3::bigint)" : "");
-    snprintf(sa, sizeof sa, "%lld", (long long)after);
-    snprintf(sl, sizeof sl, "%lld", (long long)limit);
     snprintf(st, sizeof st, "%lld", (long long)tenant);
-    const char *p[3] = {sa, sl, tenant ? st : NULL};
+    const char *p[3] = {pg.after_s, pg.limit_s, tenant ? st : NULL};
     s_run(db, req, r, sql, r->by_tenant ? 3 : 2, p, 200);
 }
 

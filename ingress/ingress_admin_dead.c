@@ -31,12 +31,14 @@ static bool s_dead_filter(ingress_admin_req_t *req, const cJSON *obj, lull_dead_
         if (!ingress_admin_util_query(req->uri, "since", since, 64)) *since = '\0';
     }
     if (*channel && !ingress_admin_util_channel_ok(channel)) {
-        ingress_admin_util_error(req, 400, "bad_parameter", "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
+        ingress_admin_util_error(req, 400, "bad_parameter",
+                                 "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
         return false;
     }
     for (const char *p = since; *p; p++)  // an ISO timestamp: digits, separators, T/Z, zone offset
         if (!strchr("0123456789-:.TZ +", *p)) {
-            ingress_admin_util_error(req, 400, "bad_parameter", "'since' must be an ISO 8601 timestamp (2026-11-23T10:00:00Z)");
+            ingress_admin_util_error(req, 400, "bad_parameter",
+                                     "'since' must be an ISO 8601 timestamp (2026-11-23T10:00:00Z)");
             return false;
         }
     f->channel = *channel ? channel : NULL;
@@ -121,7 +123,8 @@ void ingress_admin_dead_replay_all(ingress_admin_ctx_t *ctx, ingress_admin_req_t
     cJSON_Delete(b);
     if (!ok) return;
     if (!f.tenant_id && !f.channel && !f.since && !all) {
-        ingress_admin_util_error(req, 400, "empty_filter", "give tenant, channel or since, or {\"all\":true} to replay every dead letter");
+        ingress_admin_util_error(req, 400, "empty_filter",
+                                 "give tenant, channel or since, or {\"all\":true} to replay every dead letter");
         return;
     }
     int64_t n = lull_dead_replay_all(ctx->db, &f);

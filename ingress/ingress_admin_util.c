@@ -117,6 +117,17 @@ bad:;
     return false;
 }
 
+bool ingress_admin_util_page(ingress_admin_req_t *req, ingress_admin_page_t *page)
+{
+    if (!ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX,
+                                      &page->limit) ||
+        !ingress_admin_util_query_int(req, "after", 0, 0, INT64_MAX, &page->after))
+        return false;
+    snprintf(page->limit_s, sizeof page->limit_s, "%lld", (long long)page->limit);
+    snprintf(page->after_s, sizeof page->after_s, "%lld", (long long)page->after);
+    return true;
+}
+
 bool ingress_admin_util_path_id(const char *p, int64_t *id, const char **rest)
 {
     char *end = NULL;

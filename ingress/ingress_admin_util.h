@@ -62,6 +62,16 @@ bool ingress_admin_util_query(const char *uri, const char *key, char *out, size_
 // Reads an integer query parameter in [min, max] (absent → def); false when invalid (req answered 400).
 bool ingress_admin_util_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max,
                                   int64_t *out);
+// A keyset page's query parameters, as integers and as texts for SQL parameters.
+typedef struct {
+    int64_t limit;      // ?limit: rows, 1..INGRESS_ADMIN_LIMIT_MAX (absent: INGRESS_ADMIN_LIMIT_DEFAULT)
+    int64_t after;      // ?after: the last id of the page before, 0.. (absent: 0)
+    char limit_s[24];   // limit in decimal
+    char after_s[24];   // after in decimal
+} ingress_admin_page_t;
+
+// Reads ?limit then ?after of req into page; false when one is invalid (req answered 400).
+bool ingress_admin_util_page(ingress_admin_req_t *req, ingress_admin_page_t *page) __attribute__((warn_unused_result));
 // Parses a positive id at p (up to '/', '?', '#' or end); *rest points after it. false when not an id.
 bool ingress_admin_util_path_id(const char *p, int64_t *id, const char **rest);
 // True when v is one of the NULL-terminated set.

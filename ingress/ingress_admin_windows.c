@@ -20,10 +20,9 @@ static int s_cmp_conv(const void *a, const void *b)
 // `limit` smallest conversation ids above `after`; the merge of those holds the global first `limit`.
 void ingress_admin_windows_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, bool seed)
 {
-    int64_t limit, after;
-    if (!ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX, &limit) ||
-        !ingress_admin_util_query_int(req, "after", 0, 0, INT64_MAX, &after))
-        return;
+    ingress_admin_page_t pg;
+    if (!ingress_admin_util_page(req, &pg)) return;
+    int64_t limit = pg.limit, after = pg.after;
     size_t nall = 0, cap = (size_t)ctx->nctl * INGRESS_ADMIN_LIMIT_MAX;
     cJSON **all = calloc(cap, sizeof *all);
     if (!all) {
@@ -109,7 +108,8 @@ void ingress_admin_windows_op(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req
     if (st < 0) {
         free(body);
         LOG_WARN("admin.scheduler_unavailable", "the scheduler shard did not answer", "conv", LI(conv), "shard", LI(shard));
-        ingress_admin_util_error(req, 503, "scheduler_unavailable", "the scheduler did not answer in time; retry later");
+        ingress_admin_util_error(req, 503, "scheduler_unavailable",
+                                 "the scheduler did not answer in time; retry later");
         return;
     }
     LOG_INFO("admin.window", "window operation forwarded", "conv", LI(conv), "op", LS(lull_ctl_op_name(op)), "status",

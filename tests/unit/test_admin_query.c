@@ -1,5 +1,5 @@
-// Unit tests of the admin API's query-string and route helpers (ingress_admin): percent-decoding, limits,
-// invalid input, integer parameters with ranges, which paths are admin routes.
+// Unit tests of the admin API's query-string and route helpers (ingress_admin_util, ingress_admin): percent-decoding,
+// limits, invalid input, integer parameters with ranges, which paths are admin routes.
 #include "lull_test.h"
 #include "../../ingress/ingress_admin.h"
 
@@ -43,6 +43,31 @@ LULL_TEST(query_int_ranges)
     free(req.answer);
 }
 
+LULL_TEST(page_defaults_texts_and_bounds)
+{
+    ingress_admin_page_t pg;
+    ingress_admin_req_t req = {.method = "GET", .uri = "/x"};
+    LULL_CHECK(ingress_admin_util_page(&req, &pg));
+    LULL_CHECK_EQ_INT(pg.limit, INGRESS_ADMIN_LIMIT_DEFAULT);
+    LULL_CHECK_EQ_INT(pg.after, 0);
+    LULL_CHECK_EQ_STR(pg.limit_s, "50");
+    LULL_CHECK_EQ_STR(pg.after_s, "0");
+    req.uri = "/x?after=9007199254740993&limit=1000";
+    LULL_CHECK(ingress_admin_util_page(&req, &pg));
+    LULL_CHECK_EQ_STR(pg.after_s, "9007199254740993");  // exact, not through a double
+    LULL_CHECK_EQ_STR(pg.limit_s, "1000");
+    req.uri = "/x?limit=1001&after=-1";  // limit is read first: its error is the answer
+    LULL_CHECK(!ingress_admin_util_page(&req, &pg));
+    LULL_CHECK_EQ_INT(req.status, 400);
+    LULL_CHECK(req.answer && strstr(req.answer, "'limit'"));
+    free(req.answer);
+    req.answer = NULL;
+    req.uri = "/x?after=-1";
+    LULL_CHECK(!ingress_admin_util_page(&req, &pg));
+    LULL_CHECK(req.answer && strstr(req.answer, "'after'"));
+    free(req.answer);
+}
+
 LULL_TEST(admin_routes)
 {
     LULL_CHECK(ingress_admin_route("/timers"));
@@ -60,6 +85,7 @@ int main(void)
 {
     LULL_RUN(query_decodes_and_bounds);
     LULL_RUN(query_int_ranges);
+    LULL_RUN(page_defaults_texts_and_bounds);
     LULL_RUN(admin_routes);
     return lull_test_summary();
 }
