@@ -7,6 +7,7 @@
 #include "lull_crypto.h"
 #include "lull_db.h"
 #include "lull_dead.h"
+#include "lull_channel.h"
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_proto.h"
@@ -187,7 +188,17 @@ static bool s_one_of(const char *v, const char *const *set)
     return false;
 }
 
-static const char *const s_channels[] = {"generic", "sms", "whatsapp", "tiktok", "webchat", NULL};
+// True when channel names an input channel; else answers 400 naming the accepted ones.
+static bool s_channel_ok(ingress_admin_req_t *req, const char *channel)
+{
+    if (lull_channel_is_input(lull_channel_parse(channel))) return true;
+    char names[128], msg[160];
+    lull_channel_input_names(names, sizeof names);
+    snprintf(msg, sizeof msg, "'channel' must be one of %s", names);
+    s_err(req, 400, "bad_parameter", msg);
+    return false;
+}
+
 static const char *const s_statuses[] = {"open", "escalated", "paused", "closed", NULL};
 
 void ingress_admin_answer(ingress_admin_req_t *req, int status, char *body) { s_set(req, status, body); }
@@ -388,11 +399,7 @@ static void s_conv_list(s_ctx_t *self, ingress_admin_req_t *req)
             s_err(req, 400, "bad_parameter", "'status' must be one of open, escalated, paused, closed");
             return;
         }
-    if (has_channel && !s_one_of(channel, s_channels))
-        {
-            s_err(req, 400, "bad_parameter", "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
-            return;
-        }
+    if (has_channel && !s_channel_ok(req, channel)) return;
     if (!s_query_int(req, "limit", S_LIMIT_DEFAULT, 1, S_LIMIT_MAX, &limit) ||
         !s_query_int(req, "after", 0, 0, INT64_MAX, &after))
         return;
@@ -724,10 +731,7 @@ static bool s_dead_filter(ingress_admin_req_t *req, const cJSON *obj, lull_dead_
         if (!s_query(req->uri, "channel", channel, 16)) *channel = '\0';
         if (!s_query(req->uri, "since", since, 64)) *since = '\0';
     }
-    if (*channel && !s_one_of(channel, s_channels)) {
-        s_err(req, 400, "bad_parameter", "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
-        return false;
-    }
+    if (*channel && !s_channel_ok(req, channel)) return false;
     for (const char *p = since; *p; p++)  // an ISO timestamp: digits, separators, T/Z, zone offset
         if (!strchr("0123456789-:.TZ +", *p)) {
             s_err(req, 400, "bad_parameter", "'since' must be an ISO 8601 timestamp (2026-11-23T10:00:00Z)");

@@ -8,6 +8,7 @@
 #include "ingress_parse.h"
 #include "ingress_sig.h"
 #include "ingress_stream.h"
+#include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
@@ -51,15 +52,13 @@ struct ingress_http {
     struct MHD_Daemon *daemon;
     char public_url[512];
     lull_histogram_t *latency[R_COUNT];
-    lull_counter_t *accepted[6], *duplicate[6];  // by channel index (s_channels)
+    lull_counter_t *accepted[LULL_CH_COUNT], *duplicate[LULL_CH_COUNT];  // by lull_channel_t
     struct MHD_Response *twiml;
     ingress_admin_t *admin;
     ingress_stream_t *streams;  // web chat SSE
     struct MHD_Response *page;  // GET /chat
     struct MHD_Response *openapi;  // GET /openapi.json
 };
-
-static const char *const s_channels[6] = {"generic", "sms", "whatsapp", "tiktok", "webchat", "other"};
 
 typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
 
@@ -85,13 +84,6 @@ typedef struct {
 
 // ---------------------------------------------------------------------------------------------------------
 // Responses
-
-static int s_channel_index(const char *ch)
-{
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s_channels[i], ch) == 0) return i;
-    return 5;
-}
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
                               const char *allow)
@@ -186,7 +178,7 @@ static enum MHD_Result s_answer(s_req_t *req)
     switch (it->outcome) {
     case INGRESS_OUT_NEW:
     case INGRESS_OUT_DUPLICATE: {
-        int ci = s_channel_index(req->row.channel);
+        lull_channel_t ci = lull_channel_parse(req->row.channel);
         lull_counter_add(it->outcome == INGRESS_OUT_NEW ? req->srv->accepted[ci] : req->srv->duplicate[ci], 1);
         if (req->route == R_TWILIO) return MHD_queue_response(req->conn, 200, req->srv->twiml);
         cJSON *o = cJSON_CreateObject();
@@ -586,12 +578,12 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
                                                   "webhook request latency, arrival to answer", LULL_METRICS_LATENCY_BUCKETS,
                                                   LULL_METRICS_LATENCY_NBUCKETS);
     }
-    for (int c = 0; c < 6; c++) {
+    for (int c = 0; c < LULL_CH_COUNT; c++) {
         char labels[64];
-        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"accepted\"", s_channels[c]);
+        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"accepted\"", lull_channel_name((lull_channel_t)c));
         self->accepted[c] = lull_metrics_counter(metrics, "lull_ingress_inbound_total", labels,
                                                  "messages received, by channel and outcome (accepted = stored)");
-        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"duplicate\"", s_channels[c]);
+        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"duplicate\"", lull_channel_name((lull_channel_t)c));
         self->duplicate[c] = lull_metrics_counter(metrics, "lull_ingress_inbound_total", labels,
                                                   "messages received, by channel and outcome (accepted = stored)");
     }

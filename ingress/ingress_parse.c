@@ -1,5 +1,6 @@
 // Webhook body parsing: strict, bounded, and producing the JSON rows of lull_ingress_store().
 #include "ingress_parse.h"
+#include "lull_channel.h"
 #include "lull_json.h"
 
 #include <ctype.h>
@@ -228,14 +229,15 @@ int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingr
         s_field(root, "tenant", false, false, &tenant, NULL, 0, err) != 0)
         goto cleanup;
     if (mid && !*mid) mid = NULL;
-    row = s_new_row(tenant ? "slug" : "default", tenant, "generic", contact, true, text);
+    const char *channel = lull_channel_name(LULL_CH_GENERIC);
+    row = s_new_row(tenant ? "slug" : "default", tenant, channel, contact, true, text);
     s_add_str(row, "first_name", fn);
     s_add_str(row, "last_name", ln);
     s_add_str(row, "provider_message_id", mid);
     cJSON_AddItemReferenceToObject(row, "raw", root);
     out->wake = true;
     out->echo = strdup(contact);
-    rc = s_finish(row, out, "generic", mid, err);
+    rc = s_finish(row, out, channel, mid, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(root);
@@ -312,11 +314,12 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
     }
     if (profile && strlen(profile) > INGRESS_MAX_FIELD) profile = NULL;
     bool wa = strncmp(from, "whatsapp:", 9) == 0;
+    const char *channel = lull_channel_name(wa ? LULL_CH_WHATSAPP : LULL_CH_SMS);
     char key2[INGRESS_MAX_FIELD + 16];
     if (strncmp(to, "whatsapp:", 9) == 0) snprintf(key2, sizeof key2, "%s", to + 9);
     else snprintf(key2, sizeof key2, "whatsapp:%s", to);
 
-    cJSON *row = s_new_row("twilio", to, wa ? "whatsapp" : "sms", from, true, text ? text : ""),
+    cJSON *row = s_new_row("twilio", to, channel, from, true, text ? text : ""),
           *media = cJSON_CreateArray(), *raw = cJSON_CreateObject();
     for (long i = 0; i < num_media; i++) {
         char k[32], c[40];
@@ -350,7 +353,7 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
     cJSON_AddStringToObject(row, "provider_message_id", sid);
     cJSON_AddItemToObject(row, "raw", raw);
     out->wake = true;
-    int rc = s_finish(row, out, wa ? "whatsapp" : "sms", sid, err);
+    int rc = s_finish(row, out, channel, sid, err);
     cJSON_Delete(row);
     return rc;
 }
@@ -402,7 +405,7 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
         }
         if (!text) text = "";
     }
-    row = s_new_row("tiktok", client_key, "tiktok", inbound ? from : to, inbound, text);
+    row = s_new_row("tiktok", client_key, lull_channel_name(LULL_CH_TIKTOK), inbound ? from : to, inbound, text);
     cJSON_AddStringToObject(row, "business_address", inbound ? to : from);
     cJSON_AddStringToObject(row, "external_conversation_id", conv);
     cJSON_AddStringToObject(row, "provider_message_id", mid);
@@ -410,7 +413,7 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
     if (raw) cJSON_ReplaceItemInObjectCaseSensitive(raw, "content", cJSON_Duplicate(content, true));
     cJSON_AddItemToObject(row, "raw", raw ? raw : cJSON_CreateNull());
     out->wake = inbound;
-    rc = s_finish(row, out, "tiktok", mid, err);
+    rc = s_finish(row, out, lull_channel_name(LULL_CH_TIKTOK), mid, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(content);
@@ -430,13 +433,13 @@ int ingress_parse_chat_message(const char *body, size_t len, ingress_row_t *out,
         s_field(root, "userId", false, true, &user, ubuf, sizeof ubuf, err) != 0)
         goto cleanup;
     if (s_text(root, "message", "", &text, err) != 0) goto cleanup;
-    row = s_new_row("session", sid, "webchat", sid, true, text);
+    row = s_new_row("session", sid, lull_channel_name(LULL_CH_WEBCHAT), sid, true, text);
     s_add_str(row, "user_id", user);
     cJSON_AddStringToObject(row, "external_conversation_id", sid);
     cJSON_AddItemReferenceToObject(row, "raw", root);
     out->wake = true;
     out->echo = strdup(sid);
-    rc = s_finish(row, out, "webchat", NULL, err);
+    rc = s_finish(row, out, lull_channel_name(LULL_CH_WEBCHAT), NULL, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(root);

@@ -4,6 +4,7 @@
 #include "sender_app.h"
 #include <czmq.h>
 #include "lull_proto.h"
+#include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_http.h"
@@ -239,7 +240,7 @@ static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int 
         snprintf(err, sizeof err, "missing or invalid recipient");
         goto dead;
     }
-    bool whatsapp = strcmp(channel, "whatsapp") == 0;
+    bool whatsapp = lull_channel_parse(channel) == LULL_CH_WHATSAPP;
     if (whatsapp && strncmp(to, "whatsapp:", 9) != 0) {
         snprintf(err, sizeof err, "whatsapp recipient lacks the whatsapp: prefix");
         goto dead;
