@@ -866,18 +866,16 @@ static void s_health(s_ctx_t *self, ingress_admin_req_t *req)
 {
     s_target_t t[S_MAX_TARGETS];
     int nt = 0;
-    const char *p = self->cfg.health_targets ? self->cfg.health_targets : "";
-    while (*p && nt < S_MAX_TARGETS) {
-        size_t len = strcspn(p, ",");
-        const char *eq = memchr(p, '=', len);
+    const lull_cfg_list_t *targets = self->cfg.health_targets;
+    for (size_t i = 0; targets && i < targets->n && nt < S_MAX_TARGETS; i++) {
+        const char *p = targets->items[i], *eq = strchr(p, '=');
+        size_t len = strlen(p);
         if (eq && eq > p && (size_t)(eq - p) < sizeof t[nt].name && len - (size_t)(eq - p) - 1 < sizeof t[nt].url) {
             memset(&t[nt], 0, sizeof t[nt]);
             snprintf(t[nt].name, sizeof t[nt].name, "%.*s", (int)(eq - p), p);
-            snprintf(t[nt].url, sizeof t[nt].url, "%.*s", (int)(len - (size_t)(eq - p) - 1), eq + 1);
+            snprintf(t[nt].url, sizeof t[nt].url, "%s", eq + 1);
             nt++;
         }
-        p += len;
-        if (*p == ',') p++;
     }
     CURLM *m = curl_multi_init();
     for (int i = 0; m && i < nt; i++) {
@@ -1140,36 +1138,28 @@ static void s_dispatch(s_ctx_t *self, ingress_admin_req_t *req)
 // ---------------------------------------------------------------------------------------------------------
 // Thread and queue
 
-// Connects to every endpoint of the comma-separated list: one socket per endpoint into out[] (shared = false),
-// or one socket connected to all of them in out[0] (shared = true). Returns the number of endpoints, -1 on error.
-static int s_connect_list(const char *list, int type, bool shared, zsock_t **out, int max)
+// Connects to every endpoint of list: one socket per endpoint into out[] (shared = false), or one socket
+// connected to all of them in out[0] (shared = true). Returns the number of endpoints, -1 on error.
+static int s_connect_list(const lull_cfg_list_t *list, int type, bool shared, zsock_t **out, int max)
 {
     int n = 0;
-    const char *p = list ? list : "";
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        char ep[256];
-        if (len >= sizeof ep || (n >= max && !shared)) return -1;
-        if (len > 0) {
-            memcpy(ep, p, len);
-            ep[len] = '\0';
-            zsock_t *s = shared && out[0] ? out[0] : NULL;
-            if (!s) {
-                s = zsock_new(type);
-                if (!s) return -1;
-                zsock_set_linger(s, 0);
-                zsock_set_sndhwm(s, 1000);
-                zsock_set_immediate(s, 1);  // never queue for a peer that is not there (no stale cancel later)
-                out[shared ? 0 : n] = s;
-            }
-            if (zsock_connect(s, "%s", ep) != 0) {
-                LOG_ERROR("admin.endpoint_invalid", "cannot connect to an endpoint", "endpoint", LS(ep));
-                return -1;
-            }
-            n++;
+    for (size_t i = 0; list && i < list->n; i++) {
+        const char *ep = list->items[i];
+        if (n >= max && !shared) return -1;
+        zsock_t *s = shared && out[0] ? out[0] : NULL;
+        if (!s) {
+            s = zsock_new(type);
+            if (!s) return -1;
+            zsock_set_linger(s, 0);
+            zsock_set_sndhwm(s, 1000);
+            zsock_set_immediate(s, 1);  // never queue for a peer that is not there (no stale cancel later)
+            out[shared ? 0 : n] = s;
         }
-        p += len;
-        if (*p == ',') p++;
+        if (zsock_connect(s, "%s", ep) != 0) {
+            LOG_ERROR("admin.endpoint_invalid", "cannot connect to an endpoint", "endpoint", LS(ep));
+            return -1;
+        }
+        n++;
     }
     return n;
 }

@@ -592,9 +592,9 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     if (!self->twiml) goto fail;
     MHD_add_response_header(self->twiml, "Content-Type", "text/xml");
     ingress_admin_cfg_t ac = {.database_url = cfg->common.database_url, .token = cfg->admin_token,
-                              .controls = cfg->scheduler_controls, .senders = cfg->senders,
+                              .controls = &cfg->scheduler_controls, .senders = &cfg->senders,
                               .ctl_timeout_ms = cfg->admin_ctl_timeout_ms, .try_timeout_ms = cfg->admin_try_timeout_ms, .threads = cfg->admin_threads, .queue_max = cfg->admin_queue_max,
-                              .health_targets = cfg->health_targets, .health_timeout_ms = cfg->admin_ctl_timeout_ms};
+                              .health_targets = &cfg->health_targets, .health_timeout_ms = cfg->admin_ctl_timeout_ms};
     char *config_json = lull_config_to_json(INGRESS_PROC.settings, INGRESS_PROC.nsettings, cfg);
     ac.config_json = config_json;
     self->admin = ingress_admin_new(&ac);
