@@ -443,7 +443,9 @@ static enum MHD_Result s_dispatch(s_req_t *req)
         char id[64];
         if (ingress_parse_chat_session(req->body, req->len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
             return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
-        req->session_arg[0] = strdup(lull_random_id("ws_", 16, id, sizeof id));
+        if (!lull_random_id("ws_", 16, id, sizeof id))
+            return s_error(req, 503, "random_unavailable", "no random bytes for a session id; retry later", NULL);
+        req->session_arg[0] = strdup(id);
         if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
         req->item.op = INGRESS_OP_SESSION;
         for (int i = 0; i < 3; i++) req->item.arg[i] = req->session_arg[i];

@@ -671,7 +671,11 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     self->db = proc->db;
     char host[64] = "host", rnd[24];
     gethostname(host, sizeof host - 1);
-    snprintf(self->owner, sizeof self->owner, "%s:%d:%s", host, (int)getpid(), lull_random_id("", 6, rnd, sizeof rnd));
+    if (!lull_random_id("", 6, rnd, sizeof rnd)) {
+        LOG_ERROR("sender.owner_failed", "no random bytes for the lease owner id (RAND_bytes failed)");
+        goto fail;
+    }
+    snprintf(self->owner, sizeof self->owner, "%s:%d:%s", host, (int)getpid(), rnd);
     self->http = lull_http_new(self->loop, RESP_MAX, cfg->timeout_ms, 0);
     self->rate = sender_rate_new(4096);
     self->results = sender_results_new();

@@ -71,10 +71,14 @@ static int s_connect(s_conn_t *c)
         lull_loop_remove_socket(loop, zsock_resolve(c->sock));
         zsock_destroy(&c->sock);
     }
+    char id[40];
+    if (!lull_random_id("w", 12, id, sizeof id)) {
+        LOG_ERROR("sched.identity_failed", "no random bytes for the DEALER identity (RAND_bytes failed)", "endpoint",
+                  LS(c->endpoint));
+        return -1;
+    }
     c->sock = zsock_new(ZMQ_DEALER);
     if (!c->sock) return -1;
-    char id[40];
-    lull_random_id("w", 12, id, sizeof id);
     zsock_set_identity(c->sock, id);
     zsock_set_linger(c->sock, 0);
     zsock_set_sndhwm(c->sock, 100000);
