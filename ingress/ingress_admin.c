@@ -10,6 +10,7 @@
 #include "lull_channel.h"
 #include "lull_json.h"
 #include "lull_log.h"
+#include "lull_url.h"
 #include "lull_proto.h"
 
 #include <curl/curl.h>
@@ -99,51 +100,9 @@ static void s_sql_answer(s_ctx_t *self, ingress_admin_req_t *req, const char *sq
 // ---------------------------------------------------------------------------------------------------------
 // Query strings and paths
 
-static int s_hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // Copies the percent-decoded value of key from the query of uri into out; false when absent, undecodable or
 // longer than cap - 1.
-static bool s_query(const char *uri, const char *key, char *out, size_t cap)
-{
-    const char *q = strchr(uri, '?');
-    if (!q) return false;
-    size_t kl = strlen(key);
-    for (const char *p = q + 1; *p;) {
-        size_t seg = strcspn(p, "&#");
-        if (seg > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-            size_t o = 0;
-            for (size_t i = kl + 1; i < seg; i++) {
-                char c = p[i];
-                if (c == '+') c = ' ';
-                else if (c == '%') {
-                    if (i + 2 >= seg) return false;
-                    int h = s_hexval(p[i + 1]), l = h < 0 ? -1 : s_hexval(p[i + 2]);
-                    if (h < 0 || l < 0) return false;
-                    c = (char)(h * 16 + l);
-                    i += 2;
-                }
-                if (o + 1 >= cap) return false;
-                out[o++] = c;
-            }
-            out[o] = '\0';
-            return lull_utf8_valid(out, o);
-        }
-        if (seg == kl && strncmp(p, key, kl) == 0) {
-            if (cap) out[0] = '\0';
-            return true;
-        }
-        p += seg;
-        if (*p != '&') break;
-        p++;
-    }
-    return false;
-}
+static bool s_query(const char *uri, const char *key, char *out, size_t cap) { return lull_url_query(uri, key, out, cap); }
 
 // Reads an integer query parameter in [min, max]; absent → *out = def. false (answered 400) when invalid.
 static bool s_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max, int64_t *out)

@@ -2,6 +2,7 @@
 #include "ingress_parse.h"
 #include "lull_channel.h"
 #include "lull_json.h"
+#include "lull_url.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -32,33 +33,6 @@ void ingress_row_free(ingress_row_t *r)
 // ---------------------------------------------------------------------------------------------------------
 // Forms
 
-static int s_hex(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Percent-decodes src[0..n) into dst (NUL-terminated); -1 on a bad escape, a NUL byte or invalid UTF-8.
-static int s_unescape(const char *src, size_t n, char *dst)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = src[i];
-        if (c == '+') c = ' ';
-        else if (c == '%') {
-            if (i + 2 >= n || s_hex(src[i + 1]) < 0 || s_hex(src[i + 2]) < 0) return -1;
-            c = (char)(s_hex(src[i + 1]) * 16 + s_hex(src[i + 2]));
-            i += 2;
-        }
-        if (c == '\0') return -1;
-        dst[k++] = c;
-    }
-    dst[k] = '\0';
-    return lull_utf8_valid(dst, k) ? 0 : -1;
-}
-
 int ingress_form_parse(const char *body, size_t len, ingress_form_t *out, ingress_err_t *err)
 {
     memset(out, 0, sizeof *out);
@@ -78,12 +52,15 @@ int ingress_form_parse(const char *body, size_t len, ingress_form_t *out, ingres
         if (e > i) {
             size_t eq = i;
             while (eq < e && body[eq] != '=') eq++;
-            char *name = w;
-            if (s_unescape(body + i, eq - i, name) != 0) goto bad;
-            w += strlen(name) + 1;
+            char *name = w;  // a decoded text is never longer than its encoding
+            int nl = lull_url_decode(body + i, eq - i, name, eq - i + 1);
+            if (nl < 0) goto bad;
+            w += nl + 1;
             char *value = w;
-            if (s_unescape(body + (eq < e ? eq + 1 : e), eq < e ? e - eq - 1 : 0, value) != 0) goto bad;
-            w += strlen(value) + 1;
+            size_t vlen = eq < e ? e - eq - 1 : 0;
+            int vl = lull_url_decode(body + (eq < e ? eq + 1 : e), vlen, value, vlen + 1);
+            if (vl < 0) goto bad;
+            w += vl + 1;
             if (!*name) goto bad;
             out->p[out->n++] = (ingress_param_t){name, value};
         }
@@ -250,20 +227,14 @@ int ingress_parse_twilio_status(const ingress_form_t *f, const char *uri, char *
     static const char *const statuses[] = {"accepted", "scheduled", "queued", "sending", "sent", "delivered",
                                            "undelivered", "failed", "read", "canceled", "partially_delivered"};
     outbox[0] = '\0';
-    const char *q = uri ? strchr(uri, '?') : NULL;
-    for (const char *p = q ? q + 1 : NULL; p && *p;) {
-        size_t seg = strcspn(p, "&#");
-        if (seg > 7 && strncmp(p, "outbox=", 7) == 0) {
-            size_t n = seg - 7;
-            bool digits = n > 0 && n < 19 && n < outbox_cap && p[7] != '0';
-            for (size_t i = 0; digits && i < n; i++) digits = p[7 + i] >= '0' && p[7 + i] <= '9';
-            if (!digits) return ingress_err_set(err, 400, "invalid_field", "query parameter 'outbox' must be a positive integer");
-            memcpy(outbox, p + 7, n);
-            outbox[n] = '\0';
-        }
-        p += seg;
-        if (*p != '&') break;
-        p++;
+    size_t n = 0;
+    const char *id = lull_url_query_raw(uri, "outbox", &n);
+    if (id && n) {  // "outbox=" with no value is no outbox
+        bool digits = n < 19 && n < outbox_cap && id[0] != '0';
+        for (size_t i = 0; digits && i < n; i++) digits = id[i] >= '0' && id[i] <= '9';
+        if (!digits) return ingress_err_set(err, 400, "invalid_field", "query parameter 'outbox' must be a positive integer");
+        memcpy(outbox, id, n);
+        outbox[n] = '\0';
     }
     const char *sid = ingress_form_get(f, "MessageSid"), *st = ingress_form_get(f, "MessageStatus"),
                *code = ingress_form_get(f, "ErrorCode");
