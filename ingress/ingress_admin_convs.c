@@ -44,11 +44,7 @@ void ingress_admin_convs_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req
         ingress_admin_util_error(req, 400, "bad_parameter", "'status' must be one of open, escalated, paused, closed");
         return;
     }
-    if (has_channel && !ingress_admin_util_channel_ok(channel)) {
-        ingress_admin_util_error(req, 400, "bad_parameter",
-                                 "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
-        return;
-    }
+    if (has_channel && !ingress_admin_util_channel_ok(req, channel)) return;
     if (!ingress_admin_util_page(req, &pg)) return;
     const char *p[5] = {has_status ? status : NULL, has_channel ? channel : NULL, pg.after_s, has_q ? q : NULL,
                         pg.limit_s};

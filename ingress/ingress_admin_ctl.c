@@ -5,41 +5,33 @@
 
 #include <string.h>
 
-// Connects to every endpoint of the comma-separated list: one socket per endpoint into out[] (shared = false),
-// or one socket connected to all of them in out[0] (shared = true). Returns the number of endpoints, -1 on error.
-static int s_connect_list(const char *list, int type, bool shared, zsock_t **out, int max)
+// Connects to every endpoint of list: one socket per endpoint into out[] (shared = false), or one socket
+// connected to all of them in out[0] (shared = true). Returns the number of endpoints, -1 on error.
+static int s_connect_list(const lull_cfg_list_t *list, int type, bool shared, zsock_t **out, int max)
 {
     int n = 0;
-    const char *p = list ? list : "";
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        char ep[256];
-        if (len >= sizeof ep || (n >= max && !shared)) return -1;
-        if (len > 0) {
-            memcpy(ep, p, len);
-            ep[len] = '\0';
-            zsock_t *s = shared && out[0] ? out[0] : NULL;
-            if (!s) {
-                s = zsock_new(type);
-                if (!s) return -1;
-                zsock_set_linger(s, 0);
-                zsock_set_sndhwm(s, 1000);
-                zsock_set_immediate(s, 1);  // never queue for a peer that is not there (no stale cancel later)
-                out[shared ? 0 : n] = s;
-            }
-            if (zsock_connect(s, "%s", ep) != 0) {
-                LOG_ERROR("admin.endpoint_invalid", "cannot connect to an endpoint", "endpoint", LS(ep));
-                return -1;
-            }
-            n++;
+    for (size_t i = 0; list && i < list->n; i++) {
+        const char *ep = list->items[i];
+        if (n >= max && !shared) return -1;
+        zsock_t *s = shared && out[0] ? out[0] : NULL;
+        if (!s) {
+            s = zsock_new(type);
+            if (!s) return -1;
+            zsock_set_linger(s, 0);
+            zsock_set_sndhwm(s, 1000);
+            zsock_set_immediate(s, 1);  // never queue for a peer that is not there (no stale cancel later)
+            out[shared ? 0 : n] = s;
         }
-        p += len;
-        if (*p == ',') p++;
+        if (zsock_connect(s, "%s", ep) != 0) {
+            LOG_ERROR("admin.endpoint_invalid", "cannot connect to an endpoint", "endpoint", LS(ep));
+            return -1;
+        }
+        n++;
     }
     return n;
 }
 
-int ingress_admin_ctl_open(ingress_admin_ctx_t *ctx, const char *controls, const char *senders)
+int ingress_admin_ctl_open(ingress_admin_ctx_t *ctx, const lull_cfg_list_t *controls, const lull_cfg_list_t *senders)
 {
     ctx->nctl = s_connect_list(controls, ZMQ_DEALER, false, ctx->ctl, INGRESS_ADMIN_MAX_SHARDS);
     if (ctx->nctl <= 0) {

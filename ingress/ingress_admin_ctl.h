@@ -6,10 +6,10 @@
 #include "ingress_admin_util.h"
 #include "lull_proto.h"
 
-// Connects ctx's sockets: one DEALER per endpoint of controls (comma-separated, in shard order, 1 to
-// INGRESS_ADMIN_MAX_SHARDS) and one PUSH connected to every endpoint of senders (may be empty). 0, or -1
-// (logged; ingress_admin_ctl_close frees what was made).
-int ingress_admin_ctl_open(ingress_admin_ctx_t *ctx, const char *controls, const char *senders)
+// Connects ctx's sockets: one DEALER per endpoint of controls (in shard order, 1 to INGRESS_ADMIN_MAX_SHARDS)
+// and one PUSH connected to every endpoint of senders (may be NULL or empty). 0, or -1 (logged;
+// ingress_admin_ctl_close frees what was made).
+int ingress_admin_ctl_open(ingress_admin_ctx_t *ctx, const lull_cfg_list_t *controls, const lull_cfg_list_t *senders)
     __attribute__((warn_unused_result));
 // Closes every socket of ctx; safe on a context that was never opened.
 void ingress_admin_ctl_close(ingress_admin_ctx_t *ctx);

@@ -30,11 +30,7 @@ static bool s_dead_filter(ingress_admin_req_t *req, const cJSON *obj, lull_dead_
         if (!ingress_admin_util_query(req->uri, "channel", channel, 16)) *channel = '\0';
         if (!ingress_admin_util_query(req->uri, "since", since, 64)) *since = '\0';
     }
-    if (*channel && !ingress_admin_util_channel_ok(channel)) {
-        ingress_admin_util_error(req, 400, "bad_parameter",
-                                 "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
-        return false;
-    }
+    if (*channel && !ingress_admin_util_channel_ok(req, channel)) return false;
     for (const char *p = since; *p; p++)  // an ISO timestamp: digits, separators, T/Z, zone offset
         if (!strchr("0123456789-:.TZ +", *p)) {
             ingress_admin_util_error(req, 400, "bad_parameter",

@@ -34,18 +34,16 @@ void ingress_admin_health_check(ingress_admin_ctx_t *ctx, ingress_admin_req_t *r
 {
     s_target_t t[S_MAX_TARGETS];
     int nt = 0;
-    const char *p = ctx->health_targets ? ctx->health_targets : "";
-    while (*p && nt < S_MAX_TARGETS) {
-        size_t len = strcspn(p, ",");
-        const char *eq = memchr(p, '=', len);
+    const lull_cfg_list_t *targets = ctx->health_targets;
+    for (size_t i = 0; targets && i < targets->n && nt < S_MAX_TARGETS; i++) {
+        const char *p = targets->items[i], *eq = strchr(p, '=');
+        size_t len = strlen(p);
         if (eq && eq > p && (size_t)(eq - p) < sizeof t[nt].name && len - (size_t)(eq - p) - 1 < sizeof t[nt].url) {
             memset(&t[nt], 0, sizeof t[nt]);
             snprintf(t[nt].name, sizeof t[nt].name, "%.*s", (int)(eq - p), p);
-            snprintf(t[nt].url, sizeof t[nt].url, "%.*s", (int)(len - (size_t)(eq - p) - 1), eq + 1);
+            snprintf(t[nt].url, sizeof t[nt].url, "%s", eq + 1);
             nt++;
         }
-        p += len;
-        if (*p == ',') p++;
     }
     CURLM *m = curl_multi_init();
     for (int i = 0; m && i < nt; i++) {

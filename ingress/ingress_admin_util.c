@@ -1,8 +1,10 @@
 // The admin route modules' shared pieces: JSON answers and errors, the database error answer, query-string,
 // path-id and body readers.
 #include "ingress_admin_util.h"
+#include "lull_channel.h"
 #include "lull_json.h"
 #include "lull_log.h"
+#include "lull_url.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,49 +50,9 @@ void ingress_admin_util_sql_answer(ingress_admin_ctx_t *ctx, ingress_admin_req_t
 // ---------------------------------------------------------------------------------------------------------
 // Query strings and paths
 
-static int s_hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// The value must fit cap - 1 bytes and decode to UTF-8.
 bool ingress_admin_util_query(const char *uri, const char *key, char *out, size_t cap)
 {
-    const char *q = strchr(uri, '?');
-    if (!q) return false;
-    size_t kl = strlen(key);
-    for (const char *p = q + 1; *p;) {
-        size_t seg = strcspn(p, "&#");
-        if (seg > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-            size_t o = 0;
-            for (size_t i = kl + 1; i < seg; i++) {
-                char c = p[i];
-                if (c == '+') c = ' ';
-                else if (c == '%') {
-                    if (i + 2 >= seg) return false;
-                    int h = s_hexval(p[i + 1]), l = h < 0 ? -1 : s_hexval(p[i + 2]);
-                    if (h < 0 || l < 0) return false;
-                    c = (char)(h * 16 + l);
-                    i += 2;
-                }
-                if (o + 1 >= cap) return false;
-                out[o++] = c;
-            }
-            out[o] = '\0';
-            return lull_utf8_valid(out, o);
-        }
-        if (seg == kl && strncmp(p, key, kl) == 0) {
-            if (cap) out[0] = '\0';
-            return true;
-        }
-        p += seg;
-        if (*p != '&') break;
-        p++;
-    }
-    return false;
+    return lull_url_query(uri, key, out, cap);
 }
 
 bool ingress_admin_util_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max,
@@ -146,8 +108,15 @@ bool ingress_admin_util_one_of(const char *v, const char *const *set)
     return false;
 }
 
-static const char *const s_channels[] = {"generic", "sms", "whatsapp", "tiktok", "webchat", NULL};
-bool ingress_admin_util_channel_ok(const char *v) { return ingress_admin_util_one_of(v, s_channels); }
+bool ingress_admin_util_channel_ok(ingress_admin_req_t *req, const char *channel)
+{
+    if (lull_channel_is_input(lull_channel_parse(channel))) return true;
+    char names[128], msg[160];
+    lull_channel_input_names(names, sizeof names);
+    snprintf(msg, sizeof msg, "'channel' must be one of %s", names);
+    ingress_admin_util_error(req, 400, "bad_parameter", msg);
+    return false;
+}
 
 cJSON *ingress_admin_util_body(ingress_admin_req_t *req)
 {

@@ -4,6 +4,7 @@
 #ifndef INGRESS_ADMIN_UTIL_H
 #define INGRESS_ADMIN_UTIL_H
 
+#include "lull_config.h"
 #include "lull_db.h"
 
 #include <cJSON.h>
@@ -42,7 +43,7 @@ typedef struct {
     uint64_t next_req_id;                       // the last CTL_REQ id sent
     int64_t ctl_timeout_ms;                     // a shard's answer to a window operation, milliseconds
     int64_t try_timeout_ms;                     // a dry run's answer, milliseconds
-    const char *health_targets;                 // comma-separated name=url checked by GET /api/v1/health
+    const lull_cfg_list_t *health_targets;      // name=url items checked by GET /api/v1/health
     int64_t health_timeout_ms;                  // per health target, milliseconds
     const char *config_json;                    // the effective configuration, secrets masked
 } ingress_admin_ctx_t;
@@ -76,8 +77,8 @@ bool ingress_admin_util_page(ingress_admin_req_t *req, ingress_admin_page_t *pag
 bool ingress_admin_util_path_id(const char *p, int64_t *id, const char **rest);
 // True when v is one of the NULL-terminated set.
 bool ingress_admin_util_one_of(const char *v, const char *const *set);
-// True when v names a channel (generic, sms, whatsapp, tiktok, webchat).
-bool ingress_admin_util_channel_ok(const char *v);
+// True when channel names an input channel; else answers req 400 naming the accepted ones.
+bool ingress_admin_util_channel_ok(ingress_admin_req_t *req, const char *channel);
 // Parses req's JSON body (empty = {}): an object the caller deletes, or NULL with req answered 400.
 cJSON *ingress_admin_util_body(ingress_admin_req_t *req) __attribute__((warn_unused_result));
 

@@ -4,6 +4,7 @@
 #include "sender_app.h"
 #include <czmq.h>
 #include "lull_proto.h"
+#include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_http.h"
@@ -257,7 +258,7 @@ static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int 
         snprintf(err, sizeof err, "missing or invalid recipient");
         goto fail;
     }
-    bool whatsapp = strcmp(channel, "whatsapp") == 0;
+    bool whatsapp = lull_channel_parse(channel) == LULL_CH_WHATSAPP;
     if (whatsapp && strncmp(to, "whatsapp:", 9) != 0) {
         snprintf(err, sizeof err, "whatsapp recipient lacks the whatsapp: prefix");
         goto fail;
@@ -680,7 +681,11 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     self->db = proc->db;
     char host[64] = "host", rnd[24];
     gethostname(host, sizeof host - 1);
-    snprintf(self->owner, sizeof self->owner, "%s:%d:%s", host, (int)getpid(), lull_random_id("", 6, rnd, sizeof rnd));
+    if (!lull_random_id("", 6, rnd, sizeof rnd)) {
+        LOG_ERROR("sender.owner_failed", "no random bytes for the lease owner id (RAND_bytes failed)");
+        goto fail;
+    }
+    snprintf(self->owner, sizeof self->owner, "%s:%d:%s", host, (int)getpid(), rnd);
     self->http = lull_http_new(self->loop, RESP_MAX, cfg->timeout_ms, 0);
     self->rate = sender_rate_new(4096);
     self->results = sender_results_new();

@@ -7,8 +7,8 @@
 
 typedef struct {
     lull_common_cfg_t common;
-    char *schedulers;           // comma-separated ROUTER endpoints of the scheduler shards
-    char *senders;              // comma-separated PULL endpoints of the senders (OUTBOX wake-ups)
+    lull_cfg_list_t schedulers; // ROUTER endpoints of the scheduler shards (1..64)
+    lull_cfg_list_t senders;    // PULL endpoints of the senders (OUTBOX wake-ups; 0..64)
     char *name;                 // worker name announced in READY ("" = host:pid)
     int64_t concurrency;        // jobs in flight at once, split across schedulers
     int64_t heartbeat_ms;       // heartbeat interval, milliseconds
