@@ -281,7 +281,8 @@ int ingress_admin_submit(ingress_admin_t *self, ingress_admin_req_t *req)
         LOG_INFO("admin.unauthorized", "admin request without a valid bearer token", "method", LS(req->method),
                  "token_given", LB(a != NULL));
         ingress_admin_util_error(req, 401, "unauthorized",
-                                 a ? "the bearer token is wrong" : "missing Authorization: Bearer <LULL_ADMIN_TOKEN> header");
+                                 a ? "the bearer token is wrong"
+                                   : "missing Authorization: Bearer <LULL_ADMIN_TOKEN> header");
         return 1;
     }
     pthread_mutex_lock(&self->mu);
