@@ -1,18 +1,21 @@
-// Webhook routes on libmicrohttpd. Each request gets a context (created by the URI-log callback, so the raw
-// request URI is kept for signatures); bodies are capped; a valid message goes to the writer while the
-// connection is suspended, and the writer's done callback resumes it.
+// The public HTTP server of lull-ingress on libmicrohttpd: webhooks, the web chat and its page, /health and
+// /openapi.json, one row each in ingress_routes.def (dispatch, 404/405, OpenAPI paths). Each request gets a
+// context (created by the URI-log callback, so the raw request URI is kept for signatures); bodies are capped;
+// a valid message goes to the writer while the connection is suspended, and the writer's done callback
+// resumes it.
 #include "ingress_http.h"
-#include "ingress_admin.h"
-#include "ingress_openapi.h"
 #include "ingress_page.h"
 #include "ingress_parse.h"
 #include "ingress_sig.h"
+#include "ingress_static.h"
 #include "ingress_stream.h"
 #include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
 #include "lull_log.h"
+#include "lull_openapi.h"
+#include "lull_route.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -22,28 +25,31 @@
 #include <string.h>
 
 typedef enum {
-    R_NONE = 0,
-    R_HEALTH,
-    R_GENERIC,
-    R_TWILIO,
-    R_TIKTOK,
-    R_CHAT_SESSION,
-    R_CHAT_MESSAGE,
-    R_CHAT_HISTORY,
-    R_ADMIN,  // admin API (ingress_admin)
-    R_CHAT_STREAM,  // web chat SSE (ingress_stream.c)
-    R_CHAT_PAGE,    // GET /chat (ingress_page.c)
-    R_TWILIO_STATUS,  // Twilio message status callbacks
-    R_OPENAPI,      // GET /openapi.json (ingress_openapi.c)
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) R_##id,
+#include "ingress_routes.def"
+#undef ROUTE
+    R_NONE,  // no route: 404 or 405
     R_COUNT
 } s_route_t;
 
-static const char *const s_route_names[R_COUNT] = {"none", "health", "generic", "twilio", "tiktok",
-                                                   "chat_session", "chat_message", "chat_history", "admin",
-                                                   "chat_stream", "chat_page", "twilio_status", "openapi"};
-static const char *const s_route_channel[R_COUNT] = {"none", "none", "generic", "twilio", "tiktok", "webchat",
-                                                     "webchat", "webchat", "none", "webchat", "webchat", "twilio",
-                                                     "none"};
+// The rows of ingress_routes.def, in route order (lull_route_find's index is the route).
+static const lull_route_t s_routes[R_NONE] = {
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) [R_##id] = {m, p, a, op, tag, sum, par, body, resp},
+#include "ingress_routes.def"
+#undef ROUTE
+};
+static const char *const s_route_names[R_COUNT] = {
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) [R_##id] = name,
+#include "ingress_routes.def"
+#undef ROUTE
+    [R_NONE] = "none",
+};
+static const char *const s_route_channel[R_COUNT] = {
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) [R_##id] = ch,
+#include "ingress_routes.def"
+#undef ROUTE
+    [R_NONE] = "none",
+};
 
 struct ingress_http {
     const ingress_cfg_t *cfg;
@@ -54,7 +60,6 @@ struct ingress_http {
     lull_histogram_t *latency[R_COUNT];
     lull_counter_t *accepted[LULL_CH_COUNT], *duplicate[LULL_CH_COUNT];  // by lull_channel_t
     struct MHD_Response *twiml;
-    ingress_admin_t *admin;
     ingress_stream_t *streams;  // web chat SSE
     struct MHD_Response *page;  // GET /chat
     struct MHD_Response *openapi;  // GET /openapi.json
@@ -78,8 +83,9 @@ typedef struct {
     ingress_row_t row;
     const char *method;       // the request method (libmicrohttpd's, valid for the connection)
     char *session_arg[4];     // session id, tenant, metadata; status callback fields (owned)
-    ingress_admin_req_t admin;  // R_ADMIN: the admin request and its answer
     void *stream_ctx;         // R_CHAT_STREAM: ingress_stream_request state
+    char path[1024];          // the request path (no query), which args point into
+    lull_route_args_t args;   // the route's {name} segments
 } s_req_t;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -170,11 +176,6 @@ static enum MHD_Result s_submit_row(s_req_t *req)
 static enum MHD_Result s_answer(s_req_t *req)
 {
     ingress_item_t *it = &req->item;
-    if (req->route == R_ADMIN) {
-        char *body = req->admin.answer;
-        req->admin.answer = NULL;
-        return s_send(req->conn, (unsigned)req->admin.status, "application/json", body, NULL);
-    }
     switch (it->outcome) {
     case INGRESS_OUT_NEW:
     case INGRESS_OUT_DUPLICATE: {
@@ -226,42 +227,6 @@ static enum MHD_Result s_answer(s_req_t *req)
 
 // ---------------------------------------------------------------------------------------------------------
 // Routes
-
-static s_route_t s_route(const char *path, const char *method, const char **allow, bool *known)
-{
-    static const struct {
-        const char *path;
-        bool prefix;
-        const char *method;
-        s_route_t r;
-    } table[] = {
-        {"/health", false, "GET", R_HEALTH},
-        {"/webhook", false, "POST", R_GENERIC},
-        {"/webhook/twilio", false, "POST", R_TWILIO},
-        {"/webhook/tiktok", false, "POST", R_TIKTOK},
-        {"/webhook/twilio/status", false, "POST", R_TWILIO_STATUS},
-        {"/api/v1/chat/session", false, "POST", R_CHAT_SESSION},
-        {"/api/v1/chat/message", false, "POST", R_CHAT_MESSAGE},
-        {"/api/v1/chat/history/", true, "GET", R_CHAT_HISTORY},
-        {"/api/v1/chat/stream/", true, "GET", R_CHAT_STREAM},
-        {"/chat", false, "GET", R_CHAT_PAGE},
-        {"/openapi.json", false, "GET", R_OPENAPI},
-    };
-    *known = false;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        size_t n = strlen(table[i].path);
-        bool match = table[i].prefix ? strncmp(path, table[i].path, n) == 0 && path[n] && !strchr(path + n, '/')
-                                     : strcmp(path, table[i].path) == 0;
-        if (!match) continue;
-        *known = true;
-        *allow = table[i].method;
-        bool head_ok = table[i].r == R_HEALTH || table[i].r == R_OPENAPI;
-        if (strcmp(method, table[i].method) == 0 || (head_ok && strcmp(method, "HEAD") == 0))
-            return table[i].r;
-        return R_NONE;
-    }
-    return R_NONE;
-}
 
 // The URL the provider called: LULL_PUBLIC_URL (or http://Host) + the raw request URI.
 static char *s_public_url(s_req_t *req)
@@ -395,82 +360,71 @@ static enum MHD_Result s_tiktok(s_req_t *req)
     return s_submit_row(req);
 }
 
-static void s_admin_done(ingress_admin_req_t *a, void *arg)
+static enum MHD_Result s_health(s_req_t *req)
 {
-    (void)a;
-    s_req_t *req = arg;
-    atomic_store(&req->state, ST_DONE);
-    MHD_resume_connection(req->conn);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    return s_json(req->conn, 200, o);
 }
 
-// Admin API: answered at once (auth, overload) or suspended until the admin thread is done.
-static enum MHD_Result s_admin(s_req_t *req)
-{
-    ingress_admin_req_t *a = &req->admin;
-    a->uri = req->uri;
-    a->authorization = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
-    a->idempotency_key = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
-    a->body = req->body;
-    a->len = req->len;
-    a->done = s_admin_done;
-    a->done_arg = req;
-    a->method = req->method;
-    atomic_store(&req->state, ST_WAITING);
-    MHD_suspend_connection(req->conn);
-    if (ingress_admin_submit(req->srv->admin, a) != 0) s_admin_done(a, req);  // answered at once
-    return MHD_YES;
-}
-
-static enum MHD_Result s_dispatch(s_req_t *req)
+static enum MHD_Result s_generic(s_req_t *req)
 {
     ingress_err_t err;
-    switch (req->route) {
-    case R_HEALTH: {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "status", "ok");
-        return s_json(req->conn, 200, o);
-    }
-    case R_GENERIC:
-        if (ingress_parse_generic(req->body, req->len, &req->row, &err) != 0)
-            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
-        return s_submit_row(req);
-    case R_TWILIO: return s_twilio(req);
-    case R_TWILIO_STATUS: return s_twilio_status(req);
-    case R_TIKTOK: return s_tiktok(req);
-    case R_CHAT_MESSAGE:
-        if (ingress_parse_chat_message(req->body, req->len, &req->row, &err) != 0)
-            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
-        return s_submit_row(req);
-    case R_CHAT_SESSION: {
-        char id[64];
-        if (ingress_parse_chat_session(req->body, req->len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
-            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
-        if (!lull_random_id("ws_", 16, id, sizeof id))
-            return s_error(req, 503, "random_unavailable", "no random bytes for a session id; retry later", NULL);
-        req->session_arg[0] = strdup(id);
-        if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
-        req->item.op = INGRESS_OP_SESSION;
-        for (int i = 0; i < 3; i++) req->item.arg[i] = req->session_arg[i];
-        return s_submit(req);
-    }
-    case R_CHAT_HISTORY: {
-        const char *sid = req->uri + strlen("/api/v1/chat/history/");  // the route matched this prefix
-        size_t n = strcspn(sid, "?#");
-        req->session_arg[0] = strndup(sid, n);
-        if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
-        if (n > 128 || !lull_utf8_valid(req->session_arg[0], n))
-            return s_error(req, 404, "unknown_session", "the chat session does not exist", NULL);
-        req->item.op = INGRESS_OP_HISTORY;
-        req->item.arg[0] = req->session_arg[0];
-        return s_submit(req);
-    }
-    case R_ADMIN: return s_admin(req);
-    case R_CHAT_STREAM: return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
-    case R_CHAT_PAGE: return ingress_page_queue(req->conn, req->srv->page);
-    case R_OPENAPI: return MHD_queue_response(req->conn, 200, req->srv->openapi);
-    default: return s_error(req, 404, "not_found", "no such route", NULL);
-    }
+    if (ingress_parse_generic(req->body, req->len, &req->row, &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    return s_submit_row(req);
 }
+
+static enum MHD_Result s_chat_message(s_req_t *req)
+{
+    ingress_err_t err;
+    if (ingress_parse_chat_message(req->body, req->len, &req->row, &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    return s_submit_row(req);
+}
+
+static enum MHD_Result s_chat_session(s_req_t *req)
+{
+    ingress_err_t err;
+    char id[64];
+    if (ingress_parse_chat_session(req->body, req->len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    if (!lull_random_id("ws_", 16, id, sizeof id))
+        return s_error(req, 503, "random_unavailable", "no random bytes for a session id; retry later", NULL);
+    req->session_arg[0] = strdup(id);
+    if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
+    req->item.op = INGRESS_OP_SESSION;
+    for (int i = 0; i < 3; i++) req->item.arg[i] = req->session_arg[i];
+    return s_submit(req);
+}
+
+static enum MHD_Result s_chat_history(s_req_t *req)
+{
+    size_t n = req->args.len[0];  // {sessionId}
+    req->session_arg[0] = strndup(req->args.arg[0], n);
+    if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
+    if (n > 128 || !lull_utf8_valid(req->session_arg[0], n))
+        return s_error(req, 404, "unknown_session", "the chat session does not exist", NULL);
+    req->item.op = INGRESS_OP_HISTORY;
+    req->item.arg[0] = req->session_arg[0];
+    return s_submit(req);
+}
+
+static enum MHD_Result s_chat_stream(s_req_t *req)
+{
+    return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
+}
+
+static enum MHD_Result s_chat_page(s_req_t *req) { return ingress_page_queue(req->conn, req->srv->page); }
+
+static enum MHD_Result s_openapi(s_req_t *req) { return MHD_queue_response(req->conn, 200, req->srv->openapi); }
+
+// The handlers of ingress_routes.def, in route order.
+static enum MHD_Result (*const s_handlers[R_NONE])(s_req_t *req) = {
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) [R_##id] = h,
+#include "ingress_routes.def"
+#undef ROUTE
+};
 
 // ---------------------------------------------------------------------------------------------------------
 // libmicrohttpd callbacks
@@ -498,16 +452,13 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     if (!req || !req->uri) return MHD_NO;
     if (!req->routed) {  // headers only
         req->routed = true;
-        char path[1024];
-        snprintf(path, sizeof path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
-        const char *allow = NULL;
-        bool known = false;
-        req->route = ingress_admin_route(path) ? R_ADMIN : s_route(path, method, &allow, &known);
+        snprintf(req->path, sizeof req->path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
+        char allow[LULL_ROUTE_ALLOW_MAX];
+        int r = lull_route_find(s_routes, R_NONE, method, req->path, &req->args, allow, sizeof allow);
+        req->route = r >= 0 ? (s_route_t)r : R_NONE;
         req->method = method;
-        if (req->route == R_NONE) {
-            if (known) return s_error(req, 405, "method_not_allowed", "method not allowed on this route", allow);
-            return s_error(req, 404, "not_found", "no such route", NULL);
-        }
+        if (r == -2) return s_error(req, 405, "method_not_allowed", "method not allowed on this route", allow);
+        if (r < 0) return s_error(req, 404, "not_found", "no such route", NULL);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoll(cl, NULL, 10) > req->srv->cfg->max_body_bytes)
             return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
@@ -542,7 +493,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
         req->body = calloc(1, 1);
         if (!req->body) return MHD_NO;
     }
-    return s_dispatch(req);
+    return s_handlers[req->route](req);
 }
 
 static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -558,11 +509,19 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
     ingress_row_free(&req->row);
     free(req->item.result_json);
     for (int i = 0; i < 4; i++) free(req->session_arg[i]);
-    free(req->admin.answer);
     free(req->body);
     free(req->uri);
     free(req);
     *req_cls = NULL;
+}
+
+char *ingress_http_openapi_json(void)
+{
+    const lull_openapi_part_t parts[] = {
+        {"common/static/openapi_shared.json", common_static_openapi_shared_json, common_static_openapi_shared_json_len},
+        {"ingress/static/openapi.json", ingress_static_openapi_json, ingress_static_openapi_json_len},
+    };
+    return lull_openapi_json(parts, sizeof parts / sizeof parts[0], s_routes, R_NONE, NULL);
 }
 
 ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *writer, lull_metrics_t *metrics)
@@ -595,17 +554,8 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     self->twiml = MHD_create_response_from_buffer(strlen(twiml), (void *)twiml, MHD_RESPMEM_PERSISTENT);
     if (!self->twiml) goto fail;
     MHD_add_response_header(self->twiml, "Content-Type", "text/xml");
-    ingress_admin_cfg_t ac = {.database_url = cfg->common.database_url, .token = cfg->admin_token,
-                              .controls = &cfg->scheduler_controls, .senders = &cfg->senders,
-                              .ctl_timeout_ms = cfg->admin_ctl_timeout_ms, .try_timeout_ms = cfg->admin_try_timeout_ms, .threads = cfg->admin_threads, .queue_max = cfg->admin_queue_max,
-                              .health_targets = &cfg->health_targets, .health_timeout_ms = cfg->admin_ctl_timeout_ms};
-    char *config_json = lull_config_to_json(INGRESS_PROC.settings, INGRESS_PROC.nsettings, cfg);
-    ac.config_json = config_json;
-    self->admin = ingress_admin_new(&ac);
-    free(config_json);
-    if (!self->admin) goto fail;
     self->page = ingress_page_response();
-    self->openapi = ingress_openapi_response();
+    self->openapi = lull_openapi_response(ingress_http_openapi_json());
     ingress_stream_cfg_t sc = {.database_url = cfg->common.database_url,
                                .max_per_session = cfg->chat_streams_per_session,
                                .max_total = cfg->chat_streams_max,
@@ -655,9 +605,7 @@ void ingress_http_destroy(ingress_http_t **self_p)
 {
     if (!self_p || !*self_p) return;
     ingress_http_t *self = *self_p;
-    ingress_admin_stop(self->admin);  // answers what it holds (resumes those connections); later ones get 503
     if (self->daemon) MHD_stop_daemon(self->daemon);
-    ingress_admin_destroy(&self->admin);
     if (self->twiml) MHD_destroy_response(self->twiml);
     if (self->page) MHD_destroy_response(self->page);
     if (self->openapi) MHD_destroy_response(self->openapi);
