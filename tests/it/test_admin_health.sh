@@ -7,13 +7,14 @@ source "$(dirname "$0")/admin_lib.sh"
 it_db_create || it_finish
 sched_start sched
 down=$(it_free_port)
-adm_start ingress LULL_TWILIO_AUTH_TOKEN=twilio-secret-value \
+adm_start admin LULL_TWILIO_AUTH_TOKEN=twilio-secret-value \
     LULL_HEALTH_TARGETS="scheduler=http://127.0.0.1:$SCHED_OPS/health,sender=http://127.0.0.1:$down/health"
 
 adm GET /api/v1/config
 it_check_eq "config 200" 200 "$ADM_CODE"
 it_check_eq "a plain setting" "$SCHED_CT" "$(jqr .LULL_SCHEDULER_CONTROLS)"
-it_check_eq "the Twilio token masked" '***' "$(jqr .LULL_TWILIO_AUTH_TOKEN)"
+it_check_eq "lull-admin's own settings (not ingress's)" null "$(jqr .LULL_TWILIO_AUTH_TOKEN)"
+it_check_eq "its port" "${ADM_URL##*:}" "$(jqr .LULL_ADMIN_PORT)"
 it_check_eq "the admin token masked" '***' "$(jqr .LULL_ADMIN_TOKEN)"
 it_check "no secret anywhere in the answer" bash -c '! grep -q -e "$1" -e "$2" <<<"$3"' _ twilio-secret-value "$ADM_TOKEN" "$ADM_BODY"
 adm_noauth GET /api/v1/config
@@ -27,12 +28,12 @@ adm GET /api/v1/health
 it_check_eq "a tier down → 503" 503 "$ADM_CODE"
 it_check_eq "scheduler ok" ok "$(jqr .tiers.scheduler.status)"
 it_check_eq "sender down" down "$(jqr .tiers.sender.status)"
-it_check_eq "ingress itself" ok "$(jqr .tiers.ingress.status)"
+it_check_eq "admin itself" ok "$(jqr .tiers.admin.status)"
 it_check_eq "overall" degraded "$(jqr .status)"
 it_stop "$ADM_PID"
-it_check_eq "ingress exits 0" 0 "$IT_RC"
+it_check_eq "lull-admin exits 0" 0 "$IT_RC"
 
-adm_start ingress2 LULL_HEALTH_TARGETS="scheduler=http://127.0.0.1:$SCHED_OPS/health"
+adm_start admin2 LULL_HEALTH_TARGETS="scheduler=http://127.0.0.1:$SCHED_OPS/health"
 adm GET /api/v1/health
 it_check_eq "all up → 200" 200 "$ADM_CODE"
 it_check_eq "overall ok" ok "$(jqr .status)"

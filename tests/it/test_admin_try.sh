@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The admin API's test endpoints through the real tiers: POST /api/v1/test/reply and /api/v1/test/analyse go
-# ingress → scheduler control socket → a worker's dry run → back. The worker runs its real pipeline (tenant
+# lull-admin → scheduler control socket → a worker's dry run → back. The worker runs its real pipeline (tenant
 # prompt, content filter, escalation keywords, tools against the inventory table, the provider chain, the
 # analysis) and commits nothing: no message, outbox row, analysis, escalation or usage row, no delivery.
 # Errors: bad input 400, unknown tenant 404, every provider failing 502, no worker 503; lullctl try/analyse.
