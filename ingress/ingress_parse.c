@@ -273,9 +273,9 @@ cleanup:
 int ingress_parse_twilio_status(const ingress_form_t *f, const char *uri, char *outbox, size_t outbox_cap,
                                 char *args[4], ingress_err_t *err)
 {
-    static const char *const statuses[] = {"accepted", "scheduled", "queued",   "sending",  "sent",
-                                           "delivered", "undelivered", "failed", "read", "canceled",
-                                           "partially_delivered", "receiving", "received"};
+    static const char *const statuses[] = {"accepted", "scheduled", "queued", "sending", "sent", "delivered",
+                                           "undelivered", "failed", "read", "canceled", "partially_delivered",
+                                           "receiving", "received"};
     outbox[0] = '\0';
     size_t n = 0;
     const char *id = lull_url_query_raw(uri, "outbox", &n);
