@@ -34,6 +34,14 @@ LDFLAGS   += $(SAN)
 TIERS     := ingress scheduler worker sender
 LIB_SRC   := $(wildcard common/*.c proto/*.c) $(foreach t,$(TIERS),$(filter-out $(t)/main.c,$(wildcard $(t)/*.c)))
 LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+# Static texts: every file of <tier>/static/ goes into the library. scripts/embed.c, built for this machine
+# without sanitizers, turns each into build/<variant>/gen/<name>.c (name: its path with / . - as _, e.g.
+# ingress_static_chat_html); an edit of the file rebuilds it.
+HOST_CC   ?= cc
+EMBED     := $(BUILD)/host/embed
+EMBED_IN  := $(wildcard $(addsuffix /static/*,$(TIERS) common))
+embed_name = $(subst -,_,$(subst .,_,$(subst /,_,$(1))))
+EMBED_OBJ := $(foreach f,$(EMBED_IN),$(BUILD)/gen/$(call embed_name,$(f)).o)
 LIB       := $(BUILD)/liblull.a
 PROGS     := $(foreach t,$(TIERS),$(if $(wildcard $(t)/main.c),$(BIN)/lull-$(t)))
 EXTRA_PROGS := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/*.c))
@@ -53,7 +61,24 @@ $(BUILD)/obj/%.o: %.c
 	@echo "CC $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIB): $(LIB_OBJ)
+$(EMBED): scripts/embed.c
+	@mkdir -p $(dir $@)
+	@echo "HOSTCC $@"
+	@$(HOST_CC) -std=c11 $(WARN) -O2 $< -o $@
+
+define EMBED_RULE
+$(BUILD)/gen/$(call embed_name,$(1)).c: $(1) $(EMBED)
+	@mkdir -p $$(dir $$@)
+	@echo "EMBED $(1)"
+	@$(EMBED) $(call embed_name,$(1)) $(1) $$@
+endef
+$(foreach f,$(EMBED_IN),$(eval $(call EMBED_RULE,$(f))))
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ) $(EMBED_OBJ)
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	@ar rcs $@ $^

@@ -8,14 +8,25 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define LULL_EXIT_CONFIG 78  // EX_CONFIG: a setting has an invalid value
+#define LULL_EXIT_CONFIG 78     // EX_CONFIG: a setting has an invalid value
+#define LULL_CFG_LIST_MAX 256   // items of a LIST setting at most (also when its table row gives no max)
+#define LULL_CFG_ITEM_MAX 1024  // bytes of one LIST item at most (after trimming)
 
 typedef enum {
-    LULL_CFG_STR,   // char * (owned by the config struct; freed by lull_config_free)
-    LULL_CFG_INT,   // int64_t within [min, max]
-    LULL_CFG_BOOL,  // bool: 1/0, true/false, yes/no, on/off
-    LULL_CFG_DOUBLE // double within [min, max]
+    LULL_CFG_STR,    // char * (owned by the config struct; freed by lull_config_free)
+    LULL_CFG_INT,    // int64_t within [min, max]
+    LULL_CFG_BOOL,   // bool: 1/0, true/false, yes/no, on/off
+    LULL_CFG_DOUBLE, // double within [min, max]
+    LULL_CFG_LIST    // lull_cfg_list_t: comma-separated items, each trimmed of spaces and tabs; [min, max] bound
+                     // the number of items (an empty value is zero items, allowed when min is 0); an empty item,
+                     // an item over LULL_CFG_ITEM_MAX bytes or a count out of bounds is an invalid value
 } lull_cfg_type_t;
+
+// The value of a LIST setting, parsed once when the configuration loads.
+typedef struct {
+    char **items;  // n NUL-terminated, non-empty strings in the order given (owned; freed by lull_config_free)
+    size_t n;      // number of items
+} lull_cfg_list_t;
 
 typedef struct {
     const char *name;  // environment variable, e.g. "LULL_OPS_PORT"
@@ -23,7 +34,7 @@ typedef struct {
     const char *def;   // default as text; NULL = empty/unset
     const char *help;  // one line for --help and the README table
     bool secret;       // masked in logs and --help defaults
-    double min, max;   // bounds for INT and DOUBLE (ignored when min == max == 0)
+    double min, max;   // bounds for INT and DOUBLE, item count for LIST (ignored when min == max == 0)
     size_t offset;     // offsetof(cfg struct, field)
 } lull_setting_t;
 
@@ -53,7 +64,7 @@ typedef struct {
 // line "proc: NAME: reason" to err (if not NULL) and returns -1; the caller exits LULL_EXIT_CONFIG.
 int lull_config_load(const lull_setting_t *table, size_t n, void *cfg, const char *proc, FILE *err)
     __attribute__((warn_unused_result));
-// Frees the strings that lull_config_load allocated in cfg.
+// Frees the strings and lists that lull_config_load allocated in cfg.
 void lull_config_free(const lull_setting_t *table, size_t n, void *cfg);
 // Prints usage and the settings table (name, type, default, help) for --help.
 void lull_config_print_help(const lull_setting_t *table, size_t n, const char *proc, const char *about,

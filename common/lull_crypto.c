@@ -5,8 +5,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+static int s_rand_bytes(void *buf, size_t len) { return len <= INT32_MAX && RAND_bytes(buf, (int)len) == 1 ? 0 : -1; }
+
+static _Atomic(lull_random_fn *) s_random_source = s_rand_bytes;
 
 int lull_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[20])
 {
@@ -81,18 +86,22 @@ bool lull_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
     return CRYPTO_memcmp(a, b, a_len) == 0;
 }
 
-int lull_random_bytes(void *buf, size_t len)
-{
-    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
-}
+int lull_random_bytes(void *buf, size_t len) { return atomic_load(&s_random_source)(buf, len); }
+
+void lull_random_set_source(lull_random_fn *fill) { atomic_store(&s_random_source, fill ? fill : s_rand_bytes); }
 
 char *lull_random_id(const char *prefix, size_t nbytes, char *out, size_t cap)
 {
     uint8_t raw[64];
     char hex[129];
+    if (cap) out[0] = '\0';
     if (nbytes > sizeof raw) nbytes = sizeof raw;
-    if (lull_random_bytes(raw, nbytes) != 0) memset(raw, 0, nbytes);
-    snprintf(out, cap, "%s%s", prefix ? prefix : "", lull_hex(raw, nbytes, hex));
+    if (lull_random_bytes(raw, nbytes) != 0) return NULL;
+    int n = snprintf(out, cap, "%s%s", prefix ? prefix : "", lull_hex(raw, nbytes, hex));
+    if (n < 0 || (size_t)n >= cap) {
+        if (cap) out[0] = '\0';
+        return NULL;
+    }
     return out;
 }
 

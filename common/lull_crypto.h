@@ -22,10 +22,16 @@ int lull_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 int lull_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap);
 // Constant-time equality of two byte strings (the lengths are not secret).
 bool lull_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
-// Fills buf with len cryptographically random bytes. 0/-1.
+// A source of cryptographically random bytes: fills buf with len bytes, 0/-1.
+typedef int(lull_random_fn)(void *buf, size_t len);
+// Fills buf with len cryptographically random bytes (OpenSSL's RAND_bytes unless a test replaced the source).
+// 0/-1.
 int lull_random_bytes(void *buf, size_t len);
-// A random identifier: prefix followed by 2*nbytes hex characters, into out (cap bytes). Returns out.
-char *lull_random_id(const char *prefix, size_t nbytes, char *out, size_t cap);
+// Replaces the source behind lull_random_bytes; NULL restores RAND_bytes. For tests (the failure paths).
+void lull_random_set_source(lull_random_fn *fill);
+// A random identifier: prefix followed by 2*nbytes hex characters (nbytes at most 64), into out (cap bytes).
+// Returns out, or NULL (out holds "") when the random source fails or out is too small: never a guessable id.
+char *lull_random_id(const char *prefix, size_t nbytes, char *out, size_t cap) __attribute__((warn_unused_result));
 // A fast non-cryptographic random double in [0, 1) (jitter), thread-safe.
 double lull_random_unit(void);
 

@@ -1,4 +1,5 @@
-// libpq wrapper: lazy connection, backoff on failure, parameterised execution, error classification.
+// libpq wrapper: lazy connection, backoff on failure, parameterised execution, error classification,
+// pipelined batches of prepared statements, and LISTEN/NOTIFY.
 #include "lull_db.h"
 #include "lull_clock.h"
 #include "lull_log.h"
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define MAX_PREPARED 32  // distinct lull_db_batch statements per connection
 
 struct lull_db {
     char *url;
@@ -18,6 +21,9 @@ struct lull_db {
     bool was_up;          // for "reconnected" logging
     char error[512];
     char sqlstate[6];
+    const lull_db_stmt_t *prepared[MAX_PREPARED];  // statements prepared on the current connection
+    int nprepared;
+    bool stale_prepared;  // the server may hold statements this handle forgot: DEALLOCATE ALL first
 };
 
 static void s_set_error(lull_db_t *self, const char *msg, const char *state, bool conn_error)
@@ -34,6 +40,8 @@ static void s_drop(lull_db_t *self)
 {
     if (self->conn) PQfinish(self->conn);
     self->conn = NULL;
+    self->nprepared = 0;  // a new connection holds no prepared statement
+    self->stale_prepared = false;
     int64_t now = lull_clock_mono_ms();
     self->next_try_ms = now + self->backoff_ms;
     self->backoff_ms = self->backoff_ms * 2 > self->backoff_max_ms ? self->backoff_max_ms : self->backoff_ms * 2;
@@ -99,24 +107,22 @@ int lull_db_connect(lull_db_t *self)
 
 bool lull_db_connected(lull_db_t *self) { return self->conn && PQstatus(self->conn) == CONNECTION_OK; }
 
-PGconn *lull_db_conn(lull_db_t *self) { return lull_db_connected(self) ? self->conn : NULL; }
+int lull_db_socket(lull_db_t *self) { return lull_db_connected(self) ? PQsocket(self->conn) : -1; }
 
-PGresult *lull_db_exec(lull_db_t *self, const char *sql, int nparams, const char *const *params)
+static void s_clear_error(lull_db_t *self)
 {
-    if (lull_db_connect(self) != 0) return NULL;
-    PGresult *res = PQexecParams(self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        self->error[0] = '\0';
-        self->sqlstate[0] = '\0';
-        self->conn_error = false;
-        return res;
-    }
+    self->error[0] = '\0';
+    self->sqlstate[0] = '\0';
+    self->conn_error = false;
+}
+
+// Records the failure of a statement (res: its result, may be NULL) and drops a lost connection.
+static void s_failed(lull_db_t *self, const PGresult *res)
+{
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     bool lost = PQstatus(self->conn) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
                 strncmp(state, "57P", 3) == 0;  // admin shutdown / crash shutdown / cannot connect now
     s_set_error(self, res ? PQresultErrorMessage(res) : PQerrorMessage(self->conn), state ? state : "08006", lost);
-    if (res) PQclear(res);
     if (lost) {
         LOG_WARN("db.connection_lost", self->error);
         self->was_up = true;
@@ -125,7 +131,138 @@ PGresult *lull_db_exec(lull_db_t *self, const char *sql, int nparams, const char
     } else {
         LOG_DEBUG("db.statement_failed", self->error, "sqlstate", LS(self->sqlstate));
     }
+}
+
+PGresult *lull_db_exec(lull_db_t *self, const char *sql, int nparams, const char *const *params)
+{
+    if (lull_db_connect(self) != 0) return NULL;
+    PGresult *res = PQexecParams(self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        s_clear_error(self);
+        return res;
+    }
+    s_failed(self, res);
+    if (res) PQclear(res);
     return NULL;
+}
+
+// Prepares st on the connection unless it is already. False when it cannot (it is then sent unprepared).
+static bool s_prepare(lull_db_t *self, const lull_db_stmt_t *st)
+{
+    for (int i = 0; i < self->nprepared; i++)
+        if (self->prepared[i] == st) return true;
+    if (self->nprepared >= MAX_PREPARED) return false;
+    PGresult *r = NULL;
+    bool ok = true;
+    if (self->stale_prepared) {
+        r = PQexec(self->conn, "DEALLOCATE ALL");
+        ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        r = NULL;
+        if (!ok) goto cleanup;
+        self->stale_prepared = false;
+    }
+    r = PQprepare(self->conn, st->name, st->sql, st->nparams, NULL);
+    ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (ok) self->prepared[self->nprepared++] = st;
+    else {
+        LOG_WARN("db.prepare_failed", "cannot prepare a statement", "name", LS(st->name), "error",
+                 LS(r ? PQresultErrorMessage(r) : PQerrorMessage(self->conn)));
+        self->stale_prepared = true;
+    }
+cleanup:
+    PQclear(r);
+    return ok;
+}
+
+// lull_db_batch without a pipeline: one statement after the other.
+static int s_batch_serial(lull_db_t *self, const lull_db_stmt_t *const *stmts, const char *const *const *params,
+                          int n, bool atomic, PGresult **res)
+{
+    bool ok = !atomic || lull_db_begin(self) == 0;
+    for (int i = 0; ok && i < n; i++) {
+        res[i] = lull_db_exec(self, stmts[i]->sql, stmts[i]->nparams, params[i]);
+        ok = res[i] != NULL || !atomic;
+    }
+    for (int i = 0; i < n; i++) ok = ok && res[i] != NULL;
+    if (atomic && ok) ok = lull_db_commit(self) == 0;
+    if (atomic && !ok) lull_db_rollback(self);
+    return ok ? 0 : -1;
+}
+
+int lull_db_batch(lull_db_t *self, const lull_db_stmt_t *const *stmts, const char *const *const *params, int n,
+                  bool atomic, PGresult **res)
+{
+    for (int i = 0; i < n; i++) res[i] = NULL;
+    if (n <= 0) return 0;
+    if (n > LULL_DB_BATCH_MAX) {
+        s_set_error(self, "too many statements in one batch", "54000", false);
+        return -1;
+    }
+    if (lull_db_connect(self) != 0) return -1;
+    s_clear_error(self);
+    PGconn *conn = self->conn;
+    if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF)
+        for (int i = 0; i < n; i++) (void)s_prepare(self, stmts[i]);
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF || PQenterPipelineMode(conn) != 1)
+        return s_batch_serial(self, stmts, params, n, atomic, res);
+    bool ok = true;
+    int sent = 0;
+    for (; sent < n; sent++) {
+        const lull_db_stmt_t *st = stmts[sent];
+        bool prepared = false;
+        for (int k = 0; k < self->nprepared && !prepared; k++) prepared = self->prepared[k] == st;
+        int rc = prepared ? PQsendQueryPrepared(conn, st->name, st->nparams, params[sent], NULL, NULL, 0)
+                          : PQsendQueryParams(conn, st->sql, st->nparams, NULL, params[sent], NULL, NULL, 0);
+        if (rc != 1) break;
+    }
+    ok = sent == n;
+    if (PQpipelineSync(conn) != 1) ok = false;
+    bool alive = true;
+    for (int i = 0; i < sent; i++) {
+        PGresult *r = PQgetResult(conn);
+        if (!r) {  // connection trouble: no more results will come
+            alive = ok = false;
+            break;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) res[i] = r;
+        else {
+            if (ok) s_set_error(self, PQresultErrorMessage(r), PQresultErrorField(r, PG_DIAG_SQLSTATE), false);
+            ok = false;
+            PQclear(r);
+        }
+        while ((r = PQgetResult(conn))) PQclear(r);  // the NULL that ends this statement's results
+    }
+    for (PGresult *r; alive && (r = PQgetResult(conn));) {  // up to the sync result
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC) break;
+        ok = false;
+    }
+    if (PQexitPipelineMode(conn) != 1) ok = false;
+    if (ok) s_clear_error(self);
+    else {
+        self->nprepared = 0;  // prepare again on the next batch (a new connection may sit at the same address)
+        self->stale_prepared = true;
+        if (PQstatus(conn) != CONNECTION_OK || !alive) s_failed(self, NULL);
+        else if (!self->error[0]) s_set_error(self, PQerrorMessage(conn), "08006", false);
+    }
+    return ok ? 0 : -1;
+}
+
+int lull_db_notifications(lull_db_t *self, void (*fn)(const char *channel, const char *payload, void *arg), void *arg)
+{
+    if (!lull_db_connected(self) || !PQconsumeInput(self->conn)) {
+        s_set_error(self, self->conn ? PQerrorMessage(self->conn) : "not connected", "08006", true);
+        return -1;
+    }
+    for (PGnotify *nt; (nt = PQnotifies(self->conn)) != NULL;) {
+        fn(nt->relname, nt->extra ? nt->extra : "", arg);
+        PQfreemem(nt);
+    }
+    return 0;
 }
 
 int lull_db_run(lull_db_t *self, const char *sql, int nparams, const char *const *params, int64_t *affected)

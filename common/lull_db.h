@@ -39,8 +39,28 @@ bool lull_db_last_was_connection_error(const lull_db_t *self);
 // Checks schema_migrations against the version this build expects. 0 when equal; -1 with a clear log
 // line when older, newer, missing, or unreachable.
 int lull_db_check_schema(lull_db_t *self, int expected) __attribute__((warn_unused_result));
-// The raw connection for LISTEN/NOTIFY or pipelining (borrowed; NULL when disconnected).
-PGconn *lull_db_conn(lull_db_t *self);
+// A statement run through lull_db_batch: prepared once per connection under name (plain data, static).
+typedef struct {
+    const char *name;  // server-side name of the prepared statement, unique in the process
+    const char *sql;
+    int nparams;
+} lull_db_stmt_t;
+
+// Runs n statements (stmts[i] with the text parameters params[i]) in one libpq pipeline with one sync point:
+// one round trip, and PostgreSQL runs them as one implicit transaction (a failing statement aborts the ones
+// after it). Each statement is prepared once per connection. When the connection cannot pipeline, they run
+// one by one (inside BEGIN/COMMIT when atomic). res[i] gets statement i's result when it succeeded (the
+// caller PQclear()s it), else NULL. Returns 0 when every statement succeeded (and, atomic, committed), -1
+// otherwise (error kept as for lull_db_exec). At most LULL_DB_BATCH_MAX statements.
+#define LULL_DB_BATCH_MAX 1024
+int lull_db_batch(lull_db_t *self, const lull_db_stmt_t *const *stmts, const char *const *const *params, int n,
+                  bool atomic, PGresult **res) __attribute__((warn_unused_result));
+// Calls fn(channel, payload, arg) for each NOTIFY the server sent (after LISTEN through lull_db_run). 0, or
+// -1 when the connection is lost (the error is kept; the caller LISTENs again after reconnecting).
+int lull_db_notifications(lull_db_t *self, void (*fn)(const char *channel, const char *payload, void *arg), void *arg)
+    __attribute__((warn_unused_result));
+// The connection's socket, to poll for NOTIFY; -1 when disconnected.
+int lull_db_socket(lull_db_t *self);
 // Sets the reconnect backoff bounds in milliseconds (defaults 100 and 5000).
 void lull_db_set_backoff(lull_db_t *self, int64_t min_ms, int64_t max_ms);
 // Integer value of row r, column c (0 for NULL or garbage; *ok false then, if ok given).

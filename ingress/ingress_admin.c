@@ -7,8 +7,10 @@
 #include "lull_crypto.h"
 #include "lull_db.h"
 #include "lull_dead.h"
+#include "lull_channel.h"
 #include "lull_json.h"
 #include "lull_log.h"
+#include "lull_url.h"
 #include "lull_proto.h"
 
 #include <curl/curl.h>
@@ -98,51 +100,9 @@ static void s_sql_answer(s_ctx_t *self, ingress_admin_req_t *req, const char *sq
 // ---------------------------------------------------------------------------------------------------------
 // Query strings and paths
 
-static int s_hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // Copies the percent-decoded value of key from the query of uri into out; false when absent, undecodable or
 // longer than cap - 1.
-static bool s_query(const char *uri, const char *key, char *out, size_t cap)
-{
-    const char *q = strchr(uri, '?');
-    if (!q) return false;
-    size_t kl = strlen(key);
-    for (const char *p = q + 1; *p;) {
-        size_t seg = strcspn(p, "&#");
-        if (seg > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-            size_t o = 0;
-            for (size_t i = kl + 1; i < seg; i++) {
-                char c = p[i];
-                if (c == '+') c = ' ';
-                else if (c == '%') {
-                    if (i + 2 >= seg) return false;
-                    int h = s_hexval(p[i + 1]), l = h < 0 ? -1 : s_hexval(p[i + 2]);
-                    if (h < 0 || l < 0) return false;
-                    c = (char)(h * 16 + l);
-                    i += 2;
-                }
-                if (o + 1 >= cap) return false;
-                out[o++] = c;
-            }
-            out[o] = '\0';
-            return lull_utf8_valid(out, o);
-        }
-        if (seg == kl && strncmp(p, key, kl) == 0) {
-            if (cap) out[0] = '\0';
-            return true;
-        }
-        p += seg;
-        if (*p != '&') break;
-        p++;
-    }
-    return false;
-}
+static bool s_query(const char *uri, const char *key, char *out, size_t cap) { return lull_url_query(uri, key, out, cap); }
 
 // Reads an integer query parameter in [min, max]; absent → *out = def. false (answered 400) when invalid.
 static bool s_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max, int64_t *out)
@@ -187,7 +147,17 @@ static bool s_one_of(const char *v, const char *const *set)
     return false;
 }
 
-static const char *const s_channels[] = {"generic", "sms", "whatsapp", "tiktok", "webchat", NULL};
+// True when channel names an input channel; else answers 400 naming the accepted ones.
+static bool s_channel_ok(ingress_admin_req_t *req, const char *channel)
+{
+    if (lull_channel_is_input(lull_channel_parse(channel))) return true;
+    char names[128], msg[160];
+    lull_channel_input_names(names, sizeof names);
+    snprintf(msg, sizeof msg, "'channel' must be one of %s", names);
+    s_err(req, 400, "bad_parameter", msg);
+    return false;
+}
+
 static const char *const s_statuses[] = {"open", "escalated", "paused", "closed", NULL};
 
 void ingress_admin_answer(ingress_admin_req_t *req, int status, char *body) { s_set(req, status, body); }
@@ -388,11 +358,7 @@ static void s_conv_list(s_ctx_t *self, ingress_admin_req_t *req)
             s_err(req, 400, "bad_parameter", "'status' must be one of open, escalated, paused, closed");
             return;
         }
-    if (has_channel && !s_one_of(channel, s_channels))
-        {
-            s_err(req, 400, "bad_parameter", "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
-            return;
-        }
+    if (has_channel && !s_channel_ok(req, channel)) return;
     if (!s_query_int(req, "limit", S_LIMIT_DEFAULT, 1, S_LIMIT_MAX, &limit) ||
         !s_query_int(req, "after", 0, 0, INT64_MAX, &after))
         return;
@@ -724,10 +690,7 @@ static bool s_dead_filter(ingress_admin_req_t *req, const cJSON *obj, lull_dead_
         if (!s_query(req->uri, "channel", channel, 16)) *channel = '\0';
         if (!s_query(req->uri, "since", since, 64)) *since = '\0';
     }
-    if (*channel && !s_one_of(channel, s_channels)) {
-        s_err(req, 400, "bad_parameter", "'channel' must be one of generic, sms, whatsapp, tiktok, webchat");
-        return false;
-    }
+    if (*channel && !s_channel_ok(req, channel)) return false;
     for (const char *p = since; *p; p++)  // an ISO timestamp: digits, separators, T/Z, zone offset
         if (!strchr("0123456789-:.TZ +", *p)) {
             s_err(req, 400, "bad_parameter", "'since' must be an ISO 8601 timestamp (2026-11-23T10:00:00Z)");
@@ -862,18 +825,16 @@ static void s_health(s_ctx_t *self, ingress_admin_req_t *req)
 {
     s_target_t t[S_MAX_TARGETS];
     int nt = 0;
-    const char *p = self->cfg.health_targets ? self->cfg.health_targets : "";
-    while (*p && nt < S_MAX_TARGETS) {
-        size_t len = strcspn(p, ",");
-        const char *eq = memchr(p, '=', len);
+    const lull_cfg_list_t *targets = self->cfg.health_targets;
+    for (size_t i = 0; targets && i < targets->n && nt < S_MAX_TARGETS; i++) {
+        const char *p = targets->items[i], *eq = strchr(p, '=');
+        size_t len = strlen(p);
         if (eq && eq > p && (size_t)(eq - p) < sizeof t[nt].name && len - (size_t)(eq - p) - 1 < sizeof t[nt].url) {
             memset(&t[nt], 0, sizeof t[nt]);
             snprintf(t[nt].name, sizeof t[nt].name, "%.*s", (int)(eq - p), p);
-            snprintf(t[nt].url, sizeof t[nt].url, "%.*s", (int)(len - (size_t)(eq - p) - 1), eq + 1);
+            snprintf(t[nt].url, sizeof t[nt].url, "%s", eq + 1);
             nt++;
         }
-        p += len;
-        if (*p == ',') p++;
     }
     CURLM *m = curl_multi_init();
     for (int i = 0; m && i < nt; i++) {
@@ -1136,36 +1097,28 @@ static void s_dispatch(s_ctx_t *self, ingress_admin_req_t *req)
 // ---------------------------------------------------------------------------------------------------------
 // Thread and queue
 
-// Connects to every endpoint of the comma-separated list: one socket per endpoint into out[] (shared = false),
-// or one socket connected to all of them in out[0] (shared = true). Returns the number of endpoints, -1 on error.
-static int s_connect_list(const char *list, int type, bool shared, zsock_t **out, int max)
+// Connects to every endpoint of list: one socket per endpoint into out[] (shared = false), or one socket
+// connected to all of them in out[0] (shared = true). Returns the number of endpoints, -1 on error.
+static int s_connect_list(const lull_cfg_list_t *list, int type, bool shared, zsock_t **out, int max)
 {
     int n = 0;
-    const char *p = list ? list : "";
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        char ep[256];
-        if (len >= sizeof ep || (n >= max && !shared)) return -1;
-        if (len > 0) {
-            memcpy(ep, p, len);
-            ep[len] = '\0';
-            zsock_t *s = shared && out[0] ? out[0] : NULL;
-            if (!s) {
-                s = zsock_new(type);
-                if (!s) return -1;
-                zsock_set_linger(s, 0);
-                zsock_set_sndhwm(s, 1000);
-                zsock_set_immediate(s, 1);  // never queue for a peer that is not there (no stale cancel later)
-                out[shared ? 0 : n] = s;
-            }
-            if (zsock_connect(s, "%s", ep) != 0) {
-                LOG_ERROR("admin.endpoint_invalid", "cannot connect to an endpoint", "endpoint", LS(ep));
-                return -1;
-            }
-            n++;
+    for (size_t i = 0; list && i < list->n; i++) {
+        const char *ep = list->items[i];
+        if (n >= max && !shared) return -1;
+        zsock_t *s = shared && out[0] ? out[0] : NULL;
+        if (!s) {
+            s = zsock_new(type);
+            if (!s) return -1;
+            zsock_set_linger(s, 0);
+            zsock_set_sndhwm(s, 1000);
+            zsock_set_immediate(s, 1);  // never queue for a peer that is not there (no stale cancel later)
+            out[shared ? 0 : n] = s;
         }
-        p += len;
-        if (*p == ',') p++;
+        if (zsock_connect(s, "%s", ep) != 0) {
+            LOG_ERROR("admin.endpoint_invalid", "cannot connect to an endpoint", "endpoint", LS(ep));
+            return -1;
+        }
+        n++;
     }
     return n;
 }

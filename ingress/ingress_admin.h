@@ -9,20 +9,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lull_config.h"
+
 typedef struct ingress_admin ingress_admin_t;
 
 // Settings the admin API needs (borrowed for the lifetime of the admin object).
 typedef struct {
     const char *database_url;  // libpq URL
     const char *token;         // LULL_ADMIN_TOKEN; NULL or "" = admin routes answer 403 admin_disabled
-    const char *controls;      // comma-separated scheduler control endpoints, in shard order
-    const char *senders;       // comma-separated sender PULL endpoints (OUTBOX wake-ups for human replies)
+    const lull_cfg_list_t *controls;  // scheduler control endpoints, in shard order (1..64)
+    const lull_cfg_list_t *senders;   // sender PULL endpoints (OUTBOX wake-ups for human replies), may be empty
     int64_t ctl_timeout_ms;    // a scheduler shard that does not answer within this gets 503, milliseconds
     int64_t try_timeout_ms;    // a dry run (test endpoints) not answered within this gets 504, milliseconds
     int64_t queue_max;         // admin requests waiting for the admin threads before new ones get 503
     int64_t threads;           // admin threads (each with its own database connection and sockets), 1..64
     const char *config_json;   // GET /api/v1/config: the effective configuration, secrets masked (copied)
-    const char *health_targets;  // comma-separated name=http://host:port/health checked by GET /api/v1/health
+    const lull_cfg_list_t *health_targets;  // name=http://host:port/health items checked by GET /api/v1/health
     int64_t health_timeout_ms; // per target, milliseconds
 } ingress_admin_cfg_t;
 

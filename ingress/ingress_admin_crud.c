@@ -5,6 +5,7 @@
 #include "lull_buf.h"
 #include "lull_json.h"
 #include "lull_log.h"
+#include "lull_tenant_limits.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ typedef enum {
     F_REAL,     // number in [min, max]
     F_NUMERIC,  // number in [min, max], stored as numeric
     F_BOOL,
-    F_TEXTARR,  // array of at most max strings of at most 200 bytes
+    F_TEXTARR,  // array of at most max strings of at most 200 bytes (with a set: distinct words of the set)
     F_JOBJ,     // JSON object, at most max bytes serialised
     F_JARR,     // JSON array, at most max bytes serialised
     F_ENVMAP,   // object of environment variable NAMES (credentials are references, never secrets)
@@ -58,25 +59,25 @@ static const s_field_t s_tenant_fields[] = {
     {"name", F_TEXT, 0, 200, false, false, NULL},
     {"company_name", F_TEXT, 0, 200, false, false, NULL},
     {"agent_name", F_TEXT, 0, 200, false, false, NULL},
-    {"window_ms", F_INT, 0, 86400000, false, false, NULL},
-    {"max_wait_ms", F_INT, 0, 86400000, false, false, NULL},
+    {"window_ms", F_INT, 0, LULL_TENANT_WINDOW_MS_MAX, false, false, NULL},
+    {"max_wait_ms", F_INT, 0, LULL_TENANT_WINDOW_MS_MAX, false, false, NULL},
     {"channel_windows", F_JOBJ, 0, 4096, false, false, NULL},
-    {"history_len", F_INT, 0, 500, false, false, NULL},
-    {"provider_chain", F_TEXTARR, 0, 8, false, false, NULL},
-    {"model", F_TEXT, 1, 200, true, false, NULL},
-    {"models", F_MODELMAP, 1, 127, false, false, NULL},
-    {"temperature", F_REAL, 0, 2, false, false, NULL},
-    {"max_tokens", F_INT, 1, 200000, false, false, NULL},
+    {"history_len", F_INT, LULL_TENANT_HISTORY_LEN_MIN, LULL_TENANT_HISTORY_LEN_MAX, false, false, NULL},
+    {"provider_chain", F_TEXTARR, 0, LULL_TENANT_CHAIN_MAX, false, false, "openai|anthropic|gemini"},
+    {"model", F_TEXT, 1, LULL_TENANT_MODEL_MAX, true, false, NULL},
+    {"models", F_MODELMAP, 1, LULL_TENANT_MODEL_MAX, false, false, NULL},
+    {"temperature", F_REAL, 0, LULL_TENANT_TEMPERATURE_MAX, false, false, NULL},
+    {"max_tokens", F_INT, 1, LULL_TENANT_MAX_TOKENS_MAX, false, false, NULL},
     {"prompt_id", F_INT, 1, 9e15, true, false, NULL},
     {"escalation_keywords", F_TEXTARR, 0, 200, false, false, NULL},
     {"blocked_patterns", F_TEXTARR, 0, 200, false, false, NULL},
     {"safe_reply", F_TEXT, 1, 2000, true, false, NULL},
     {"apology_reply", F_TEXT, 1, 2000, true, false, NULL},
-    {"confidence_threshold", F_REAL, 0, 1, false, false, NULL},
-    {"human_pause_ms", F_INT, 0, 30LL * 86400000, false, false, NULL},
-    {"max_attempts", F_INT, 0, 100, false, false, NULL},
-    {"daily_limit_tenant", F_INT, 0, 1e9, true, false, NULL},
-    {"daily_limit_contact", F_INT, 0, 1e9, true, false, NULL},
+    {"confidence_threshold", F_REAL, 0, LULL_TENANT_CONFIDENCE_MAX, false, false, NULL},
+    {"human_pause_ms", F_INT, 0, LULL_TENANT_HUMAN_PAUSE_MS_MAX, false, false, NULL},
+    {"max_attempts", F_INT, 0, LULL_TENANT_MAX_ATTEMPTS_MAX, false, false, NULL},
+    {"daily_limit_tenant", F_INT, 0, LULL_TENANT_DAILY_LIMIT_MAX, true, false, NULL},
+    {"daily_limit_contact", F_INT, 0, LULL_TENANT_DAILY_LIMIT_MAX, true, false, NULL},
     {"extraction_fields", F_JARR, 0, 16384, false, false, NULL},
     {"twilio_numbers", F_TEXTARR, 0, 100, false, false, NULL},
     {"tiktok_client_key", F_TEXT, 1, 200, true, false, NULL},
@@ -86,15 +87,15 @@ static const s_field_t s_tenant_fields[] = {
     {"whatsapp_template_vars", F_JOBJ, 0, 4096, true, false, NULL},
     {"callback_url", F_URL, 0, 2000, true, false, NULL},
     {"callback_secret_ref", F_ENVNAME, 0, 128, true, false, NULL},
-    {"retry_base_ms", F_INT, 0, 86400000, true, false, NULL},
-    {"retry_max_ms", F_INT, 0, 86400000, true, false, NULL},
-    {"max_retries", F_INT, 0, 1000, true, false, NULL},
+    {"retry_base_ms", F_INT, 0, LULL_TENANT_RETRY_MS_MAX, true, false, NULL},
+    {"retry_max_ms", F_INT, 0, LULL_TENANT_RETRY_MS_MAX, true, false, NULL},
+    {"max_retries", F_INT, 0, LULL_TENANT_MAX_RETRIES_MAX, true, false, NULL},
 };
 
 static const s_field_t s_prompt_fields[] = {
     {"tenant_id", F_INT, 1, 9e15, false, true, NULL},
     {"name", F_TEXT, 1, 100, false, false, NULL},
-    {"template", F_TEXT, 1, 100000, false, true, NULL},
+    {"template", F_TEXT, 1, LULL_PROMPT_TEMPLATE_MAX, false, true, NULL},
     {"version", F_INT, 1, 1e6, false, false, NULL},
     {"active", F_BOOL, 0, 0, false, false, NULL},
 };
@@ -221,6 +222,14 @@ static int s_value(const s_field_t *f, const cJSON *v, char **param, char *msg, 
         bool ok = cJSON_IsArray(v) && cJSON_GetArraySize(v) <= (int)f->max;
         cJSON_ArrayForEach(e, v) ok = ok && cJSON_IsString(e) && strlen(e->valuestring) <= 200 &&
                                       lull_utf8_valid(e->valuestring, strlen(e->valuestring));
+        for (const cJSON *x = ok && f->set ? v->child : NULL; x; x = x->next) {  // distinct words of the set
+            ok = ok && s_in_set(x->valuestring, f->set);
+            for (const cJSON *y = x->next; ok && y; y = y->next) ok = strcmp(x->valuestring, y->valuestring) != 0;
+        }
+        if (!ok && f->set) {
+            snprintf(msg, cap, "'%s' must be an array of at most %.0f distinct names of %s", f->name, f->max, f->set);
+            return -1;
+        }
         if (!ok) {
             snprintf(msg, cap, "'%s' must be an array of at most %.0f strings of at most 200 bytes", f->name, f->max);
             return -1;
@@ -258,7 +267,8 @@ static int s_value(const s_field_t *f, const cJSON *v, char **param, char *msg, 
             }
         }
         char *text = ok ? cJSON_PrintUnformatted(v) : NULL;
-        if (!ok || !text || strlen(text) > (size_t)f->max) {
+        // a model map's size follows from its entries (three at most, each of max bytes at most)
+        if (!ok || !text || (f->type != F_MODELMAP && strlen(text) > (size_t)f->max)) {
             free(text);
             snprintf(msg, cap, "'%s' must be a JSON %s of at most %.0f bytes", f->name,
                      f->type == F_JARR ? "array" : "object", f->max);
@@ -598,6 +608,11 @@ static cJSON *s_field_schema(const s_field_t *f)
         x = cJSON_AddObjectToObject(s, "items");
         cJSON_AddStringToObject(x, "type", "string");
         cJSON_AddNumberToObject(x, "maxLength", 200);
+        if (f->set) {  // distinct words of the set
+            cJSON_AddTrueToObject(s, "uniqueItems");
+            snprintf(text, sizeof text, "^(%s)$", f->set);
+            cJSON_AddStringToObject(x, "pattern", text);
+        }
         break;
     case F_JOBJ:
     case F_JARR:

@@ -32,7 +32,7 @@ ingress_app_t *ingress_app_new(const ingress_cfg_t *cfg)
     }
     ingress_writer_cfg_t wc = {
         .database_url = cfg->common.database_url,
-        .schedulers = cfg->schedulers,
+        .schedulers = &cfg->schedulers,
         .writers = (int)cfg->writers,
         .batch_max = (int)cfg->batch_max,
         .batch_wait_us = cfg->batch_wait_us,

@@ -8,6 +8,7 @@
 #include "ingress_parse.h"
 #include "ingress_sig.h"
 #include "ingress_stream.h"
+#include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
@@ -51,15 +52,13 @@ struct ingress_http {
     struct MHD_Daemon *daemon;
     char public_url[512];
     lull_histogram_t *latency[R_COUNT];
-    lull_counter_t *accepted[6], *duplicate[6];  // by channel index (s_channels)
+    lull_counter_t *accepted[LULL_CH_COUNT], *duplicate[LULL_CH_COUNT];  // by lull_channel_t
     struct MHD_Response *twiml;
     ingress_admin_t *admin;
     ingress_stream_t *streams;  // web chat SSE
     struct MHD_Response *page;  // GET /chat
     struct MHD_Response *openapi;  // GET /openapi.json
 };
-
-static const char *const s_channels[6] = {"generic", "sms", "whatsapp", "tiktok", "webchat", "other"};
 
 typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
 
@@ -85,13 +84,6 @@ typedef struct {
 
 // ---------------------------------------------------------------------------------------------------------
 // Responses
-
-static int s_channel_index(const char *ch)
-{
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s_channels[i], ch) == 0) return i;
-    return 5;
-}
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
                               const char *allow)
@@ -186,7 +178,7 @@ static enum MHD_Result s_answer(s_req_t *req)
     switch (it->outcome) {
     case INGRESS_OUT_NEW:
     case INGRESS_OUT_DUPLICATE: {
-        int ci = s_channel_index(req->row.channel);
+        lull_channel_t ci = lull_channel_parse(req->row.channel);
         lull_counter_add(it->outcome == INGRESS_OUT_NEW ? req->srv->accepted[ci] : req->srv->duplicate[ci], 1);
         if (req->route == R_TWILIO) return MHD_queue_response(req->conn, 200, req->srv->twiml);
         cJSON *o = cJSON_CreateObject();
@@ -196,7 +188,9 @@ static enum MHD_Result s_answer(s_req_t *req)
             cJSON_AddNumberToObject(o, "message_id", (double)it->message_id);
             cJSON *w = cJSON_AddObjectToObject(o, "window");
             cJSON_AddBoolToObject(w, "active", true);
-            cJSON_AddNumberToObject(w, "seconds", (double)(it->window_ms / 1000));
+            // whole seconds rounded up (a live 500 ms window is 1 s, never 0), and the exact milliseconds
+            cJSON_AddNumberToObject(w, "seconds", (double)((it->window_ms + 999) / 1000));
+            cJSON_AddNumberToObject(w, "ms", (double)it->window_ms);
         } else if (req->route == R_CHAT_MESSAGE) {
             cJSON_AddStringToObject(o, "sessionId", req->row.echo ? req->row.echo : "");
             cJSON_AddNumberToObject(o, "messageId", (double)it->message_id);
@@ -451,7 +445,9 @@ static enum MHD_Result s_dispatch(s_req_t *req)
         char id[64];
         if (ingress_parse_chat_session(req->body, req->len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
             return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
-        req->session_arg[0] = strdup(lull_random_id("ws_", 16, id, sizeof id));
+        if (!lull_random_id("ws_", 16, id, sizeof id))
+            return s_error(req, 503, "random_unavailable", "no random bytes for a session id; retry later", NULL);
+        req->session_arg[0] = strdup(id);
         if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
         req->item.op = INGRESS_OP_SESSION;
         for (int i = 0; i < 3; i++) req->item.arg[i] = req->session_arg[i];
@@ -470,7 +466,7 @@ static enum MHD_Result s_dispatch(s_req_t *req)
     }
     case R_ADMIN: return s_admin(req);
     case R_CHAT_STREAM: return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
-    case R_CHAT_PAGE: return MHD_queue_response(req->conn, 200, req->srv->page);
+    case R_CHAT_PAGE: return ingress_page_queue(req->conn, req->srv->page);
     case R_OPENAPI: return MHD_queue_response(req->conn, 200, req->srv->openapi);
     default: return s_error(req, 404, "not_found", "no such route", NULL);
     }
@@ -586,12 +582,12 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
                                                   "webhook request latency, arrival to answer", LULL_METRICS_LATENCY_BUCKETS,
                                                   LULL_METRICS_LATENCY_NBUCKETS);
     }
-    for (int c = 0; c < 6; c++) {
+    for (int c = 0; c < LULL_CH_COUNT; c++) {
         char labels[64];
-        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"accepted\"", s_channels[c]);
+        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"accepted\"", lull_channel_name((lull_channel_t)c));
         self->accepted[c] = lull_metrics_counter(metrics, "lull_ingress_inbound_total", labels,
                                                  "messages received, by channel and outcome (accepted = stored)");
-        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"duplicate\"", s_channels[c]);
+        snprintf(labels, sizeof labels, "channel=\"%s\",outcome=\"duplicate\"", lull_channel_name((lull_channel_t)c));
         self->duplicate[c] = lull_metrics_counter(metrics, "lull_ingress_inbound_total", labels,
                                                   "messages received, by channel and outcome (accepted = stored)");
     }
@@ -600,9 +596,9 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     if (!self->twiml) goto fail;
     MHD_add_response_header(self->twiml, "Content-Type", "text/xml");
     ingress_admin_cfg_t ac = {.database_url = cfg->common.database_url, .token = cfg->admin_token,
-                              .controls = cfg->scheduler_controls, .senders = cfg->senders,
+                              .controls = &cfg->scheduler_controls, .senders = &cfg->senders,
                               .ctl_timeout_ms = cfg->admin_ctl_timeout_ms, .try_timeout_ms = cfg->admin_try_timeout_ms, .threads = cfg->admin_threads, .queue_max = cfg->admin_queue_max,
-                              .health_targets = cfg->health_targets, .health_timeout_ms = cfg->admin_ctl_timeout_ms};
+                              .health_targets = &cfg->health_targets, .health_timeout_ms = cfg->admin_ctl_timeout_ms};
     char *config_json = lull_config_to_json(INGRESS_PROC.settings, INGRESS_PROC.nsettings, cfg);
     ac.config_json = config_json;
     self->admin = ingress_admin_new(&ac);

@@ -1,6 +1,8 @@
 // Webhook body parsing: strict, bounded, and producing the JSON rows of lull_ingress_store().
 #include "ingress_parse.h"
+#include "lull_channel.h"
 #include "lull_json.h"
+#include "lull_url.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -31,33 +33,6 @@ void ingress_row_free(ingress_row_t *r)
 // ---------------------------------------------------------------------------------------------------------
 // Forms
 
-static int s_hex(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Percent-decodes src[0..n) into dst (NUL-terminated); -1 on a bad escape, a NUL byte or invalid UTF-8.
-static int s_unescape(const char *src, size_t n, char *dst)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = src[i];
-        if (c == '+') c = ' ';
-        else if (c == '%') {
-            if (i + 2 >= n || s_hex(src[i + 1]) < 0 || s_hex(src[i + 2]) < 0) return -1;
-            c = (char)(s_hex(src[i + 1]) * 16 + s_hex(src[i + 2]));
-            i += 2;
-        }
-        if (c == '\0') return -1;
-        dst[k++] = c;
-    }
-    dst[k] = '\0';
-    return lull_utf8_valid(dst, k) ? 0 : -1;
-}
-
 int ingress_form_parse(const char *body, size_t len, ingress_form_t *out, ingress_err_t *err)
 {
     memset(out, 0, sizeof *out);
@@ -77,12 +52,15 @@ int ingress_form_parse(const char *body, size_t len, ingress_form_t *out, ingres
         if (e > i) {
             size_t eq = i;
             while (eq < e && body[eq] != '=') eq++;
-            char *name = w;
-            if (s_unescape(body + i, eq - i, name) != 0) goto bad;
-            w += strlen(name) + 1;
+            char *name = w;  // a decoded text is never longer than its encoding
+            int nl = lull_url_decode(body + i, eq - i, name, eq - i + 1);
+            if (nl < 0) goto bad;
+            w += nl + 1;
             char *value = w;
-            if (s_unescape(body + (eq < e ? eq + 1 : e), eq < e ? e - eq - 1 : 0, value) != 0) goto bad;
-            w += strlen(value) + 1;
+            size_t vlen = eq < e ? e - eq - 1 : 0;
+            int vl = lull_url_decode(body + (eq < e ? eq + 1 : e), vlen, value, vlen + 1);
+            if (vl < 0) goto bad;
+            w += vl + 1;
             if (!*name) goto bad;
             out->p[out->n++] = (ingress_param_t){name, value};
         }
@@ -228,14 +206,15 @@ int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingr
         s_field(root, "tenant", false, false, &tenant, NULL, 0, err) != 0)
         goto cleanup;
     if (mid && !*mid) mid = NULL;
-    row = s_new_row(tenant ? "slug" : "default", tenant, "generic", contact, true, text);
+    const char *channel = lull_channel_name(LULL_CH_GENERIC);
+    row = s_new_row(tenant ? "slug" : "default", tenant, channel, contact, true, text);
     s_add_str(row, "first_name", fn);
     s_add_str(row, "last_name", ln);
     s_add_str(row, "provider_message_id", mid);
     cJSON_AddItemReferenceToObject(row, "raw", root);
     out->wake = true;
     out->echo = strdup(contact);
-    rc = s_finish(row, out, "generic", mid, err);
+    rc = s_finish(row, out, channel, mid, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(root);
@@ -248,20 +227,14 @@ int ingress_parse_twilio_status(const ingress_form_t *f, const char *uri, char *
     static const char *const statuses[] = {"accepted", "scheduled", "queued", "sending", "sent", "delivered",
                                            "undelivered", "failed", "read", "canceled", "partially_delivered"};
     outbox[0] = '\0';
-    const char *q = uri ? strchr(uri, '?') : NULL;
-    for (const char *p = q ? q + 1 : NULL; p && *p;) {
-        size_t seg = strcspn(p, "&#");
-        if (seg > 7 && strncmp(p, "outbox=", 7) == 0) {
-            size_t n = seg - 7;
-            bool digits = n > 0 && n < 19 && n < outbox_cap && p[7] != '0';
-            for (size_t i = 0; digits && i < n; i++) digits = p[7 + i] >= '0' && p[7 + i] <= '9';
-            if (!digits) return ingress_err_set(err, 400, "invalid_field", "query parameter 'outbox' must be a positive integer");
-            memcpy(outbox, p + 7, n);
-            outbox[n] = '\0';
-        }
-        p += seg;
-        if (*p != '&') break;
-        p++;
+    size_t n = 0;
+    const char *id = lull_url_query_raw(uri, "outbox", &n);
+    if (id && n) {  // "outbox=" with no value is no outbox
+        bool digits = n < 19 && n < outbox_cap && id[0] != '0';
+        for (size_t i = 0; digits && i < n; i++) digits = id[i] >= '0' && id[i] <= '9';
+        if (!digits) return ingress_err_set(err, 400, "invalid_field", "query parameter 'outbox' must be a positive integer");
+        memcpy(outbox, id, n);
+        outbox[n] = '\0';
     }
     const char *sid = ingress_form_get(f, "MessageSid"), *st = ingress_form_get(f, "MessageStatus"),
                *code = ingress_form_get(f, "ErrorCode");
@@ -312,11 +285,12 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
     }
     if (profile && strlen(profile) > INGRESS_MAX_FIELD) profile = NULL;
     bool wa = strncmp(from, "whatsapp:", 9) == 0;
+    const char *channel = lull_channel_name(wa ? LULL_CH_WHATSAPP : LULL_CH_SMS);
     char key2[INGRESS_MAX_FIELD + 16];
     if (strncmp(to, "whatsapp:", 9) == 0) snprintf(key2, sizeof key2, "%s", to + 9);
     else snprintf(key2, sizeof key2, "whatsapp:%s", to);
 
-    cJSON *row = s_new_row("twilio", to, wa ? "whatsapp" : "sms", from, true, text ? text : ""),
+    cJSON *row = s_new_row("twilio", to, channel, from, true, text ? text : ""),
           *media = cJSON_CreateArray(), *raw = cJSON_CreateObject();
     for (long i = 0; i < num_media; i++) {
         char k[32], c[40];
@@ -350,7 +324,7 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
     cJSON_AddStringToObject(row, "provider_message_id", sid);
     cJSON_AddItemToObject(row, "raw", raw);
     out->wake = true;
-    int rc = s_finish(row, out, wa ? "whatsapp" : "sms", sid, err);
+    int rc = s_finish(row, out, channel, sid, err);
     cJSON_Delete(row);
     return rc;
 }
@@ -402,7 +376,7 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
         }
         if (!text) text = "";
     }
-    row = s_new_row("tiktok", client_key, "tiktok", inbound ? from : to, inbound, text);
+    row = s_new_row("tiktok", client_key, lull_channel_name(LULL_CH_TIKTOK), inbound ? from : to, inbound, text);
     cJSON_AddStringToObject(row, "business_address", inbound ? to : from);
     cJSON_AddStringToObject(row, "external_conversation_id", conv);
     cJSON_AddStringToObject(row, "provider_message_id", mid);
@@ -410,7 +384,7 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
     if (raw) cJSON_ReplaceItemInObjectCaseSensitive(raw, "content", cJSON_Duplicate(content, true));
     cJSON_AddItemToObject(row, "raw", raw ? raw : cJSON_CreateNull());
     out->wake = inbound;
-    rc = s_finish(row, out, "tiktok", mid, err);
+    rc = s_finish(row, out, lull_channel_name(LULL_CH_TIKTOK), mid, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(content);
@@ -430,13 +404,13 @@ int ingress_parse_chat_message(const char *body, size_t len, ingress_row_t *out,
         s_field(root, "userId", false, true, &user, ubuf, sizeof ubuf, err) != 0)
         goto cleanup;
     if (s_text(root, "message", "", &text, err) != 0) goto cleanup;
-    row = s_new_row("session", sid, "webchat", sid, true, text);
+    row = s_new_row("session", sid, lull_channel_name(LULL_CH_WEBCHAT), sid, true, text);
     s_add_str(row, "user_id", user);
     cJSON_AddStringToObject(row, "external_conversation_id", sid);
     cJSON_AddItemReferenceToObject(row, "raw", root);
     out->wake = true;
     out->echo = strdup(sid);
-    rc = s_finish(row, out, "webchat", NULL, err);
+    rc = s_finish(row, out, lull_channel_name(LULL_CH_WEBCHAT), NULL, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(root);

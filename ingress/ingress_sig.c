@@ -2,7 +2,9 @@
 #include "ingress_sig.h"
 #include "lull_buf.h"
 #include "lull_crypto.h"
+#include "lull_url.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,108 +76,102 @@ int ingress_sig_twilio_compute(const char *token, const char *url, const ingress
     return rc;
 }
 
-// Splits url into [0, host_end) = "scheme://userinfo@host", the port (pstart..pend, empty when none), and
-// the rest (path and query). Returns false when there is no scheme.
-static bool s_split_authority(const char *url, size_t *host_end, size_t *port_start, size_t *rest)
+// The URL split by libcurl's parser (parts kept as written: nothing decoded, no dot segments removed); NULL when
+// it is not a URL. The caller frees with curl_url_cleanup.
+static CURLU *s_url_parse(const char *url)
 {
-    const char *sep = strstr(url, "://");
-    if (!sep) return false;
-    size_t a = (size_t)(sep - url) + 3;
-    size_t e = a + strcspn(url + a, "/?#");
-    size_t h = a;  // host starts after the last '@' inside the authority
-    for (size_t i = a; i < e; i++)
-        if (url[i] == '@') h = i + 1;
-    size_t colon = 0;
-    bool bracket = false;
-    for (size_t i = h; i < e; i++) {
-        if (url[i] == '[') bracket = true;
-        else if (url[i] == ']') bracket = false;
-        else if (url[i] == ':' && !bracket) colon = i;
+    CURLU *u = curl_url();
+    if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS | CURLU_ALLOW_SPACE) !=
+                 CURLUE_OK) {
+        curl_url_cleanup(u);
+        return NULL;
     }
-    *rest = e;
-    if (colon) {
-        *host_end = colon;
-        *port_start = colon + 1;
-    } else {
-        *host_end = e;
-        *port_start = e;
-    }
-    return true;
+    return u;
+}
+
+// The text of the URL u (the caller frees), or NULL.
+static char *s_url_text(CURLU *u)
+{
+    char *text = NULL, *out = NULL;
+    if (curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK) out = strdup(text);
+    curl_free(text);
+    return out;
 }
 
 // The URL with its port removed, or with the scheme's default port added when it has none; NULL when neither
 // applies. The caller frees.
 static char *s_port_variant(const char *url)
 {
-    size_t host_end, port_start, rest;
-    if (!s_split_authority(url, &host_end, &port_start, &rest)) return NULL;
-    lull_buf_t b;
-    lull_buf_init(&b, 0, false);
-    if (port_start < rest) {  // has a port: drop ":port"
-        (void)lull_buf_append(&b, url, host_end);
-        (void)lull_buf_append(&b, url + rest, strlen(url + rest));
+    CURLU *u = s_url_parse(url);
+    char *port = NULL, *scheme = NULL, *out = NULL;
+    if (!u) goto cleanup;
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK) {  // has a port: drop it
+        if (curl_url_set(u, CURLUPART_PORT, NULL, 0) != CURLUE_OK) goto cleanup;
     } else {
-        const char *port = strncmp(url, "https://", 8) == 0 ? ":443" : strncmp(url, "http://", 7) == 0 ? ":80" : NULL;
-        if (!port) return NULL;
-        (void)lull_buf_append(&b, url, host_end);
-        (void)lull_buf_append(&b, port, strlen(port));
-        (void)lull_buf_append(&b, url + rest, strlen(url + rest));
+        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) goto cleanup;
+        const char *def = strcmp(scheme, "https") == 0 ? "443" : strcmp(scheme, "http") == 0 ? "80" : NULL;
+        if (!def || curl_url_set(u, CURLUPART_PORT, def, 0) != CURLUE_OK) goto cleanup;
     }
-    if (b.failed) {
-        lull_buf_reset(&b);
-        return NULL;
-    }
-    return lull_buf_take(&b);
+    out = s_url_text(u);
+cleanup:
+    curl_free(port);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return out;
 }
 
-// The URL with its path and query percent-encoded as a WHATWG URL parser would (space " ' < > ` and bytes ≥ 0x80
-// in the query; space " < > ` { } and bytes ≥ 0x80 in the path); NULL when that changes nothing. The caller frees.
+// Appends text to b percent-encoded as a WHATWG URL parser would for a path (space " < > ` { } and bytes >= 0x80)
+// or a query (space " ' < > and bytes >= 0x80); *changed is set when anything was encoded.
+static void s_whatwg_encode(lull_buf_t *b, const char *text, bool query, bool *changed)
+{
+    for (const char *p = text; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        bool enc = c != '#' && (c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' ||
+                                (query ? c == '\'' : (c == '`' || c == '{' || c == '}')));
+        if (enc) {
+            (void)lull_buf_printf(b, "%%%02X", c);
+            *changed = true;
+        } else {
+            (void)lull_buf_append(b, p, 1);
+        }
+    }
+}
+
+// The URL with its path and query percent-encoded as a WHATWG URL parser would (what Twilio signs); NULL when
+// that changes nothing. The caller frees.
 static char *s_reencoded(const char *url)
 {
-    size_t host_end, port_start, rest;
-    if (!s_split_authority(url, &host_end, &port_start, &rest)) return NULL;
+    CURLU *u = s_url_parse(url);
+    char *path = NULL, *query = NULL, *fragment = NULL, *origin = NULL, *out = NULL;
     lull_buf_t b;
     lull_buf_init(&b, 0, false);
-    (void)lull_buf_append(&b, url, rest);
-    bool in_query = false, changed = false;
-    for (const char *p = url + rest; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '?') in_query = true;
-        bool enc = c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' ||
-                   (in_query ? c == '\'' : (c == '`' || c == '{' || c == '}'));
-        if (c == '#') enc = false;
-        if (enc) {
-            char e[4];
-            snprintf(e, sizeof e, "%%%02X", c);
-            (void)lull_buf_append(&b, e, 3);
-            changed = true;
-        } else {
-            (void)lull_buf_append(&b, p, 1);
-        }
+    bool changed = false;
+    if (!u || curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) goto cleanup;
+    if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK) query = NULL;           // none
+    if (curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) != CURLUE_OK) fragment = NULL;  // none
+    // scheme://[user[:password]@]host[:port] as written: the URL with path "/" and nothing after it, minus the '/'
+    if (curl_url_set(u, CURLUPART_PATH, "/", 0) != CURLUE_OK || curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+        curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK || !(origin = s_url_text(u)))
+        goto cleanup;
+    (void)lull_buf_append(&b, origin, strlen(origin) - 1);
+    s_whatwg_encode(&b, path, false, &changed);
+    if (query) {
+        (void)lull_buf_append(&b, "?", 1);
+        s_whatwg_encode(&b, query, true, &changed);
     }
-    if (b.failed || !changed) {
-        lull_buf_reset(&b);
-        return NULL;
+    if (fragment) {
+        (void)lull_buf_append(&b, "#", 1);
+        s_whatwg_encode(&b, fragment, query != NULL, &changed);
     }
-    return lull_buf_take(&b);
-}
-
-// The value of query parameter `name` in url (borrowed pointer and length), or NULL.
-static const char *s_query_param(const char *url, const char *name, size_t *len)
-{
-    const char *q = strchr(url, '?');
-    if (!q) return NULL;
-    size_t nl = strlen(name);
-    for (const char *p = q + 1; *p && *p != '#';) {
-        size_t seg = strcspn(p, "&#");
-        if (seg > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            *len = seg - nl - 1;
-            return p + nl + 1;
-        }
-        p += seg;
-        if (*p == '&') p++;
-    }
-    return NULL;
+    if (changed && !b.failed) out = lull_buf_take(&b);
+cleanup:
+    lull_buf_reset(&b);
+    free(origin);
+    curl_free(path);
+    curl_free(query);
+    curl_free(fragment);
+    curl_url_cleanup(u);
+    return out;
 }
 
 static bool s_twilio_match(const char *token, const char *url, const ingress_param_t *sorted, size_t n,
@@ -192,7 +188,7 @@ ingress_sig_result_t ingress_sig_twilio(const char *token, const char *url, cons
     if (!header) return INGRESS_SIG_MISSING;
     if (!*header || strlen(header) > 64 || !token || !url || strlen(url) > S_MAX_URL) return INGRESS_SIG_MALFORMED;
     size_t hash_len = 0;
-    const char *hash = s_query_param(url, "bodySHA256", &hash_len);
+    const char *hash = lull_url_query_raw(url, "bodySHA256", &hash_len);
     size_t k = 0;
     ingress_param_t *sorted = NULL;
     if (hash) {  // JSON body: the URL is signed alone, and the body must hash to bodySHA256

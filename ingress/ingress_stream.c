@@ -523,6 +523,12 @@ static void s_notified(ingress_stream_t *self, const char *payload)
     cJSON_Delete(o);
 }
 
+// lull_db_notifications callback: a NOTIFY on lull_webchat carries a reply to publish.
+static void s_on_notify(const char *channel, const char *payload, void *arg)
+{
+    if (strcmp(channel, "lull_webchat") == 0) s_notified(arg, payload);
+}
+
 // After a (re)connect: every active stream gets what was sent while nobody listened.
 static void s_catch_up(ingress_stream_t *self)
 {
@@ -574,17 +580,10 @@ static void *s_thread(void *arg)
             }
         }
         s_resolve_pending(self);
-        PGconn *pg = listening ? lull_db_conn(self->db) : NULL;
-        if (listening && (!pg || !PQconsumeInput(pg))) {
-            LOG_WARN("notify.lost", "lost the LISTEN connection; reconnecting", "error", LS(pg ? PQerrorMessage(pg) : ""));
+        if (listening && lull_db_notifications(self->db, s_on_notify, self) != 0) {
+            LOG_WARN("notify.lost", "lost the LISTEN connection; reconnecting", "error", LS(lull_db_error(self->db)));
             listening = false;
             if (lull_db_run(self->db, "SELECT 1", 0, NULL, NULL) == 0) continue;  // still up: LISTEN again
-            pg = NULL;
-        }
-        PGnotify *nt;
-        while (pg && (nt = PQnotifies(pg)) != NULL) {
-            if (strcmp(nt->relname, "lull_webchat") == 0 && nt->extra) s_notified(self, nt->extra);
-            PQfreemem(nt);
         }
         int64_t now = lull_clock_mono_ms();
         if (now >= next_ka) {
@@ -594,8 +593,7 @@ static void *s_thread(void *arg)
         int timeout = (int)(next_ka - now);
         if (!listening && timeout > 100) timeout = 100;  // retry the connection
         struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN}, {.fd = -1, .events = POLLIN}};
-        pg = listening ? lull_db_conn(self->db) : NULL;
-        if (pg) fds[1].fd = PQsocket(pg);
+        if (listening) fds[1].fd = lull_db_socket(self->db);
         if (poll(fds, 2, timeout) > 0 && (fds[0].revents & POLLIN)) {
             char drain[64];
             while (read(self->wake[0], drain, sizeof drain) > 0) {}

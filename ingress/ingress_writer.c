@@ -31,7 +31,7 @@ typedef struct {
 
 struct ingress_writer {
     ingress_writer_cfg_t cfg;
-    char *database_url, *schedulers;
+    char *database_url;
     s_conn_t *conns;              // one per writer thread
     int nconns;
     bool started;
@@ -68,25 +68,22 @@ const char *ingress_outcome_name(ingress_outcome_t o)
 static void s_open_pushes(s_conn_t *c)
 {
     ingress_writer_t *self = c->w;
+    const lull_cfg_list_t *eps = self->cfg.schedulers;
     if (!self->zctx) return;
-    char *list = strdup(self->schedulers ? self->schedulers : "");
-    char *save = NULL;
-    for (char *ep = list ? strtok_r(list, ", ", &save) : NULL; ep && c->nshards < S_MAX_SHARDS;
-         ep = strtok_r(NULL, ", ", &save)) {
+    for (size_t i = 0; eps && i < eps->n && c->nshards < S_MAX_SHARDS; i++) {
         void *s = zmq_socket(self->zctx, ZMQ_PUSH);
         int hwm = self->cfg.inbound_hwm, linger = 0;
         if (!s) break;
         zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(s, ep) != 0) {
-            LOG_ERROR("inbound.connect_failed", "cannot connect the INBOUND push socket", "endpoint", LS(ep),
-                      "error", LS(zmq_strerror(errno)));
+        if (zmq_connect(s, eps->items[i]) != 0) {
+            LOG_ERROR("inbound.connect_failed", "cannot connect the INBOUND push socket", "endpoint",
+                      LS(eps->items[i]), "error", LS(zmq_strerror(errno)));
             zmq_close(s);
             continue;
         }
         c->push[c->nshards++] = s;
     }
-    free(list);
     LOG_INFO("inbound.shards", "INBOUND wake-ups go to the scheduler shards", "shards", LI(c->nshards));
 }
 
@@ -386,6 +383,21 @@ static void s_history(s_conn_t *c, ingress_item_t *it)
 // ---------------------------------------------------------------------------------------------------------
 // The thread
 
+// One info line per stored message, with the ids that join the tiers' logs (never the body). A message from the
+// contact (wake) logs inbound.accepted; a person's reply the provider echoed (a TikTok im_send_msg) logs it with
+// "author":"human". A delivery already stored logs inbound.duplicate with the stored row's ids when known.
+static void s_log_stored(const ingress_item_t *it)
+{
+    bool dup = it->outcome == INGRESS_OUT_DUPLICATE;
+    if (it->op != INGRESS_OP_STORE || (!dup && it->outcome != INGRESS_OUT_NEW)) return;
+    // A NULL key ends the fields: a duplicate whose stored id is unknown stops before message_id, and only an
+    // echoed reply gets an author.
+    lull_log_at(LULL_LOG_INFO, dup ? "inbound.duplicate" : "inbound.accepted", NULL, "tenant", LI(it->tenant_id),
+                "channel", LS(it->channel), "conv", LI(it->conversation_id),
+                it->message_id > 0 ? "message_id" : (const char *)NULL, LI(it->message_id),
+                !dup && !it->wake ? "author" : (const char *)NULL, LS("human"), (const char *)NULL);
+}
+
 static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 {
     if (lull_db_connect(c->db) != 0) {
@@ -405,6 +417,7 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
     }
     for (int i = 0; i < n; i++) {
         ingress_item_t *it = items[i];
+        s_log_stored(it);
         if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(c, it);
         it->done(it, it->done_arg);  // the item may be freed from here on
     }
@@ -462,7 +475,6 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
     self->cfg = *cfg;
     if (self->cfg.batch_max < 1) self->cfg.batch_max = 1;
     self->database_url = strdup(cfg->database_url ? cfg->database_url : "");
-    self->schedulers = strdup(cfg->schedulers ? cfg->schedulers : "");
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->wake, NULL);
     lull_metrics_t *m = cfg->metrics;
@@ -481,20 +493,17 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
     self->zctx = zmq_ctx_new();
     self->nconns = cfg->writers > 0 ? cfg->writers : 1;
     self->conns = calloc((size_t)self->nconns, sizeof *self->conns);
-    if (!self->database_url || !self->schedulers || !self->zctx || !self->conns) {
-        ingress_writer_destroy(&self);
-        return NULL;
-    }
+    if (!self->database_url || !self->zctx || !self->conns) goto fail;
     self->started = true;
     for (int i = 0; i < self->nconns; i++) {
         self->conns[i].w = self;
-        if (pthread_create(&self->conns[i].thread, NULL, s_run, &self->conns[i]) != 0) {
-            ingress_writer_destroy(&self);
-            return NULL;
-        }
+        if (pthread_create(&self->conns[i].thread, NULL, s_run, &self->conns[i]) != 0) goto fail;
         self->conns[i].started = true;
     }
     return self;
+fail:
+    ingress_writer_destroy(&self);
+    return NULL;
 }
 
 void ingress_writer_stop(ingress_writer_t *self)
@@ -519,7 +528,6 @@ void ingress_writer_destroy(ingress_writer_t **self_p)
     pthread_cond_destroy(&self->wake);
     free(self->conns);
     free(self->database_url);
-    free(self->schedulers);
     free(self);
     *self_p = NULL;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lull_config.h"
 #include "lull_metrics.h"
 
 typedef enum {
@@ -56,7 +57,8 @@ typedef struct ingress_writer ingress_writer_t;
 
 typedef struct {
     const char *database_url;
-    const char *schedulers;  // comma-separated ZeroMQ endpoints (may be empty: no INBOUND)
+    const lull_cfg_list_t *schedulers;  // ZeroMQ endpoints, at most 64 (NULL or empty: no INBOUND); borrowed for
+                                        // the writer's lifetime
     int writers;             // writer threads, each with its own connection (batches commit in parallel)
     int batch_max;           // items per transaction
     int64_t batch_wait_us;   // how long a non-full batch may wait for more under load

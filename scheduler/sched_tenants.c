@@ -1,6 +1,5 @@
 // Tenant window cache: a sorted array searched by id (tenants are few and change rarely).
 #include "sched_tenants.h"
-#include "sched_windows.h"
 #include "lull_json.h"
 #include "lull_log.h"
 
@@ -13,8 +12,8 @@
 
 typedef struct {
     int64_t id;
-    int32_t window_ms[SCHED_CH_COUNT];
-    int32_t max_wait_ms[SCHED_CH_COUNT];
+    int32_t window_ms[LULL_CH_COUNT];   // by lull_channel_t
+    int32_t max_wait_ms[LULL_CH_COUNT];
 } s_entry_t;
 
 struct sched_tenants {
@@ -57,7 +56,7 @@ static int32_t s_clamp(int64_t ms) { return (int32_t)(ms < 0 ? 0 : ms > MAX_WIND
 static void s_fill(s_entry_t *e, int64_t id, int64_t window_ms, int64_t max_wait_ms, const char *channel_windows)
 {
     e->id = id;
-    for (int c = 0; c < SCHED_CH_COUNT; c++) {
+    for (int c = 0; c < LULL_CH_COUNT; c++) {
         e->window_ms[c] = s_clamp(window_ms);
         e->max_wait_ms[c] = s_clamp(max_wait_ms);
     }
@@ -72,8 +71,8 @@ static void s_fill(s_entry_t *e, int64_t id, int64_t window_ms, int64_t max_wait
     const cJSON *ch = NULL;
     cJSON_ArrayForEach(ch, root)
     {
-        int c = sched_channel_from_name(ch->string);
-        if (c == SCHED_CH_OTHER || !cJSON_IsObject(ch)) {
+        lull_channel_t c = lull_channel_parse(ch->string);
+        if (!lull_channel_is_input(c) || !cJSON_IsObject(ch)) {
             LOG_WARN("tenant.channel_windows_invalid", "unknown channel or not an object", "tenant", LI(id),
                      "channel", LS(ch->string ? ch->string : ""));
             continue;
@@ -169,12 +168,12 @@ bool sched_tenants_known(const sched_tenants_t *self, int64_t tenant_id)
     return found;
 }
 
-void sched_tenants_get(const sched_tenants_t *self, int64_t tenant_id, int channel, int64_t *window_ms,
+void sched_tenants_get(const sched_tenants_t *self, int64_t tenant_id, lull_channel_t channel, int64_t *window_ms,
                        int64_t *max_wait_ms)
 {
     bool found;
     int i = s_find(self, tenant_id, &found);
-    if (channel < 0 || channel >= SCHED_CH_COUNT) channel = SCHED_CH_OTHER;
+    if ((int)channel < 0 || channel >= LULL_CH_COUNT) channel = LULL_CH_OTHER;
     *window_ms = found ? self->v[i].window_ms[channel] : self->def_window;
     *max_wait_ms = found ? self->v[i].max_wait_ms[channel] : self->def_max_wait;
 }

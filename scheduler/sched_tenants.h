@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lull_channel.h"
 #include "lull_db.h"
 
 typedef struct sched_tenants sched_tenants_t;
@@ -25,8 +26,8 @@ int sched_tenants_load(sched_tenants_t *self, lull_db_t *db);
 int sched_tenants_load_one(sched_tenants_t *self, lull_db_t *db, int64_t tenant_id);
 // True when the tenant is in the cache.
 bool sched_tenants_known(const sched_tenants_t *self, int64_t tenant_id);
-// Window and max wait (ms) for a tenant on a channel (sched_channel_t); defaults for an unknown tenant.
-void sched_tenants_get(const sched_tenants_t *self, int64_t tenant_id, int channel, int64_t *window_ms,
+// Window and max wait (ms) for a tenant on a channel; defaults for an unknown tenant.
+void sched_tenants_get(const sched_tenants_t *self, int64_t tenant_id, lull_channel_t channel, int64_t *window_ms,
                        int64_t *max_wait_ms);
 // Number of tenants cached.
 int sched_tenants_count(const sched_tenants_t *self);

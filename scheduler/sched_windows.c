@@ -22,6 +22,7 @@
 #define F_CHAN_SHIFT 4
 #define F_CHAN 0x70u
 #define F_LIVE 0x80u
+_Static_assert(LULL_CH_COUNT <= (F_CHAN >> F_CHAN_SHIFT) + 1, "a channel fits the flags byte's 3 channel bits");
 
 typedef struct {
     int64_t conv;      // conversation id (key)
@@ -61,20 +62,9 @@ struct sched_windows {
     size_t ready;
 };
 
-static const char *const s_channels[SCHED_CH_COUNT] = {"generic", "sms", "whatsapp", "tiktok", "webchat", "other"};
+lull_channel_t sched_channel_from_name(const char *name) { return lull_channel_parse(name); }
 
-sched_channel_t sched_channel_from_name(const char *name)
-{
-    if (!name) return SCHED_CH_OTHER;
-    for (int i = 0; i < SCHED_CH_OTHER; i++)
-        if (strcmp(name, s_channels[i]) == 0) return (sched_channel_t)i;
-    return SCHED_CH_OTHER;
-}
-
-const char *sched_channel_name(int channel)
-{
-    return channel >= 0 && channel < SCHED_CH_COUNT ? s_channels[channel] : "other";
-}
+const char *sched_channel_name(lull_channel_t channel) { return lull_channel_name(channel); }
 
 const char *sched_wstate_name(sched_wstate_t state, bool in_flight)
 {
@@ -418,7 +408,7 @@ static void s_info(const sched_windows_t *self, uint32_t n, sched_window_info_t 
         .upto = node->upto,
         .deadline_ms = node->deadline,
         .cap_ms = node->cap,
-        .channel = (node->flags & F_CHAN) >> F_CHAN_SHIFT,
+        .channel = (lull_channel_t)((node->flags & F_CHAN) >> F_CHAN_SHIFT),
         .messages = node->msgs,
         .attempt = node->attempt,
         .state = s_state(node),
@@ -428,20 +418,20 @@ static void s_info(const sched_windows_t *self, uint32_t n, sched_window_info_t 
 
 // ---- operations
 
-static uint32_t s_new_node(sched_windows_t *self, int64_t conv, int64_t tenant_id, int channel)
+static uint32_t s_new_node(sched_windows_t *self, int64_t conv, int64_t tenant_id, lull_channel_t channel)
 {
     uint32_t t = s_tenant(self, tenant_id);
     if (t == NIL) return NIL;
     uint32_t n = s_alloc(self, conv);
     if (n == NIL) return NIL;
-    if (channel < 0 || channel >= SCHED_CH_COUNT) channel = SCHED_CH_OTHER;
+    if ((int)channel < 0 || channel >= LULL_CH_COUNT) channel = LULL_CH_OTHER;
     self->nodes[n].tenant = t;
     self->nodes[n].flags |= (uint8_t)(channel << F_CHAN_SHIFT);
     return n;
 }
 
 sched_inbound_t sched_windows_inbound(sched_windows_t *self, int64_t conversation_id, int64_t tenant_id,
-                                      int channel, int64_t msg_id, int64_t window_ms, int64_t max_wait_ms)
+                                      lull_channel_t channel, int64_t msg_id, int64_t window_ms, int64_t max_wait_ms)
 {
     assert(self);
     int64_t now = lull_clock_mono_ms();
@@ -487,7 +477,7 @@ sched_inbound_t sched_windows_inbound(sched_windows_t *self, int64_t conversatio
     return SCHED_IN_RESET;
 }
 
-int sched_windows_restore(sched_windows_t *self, int64_t conversation_id, int64_t tenant_id, int channel,
+int sched_windows_restore(sched_windows_t *self, int64_t conversation_id, int64_t tenant_id, lull_channel_t channel,
                           int64_t upto, int64_t deadline_ms, int64_t cap_ms)
 {
     assert(self);

@@ -10,18 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct sched_windows sched_windows_t;
+#include "lull_channel.h"
 
-// Channels, as small indexes (per-channel window lengths, the list output).
-typedef enum {
-    SCHED_CH_GENERIC = 0,
-    SCHED_CH_SMS,
-    SCHED_CH_WHATSAPP,
-    SCHED_CH_TIKTOK,
-    SCHED_CH_WEBCHAT,
-    SCHED_CH_OTHER
-} sched_channel_t;
-#define SCHED_CH_COUNT 6
+typedef struct sched_windows sched_windows_t;
 
 // State of a conversation's pending window (the job in flight is a separate flag).
 typedef enum {
@@ -39,7 +30,7 @@ typedef struct {
     int64_t upto;         // newest inbound message id known
     int64_t deadline_ms;  // monotonic deadline (WAITING/BACKOFF), milliseconds
     int64_t cap_ms;       // monotonic max-wait cap of the burst, milliseconds
-    int channel;          // sched_channel_t
+    lull_channel_t channel;
     int messages;         // messages in the pending burst (saturates at 65535)
     int attempt;          // attempt number of the next dispatch (1 = first)
     sched_wstate_t state;
@@ -59,10 +50,10 @@ typedef void(sched_windows_fire_fn)(void *arg, const sched_window_info_t *info, 
 // Called for each entry by sched_windows_each; return false to stop.
 typedef bool(sched_windows_each_fn)(void *arg, const sched_window_info_t *info);
 
-// Maps a channel name ("sms", …) to its index; unknown or NULL → SCHED_CH_OTHER.
-sched_channel_t sched_channel_from_name(const char *name);
-// Name of a channel index ("generic", …, "other"). Static string.
-const char *sched_channel_name(int channel);
+// lull_channel_parse() under its former scheduler name, kept until every caller uses lull_channel_parse.
+lull_channel_t sched_channel_from_name(const char *name);
+// lull_channel_name() under its former scheduler name, kept until every caller uses lull_channel_name.
+const char *sched_channel_name(lull_channel_t channel);
 // Name of a window state for the control API: "waiting", "ready", "in_flight", "backoff". Static string.
 const char *sched_wstate_name(sched_wstate_t state, bool in_flight);
 
@@ -75,10 +66,10 @@ void sched_windows_destroy(sched_windows_t **self_p);
 // now + max_wait_ms) or resets it to min(now + window_ms, cap). While a job is in flight the message opens
 // the next window. A msg_id <= the newest known id is ignored.
 sched_inbound_t sched_windows_inbound(sched_windows_t *self, int64_t conversation_id, int64_t tenant_id,
-                                      int channel, int64_t msg_id, int64_t window_ms, int64_t max_wait_ms);
+                                      lull_channel_t channel, int64_t msg_id, int64_t window_ms, int64_t max_wait_ms);
 // Adds a window rebuilt from the database (recovery, sweep) with its monotonic deadline and cap; a deadline
 // already past goes straight to the ready queue. 1 added, 0 the conversation is already known, -1 no memory.
-int sched_windows_restore(sched_windows_t *self, int64_t conversation_id, int64_t tenant_id, int channel,
+int sched_windows_restore(sched_windows_t *self, int64_t conversation_id, int64_t tenant_id, lull_channel_t channel,
                           int64_t upto, int64_t deadline_ms, int64_t cap_ms);
 // Moves every window whose deadline has passed to its tenant's ready queue (or to DUE when a job is in
 // flight); calls fire (may be NULL) for each. Returns how many fired.

@@ -4,6 +4,7 @@
 #include "sender_app.h"
 #include <czmq.h>
 #include "lull_proto.h"
+#include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_http.h"
@@ -52,10 +53,12 @@ struct sender_app {
     lull_histogram_t *latency;
 };
 
-// One delivery in flight.
+// One claimed row; a delivery in flight once started.
 typedef struct {
     sender_app_t *app;
     int64_t id, tenant_id;
+    int64_t conv;        // conversation id (0 when the row has none)
+    char channel[16];    // the row's channel, for the log
     int attempts;        // including this one
     int max_retries;
     int64_t base_ms, cap_ms;
@@ -70,23 +73,40 @@ static void s_count(sender_app_t *self, sender_kind_t kind, int k)
     if (kind >= 1 && kind <= 4) lull_counter_add(self->count[kind][k], 1);
 }
 
-// Queues a result; on allocation failure the row's lease will expire and it will be retried.
-static void s_record(sender_app_t *self, int64_t id, sender_kind_t kind, sender_rec_t rec, int64_t delay_ms,
-                     long last_status, const char *error, const char *provider_id)
+// The log line of one attempt's result (the log contract): delivery.sent and delivery.retry at info,
+// delivery.dead at warn (dead letters, result dead or unknown); a rate-limited release logs nothing. status 0 =
+// no HTTP answer. Never the message body.
+static void s_log_result(const s_job_t *job, int k, int64_t delay_ms, long status, const char *error,
+                         const char *provider_id)
 {
-    if (sender_results_add(self->results, id, rec, delay_ms, last_status, error, provider_id) != 0)
-        LOG_ERROR("sender.oom", "cannot queue a result; the lease will expire", "outbox", LI(id));
-    int k = rec == SENDER_REC_SENT ? K_SENT : rec == SENDER_REC_RETRY ? K_RETRY : rec == SENDER_REC_DEAD ? K_DEAD
-          : rec == SENDER_REC_UNKNOWN ? K_UNKNOWN : K_RELEASED;
-    s_count(self, kind, k);
-    if (rec == SENDER_REC_DEAD || rec == SENDER_REC_UNKNOWN)
-        LOG_WARN("sender.dead", "delivery given up", "outbox", LI(id), "channel", LS(s_kind_names[kind]), "status",
-                 LI(last_status), "result", LS(s_result_names[k]), "error", LS(error ? error : ""));
+    long st = status > 0 ? status : 0;
+    if (k == K_SENT)
+        LOG_INFO("delivery.sent", NULL, "outbox", LI(job->id), "conv", LI(job->conv), "channel", LS(job->channel),
+                 "provider_id", LS(provider_id ? provider_id : ""), "attempt", LI(job->attempts));
+    else if (k == K_RETRY)
+        LOG_INFO("delivery.retry", error, "outbox", LI(job->id), "conv", LI(job->conv), "attempt", LI(job->attempts),
+                 "status", LI(st), "delay_ms", LI(delay_ms));
+    else if (k == K_DEAD || k == K_UNKNOWN)
+        LOG_WARN("delivery.dead", "delivery given up", "outbox", LI(job->id), "conv", LI(job->conv), "attempt",
+                 LI(job->attempts), "status", LI(st), "error", LS(error ? error : ""), "channel", LS(job->channel),
+                 "result", LS(s_result_names[k]));
 }
 
-static void s_dead(sender_app_t *self, int64_t id, sender_kind_t kind, const char *why)
+// Queues a result and logs it; on allocation failure the row's lease will expire and it will be retried.
+static void s_record(sender_app_t *self, const s_job_t *job, sender_rec_t rec, int64_t delay_ms, long last_status,
+                     const char *error, const char *provider_id)
 {
-    s_record(self, id, kind, SENDER_REC_DEAD, 0, -1, why, NULL);
+    if (sender_results_add(self->results, job->id, rec, delay_ms, last_status, error, provider_id) != 0)
+        LOG_ERROR("sender.oom", "cannot queue a result; the lease will expire", "outbox", LI(job->id));
+    int k = rec == SENDER_REC_SENT ? K_SENT : rec == SENDER_REC_RETRY ? K_RETRY : rec == SENDER_REC_DEAD ? K_DEAD
+          : rec == SENDER_REC_UNKNOWN ? K_UNKNOWN : K_RELEASED;
+    s_count(self, job->kind, k);
+    s_log_result(job, k, delay_ms, last_status, error, provider_id);
+}
+
+static void s_dead(sender_app_t *self, const s_job_t *job, const char *why)
+{
+    s_record(self, job, SENDER_REC_DEAD, 0, -1, why, NULL);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -102,20 +122,18 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
     lull_histogram_observe(self->latency, (double)resp->elapsed_ms / 1000.0);
     if (self->stopping && resp->status == 0) {
         // Aborted by shutdown: hand it back now, with the same idempotency key.
-        s_record(self, job->id, job->kind, SENDER_REC_RETRY, 0, 0,
+        s_record(self, job, SENDER_REC_RETRY, 0, 0,
                  resp->request_sent ? "unknown outcome: sender stopped mid-request" : "sender stopped", NULL);
     } else if (out.verdict == SENDER_SENT) {
-        s_record(self, job->id, job->kind, SENDER_REC_SENT, 0, out.status, NULL, out.provider_id);
+        s_record(self, job, SENDER_REC_SENT, 0, out.status, NULL, out.provider_id);
     } else if (out.verdict == SENDER_RETRY && job->attempts - 1 < job->max_retries) {
         int64_t ra = lull_http_retry_after_ms(resp, MAX_RETRY_AFTER_MS);
         int64_t delay = lull_retry_delay_ms(job->attempts - 1, job->base_ms, job->cap_ms, ra);
-        LOG_DEBUG("sender.retry", "will retry", "outbox", LI(job->id), "status", LI(out.status), "delay_ms", LI(delay),
-                  "error", LS(out.error));
-        s_record(self, job->id, job->kind, SENDER_REC_RETRY, delay, out.status, out.error, NULL);
+        s_record(self, job, SENDER_REC_RETRY, delay, out.status, out.error, NULL);
     } else {
         char why[300];
         snprintf(why, sizeof why, "%s%s", out.verdict == SENDER_RETRY ? "max retries reached: " : "", out.error);
-        s_record(self, job->id, job->kind, out.unknown ? SENDER_REC_UNKNOWN : SENDER_REC_DEAD, 0, out.status, why, NULL);
+        s_record(self, job, out.unknown ? SENDER_REC_UNKNOWN : SENDER_REC_DEAD, 0, out.status, why, NULL);
     }
     free(job);
     lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));  // already excludes this one
@@ -200,23 +218,24 @@ static bool s_is_alnum_id(const char *s, size_t max)
     return true;
 }
 
-// Ends a job that was never started: dead-lettered with why, or (why NULL: out of memory) retried later.
-static void s_give_up(sender_app_t *self, s_job_t *job, const char *why)
+// Ends an adapter and frees what it built (j, body): starts req when given; else the job is never started and is
+// dead-lettered with err, or (err NULL or "": out of memory) retried later. The job is the request's, or freed.
+static void s_finish(sender_app_t *self, s_job_t *job, const lull_http_req_t *req, const char *err, cJSON *j,
+                     char *body)
 {
-    if (why) s_dead(self, job->id, job->kind, why);
-    else s_record(self, job->id, job->kind, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "out of memory", NULL);
-    free(job);
-}
-
-static int s_start(sender_app_t *self, s_job_t *job, const lull_http_req_t *req)
-{
-    if (lull_http_start(self->http, req, s_on_done, job) != 0) {
-        s_record(self, job->id, job->kind, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "cannot start request", NULL);
-        free(job);
-        return -1;
+    if (req && lull_http_start(self->http, req, s_on_done, job) == 0) {
+        lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));
+        job = NULL;
+    } else if (req) {
+        s_record(self, job, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "cannot start request", NULL);
+    } else if (err && *err) {
+        s_dead(self, job, err);
+    } else {
+        s_record(self, job, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "out of memory", NULL);
     }
-    lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));
-    return 0;
+    free(job);
+    cJSON_Delete(j);
+    free(body);
 }
 
 static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p,
@@ -228,25 +247,25 @@ static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int 
     const char *to = lull_db_text(res, r, SO_RECIPIENT), *from = lull_db_text(res, r, SO_SENDER_ADDR);
     if (s_credential(creds, "twilio_account_sid_env", self->cfg->twilio_sid, &sid, err, sizeof err) != 0 ||
         s_credential(creds, "twilio_auth_token_env", self->cfg->twilio_token, &token, err, sizeof err) != 0)
-        goto dead;
-    if (creds && lull_json_str(creds, "twilio_messaging_service_sid", false, 64, &msid, err, sizeof err) != 0) goto dead;
+        goto fail;
+    if (creds && lull_json_str(creds, "twilio_messaging_service_sid", false, 64, &msid, err, sizeof err) != 0) goto fail;
     if (!msid || !*msid) msid = self->cfg->twilio_msid;
     if (!s_is_alnum_id(sid, 64) || !token || !*token) {
         snprintf(err, sizeof err, "no valid Twilio credentials (LULL_TWILIO_ACCOUNT_SID/AUTH_TOKEN or tenant's)");
-        goto dead;
+        goto fail;
     }
     if (!to || !*to || strlen(to) > 256) {
         snprintf(err, sizeof err, "missing or invalid recipient");
-        goto dead;
+        goto fail;
     }
-    bool whatsapp = strcmp(channel, "whatsapp") == 0;
+    bool whatsapp = lull_channel_parse(channel) == LULL_CH_WHATSAPP;
     if (whatsapp && strncmp(to, "whatsapp:", 9) != 0) {
         snprintf(err, sizeof err, "whatsapp recipient lacks the whatsapp: prefix");
-        goto dead;
+        goto fail;
     }
     if ((!msid || !*msid) && (!from || !*from || strlen(from) > 256)) {
         snprintf(err, sizeof err, "missing sender_address (From) and no MessagingServiceSid");
-        goto dead;
+        goto fail;
     }
     bool use_template = false;
     if (whatsapp) {
@@ -255,14 +274,14 @@ static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int 
         const char *tpl = lull_db_text(res, r, SO_WA_TEMPLATE_SID);
         sender_wa_t wa = sender_wa_decide(ok ? age : -1, self->cfg->wa_window_ms, tpl && *tpl);
         if (wa == SENDER_WA_ESCALATE) {
-            bool cok = false;
-            int64_t conv = lull_db_int(res, r, SO_CONV, &cok);
             const char *why = "whatsapp: outside the 24-hour window and no approved template configured";
-            if (sender_outbox_escalate(self->db, self->owner, job->id, cok ? conv : 0, job->tenant_id, why) != 0)
+            if (sender_outbox_escalate(self->db, self->owner, job->id, job->conv, job->tenant_id, why) != 0) {
                 LOG_ERROR("sender.escalate_failed", "cannot dead-letter/escalate; the lease will expire", "outbox",
-                          LI(job->id), "error", LS(lull_db_error(self->db)));
-            else s_count(self, job->kind, K_DEAD);
-            LOG_WARN("sender.wa_window", why, "outbox", LI(job->id), "conv", LI(cok ? conv : 0));
+                          LI(job->id), "conv", LI(job->conv), "error", LS(lull_db_error(self->db)));
+            } else {
+                s_count(self, job->kind, K_DEAD);
+                s_log_result(job, K_DEAD, 0, 0, why, NULL);
+            }
             free(job);
             return;
         }
@@ -295,14 +314,12 @@ static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int 
     lull_http_req_t req = {.url = url, .body = form.buf, .body_len = form.len, .userpwd = userpwd,
                            .timeout_ms = self->cfg->timeout_ms,
                            .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"}};
-    (void)s_start(self, job, &req);
-    free(form.buf);
+    s_finish(self, job, &req, NULL, NULL, form.buf);
     return;
 toolong:
     snprintf(err, sizeof err, "message too long for a Twilio request");
-dead:
-    free(form.buf);
-    s_give_up(self, job, err);
+fail:
+    s_finish(self, job, NULL, err, NULL, form.buf);
 }
 
 static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p,
@@ -314,24 +331,24 @@ static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int 
     cJSON *j = NULL;
     const char *to = lull_db_text(res, r, SO_RECIPIENT), *biz = lull_db_text(res, r, SO_SENDER_ADDR);
     if (!biz || !*biz) biz = lull_db_text(res, r, SO_TIKTOK_BUSINESS);
-    if (s_credential(creds, "tiktok_access_token_env", self->cfg->tiktok_token, &token, err, sizeof err) != 0) goto dead;
+    if (s_credential(creds, "tiktok_access_token_env", self->cfg->tiktok_token, &token, err, sizeof err) != 0) goto fail;
     if (!token || !*token || strlen(token) > 1024 || strpbrk(token, "\r\n")) {
         snprintf(err, sizeof err, "no valid TikTok access token (LULL_TIKTOK_ACCESS_TOKEN or tenant's)");
-        goto dead;
+        goto fail;
     }
     if (!to || !*to || strlen(to) > 256 || !biz || !*biz || strlen(biz) > 256) {
         snprintf(err, sizeof err, "missing recipient (conversation id) or business id");
-        goto dead;
+        goto fail;
     }
     if (!p->body || !*p->body) {
         snprintf(err, sizeof err, "tiktok: only text messages are supported");
-        goto dead;
+        goto fail;
     }
     j = cJSON_CreateObject();
     cJSON *text = cJSON_CreateObject();
     if (!j || !text) {
         cJSON_Delete(text);
-        goto oom;
+        goto fail;
     }
     cJSON_AddStringToObject(j, "business_id", biz);
     cJSON_AddStringToObject(j, "recipient_type", "CONVERSATION");
@@ -340,22 +357,16 @@ static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int 
     cJSON_AddStringToObject(text, "body", p->body);
     cJSON_AddItemToObject(j, "text", text);
     body = lull_json_print(j);
-    if (!body) goto oom;
+    if (!body) goto fail;
     char url[2300], hdr[1100];
     snprintf(url, sizeof url, "%s/open_api/v1.3/business/message/send/", self->cfg->tiktok_base);
     snprintf(hdr, sizeof hdr, "Access-Token: %s", token);
     lull_http_req_t req = {.url = url, .body = body, .body_len = strlen(body), .timeout_ms = self->cfg->timeout_ms,
                            .headers = {"Content-Type: application/json", hdr}};
-    (void)s_start(self, job, &req);
-    goto cleanup;
-oom:
-    s_give_up(self, job, NULL);
-    goto cleanup;
-dead:
-    s_give_up(self, job, err);
-cleanup:
-    cJSON_Delete(j);
-    free(body);
+    s_finish(self, job, &req, NULL, j, body);
+    return;
+fail:  // err set: dead; err empty: out of memory
+    s_finish(self, job, NULL, err, j, body);
 }
 
 static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p)
@@ -370,24 +381,24 @@ static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, in
     const char *ref = lull_db_text(res, r, SO_CALLBACK_SECRET_REF);
     if (!s_is_http_url(url)) {
         snprintf(err, sizeof err, "no callback URL (tenants.callback_url or LULL_CALLBACK_URL)");
-        goto dead;
+        goto fail;
     }
     if (!idem || !*idem || strlen(idem) > 200 || strpbrk(idem, "\r\n")) {
         snprintf(err, sizeof err, "invalid idempotency_key");
-        goto dead;
+        goto fail;
     }
     if (ref && *ref) {
         secret = getenv(ref);
         if (!secret || !*secret) {
             snprintf(err, sizeof err, "callback_secret_ref names env %.100s, which is not set", ref);
-            goto dead;
+            goto fail;
         }
     }
     const char *contact = lull_db_text(res, r, SO_RECIPIENT);
     if (!contact || !*contact) contact = lull_db_text(res, r, SO_CONTACT_EXT);
     bool ok = false;
     j = cJSON_CreateObject();
-    if (!j) goto oom;
+    if (!j) goto fail;
     cJSON_AddStringToObject(j, "type", "message.reply");
     cJSON_AddStringToObject(j, "id", idem);
     int64_t conv = lull_db_int(res, r, SO_CONV, &ok);
@@ -407,7 +418,7 @@ static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, in
     const char *created = lull_db_text(res, r, SO_CREATED_AT);
     cJSON_AddStringToObject(j, "created_at", created ? created : "");
     body = lull_json_print(j);
-    if (!body) goto oom;
+    if (!body) goto fail;
     size_t blen = strlen(body);
     char h_idem[256], h_id[256], h_ts[64], h_sig[128], sig[100];
     int64_t ts = lull_clock_wall_ms() / 1000;
@@ -421,21 +432,15 @@ static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, in
         int klen = sender_webhook_key(secret, key, sizeof key);
         if (klen <= 0 || sender_webhook_sign(key, (size_t)klen, idem, ts, body, blen, sig, sizeof sig) != 0) {
             snprintf(err, sizeof err, "invalid callback signing secret (expected whsec_<base64> or raw bytes)");
-            goto dead;
+            goto fail;
         }
         snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
         req.headers[4] = h_sig;
     }
-    (void)s_start(self, job, &req);
-    goto cleanup;
-oom:
-    s_give_up(self, job, NULL);
-    goto cleanup;
-dead:
-    s_give_up(self, job, err);
-cleanup:
-    cJSON_Delete(j);
-    free(body);
+    s_finish(self, job, &req, NULL, j, body);
+    return;
+fail:  // err set: dead; err empty: out of memory
+    s_finish(self, job, NULL, err, j, body);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -452,18 +457,18 @@ static double s_channel_rate(const sender_app_t *self, sender_kind_t kind)
 }
 
 // Releases the row when a rate limit refuses it; true then.
-static bool s_rate_limited(sender_app_t *self, int64_t id, sender_kind_t kind, int64_t tenant)
+static bool s_rate_limited(sender_app_t *self, const s_job_t *row)
 {
     int64_t now = lull_clock_mono_ms();
     char key[64];
-    snprintf(key, sizeof key, "t:%lld:%d", (long long)tenant, (int)kind);
+    snprintf(key, sizeof key, "t:%lld:%d", (long long)row->tenant_id, (int)row->kind);
     int64_t wait = sender_rate_take(self->rate, key, self->cfg->tenant_per_s, now);
     if (wait == 0) {
-        snprintf(key, sizeof key, "c:%d", (int)kind);
-        wait = sender_rate_take(self->rate, key, s_channel_rate(self, kind), now);
+        snprintf(key, sizeof key, "c:%d", (int)row->kind);
+        wait = sender_rate_take(self->rate, key, s_channel_rate(self, row->kind), now);
     }
     if (wait == 0) return false;
-    s_record(self, id, kind, SENDER_REC_RELEASE, wait, -1, NULL, NULL);
+    s_record(self, row, SENDER_REC_RELEASE, wait, -1, NULL, NULL);
     return true;
 }
 
@@ -472,20 +477,24 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     char err[256] = "";
     cJSON *payload = NULL, *creds = NULL;
     bool ok = false;
-    int64_t id = lull_db_int(res, r, SO_ID, &ok);
+    s_job_t row = {.app = self};
+    row.id = lull_db_int(res, r, SO_ID, &ok);
     if (!ok) return;  // cannot happen for a primary key; nothing to record against
     const char *channel = lull_db_text(res, r, SO_CHANNEL);
-    sender_kind_t kind = sender_kind_of(channel);
-    if (!kind) {
+    snprintf(row.channel, sizeof row.channel, "%s", channel ? channel : "");
+    row.conv = lull_db_int(res, r, SO_CONV, NULL);
+    row.tenant_id = lull_db_int(res, r, SO_TENANT, NULL);
+    row.attempts = (int)lull_db_int(res, r, SO_ATTEMPTS, NULL);
+    row.kind = sender_kind_of(channel);
+    if (!row.kind) {
         snprintf(err, sizeof err, "unknown channel '%.32s'", channel ? channel : "");
-        s_dead(self, id, 0, err);
+        s_dead(self, &row, err);
         return;
     }
-    int64_t tenant = lull_db_int(res, r, SO_TENANT, NULL);
-    if (kind == SENDER_WEBCHAT) {
+    if (row.kind == SENDER_WEBCHAT) {
         const char *session = lull_db_text(res, r, SO_RECIPIENT);
         if (!session || !*session) {
-            s_dead(self, id, kind, "missing recipient (web chat session)");
+            s_dead(self, &row, "missing recipient (web chat session)");
             return;
         }
         if (self->webchat_n == self->webchat_cap) {
@@ -495,7 +504,7 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
             self->webchat = w;
             self->webchat_cap = cap;
         }
-        self->webchat[self->webchat_n++] = id;
+        self->webchat[self->webchat_n++] = row.id;
         return;
     }
     const char *ptext = lull_db_text(res, r, SO_PAYLOAD);
@@ -505,30 +514,26 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     if (!payload || s_parse_payload(payload, &p, err, sizeof err) != 0) {
         char why[300];
         snprintf(why, sizeof why, "invalid payload: %s", *err ? err : "missing");
-        s_dead(self, id, kind, why);
+        s_dead(self, &row, why);
         goto cleanup;
     }
     const char *ctext = lull_db_text(res, r, SO_CREDENTIALS);
     if (ctext && !(creds = lull_json_parse(ctext, strlen(ctext), 4, err, sizeof err))) {
-        s_dead(self, id, kind, "invalid tenants.credentials");
+        s_dead(self, &row, "invalid tenants.credentials");
         goto cleanup;
     }
-    if (s_rate_limited(self, id, kind, tenant)) goto cleanup;
-    s_job_t *job = calloc(1, sizeof *job);
-    if (!job) goto cleanup;
-    job->app = self;
-    job->id = id;
-    job->tenant_id = tenant;
-    job->kind = kind;
-    job->attempts = (int)lull_db_int(res, r, SO_ATTEMPTS, NULL);
+    if (s_rate_limited(self, &row)) goto cleanup;
     int64_t v = lull_db_int(res, r, SO_MAX_RETRIES, &ok);
-    job->max_retries = ok && v >= 0 && v <= 1000 ? (int)v : (int)self->cfg->max_retries;
+    row.max_retries = ok && v >= 0 && v <= 1000 ? (int)v : (int)self->cfg->max_retries;
     v = lull_db_int(res, r, SO_RETRY_BASE, &ok);
-    job->base_ms = ok && v >= 0 ? v : self->cfg->retry_base_ms;
+    row.base_ms = ok && v >= 0 ? v : self->cfg->retry_base_ms;
     v = lull_db_int(res, r, SO_RETRY_MAX, &ok);
-    job->cap_ms = ok && v >= 0 ? v : self->cfg->retry_max_ms;
-    if (kind == SENDER_TWILIO) s_twilio(self, job, res, r, &p, creds, channel);
-    else if (kind == SENDER_TIKTOK) s_tiktok(self, job, res, r, &p, creds);
+    row.cap_ms = ok && v >= 0 ? v : self->cfg->retry_max_ms;
+    s_job_t *job = malloc(sizeof *job);
+    if (!job) goto cleanup;
+    *job = row;
+    if (row.kind == SENDER_TWILIO) s_twilio(self, job, res, r, &p, creds, channel);
+    else if (row.kind == SENDER_TIKTOK) s_tiktok(self, job, res, r, &p, creds);
     else s_callback(self, job, res, r, &p);
 cleanup:
     cJSON_Delete(payload);
@@ -552,6 +557,16 @@ static void s_flush(sender_app_t *self)
     }
 }
 
+// A web chat row written sent (its reply published on the session's stream).
+static void s_webchat_sent(int64_t id, int64_t conv, int attempt, void *arg)
+{
+    sender_app_t *self = arg;
+    s_job_t row = {.app = self, .id = id, .conv = conv, .attempts = attempt, .kind = SENDER_WEBCHAT};
+    snprintf(row.channel, sizeof row.channel, "webchat");
+    s_count(self, SENDER_WEBCHAT, K_SENT);
+    s_log_result(&row, K_SENT, 0, 0, NULL, NULL);
+}
+
 // Claims up to n rows and starts them. Rows claimed, or -1 on a database error.
 static int s_claim(sender_app_t *self, int n)
 {
@@ -564,14 +579,10 @@ static int s_claim(sender_app_t *self, int n)
     self->webchat_n = 0;
     for (int r = 0; r < rows; r++) s_row(self, res, r);
     PQclear(res);
-    if (self->webchat_n) {
-        int64_t applied = 0;
-        if (sender_outbox_webchat_sent(self->db, self->owner, self->webchat, self->webchat_n, &applied) != 0)
-            LOG_ERROR("sender.webchat_failed", "cannot mark web chat rows sent; the leases will expire", "error",
-                      LS(lull_db_error(self->db)));
-        else
-            for (int64_t i = 0; i < applied; i++) s_count(self, SENDER_WEBCHAT, K_SENT);
-    }
+    if (self->webchat_n &&
+        sender_outbox_webchat_sent(self->db, self->owner, self->webchat, self->webchat_n, s_webchat_sent, self) != 0)
+        LOG_ERROR("sender.webchat_failed", "cannot mark web chat rows sent; the leases will expire", "error",
+                  LS(lull_db_error(self->db)));
     if (rows) LOG_DEBUG("sender.claimed", NULL, "rows", LI(rows));
     return rows;
 }
@@ -670,7 +681,11 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     self->db = proc->db;
     char host[64] = "host", rnd[24];
     gethostname(host, sizeof host - 1);
-    snprintf(self->owner, sizeof self->owner, "%s:%d:%s", host, (int)getpid(), lull_random_id("", 6, rnd, sizeof rnd));
+    if (!lull_random_id("", 6, rnd, sizeof rnd)) {
+        LOG_ERROR("sender.owner_failed", "no random bytes for the lease owner id (RAND_bytes failed)");
+        goto fail;
+    }
+    snprintf(self->owner, sizeof self->owner, "%s:%d:%s", host, (int)getpid(), rnd);
     self->http = lull_http_new(self->loop, RESP_MAX, cfg->timeout_ms, 0);
     self->rate = sender_rate_new(4096);
     self->results = sender_results_new();

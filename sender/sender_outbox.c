@@ -204,15 +204,15 @@ static const char *SQL_WEBCHAT =
     "  UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, lease_owner = NULL,"
     "    last_status = NULL, updated_at = now()"
     "  WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND status = 'sending'"
-    "  RETURNING conversation_id, message_id, recipient)"
-    " SELECT count(pg_notify('lull_webchat', json_build_object('conversation_id', conversation_id,"
-    "   'message_id', message_id, 'session', recipient)::text)) FROM u";
+    "  RETURNING id, conversation_id, message_id, recipient, attempts)"
+    " SELECT id, coalesce(conversation_id, 0), attempts, pg_notify('lull_webchat', json_build_object("
+    "   'conversation_id', conversation_id, 'message_id', message_id, 'session', recipient)::text) FROM u";
 
-int sender_outbox_webchat_sent(lull_db_t *db, const char *owner, const int64_t *ids, size_t n, int64_t *applied)
+int sender_outbox_webchat_sent(lull_db_t *db, const char *owner, const int64_t *ids, size_t n, sender_sent_fn *sent,
+                               void *arg)
 {
     int rc = -1;
     s_buf_t b = {0};
-    if (applied) *applied = 0;
     if (n == 0) return 0;
     if (s_buf_put(&b, "{", 1) != 0) goto cleanup;
     for (size_t i = 0; i < n; i++) {
@@ -224,7 +224,8 @@ int sender_outbox_webchat_sent(lull_db_t *db, const char *owner, const int64_t *
     const char *params[] = {owner, b.buf};
     PGresult *res = lull_db_exec(db, SQL_WEBCHAT, 2, params);
     if (!res) goto cleanup;
-    if (applied && PQntuples(res) == 1) *applied = lull_db_int(res, 0, 0, NULL);
+    for (int r = 0; sent && r < PQntuples(res); r++)
+        sent(lull_db_int(res, r, 0, NULL), lull_db_int(res, r, 1, NULL), (int)lull_db_int(res, r, 2, NULL), arg);
     PQclear(res);
     rc = 0;
 cleanup:

@@ -51,9 +51,12 @@ size_t sender_results_count(const sender_results_t *self);
 int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
     __attribute__((warn_unused_result));
 
-// Marks claimed web chat rows sent and notifies channel lull_webchat for each, in one statement. 0/-1.
-int sender_outbox_webchat_sent(lull_db_t *db, const char *owner, const int64_t *ids, size_t n, int64_t *applied)
-    __attribute__((warn_unused_result));
+// Called for each web chat row written sent: its id, conversation id and attempt (the claim's count).
+typedef void(sender_sent_fn)(int64_t id, int64_t conv, int attempt, void *arg);
+// Marks claimed web chat rows sent and notifies channel lull_webchat for each, in one statement; calls sent (may be
+// NULL) for every row written. 0/-1.
+int sender_outbox_webchat_sent(lull_db_t *db, const char *owner, const int64_t *ids, size_t n, sender_sent_fn *sent,
+                               void *arg) __attribute__((warn_unused_result));
 
 // In one transaction: dead-letters row id with reason (guarded by the lease) and, when it still held the
 // lease, escalates conversation conv (status 'escalated', escalation_reason, an escalations row with

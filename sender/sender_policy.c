@@ -1,6 +1,7 @@
 // Delivery rules: classification per channel, TikTok codes, Standard Webhooks signing, form encoding,
 // WhatsApp window. See docs/sender.md "Failure semantics" for the tables these implement.
 #include "sender_policy.h"
+#include "lull_channel.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
 
@@ -12,12 +13,14 @@
 
 sender_kind_t sender_kind_of(const char *channel)
 {
-    if (!channel) return 0;
-    if (strcmp(channel, "sms") == 0 || strcmp(channel, "whatsapp") == 0) return SENDER_TWILIO;
-    if (strcmp(channel, "tiktok") == 0) return SENDER_TIKTOK;
-    if (strcmp(channel, "generic") == 0) return SENDER_CALLBACK;
-    if (strcmp(channel, "webchat") == 0) return SENDER_WEBCHAT;
-    return 0;
+    lull_channel_t ch = lull_channel_parse(channel);
+    if (lull_channel_is_twilio(ch)) return SENDER_TWILIO;
+    switch (ch) {
+    case LULL_CH_TIKTOK: return SENDER_TIKTOK;
+    case LULL_CH_GENERIC: return SENDER_CALLBACK;
+    case LULL_CH_WEBCHAT: return SENDER_WEBCHAT;
+    default: return 0;  // other: no adapter
+    }
 }
 
 sender_verdict_t sender_tiktok_code_class(int64_t code)

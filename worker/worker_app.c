@@ -21,7 +21,7 @@
 typedef struct {
     worker_app_t *app;
     int index;
-    char *endpoint;
+    const char *endpoint;  // borrowed from the config
     zsock_t *sock;
     int gen;               // bumps on every reconnect
     int quota;             // credit share of this scheduler
@@ -71,10 +71,14 @@ static int s_connect(s_conn_t *c)
         lull_loop_remove_socket(loop, zsock_resolve(c->sock));
         zsock_destroy(&c->sock);
     }
+    char id[40];
+    if (!lull_random_id("w", 12, id, sizeof id)) {
+        LOG_ERROR("sched.identity_failed", "no random bytes for the DEALER identity (RAND_bytes failed)", "endpoint",
+                  LS(c->endpoint));
+        return -1;
+    }
     c->sock = zsock_new(ZMQ_DEALER);
     if (!c->sock) return -1;
-    char id[40];
-    lull_random_id("w", 12, id, sizeof id);
     zsock_set_identity(c->sock, id);
     zsock_set_linger(c->sock, 0);
     zsock_set_sndhwm(c->sock, 100000);
@@ -172,28 +176,6 @@ static void s_on_heartbeat(lull_loop_t *loop, int timer_id, void *arg)
     }
 }
 
-// Splits a comma-separated list into owned strings; returns the count (-1 when more than max).
-static int s_split(const char *list, char **out, int max)
-{
-    int n = 0;
-    const char *p = list ? list : "";
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        while (len > 0 && (*p == ' ' || *p == '\t')) p++, len--;
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
-        if (len > 0) {
-            if (n == max) return -1;
-            out[n] = strndup(p, len);
-            if (!out[n]) return -1;
-            n++;
-        }
-        if (!e) break;
-        p = e + 1;
-    }
-    return n;
-}
-
 worker_app_t *worker_app_new(lull_proc_t *proc, const worker_cfg_t *cfg)
 {
     worker_app_t *self = calloc(1, sizeof *self);
@@ -214,9 +196,7 @@ worker_app_t *worker_app_new(lull_proc_t *proc, const worker_cfg_t *cfg)
                                                   "OUTBOX wake-ups not sent (the sender's sweep finds the rows)");
     self->jobs = worker_jobs_new(cfg, proc->loop, proc->db, proc->metrics, s_job_done, self);
     if (!self->jobs) goto fail;
-    char *eps[MAX_SENDERS];
-    int ns = s_split(cfg->senders, eps, MAX_SENDERS);
-    if (ns < 0) {
+    if (cfg->senders.n > MAX_SENDERS) {
         LOG_ERROR("config.senders", "too many sender endpoints", "max", LI(MAX_SENDERS));
         goto fail;
     }
@@ -225,19 +205,16 @@ worker_app_t *worker_app_new(lull_proc_t *proc, const worker_cfg_t *cfg)
     zsock_set_linger(self->push, 0);
     zsock_set_sndhwm(self->push, PUSH_HWM);
     bool push_ok = true;
-    for (int i = 0; i < ns; i++) {
-        if (zsock_connect(self->push, "%s", eps[i]) != 0) {
-            LOG_ERROR("sender.connect_failed", "cannot connect to sender", "endpoint", LS(eps[i]));
+    for (size_t i = 0; i < cfg->senders.n; i++) {
+        if (zsock_connect(self->push, "%s", cfg->senders.items[i]) != 0) {
+            LOG_ERROR("sender.connect_failed", "cannot connect to sender", "endpoint", LS(cfg->senders.items[i]));
             push_ok = false;
         }
-        free(eps[i]);
     }
     if (!push_ok) goto fail;
-    char *sched[MAX_SCHEDULERS];
-    int n = s_split(cfg->schedulers, sched, MAX_SCHEDULERS);
-    if (n <= 0) {
+    int n = (int)cfg->schedulers.n;
+    if (n <= 0 || n > MAX_SCHEDULERS) {
         LOG_ERROR("config.schedulers", "LULL_WORKER_SCHEDULERS must list 1 to 64 endpoints");
-        for (int i = 0; i < n; i++) free(sched[i]);
         goto fail;
     }
     self->nconns = n;
@@ -246,7 +223,7 @@ worker_app_t *worker_app_new(lull_proc_t *proc, const worker_cfg_t *cfg)
         s_conn_t *c = &self->conns[i];
         c->app = self;
         c->index = i;
-        c->endpoint = sched[i];
+        c->endpoint = cfg->schedulers.items[i];
         c->quota = quota > 0 ? quota : 1;
     }
     for (int i = 0; i < n; i++)
@@ -279,7 +256,6 @@ void worker_app_destroy(worker_app_t **self_p)
             lull_loop_remove_socket(self->proc->loop, zsock_resolve(c->sock));
             zsock_destroy(&c->sock);
         }
-        free(c->endpoint);
     }
     zsock_destroy(&self->push);
     free(self);

@@ -6,8 +6,8 @@
 
 static const lull_setting_t s_settings[] = {
     LULL_COMMON_SETTINGS(worker_cfg_t, "9102"),
-    W_("LULL_WORKER_SCHEDULERS", LULL_CFG_STR, "tcp://127.0.0.1:5551", "comma-separated ZeroMQ endpoints of the scheduler shards the worker connects to (DEALER)", false, 0, 0, schedulers),
-    W_("LULL_SENDERS", LULL_CFG_STR, "tcp://127.0.0.1:5552", "comma-separated ZeroMQ endpoints of the senders that receive OUTBOX wake-ups (PUSH)", false, 0, 0, senders),
+    W_("LULL_WORKER_SCHEDULERS", LULL_CFG_LIST, "tcp://127.0.0.1:5551", "ZeroMQ endpoints of the scheduler shards the worker connects to (DEALER)", false, 1, 64, schedulers),
+    W_("LULL_SENDERS", LULL_CFG_LIST, "tcp://127.0.0.1:5552", "ZeroMQ endpoints of the senders that receive OUTBOX wake-ups (PUSH); empty = none (the sender polls)", false, 0, 64, senders),
     W_("LULL_WORKER_NAME", LULL_CFG_STR, "", "worker name announced in READY; empty = host:pid", false, 0, 0, name),
     W_("LULL_WORKER_CONCURRENCY", LULL_CFG_INT, "64", "jobs in flight at once (credit, split evenly across schedulers)", false, 1, 100000, concurrency),
     W_("LULL_HEARTBEAT_MS", LULL_CFG_INT, "1000", "heartbeat interval to each scheduler, milliseconds", false, 10, 600000, heartbeat_ms),
@@ -31,6 +31,7 @@ static const lull_setting_t s_settings[] = {
     W_("LULL_WORKER_COOLDOWN_MS", LULL_CFG_INT, "30000", "provider cooldown, milliseconds (reported to the scheduler as backoff_until_ms)", false, 0, 3600000, cooldown_ms),
     W_("LULL_WORKER_TOOL_ROUNDS", LULL_CFG_INT, "3", "maximum tool-call rounds per reply", false, 0, 10, tool_rounds),
     W_("LULL_WORKER_BLOCK_LIMIT_MS", LULL_CFG_INT, "0", "after a blocked message, ignore that contact for this long (contacts.limited_until); 0 = off", false, 0, 2592000000.0, block_limit_ms),
+    W_("LULL_WORKER_PRICES_REFRESH_MS", LULL_CFG_INT, "300000", "how often the model prices (table llm_prices) are read again, milliseconds; 0 = at start only", false, 0, 86400000, prices_refresh_ms),
     W_("LULL_WORKER_ANALYSIS", LULL_CFG_BOOL, "1", "run the structured analysis of each burst (sentiment, intent, entities …)", false, 0, 0, analysis),
 };
 

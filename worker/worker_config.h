@@ -7,8 +7,8 @@
 
 typedef struct {
     lull_common_cfg_t common;
-    char *schedulers;           // comma-separated ROUTER endpoints of the scheduler shards
-    char *senders;              // comma-separated PULL endpoints of the senders (OUTBOX wake-ups)
+    lull_cfg_list_t schedulers; // ROUTER endpoints of the scheduler shards (1..64)
+    lull_cfg_list_t senders;    // PULL endpoints of the senders (OUTBOX wake-ups; 0..64)
     char *name;                 // worker name announced in READY ("" = host:pid)
     int64_t concurrency;        // jobs in flight at once, split across schedulers
     int64_t heartbeat_ms;       // heartbeat interval, milliseconds
@@ -27,6 +27,7 @@ typedef struct {
     int64_t tool_rounds;        // maximum tool rounds per reply
     int64_t block_limit_ms;     // contact limit after a blocked message, milliseconds; 0 = none
     bool analysis;              // run the structured analysis call
+    int64_t prices_refresh_ms;  // how often llm_prices is read again, milliseconds; 0 = at start only
 } worker_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -12,7 +12,7 @@ static int s_url(const char *base, const char *model, char *buf, size_t len)
 {
     for (const char *p = model; *p; p++)  // the model is part of the path
         if (*p == '/' || *p == '?' || *p == '#' || *p == ' ' || *p == '%') return -1;
-    char suffix[160];
+    char suffix[64 + LULL_TENANT_MODEL_MAX];
     int w = snprintf(suffix, sizeof suffix, "/models/%s:generateContent", model);
     if (w < 0 || (size_t)w >= sizeof suffix) return -1;
     return worker_llm_url(base, suffix, buf, len);

@@ -1,5 +1,6 @@
-// The job engine: turns a JOB into a reply (load, filter, provider chain with tools and analysis,
-// escalation, one-transaction commit guarded by the compare-and-swap) and reports one DONE per job.
+// The job engine: turns a JOB into a reply (load, decisions, provider chain with tools and analysis, the
+// commit guarded by the compare-and-swap) and reports one DONE per job; a dry run is the same job with a
+// trial sink in place of the commit (worker_sink.h).
 #ifndef WORKER_JOB_H
 #define WORKER_JOB_H
 

@@ -6,13 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+const worker_provider_t *const WORKER_PROVIDERS[WORKER_NPROVIDERS] = {&WORKER_OPENAI, &WORKER_ANTHROPIC, &WORKER_GEMINI};
+
+int worker_provider_index(const char *name)
+{
+    for (int i = 0; name && i < WORKER_NPROVIDERS; i++)
+        if (strcmp(WORKER_PROVIDERS[i]->name, name) == 0) return i;
+    return -1;
+}
+
 const worker_provider_t *worker_provider_find(const char *name)
 {
-    if (!name) return NULL;
-    const worker_provider_t *all[] = {&WORKER_OPENAI, &WORKER_ANTHROPIC, &WORKER_GEMINI};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (strcmp(all[i]->name, name) == 0) return all[i];
-    return NULL;
+    int i = worker_provider_index(name);
+    return i < 0 ? NULL : WORKER_PROVIDERS[i];
 }
 
 static char *s_dup(const char *s)
@@ -24,6 +30,14 @@ int worker_conv_add(worker_conv_t *conv, worker_item_kind_t kind, const char *te
                     const char *name, const char *args)
 {
     if (conv->nitems >= WORKER_LLM_MAX_ITEMS) return -1;
+    if (conv->nitems == conv->cap) {
+        size_t cap = conv->cap ? conv->cap * 2 : 16;
+        if (cap > WORKER_LLM_MAX_ITEMS) cap = WORKER_LLM_MAX_ITEMS;
+        worker_item_t *items = realloc(conv->items, cap * sizeof *items);
+        if (!items) return -1;
+        conv->items = items;
+        conv->cap = cap;
+    }
     worker_item_t *it = &conv->items[conv->nitems];
     memset(it, 0, sizeof *it);
     it->kind = kind;
@@ -50,7 +64,9 @@ void worker_conv_clear(worker_conv_t *conv)
         free(conv->items[i].name);
         free(conv->items[i].args);
     }
-    conv->nitems = 0;
+    free(conv->items);
+    conv->items = NULL;
+    conv->nitems = conv->cap = 0;
 }
 
 worker_llm_class_t worker_llm_classify(long status, const char *body, size_t len, char *err, size_t errlen)

@@ -7,7 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WORKER_LLM_MAX_ITEMS 128      // items in one neutral conversation
+#include "lull_tenant_limits.h"
+
+// Items in one neutral conversation: the longest history a tenant may ask for, plus every tool round's
+// calls and results (LULL_WORKER_TOOL_ROUNDS is at most 10).
+#define WORKER_LLM_MAX_ITEMS (LULL_TENANT_HISTORY_LEN_MAX + 10 * 2 * WORKER_LLM_MAX_CALLS)
 #define WORKER_LLM_MAX_CALLS 8        // tool calls parsed from one answer
 #define WORKER_LLM_MAX_TEXT (64 * 1024)  // bytes of answer text kept
 #define WORKER_LLM_MAX_HEADERS 4
@@ -42,8 +46,8 @@ typedef struct {
     bool tools;                // offer the tool table (REPLY)
     bool tool_choice_none;     // tools offered but the model must answer in text (last round)
     const char *schema;        // ANALYSIS: JSON Schema text of the answer object
-    worker_item_t items[WORKER_LLM_MAX_ITEMS];
-    size_t nitems;
+    worker_item_t *items;      // owned, grown by worker_conv_add up to WORKER_LLM_MAX_ITEMS
+    size_t nitems, cap;
 } worker_conv_t;
 
 typedef struct {
@@ -68,6 +72,12 @@ typedef struct {
     char error[160];                          // short reason when cls != OK (no secrets, no bodies)
 } worker_llm_result_t;
 
+// The provider requests of one job at one provider, summed (usage rows, dry-run answers, job.done).
+typedef struct {
+    int64_t requests, tokens_in, tokens_out;
+    int64_t latency_ms;  // summed over the requests, milliseconds
+} worker_usage_t;
+
 // One provider: builds its request from the neutral conversation, parses its answer.
 typedef struct {
     const char *name;  // "openai", "anthropic", "gemini"
@@ -89,8 +99,13 @@ extern const worker_provider_t WORKER_GEMINI;
 // Name of the forced tool that carries the analysis for providers without a JSON response mode.
 #define WORKER_ANALYSIS_TOOL "record_analysis"
 
+// The providers, by index (the order of WORKER_PROVIDERS: openai, anthropic, gemini).
+#define WORKER_NPROVIDERS 3
+extern const worker_provider_t *const WORKER_PROVIDERS[WORKER_NPROVIDERS];
 // The providers, by name; NULL when unknown.
 const worker_provider_t *worker_provider_find(const char *name);
+// The index of a provider in WORKER_PROVIDERS, by name; -1 when unknown.
+int worker_provider_index(const char *name);
 
 // Appends an item (strings copied; NULL allowed). 0/-1 when full or out of memory.
 int worker_conv_add(worker_conv_t *conv, worker_item_kind_t kind, const char *text, const char *id,

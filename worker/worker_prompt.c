@@ -1,6 +1,7 @@
 // System prompt rendering and phrase matching (content filter, escalation keywords).
 #include "worker_prompt.h"
 #include "lull_buf.h"
+#include "lull_channel.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -10,11 +11,12 @@
 
 const char *worker_prompt_length_hint(const char *channel)
 {
-    if (channel && (strcmp(channel, "sms") == 0 || strcmp(channel, "tiktok") == 0))
-        return "Keep every reply very short: one or two sentences, under 300 characters.";
-    if (channel && strcmp(channel, "whatsapp") == 0)
-        return "Keep replies short: a few sentences at most.";
-    return "Keep replies concise: a few sentences unless the customer asks for detail.";
+    switch (lull_channel_parse(channel)) {
+    case LULL_CH_SMS:
+    case LULL_CH_TIKTOK: return "Keep every reply very short: one or two sentences, under 300 characters.";
+    case LULL_CH_WHATSAPP: return "Keep replies short: a few sentences at most.";
+    default: return "Keep replies concise: a few sentences unless the customer asks for detail.";
+    }
 }
 
 static const char *s_var(const worker_prompt_vars_t *v, const char *name, size_t n)

@@ -6,7 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WORKER_PROMPT_MAX (32 * 1024)  // bytes of a rendered system prompt
+#include "lull_tenant_limits.h"
+
+// Bytes of a rendered system prompt: room for a template of LULL_PROMPT_TEMPLATE_MAX bytes made only of
+// {{agent_name}} (14 bytes) each replaced by a name of 200 bytes, so a template within the limit is whole.
+#define WORKER_PROMPT_MAX ((LULL_PROMPT_TEMPLATE_MAX / 14 + 1) * 200 + 1024)
 
 typedef struct {
     const char *company_name;

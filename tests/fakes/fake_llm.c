@@ -5,9 +5,10 @@
 // POST /_fake/faults {"provider","mode","count","retry_after","kind"}, POST /_fake/config {"latency_ms"},
 // POST /_fake/reset, GET /_fake/ledger (JSON array of {provider, path, kind, t_ms, body}), GET /_fake/stats.
 //
-// Deterministic answers: a reply asks for search_inventory when the last customer text names an item
-// ("jacket", "boots", "have you got", "in stock" …) and tools are offered, then answers from the tool result,
-// quoting the item names it got; an analysis request (OpenAI response_format, Anthropic forced tool, Gemini
+// Deterministic answers: a reply asks for search_inventory when the last customer text names an item as a
+// whole word ("jacket", "boots" …, plural or not), asks for a size ("do you have that in size M?": the item an
+// earlier text named, and the size) or about stock ("have you got", "in stock"), and tools are offered; then it
+// answers from the tool result with what it returned (name, SKU, size, price); an analysis request (OpenAI response_format, Anthropic forced tool, Gemini
 // responseSchema) gets JSON whose sentiment/intent/priority/escalate follow keywords in the text.
 // Latency without a thread per request: finished requests are suspended and a timer thread resumes them
 // when due (a binary heap).
@@ -19,6 +20,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,50 +163,132 @@ static bool s_has(const char *text, const char *word)
 static const char *const s_items[] = {"jacket", "boots", "dress", "shirt", "scarf", "hat", "jeans", "coat",
                                       "sneakers", "bag", "unicorn", NULL};
 
-// The search query for a text that names an item; false when it names none.
-static bool s_item_query(const char *text, char *q, size_t len)
+// The next word of text from *p on (a run of letters and digits); false at the end. Sets *w and *n.
+static bool s_next_word(const char **p, const char **w, size_t *n)
+{
+    while (**p && !isalnum((unsigned char)**p)) (*p)++;
+    if (!**p) return false;
+    *w = *p;
+    while (**p && isalnum((unsigned char)**p)) (*p)++;
+    *n = (size_t)(*p - *w);
+    return true;
+}
+
+// True when the n bytes at w are word, case-insensitive, allowing a simple plural either way:
+// "jackets" is "jacket", "boot" is "boots".
+static bool s_word_is(const char *w, size_t n, const char *word)
+{
+    size_t wn = strlen(word);
+    if (n == wn) return strncasecmp(w, word, n) == 0;
+    if (n == wn + 1) return tolower((unsigned char)w[wn]) == 's' && strncasecmp(w, word, wn) == 0;
+    if (wn == n + 1) return tolower((unsigned char)word[n]) == 's' && strncasecmp(w, word, n) == 0;
+    return false;
+}
+
+// True when text holds word as a whole word ("that" does not hold "hat").
+static bool s_has_word(const char *text, const char *word)
+{
+    const char *p = text ? text : "", *w;
+    size_t n;
+    while (s_next_word(&p, &w, &n))
+        if (s_word_is(w, n, word)) return true;
+    return false;
+}
+
+// The first item of s_items the text names as a whole word, or NULL.
+static const char *s_item_named(const char *text)
 {
     for (size_t i = 0; s_items[i]; i++)
-        if (s_has(text, s_items[i])) {
-            snprintf(q, len, "%s", s_items[i]);
+        if (s_has_word(text, s_items[i])) return s_items[i];
+    return NULL;
+}
+
+// The size the text asks for ("… in size M?" → "M"), copied into buf; false when it asks for none.
+static bool s_size_asked(const char *text, char *buf, size_t len)
+{
+    const char *p = text ? text : "", *w;
+    size_t n;
+    while (s_next_word(&p, &w, &n))
+        if (s_word_is(w, n, "size") && s_next_word(&p, &w, &n) && n <= 8) {
+            snprintf(buf, len, "%.*s", (int)n, w);
             return true;
         }
-    if (s_has(text, "have you got") || s_has(text, "in stock")) {
-        snprintf(q, len, "%s", "item");
-        return true;
-    }
     return false;
+}
+
+static bool s_asks_stock(const char *text)
+{
+    return s_has(text, "have you got") || s_has(text, "in stock");
+}
+
+// The search_inventory query for the last customer text: the item it names (else, when it asks for a size
+// or about stock, the item an earlier text named: "do you have that in size M?"), and the size it asks for.
+// False when the text asks about no item.
+static bool s_item_query(const char *text, const char *earlier_item, char *q, size_t len)
+{
+    const char *item = s_item_named(text);
+    char size[16] = "";
+    bool sized = s_size_asked(text, size, sizeof size);
+    if (!item && (sized || s_asks_stock(text))) item = earlier_item;
+    if (item && sized) snprintf(q, len, "%s %s", item, size);
+    else if (item || sized) snprintf(q, len, "%s", item ? item : size);
+    else if (s_asks_stock(text)) snprintf(q, len, "%s", "item");
+    else return false;
+    return true;
 }
 
 // ---- answers ----
 
-// The text of an answer to a reply request given the last user text or the last tool result.
+// Appends to buf (capacity cap, *len used so far), truncating at the end instead of overflowing.
+static void s_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void s_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len + 1 >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0) *len = (size_t)n < cap - *len ? *len + (size_t)n : cap - 1;
+}
+
+// The text of an answer to a reply request given the last user text or the last tool result: from a
+// search_inventory result, each item as the tool returned it (name, SKU, size, price).
 static char *s_reply_text(const char *user, const char *tool_result)
 {
     char buf[2048];
+    size_t len = 0;
+    buf[0] = '\0';
     if (tool_result) {
         cJSON *r = cJSON_Parse(tool_result);
         cJSON *items = r ? cJSON_GetObjectItemCaseSensitive(r, "items") : NULL, *it;
-        size_t len = 0;
-        if (cJSON_GetArraySize(items) > 0) {
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "Yes! We have:");
+        int n = cJSON_GetArraySize(items), i = 0;
+        if (n > 0) {
+            s_appendf(buf, sizeof buf, &len, "Yes, we have ");
             cJSON_ArrayForEach(it, items)
             {
                 const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
                 const cJSON *sku = cJSON_GetObjectItemCaseSensitive(it, "sku");
+                const cJSON *size = cJSON_GetObjectItemCaseSensitive(it, "size");
                 const cJSON *price = cJSON_GetObjectItemCaseSensitive(it, "price");
-                if (len < sizeof buf - 200)
-                    len += (size_t)snprintf(buf + len, sizeof buf - len, " %s (%s, %s);",
-                                            cJSON_IsString(name) ? name->valuestring : "?",
-                                            cJSON_IsString(sku) ? sku->valuestring : "?",
-                                            cJSON_IsNumber(price) ? "priced" : "ask for the price");
+                const cJSON *cur = cJSON_GetObjectItemCaseSensitive(it, "currency");
+                if (i++) s_appendf(buf, sizeof buf, &len, i == n ? " and " : ", ");
+                s_appendf(buf, sizeof buf, &len, "the %.200s (%.40s)", cJSON_IsString(name) ? name->valuestring : "?",
+                          cJSON_IsString(sku) ? sku->valuestring : "?");
+                if (cJSON_IsString(size) && *size->valuestring)
+                    s_appendf(buf, sizeof buf, &len, " in size %.20s", size->valuestring);
+                if (cJSON_IsNumber(price))
+                    s_appendf(buf, sizeof buf, &len, " for %.2f %.8s", price->valuedouble,
+                              cJSON_IsString(cur) ? cur->valuestring : "");
+                else
+                    s_appendf(buf, sizeof buf, &len, ", ask us for the price");
             }
+            s_appendf(buf, sizeof buf, &len, ".");
         } else {
-            snprintf(buf, sizeof buf, "Sorry, we don't have that in stock right now.");
+            s_appendf(buf, sizeof buf, &len, "Sorry, we don't have that in stock right now.");
         }
         cJSON_Delete(r);
     } else {
-        snprintf(buf, sizeof buf, "Thanks for your message! (fake reply to: %.60s)", user ? user : "");
+        s_appendf(buf, sizeof buf, &len, "Thanks for your message! (fake reply to: %.60s)", user ? user : "");
     }
     return strdup(buf);
 }
@@ -263,10 +347,10 @@ static cJSON *s_analysis(const char *text, const cJSON *schema)
     const cJSON *props = schema ? cJSON_GetObjectItemCaseSensitive(schema, "properties") : NULL;
     const cJSON *exs = props ? cJSON_GetObjectItemCaseSensitive(props, "extracted") : NULL;
     const cJSON *exprops = exs ? cJSON_GetObjectItemCaseSensitive(exs, "properties") : NULL, *f;
-    char q[64];
     cJSON_ArrayForEach(f, exprops)
     {
-        if (strcmp(f->string, "product_name") == 0 && s_item_query(text, q, sizeof q)) cJSON_AddStringToObject(ext, f->string, q);
+        if (strcmp(f->string, "product_name") == 0 && (s_item_named(text) || s_asks_stock(text)))
+            cJSON_AddStringToObject(ext, f->string, s_item_named(text) ? s_item_named(text) : "item");
         else if (strcmp(f->string, "feedback") == 0 && strcmp(intent, "feedback") == 0) cJSON_AddStringToObject(ext, f->string, text);
         else cJSON_AddNullToObject(ext, f->string);
     }
@@ -295,8 +379,18 @@ typedef struct {
     bool tools;
     const cJSON *schema;
     char user[8192];     // last user text
+    const char *earlier_item;  // the item the user texts before the last one named last (static), or NULL
     char *tool_result;   // last message's tool result (owned), when the conversation ends with one
 } s_view_t;
+
+// Takes the text of the next user message (text or blocks) as the last one, remembering the item the
+// one before named.
+static void s_view_user(s_view_t *v, const cJSON *content)
+{
+    const char *item = s_item_named(v->user);
+    if (item) v->earlier_item = item;
+    s_content_text(content, v->user, sizeof v->user);
+}
 
 // Reads the neutral facts the fake needs from a request of provider p.
 static int s_view(int p, const cJSON *req, s_view_t *v)
@@ -319,7 +413,7 @@ static int s_view(int p, const cJSON *req, s_view_t *v)
             free(v->tool_result);
             v->tool_result = NULL;
             if (strcmp(role->valuestring, "user") == 0)
-                s_content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), v->user, sizeof v->user);
+                s_view_user(v, cJSON_GetObjectItemCaseSensitive(m, "content"));
             else if (strcmp(role->valuestring, "tool") == 0) {
                 const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
                 v->tool_result = strdup(cJSON_IsString(c) ? c->valuestring : "{}");
@@ -354,7 +448,7 @@ static int s_view(int p, const cJSON *req, s_view_t *v)
                     is_result = true;
                 }
             }
-            if (!is_result) s_content_text(content, v->user, sizeof v->user);
+            if (!is_result) s_view_user(v, content);
         }
     } else {
         const cJSON *contents = cJSON_GetObjectItemCaseSensitive(req, "contents"), *c, *part;
@@ -382,7 +476,7 @@ static int s_view(int p, const cJSON *req, s_view_t *v)
                     is_result = true;
                 }
             }
-            if (!is_result) s_content_text(parts, v->user, sizeof v->user);
+            if (!is_result) s_view_user(v, parts);
         }
     }
     return 0;
@@ -403,7 +497,7 @@ static char *s_answer(int p, const cJSON *req, int *status)
     cJSON *analysis = NULL;
     bool call_tool = false;
     if (v.analysis) analysis = s_analysis(v.user, v.schema);
-    else if (v.tools && !v.tool_result && s_item_query(v.user, query, sizeof query)) call_tool = true;
+    else if (v.tools && !v.tool_result && s_item_query(v.user, v.earlier_item, query, sizeof query)) call_tool = true;
     else text = s_reply_text(v.user, v.tool_result);
     int tin = (int)(strlen(v.user) / 4) + 20, tout = 15;
     if (p == 0) {

@@ -102,6 +102,37 @@ it_check_eq "delete again → 404" 404 "$ADM_CODE"
 adm DELETE "/api/v1/tenants/$t"
 it_check_eq "delete tenant" 200 "$ADM_CODE"
 
+# --- tenant limits (common/lull_tenant_limits.h): the bound is accepted, one past it refused naming the limit
+adm POST /api/v1/tenants '{"slug":"limits","max_tokens":200000,"history_len":500,"provider_chain":["gemini","openai","anthropic"]}'
+it_check_eq "limits: max_tokens 200000, history_len 500 and a chain of 3 accepted" 201 "$ADM_CODE"
+lt=$(jqr .id)
+it_check_eq "limits: stored as given" "200000|500|{gemini,openai,anthropic}" \
+    "$(it_sql "SELECT max_tokens || '|' || history_len || '|' || provider_chain::text FROM tenants WHERE id = $lt")"
+adm PATCH "/api/v1/tenants/$lt" '{"max_tokens":200001}'
+it_check_eq "limits: max_tokens 200001 → 400" 400 "$ADM_CODE"
+it_check_match "limits: the message names the max_tokens limit" "'max_tokens' must be an integer between 1 and 200000" "$(jqr .error.message)"
+adm PATCH "/api/v1/tenants/$lt" '{"history_len":501}'
+it_check_eq "limits: history_len 501 → 400" 400 "$ADM_CODE"
+it_check_match "limits: the message names the history_len limit" "between 1 and 500" "$(jqr .error.message)"
+adm PATCH "/api/v1/tenants/$lt" '{"history_len":0}'
+it_check_eq "limits: history_len 0 → 400 (at least the burst's message)" 400 "$ADM_CODE"
+m200=$(head -c 200 /dev/zero | tr '\0' m)
+adm PATCH "/api/v1/tenants/$lt" "{\"model\":\"$m200\",\"models\":{\"anthropic\":\"$m200\"}}"
+it_check_eq "limits: a model name of 200 bytes accepted (model and models)" 200 "$ADM_CODE"
+adm PATCH "/api/v1/tenants/$lt" "{\"model\":\"${m200}m\"}"
+it_check_eq "limits: a model name of 201 bytes → 400" 400 "$ADM_CODE"
+it_check_match "limits: the message names the model limit" "'model' must be 1 to 200 bytes" "$(jqr .error.message)"
+adm PATCH "/api/v1/tenants/$lt" "{\"models\":{\"openai\":\"${m200}m\"}}"
+it_check_eq "limits: a models entry of 201 bytes → 400" 400 "$ADM_CODE"
+adm PATCH "/api/v1/tenants/$lt" '{"provider_chain":["openai","mistral"]}'
+it_check_eq "limits: an unknown provider in the chain → 400" 400 "$ADM_CODE"
+it_check_match "limits: the message names the providers" "openai\|anthropic\|gemini" "$(jqr .error.message)"
+adm PATCH "/api/v1/tenants/$lt" '{"provider_chain":["openai","openai"]}'
+it_check_eq "limits: a repeated provider in the chain → 400" 400 "$ADM_CODE"
+it_check_eq "limits: nothing of the refused values stored" "200000|500|$m200" \
+    "$(it_sql "SELECT max_tokens || '|' || history_len || '|' || model FROM tenants WHERE id = $lt")"
+adm DELETE "/api/v1/tenants/$lt"
+
 # --- usage -------------------------------------------------------------------------------------------------
 it_sql "INSERT INTO usage (tenant_id, contact_id, day, provider, model, requests, prompt_tokens, completion_tokens, cost_usd) VALUES
         (1, 5, '2026-11-20', 'openai', 'a', 2, 100, 50, 0.01), (1, 5, '2026-11-20', 'anthropic', 'b', 1, 10, 5, 0.02),

@@ -8,13 +8,14 @@ it_db_create || it_finish
 it_sql "INSERT INTO tenants (slug, window_ms, twilio_numbers, tiktok_client_key, tiktok_business_id, human_pause_ms,
           channel_windows)
         VALUES ('acme', 12000, '{+15550001111}', 'ck_acme', 'biz_acme', 60000, '{\"generic\": {\"window_ms\": 5000}}')" >/dev/null
+it_sql "INSERT INTO tenants (slug, window_ms) VALUES ('blink', 500), ('slowblink', 1500)" >/dev/null
 acme=$(it_sql "SELECT id FROM tenants WHERE slug = 'acme'")
 ing_start
 
 # --- generic JSON ---------------------------------------------------------------------------------
 ing_json /webhook '{"contact_id":"12345","message":{"body":"hi there","id":"g-1"},"first_name":"John","last_name":"Doe"}'
 it_check_eq "generic: 200" 200 "$ING_CODE"
-it_check_match "generic: success body with window" '^\{"status":"success","contact_id":"12345","message_id":[0-9]+,"window":\{"active":true,"seconds":30\}' "$ING_BODY"
+it_check_match "generic: success body with window" '^\{"status":"success","contact_id":"12345","message_id":[0-9]+,"window":\{"active":true,"seconds":30,"ms":30000\}' "$ING_BODY"
 mid=$(jq -r .message_id <<<"$ING_BODY")
 it_check_eq "generic: message row" "generic|in|contact|hi there|g-1|1" \
     "$(it_sql "SELECT channel, direction, author, body, provider_message_id, tenant_id FROM messages WHERE id = $mid")"
@@ -29,7 +30,11 @@ mid2=$(jq -r .message_id <<<"$ING_BODY")
 it_check_eq "generic: same conversation, last_inbound_id grows" "1|$mid2" \
     "$(it_sql "SELECT count(*), max(last_inbound_id) FROM conversations WHERE channel = 'generic'")"
 ing_json /webhook '{"contact_id":777,"message":{"body":"x","id":"g-acme"},"tenant":"acme"}'
-it_check_match "generic explicit tenant: its channel window in seconds" '"contact_id":"777".*"seconds":5' "$ING_BODY"
+it_check_match "generic explicit tenant: its channel window in seconds and ms" '"contact_id":"777".*"seconds":5,"ms":5000' "$ING_BODY"
+ing_json /webhook '{"contact_id":"778","message":{"body":"x"},"tenant":"blink"}'
+it_check_eq "a 500 ms window: 1 s rounded up, never 0, and its ms" '{"active":true,"seconds":1,"ms":500}' "$(jq -c .window <<<"$ING_BODY")"
+ing_json /webhook '{"contact_id":"779","message":{"body":"x"},"tenant":"slowblink"}'
+it_check_eq "a 1,500 ms window: 2 s rounded up, and its ms" '{"active":true,"seconds":2,"ms":1500}' "$(jq -c .window <<<"$ING_BODY")"
 it_check_eq "generic explicit tenant: routed" "$acme" "$(it_sql "SELECT tenant_id FROM messages WHERE provider_message_id = 'g-acme'")"
 ing_json /webhook '{"contact_id":"1","message":{"body":"x"},"tenant":"nope"}'
 it_check_eq "generic unknown tenant: 404" 404 "$ING_CODE"

@@ -120,7 +120,7 @@ it_check_eq "replay-all by channel" "replayed $n" "$("$DL" "$LULL_DATABASE_URL" 
 generic_done() { [ "$(it_sql "SELECT count(*) FROM outbox WHERE channel = 'generic' AND status <> 'sent'")" -eq 0 ]; }
 it_wait_for "replayed callbacks delivered" 20 generic_done
 it_check_eq "all replayed callbacks sent" 0 "$(it_sql "SELECT count(*) FROM outbox WHERE channel = 'generic' AND status <> 'sent'")"
-it_check_match "dead letters were logged" '"ev":"sender.dead"' "$(cat "$IT_TMP/sender.jsonl")"
+it_check_match "dead letters were logged" '"ev":"delivery.dead"' "$(cat "$IT_TMP/sender.jsonl")"
 it_stop "$SENDER_PID" TERM
 
 # --- rate limit: TikTok at 60/min → three rows go out one second apart; a wait is not an attempt

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The web chat page in a real browser through the whole stack: ingress, scheduler, a worker with the fake
-# LLM, the sender. Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) opens /chat,
-# types a message, and the bot's reply must appear in the page — delivered over the SSE stream. The
-# screenshot is kept in the test's tmp dir ($IT_TMP/webchat.png; IT_KEEP_TMP=1 keeps the dir).
+# LLM, the sender. First over curl: /chat is ingress/static/chat.html byte for byte, with its CSP and an ETag
+# that If-None-Match turns into a 304. Then headless Chromium (Debian's /usr/bin/chromium, driven by
+# playwright-core) opens /chat, types a message, and the bot's reply must appear in the page — delivered over
+# the SSE stream. The screenshot is kept in the test's tmp dir ($IT_TMP/webchat.png; IT_KEEP_TMP=1 keeps the dir).
 source "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/chromium ] || { it_fail "/usr/bin/chromium is missing: scripts/install-deps installs it"; it_finish; }
 "$LULL_ROOT/scripts/node-deps" >/dev/null || { it_fail "scripts/node-deps"; it_finish; }
@@ -33,9 +34,21 @@ for p in $OPS_S $OPS_W $OPS_X $OPS_I; do
 done
 it_wait_for "ingress HTTP port serving" 10 it_http_ok "$ING/health" || it_finish  # opened after the ops port
 
-page=$(curl -s -D "$IT_TMP/page.hdr" "$ING/chat")
+curl -s -D "$IT_TMP/page.hdr" -o "$IT_TMP/page.html" "$ING/chat"
+page=$(cat "$IT_TMP/page.html")
 it_check_match "GET /chat: text/html" '[Cc]ontent-[Tt]ype: text/html' "$(cat "$IT_TMP/page.hdr")"
 it_check_match "GET /chat: no external assets" '^[^@]*$' "$(grep -Eo '(src|href)="(https?:)?//[^"]*"' <<<"$page" | tr '\n' '@')"
+it_check "GET /chat: the bytes of ingress/static/chat.html" cmp -s "$IT_TMP/page.html" "$LULL_ROOT/ingress/static/chat.html"
+it_check "GET /chat: a Content-Security-Policy" grep -qi "^Content-Security-Policy: default-src 'none';" "$IT_TMP/page.hdr"
+etag=$(tr -d '\r' <"$IT_TMP/page.hdr" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+it_check_match "GET /chat: an ETag" '^"[0-9a-f]{16}"$' "$etag"
+: >"$IT_TMP/304.body"  # curl writes no file for an empty body
+code=$(curl -s -D "$IT_TMP/304.hdr" -o "$IT_TMP/304.body" -w '%{http_code}' -H "If-None-Match: $etag" "$ING/chat")
+it_check_eq "If-None-Match with the ETag: 304, no body, the same ETag" "304 0 $etag" \
+    "$code $(stat -c %s "$IT_TMP/304.body") $(tr -d '\r' <"$IT_TMP/304.hdr" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')"
+code=$(curl -s -o "$IT_TMP/other.html" -w '%{http_code}' -H 'If-None-Match: "0000000000000000"' "$ING/chat")
+it_check_eq "If-None-Match with another ETag: 200 and the page" "200 $(stat -c %s "$IT_TMP/page.html")" \
+    "$code $(stat -c %s "$IT_TMP/other.html")"
 
 out=$(NODE_PATH=$LULL_ROOT/tests/node/node_modules timeout 90 node "$LULL_ROOT/tests/it/webchat_page.js" "$ING" \
       "$IT_TMP/webchat.png" "$IT_TMP/chromium-profile" 2>"$IT_TMP/browser.err")

@@ -79,6 +79,39 @@ sys=$(w_ledger | jq -r '[.[] | select(.provider == "openai" and .kind == "reply"
 it_check_match "prompt: variables filled" "You are Lou, a customer service assistant for Lull, talking with Ann over tiktok" "$sys"
 it_check_match "prompt: short length hint for tiktok" "very short" "$sys"
 
+# --- inventory questions in a customer's words, over the sample inventory of `make run` (scripts/seed): the
+# fake LLM asks the worker to run search_inventory and answers with what the tool returned
+psql "$LULL_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -f "$LULL_ROOT/scripts/seed/020_inventory.sql" >/dev/null
+tool_query() {  # the search_inventory query of the last tool call that mentions TEXT in its request
+    w_ledger | jq -r --arg t "$1" '[.[] | select(.provider == "openai" and .kind == "reply" and ((.body | tostring) | contains($t)))
+        | .body.messages[] | select(.role == "assistant") | .tool_calls[]?.function.arguments | fromjson | .query] | last'
+}
+w_conv sms +15551000010 "do you have that in size M?"
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "size question: replied" replied "$(w_done "$CONV")"
+it_check_eq "size question: the tool searched for the size (\"that\" is not a hat)" "M" "$(tool_query "that in size M")"
+it_check_eq "size question: the reply names the rain jacket with its SKU, size and price" \
+    "Yes, we have the Blue rain jacket (JK-100) in size M for 89.00 USD." \
+    "$(it_sql "SELECT body FROM messages WHERE conversation_id = $CONV AND author = 'bot'")"
+w_conv sms +15551000011 "Hi, I'm looking for a rain jacket" "do you have that in size L?"
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "size question after naming the item: replied" replied "$(w_done "$CONV")"
+it_check_eq "size question after naming the item: the tool searched for that item in that size" "jacket L" \
+    "$(tool_query "that in size L")"
+it_check_eq "size question after naming the item: only the size-L jacket, with its price" \
+    "Yes, we have the Blue rain jacket (JK-101) in size L for 89.00 USD." \
+    "$(it_sql "SELECT body FROM messages WHERE conversation_id = $CONV AND author = 'bot'")"
+w_conv sms +15551000012 "What about those JACKETS?"
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "plural, any case: replied" replied "$(w_done "$CONV")"
+it_check_eq "plural, any case: every available jacket, none sold" \
+    "Yes, we have the Blue rain jacket (JK-100) in size M for 89.00 USD and the Blue rain jacket (JK-101) in size L for 89.00 USD." \
+    "$(it_sql "SELECT body FROM messages WHERE conversation_id = $CONV AND author = 'bot'")"
+w_conv sms +15551000013 "what's that?"
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "no item named: replied" replied "$(w_done "$CONV")"
+it_check_eq "no item named: no tool call" "null" "$(tool_query "what's that?")"
+
 # --- the worker stops cleanly, handing the job it is running back to the scheduler at once
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"latency_ms":5000}' "$W_LLM/_fake/config"
 w_conv sms +15551000009 "a slow one"

@@ -10,6 +10,8 @@ typedef struct {
     bool flag;
     double ratio;
     char *secret;
+    lull_cfg_list_t eps;  // 1 to 3 items
+    lull_cfg_list_t opt;  // any number, may be empty
 } t_cfg_t;
 
 static const lull_setting_t s_table[] = {
@@ -18,6 +20,8 @@ static const lull_setting_t s_table[] = {
     {"LULL_T_FLAG", LULL_CFG_BOOL, "no", "a flag", false, 0, 0, offsetof(t_cfg_t, flag)},
     {"LULL_T_RATIO", LULL_CFG_DOUBLE, "0.5", "a ratio", false, 0, 1, offsetof(t_cfg_t, ratio)},
     {"LULL_T_SECRET", LULL_CFG_STR, "", "a secret", true, 0, 0, offsetof(t_cfg_t, secret)},
+    {"LULL_T_EPS", LULL_CFG_LIST, "tcp://a:1, tcp://b:2", "endpoints", false, 1, 3, offsetof(t_cfg_t, eps)},
+    {"LULL_T_OPT", LULL_CFG_LIST, "", "optional list", false, 0, 0, offsetof(t_cfg_t, opt)},
 };
 #define N (sizeof s_table / sizeof s_table[0])
 
@@ -43,8 +47,54 @@ LULL_TEST(defaults)
     LULL_CHECK(c.ratio == 0.5);
     LULL_CHECK_EQ_INT(c.common.ops_port, 9999);
     LULL_CHECK_EQ_STR(c.common.log_level, "info");
+    LULL_CHECK_EQ_INT(c.eps.n, 2);
+    if (c.eps.n == 2) {
+        LULL_CHECK_EQ_STR(c.eps.items[0], "tcp://a:1");
+        LULL_CHECK_EQ_STR(c.eps.items[1], "tcp://b:2");
+    }
+    LULL_CHECK_EQ_INT(c.opt.n, 0);
     lull_config_free(s_table, N, &c);
     LULL_CHECK(c.common.log_level == NULL);
+    LULL_CHECK(c.eps.items == NULL && c.eps.n == 0);
+}
+
+LULL_TEST(lists_are_split_once_and_trimmed)
+{
+    setenv("LULL_T_EPS", " ipc:///tmp/x ,\ttcp://h:5 , inproc://y\t", 1);
+    setenv("LULL_T_OPT", "  \t ", 1);  // blank: no items
+    t_cfg_t c = {0};
+    char err[256] = "";
+    LULL_CHECK_EQ_INT(s_load(&c, err, sizeof err), 0);
+    LULL_CHECK_EQ_INT(c.eps.n, 3);
+    if (c.eps.n == 3) {
+        LULL_CHECK_EQ_STR(c.eps.items[0], "ipc:///tmp/x");
+        LULL_CHECK_EQ_STR(c.eps.items[1], "tcp://h:5");
+        LULL_CHECK_EQ_STR(c.eps.items[2], "inproc://y");
+    }
+    LULL_CHECK_EQ_INT(c.opt.n, 0);
+    // loading again replaces the lists (no leak under the sanitizer build)
+    setenv("LULL_T_OPT", "one", 1);
+    LULL_CHECK_EQ_INT(s_load(&c, err, sizeof err), 0);
+    LULL_CHECK_EQ_INT(c.opt.n, 1);
+    if (c.opt.n == 1) LULL_CHECK_EQ_STR(c.opt.items[0], "one");
+    // an unbounded list still holds at most LULL_CFG_LIST_MAX items; an item up to LULL_CFG_ITEM_MAX bytes
+    char many[2 * LULL_CFG_LIST_MAX + 1], long_item[LULL_CFG_ITEM_MAX + 2];
+    for (int i = 0; i < LULL_CFG_LIST_MAX; i++) memcpy(many + 2 * i, "x,", 2);
+    many[2 * LULL_CFG_LIST_MAX - 1] = '\0';
+    memset(long_item, 'y', LULL_CFG_ITEM_MAX);
+    long_item[LULL_CFG_ITEM_MAX] = '\0';
+    setenv("LULL_T_OPT", many, 1);
+    setenv("LULL_T_EPS", long_item, 1);
+    LULL_CHECK_EQ_INT(s_load(&c, err, sizeof err), 0);
+    LULL_CHECK_EQ_INT(c.opt.n, LULL_CFG_LIST_MAX);
+    LULL_CHECK_EQ_INT(c.eps.n, 1);
+    char *j = lull_config_to_json(s_table, N, &c);
+    LULL_CHECK(j && strstr(j, "\"LULL_T_OPT\":\"x,x,x,") != NULL);
+    free(j);
+    lull_config_free(s_table, N, &c);
+    LULL_CHECK(c.opt.items == NULL && c.opt.n == 0);
+    unsetenv("LULL_T_EPS");
+    unsetenv("LULL_T_OPT");
 }
 
 LULL_TEST(values_from_environment)
@@ -87,6 +137,22 @@ LULL_TEST(invalid_values_name_the_setting)
     s_expect_error("LULL_T_RATIO", "2", "out of range");
     s_expect_error("LULL_T_RATIO", "nan", "expected a number");
     s_expect_error("LULL_OPS_PORT", "70000", "out of range");
+    s_expect_error("LULL_T_EPS", "a,,b", "item 2 is empty");
+    s_expect_error("LULL_T_EPS", "a, ,b", "item 2 is empty");
+    s_expect_error("LULL_T_EPS", "a,b,", "item 3 is empty");
+    s_expect_error("LULL_T_EPS", ",a", "item 1 is empty");
+    s_expect_error("LULL_T_EPS", "a,b,c,d", "4 items, at most 3 allowed");
+    s_expect_error("LULL_T_EPS", "", "0 items, at least 1 needed");
+    s_expect_error("LULL_T_EPS", " ", "0 items, at least 1 needed");
+    char long_item[LULL_CFG_ITEM_MAX + 8];
+    memset(long_item, 'y', sizeof long_item - 1);
+    long_item[sizeof long_item - 1] = '\0';
+    long_item[2] = ',';
+    s_expect_error("LULL_T_EPS", long_item, "item 2 is longer than 1024 bytes");
+    char many[2 * LULL_CFG_LIST_MAX + 2];
+    for (int i = 0; i <= LULL_CFG_LIST_MAX; i++) memcpy(many + 2 * i, "x,", 2);
+    many[2 * LULL_CFG_LIST_MAX + 1] = '\0';
+    s_expect_error("LULL_T_OPT", many, "257 items, at most 256 allowed");
 }
 
 LULL_TEST(mask)
@@ -149,6 +215,16 @@ LULL_TEST(help_lists_every_setting)
     fclose(f);
     LULL_CHECK(strncmp(buf, "| setting | type | default | meaning |", 38) == 0);
     LULL_CHECK(strstr(buf, "| `LULL_T_N` | integer | `5` | a number |") != NULL);
+    LULL_CHECK(strstr(buf, "| `LULL_T_EPS` | list | `tcp://a:1, tcp://b:2` | endpoints; a comma-separated list of 1 "
+                           "to 3 items (each up to 1024 bytes) |") != NULL);
+    LULL_CHECK(strstr(buf, "| `LULL_T_OPT` | list | (empty) | optional list; a comma-separated list of up to 256 "
+                           "items (each up to 1024 bytes) |") != NULL);
+    memset(buf, 0, sizeof buf);
+    f = fmemopen(buf, sizeof buf, "w");
+    lull_config_print_help(s_table, N, "prog", "about text", f);
+    fclose(f);
+    LULL_CHECK(strstr(buf, "LULL_T_EPS                     list     default tcp://a:1, tcp://b:2\n"
+                           "      endpoints; a comma-separated list of 1 to 3 items (each up to 1024 bytes)\n") != NULL);
 }
 
 LULL_TEST(to_json_masks_secrets)
@@ -162,6 +238,8 @@ LULL_TEST(to_json_masks_secrets)
     char *j = lull_config_to_json(s_table, N, &c);
     LULL_CHECK(j != NULL);
     LULL_CHECK(j && strstr(j, "\"LULL_T_N\":\"7\"") != NULL);
+    LULL_CHECK(j && strstr(j, "\"LULL_T_EPS\":\"tcp://a:1,tcp://b:2\"") != NULL);
+    LULL_CHECK(j && strstr(j, "\"LULL_T_OPT\":\"\"") != NULL);
     LULL_CHECK(j && strstr(j, "\"LULL_T_SECRET\":\"***\"") != NULL);
     LULL_CHECK(j && !strstr(j, "sk-very-secret"));
     LULL_CHECK(j && !strstr(j, "hunter2") && strstr(j, "db.example"));
@@ -176,6 +254,7 @@ int main(void)
 {
     LULL_RUN(defaults);
     LULL_RUN(values_from_environment);
+    LULL_RUN(lists_are_split_once_and_trimmed);
     LULL_RUN(invalid_values_name_the_setting);
     LULL_RUN(mask);
     LULL_RUN(to_json_masks_secrets);

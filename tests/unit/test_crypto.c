@@ -39,8 +39,8 @@ LULL_TEST(constant_time_equal_and_ids)
     LULL_CHECK(!lull_ct_equal("abc", 3, "abd", 3));
     LULL_CHECK(!lull_ct_equal("abc", 3, "abcd", 4));
     char a[40], b[40];
-    lull_random_id("ses_", 16, a, sizeof a);
-    lull_random_id("ses_", 16, b, sizeof b);
+    LULL_CHECK(lull_random_id("ses_", 16, a, sizeof a) == a);
+    LULL_CHECK(lull_random_id("ses_", 16, b, sizeof b) == b);
     LULL_CHECK_EQ_INT(strlen(a), 36);
     LULL_CHECK(strncmp(a, "ses_", 4) == 0);
     LULL_CHECK(strcmp(a, b) != 0);
@@ -48,6 +48,34 @@ LULL_TEST(constant_time_equal_and_ids)
         double u = lull_random_unit();
         LULL_CHECK(u >= 0 && u < 1);
     }
+}
+
+static int s_calls;
+static int s_failing_source(void *buf, size_t len)
+{
+    s_calls++;
+    memset(buf, 0, len);  // what the old code fell back to: it must never become an id
+    return -1;
+}
+
+LULL_TEST(random_failure_gives_no_id)
+{
+    char id[40] = "untouched", raw[8];
+    s_calls = 0;
+    lull_random_set_source(s_failing_source);
+    LULL_CHECK(lull_random_id("ses_", 16, id, sizeof id) == NULL);
+    LULL_CHECK_EQ_STR(id, "");  // no zero-byte id left behind
+    LULL_CHECK_EQ_INT(lull_random_bytes(raw, sizeof raw), -1);
+    LULL_CHECK_EQ_INT(s_calls, 2);
+    lull_random_set_source(NULL);  // RAND_bytes again
+    LULL_CHECK(lull_random_id("ses_", 16, id, sizeof id) == id);
+    LULL_CHECK_EQ_INT(strlen(id), 36);
+    LULL_CHECK(strcmp(id, "ses_00000000000000000000000000000000") != 0);
+    LULL_CHECK_EQ_INT(s_calls, 2);
+    // an id that does not fit is refused rather than cut short
+    char small[10] = "untouched";
+    LULL_CHECK(lull_random_id("ses_", 16, small, sizeof small) == NULL);
+    LULL_CHECK_EQ_STR(small, "");
 }
 
 LULL_TEST(celery_backoff)
@@ -84,6 +112,7 @@ int main(void)
     LULL_RUN(hmac_vectors);
     LULL_RUN(base64);
     LULL_RUN(constant_time_equal_and_ids);
+    LULL_RUN(random_failure_gives_no_id);
     LULL_RUN(celery_backoff);
     LULL_RUN(shard_is_stable_and_spread);
     return lull_test_summary();

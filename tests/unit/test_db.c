@@ -4,6 +4,7 @@
 #include "lull_db.h"
 #include "lull_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -90,6 +91,53 @@ LULL_TEST(unreachable_server_is_not_fatal)
     lull_db_destroy(&db);
 }
 
+static void s_on_notify(const char *channel, const char *payload, void *arg)
+{
+    char *got = arg;
+    snprintf(got, 64, "%s:%s", channel, payload);
+}
+
+LULL_TEST(batches_and_notifications)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "CREATE TEMP TABLE b (id int primary key)", 0, NULL, NULL), 0);
+    static const lull_db_stmt_t ins = {"test_ins", "INSERT INTO b VALUES ($1::int) RETURNING id", 1};
+    static const lull_db_stmt_t cnt = {"test_cnt", "SELECT count(*) FROM b WHERE id <= $1::int", 1};
+    const char *one[] = {"1"}, *two[] = {"2"}, *dup[] = {"1"};
+    const lull_db_stmt_t *stmts[] = {&ins, &ins, &cnt};
+    const char *const *params[] = {one, two, two};
+    PGresult *res[3];
+    for (int round = 0; round < 2; round++) {  // the second round runs the statements prepared
+        LULL_CHECK_EQ_INT(lull_db_batch(db, stmts, params, 3, true, res), 0);
+        LULL_CHECK_EQ_INT(lull_db_int(res[2], 0, 0, NULL), 2);
+        for (int i = 0; i < 3; i++) PQclear(res[i]);
+        LULL_CHECK_EQ_INT(lull_db_run(db, "DELETE FROM b", 0, NULL, NULL), 0);
+    }
+    // a failing statement fails the batch, and nothing of it is committed
+    const char *const *bad[] = {two, dup, dup};
+    const lull_db_stmt_t *bad_stmts[] = {&ins, &ins, &ins};
+    LULL_CHECK_EQ_INT(lull_db_run(db, "INSERT INTO b VALUES (1)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_batch(db, bad_stmts, bad, 3, true, res), -1);
+    LULL_CHECK(res[1] == NULL && res[2] == NULL);
+    for (int i = 0; i < 3; i++) PQclear(res[i]);
+    LULL_CHECK_EQ_STR(lull_db_sqlstate(db), "23505");
+    PGresult *r = lull_db_exec(db, "SELECT count(*) FROM b", 0, NULL);
+    LULL_CHECK_EQ_INT(lull_db_int(r, 0, 0, NULL), 1);
+    PQclear(r);
+    // the statements are prepared again after the failure
+    const char *const *ok[] = {two};
+    LULL_CHECK_EQ_INT(lull_db_batch(db, bad_stmts, ok, 1, true, res), 0);
+    PQclear(res[0]);
+    // LISTEN / NOTIFY
+    char got[64] = "";
+    LULL_CHECK(lull_db_socket(db) >= 0);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "LISTEN test_chan", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "NOTIFY test_chan, 'hello'", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_notifications(db, s_on_notify, got), 0);
+    LULL_CHECK_EQ_STR(got, "test_chan:hello");
+    lull_db_destroy(&db);
+}
+
 LULL_TEST(schema_version_check)
 {
     lull_db_t *db = lull_db_new(s_url);
@@ -112,5 +160,6 @@ int main(void)
     LULL_RUN(reconnects_after_the_backend_dies);
     LULL_RUN(unreachable_server_is_not_fatal);
     LULL_RUN(schema_version_check);
+    LULL_RUN(batches_and_notifications);
     return lull_test_summary();
 }

@@ -1,9 +1,11 @@
 // Unit tests of ingress_openapi: the document parses as OpenAPI 3.0.3 without a host, every $ref resolves,
 // every path template has exactly its path parameters, every operation has an id, a 2xx answer and its
-// security, the admin resource schemas follow the field tables, and the response carries its headers.
+// security, the admin resource schemas follow the field tables, the response carries its headers, and the
+// admin part of the embedded text (ingress/static/openapi_admin.json) holds only what the admin API needs.
 // (Structural validation against the OpenAPI schema and agreement with the running server are in
 // tests/it/test_ingress_openapi.sh.)
 #include "../../ingress/ingress_openapi.h"
+#include "../../ingress/ingress_static.h"
 #include "lull_test.h"
 
 #include <cJSON.h>
@@ -16,11 +18,11 @@ static const char *s_str(const cJSON *o, const char *key)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-// Resolves a local reference "#/a/b/c" in s_doc; NULL when it points nowhere.
-static const cJSON *s_resolve(const char *ref)
+// Resolves a local reference "#/a/b/c" in root; NULL when it points nowhere.
+static const cJSON *s_resolve_in(const cJSON *root, const char *ref)
 {
     if (strncmp(ref, "#/", 2) != 0) return NULL;
-    const cJSON *node = s_doc;
+    const cJSON *node = root;
     char part[128];
     for (const char *p = ref + 2; node && *p;) {
         size_t n = strcspn(p, "/");
@@ -34,6 +36,12 @@ static const cJSON *s_resolve(const char *ref)
     return node;
 }
 
+// Resolves a local reference in the served document.
+static const cJSON *s_resolve(const char *ref)
+{
+    return s_resolve_in(s_doc, ref);
+}
+
 // The node itself, or what its $ref points to.
 static const cJSON *s_deref(const cJSON *node)
 {
@@ -41,20 +49,20 @@ static const cJSON *s_deref(const cJSON *node)
     return ref ? s_resolve(ref) : node;
 }
 
-// Counts the $ref strings under node, and in *bad those that resolve to nothing.
-static void s_walk_refs(const cJSON *node, int *total, int *bad)
+// Counts the $ref strings under node, and in *bad those that resolve to nothing in root.
+static void s_walk_refs(const cJSON *root, const cJSON *node, int *total, int *bad)
 {
     const cJSON *c;
     cJSON_ArrayForEach(c, node)
     {
         if (c->string && strcmp(c->string, "$ref") == 0 && cJSON_IsString(c)) {
             (*total)++;
-            if (!s_resolve(c->valuestring)) {
+            if (!s_resolve_in(root, c->valuestring)) {
                 (*bad)++;
                 printf("# unresolved $ref %s\n", c->valuestring);
             }
         }
-        s_walk_refs(c, total, bad);
+        s_walk_refs(root, c, total, bad);
     }
 }
 
@@ -75,7 +83,7 @@ LULL_TEST(document_is_openapi_303_without_a_host)
 LULL_TEST(every_ref_resolves)
 {
     int total = 0, bad = 0;
-    s_walk_refs(s_doc, &total, &bad);
+    s_walk_refs(s_doc, s_doc, &total, &bad);
     LULL_CHECK(total > 100);
     LULL_CHECK_EQ_INT(bad, 0);
 }
@@ -184,6 +192,64 @@ LULL_TEST(response_is_cacheable_json)
     MHD_destroy_response(r);
 }
 
+// The page answers 304 with its ETag when If-None-Match names it (ingress_page.c).
+LULL_TEST(chat_page_documents_its_etag)
+{
+    const cJSON *chat = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s_doc, "paths"), "/chat");
+    const cJSON *responses = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(chat, "get"), "responses");
+    LULL_CHECK(cJSON_GetObjectItemCaseSensitive(responses, "200") != NULL);
+    const cJSON *nm = s_deref(cJSON_GetObjectItemCaseSensitive(responses, "304"));
+    LULL_CHECK(nm != NULL && cJSON_GetObjectItemCaseSensitive(nm, "content") == NULL);
+    LULL_CHECK(s_resolve("#/components/responses/NotModified/headers/ETag") != NULL);
+}
+
+// openapi_admin.json holds the admin tags and components only: no name of the shared file (the merge refuses
+// a clash), and neither the shared file nor a public operation refers to it, so it can move out with the
+// admin API.
+LULL_TEST(admin_file_is_the_admin_part)
+{
+    cJSON *base = cJSON_ParseWithLength((const char *)ingress_static_openapi_json, ingress_static_openapi_json_len);
+    cJSON *admin = cJSON_ParseWithLength((const char *)ingress_static_openapi_admin_json,
+                                         ingress_static_openapi_admin_json_len);
+    LULL_CHECK(base != NULL && admin != NULL);
+    LULL_CHECK(cJSON_GetObjectItemCaseSensitive(base, "paths") == NULL);  // built from s_ops
+    const cJSON *tag, *section, *item;
+    int admin_tags = 0;
+    cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(admin, "tags"))
+    {
+        admin_tags++;
+        LULL_CHECK(strncmp(s_str(tag, "name"), "admin: ", 7) == 0);
+    }
+    LULL_CHECK(admin_tags >= 5);
+    cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(base, "tags"))
+        LULL_CHECK(strncmp(s_str(tag, "name"), "admin", 5) != 0);
+    int admin_items = 0, clashes = 0;
+    const cJSON *base_components = cJSON_GetObjectItemCaseSensitive(base, "components");
+    cJSON_ArrayForEach(section, cJSON_GetObjectItemCaseSensitive(admin, "components"))
+    {
+        const cJSON *in_base = cJSON_GetObjectItemCaseSensitive(base_components, section->string);
+        cJSON_ArrayForEach(item, section)
+        {
+            admin_items++;
+            clashes += cJSON_GetObjectItemCaseSensitive(in_base, item->string) != NULL;
+        }
+    }
+    LULL_CHECK(admin_items > 50);
+    LULL_CHECK_EQ_INT(clashes, 0);
+    // the shared file and the public operations refer to nothing of the admin file
+    int total = 0, bad = 0;
+    s_walk_refs(base, base, &total, &bad);
+    const cJSON *path, *op;
+    cJSON_ArrayForEach(path, cJSON_GetObjectItemCaseSensitive(s_doc, "paths")) cJSON_ArrayForEach(op, path)
+    {
+        if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(op, "security")) == 0) s_walk_refs(base, op, &total, &bad);
+    }
+    LULL_CHECK(total > 50);
+    LULL_CHECK_EQ_INT(bad, 0);
+    cJSON_Delete(base);
+    cJSON_Delete(admin);
+}
+
 int main(void)
 {
     char *text = ingress_openapi_json();
@@ -195,6 +261,8 @@ int main(void)
     LULL_RUN(operations_have_ids_answers_and_security);
     LULL_RUN(resource_schemas_follow_the_field_tables);
     LULL_RUN(response_is_cacheable_json);
+    LULL_RUN(chat_page_documents_its_etag);
+    LULL_RUN(admin_file_is_the_admin_part);
     cJSON_Delete(s_doc);
     return lull_test_summary();
 }

@@ -18,16 +18,16 @@ LULL_TEST(channel_overrides_and_defaults)
                                                            "\"sms\":{\"window_ms\":300}}"),
                       0);
     int64_t w, m;
-    sched_tenants_get(t, 5, SCHED_CH_TIKTOK, &w, &m);
+    sched_tenants_get(t, 5, LULL_CH_TIKTOK, &w, &m);
     LULL_CHECK_EQ_INT(w, 200);
     LULL_CHECK_EQ_INT(m, 900);
-    sched_tenants_get(t, 5, SCHED_CH_SMS, &w, &m);
+    sched_tenants_get(t, 5, LULL_CH_SMS, &w, &m);
     LULL_CHECK_EQ_INT(w, 300);
     LULL_CHECK_EQ_INT(m, 4000);  // only the window is overridden
-    sched_tenants_get(t, 5, SCHED_CH_WHATSAPP, &w, &m);
+    sched_tenants_get(t, 5, LULL_CH_WHATSAPP, &w, &m);
     LULL_CHECK_EQ_INT(w, 1000);
     LULL_CHECK_EQ_INT(m, 4000);
-    sched_tenants_get(t, 6, SCHED_CH_SMS, &w, &m);  // unknown tenant
+    sched_tenants_get(t, 6, LULL_CH_SMS, &w, &m);  // unknown tenant
     LULL_CHECK_EQ_INT(w, 30000);
     LULL_CHECK_EQ_INT(m, 120000);
     LULL_CHECK(sched_tenants_known(t, 5));
@@ -35,9 +35,9 @@ LULL_TEST(channel_overrides_and_defaults)
     // re-set replaces; several tenants stay sorted and findable
     LULL_CHECK_EQ_INT(sched_tenants_set(t, 5, 10, 20, NULL), 0);
     for (int64_t id = 100; id > 6; id--) LULL_CHECK_EQ_INT(sched_tenants_set(t, id, id, id * 2, "{}"), 0);
-    sched_tenants_get(t, 5, SCHED_CH_TIKTOK, &w, &m);
+    sched_tenants_get(t, 5, LULL_CH_TIKTOK, &w, &m);
     LULL_CHECK_EQ_INT(w, 10);
-    sched_tenants_get(t, 42, SCHED_CH_GENERIC, &w, &m);
+    sched_tenants_get(t, 42, LULL_CH_GENERIC, &w, &m);
     LULL_CHECK_EQ_INT(w, 42);
     LULL_CHECK_EQ_INT(m, 84);
     LULL_CHECK_EQ_INT(sched_tenants_count(t), 95);
@@ -54,17 +54,17 @@ LULL_TEST(invalid_overrides_are_skipped)
                                                           "\"sms\":{\"window_ms\":\"x\"},\"webchat\":7,"
                                                           "\"generic\":{\"max_wait_ms\":700}}"),
                       0);
-    sched_tenants_get(t, 1, SCHED_CH_TIKTOK, &w, &m);
+    sched_tenants_get(t, 1, LULL_CH_TIKTOK, &w, &m);
     LULL_CHECK_EQ_INT(w, 500);
-    sched_tenants_get(t, 1, SCHED_CH_SMS, &w, &m);
+    sched_tenants_get(t, 1, LULL_CH_SMS, &w, &m);
     LULL_CHECK_EQ_INT(w, 500);
-    sched_tenants_get(t, 1, SCHED_CH_GENERIC, &w, &m);
+    sched_tenants_get(t, 1, LULL_CH_GENERIC, &w, &m);
     LULL_CHECK_EQ_INT(m, 700);
     LULL_CHECK_EQ_INT(sched_tenants_set(t, 2, 500, 600, "not json"), 0);
-    sched_tenants_get(t, 2, SCHED_CH_SMS, &w, &m);
+    sched_tenants_get(t, 2, LULL_CH_SMS, &w, &m);
     LULL_CHECK_EQ_INT(w, 500);
     LULL_CHECK_EQ_INT(sched_tenants_set(t, 3, 1LL << 40, -1, NULL), 0);  // clamped to [0, 1 day]
-    sched_tenants_get(t, 3, SCHED_CH_SMS, &w, &m);
+    sched_tenants_get(t, 3, LULL_CH_SMS, &w, &m);
     LULL_CHECK_EQ_INT(w, 86400000);
     LULL_CHECK_EQ_INT(m, 0);
     sched_tenants_destroy(&t);
@@ -95,13 +95,13 @@ LULL_TEST(load_from_the_database)
     LULL_CHECK_EQ_INT(sched_tenants_load_one(t, db, id), 0);
     LULL_CHECK_EQ_INT(sched_tenants_load_one(t, db, 987654321), 1);
     int64_t w, m;
-    sched_tenants_get(t, id, SCHED_CH_WHATSAPP, &w, &m);
+    sched_tenants_get(t, id, LULL_CH_WHATSAPP, &w, &m);
     LULL_CHECK_EQ_INT(w, 33);
     LULL_CHECK_EQ_INT(m, 222);
     sched_tenants_destroy(&t);
     t = sched_tenants_new(30000, 120000);
     LULL_CHECK_EQ_INT(sched_tenants_load(t, db), 0);
-    sched_tenants_get(t, id, SCHED_CH_SMS, &w, &m);
+    sched_tenants_get(t, id, LULL_CH_SMS, &w, &m);
     LULL_CHECK_EQ_INT(w, 111);
     LULL_CHECK(sched_tenants_count(t) >= 1);
     LULL_CHECK_EQ_INT(lull_db_run(db, "DELETE FROM tenants WHERE slug = $1", 1, p, NULL), 0);

@@ -49,9 +49,9 @@ LULL_TEST(reset_moves_the_deadline)
 {
     sched_windows_t *w = s_fresh(1000);
     s_fired_t f = {0};
-    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 7, 1, SCHED_CH_SMS, 100, 50, 1000), SCHED_IN_OPENED);
+    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 7, 1, LULL_CH_SMS, 100, 50, 1000), SCHED_IN_OPENED);
     s_run_to(w, 1040, &f);
-    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 7, 1, SCHED_CH_SMS, 101, 50, 1000), SCHED_IN_RESET);
+    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 7, 1, LULL_CH_SMS, 101, 50, 1000), SCHED_IN_RESET);
     sched_window_info_t info;
     LULL_CHECK(sched_windows_get(w, 7, &info));
     LULL_CHECK_EQ_INT(info.deadline_ms, 1090);
@@ -79,11 +79,11 @@ LULL_TEST(max_wait_caps_a_chatty_burst)
     sched_windows_t *w = s_fresh(0);
     s_fired_t f = {0};
     int64_t id = 1;
-    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 9, 1, SCHED_CH_GENERIC, id++, 100, 250), SCHED_IN_OPENED);
+    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 9, 1, LULL_CH_GENERIC, id++, 100, 250), SCHED_IN_OPENED);
     // a message every 60 ms keeps pushing the 100 ms window, but the cap at 250 ms wins
     for (int t = 60; t < 250; t += 60) {
         s_run_to(w, t, &f);
-        LULL_CHECK_EQ_INT(sched_windows_inbound(w, 9, 1, SCHED_CH_GENERIC, id++, 100, 250), SCHED_IN_RESET);
+        LULL_CHECK_EQ_INT(sched_windows_inbound(w, 9, 1, LULL_CH_GENERIC, id++, 100, 250), SCHED_IN_RESET);
     }
     sched_window_info_t info;
     LULL_CHECK(sched_windows_get(w, 9, &info));
@@ -117,9 +117,9 @@ LULL_TEST(per_tenant_lengths_are_the_callers)
     // the store applies whatever window/max-wait it is given per message (the tenant cache picks them)
     sched_windows_t *w = s_fresh(0);
     s_fired_t f = {0};
-    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 1, 10, SCHED_CH_SMS, 1, 300, 1000), SCHED_IN_OPENED);
-    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 2, 20, SCHED_CH_TIKTOK, 2, 50, 1000), SCHED_IN_OPENED);
-    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 3, 20, SCHED_CH_SMS, 3, 120, 100), SCHED_IN_OPENED);
+    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 1, 10, LULL_CH_SMS, 1, 300, 1000), SCHED_IN_OPENED);
+    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 2, 20, LULL_CH_TIKTOK, 2, 50, 1000), SCHED_IN_OPENED);
+    LULL_CHECK_EQ_INT(sched_windows_inbound(w, 3, 20, LULL_CH_SMS, 3, 120, 100), SCHED_IN_OPENED);
     s_run_to(w, 400, &f);
     LULL_CHECK_EQ_INT(f.n, 3);
     LULL_CHECK_EQ_INT(f.conv[0], 2);

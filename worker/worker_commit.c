@@ -1,0 +1,290 @@
+// The commit sink. A job's commit is one statement: the compare-and-swap first (a data-modifying CTE), and
+// every insert selects FROM it, so a lost CAS writes nothing. The queued statements go to PostgreSQL in one
+// pipeline up to one sync point, which it runs as one implicit transaction (one fsync for the batch); a
+// statement whose CAS finds a newer state is simply a no-op inside it.
+#include "worker_commit.h"
+#include "lull_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMMIT_NPARAMS 35
+
+static const lull_db_stmt_t s_commit_stmt = {
+    "lull_w_commit",
+    "WITH cas AS (UPDATE conversations SET answered_upto = $8, failed_attempts = 0,"
+    "  first_unanswered_at = CASE WHEN last_inbound_id = $8 THEN NULL ELSE (SELECT min(created_at) FROM messages"
+    "  WHERE conversation_id = $1 AND direction = 'in' AND id > $8) END,"
+    "  updated_at = now(), last_reply_at = CASE WHEN $34::boolean THEN now() ELSE last_reply_at END,"
+    "  status = CASE WHEN $22::text IS NULL THEN status ELSE 'escalated' END,"
+    "  escalated_at = CASE WHEN $22::text IS NULL THEN escalated_at ELSE now() END,"
+    "  escalation_reason = CASE WHEN $22::text IS NULL THEN escalation_reason ELSE $21::text END"
+    "  WHERE id = $1 AND answered_upto = $33 AND status = 'open'"
+    "  AND (last_inbound_id = $8 OR ($35::boolean AND last_inbound_id > $8)) RETURNING id),"
+    " m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
+    "  SELECT $1, $2, $3, 'out', 'bot', $4::text FROM cas WHERE $4::text IS NOT NULL RETURNING id),"
+    " o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, sender_address,"
+    "  payload, idempotency_key)"
+    "  SELECT $2, $1, m.id, $3, $5, $6, jsonb_build_object('body', $4::text, 'kind', $7::text), 'out_' || m.id"
+    "  FROM m RETURNING id),"
+    " a AS (INSERT INTO analyses (conversation_id, tenant_id, message_id, upto_message_id, sentiment,"
+    "  sentiment_confidence, intent, priority, escalate, escalate_reason, entities, moderation, extracted, raw,"
+    "  provider, model)"
+    "  SELECT $1, $2, (SELECT id FROM m), $8, $9, $10::real, $11, $12, $13::boolean, $14, $15::jsonb,"
+    "  $16::jsonb, $17::jsonb, $18::jsonb, $19, $20 FROM cas WHERE $9::text IS NOT NULL),"
+    " e AS (INSERT INTO escalations (conversation_id, tenant_id, reason, source)"
+    "  SELECT $1, $2, $21, $22 FROM cas WHERE $22::text IS NOT NULL RETURNING id),"
+    " eo AS (INSERT INTO outbox (tenant_id, conversation_id, channel, recipient, payload, idempotency_key)"
+    "  SELECT $2, $1, 'generic', $23, jsonb_build_object('kind', 'escalation', 'body', $21::text,"
+    "  'conversation_id', $1::bigint, 'escalation_id', e.id, 'source', $22::text), 'esc_' || e.id"
+    "  FROM e WHERE $23::text IS NOT NULL RETURNING id),"
+    " u AS (INSERT INTO usage AS us (tenant_id, contact_id, day, provider, model, requests, prompt_tokens,"
+    "  completion_tokens, latency_ms, cost_usd)"
+    "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c"
+    "  FROM cas, unnest($25::text[], $26::text[], $27::int[], $28::bigint[], $29::bigint[], $30::bigint[],"
+    "  $31::numeric[]) AS x(p, mo, r, ti, tou, l, c)"
+    "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"
+    "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens,"
+    "  completion_tokens = us.completion_tokens + EXCLUDED.completion_tokens,"
+    "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd),"
+    " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
+    "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
+    " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo)",
+    COMMIT_NPARAMS,
+};
+
+// One job waiting for the next batch.
+typedef struct s_entry {
+    worker_done_info_t who;
+    lull_outcome_t ok_outcome;  // outcome when the CAS applies
+    char detail[LULL_PROTO_MAX_DETAIL + 1];
+    char *params[COMMIT_NPARAMS];  // owned statement parameters
+    struct s_entry *next;
+} s_entry_t;
+
+typedef struct {
+    worker_sink_t sink;  // first: a worker_sink_t * is this
+    lull_db_t *db;
+    worker_report_fn *report;
+    void *arg;
+    s_entry_t *head, *tail;
+    lull_counter_t *m_cas_conflict, *m_db_errors;
+} s_commit_t;
+
+static void s_entry_free(s_entry_t *e)
+{
+    for (int i = 0; i < COMMIT_NPARAMS; i++) free(e->params[i]);
+    free(e);
+}
+
+static void s_begin(worker_sink_t *sink, const worker_job_view_t *job)
+{
+    (void)sink;
+    LOG_DEBUG("job.start", NULL, "job", LI((int64_t)job->done.job_id), "conv", LI(job->done.conv_id), "upto",
+              LI(job->done.upto), "attempt", LI(job->done.attempt), "max_wait", LB(job->max_wait));
+}
+
+// Appends one element to a PostgreSQL array literal being built in buf (opened with "{", closed by the caller).
+static void s_elem(char *buf, size_t cap, bool first, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void s_elem(char *buf, size_t cap, bool first, const char *fmt, ...)
+{
+    size_t l = strlen(buf);
+    if (!first && l + 1 < cap) buf[l++] = ',', buf[l] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    if (l < cap) vsnprintf(buf + l, cap - l, fmt, ap);
+    va_end(ap);
+}
+
+// The usage of the job per provider used, as the parallel arrays the statement unnests ($25..$31).
+static void s_usage_arrays(const worker_job_view_t *j, char arr[7][1024])
+{
+    for (int k = 0; k < 7; k++) snprintf(arr[k], sizeof arr[k], "{");
+    bool first = true;
+    for (int i = 0; i < WORKER_NPROVIDERS; i++) {
+        const worker_usage_t *u = &j->usage[i];
+        if (u->requests == 0) continue;
+        char m[LULL_TENANT_MODEL_MAX + 1];
+        size_t k = 0;
+        for (const char *q = j->model[i]; *q && k + 1 < sizeof m; q++)  // a quoted array element
+            if (*q != '"' && *q != '\\' && *q != '{' && *q != '}') m[k++] = *q;
+        m[k] = '\0';
+        s_elem(arr[0], sizeof arr[0], first, "%s", WORKER_PROVIDERS[i]->name);
+        s_elem(arr[1], sizeof arr[1], first, "\"%s\"", m);
+        s_elem(arr[2], sizeof arr[2], first, "%lld", (long long)u->requests);
+        s_elem(arr[3], sizeof arr[3], first, "%lld", (long long)u->tokens_in);
+        s_elem(arr[4], sizeof arr[4], first, "%lld", (long long)u->tokens_out);
+        s_elem(arr[5], sizeof arr[5], first, "%lld", (long long)u->latency_ms);
+        s_elem(arr[6], sizeof arr[6], first, "%.6f", j->cost_usd[i]);
+        first = false;
+    }
+    for (int k = 0; k < 7; k++) {
+        size_t l = strlen(arr[k]);
+        if (l + 1 < sizeof arr[k]) arr[k][l] = '}', arr[k][l + 1] = '\0';
+    }
+}
+
+// Copies the statement parameters of a job's result into e. 0, or -1 when out of memory.
+static int s_params(s_entry_t *e, const worker_job_view_t *j, const worker_outcome_t *c)
+{
+    char conv[24], tenant[24], expected[24], upto[24], contact[24], conf[32], limit_ms[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)j->done.conv_id);
+    snprintf(tenant, sizeof tenant, "%lld", (long long)j->tenant_id);
+    snprintf(expected, sizeof expected, "%lld", (long long)j->expected);
+    snprintf(upto, sizeof upto, "%lld", (long long)j->done.upto);
+    snprintf(contact, sizeof contact, "%lld", (long long)j->contact_id);
+    snprintf(limit_ms, sizeof limit_ms, "%lld", (long long)(c->limit_contact ? j->limit_contact_ms : 0));
+    char arr[7][1024];
+    s_usage_arrays(j, arr);
+    const worker_analysis_t *a = c->analysis;
+    if (a) snprintf(conf, sizeof conf, "%.4f", a->confidence);
+    const char *aprov = a && c->analysis_provider >= 0 ? WORKER_PROVIDERS[c->analysis_provider]->name : NULL;
+    const char *amodel = a && c->analysis_provider >= 0 ? j->model[c->analysis_provider] : NULL;
+    const char *p[COMMIT_NPARAMS] = {
+        conv, tenant, j->channel, c->reply, j->recipient, j->sender_address, c->kind ? c->kind : "reply",
+        upto,                                                                          // $8
+        a ? a->sentiment : NULL, a ? conf : NULL, a ? a->intent : NULL, a ? a->priority : NULL,  // $9..$12
+        a ? (a->escalate ? "t" : "f") : NULL, a ? a->escalate_reason : NULL,           // $13, $14
+        a ? a->entities : NULL, a ? a->moderation : NULL, a ? a->extracted : NULL, a ? a->raw : NULL,  // $15..$18
+        aprov, amodel,                                                                 // $19, $20
+        c->esc_source ? c->esc_reason : NULL, c->esc_source,                           // $21, $22
+        c->esc_source ? j->callback_url : NULL,                                        // $23
+        contact, arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6],               // $24..$31
+        limit_ms, expected, c->reply ? "t" : "f",                                      // $32..$34
+        j->max_wait ? "t" : "f",                                                       // $35
+    };
+    int rc = 0;
+    for (int i = 0; i < COMMIT_NPARAMS; i++) {
+        e->params[i] = p[i] ? strdup(p[i]) : NULL;
+        if (p[i] && !e->params[i]) rc = -1;
+    }
+    return rc;
+}
+
+static void s_emit(worker_sink_t *sink, const worker_job_view_t *job, const worker_outcome_t *out)
+{
+    s_commit_t *self = (s_commit_t *)sink;
+    const char *detail = out->detail ? out->detail : "";
+    if (out->write == WORKER_WRITE_ATTEMPT) {  // a failed attempt counts towards the apology
+        char conv[24], expected[24];
+        snprintf(conv, sizeof conv, "%lld", (long long)job->done.conv_id);
+        snprintf(expected, sizeof expected, "%lld", (long long)job->expected);
+        const char *p[] = {conv, expected};
+        if (lull_db_run(self->db,
+                        "UPDATE conversations SET failed_attempts = failed_attempts + 1, updated_at = now()"
+                        " WHERE id = $1 AND answered_upto = $2 AND status = 'open'",
+                        2, p, NULL) != 0)
+            lull_counter_add(self->m_db_errors, 1);
+    }
+    if (out->write != WORKER_WRITE_RESULT) {
+        self->report(&job->done, out->outcome, out->retry_after_ms, detail, NULL, 0, self->arg);
+        return;
+    }
+    s_entry_t *e = calloc(1, sizeof *e);
+    if (!e || s_params(e, job, out) != 0) {
+        if (e) s_entry_free(e);
+        self->report(&job->done, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory", NULL, 0, self->arg);
+        return;
+    }
+    e->who = job->done;
+    e->ok_outcome = out->outcome;
+    snprintf(e->detail, sizeof e->detail, "%s", detail);
+    if (self->tail) self->tail->next = e;
+    else self->head = e;
+    self->tail = e;
+}
+
+// Reads one statement's result row: whether the CAS applied and the outbox ids. False when it is not there.
+static bool s_commit_row(const PGresult *r, int64_t ids[2], size_t *nids, bool *applied)
+{
+    *nids = 0;
+    *applied = false;
+    if (!r || PQntuples(r) != 1 || PQnfields(r) != 3) return false;
+    *applied = lull_db_int(r, 0, 0, NULL) == 1;
+    for (int col = 1; col <= 2; col++) {
+        bool v = false;
+        int64_t id = lull_db_int(r, 0, col, &v);
+        if (v && id > 0) ids[(*nids)++] = id;
+    }
+    return true;
+}
+
+// Tells duplicate from superseded after a failed compare-and-swap.
+static lull_outcome_t s_reread(s_commit_t *self, const worker_done_info_t *who)
+{
+    char conv[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)who->conv_id);
+    const char *p[] = {conv};
+    PGresult *r = lull_db_exec(self->db, "SELECT answered_upto FROM conversations WHERE id = $1", 1, p);
+    bool ok = false;
+    int64_t answered = r && PQntuples(r) == 1 ? lull_db_int(r, 0, 0, &ok) : 0;
+    PQclear(r);
+    return ok && answered >= who->upto ? LULL_OUTCOME_DUPLICATE : LULL_OUTCOME_SUPERSEDED;
+}
+
+// Commits the queued jobs, at most WORKER_COMMIT_BATCH per transaction, and reports each. A failing
+// statement or COMMIT fails its whole batch (nothing of it is committed): every job of it is reported
+// failed_retryable.
+static void s_end(worker_sink_t *sink)
+{
+    s_commit_t *self = (s_commit_t *)sink;
+    while (self->head) {
+        s_entry_t *batch[WORKER_COMMIT_BATCH];
+        const lull_db_stmt_t *stmts[WORKER_COMMIT_BATCH];
+        const char *const *params[WORKER_COMMIT_BATCH];
+        PGresult *res[WORKER_COMMIT_BATCH];
+        int n = 0;
+        for (; self->head && n < WORKER_COMMIT_BATCH; n++) {
+            batch[n] = self->head;
+            self->head = self->head->next;
+            stmts[n] = &s_commit_stmt;
+            params[n] = (const char *const *)batch[n]->params;
+        }
+        if (!self->head) self->tail = NULL;
+        int64_t ids[WORKER_COMMIT_BATCH][2];
+        size_t nids[WORKER_COMMIT_BATCH];
+        bool applied[WORKER_COMMIT_BATCH];
+        bool ok = lull_db_batch(self->db, stmts, params, n, true, res) == 0;
+        for (int i = 0; i < n; i++) ok = s_commit_row(res[i], ids[i], &nids[i], &applied[i]) && ok;
+        if (!ok) {
+            lull_counter_add(self->m_db_errors, 1);
+            LOG_WARN("job.commit_failed", "commit failed; the jobs will be retried", "jobs", LI(n), "error",
+                     LS(lull_db_error(self->db)));
+        }
+        for (int i = 0; i < n; i++) {
+            s_entry_t *e = batch[i];
+            PQclear(res[i]);
+            if (!ok) self->report(&e->who, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0, self->arg);
+            else if (applied[i]) self->report(&e->who, e->ok_outcome, 0, e->detail, ids[i], nids[i], self->arg);
+            else {
+                lull_counter_add(self->m_cas_conflict, 1);
+                self->report(&e->who, s_reread(self, &e->who), 0, "cas", NULL, 0, self->arg);
+            }
+            s_entry_free(e);
+        }
+    }
+}
+
+static void s_destroy(worker_sink_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    s_end(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+worker_sink_t *worker_commit_new(lull_db_t *db, lull_metrics_t *metrics, worker_report_fn *report, void *arg)
+{
+    s_commit_t *self = calloc(1, sizeof *self);
+    if (!self) return NULL;
+    self->sink = (worker_sink_t){s_begin, s_emit, s_end, s_destroy};
+    self->db = db;
+    self->report = report;
+    self->arg = arg;
+    self->m_cas_conflict = lull_metrics_counter(metrics, "lull_worker_cas_conflicts_total", NULL,
+                                                "replies not committed because the compare-and-swap found a newer state");
+    self->m_db_errors = lull_metrics_counter(metrics, "lull_worker_db_errors_total", NULL, "database statements that failed");
+    return &self->sink;
+}

@@ -1,0 +1,16 @@
+// The commit sink: a job's result committed under the compare-and-swap on conversations.answered_upto, in
+// batches (each job one statement, a batch's statements pipelined as one transaction), then its DONE.
+#ifndef WORKER_COMMIT_H
+#define WORKER_COMMIT_H
+
+#include "lull_db.h"
+#include "lull_metrics.h"
+#include "worker_sink.h"
+
+#define WORKER_COMMIT_BATCH 128  // jobs per commit transaction at most
+
+// Creates the commit sink over db (borrowed); report is called once for every job emitted to it. NULL on
+// allocation failure. Free with sink->destroy (which commits and reports what is queued first).
+worker_sink_t *worker_commit_new(lull_db_t *db, lull_metrics_t *metrics, worker_report_fn *report, void *arg);
+
+#endif
