@@ -91,7 +91,7 @@ static cJSON *s_list_json(const sched_window_info_t *info, int64_t now)
     if (!o) return NULL;
     cJSON_AddNumberToObject(o, "conversation_id", (double)info->conversation_id);
     cJSON_AddNumberToObject(o, "tenant_id", (double)info->tenant_id);
-    cJSON_AddStringToObject(o, "channel", sched_channel_name(info->channel));
+    cJSON_AddStringToObject(o, "channel", lull_channel_name(info->channel));
     cJSON_AddNumberToObject(o, "messages", info->messages);
     double left = 0;
     if (info->state == SCHED_WS_WAITING || info->state == SCHED_WS_BACKOFF)

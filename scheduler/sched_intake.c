@@ -51,7 +51,7 @@ static void s_log_opened(int64_t conv, int64_t tenant, int channel, int64_t wind
                          const char *source)
 {
     LOG_INFO("window.opened", "window opened", "conv", LI(conv), "tenant", LI(tenant), "channel",
-             LS(sched_channel_name(channel)), "window_ms", LI(window), "max_wait_ms", LI(max_wait), "source",
+             LS(lull_channel_name(channel)), "window_ms", LI(window), "max_wait_ms", LI(max_wait), "source",
              LS(source));
 }
 
@@ -69,7 +69,7 @@ static void s_inbound(sched_intake_t *self, const lull_msg_t *m)
         return;
     }
     int64_t tenant = m->u.inbound.tenant_id;
-    int channel = sched_channel_from_name(m->u.inbound.channel);
+    int channel = lull_channel_parse(m->u.inbound.channel);
     int64_t window, max_wait;
     s_tenant_window(self, tenant, channel, &window, &max_wait);
     sched_inbound_t r =
@@ -135,7 +135,7 @@ static int s_sweep_page(sched_intake_t *self)
         if (!ok[0] || !ok[1] || !ok[3] || !ok[4] || !ok[5] || !ok[6]) continue;
         if (!s_mine(self, v[0])) continue;  // another shard's conversation
         if (sched_windows_get(self->win, v[0], NULL)) continue;
-        int channel = sched_channel_from_name(lull_db_text(res, r, 2));
+        int channel = lull_channel_parse(lull_db_text(res, r, 2));
         int64_t window, max_wait;
         s_tenant_window(self, v[1], channel, &window, &max_wait);
         int64_t cap = v[4] + max_wait, deadline = v[5] + window;

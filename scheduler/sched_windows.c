@@ -62,10 +62,6 @@ struct sched_windows {
     size_t ready;
 };
 
-lull_channel_t sched_channel_from_name(const char *name) { return lull_channel_parse(name); }
-
-const char *sched_channel_name(lull_channel_t channel) { return lull_channel_name(channel); }
-
 const char *sched_wstate_name(sched_wstate_t state, bool in_flight)
 {
     switch (state) {

@@ -50,10 +50,6 @@ typedef void(sched_windows_fire_fn)(void *arg, const sched_window_info_t *info, 
 // Called for each entry by sched_windows_each; return false to stop.
 typedef bool(sched_windows_each_fn)(void *arg, const sched_window_info_t *info);
 
-// lull_channel_parse() under its former scheduler name, kept until every caller uses lull_channel_parse.
-lull_channel_t sched_channel_from_name(const char *name);
-// lull_channel_name() under its former scheduler name, kept until every caller uses lull_channel_name.
-const char *sched_channel_name(lull_channel_t channel);
 // Name of a window state for the control API: "waiting", "ready", "in_flight", "backoff". Static string.
 const char *sched_wstate_name(sched_wstate_t state, bool in_flight);
 

@@ -3,6 +3,7 @@
 // and the structured analysis, in parallel on the loop (worker_chain) — and its one outcome goes to the
 // job's sink: the commit sink (worker_commit) for a JOB, a trial sink (worker_trial) for a dry run.
 #include "worker_job.h"
+#include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_json.h"
 #include "lull_log.h"
@@ -252,12 +253,13 @@ static int s_keep(s_job_t *job, const worker_load_t *l)
     worker_jobs_t *o = job->owner;
     job->contact_id = l->contact_id;
     job->channel = s_dup(l->channel);
-    if (strcmp(l->channel, "tiktok") == 0) {
+    lull_channel_t channel = lull_channel_parse(l->channel);
+    if (channel == LULL_CH_TIKTOK) {
         job->recipient = s_dup(l->external_conversation_id);
         job->sender_address = s_dup(l->business_address ? l->business_address : l->tiktok_business_id);
     } else {
         job->recipient = s_dup(l->external_id);
-        if (strcmp(l->channel, "sms") == 0 || strcmp(l->channel, "whatsapp") == 0)
+        if (lull_channel_is_twilio(channel))
             job->sender_address = s_dup(l->business_address);
     }
     job->extraction_fields = s_dup(l->extraction_fields);

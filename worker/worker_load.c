@@ -1,6 +1,7 @@
 // Loading a job into named fields. The tenant's columns are one list (S_TENANT_COLS) read by one function,
 // for a job's load and for a dry run's alike.
 #include "worker_load.h"
+#include "lull_channel.h"
 #include "lull_tenant_limits.h"
 
 #include <stdio.h>
@@ -152,7 +153,7 @@ worker_load_rc_t worker_load_try(worker_load_t *out, lull_db_t *db, int64_t tena
     out->tenant_id = tenant_id;
     out->answered_upto = 0;
     out->last_inbound_id = 1;
-    out->channel = "generic";
+    out->channel = lull_channel_name(LULL_CH_GENERIC);
     out->status = "open";
     out->customer_name = "";
     s_read_tenant(out, out->res_row, 0);
