@@ -46,6 +46,8 @@ e2e_start() {
     for p in $OPS_S $OPS_W $OPS_X $OPS_I; do
         it_wait_for "tier on ops port $p healthy" 10 it_http_ok "http://127.0.0.1:$p/health" || return 1
     done
+    # ingress opens its ops port before its HTTP port (60 ms apart under the sanitizer): wait for the one tests use
+    it_wait_for "ingress HTTP port serving" 10 it_http_ok "$ING/health" || return 1
 }
 
 # e2e_post CONTACT TEXT : a generic webhook message; prints the HTTP status.

@@ -33,6 +33,7 @@ it_check_eq "HEAD /openapi.json: 200 with the length of the document" "200 $(sta
 PP=$(it_free_port)
 PRISM_URL=http://127.0.0.1:$PP
 it_start prism "$PRISM" mock -h 127.0.0.1 -p "$PP" "$DOC"
+PRISM_PID=$IT_LAST_PID
 
 # --- a valid OpenAPI 3 document -------------------------------------------------------------------------
 validate() {  # FILE: swagger-parser checks it against the OpenAPI 3.0 schema (Prism itself loads invalid ones)
@@ -121,7 +122,7 @@ it_check_eq "every route of the route tables is documented" "" "$missing"
 
 # --- Prism validates from the document what ingress validates ---------------------------------------------
 prism_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$PRISM_URL/health")" = 200 ]; }
-it_wait_for "prism serving the document" 60 prism_up || { tail -20 "$IT_TMP/prism.log"; it_finish; }
+it_wait_up prism "$PRISM_PID" 60 prism_up || it_finish
 # agree DESC PATH BODY PRISM INGRESS [curl args…]: the same POST to both. PRISM is its status, "+violations"
 # when it found the request invalid (its sl-violations header names the request; it then answers the
 # document's 400, or 401 for the security scheme). Its violations of its own mocked answers do not count.

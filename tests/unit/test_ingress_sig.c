@@ -1,4 +1,4 @@
-// Unit tests of ingress_sig: every case of ../shared/vectors/signatures.json (Twilio, Twilio negative, TikTok,
+// Unit tests of ingress_sig: every case of tests/data/vectors/signatures.json (Twilio, Twilio negative, TikTok,
 // Meta) passes, and one-byte mutations of the signature, the token, the URL and a parameter fail.
 #include "../../ingress/ingress_sig.h"
 #include "lull_test.h"
@@ -12,7 +12,7 @@ static cJSON *s_load(void)
 {
     const char *root = getenv("LULL_ROOT");
     char path[1024];
-    snprintf(path, sizeof path, "%s/../shared/vectors/signatures.json", root ? root : ".");
+    snprintf(path, sizeof path, "%s/tests/data/vectors/signatures.json", root ? root : ".");
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     static char buf[1 << 20];
