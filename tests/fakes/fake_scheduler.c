@@ -2,8 +2,8 @@
 //
 // Binds a ROUTER (workers connect with DEALER) and a PULL (OUTBOX wake-ups). Reads jobs from stdin lines
 // "job CONV EXPECTED UPTO ATTEMPT [TENANT [FLAGS]]" and hands each to a worker with credit; prints one JSON line per
-// READY, DONE and OUTBOX it receives. Heartbeats every --heartbeat-ms unless --no-heartbeat (to test the
-// worker's reconnect). --flood: loads every open unanswered conversation from --db, keeps every announced
+// READY, DONE and OUTBOX it receives. Heartbeats every --heartbeat-ms unless --no-heartbeat or until the stdin
+// line "heartbeat off" (to test the worker's reconnect). --flood: loads every open unanswered conversation from --db, keeps every announced
 // credit busy, prints conversations/s each second and a summary line at the end.
 #include "lull_proto.h"
 #include "lull_clock.h"
@@ -108,7 +108,7 @@ static void s_usage(FILE *out)
 {
     fprintf(out, "usage: fake_scheduler --bind ENDPOINT --pull ENDPOINT [--heartbeat-ms N] [--no-heartbeat]\n"
                  "                      [--flood --db URL [--duration S]]\n"
-                 "stdin: job CONV EXPECTED UPTO ATTEMPT [TENANT]\n");
+                 "stdin: job CONV EXPECTED UPTO ATTEMPT [TENANT [FLAGS]] | heartbeat off\n");
 }
 
 int main(int argc, char **argv)
@@ -257,6 +257,8 @@ int main(int argc, char **argv)
                     int att;
                     if (sscanf(line, "job %lld %lld %lld %d %lld %d", &conv, &exp, &upto, &att, &tenant, &flags) >= 4)
                         s_enqueue(conv, exp, upto, att, tenant, flags);
+                    else if (strcmp(line, "heartbeat off") == 0)
+                        heartbeat = false;
                     size_t rest = linelen - (size_t)(nl + 1 - line);
                     memmove(line, nl + 1, rest + 1);
                     linelen = rest;

@@ -50,6 +50,10 @@ e2e_start() {
     for p in $OPS_S $OPS_W $OPS_X $OPS_I $OPS_A; do
         it_wait_for "tier on ops port $p healthy" 10 it_http_ok "http://127.0.0.1:$p/health" || return 1
     done
+    # ingress and admin open their ops ports before their HTTP ports (60 ms apart under the sanitizer): wait for
+    # the ones tests use
+    it_wait_for "ingress HTTP port serving" 10 it_http_ok "$ING/health" || return 1
+    it_wait_for "admin HTTP port serving" 10 it_http_ok "$ADM/health" || return 1
 }
 
 # e2e_post CONTACT TEXT : a generic webhook message; prints the HTTP status.

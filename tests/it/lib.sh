@@ -82,6 +82,20 @@ it_wait_for() {
     it_fail "timed out after ${timeout}s waiting for: $desc"
     return 1
 }
+# it_wait_up NAME PID TIMEOUT_S CMD... : polls CMD until the process it_start started as NAME (PID) is ready;
+# FAIL at once when it has exited (a tool that cannot start), or on timeout, with the end of its log.
+it_wait_up() {
+    local name=$1 pid=$2 timeout=$3; shift 3
+    local deadline=$(( $(date +%s%N) + timeout * 1000000000 )) why="timed out after ${timeout}s waiting for $name"
+    while [ "$(date +%s%N)" -lt "$deadline" ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || { why="$name exited before it was ready"; break; }
+        sleep 0.02
+    done
+    it_fail "$why; the end of its log:"
+    tail -n 20 "$IT_TMP/$name.log" | sed 's/^/    /'
+    return 1
+}
 # it_http_ok URL : true when URL answers 2xx.
 it_http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 

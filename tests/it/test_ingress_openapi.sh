@@ -120,13 +120,14 @@ it_check_eq "lull-admin answers 404 to every lull-ingress operation" "" "$(cross
 PP=$(it_free_port) PA=$(it_free_port)
 PRISM_URL=http://127.0.0.1:$PP PRISM_ADMIN_URL=http://127.0.0.1:$PA
 it_start prism "$PRISM" mock -h 127.0.0.1 -p "$PP" "$DOC"
+PRISM_PID=$IT_LAST_PID
 it_start prism_admin "$PRISM" mock -h 127.0.0.1 -p "$PA" "$ADOC"
+PRISM_ADMIN_PID=$IT_LAST_PID
 
 # --- Prism validates from each document what its server validates ---------------------------------------------
 prism_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1/health")" = 200 ]; }
-it_wait_for "prism serving lull-ingress's document" 60 prism_up "$PRISM_URL" || { tail -20 "$IT_TMP/prism.log"; it_finish; }
-it_wait_for "prism serving lull-admin's document" 60 prism_up "$PRISM_ADMIN_URL" ||
-    { tail -20 "$IT_TMP/prism_admin.log"; it_finish; }
+it_wait_up prism "$PRISM_PID" 60 prism_up "$PRISM_URL" || it_finish
+it_wait_up prism_admin "$PRISM_ADMIN_PID" 60 prism_up "$PRISM_ADMIN_URL" || it_finish
 # agree DESC PATH BODY PRISM SERVER [curl args…]: the same POST to Prism ($AG_PRISM) and the server ($AG_SERVER). PRISM is its status, "+violations"
 # when it found the request invalid (its sl-violations header names the request; it then answers the
 # document's 400, or 401 for the security scheme). Its violations of its own mocked answers do not count.

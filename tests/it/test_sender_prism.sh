@@ -4,14 +4,13 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sender_lib.sh"
 PRISM=$LULL_ROOT/tests/node/node_modules/.bin/prism
-SPEC=$LULL_ROOT/../shared/specs/twilio_api_v2010.json
-[ -f "$SPEC" ] || SPEC=/work/shared/specs/twilio_api_v2010.json
+SPEC=$LULL_ROOT/tests/data/specs/twilio_api_v2010.json
 it_check "prism is installed (scripts/node-deps)" test -x "$PRISM"
 it_db_create || it_finish
 PP=$(it_free_port)
 it_start prism "$PRISM" mock -h 127.0.0.1 -p "$PP" "$SPEC"
 prism_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PP/2010-04-01/Accounts.json")" != 000 ]; }
-it_wait_for "prism listening" 60 prism_up || { tail -20 "$IT_TMP/prism.log"; it_finish; }
+it_wait_up prism "$IT_LAST_PID" 60 prism_up || it_finish
 FAKE=http://127.0.0.1:$PP   # sender_start points every adapter at $FAKE
 sender_start sender LULL_TWILIO_STATUS_CALLBACK="https://status.example.com/twilio"
 c=$(it_sql "INSERT INTO contacts (tenant_id, channel, external_id, last_inbound_at) VALUES (1, 'whatsapp', 'whatsapp:+15550007777', now()) RETURNING id")

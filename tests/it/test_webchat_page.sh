@@ -32,6 +32,7 @@ it_start ingress env "${common[@]}" LULL_OPS_PORT="$OPS_I" LULL_LOG_FILE="$IT_TM
 for p in $OPS_S $OPS_W $OPS_X $OPS_I; do
     it_wait_for "tier on ops port $p healthy" 10 it_http_ok "http://127.0.0.1:$p/health" || it_finish
 done
+it_wait_for "ingress HTTP port serving" 10 it_http_ok "$ING/health" || it_finish  # opened after the ops port
 
 curl -s -D "$IT_TMP/page.hdr" -o "$IT_TMP/page.html" "$ING/chat"
 page=$(cat "$IT_TMP/page.html")

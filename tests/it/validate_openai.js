@@ -1,4 +1,4 @@
-// Validates OpenAI request bodies against CreateChatCompletionRequest of ../shared/specs/openai_openapi.json
+// Validates OpenAI request bodies against CreateChatCompletionRequest of tests/data/specs/openai_openapi.json
 // with ajv (2020-12 draft) after dropping the OpenAPI-only `nullable` and `discriminator` keywords.
 // Usage: node validate_openai.js SPEC LEDGER.json  (LEDGER: the fake LLM's ledger, a JSON array)
 // Prints "ok N" or the violations; exits 1 when a body does not validate or there is none.
