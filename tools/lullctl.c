@@ -1,4 +1,4 @@
-// lullctl: the command-line client of lull's admin API (on lull-ingress). Synchronous libcurl easy requests,
+// lullctl: the command-line client of lull's admin API (on lull-admin). Synchronous libcurl easy requests,
 // human-readable tables by default, the raw JSON with --json. Exit codes: 0 ok, 1 API or connection error,
 // 64 usage error.
 #include "lull_json.h"
