@@ -9,6 +9,7 @@
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
+#include "lull_httpd.h"
 #include "lull_log.h"
 #include "lull_openapi.h"
 #include "admin_static.h"
@@ -41,9 +42,7 @@ typedef struct {
     char *uri;  // raw request URI (path + query), owned
     int route;  // admin_route_t, or S_ROUTE_NONE
     bool routed;
-    char *body;
-    size_t len, cap;
-    bool too_large;
+    lull_httpd_body_t in;     // the request body
     _Atomic int state;
     int64_t start_us;
     admin_req_t admin;  // the request the admin threads answer
@@ -52,21 +51,6 @@ typedef struct {
 // ---------------------------------------------------------------------------------------------------------
 // Answers
 
-static enum MHD_Result s_send(s_req_t *req, unsigned status, char *body, const char *allow)
-{
-    if (!body) return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    if (allow) MHD_add_response_header(r, "Allow", allow);
-    if (status == 503) MHD_add_response_header(r, "Retry-After", "1");
-    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
 
 static const char *s_route_name(int route) { return route < ADMIN_R_COUNT ? admin_routes[route].op_id : "none"; }
 
@@ -80,7 +64,7 @@ static enum MHD_Result s_error(s_req_t *req, unsigned status, const char *code, 
                      1);
     lull_log_at(status >= 500 ? LULL_LOG_WARN : LULL_LOG_INFO, "http.rejected", message, "status", LI(status), "code",
                 LS(code), "route", LS(s_route_name(req->route)), (const char *)NULL);
-    return s_send(req, status, lull_json_error_body(code, message), allow);
+    return lull_httpd_send(req->conn, status, "application/json", lull_json_error_body(code, message), allow);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -135,13 +119,13 @@ static enum MHD_Result s_dispatch(s_req_t *req)
         cJSON_AddStringToObject(o, "status", "ok");
         char *body = lull_json_print(o);
         cJSON_Delete(o);
-        return s_send(req, 200, body, NULL);
+        return lull_httpd_send(req->conn, 200, "application/json", body, NULL);
     }
     admin_req_t *a = &req->admin;
     a->uri = req->uri;
     a->idempotency_key = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
-    a->body = req->body;
-    a->len = req->len;
+    a->body = req->in.data;
+    a->len = req->in.len;
     a->route = req->route;
     a->arg = admin_route_args[req->route];
     a->done = s_admin_done;
@@ -206,36 +190,19 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->too_large || req->len + n > (size_t)req->srv->cfg->max_body_bytes) {
-            req->too_large = true;
-            return MHD_YES;
-        }
-        if (req->len + n + 1 > req->cap) {
-            size_t cap = req->cap ? req->cap : 1024;
-            while (req->len + n + 1 > cap) cap *= 2;
-            char *b = realloc(req->body, cap);
-            if (!b) return MHD_NO;
-            req->body = b;
-            req->cap = cap;
-        }
-        memcpy(req->body + req->len, upload_data, n);
-        req->len += n;
-        req->body[req->len] = '\0';
-        return MHD_YES;
+        int rc = lull_httpd_body_add(&req->in, upload_data, n, (size_t)req->srv->cfg->max_body_bytes);
+        return rc == 0 ? MHD_YES : MHD_NO;
     }
     int st = atomic_load(&req->state);
     if (st == ST_DONE) {
         char *body = req->admin.answer;
         req->admin.answer = NULL;
-        return s_send(req, (unsigned)req->admin.status, body, NULL);
+        return lull_httpd_send(req->conn, (unsigned)req->admin.status, "application/json", body, NULL);
     }
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
-    if (req->too_large)
+    if (req->in.too_large)
         return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
-    if (!req->body) {
-        req->body = calloc(1, 1);
-        if (!req->body) return MHD_NO;
-    }
+    if (lull_httpd_body_end(&req->in) != 0) return MHD_NO;
     return s_dispatch(req);
 }
 
@@ -248,7 +215,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
     if (!req) return;
     lull_histogram_observe(self->latency[req->route], (double)(lull_clock_mono_us() - req->start_us) / 1e6);
     free(req->admin.answer);
-    free(req->body);
+    free(req->in.data);
     free(req->uri);
     free(req);
     *req_cls = NULL;

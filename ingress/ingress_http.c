@@ -13,6 +13,7 @@
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
+#include "lull_httpd.h"
 #include "lull_log.h"
 #include "lull_openapi.h"
 #include "lull_route.h"
@@ -74,9 +75,7 @@ typedef struct {
     char *uri;                // raw request URI (path + query), owned
     s_route_t route;
     bool routed;              // the first call (headers) happened
-    char *body;
-    size_t len, cap;
-    bool too_large;
+    lull_httpd_body_t in;     // the request body
     _Atomic int state;
     int64_t start_us;
     int64_t received_ms;
@@ -92,22 +91,6 @@ typedef struct {
 // ---------------------------------------------------------------------------------------------------------
 // Responses
 
-static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
-                              const char *allow)
-{
-    if (!body) return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", type);
-    if (allow) MHD_add_response_header(r, "Allow", allow);
-    if (status == 503) MHD_add_response_header(r, "Retry-After", "1");
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
 
 // Answers an error {"error":{"code","message"}}, counts it and logs one line.
 static enum MHD_Result s_error(s_req_t *req, unsigned status, const char *code, const char *message, const char *allow)
@@ -120,14 +103,14 @@ static enum MHD_Result s_error(s_req_t *req, unsigned status, const char *code, 
                      1);
     lull_log_at(status >= 500 ? LULL_LOG_WARN : LULL_LOG_INFO, "http.rejected", message, "status", LI(status), "code",
                 LS(code), "route", LS(s_route_names[req->route]), (const char *)NULL);
-    return s_send(req->conn, status, "application/json", lull_json_error_body(code, message), allow);
+    return lull_httpd_send(req->conn, status, "application/json", lull_json_error_body(code, message), allow);
 }
 
 static enum MHD_Result s_json(struct MHD_Connection *conn, unsigned status, cJSON *obj)
 {
     char *body = cJSON_PrintUnformatted(obj);
     cJSON_Delete(obj);
-    return s_send(conn, status, "application/json", body, NULL);
+    return lull_httpd_send(conn, status, "application/json", body, NULL);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -206,7 +189,7 @@ static enum MHD_Result s_answer(s_req_t *req)
         if (req->route == R_CHAT_HISTORY || req->route == R_TWILIO_STATUS) {
             char *body = it->result_json;
             it->result_json = NULL;
-            return s_send(req->conn, 200, "application/json", body, NULL);
+            return lull_httpd_send(req->conn, 200, "application/json", body, NULL);
         } else {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "sessionId", req->session_arg[0]);
@@ -289,7 +272,7 @@ static bool s_twilio_form(s_req_t *req, ingress_form_t *form, enum MHD_Result *r
         return false;
     }
     ingress_err_t err;
-    if ((json ? ingress_form_from_json : ingress_form_parse)(req->body ? req->body : "", req->len, form, &err) != 0) {
+    if ((json ? ingress_form_from_json : ingress_form_parse)(req->in.data ? req->in.data : "", req->in.len, form, &err) != 0) {
         *ret = s_error(req, (unsigned)err.status, err.code, err.message, NULL);
         return false;
     }
@@ -301,7 +284,7 @@ static bool s_twilio_form(s_req_t *req, ingress_form_t *form, enum MHD_Result *r
     }
     if (!unsigned_ok) {
         char *url = s_public_url(req);
-        ingress_sig_result_t r = ingress_sig_twilio(token, url ? url : "", form->p, form->n, req->body, req->len,
+        ingress_sig_result_t r = ingress_sig_twilio(token, url ? url : "", form->p, form->n, req->in.data, req->in.len,
                                                     MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                                                 "X-Twilio-Signature"));
         free(url);
@@ -355,12 +338,12 @@ static enum MHD_Result s_tiktok(s_req_t *req)
     if (!unsigned_ok && !(secret && *secret)) return ret;
     if (!unsigned_ok) {
         ingress_sig_result_t r = ingress_sig_tiktok(
-            secret, MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Tiktok-Signature"), req->body, req->len,
+            secret, MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Tiktok-Signature"), req->in.data, req->in.len,
             lull_clock_wall_ms() / 1000, req->srv->cfg->tiktok_tolerance_s);
         if (r != INGRESS_SIG_OK) return s_sig_error(req, r, "Tiktok-Signature");
     }
     ingress_err_t err;
-    if (ingress_parse_tiktok(req->body, req->len, &req->row, &err) != 0)
+    if (ingress_parse_tiktok(req->in.data, req->in.len, &req->row, &err) != 0)
         return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
     return s_submit_row(req);
 }
@@ -375,7 +358,7 @@ static enum MHD_Result s_health(s_req_t *req)
 static enum MHD_Result s_generic(s_req_t *req)
 {
     ingress_err_t err;
-    if (ingress_parse_generic(req->body, req->len, &req->row, &err) != 0)
+    if (ingress_parse_generic(req->in.data, req->in.len, &req->row, &err) != 0)
         return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
     return s_submit_row(req);
 }
@@ -383,7 +366,7 @@ static enum MHD_Result s_generic(s_req_t *req)
 static enum MHD_Result s_chat_message(s_req_t *req)
 {
     ingress_err_t err;
-    if (ingress_parse_chat_message(req->body, req->len, &req->row, &err) != 0)
+    if (ingress_parse_chat_message(req->in.data, req->in.len, &req->row, &err) != 0)
         return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
     return s_submit_row(req);
 }
@@ -392,7 +375,7 @@ static enum MHD_Result s_chat_session(s_req_t *req)
 {
     ingress_err_t err;
     char id[64];
-    if (ingress_parse_chat_session(req->body, req->len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
+    if (ingress_parse_chat_session(req->in.data, req->in.len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
         return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
     if (!lull_random_id("ws_", 16, id, sizeof id))
         return s_error(req, 503, "random_unavailable", "no random bytes for a session id; retry later", NULL);
@@ -472,32 +455,15 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->too_large || req->len + n > (size_t)req->srv->cfg->max_body_bytes) {
-            req->too_large = true;
-            return MHD_YES;
-        }
-        if (req->len + n + 1 > req->cap) {
-            size_t cap = req->cap ? req->cap : 1024;
-            while (req->len + n + 1 > cap) cap *= 2;
-            char *b = realloc(req->body, cap);
-            if (!b) return MHD_NO;
-            req->body = b;
-            req->cap = cap;
-        }
-        memcpy(req->body + req->len, upload_data, n);
-        req->len += n;
-        req->body[req->len] = '\0';
-        return MHD_YES;
+        int rc = lull_httpd_body_add(&req->in, upload_data, n, (size_t)req->srv->cfg->max_body_bytes);
+        return rc == 0 ? MHD_YES : MHD_NO;
     }
     int st = atomic_load(&req->state);
     if (st == ST_DONE) return s_answer(req);
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
-    if (req->too_large)
+    if (req->in.too_large)
         return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
-    if (!req->body) {
-        req->body = calloc(1, 1);
-        if (!req->body) return MHD_NO;
-    }
+    if (lull_httpd_body_end(&req->in) != 0) return MHD_NO;
     return s_handlers[req->route](req);
 }
 
@@ -514,7 +480,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
     ingress_row_free(&req->row);
     free(req->item.result_json);
     for (int i = 0; i < 4; i++) free(req->session_arg[i]);
-    free(req->body);
+    free(req->in.data);
     free(req->uri);
     free(req);
     *req_cls = NULL;
