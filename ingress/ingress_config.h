@@ -39,6 +39,10 @@ typedef struct {
     int64_t chat_keepalive_ms; // keep-alive comment period of chat streams
 } ingress_cfg_t;
 
+// Checks the settings that depend on one another (logged as config.invalid): 0, or -1 and the process exits
+// LULL_EXIT_CONFIG.
+int ingress_config_check(const ingress_cfg_t *cfg) __attribute__((warn_unused_result));
+
 // The process description (name, about, settings table) for lull_proc_init.
 extern const lull_proc_spec_t INGRESS_PROC;
 

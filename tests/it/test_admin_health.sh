@@ -7,7 +7,7 @@ source "$(dirname "$0")/admin_lib.sh"
 it_db_create || it_finish
 sched_start sched
 down=$(it_free_port)
-adm_start ingress LULL_TWILIO_AUTH_TOKEN=twilio-secret-value \
+adm_start ingress LULL_TWILIO_AUTH_TOKEN=twilio-secret-value LULL_PUBLIC_URL=https://lull.example.com \
     LULL_HEALTH_TARGETS="scheduler=http://127.0.0.1:$SCHED_OPS/health,sender=http://127.0.0.1:$down/health"
 
 adm GET /api/v1/config

@@ -73,4 +73,11 @@ ing_json /webhook/tiktok "$(tiktok_body im_receive_msg 7300000000000000202 x)"
 it_check_eq "dev-allow: unsigned TikTok accepted" 200 "$ING_CODE"
 it_check_match "dev-allow is warned about at start" '"lvl":"warn".*"ev":"dev.allow_unsigned"' "$(cat "$ING_LOG")"
 it_stop "$ING_PID" TERM
+
+# A Twilio token without LULL_PUBLIC_URL: the Host header would choose the signed URL, so ingress refuses to start.
+rc=0
+env LULL_HTTP_PORT="$(it_free_port)" LULL_OPS_PORT="$(it_free_port)" LULL_TWILIO_AUTH_TOKEN="$ING_TOKEN" \
+    LULL_PUBLIC_URL= LULL_LOG_FILE="$IT_TMP/no_public_url.jsonl" timeout 10 "$LULL_BIN/lull-ingress" || rc=$?
+it_check_eq "a Twilio token without LULL_PUBLIC_URL: exit 78" 78 "$rc"
+it_check_match "… saying why" '"ev":"config.invalid".*LULL_PUBLIC_URL' "$(cat "$IT_TMP/no_public_url.jsonl")"
 it_finish
