@@ -31,6 +31,13 @@ static const lull_setting_t s_settings[] = {
        max_body_bytes),
     S_("LULL_HTTP_TIMEOUT_S", LULL_CFG_INT, "10", "idle connection timeout (slow clients), seconds", false, 1, 3600,
        http_timeout_s),
+    S_("LULL_HTTP_HEAD_TIMEOUT_MS", LULL_CFG_INT, "10000",
+       "a request's head (request line and headers) must arrive whole within this, however slowly it trickles in;"
+       " also how long a kept-alive connection may wait for its next request, milliseconds", false, 50, 3600000,
+       http_head_timeout_ms),
+    S_("LULL_HTTP_BODY_TIMEOUT_MS", LULL_CFG_INT, "30000",
+       "a request's body must arrive whole within this of its head (web chat streams are exempt once accepted),"
+       " milliseconds", false, 50, 3600000, http_body_timeout_ms),
     S_("LULL_HTTP_PER_IP_LIMIT", LULL_CFG_INT, "256",
        "concurrent connections per client IP (raise it behind a reverse proxy); 0 = no limit", false, 0, 100000,
        http_per_ip_limit),

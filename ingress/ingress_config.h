@@ -17,6 +17,8 @@ typedef struct {
     bool dev_allow_unsigned;   // accept unsigned requests on channels without a secret (development only)
     int64_t max_body_bytes;    // larger bodies get 413
     int64_t http_timeout_s;    // idle connection timeout, seconds
+    int64_t http_head_timeout_ms;  // a request head must arrive whole within this, milliseconds
+    int64_t http_body_timeout_ms;  // a request body must arrive whole within this of its head, milliseconds
     int64_t http_per_ip_limit;   // concurrent connections per client IP
     int64_t http_max_connections;  // concurrent connections in total
     int64_t http_threads;      // libmicrohttpd polling threads
