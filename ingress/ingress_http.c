@@ -680,12 +680,14 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     self->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->http_port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, &addr,
+        // the logger first, so that libmicrohttpd prints nothing of its own before it is set
+        flags, (uint16_t)cfg->http_port, NULL, NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, lull_mask_mhd_log,
+        (void *)"http", MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_NOTIFY_CONNECTION, ingress_deadline_notify, self->deadlines,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->http_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_per_ip_limit,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER, lull_mask_mhd_log, (void *)"http",
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         // last, so that one polling thread (no pool) ends the list here
         cfg->http_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (unsigned)cfg->http_threads,
         MHD_OPTION_END);
