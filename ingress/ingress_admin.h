@@ -1,15 +1,16 @@
 // The admin HTTP API of lull-ingress (/api/v1/windows, conversations, escalations; the seed's /timers and
 // /process-chat): bearer-token check on the HTTP thread, then the work (SQL, the scheduler's control sockets,
-// the sender's OUTBOX push) on one dedicated admin thread, so a slow database or scheduler never blocks the
-// webhook routes. The HTTP side suspends the connection and the done callback resumes it.
+// the sender's OUTBOX push) on a pool of admin threads, so a slow database or scheduler never blocks the
+// webhook routes. The HTTP side suspends the connection and the done callback resumes it. The routes live in
+// the ingress_admin_* modules (windows, convs, dead, health, try, crud) over ingress_admin_util and _ctl.
 #ifndef INGRESS_ADMIN_H
 #define INGRESS_ADMIN_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
+#include "ingress_admin_util.h"
 #include "lull_config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct ingress_admin ingress_admin_t;
 
@@ -28,39 +29,15 @@ typedef struct {
     int64_t health_timeout_ms; // per target, milliseconds
 } ingress_admin_cfg_t;
 
-// One admin request. The caller fills the inputs (borrowed until done is called) and keeps the struct alive
-// until then; the admin object fills status and answer (owned by the caller afterwards: free(answer)).
-typedef struct ingress_admin_req {
-    const char *method;          // "GET", "POST", …
-    const char *uri;             // raw path + query
-    const char *authorization;   // the Authorization header, or NULL
-    const char *idempotency_key; // the Idempotency-Key header, or NULL
-    const char *body;            // request body (NUL-terminated), may be ""
-    size_t len;                  // body bytes
-    void (*done)(struct ingress_admin_req *req, void *arg);  // called from the admin thread once answered
-    void *done_arg;
-    int status;                  // HTTP status of the answer
-    char *answer;                // JSON body of the answer (owned)
-    struct ingress_admin_req *next;  // queue link (internal)
-} ingress_admin_req_t;
+// The admin request (ingress_admin_req_t) is declared in ingress_admin_util.h.
 
 // True when path (without query) belongs to the admin API.
 bool ingress_admin_route(const char *path);
-// Starts the admin thread. NULL on failure (logged).
+// Starts the admin threads. NULL on failure (logged).
 ingress_admin_t *ingress_admin_new(const ingress_admin_cfg_t *cfg);
 // Checks the token and queues req. Returns 1 when answered at once (req->status/answer set, done NOT called:
 // unauthorised, disabled, overloaded), 0 when queued (done will be called from the admin thread).
 int ingress_admin_submit(ingress_admin_t *self, ingress_admin_req_t *req);
-// For the admin route modules (admin thread only):
-// Sets req's answer to status and body (owned; NULL body = 500 out of memory).
-void ingress_admin_answer(ingress_admin_req_t *req, int status, char *body);
-// Sets req's answer to {"error":{"code","message"}} with status.
-void ingress_admin_error(ingress_admin_req_t *req, int status, const char *code, const char *message);
-// Copies the percent-decoded query parameter key of uri into out (cap bytes); false when absent or invalid.
-bool ingress_admin_query(const char *uri, const char *key, char *out, size_t cap);
-// Reads an integer query parameter in [min, max] (absent → def); false when invalid (req answered 400).
-bool ingress_admin_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max,
-                             int64_t *out);
 
 // Stops the admin thread: queued requests are answered 503 (their done called), later submits are answered
 // 503 at once. Call before stopping the HTTP server (no connection stays suspended); NULL-safe, idempotent.

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_LIMIT_DEFAULT 50
-#define S_LIMIT_MAX 1000
 #define S_MAX_FIELDS 40
 #define S_SQL_MAX 8192
 
@@ -317,17 +315,17 @@ static void s_db_error(lull_db_t *db, ingress_admin_req_t *req, const s_resource
     char msg[200];
     if (strcmp(st, "23505") == 0) {
         snprintf(msg, sizeof msg, "a row with the same %s already exists", r->conflict ? r->conflict : "unique key");
-        ingress_admin_error(req, 409, "conflict", msg);
+        ingress_admin_util_error(req, 409, "conflict", msg);
     } else if (strcmp(st, "23503") == 0) {
-        ingress_admin_error(req, strcmp(r->table, "tenants") == 0 ? 409 : 400, "bad_reference",
+        ingress_admin_util_error(req, strcmp(r->table, "tenants") == 0 ? 409 : 400, "bad_reference",
                             "a referenced row (tenant_id / prompt_id) does not exist, or other rows still refer to this one");
     } else if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
-        ingress_admin_error(req, 400, "bad_field", "a value is out of range for the database");
+        ingress_admin_util_error(req, 400, "bad_field", "a value is out of range for the database");
     } else if (lull_db_last_was_connection_error(db)) {
-        ingress_admin_error(req, 503, "database_unavailable", "the database is unavailable; retry later");
+        ingress_admin_util_error(req, 503, "database_unavailable", "the database is unavailable; retry later");
     } else {
         LOG_WARN("admin.db_failed", "admin query failed", "table", LS(r->table), "error", LS(lull_db_error(db)));
-        ingress_admin_error(req, 500, "query_failed", "the database refused the query");
+        ingress_admin_util_error(req, 500, "query_failed", "the database refused the query");
     }
 }
 
@@ -341,8 +339,8 @@ static void s_run(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r
         return;
     }
     const char *v = PQntuples(res) >= 1 ? lull_db_text(res, 0, 0) : NULL;
-    if (!v) ingress_admin_error(req, 404, "not_found", "no such row");
-    else ingress_admin_answer(req, status, strdup(v));
+    if (!v) ingress_admin_util_error(req, 404, "not_found", "no such row");
+    else ingress_admin_util_answer(req, status, strdup(v));
     PQclear(res);
 }
 
@@ -351,22 +349,20 @@ static void s_run(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r
 
 static void s_list(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r)
 {
-    int64_t limit, after, tenant = 0;
-    if (!ingress_admin_query_int(req, "limit", S_LIMIT_DEFAULT, 1, S_LIMIT_MAX, &limit) ||
-        !ingress_admin_query_int(req, "after", 0, 0, INT64_MAX, &after) ||
-        (r->by_tenant && !ingress_admin_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant)))
+    ingress_admin_page_t pg;
+    int64_t tenant = 0;
+    if (!ingress_admin_util_page(req, &pg) ||
+        (r->by_tenant && !ingress_admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant)))
         return;
-    char cols[1024], sql[S_SQL_MAX], sa[24], sl[24], st[24];
+    char cols[1024], sql[S_SQL_MAX], st[24];
     s_columns(r, cols, sizeof cols);
     snprintf(sql, sizeof sql,
              "SELECT json_build_object('%s', coalesce(json_agg(x ORDER BY x.id), '[]'::json), 'next_after',"
              " CASE WHEN count(*) = $2::int THEN max(x.id) END)::text FROM (SELECT %s FROM %s WHERE id > $1::bigint%s"
              " ORDER BY id LIMIT $2::int) x",
              r->name, cols, r->table, r->by_tenant ? " AND ($3::bigint IS NULL OR tenant_id = $3::bigint)" : "");
-    snprintf(sa, sizeof sa, "%lld", (long long)after);
-    snprintf(sl, sizeof sl, "%lld", (long long)limit);
     snprintf(st, sizeof st, "%lld", (long long)tenant);
-    const char *p[3] = {sa, sl, tenant ? st : NULL};
+    const char *p[3] = {pg.after_s, pg.limit_s, tenant ? st : NULL};
     s_run(db, req, r, sql, r->by_tenant ? 3 : 2, p, 200);
 }
 
@@ -390,7 +386,7 @@ static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t 
     cJSON *body = req->len ? lull_json_parse(req->body, req->len, LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
     if (!cJSON_IsObject(body)) {
         snprintf(msg, sizeof msg, "the body must be a JSON object%s%s", body || !req->len ? "" : ": ", body || !req->len ? "" : err);
-        ingress_admin_error(req, 400, "bad_json", msg);
+        ingress_admin_util_error(req, 400, "bad_json", msg);
         goto cleanup;
     }
     const cJSON *kv;
@@ -401,17 +397,17 @@ static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t 
             if (strcmp(r->fields[i].name, kv->string) == 0) f = &r->fields[i];
         if (!f || (id && strcmp(f->name, "tenant_id") == 0)) {
             snprintf(msg, sizeof msg, "unknown or read-only field '%.60s'", kv->string);
-            ingress_admin_error(req, 400, "bad_field", msg);
+            ingress_admin_util_error(req, 400, "bad_field", msg);
             goto cleanup;
         }
         for (int i = 0; i < ng; i++)
             if (given[i] == f) {
                 snprintf(msg, sizeof msg, "field '%s' given twice", f->name);
-                ingress_admin_error(req, 400, "bad_field", msg);
+                ingress_admin_util_error(req, 400, "bad_field", msg);
                 goto cleanup;
             }
         if (s_value(f, kv, &params[ng + 1], msg, sizeof msg) != 0) {
-            ingress_admin_error(req, 400, "bad_field", msg);
+            ingress_admin_util_error(req, 400, "bad_field", msg);
             goto cleanup;
         }
         given[ng++] = f;
@@ -421,16 +417,16 @@ static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t 
         for (int k = 0; k < ng; k++) found = found || given[k] == &r->fields[i];
         if (r->fields[i].required && !found) {
             snprintf(msg, sizeof msg, "'%s' is required", r->fields[i].name);
-            ingress_admin_error(req, 400, "bad_field", msg);
+            ingress_admin_util_error(req, 400, "bad_field", msg);
             goto cleanup;
         }
     }
     if (id && ng == 0) {
-        ingress_admin_error(req, 400, "bad_field", "nothing to update: give at least one field");
+        ingress_admin_util_error(req, 400, "bad_field", "nothing to update: give at least one field");
         goto cleanup;
     }
     char up[8] = "";
-    bool upsert = !id && r->conflict && ingress_admin_query(req->uri, "upsert", up, sizeof up) && strcmp(up, "true") == 0;
+    bool upsert = !id && r->conflict && ingress_admin_util_query(req->uri, "upsert", up, sizeof up) && strcmp(up, "true") == 0;
     char cols[1024], expr[96];
     s_columns(r, cols, sizeof cols);
     // Identifiers come from the static field tables only; values are always $n parameters.
@@ -463,7 +459,7 @@ static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t 
     }
     if (sql.failed) {  // a field table grew past S_SQL_MAX: a programming limit, answered, not overflowed
         lull_buf_reset(&sql);
-        ingress_admin_error(req, 500, "internal", "statement too long");
+        ingress_admin_util_error(req, 500, "internal", "statement too long");
         goto cleanup;
     }
     params[0] = id ? strdup(id) : NULL;
@@ -487,14 +483,14 @@ static void s_delete(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t
         return;
     }
     if (n == 0) {
-        ingress_admin_error(req, 404, "not_found",
+        ingress_admin_util_error(req, 404, "not_found",
                             strcmp(r->table, "tenants") == 0 ? "no such row (the default tenant cannot be deleted)" : "no such row");
         return;
     }
     char buf[64];
     snprintf(buf, sizeof buf, "{\"deleted\":%s}", id);
     LOG_INFO("admin.delete", "row deleted", "table", LS(r->table));
-    ingress_admin_answer(req, 200, strdup(buf));
+    ingress_admin_util_answer(req, 200, strdup(buf));
 }
 
 // GET /api/v1/usage?tenant=&contact=&from=&to=&limit=: sums per tenant, contact and day, newest day first.
@@ -502,21 +498,21 @@ static void s_usage(lull_db_t *db, ingress_admin_req_t *req)
 {
     int64_t tenant = 0, contact = -1, limit;
     char from[16] = "", to[16] = "";
-    if (!ingress_admin_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant) ||
-        !ingress_admin_query_int(req, "contact", -1, 0, INT64_MAX, &contact) ||
-        !ingress_admin_query_int(req, "limit", S_LIMIT_DEFAULT, 1, S_LIMIT_MAX, &limit))
+    if (!ingress_admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant) ||
+        !ingress_admin_util_query_int(req, "contact", -1, 0, INT64_MAX, &contact) ||
+        !ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX, &limit))
         return;
     const char *names[2] = {"from", "to"};
     char *vals[2] = {from, to};
     for (int i = 0; i < 2; i++) {
-        if (!ingress_admin_query(req->uri, names[i], vals[i], 16)) continue;
+        if (!ingress_admin_util_query(req->uri, names[i], vals[i], 16)) continue;
         const char *v = vals[i];
         bool ok = strlen(v) == 10 && v[4] == '-' && v[7] == '-';
         for (int k = 0; ok && k < 10; k++) ok = k == 4 || k == 7 || isdigit((unsigned char)v[k]);
         if (!ok) {
             char msg[96];
             snprintf(msg, sizeof msg, "'%s' must be a date YYYY-MM-DD", names[i]);
-            ingress_admin_error(req, 400, "bad_parameter", msg);
+            ingress_admin_util_error(req, 400, "bad_parameter", msg);
             return;
         }
     }
@@ -540,7 +536,7 @@ bool ingress_admin_crud_handle(lull_db_t *db, ingress_admin_req_t *req, const ch
 {
     if (strcmp(path, "/api/v1/usage") == 0) {
         if (strcmp(req->method, "GET") == 0) s_usage(db, req);
-        else ingress_admin_error(req, 405, "method_not_allowed", "method not allowed on this route");
+        else ingress_admin_util_error(req, 405, "method_not_allowed", "method not allowed on this route");
         return true;
     }
     if (strncmp(path, "/api/v1/", 8) != 0) return false;
@@ -553,7 +549,7 @@ bool ingress_admin_crud_handle(lull_db_t *db, ingress_admin_req_t *req, const ch
         if (!p[n]) {
             if (strcmp(m, "GET") == 0) s_list(db, req, r);
             else if (strcmp(m, "POST") == 0) s_write(db, req, r, NULL);
-            else ingress_admin_error(req, 405, "method_not_allowed", "method not allowed on this route (GET, POST)");
+            else ingress_admin_util_error(req, 405, "method_not_allowed", "method not allowed on this route (GET, POST)");
             return true;
         }
         const char *id = p + n + 1;
@@ -561,13 +557,13 @@ bool ingress_admin_crud_handle(lull_db_t *db, ingress_admin_req_t *req, const ch
         bool ok = idl > 0 && idl < 19 && id[0] != '0';
         for (size_t k = 0; ok && k < idl; k++) ok = isdigit((unsigned char)id[k]);
         if (!ok) {
-            ingress_admin_error(req, 400, "bad_id", "the id must be a positive integer");
+            ingress_admin_util_error(req, 400, "bad_id", "the id must be a positive integer");
             return true;
         }
         if (strcmp(m, "GET") == 0) s_get(db, req, r, id);
         else if (strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) s_write(db, req, r, id);
         else if (strcmp(m, "DELETE") == 0) s_delete(db, req, r, id);
-        else ingress_admin_error(req, 405, "method_not_allowed", "method not allowed on this route (GET, PATCH, PUT, DELETE)");
+        else ingress_admin_util_error(req, 405, "method_not_allowed", "method not allowed on this route (GET, PATCH, PUT, DELETE)");
         return true;
     }
     return false;

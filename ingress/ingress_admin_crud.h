@@ -3,7 +3,7 @@
 #ifndef INGRESS_ADMIN_CRUD_H
 #define INGRESS_ADMIN_CRUD_H
 
-#include "ingress_admin.h"
+#include "ingress_admin_util.h"
 #include "lull_db.h"
 
 #include <cJSON.h>

@@ -15,6 +15,7 @@
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_mask.h"
+#include "lull_url.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -318,12 +319,16 @@ static enum MHD_Result s_sig_error(s_req_t *req, ingress_sig_result_t r, const c
 static bool s_twilio_form(s_req_t *req, ingress_form_t *form, enum MHD_Result *ret)
 {
     *ret = MHD_NO;
-    if (!s_is_content_type(req, "application/x-www-form-urlencoded")) {
-        *ret = s_error(req, 415, "unsupported_media_type", "Twilio webhooks are application/x-www-form-urlencoded", NULL);
+    size_t hash_len;  // a JSON body is signed by its SHA-256 in the URL (bodySHA256), checked with the signature
+    bool json = s_is_content_type(req, "application/json") && lull_url_query_raw(req->uri, "bodySHA256", &hash_len);
+    if (!json && !s_is_content_type(req, "application/x-www-form-urlencoded")) {
+        *ret = s_error(req, 415, "unsupported_media_type",
+                       "Twilio webhooks are application/x-www-form-urlencoded, or application/json with bodySHA256 "
+                       "in the URL", NULL);
         return false;
     }
     ingress_err_t err;
-    if (ingress_form_parse(req->body ? req->body : "", req->len, form, &err) != 0) {
+    if ((json ? ingress_form_from_json : ingress_form_parse)(req->body ? req->body : "", req->len, form, &err) != 0) {
         *ret = s_error(req, (unsigned)err.status, err.code, err.message, NULL);
         return false;
     }

@@ -7,7 +7,7 @@
 //    tags and components, merged into the first (a name both define is an error);
 //  - the tenants / prompts / inventory schemas, rendered from the admin field tables that validate those
 //    bodies (ingress_admin_crud_schemas), so they cannot disagree with the code.
-// The limits written in the JSON files are the ones ingress_parse.c, ingress_admin.c and ingress_stream.c
+// The limits written in the JSON files are the ones ingress_parse.c, ingress_admin_*.c and ingress_stream.c
 // enforce; tests/it/test_ingress_openapi.sh checks that the document and the route tables list the same routes.
 #include "ingress_openapi.h"
 #include "ingress_admin_crud.h"

@@ -117,6 +117,55 @@ static cJSON *s_parse(const char *body, size_t len, const char *what, ingress_er
     return root;
 }
 
+int ingress_form_from_json(const char *body, size_t len, ingress_form_t *out, ingress_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = s_parse(body, len, "body", err), *v;
+    size_t n = 0, bytes = 0;
+    cJSON_ArrayForEach(v, root) n++;
+    char **texts = calloc(n ? n : 1, sizeof *texts);
+    int rc = -1;
+    if (!root) goto cleanup;
+    if (!texts) goto oom;
+    size_t i = 0;
+    cJSON_ArrayForEach(v, root) {
+        if (cJSON_IsNull(v)) continue;
+        if (!*v->string) {
+            ingress_err_set(err, 400, "invalid_field", "body has a field with an empty name");
+            goto cleanup;
+        }
+        if (!cJSON_IsString(v) && !cJSON_IsNumber(v) && !cJSON_IsBool(v)) {
+            ingress_err_set(err, 400, "invalid_field", "field '%.64s' must be a string, a number or a boolean",
+                            v->string);
+            goto cleanup;
+        }
+        texts[i] = cJSON_IsString(v) ? strdup(v->valuestring) : cJSON_PrintUnformatted(v);
+        if (!texts[i]) goto oom;
+        bytes += strlen(v->string) + strlen(texts[i++]) + 2;
+    }
+    out->p = calloc(i ? i : 1, sizeof *out->p);
+    out->storage = malloc(bytes ? bytes : 1);
+    if (!out->p || !out->storage) goto oom;
+    char *w = out->storage;
+    size_t k = 0;
+    cJSON_ArrayForEach(v, root) {
+        if (cJSON_IsNull(v)) continue;
+        size_t nl = strlen(v->string) + 1, vl = strlen(texts[k]) + 1;
+        out->p[out->n++] = (ingress_param_t){memcpy(w, v->string, nl), memcpy(w + nl, texts[k++], vl)};
+        w += nl + vl;
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    ingress_err_set(err, 503, "out_of_memory", "out of memory");
+cleanup:
+    if (rc != 0) ingress_form_free(out);
+    for (size_t t = 0; t < n && texts; t++) free(texts[t]);
+    free(texts);
+    cJSON_Delete(root);
+    return rc;
+}
+
 // A string field (or, when allow_int, an integer written as a number); NULL when absent and optional.
 static int s_field(const cJSON *obj, const char *key, bool required, bool allow_int, const char **out, char *ibuf,
                    size_t ibuf_len, ingress_err_t *err)
@@ -246,7 +295,8 @@ int ingress_parse_twilio_status(const ingress_form_t *f, const char *uri, char *
                                 char *args[4], ingress_err_t *err)
 {
     static const char *const statuses[] = {"accepted", "scheduled", "queued", "sending", "sent", "delivered",
-                                           "undelivered", "failed", "read", "canceled", "partially_delivered"};
+                                           "undelivered", "failed", "read", "canceled", "partially_delivered",
+                                           "receiving", "received"};
     outbox[0] = '\0';
     size_t n = 0;
     const char *id = lull_url_query_raw(uri, "outbox", &n);

@@ -37,6 +37,10 @@ typedef struct {
 
 // Parses a form body. 0, or -1 with err (400) for bad escapes, NUL bytes or invalid UTF-8.
 int ingress_form_parse(const char *body, size_t len, ingress_form_t *out, ingress_err_t *err);
+// Parses a JSON object body (Twilio's JSON webhooks: the form's field names) into the same pairs: strings as
+// they are, numbers and booleans as their JSON text, nulls left out. 0, or -1 with err (400 for malformed JSON,
+// a non-object, an empty name or an array/object value; 503 out of memory).
+int ingress_form_from_json(const char *body, size_t len, ingress_form_t *out, ingress_err_t *err);
 // The first value of name, or NULL (borrowed until ingress_form_free).
 const char *ingress_form_get(const ingress_form_t *f, const char *name);
 // Frees a parsed form (NULL-safe) and zeroes it.

@@ -2,6 +2,7 @@
 #include "ingress_sig.h"
 #include "lull_buf.h"
 #include "lull_crypto.h"
+#include "lull_json.h"
 #include "lull_url.h"
 
 #include <curl/curl.h>
@@ -137,31 +138,170 @@ static void s_whatwg_encode(lull_buf_t *b, const char *text, bool query, bool *c
     }
 }
 
-// The URL with its path and query percent-encoded as a WHATWG URL parser would (what Twilio signs); NULL when
-// that changes nothing. The caller frees.
-static char *s_reencoded(const char *url)
+// Node's querystring.escape: everything but A-Z a-z 0-9 and - _ . ! ~ * ' ( ) percent-encoded (upper-case hex).
+static void s_qs_escape(lull_buf_t *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr("-_.!~*'()", c)))
+            (void)lull_buf_append(b, s + i, 1);
+        else
+            (void)lull_buf_printf(b, "%%%02X", c);
+    }
+}
+
+static int s_hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+// Decodes s[0..n) as Node's querystring.unescape does ('+' is a space, a bad %-escape stays as written) into
+// dst (n + 1 bytes); the length, or -1 when the result is not UTF-8 without NUL (Node would substitute U+FFFD).
+static int s_qs_unescape(const char *s, size_t n, char *dst)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && s_hexval(s[i + 1]) >= 0 && s_hexval(s[i + 2]) >= 0) {
+            dst[k++] = (char)(s_hexval(s[i + 1]) * 16 + s_hexval(s[i + 2]));
+            i += 2;
+        } else {
+            dst[k++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    dst[k] = '\0';
+    return lull_utf8_valid(dst, k) ? (int)k : -1;
+}
+#define S_QS_MAX_KEYS 1000  // Node's querystring.parse reads the first 1000 '&'-separated pieces
+
+typedef struct {
+    const char *k, *v;  // decoded, in the caller's storage
+    size_t kl, vl;
+    size_t first;  // index of the first pair with the same name
+    int64_t index;  // the name as an array index (0 … 2^32 - 2), or -1
+} s_qs_pair_t;
+
+// The name as a JavaScript array index (a canonical decimal 0 … 4294967294), or -1.
+static int64_t s_array_index(const char *k, size_t n)
+{
+    if (n == 0 || n > 10 || (n > 1 && k[0] == '0')) return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] < '0' || k[i] > '9') return -1;
+        v = v * 10 + (k[i] - '0');
+    }
+    return v <= 4294967294LL ? v : -1;
+}
+
+// Names in the order a JavaScript object keeps them: array indexes ascending, then the others as they came.
+static int s_cmp_qs_name(const void *a, const void *b)
+{
+    const s_qs_pair_t *x = *(const s_qs_pair_t *const *)a, *y = *(const s_qs_pair_t *const *)b;
+    if ((x->index < 0) != (y->index < 0)) return x->index < 0 ? 1 : -1;
+    if (x->index >= 0) return x->index < y->index ? -1 : x->index > y->index;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+// Appends the query q[0..n) as twilio-node's "legacy querystring" rewrites it (Node's querystring.parse then
+// stringify: decoded, repeated names grouped at their first place, array-index names first, re-encoded).
+// false when a piece does not decode to UTF-8 without NUL (Node would put U+FFFD there) or out of memory.
+static bool s_qs_legacy(lull_buf_t *b, const char *q, size_t n)
+{
+    s_qs_pair_t *pairs = calloc(S_QS_MAX_KEYS, sizeof *pairs);
+    const s_qs_pair_t **names = calloc(S_QS_MAX_KEYS, sizeof *names);
+    char *store = malloc(n + 2 * S_QS_MAX_KEYS), *w = store;
+    size_t np = 0, nn = 0;
+    bool ok = false;
+    if (!pairs || !names || !store) goto cleanup;
+    for (size_t i = 0, pieces = 0; i <= n && pieces < S_QS_MAX_KEYS; pieces++) {
+        size_t e = i;
+        while (e < n && q[e] != '&') e++;
+        if (e > i) {
+            size_t eq = i;
+            while (eq < e && q[eq] != '=') eq++;
+            s_qs_pair_t *p = &pairs[np];
+            int kl = s_qs_unescape(q + i, eq - i, w);
+            if (kl < 0) goto cleanup;
+            p->k = w;
+            p->kl = (size_t)kl;
+            w += kl + 1;
+            int vl = eq < e ? s_qs_unescape(q + eq + 1, e - eq - 1, w) : s_qs_unescape("", 0, w);
+            if (vl < 0) goto cleanup;
+            p->v = w;
+            p->vl = (size_t)vl;
+            w += vl + 1;
+            p->first = np;
+            for (size_t j = 0; j < np && p->first == np; j++)
+                if (pairs[j].kl == p->kl && memcmp(pairs[j].k, p->k, p->kl) == 0) p->first = pairs[j].first;
+            p->index = s_array_index(p->k, p->kl);
+            if (p->first == np) names[nn++] = p;
+            np++;
+        }
+        i = e + 1;
+    }
+    qsort(names, nn, sizeof *names, s_cmp_qs_name);
+    bool sep = false;
+    for (size_t i = 0; i < nn; i++)
+        for (size_t j = names[i]->first; j < np; j++) {
+            if (pairs[j].first != names[i]->first) continue;
+            if (sep) (void)lull_buf_append(b, "&", 1);
+            s_qs_escape(b, pairs[j].k, pairs[j].kl);
+            (void)lull_buf_append(b, "=", 1);
+            s_qs_escape(b, pairs[j].v, pairs[j].vl);
+            sep = true;
+        }
+    ok = !b->failed;
+cleanup:
+    free(pairs);
+    free(names);
+    free(store);
+    return ok;
+}
+
+// The URL rebuilt as twilio-node's validateRequest tries it, always with its path percent-encoded as a WHATWG
+// URL parser would (what Twilio signs). legacy false: the query percent-encoded the same way; NULL when that
+// changes nothing. legacy true: a scheme's default port dropped (new URL() drops it) and the query rewritten by
+// s_qs_legacy after the fragment (as url.toString() + "?" + querystring puts it); NULL without a query. The
+// caller frees.
+static char *s_rebuilt(const char *url, bool legacy)
 {
     CURLU *u = s_url_parse(url);
-    char *path = NULL, *query = NULL, *fragment = NULL, *origin = NULL, *out = NULL;
+    char *path = NULL, *query = NULL, *fragment = NULL, *origin = NULL, *port = NULL, *scheme = NULL, *out = NULL;
     lull_buf_t b;
     lull_buf_init(&b, 0, false);
-    bool changed = false;
+    bool changed = legacy;
     if (!u || curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) goto cleanup;
     if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK) query = NULL;           // none
     if (curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) != CURLUE_OK) fragment = NULL;  // none
+    if (legacy && (!query || !*query)) goto cleanup;
+    if (legacy && curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        strcmp(port, strcmp(scheme, "https") == 0 ? "443" : strcmp(scheme, "http") == 0 ? "80" : "") == 0 &&
+        curl_url_set(u, CURLUPART_PORT, NULL, 0) != CURLUE_OK)
+        goto cleanup;
     // scheme://[user[:password]@]host[:port] as written: the URL with path "/" and nothing after it, minus the '/'
     if (curl_url_set(u, CURLUPART_PATH, "/", 0) != CURLUE_OK || curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
         curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK || !(origin = s_url_text(u)))
         goto cleanup;
     (void)lull_buf_append(&b, origin, strlen(origin) - 1);
     s_whatwg_encode(&b, path, false, &changed);
-    if (query) {
+    if (legacy) {
+        if (fragment) {
+            (void)lull_buf_append(&b, "#", 1);
+            s_whatwg_encode(&b, fragment, false, &changed);
+        }
         (void)lull_buf_append(&b, "?", 1);
-        s_whatwg_encode(&b, query, true, &changed);
-    }
-    if (fragment) {
-        (void)lull_buf_append(&b, "#", 1);
-        s_whatwg_encode(&b, fragment, query != NULL, &changed);
+        if (!s_qs_legacy(&b, query, strlen(query))) goto cleanup;
+    } else {
+        if (query) {
+            (void)lull_buf_append(&b, "?", 1);
+            s_whatwg_encode(&b, query, true, &changed);
+        }
+        if (fragment) {
+            (void)lull_buf_append(&b, "#", 1);
+            s_whatwg_encode(&b, fragment, query != NULL, &changed);
+        }
     }
     if (changed && !b.failed) out = lull_buf_take(&b);
 cleanup:
@@ -170,6 +310,8 @@ cleanup:
     curl_free(path);
     curl_free(query);
     curl_free(fragment);
+    curl_free(port);
+    curl_free(scheme);
     curl_url_cleanup(u);
     return out;
 }
@@ -201,14 +343,19 @@ ingress_sig_result_t ingress_sig_twilio(const char *token, const char *url, cons
         sorted = s_sorted_params(params, n, &k);
         if (!sorted) return INGRESS_SIG_MISMATCH;
     }
-    char *variants[4] = {NULL, NULL, NULL, NULL};
+    // twilio-node's validateRequest: with and without the port, with the query re-encoded or rewritten by Node's
+    // legacy querystring (a %27 the sender encoded signed as the ' Twilio saw)
+    char *variants[5] = {NULL, NULL, NULL, NULL, NULL};
     variants[0] = s_port_variant(url);
-    variants[1] = s_reencoded(url);
-    variants[2] = variants[0] ? s_reencoded(variants[0]) : NULL;
+    variants[1] = s_rebuilt(url, false);
+    variants[2] = variants[0] ? s_rebuilt(variants[0], false) : NULL;
     bool ok = s_twilio_match(token, url, sorted, k, header);
-    for (int i = 0; i < 3 && !ok; i++)
+    for (int i = 0; i < 5 && !ok; i++) {
+        if (i == 3) variants[3] = s_rebuilt(url, true);  // built only when the others failed
+        if (i == 4) variants[4] = variants[0] ? s_rebuilt(variants[0], true) : NULL;
         if (variants[i]) ok = s_twilio_match(token, variants[i], sorted, k, header);
-    for (int i = 0; i < 3; i++) free(variants[i]);
+    }
+    for (int i = 0; i < 5; i++) free(variants[i]);
     free(sorted);
     return ok ? INGRESS_SIG_OK : INGRESS_SIG_MISMATCH;
 }

@@ -29,7 +29,8 @@ const char *ingress_sig_result_name(ingress_sig_result_t r);
 // URL the provider called: scheme://host[:port]/path?query, byte-exact). When the query carries bodySHA256, the
 // raw body must hash to it and no parameters are signed (JSON bodies); otherwise the n params are signed
 // (sorted by name then value, repeated pairs once). Also tries the URL without its port, with the scheme's
-// default port added, and with its query re-encoded as a browser would (' → %27 …).
+// default port added, with its query re-encoded as a browser would (' → %27 …), and, like twilio-node's
+// validateRequest, with its query rewritten by Node's legacy querystring (%27 → ', + → %20, names grouped).
 ingress_sig_result_t ingress_sig_twilio(const char *token, const char *url, const ingress_param_t *params, size_t n,
                                         const char *body, size_t body_len, const char *header);
 

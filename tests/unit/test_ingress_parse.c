@@ -32,6 +32,30 @@ LULL_TEST(form_decodes_and_rejects)
     }
 }
 
+LULL_TEST(form_from_json)
+{
+    ingress_form_t f;
+    ingress_err_t e;
+    const char *b = "{\"MessageSid\":\"SM1\",\"NumMedia\":2,\"Lat\":37.5,\"Ok\":true,\"Gone\":null,\"Body\":\"h\\u00e9\"}";
+    LULL_CHECK(ingress_form_from_json(b, strlen(b), &f, &e) == 0);
+    LULL_CHECK_EQ_INT(f.n, 5);
+    LULL_CHECK_EQ_STR(ingress_form_get(&f, "MessageSid"), "SM1");
+    LULL_CHECK_EQ_STR(ingress_form_get(&f, "NumMedia"), "2");
+    LULL_CHECK_EQ_STR(ingress_form_get(&f, "Lat"), "37.5");
+    LULL_CHECK_EQ_STR(ingress_form_get(&f, "Ok"), "true");
+    LULL_CHECK_EQ_STR(ingress_form_get(&f, "Body"), "h\xc3\xa9");
+    LULL_CHECK(ingress_form_get(&f, "Gone") == NULL);
+    ingress_form_free(&f);
+    LULL_CHECK(ingress_form_from_json("{}", 2, &f, &e) == 0 && f.n == 0);
+    ingress_form_free(&f);
+    const char *bad[] = {"[1]", "\"x\"", "{", "{\"A\":{\"b\":1}}", "{\"A\":[1]}", "{\"\":\"x\"}", "{\"A\":\"\\u0000\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        LULL_CHECK(ingress_form_from_json(bad[i], strlen(bad[i]), &f, &e) == -1);
+        LULL_CHECK_EQ_INT(e.status, 400);
+        LULL_CHECK(f.p == NULL && f.n == 0);
+    }
+}
+
 LULL_TEST(generic_row)
 {
     ingress_row_t r;
@@ -195,6 +219,7 @@ LULL_TEST(chat_rows)
 int main(void)
 {
     LULL_RUN(form_decodes_and_rejects);
+    LULL_RUN(form_from_json);
     LULL_RUN(generic_row);
     LULL_RUN(twilio_row_keeps_every_field);
     LULL_RUN(tiktok_rows);

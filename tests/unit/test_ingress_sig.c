@@ -181,6 +181,39 @@ LULL_TEST(twilio_extra_param_fails)
     LULL_CHECK(s_twilio("tok", "https://a.b/x", p, 1, NULL, "") == INGRESS_SIG_MALFORMED);
 }
 
+// Signatures made by the official twilio npm library (5.13: getExpectedTwilioSignature, token "12345", params
+// To=+1) over a rewritten URL, and whether its validateRequest accepts them for the URL received
+// https://a.example:8443/h + query: lull must give the same verdict (its legacy-querystring variants).
+LULL_TEST(twilio_library_query_rewrites)
+{
+    static const struct {
+        const char *query, *sig;
+        bool valid;
+    } cases[] = {
+        {"?n=o%27brien", "XB8VE5yDvvOYq/TbxxGaTuJ0mHM=", true},   // signed ?n=o'brien with the port
+        {"?n=o%27brien", "FQb17Gp1sORFgGyb1Q7ZOxsxB8U=", true},   // … without it
+        {"?n=o%27brien", "xagcL2pfFP7VEOA/XoH5wsH6N9g=", false},  // … with :443 (the library never tries it)
+        {"?a=1&b=2&a=3&&", "Jc2UrexCuP6g8gTSZFY1ttH2LWU=", true},  // ?a=1&a=3&b=2
+        {"?z=1&4294967295=a&4294967294=b&01=c&0=d", "1fXc166syBzE1gK8BNgFV+6npH8=", true},  // array indexes first
+        {"?q=a+b&r=%2B", "T8UGQ9Ncicd6ltJ9GQTzvZqpMfc=", true},           // ?q=a%20b&r=%2B
+        {"?k=:/@&=x&flag", "D/UgESE8fLTvGRTG3Czws6QNOuQ=", true},         // ?k=%3A%2F%40&=x&flag=
+        {"?p=100%&s=%zz", "c6W+zfjtn3xluToqROe60HKZMjk=", true},          // ?p=100%25&s=%25zz
+        {"?e=%C3%A9", "aJz5tGSHJsiPFK3szM8hrzQRXW4=", true},
+        {"?a==b", "uOijaYmwQbCaWs9FaB10zOLunOU=", true},                  // ?a=%3Db
+        {"?a=1&b=2", "kc9VKnPRNJYfnqlde6w2Bbf3EHs=", false},              // signed reordered
+        {"?x=%3A", "izXnvHDZVgG16prt3e4nmgW7i8Q=", false},                // signed ?x=:
+    };
+    ingress_param_t p[1] = {{"To", "+1"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char url[256];
+        snprintf(url, sizeof url, "https://a.example:8443/h%s", cases[i].query);
+        ingress_sig_result_t r = s_twilio("12345", url, p, 1, NULL, cases[i].sig);
+        if ((r == INGRESS_SIG_OK) != cases[i].valid)
+            LULL_FAIL_AT_("case %zu (%s): lull says %s, the library %s", i, cases[i].query, ingress_sig_result_name(r),
+                          cases[i].valid ? "accepts" : "refuses");
+    }
+}
+
 static const char *s_tt_secret, *s_tt_body;
 static char s_tt_header[256];
 static int64_t s_tt_now;
@@ -260,6 +293,7 @@ int main(void)
     LULL_RUN(twilio_negative_vectors_fail);
     LULL_RUN(twilio_mutations_fail);
     LULL_RUN(twilio_extra_param_fails);
+    LULL_RUN(twilio_library_query_rewrites);
     LULL_RUN(tiktok_vectors);
     LULL_RUN(meta_vectors);
     cJSON_Delete(s_vectors);

@@ -1,0 +1,99 @@
+// The admin thread's scheduler control and sender sockets: connecting them and the CTL_REQ / CTL_REP round trip.
+#include "ingress_admin_ctl.h"
+#include "lull_clock.h"
+#include "lull_log.h"
+
+#include <string.h>
+
+// Connects to every endpoint of list: one socket per endpoint into out[] (shared = false), or one socket
+// connected to all of them in out[0] (shared = true). Returns the number of endpoints, -1 on error.
+static int s_connect_list(const lull_cfg_list_t *list, int type, bool shared, zsock_t **out, int max)
+{
+    int n = 0;
+    for (size_t i = 0; list && i < list->n; i++) {
+        const char *ep = list->items[i];
+        if (n >= max && !shared) return -1;
+        zsock_t *s = shared && out[0] ? out[0] : NULL;
+        if (!s) {
+            s = zsock_new(type);
+            if (!s) return -1;
+            zsock_set_linger(s, 0);
+            zsock_set_sndhwm(s, 1000);
+            zsock_set_immediate(s, 1);  // never queue for a peer that is not there (no stale cancel later)
+            out[shared ? 0 : n] = s;
+        }
+        if (zsock_connect(s, "%s", ep) != 0) {
+            LOG_ERROR("admin.endpoint_invalid", "cannot connect to an endpoint", "endpoint", LS(ep));
+            return -1;
+        }
+        n++;
+    }
+    return n;
+}
+
+int ingress_admin_ctl_open(ingress_admin_ctx_t *ctx, const lull_cfg_list_t *controls, const lull_cfg_list_t *senders)
+{
+    ctx->nctl = s_connect_list(controls, ZMQ_DEALER, false, ctx->ctl, INGRESS_ADMIN_MAX_SHARDS);
+    if (ctx->nctl <= 0) {
+        LOG_ERROR("admin.controls_invalid", "LULL_SCHEDULER_CONTROLS needs 1 to 64 valid endpoints");
+        ctx->nctl = 0;
+        return -1;
+    }
+    zsock_t *snd[1] = {NULL};
+    int ns = s_connect_list(senders, ZMQ_PUSH, true, snd, 1);
+    ctx->senders = snd[0];
+    if (ns < 0) {
+        LOG_ERROR("admin.senders_invalid", "LULL_SENDERS holds an invalid endpoint");
+        return -1;
+    }
+    return 0;
+}
+
+void ingress_admin_ctl_close(ingress_admin_ctx_t *ctx)
+{
+    for (int i = 0; i < INGRESS_ADMIN_MAX_SHARDS; i++) zsock_destroy(&ctx->ctl[i]);
+    zsock_destroy(&ctx->senders);
+}
+
+int ingress_admin_ctl_call(ingress_admin_ctx_t *ctx, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit,
+                           const char *reqbody, int64_t timeout_ms, char **body)
+{
+    *body = NULL;
+    lull_msg_t m = {.type = LULL_MSG_CTL_REQ};
+    m.u.ctl_req.req_id = ++ctx->next_req_id;
+    m.u.ctl_req.op = op;
+    m.u.ctl_req.conversation_id = conv;
+    m.u.ctl_req.limit = limit;
+    m.u.ctl_req.body = (char *)reqbody;
+    void *sock = zsock_resolve(ctx->ctl[shard]);
+    if (lull_proto_send(sock, &m, ZMQ_DONTWAIT) != 0) return -1;
+    int64_t deadline = lull_clock_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - lull_clock_mono_ms();
+        if (left <= 0) return -1;
+        zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
+        int n = zmq_poll(&it, 1, (long)left);
+        if (n < 0) return -1;
+        if (n == 0) continue;
+        zmsg_t *z = zmsg_recv_nowait(ctx->ctl[shard]);
+        if (!z) continue;
+        lull_msg_t rep;
+        char err[160];
+        int rc = lull_proto_decode(z, &rep, err, sizeof err);
+        zmsg_destroy(&z);
+        if (rc != 0 || rep.type != LULL_MSG_CTL_REP) {
+            if (rc == 0) lull_msg_clear(&rep);
+            LOG_WARN("admin.ctl_bad_reply", rc ? err : "not a CTL_REP", "shard", LI(shard));
+            continue;
+        }
+        if (rep.u.ctl_rep.req_id != m.u.ctl_req.req_id) {  // a late answer to a request that timed out
+            lull_msg_clear(&rep);
+            continue;
+        }
+        int status = rep.u.ctl_rep.status;
+        *body = rep.u.ctl_rep.body;
+        rep.u.ctl_rep.body = NULL;
+        lull_msg_clear(&rep);
+        return status;
+    }
+}
