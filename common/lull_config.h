@@ -76,7 +76,8 @@ void lull_config_log(const lull_setting_t *table, size_t n, const void *cfg);
 // The effective configuration as a JSON object text {"LULL_X":"value",…} (every value a string, secrets
 // masked as in lull_config_log). The caller frees; NULL when out of memory.
 char *lull_config_to_json(const lull_setting_t *table, size_t n, const void *cfg);
-// Masks a secret for display: "" stays "", a URL keeps scheme/host but loses its password, others "***".
+// Masks a secret for display: "" stays "", a connection string (URL or libpq key=value) keeps all but its
+// passwords (lull_mask_conninfo), others "***".
 // Returns a new string the caller frees.
 char *lull_config_mask(const char *value);
 // Standard start of every main(): handles --help/-h and --help-markdown (exit 0), unknown arguments

@@ -3,6 +3,7 @@
 // connection is suspended, and the writer's done callback resumes it.
 #include "ingress_http.h"
 #include "ingress_admin.h"
+#include "ingress_deadline.h"
 #include "ingress_openapi.h"
 #include "ingress_page.h"
 #include "ingress_parse.h"
@@ -13,6 +14,7 @@
 #include "lull_crypto.h"
 #include "lull_json.h"
 #include "lull_log.h"
+#include "lull_mask.h"
 #include "lull_url.h"
 
 #include <arpa/inet.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef enum {
     R_NONE = 0,
@@ -59,6 +62,7 @@ struct ingress_http {
     ingress_stream_t *streams;  // web chat SSE
     struct MHD_Response *page;  // GET /chat
     struct MHD_Response *openapi;  // GET /openapi.json
+    ingress_deadline_t *deadlines;  // head and body deadlines of slow clients
 };
 
 typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
@@ -478,6 +482,53 @@ static enum MHD_Result s_dispatch(s_req_t *req)
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Framing: how long the body is must be said once and one way, or the request is refused before its body is read
+// (libmicrohttpd takes the first of two Content-Lengths, prefers chunked to a Content-Length, and waits for a body
+// it cannot delimit when the transfer coding is unknown).
+
+typedef struct {
+    int content_length, transfer_encoding;  // headers seen
+    bool not_chunked;                      // a Transfer-Encoding other than exactly "chunked"
+} s_framing_t;
+
+static enum MHD_Result s_framing_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    s_framing_t *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        f->content_length++;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->transfer_encoding++;
+        const char *v = value ? value : "";
+        v += strspn(v, " \t");
+        size_t n = strlen(v);
+        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+        if (n != 7 || strncasecmp(v, "chunked", 7) != 0) f->not_chunked = true;
+    }
+    return MHD_YES;
+}
+
+// The request's framing headers refused (an answer queued in *ret), or false when they are sound.
+static bool s_framing_refused(s_req_t *req, const char *version, enum MHD_Result *ret)
+{
+    s_framing_t f = {0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, s_framing_header, &f);
+    const char *why = NULL;
+    if (f.not_chunked) {
+        *ret = s_error(req, 501, "unsupported_transfer_encoding", "only the chunked transfer coding is supported", NULL);
+        return true;
+    }
+    if (f.content_length > 1) why = "Content-Length is given more than once";
+    else if (f.transfer_encoding > 1) why = "Transfer-Encoding is given more than once";
+    else if (f.transfer_encoding && f.content_length) why = "Content-Length and Transfer-Encoding are given together";
+    else if (f.transfer_encoding && version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
+        why = "Transfer-Encoding is not allowed in an HTTP/1.0 request";
+    if (!why) return false;
+    *ret = s_error(req, 400, "bad_framing", why, NULL);
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // libmicrohttpd callbacks
 
 static void *s_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -498,11 +549,13 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
 {
     (void)cls;
     (void)url;
-    (void)version;
     s_req_t *req = *req_cls;
     if (!req || !req->uri) return MHD_NO;
     if (!req->routed) {  // headers only
         req->routed = true;
+        ingress_deadline_head_done(req->srv->deadlines, conn);
+        enum MHD_Result refused;
+        if (s_framing_refused(req, version, &refused)) return refused;
         char path[1024];
         snprintf(path, sizeof path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
         const char *allow = NULL;
@@ -541,6 +594,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     int st = atomic_load(&req->state);
     if (st == ST_DONE) return s_answer(req);
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
+    ingress_deadline_body_done(req->srv->deadlines, conn);  // read whole: answering (or streaming) takes its time
     if (req->too_large)
         return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
     if (!req->body) {
@@ -552,9 +606,9 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
 
 static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     ingress_http_t *self = cls;
+    ingress_deadline_request_done(self->deadlines, conn);
     s_req_t *req = *req_cls;
     if (!req) return;
     if (req->route != R_CHAT_STREAM)  // a stream lasts as long as the page is open
@@ -618,7 +672,8 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
                                .replay_max = cfg->history_limit,
                                .metrics = metrics};
     self->streams = ingress_stream_new(&sc);
-    if (!self->page || !self->openapi || !self->streams) goto fail;
+    self->deadlines = ingress_deadline_new(cfg->http_head_timeout_ms, cfg->http_body_timeout_ms);
+    if (!self->page || !self->openapi || !self->streams || !self->deadlines) goto fail;
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -630,8 +685,11 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     self->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->http_port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, &addr,
+        // the logger first, so that libmicrohttpd prints nothing of its own before it is set
+        flags, (uint16_t)cfg->http_port, NULL, NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, lull_mask_mhd_log,
+        (void *)"http", MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_NOTIFY_CONNECTION, ingress_deadline_notify, self->deadlines,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->http_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_per_ip_limit,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
@@ -667,6 +725,7 @@ void ingress_http_destroy(ingress_http_t **self_p)
     if (self->page) MHD_destroy_response(self->page);
     if (self->openapi) MHD_destroy_response(self->openapi);
     ingress_stream_destroy(&self->streams);
+    ingress_deadline_destroy(&self->deadlines);  // after the server: no connection is left to notify
     free(self);
     *self_p = NULL;
 }

@@ -7,16 +7,17 @@ source "$(dirname "$0")/ingress_lib.sh"
 it_db_create || it_finish
 ing_start
 
-body='{"contact_id":"d1","message":{"body":"once","id":"dup-seq"}}'
+DUPSEQ=$(sm dup-seq)  # an id a Twilio SID could be: the generic webhook and Twilio share it
+body='{"contact_id":"d1","message":{"body":"once","id":"'$DUPSEQ'"}}'
 ids=()
 for i in 1 2 3 4 5; do
     ing_json /webhook "$body"
     [ "$ING_CODE" = 200 ] || it_fail "sequential duplicate $i answered $ING_CODE"
     ids+=("$(jq -r .message_id <<<"$ING_BODY")")
 done
-it_check_eq "5 sequential copies: one row" 1 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id = 'dup-seq'")"
+it_check_eq "5 sequential copies: one row" 1 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id = '$DUPSEQ'")"
 it_check_eq "5 sequential copies: the same message_id every time" 1 "$(printf '%s\n' "${ids[@]}" | sort -u | wc -l)"
-it_check_eq "the answered id is the stored row" "$(it_sql "SELECT id FROM messages WHERE provider_message_id = 'dup-seq'")" "${ids[0]}"
+it_check_eq "the answered id is the stored row" "$(it_sql "SELECT id FROM messages WHERE provider_message_id = '$DUPSEQ'")" "${ids[0]}"
 state=$(it_sql "SELECT last_inbound_id, last_inbound_at, updated_at FROM conversations")
 ing_json /webhook "$body"
 it_check_eq "a duplicate changes no conversation state" "$state" "$(it_sql "SELECT last_inbound_id, last_inbound_at, updated_at FROM conversations")"
@@ -37,14 +38,14 @@ conc() {  # name, command (run 5 times at once); checks all answered 200
 conc generic ing_json /webhook '{"contact_id":"d2","message":{"body":"c","id":"dup-conc"}}'
 it_check_eq "generic: 5 concurrent copies, one row" 1 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id = 'dup-conc'")"
 it_check_eq "generic: concurrent copies answered one message_id" 1 "$(cat "$IT_TMP"/conc.generic.* | awk '{print $2}' | sort -u | wc -l)"
-conc twilio twilio_post MessageSid=SMdup From=+15551112222 To=+15553334444 Body=twice
-it_check_eq "twilio: 5 concurrent copies, one row" 1 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id = 'SMdup'")"
+conc twilio twilio_post MessageSid=$(sm dup) From=+15551112222 To=+15553334444 Body=twice
+it_check_eq "twilio: 5 concurrent copies, one row" 1 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id = '$(sm dup)'")"
 tt=$(tiktok_body im_receive_msg 7300000000000000077 "tt dup")
 conc tiktok tiktok_post "$tt"
 it_check_eq "tiktok: 5 concurrent copies, one row" 1 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id = '7300000000000000077'")"
 
-it_check_eq "same id on another channel is another message" 200 "$(twilio_post MessageSid=dup-seq From=+1 To=+2; echo "$ING_CODE")"
-it_check_eq "… and stored" 2 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id = 'dup-seq'")"
+it_check_eq "same id on another channel is another message" 200 "$(twilio_post MessageSid=$DUPSEQ From=+1 To=+2; echo "$ING_CODE")"
+it_check_eq "… and stored" 2 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id = '$DUPSEQ'")"
 
 rows=$(it_sql "SELECT count(*) FROM messages WHERE direction = 'in'")
 it_wait_for "INBOUND for each new message" 5 sh -c "[ \$(wc -l <'$ING_SINK') -ge $rows ]"
