@@ -104,8 +104,9 @@ static const char s_prompts_usage[] =
     "       lullctl prompts set ID [FIELD FLAGS] [--no-use]\n"
     "\n"
     "set without ID creates a prompt, with ID changes that prompt; then the prompt's tenant uses it (its\n"
-    "prompt_id), unless --no-use. Template variables: {{company_name}}, {{agent_name}}. The admin API checks\n"
-    "every value; when it refuses one, its message is printed and lullctl exits 1.\n"
+    "prompt_id), unless --no-use. Template variables: {{company_name}}, {{agent_name}}, {{customer_name}},\n"
+    "{{channel}} (see docs/worker.md). The admin API checks every value; when it refuses one, its message\n"
+    "is printed and lullctl exits 1.\n"
     "\n"
     "Field flags:\n";
 
@@ -115,6 +116,7 @@ static const char s_common_usage[] =
     "  --unset FIELD                 FIELD becomes null\n"
     "  --file FILE                   a JSON object of fields (- reads stdin); the flags override its fields\n"
     "  --json                        print the API's JSON instead of text\n"
+    "A value after a flag may also be given as --flag=value.\n"
     "\n"
     "Exit status: 0 ok, 1 API or connection error, 64 usage error.\n";
 
@@ -124,7 +126,10 @@ static void s_help(const char *head, const s_flag_t *flags)
     for (const s_flag_t *f = flags; f->flag; f++) {
         char left[64];
         snprintf(left, sizeof left, "--%s %s", f->flag, f->meta);
-        printf("  %-28s  %s%s%s\n", left, f->field, f->sub ? "." : "", f->sub ? f->sub : "");
+        if (f->kind == K_MODEL) printf("  %-30smodel, or models.PROVIDER\n", left);
+        else if (f->kind == K_MAP) printf("  %-30s%s.%.*s\n", left, f->field, (int)strcspn(f->meta, "="), f->meta);
+        else if (f->kind == K_CHWIN) printf("  %-30s%s.CHANNEL.%s\n", left, f->field, f->sub);
+        else printf("  %-30s%s\n", left, f->field);
     }
     fputs(s_common_usage, stdout);
 }
