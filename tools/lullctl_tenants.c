@@ -174,7 +174,7 @@ static int s_tenant_id(const lullctl_opts_t *o, const char *spec, char *id, size
         snprintf(id, cap, "%s", spec);
         return LULLCTL_EXIT_OK;
     }
-    char path[S_PATH_MAX] = "/api/v1/tenants?limit=1000", after[32] = "";
+    char path[S_PATH_MAX], after[32] = "";
     for (int page = 0; page < S_SLUG_PAGES; page++) {
         cJSON *j = NULL;
         snprintf(path, sizeof path, "/api/v1/tenants?limit=1000%s%s", *after ? "&after=" : "", after);
@@ -306,7 +306,7 @@ static int s_apply(const lullctl_opts_t *o, const s_flag_t *f, const char *val, 
         break;
     }
     case K_CHWIN: {
-        cJSON *m = s_map(body, cur, f->field), *ch = m ? s_map(m, cJSON_GetObjectItemCaseSensitive(cur, f->field), key) : NULL;
+        cJSON *m = s_map(body, cur, f->field), *ch = m ? s_map(m, NULL, key) : NULL;  // m holds cur's channels
         rc = ch ? s_put(ch, f->sub, s_json_or_text(eq + 1)) : -1;
         break;
     }
@@ -519,24 +519,32 @@ static bool s_has(int argc, char **argv, const char *flag)
     return false;
 }
 
+// What tenants and prompts do before their subcommand: --json anywhere, the subcommand (list when none), --help
+// and list. Returns -1 when the caller goes on with *sub (its arguments from argv + *skip), else the exit status.
+static int s_front(const lullctl_opts_t *o0, int argc, char **argv, const char *what, const char *usage,
+                   const s_flag_t *flags, lullctl_opts_t *o, const char **sub, int *skip)
+{
+    *o = *o0;
+    o->json = o->json || s_has(argc, argv, "--json");
+    *skip = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? 1 : 0;
+    *sub = *skip ? argv[0] : "list";
+    if (strcmp(*sub, "help") == 0 || s_has(argc, argv, "--help") || s_has(argc, argv, "-h")) {
+        s_help(usage, flags);
+        return LULLCTL_EXIT_OK;
+    }
+    if (strcmp(*sub, "list") == 0) return s_list_cmd(o, what, argc - *skip, argv + *skip);
+    return -1;
+}
+
 int lullctl_tenants(const lullctl_opts_t *o0, int argc, char **argv)
 {
-    lullctl_opts_t o = *o0;
-    o.json = o.json || s_has(argc, argv, "--json");
-    const char *sub = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? argv[0] : "list";
-    int skip = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? 1 : 0;
+    lullctl_opts_t o;
+    const char *sub;
+    int skip, rc = s_front(o0, argc, argv, "tenants", s_tenants_usage, s_tenant_flags, &o, &sub, &skip);
+    if (rc >= 0) return rc;
     s_args_t a = {0};
     cJSON *body = NULL, *cur = NULL, *row = NULL;
     char *text = NULL, *raw = NULL, path[S_PATH_MAX], id[32], heading[160];
-    int rc = LULLCTL_EXIT_OK;
-    if (strcmp(sub, "help") == 0 || s_has(argc, argv, "--help") || s_has(argc, argv, "-h")) {
-        s_help(s_tenants_usage, s_tenant_flags);
-        goto cleanup;
-    }
-    if (strcmp(sub, "list") == 0) {
-        rc = s_list_cmd(&o, "tenants", argc - skip, argv + skip);
-        goto cleanup;
-    }
     if ((rc = s_args(&o, argc - skip, argv + skip, s_tenant_flags, false, &a, NULL, NULL)) != LULLCTL_EXIT_OK) goto cleanup;
     bool show = strcmp(sub, "show") == 0, create = strcmp(sub, "create") == 0, update = strcmp(sub, "update") == 0;
     if (!show && !create && !update) {
@@ -625,22 +633,13 @@ cleanup:
 
 int lullctl_prompts(const lullctl_opts_t *o0, int argc, char **argv)
 {
-    lullctl_opts_t o = *o0;
-    o.json = o.json || s_has(argc, argv, "--json");
-    const char *sub = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? argv[0] : "list";
-    int skip = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? 1 : 0;
+    lullctl_opts_t o;
+    const char *sub;
+    int skip, rc = s_front(o0, argc, argv, "prompts", s_prompts_usage, s_prompt_flags, &o, &sub, &skip);
+    if (rc >= 0) return rc;
     s_args_t a = {0};
     cJSON *row = NULL;
     char *raw = NULL, path[S_PATH_MAX];
-    int rc = LULLCTL_EXIT_OK;
-    if (strcmp(sub, "help") == 0 || s_has(argc, argv, "--help") || s_has(argc, argv, "-h")) {
-        s_help(s_prompts_usage, s_prompt_flags);
-        goto cleanup;
-    }
-    if (strcmp(sub, "list") == 0) {
-        rc = s_list_cmd(&o, "prompts", argc - skip, argv + skip);
-        goto cleanup;
-    }
     if ((rc = s_args(&o, argc - skip, argv + skip, s_prompt_flags, strcmp(sub, "set") == 0, &a, NULL, NULL)) != LULLCTL_EXIT_OK)
         goto cleanup;
     if (strcmp(sub, "set") == 0) rc = s_prompt_set(&o, argc - skip, argv + skip, &a);
