@@ -16,6 +16,8 @@
 #define S_CSV_LINE_MAX 65536
 #define S_CSV_FIELDS 16
 
+typedef lullctl_opts_t s_opts_t;  // main()'s name for them (its default URL line is another change's)
+
 typedef struct {
     char *p;
     size_t len;
@@ -664,7 +666,7 @@ static int s_command(const lullctl_opts_t *o, const char *cmd, int argc, char **
 int main(int argc, char **argv)
 {
     const char *env_url = getenv("LULL_ADMIN_URL"), *env_tok = getenv("LULL_ADMIN_TOKEN");
-    lullctl_opts_t o = {.url = env_url && *env_url ? env_url : "http://127.0.0.1:8080", .token = env_tok ? env_tok : ""};
+    s_opts_t o = {.url = env_url && *env_url ? env_url : "http://127.0.0.1:8080", .token = env_tok ? env_tok : ""};
     int i = 1;
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
