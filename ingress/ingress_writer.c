@@ -209,13 +209,17 @@ static int s_store(s_conn_t *c, ingress_item_t **items, int n)
     return 0;
 }
 
-// The stored id of a duplicate whose original committed while this batch ran (not visible to its snapshot).
+// The stored id of a duplicate whose original committed while this batch ran (not visible to its snapshot), in
+// the duplicate's own tenant: provider message ids are unique per tenant, and an answer never names another's.
 static void s_lookup_duplicate(s_conn_t *c, ingress_item_t *it)
 {
-    const char *params[2] = {it->channel, it->provider_id};
+    char tenant[24];
+    snprintf(tenant, sizeof tenant, "%lld", (long long)it->tenant_id);
+    const char *params[3] = {it->channel, it->provider_id, tenant};
     PGresult *res = lull_db_exec(c->db,
-                                 "SELECT id, conversation_id FROM messages WHERE channel = $1 AND provider_message_id = $2",
-                                 2, params);
+                                 "SELECT id, conversation_id FROM messages"
+                                 " WHERE tenant_id = $3::bigint AND channel = $1 AND provider_message_id = $2",
+                                 3, params);
     if (res && PQntuples(res) == 1) {
         it->message_id = lull_db_int(res, 0, 0, NULL);
         it->conversation_id = lull_db_int(res, 0, 1, NULL);
@@ -225,7 +229,8 @@ static void s_lookup_duplicate(s_conn_t *c, ingress_item_t *it)
 
 static void s_store_batch(s_conn_t *c, ingress_item_t **items, int n)
 {
-    // Two copies of one provider id in a batch: only the first is stored, the others share its outcome.
+    // Two copies of one delivery in a batch: only the first is stored, the others share its outcome. Rows that
+    // only share the provider id may belong to different tenants: the database decides (ids are per tenant).
     ingress_item_t **uniq = malloc((size_t)n * sizeof *uniq);
     if (!uniq) {
         s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, "out of memory");
@@ -237,7 +242,8 @@ static void s_store_batch(s_conn_t *c, ingress_item_t **items, int n)
         if (items[i]->provider_id)
             for (int j = 0; j < nu; j++)
                 if (uniq[j]->provider_id && strcmp(uniq[j]->provider_id, items[i]->provider_id) == 0 &&
-                    strcmp(uniq[j]->channel, items[i]->channel) == 0) {
+                    strcmp(uniq[j]->channel, items[i]->channel) == 0 &&
+                    strcmp(uniq[j]->row_json, items[i]->row_json) == 0) {
                     items[i]->dup_of_ = uniq[j];
                     break;
                 }
