@@ -146,8 +146,8 @@ it_stop "$SENDER_PID" TERM
 
 # --- callbacks never reach loopback, link-local or private addresses unless allowed (the other senders here
 # allow 127.0.0.0/8 for the fake); a refused address dead-letters with one generic error, whatever is there
-sender_start strict LULL_SENDER_CALLBACK_ALLOW=
 export LULL_TENANT_CB_SECRET=$SENDER_SECRET
+sender_start strict LULL_SENDER_CALLBACK_ALLOW=
 it_sql "INSERT INTO tenants (id, slug, callback_url, callback_secret_ref) VALUES
           (7, 'loop', '$FAKE/callback', 'LULL_TENANT_CB_SECRET'),
           (8, 'closed', 'http://127.0.0.1:1/hook', NULL),
