@@ -7,6 +7,7 @@
 #include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
+#include "lull_stdwebhook.h"
 #include "lull_http.h"
 #include "lull_json.h"
 #include "lull_log.h"
@@ -446,9 +447,9 @@ static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, in
                            .headers = {"Content-Type: application/json", h_idem, h_id, h_ts},
                            .public_only = true, .allow = &self->callback_allow};
     if (secret && *secret) {
-        uint8_t key[256];
-        int klen = sender_webhook_key(secret, key, sizeof key);
-        if (klen <= 0 || sender_webhook_sign(key, (size_t)klen, idem, ts, body, blen, sig, sizeof sig) != 0) {
+        uint8_t key[LULL_STDWEBHOOK_KEY_MAX];
+        int klen = lull_stdwebhook_key(secret, key, sizeof key);
+        if (klen <= 0 || lull_stdwebhook_sign(key, (size_t)klen, idem, ts, body, blen, sig, sizeof sig) != 0) {
             snprintf(err, sizeof err, "invalid callback signing secret (expected whsec_<base64> or raw bytes)");
             goto fail;
         }

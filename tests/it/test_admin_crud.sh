@@ -47,6 +47,7 @@ it_check_eq "LULL_TENANT_ references accepted" "201|LULL_TENANT_REFS_CB|LULL_TEN
     "$ADM_CODE|$(it_sql "SELECT callback_secret_ref || '|' || webhook_secret_env FROM tenants WHERE slug = 'refs'")"
 adm PATCH "/api/v1/tenants/$(jqr .id)" '{"callback_secret_ref":"LULL_ADMIN_TOKEN"}'
 it_check_eq "PATCH to a process setting → 400" 400 "$ADM_CODE"
+it_sql "DELETE FROM tenants WHERE slug = 'refs'" >/dev/null
 adm POST /api/v1/tenants '{"slug":"x1","callback_url":"ftp://x"}'
 it_check_eq "bad URL → 400" 400 "$ADM_CODE"
 adm POST /api/v1/tenants '{"slug":"x1","bogus":1}'
