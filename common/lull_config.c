@@ -314,3 +314,26 @@ int lull_config_main(int argc, char **argv, const lull_setting_t *table, size_t 
     }
     return 0;
 }
+
+bool lull_config_tenant_ref_ok(const char *name)
+{
+    size_t plen = sizeof LULL_TENANT_REF_PREFIX - 1, n = name ? strlen(name) : 0;
+    if (n <= plen || n > LULL_TENANT_REF_MAX || strncmp(name, LULL_TENANT_REF_PREFIX, plen) != 0) return false;
+    for (size_t i = plen; i < n; i++)
+        if (!((name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_')) return false;
+    return true;
+}
+
+const char *lull_config_tenant_env(const char *name, const char *what, int64_t tenant_id, bool *refused)
+{
+    if (refused) *refused = false;
+    if (!lull_config_tenant_ref_ok(name)) {
+        if (refused) *refused = true;
+        // the name is not secret (it names a variable); its length is bounded for the log
+        LOG_WARN("tenant.ref_refused", "a tenant credential reference must name a " LULL_TENANT_REF_PREFIX
+                 "* variable; ignored", "what", LS(what), "tenant", LI(tenant_id), "name", LS(name ? name : ""));
+        return NULL;
+    }
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}

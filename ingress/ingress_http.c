@@ -216,6 +216,13 @@ static enum MHD_Result s_answer(s_req_t *req)
             return s_json(req->conn, 200, o);
         }
     case INGRESS_OUT_UNKNOWN_TENANT: return s_error(req, 404, "unknown_tenant", "the tenant does not exist", NULL);
+    case INGRESS_OUT_SIG_MISSING:
+        return s_error(req, 400, "missing_signature",
+                       "this tenant requires signed webhooks: webhook-id, webhook-timestamp and webhook-signature", NULL);
+    case INGRESS_OUT_SIG_INVALID:
+        return s_error(req, 403, "invalid_signature", "the webhook signature is invalid or its timestamp too old", NULL);
+    case INGRESS_OUT_SIG_UNAVAILABLE:
+        return s_error(req, 503, "signature_unavailable", "the tenant's signing secret is not configured; retry later", NULL);
     case INGRESS_OUT_UNKNOWN_SESSION:
         return s_error(req, 404, "unknown_session", "the chat session does not exist (or belongs to another user)", NULL);
     case INGRESS_OUT_FAILED:
@@ -442,6 +449,13 @@ static enum MHD_Result s_dispatch(s_req_t *req)
     case R_GENERIC:
         if (ingress_parse_generic(req->body, req->len, &req->row, &err) != 0)
             return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+        // the writer checks the signature when the tenant requires one (it knows the tenant)
+        req->item.check_sig = true;
+        req->item.sig_headers[0] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-id");
+        req->item.sig_headers[1] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-timestamp");
+        req->item.sig_headers[2] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-signature");
+        req->item.body = req->body;
+        req->item.body_len = req->len;
         return s_submit_row(req);
     case R_TWILIO: return s_twilio(req);
     case R_TWILIO_STATUS: return s_twilio_status(req);

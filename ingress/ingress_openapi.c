@@ -47,7 +47,7 @@ static const s_op_t s_ops[] = {
      "200=NoBody"},
     // webhooks
     {"post", "/webhook", "webhookGeneric", "webhooks", S_PUBLIC, "Generic SMS JSON webhook", NULL, "GenericWebhook",
-     "200=GenericAccepted 400 404 413 500 503"},
+     "200=GenericAccepted 400 403 404 413 500 503"},
     {"post", "/webhook/twilio", "webhookTwilio", "webhooks", S_PUBLIC, "Twilio SMS and WhatsApp webhook",
      "TwilioSignature", "TwilioWebhook", "200=TwiML 400 403 413 415 500 503"},
     {"post", "/webhook/twilio/status", "webhookTwilioStatus", "webhooks", S_PUBLIC,
