@@ -44,7 +44,9 @@ embed_name = $(subst -,_,$(subst .,_,$(subst /,_,$(1))))
 EMBED_OBJ := $(foreach f,$(EMBED_IN),$(BUILD)/gen/$(call embed_name,$(f)).o)
 LIB       := $(BUILD)/liblull.a
 PROGS     := $(foreach t,$(TIERS),$(if $(wildcard $(t)/main.c),$(BIN)/lull-$(t)))
-EXTRA_PROGS := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/*.c))
+# tools/*.c are one program each, except tools/<prog>_*.c, which are linked into tools/<prog>.c's program.
+TOOL_PARTS  := $(wildcard tools/*_*.c)
+EXTRA_PROGS := $(patsubst tools/%.c,$(BIN)/%,$(filter-out $(TOOL_PARTS),$(wildcard tools/*.c)))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FAKE_BIN  := $(patsubst tests/fakes/%.c,$(BUILD)/fakes/%,$(wildcard tests/fakes/*.c))
@@ -88,10 +90,12 @@ $(BIN)/lull-%: $(BUILD)/obj/%/main.o $(LIB)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
+# A tool links its parts (tools/<prog>_*.c) before the library.
+$(foreach p,$(EXTRA_PROGS),$(eval $(p): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(notdir $(p))_*.c))))
 $(BIN)/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "LD $@"
-	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	@$(CC) $(LDFLAGS) $(filter-out $(LIB),$^) $(LIB) $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -3,6 +3,7 @@
 // parameters. Also GET /api/v1/usage (requests, tokens and cost per tenant / contact / day).
 #include "admin_crud.h"
 #include "lull_buf.h"
+#include "lull_config.h"
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_tenant_limits.h"
@@ -85,6 +86,7 @@ static const s_field_t s_tenant_fields[] = {
     {"whatsapp_template_vars", F_JOBJ, 0, 4096, true, false, NULL},
     {"callback_url", F_URL, 0, 2000, true, false, NULL},
     {"callback_secret_ref", F_ENVNAME, 0, 128, true, false, NULL},
+    {"webhook_secret_env", F_ENVNAME, 0, 128, true, false, NULL},
     {"retry_base_ms", F_INT, 0, LULL_TENANT_RETRY_MS_MAX, true, false, NULL},
     {"retry_max_ms", F_INT, 0, LULL_TENANT_RETRY_MS_MAX, true, false, NULL},
     {"max_retries", F_INT, 0, LULL_TENANT_MAX_RETRIES_MAX, true, false, NULL},
@@ -122,13 +124,10 @@ static const s_resource_t s_resources[] = {
 // ---------------------------------------------------------------------------------------------------------
 // Validation
 
+// A credential reference: LULL_TENANT_… (never a process setting such as LULL_ADMIN_TOKEN), max bytes at most.
 static bool s_env_name(const char *v, size_t max)
 {
-    size_t n = strlen(v);
-    if (n == 0 || n > max || !(isupper((unsigned char)v[0]) || v[0] == '_')) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(isupper((unsigned char)v[i]) || isdigit((unsigned char)v[i]) || v[i] == '_')) return false;
-    return true;
+    return strlen(v) <= max && lull_config_tenant_ref_ok(v);
 }
 
 static bool s_in_set(const char *v, const char *set)
@@ -181,7 +180,8 @@ static int s_value(const s_field_t *f, const cJSON *v, char **param, char *msg, 
             case F_SLUG: snprintf(msg, cap, "'%s' must be 1 to %.0f characters of a-z, 0-9, - and _", f->name, f->max); break;
             case F_URL: snprintf(msg, cap, "'%s' must be an http:// or https:// URL of at most %.0f bytes", f->name, f->max); break;
             case F_ENVNAME:
-                snprintf(msg, cap, "'%s' must name an environment variable (A-Z, 0-9, _), not hold a secret", f->name);
+                snprintf(msg, cap, "'%s' must name an environment variable " LULL_TENANT_REF_PREFIX "… (A-Z, 0-9, _), not hold a secret",
+                         f->name);
                 break;
             case F_ENUM: snprintf(msg, cap, "'%s' must be one of %s", f->name, f->set); break;
             case F_CURRENCY: snprintf(msg, cap, "'%s' must be a 3-letter currency code (USD)", f->name); break;
@@ -259,7 +259,7 @@ static int s_value(const s_field_t *f, const cJSON *v, char **param, char *msg, 
             cJSON_ArrayForEach(e, v) ok = ok && cJSON_IsString(e) && s_env_name(e->valuestring, 128);
             if (!ok) {
                 snprintf(msg, cap,
-                         "'%s' values must be environment variable NAMES (A-Z, 0-9, _) holding the secrets, never the secrets",
+                         "'%s' values must be environment variable NAMES " LULL_TENANT_REF_PREFIX "… (A-Z, 0-9, _) holding the secrets, never the secrets",
                          f->name);
                 return -1;
             }
@@ -556,7 +556,7 @@ static void s_schema_range(cJSON *s, const char *lo, const char *hi, const s_fie
 
 static cJSON *s_field_schema(const s_field_t *f)
 {
-    static const char env_name[] = "^[A-Z_][A-Z0-9_]*$";
+    static const char env_name[] = "^" LULL_TENANT_REF_PREFIX "[A-Z0-9_]+$";
     cJSON *s = cJSON_CreateObject(), *x = NULL;
     char text[160];
     if (!s) return NULL;

@@ -11,6 +11,7 @@
 #include "lull_json.h"
 #include "lull_httpd.h"
 #include "lull_log.h"
+#include "lull_mask.h"
 #include "lull_openapi.h"
 #include "admin_static.h"
 
@@ -137,8 +138,13 @@ static enum MHD_Result s_dispatch(s_req_t *req)
 }
 
 // The first call of a request (headers only): its route, the auth and the path's id. MHD_YES to read the body.
-static enum MHD_Result s_route(s_req_t *req, const char *method)
+static enum MHD_Result s_route(s_req_t *req, const char *method, const char *version)
 {
+    unsigned fstatus;
+    const char *fcode, *fwhy;
+    req->admin.method = method;
+    if (lull_httpd_framing_refused(req->conn, version, &fstatus, &fcode, &fwhy))
+        return s_error(req, fstatus, fcode, fwhy, NULL);
     char path[1024];
     snprintf(path, sizeof path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
     char allow[LULL_ROUTE_ALLOW_MAX];
@@ -180,12 +186,11 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     (void)cls;
     (void)conn;
     (void)url;
-    (void)version;
     s_req_t *req = *req_cls;
     if (!req || !req->uri) return MHD_NO;
     if (!req->routed) {
         req->routed = true;
-        return s_route(req, method);
+        return s_route(req, method, version);
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -272,7 +277,9 @@ admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics)
         goto fail;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    self->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, &addr,
+    // the logger first, so that libmicrohttpd prints nothing of its own before it is set
+    self->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER,
+                                    lull_mask_mhd_log, (void *)"http", MHD_OPTION_SOCK_ADDR, &addr,
                                     MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self, MHD_OPTION_NOTIFY_COMPLETED,
                                     s_completed, self, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_END);

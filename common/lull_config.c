@@ -1,5 +1,6 @@
 // Table-driven configuration: parse, validate, mask, print help, log the effective values.
 #include "lull_config.h"
+#include "lull_mask.h"
 #include "lull_log.h"
 
 #include <cJSON.h>
@@ -184,25 +185,8 @@ void lull_config_free(const lull_setting_t *table, size_t n, void *cfg)
 char *lull_config_mask(const char *value)
 {
     if (!value || !*value) return strdup("");
-    const char *scheme = strstr(value, "://");
-    if (scheme) {
-        // scheme://user:password@host/... → scheme://user:***@host/...
-        const char *auth = scheme + 3;
-        const char *at = strchr(auth, '@');
-        const char *slash = strchr(auth, '/');
-        if (at && (!slash || at < slash)) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-            if (colon) {
-                size_t head = (size_t)(colon - value) + 1;
-                size_t len = head + 3 + strlen(at) + 1;
-                char *out = malloc(len);
-                if (!out) return NULL;
-                snprintf(out, len, "%.*s***%s", (int)head, value, at);
-                return out;
-            }
-        }
-        return strdup(value);  // a URL without a password holds no secret
-    }
+    // a connection string (URL or key=value) keeps everything but its passwords; any other secret is hidden whole
+    if (strstr(value, "://") || lull_mask_is_keyvalue(value)) return lull_mask_conninfo(value);
     return strdup("***");
 }
 
@@ -329,4 +313,27 @@ int lull_config_main(int argc, char **argv, const lull_setting_t *table, size_t 
         return -1;
     }
     return 0;
+}
+
+bool lull_config_tenant_ref_ok(const char *name)
+{
+    size_t plen = sizeof LULL_TENANT_REF_PREFIX - 1, n = name ? strlen(name) : 0;
+    if (n <= plen || n > LULL_TENANT_REF_MAX || strncmp(name, LULL_TENANT_REF_PREFIX, plen) != 0) return false;
+    for (size_t i = plen; i < n; i++)
+        if (!((name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_')) return false;
+    return true;
+}
+
+const char *lull_config_tenant_env(const char *name, const char *what, int64_t tenant_id, bool *refused)
+{
+    if (refused) *refused = false;
+    if (!lull_config_tenant_ref_ok(name)) {
+        if (refused) *refused = true;
+        // the name is not secret (it names a variable); its length is bounded for the log
+        LOG_WARN("tenant.ref_refused", "a tenant credential reference must name a " LULL_TENANT_REF_PREFIX
+                 "* variable; ignored", "what", LS(what), "tenant", LI(tenant_id), "name", LS(name ? name : ""));
+        return NULL;
+    }
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
 }

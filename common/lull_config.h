@@ -76,7 +76,8 @@ void lull_config_log(const lull_setting_t *table, size_t n, const void *cfg);
 // The effective configuration as a JSON object text {"LULL_X":"value",…} (every value a string, secrets
 // masked as in lull_config_log). The caller frees; NULL when out of memory.
 char *lull_config_to_json(const lull_setting_t *table, size_t n, const void *cfg);
-// Masks a secret for display: "" stays "", a URL keeps scheme/host but loses its password, others "***".
+// Masks a secret for display: "" stays "", a connection string (URL or libpq key=value) keeps all but its
+// passwords (lull_mask_conninfo), others "***".
 // Returns a new string the caller frees.
 char *lull_config_mask(const char *value);
 // Standard start of every main(): handles --help/-h and --help-markdown (exit 0), unknown arguments
@@ -84,5 +85,18 @@ char *lull_config_mask(const char *value);
 // with *exit_code.
 int lull_config_main(int argc, char **argv, const lull_setting_t *table, size_t n, void *cfg,
                      const char *proc, const char *about, int *exit_code) __attribute__((warn_unused_result));
+
+// Tenant credential references: a tenant row names the environment variable that holds its secret (never the
+// secret). Names must start with this prefix, which no setting of any lull process uses, so a tenant can never
+// name the admin token, the database URL or another process setting.
+#define LULL_TENANT_REF_PREFIX "LULL_TENANT_"
+#define LULL_TENANT_REF_MAX 128  // bytes of a reference at most
+// True when name is a valid tenant credential reference: the prefix, then 1 or more of A-Z, 0-9 and _,
+// LULL_TENANT_REF_MAX bytes at most.
+bool lull_config_tenant_ref_ok(const char *name);
+// The value of the environment variable a tenant credential reference names (borrowed from the environment), or
+// NULL when it is unset or empty. A name that is not a valid reference is never read: NULL, *refused true and
+// one warn log naming what (e.g. "tenants.callback_secret_ref") and the tenant. refused may be NULL.
+const char *lull_config_tenant_env(const char *name, const char *what, int64_t tenant_id, bool *refused);
 
 #endif

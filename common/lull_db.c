@@ -3,6 +3,7 @@
 #include "lull_db.h"
 #include "lull_clock.h"
 #include "lull_log.h"
+#include "lull_mask.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +29,8 @@ struct lull_db {
 
 static void s_set_error(lull_db_t *self, const char *msg, const char *state, bool conn_error)
 {
-    snprintf(self->error, sizeof self->error, "%s", msg ? msg : "");
+    // libpq's messages may echo parts of the connection string (a bad option, a malformed URL): no password
+    lull_mask_echo(msg ? msg : "", self->url, self->error, sizeof self->error);
     // libpq messages end with a newline; keep log lines single-line.
     size_t n = strlen(self->error);
     while (n && (self->error[n - 1] == '\n' || self->error[n - 1] == ' ')) self->error[--n] = '\0';

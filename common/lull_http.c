@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define MAX_HEADER_BYTES 16384
@@ -21,6 +22,8 @@ typedef struct s_req {
     char hdrs[MAX_HEADER_BYTES];  // "name: value\n" lines of the last response
     size_t hdrs_len;
     int64_t started_ms;
+    lull_netaddr_allow_t allow;         // public_only: copy of the request's allowlist
+    bool refused;                       // an address was refused by public_only
     lull_http_done_fn *done;
     void *arg;
     lull_http_t *owner;
@@ -131,16 +134,34 @@ static void s_free_req(s_req_t *r)
     free(r);
 }
 
+// CURLOPT_OPENSOCKETFUNCTION of a public_only request: every address curl is about to connect to (each one
+// DNS gave, also on reconnects) is checked here, so a name that resolves to a public address when checked and
+// to a private one when connected cannot slip through.
+static curl_socket_t s_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    s_req_t *r = clientp;
+    if (purpose != CURLSOCKTYPE_IPCXN || !lull_netaddr_allowed(&r->allow, (const struct sockaddr *)&a->addr)) {
+        r->refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 static void s_finish(lull_http_t *self, s_req_t *r, CURLcode code)
 {
     long status = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     long req_size = 0;
     curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &req_size);
+    // A refused address says only that: connect errors of the other addresses would make a port scanner.
+    bool refused = r->refused && code != CURLE_OK && status == 0;
     lull_http_resp_t resp = {
         .status = status,
         .curl_code = (int)code,
-        .error = code == CURLE_OK ? "" : (r->resp.failed ? "response body too large" : curl_easy_strerror(code)),
+        .error = code == CURLE_OK ? ""
+                 : refused        ? "address not allowed"
+                                  : (r->resp.failed ? "response body too large" : curl_easy_strerror(code)),
+        .address_refused = refused,
         .body = r->resp.data ? r->resp.data : "",
         .body_len = r->resp.len,
         .request_sent = req_size > 0,
@@ -226,6 +247,11 @@ int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_don
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     if (req->userpwd) curl_easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
+    if (req->public_only) {
+        if (req->allow) r->allow = *req->allow;
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, s_open_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
+    }
     if (req->body) {
         r->body = malloc(req->body_len + 1);
         if (!r->body) goto fail;

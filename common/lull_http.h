@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "lull_loop.h"
+#include "lull_netaddr.h"
 
 typedef struct lull_http lull_http_t;
 
@@ -21,6 +22,10 @@ typedef struct {
     size_t body_len;
     const char *userpwd;  // basic auth "user:password", or NULL
     int64_t timeout_ms;   // whole request; 0 = the client default
+    // A URL someone outside the operators chose (a tenant's callback): connect only to public addresses or to
+    // allow's ranges, checked on each address actually connected to (DNS rebinding does not help).
+    bool public_only;
+    const lull_netaddr_allow_t *allow;  // with public_only: ranges allowed anyway, or NULL (borrowed until done)
 } lull_http_req_t;
 
 typedef struct {
@@ -31,6 +36,7 @@ typedef struct {
     size_t body_len;
     bool request_sent;      // the request reached the server (outcome unknown if no response)
     bool timed_out;
+    bool address_refused;   // public_only: no address of the host was allowed (error says only that)
     int64_t elapsed_ms;
     const void *headers_;   // private: use lull_http_header()
 } lull_http_resp_t;

@@ -1,5 +1,5 @@
-// What the libmicrohttpd servers (lull-ingress, lull-admin) share: reading a request body under a cap, and
-// queueing an answer.
+// What the libmicrohttpd servers (lull-ingress, lull-admin) share: refusing unsound framing, reading a request
+// body under a cap, and queueing an answer.
 #ifndef LULL_HTTPD_H
 #define LULL_HTTPD_H
 
@@ -19,6 +19,12 @@ typedef struct {
 int lull_httpd_body_add(lull_httpd_body_t *b, const char *data, size_t n, size_t max) __attribute__((warn_unused_result));
 // At the end of the upload: makes data "" when nothing came. 0, or -1 when out of memory.
 int lull_httpd_body_end(lull_httpd_body_t *b) __attribute__((warn_unused_result));
+// Refuses a request whose body length is not said once and one way (libmicrohttpd takes the first of two
+// Content-Lengths, prefers chunked to a Content-Length, and waits for a body it cannot delimit when the transfer
+// coding is unknown): true with the answer's status (400 bad_framing, 501 unsupported_transfer_encoding), code and
+// message set; false when the framing headers are sound. Call on the first (headers-only) call of a request.
+bool lull_httpd_framing_refused(struct MHD_Connection *conn, const char *version, unsigned *status, const char **code,
+                                const char **why);
 // Queues body (owned, freed; NULL: MHD_NO) with status and Content-Type type, Allow when allow is not NULL, and
 // Retry-After: 1 on a 503.
 enum MHD_Result lull_httpd_send(struct MHD_Connection *conn, unsigned status, const char *type, char *body,

@@ -2,6 +2,7 @@
 #include "lull_ops.h"
 #include "lull_clock.h"
 #include "lull_log.h"
+#include "lull_mask.h"
 
 #include <arpa/inet.h>
 #include <cJSON.h>
@@ -120,7 +121,8 @@ lull_ops_t *lull_ops_new(const char *proc, const char *bind, int port, lull_metr
         return NULL;
     }
     self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-                                    NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, &addr,
+                                    NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, lull_mask_mhd_log,
+                                    (void *)"ops", MHD_OPTION_SOCK_ADDR, &addr,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
                                     (unsigned)64, MHD_OPTION_END);
     if (!self->daemon) {

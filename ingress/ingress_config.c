@@ -1,5 +1,6 @@
 // The settings table of lull-ingress.
 #include "ingress_config.h"
+#include "lull_log.h"
 
 #define S_(name, type, def, help, secret, min, max, field) \
     {name, type, def, help, secret, min, max, offsetof(ingress_cfg_t, field)}
@@ -12,7 +13,8 @@ static const lull_setting_t s_settings[] = {
     S_("LULL_HTTP_BIND", LULL_CFG_STR, "127.0.0.1", "IPv4 address the webhook server binds", false, 0, 0, http_bind),
     S_("LULL_HTTP_PORT", LULL_CFG_INT, "8080", "port of the webhook server", false, 1, 65535, http_port),
     S_("LULL_PUBLIC_URL", LULL_CFG_STR, "",
-       "scheme://host[:port] the providers call, used to verify X-Twilio-Signature; empty = http://<Host header>",
+       "scheme://host[:port] the providers call, used to verify X-Twilio-Signature; required when"
+       " LULL_TWILIO_AUTH_TOKEN is set (ingress refuses to start without it)",
        false, 0, 0, public_url),
     S_("LULL_TWILIO_AUTH_TOKEN", LULL_CFG_STR, "",
        "Twilio auth token (verifies X-Twilio-Signature); empty = Twilio webhooks refused unless LULL_DEV_ALLOW_UNSIGNED",
@@ -29,6 +31,13 @@ static const lull_setting_t s_settings[] = {
        max_body_bytes),
     S_("LULL_HTTP_TIMEOUT_S", LULL_CFG_INT, "10", "idle connection timeout (slow clients), seconds", false, 1, 3600,
        http_timeout_s),
+    S_("LULL_HTTP_HEAD_TIMEOUT_MS", LULL_CFG_INT, "10000",
+       "a request's head (request line and headers) must arrive whole within this, however slowly it trickles in;"
+       " also how long a kept-alive connection may wait for its next request, milliseconds", false, 50, 3600000,
+       http_head_timeout_ms),
+    S_("LULL_HTTP_BODY_TIMEOUT_MS", LULL_CFG_INT, "30000",
+       "a request's body must arrive whole within this of its head (web chat streams are exempt once accepted),"
+       " milliseconds", false, 50, 3600000, http_body_timeout_ms),
     S_("LULL_HTTP_PER_IP_LIMIT", LULL_CFG_INT, "256",
        "concurrent connections per client IP (raise it behind a reverse proxy); 0 = no limit", false, 0, 100000,
        http_per_ip_limit),
@@ -66,3 +75,16 @@ const lull_proc_spec_t INGRESS_PROC = {
     .nsettings = sizeof s_settings / sizeof s_settings[0],
     .common_offset = offsetof(ingress_cfg_t, common),
 };
+
+int ingress_config_check(const ingress_cfg_t *cfg)
+{
+    // Without a public URL the Host header, which the caller chooses, would choose the URL signatures are checked
+    // against.
+    if (cfg->twilio_auth_token && *cfg->twilio_auth_token && !(cfg->public_url && *cfg->public_url)) {
+        LOG_ERROR("config.invalid",
+                  "LULL_TWILIO_AUTH_TOKEN is set but LULL_PUBLIC_URL is not: set LULL_PUBLIC_URL to the scheme://host[:port]"
+                  " Twilio calls (X-Twilio-Signature is checked against it)");
+        return -1;
+    }
+    return 0;
+}

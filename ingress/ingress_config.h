@@ -17,6 +17,8 @@ typedef struct {
     bool dev_allow_unsigned;   // accept unsigned requests on channels without a secret (development only)
     int64_t max_body_bytes;    // larger bodies get 413
     int64_t http_timeout_s;    // idle connection timeout, seconds
+    int64_t http_head_timeout_ms;  // a request head must arrive whole within this, milliseconds
+    int64_t http_body_timeout_ms;  // a request body must arrive whole within this of its head, milliseconds
     int64_t http_per_ip_limit;   // concurrent connections per client IP
     int64_t http_max_connections;  // concurrent connections in total
     int64_t http_threads;      // libmicrohttpd polling threads
@@ -30,6 +32,10 @@ typedef struct {
     int64_t chat_streams_max;  // open chat streams in total
     int64_t chat_keepalive_ms; // keep-alive comment period of chat streams
 } ingress_cfg_t;
+
+// Checks the settings that depend on one another (logged as config.invalid): 0, or -1 and the process exits
+// LULL_EXIT_CONFIG.
+int ingress_config_check(const ingress_cfg_t *cfg) __attribute__((warn_unused_result));
 
 // The process description (name, about, settings table) for lull_proc_init.
 extern const lull_proc_spec_t INGRESS_PROC;

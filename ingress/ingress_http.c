@@ -4,6 +4,7 @@
 // a valid message goes to the writer while the connection is suspended, and the writer's done callback
 // resumes it.
 #include "ingress_http.h"
+#include "ingress_deadline.h"
 #include "ingress_page.h"
 #include "ingress_parse.h"
 #include "ingress_sig.h"
@@ -15,6 +16,7 @@
 #include "lull_json.h"
 #include "lull_httpd.h"
 #include "lull_log.h"
+#include "lull_mask.h"
 #include "lull_openapi.h"
 #include "lull_route.h"
 #include "lull_url.h"
@@ -65,6 +67,7 @@ struct ingress_http {
     ingress_stream_t *streams;  // web chat SSE
     struct MHD_Response *page;  // GET /chat
     struct MHD_Response *openapi;  // GET /openapi.json
+    ingress_deadline_t *deadlines;  // head and body deadlines of slow clients
 };
 
 typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
@@ -196,6 +199,13 @@ static enum MHD_Result s_answer(s_req_t *req)
             return s_json(req->conn, 200, o);
         }
     case INGRESS_OUT_UNKNOWN_TENANT: return s_error(req, 404, "unknown_tenant", "the tenant does not exist", NULL);
+    case INGRESS_OUT_SIG_MISSING:
+        return s_error(req, 400, "missing_signature",
+                       "this tenant requires signed webhooks: webhook-id, webhook-timestamp and webhook-signature", NULL);
+    case INGRESS_OUT_SIG_INVALID:
+        return s_error(req, 403, "invalid_signature", "the webhook signature is invalid or its timestamp too old", NULL);
+    case INGRESS_OUT_SIG_UNAVAILABLE:
+        return s_error(req, 503, "signature_unavailable", "the tenant's signing secret is not configured; retry later", NULL);
     case INGRESS_OUT_UNKNOWN_SESSION:
         return s_error(req, 404, "unknown_session", "the chat session does not exist (or belongs to another user)", NULL);
     case INGRESS_OUT_FAILED:
@@ -360,6 +370,13 @@ static enum MHD_Result s_generic(s_req_t *req)
     ingress_err_t err;
     if (ingress_parse_generic(req->in.data, req->in.len, &req->row, &err) != 0)
         return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    // the writer checks the signature when the tenant requires one (it knows the tenant)
+    req->item.check_sig = true;
+    req->item.sig_headers[0] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-id");
+    req->item.sig_headers[1] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-timestamp");
+    req->item.sig_headers[2] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-signature");
+    req->item.body = req->in.data;
+    req->item.body_len = req->in.len;
     return s_submit_row(req);
 }
 
@@ -435,11 +452,15 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
 {
     (void)cls;
     (void)url;
-    (void)version;
     s_req_t *req = *req_cls;
     if (!req || !req->uri) return MHD_NO;
     if (!req->routed) {  // headers only
         req->routed = true;
+        ingress_deadline_head_done(req->srv->deadlines, conn);
+        unsigned fstatus;
+        const char *fcode, *fwhy;
+        if (lull_httpd_framing_refused(conn, version, &fstatus, &fcode, &fwhy))
+            return s_error(req, fstatus, fcode, fwhy, NULL);
         snprintf(req->path, sizeof req->path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
         char allow[LULL_ROUTE_ALLOW_MAX];
         int r = lull_route_find(s_routes, R_NONE, method, req->path, &req->args, allow, sizeof allow);
@@ -461,6 +482,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     int st = atomic_load(&req->state);
     if (st == ST_DONE) return s_answer(req);
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
+    ingress_deadline_body_done(req->srv->deadlines, conn);  // read whole: answering (or streaming) takes its time
     if (req->in.too_large)
         return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
     if (lull_httpd_body_end(&req->in) != 0) return MHD_NO;
@@ -469,9 +491,9 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
 
 static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     ingress_http_t *self = cls;
+    ingress_deadline_request_done(self->deadlines, conn);
     s_req_t *req = *req_cls;
     if (!req) return;
     if (req->route != R_CHAT_STREAM)  // a stream lasts as long as the page is open
@@ -534,7 +556,8 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
                                .replay_max = cfg->history_limit,
                                .metrics = metrics};
     self->streams = ingress_stream_new(&sc);
-    if (!self->page || !self->openapi || !self->streams) goto fail;
+    self->deadlines = ingress_deadline_new(cfg->http_head_timeout_ms, cfg->http_body_timeout_ms);
+    if (!self->page || !self->openapi || !self->streams || !self->deadlines) goto fail;
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -546,8 +569,11 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     self->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->http_port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR, &addr,
+        // the logger first, so that libmicrohttpd prints nothing of its own before it is set
+        flags, (uint16_t)cfg->http_port, NULL, NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, lull_mask_mhd_log,
+        (void *)"http", MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_NOTIFY_CONNECTION, ingress_deadline_notify, self->deadlines,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->http_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_per_ip_limit,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
@@ -581,6 +607,7 @@ void ingress_http_destroy(ingress_http_t **self_p)
     if (self->page) MHD_destroy_response(self->page);
     if (self->openapi) MHD_destroy_response(self->openapi);
     ingress_stream_destroy(&self->streams);
+    ingress_deadline_destroy(&self->deadlines);  // after the server: no connection is left to notify
     free(self);
     *self_p = NULL;
 }

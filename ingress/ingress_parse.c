@@ -270,6 +270,27 @@ cleanup:
     return rc;
 }
 
+bool ingress_parse_twilio_sid(const char *sid)
+{
+    bool ok = sid && strlen(sid) == 34 && (sid[0] == 'S' || sid[0] == 'M') && sid[1] == 'M';
+    for (size_t i = 2; ok && i < 34; i++) ok = isxdigit((unsigned char)sid[i]) != 0;
+    return ok;
+}
+
+static int s_bad_sid(ingress_err_t *err)
+{
+    return ingress_err_set(err, 400, "invalid_field",
+                           "field 'MessageSid' is not a Twilio message SID (SM or MM and 32 hexadecimal digits)");
+}
+
+bool ingress_parse_tiktok_id(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    bool ok = n >= 1 && n <= INGRESS_TIKTOK_ID_MAX;
+    for (size_t i = 0; ok && i < n; i++) ok = isalnum((unsigned char)id[i]) || strchr("_:.=+/-", id[i]) != NULL;
+    return ok;
+}
+
 int ingress_parse_twilio_status(const ingress_form_t *f, const char *uri, char *outbox, size_t outbox_cap,
                                 char *args[4], ingress_err_t *err)
 {
@@ -289,9 +310,7 @@ int ingress_parse_twilio_status(const ingress_form_t *f, const char *uri, char *
     const char *sid = ingress_form_get(f, "MessageSid"), *st = ingress_form_get(f, "MessageStatus"),
                *code = ingress_form_get(f, "ErrorCode");
     if (!sid || !*sid) return ingress_err_set(err, 400, "missing_field", "missing required field 'MessageSid'");
-    bool sid_ok = strlen(sid) == 34 && sid[0] >= 'A' && sid[0] <= 'Z' && sid[1] >= 'A' && sid[1] <= 'Z';
-    for (size_t i = 2; sid_ok && i < 34; i++) sid_ok = isxdigit((unsigned char)sid[i]) != 0;
-    if (!sid_ok) return ingress_err_set(err, 400, "invalid_field", "field 'MessageSid' is not a Twilio message SID");
+    if (!ingress_parse_twilio_sid(sid)) return s_bad_sid(err);
     if (!st || !*st) return ingress_err_set(err, 400, "missing_field", "missing required field 'MessageStatus'");
     bool known = false;
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) known = known || strcmp(st, statuses[i]) == 0;
@@ -326,6 +345,8 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
     const char *sid = ingress_form_get(f, "MessageSid"), *from = ingress_form_get(f, "From"),
                *to = ingress_form_get(f, "To"), *text = ingress_form_get(f, "Body"),
                *nm = ingress_form_get(f, "NumMedia"), *profile = ingress_form_get(f, "ProfileName");
+    // a strict format: Twilio's string-to-sign has no separators, so a loose SID could swallow the next parameter
+    if (!ingress_parse_twilio_sid(sid)) return s_bad_sid(err);
     long num_media = 0;
     if (nm && *nm) {
         char *end = NULL;
@@ -412,6 +433,13 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
         s_field(content, "message_id", true, false, &mid, NULL, 0, err) != 0 ||
         s_user_id(content, "from_user", &from, err) != 0 || s_user_id(content, "to_user", &to, err) != 0)
         goto cleanup;
+    const char *bad = !ingress_parse_tiktok_id(conv) ? "conversation_id" : !ingress_parse_tiktok_id(mid) ? "message_id" : NULL;
+    if (bad) {
+        ingress_err_set(err, 400, "invalid_field",
+                        "field 'content.%s' is not a TikTok id (1..%d letters, digits or _ : . = + / -)", bad,
+                        INGRESS_TIKTOK_ID_MAX);
+        goto cleanup;
+    }
     const char *text = "";
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(content, "text");
     if (t && !cJSON_IsNull(t)) {

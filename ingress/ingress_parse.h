@@ -10,6 +10,7 @@
 #include "ingress_sig.h"
 
 #define INGRESS_MAX_FIELD 1024  // bytes of an id, name or address field
+#define INGRESS_TIKTOK_ID_MAX 128  // bytes of a TikTok message or conversation id
 
 typedef struct {
     int status;         // HTTP status to answer (400, 415 …)
@@ -49,7 +50,7 @@ void ingress_form_free(ingress_form_t *f);
 int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err);
 // POST /webhook/twilio: the parsed form (MessageSid, From, To required). 0/-1.
 int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_err_t *err);
-// POST /webhook/twilio/status[?outbox=ID]: MessageSid (two letters + 32 hex digits), MessageStatus (one of Twilio's
+// POST /webhook/twilio/status[?outbox=ID]: MessageSid (SM or MM + 32 hex digits), MessageStatus (one of Twilio's
 // statuses), ErrorCode (digits, optional); outbox from the query of uri (a positive integer, optional) into
 // outbox ("" when absent). args[1..3] get owned copies of the sid, the status and the error code (NULL when none);
 // args[0] is left alone. 0/-1 (nothing owned on failure).
@@ -63,6 +64,10 @@ int ingress_parse_chat_message(const char *body, size_t len, ingress_row_t *out,
 // POST /api/v1/chat/session: {"userId"?,"metadata"?,"tenant"?} → *metadata_json (owned: {"userId":…,
 // "metadata":…}) and *tenant (owned slug or NULL). An empty body is allowed. 0/-1.
 int ingress_parse_chat_session(const char *body, size_t len, char **metadata_json, char **tenant, ingress_err_t *err);
+// A Twilio message SID: SM or MM and 32 hexadecimal digits (SMS, MMS and WhatsApp messages alike).
+bool ingress_parse_twilio_sid(const char *sid);
+// A TikTok message or conversation id: 1..INGRESS_TIKTOK_ID_MAX letters, digits or _ : . = + / -.
+bool ingress_parse_tiktok_id(const char *id);
 // Frees a row's strings (NULL-safe) and zeroes it.
 void ingress_row_free(ingress_row_t *r);
 // Sets err (returns -1 for chaining).

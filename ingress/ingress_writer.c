@@ -4,9 +4,11 @@
 // only fails itself.
 #include "ingress_writer.h"
 #include "lull_clock.h"
+#include "lull_config.h"
 #include "lull_db.h"
 #include "lull_log.h"
 #include "lull_proto.h"
+#include "lull_stdwebhook.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -58,6 +60,9 @@ const char *ingress_outcome_name(ingress_outcome_t o)
     case INGRESS_OUT_UNAVAILABLE: return "unavailable";
     case INGRESS_OUT_FAILED: return "failed";
     case INGRESS_OUT_OK: return "ok";
+    case INGRESS_OUT_SIG_MISSING: return "signature_missing";
+    case INGRESS_OUT_SIG_INVALID: return "signature_invalid";
+    case INGRESS_OUT_SIG_UNAVAILABLE: return "signature_unavailable";
     }
     return "unknown";
 }
@@ -209,13 +214,17 @@ static int s_store(s_conn_t *c, ingress_item_t **items, int n)
     return 0;
 }
 
-// The stored id of a duplicate whose original committed while this batch ran (not visible to its snapshot).
+// The stored id of a duplicate whose original committed while this batch ran (not visible to its snapshot), in
+// the duplicate's own tenant: provider message ids are unique per tenant, and an answer never names another's.
 static void s_lookup_duplicate(s_conn_t *c, ingress_item_t *it)
 {
-    const char *params[2] = {it->channel, it->provider_id};
+    char tenant[24];
+    snprintf(tenant, sizeof tenant, "%lld", (long long)it->tenant_id);
+    const char *params[3] = {it->channel, it->provider_id, tenant};
     PGresult *res = lull_db_exec(c->db,
-                                 "SELECT id, conversation_id FROM messages WHERE channel = $1 AND provider_message_id = $2",
-                                 2, params);
+                                 "SELECT id, conversation_id FROM messages"
+                                 " WHERE tenant_id = $3::bigint AND channel = $1 AND provider_message_id = $2",
+                                 3, params);
     if (res && PQntuples(res) == 1) {
         it->message_id = lull_db_int(res, 0, 0, NULL);
         it->conversation_id = lull_db_int(res, 0, 1, NULL);
@@ -223,9 +232,89 @@ static void s_lookup_duplicate(s_conn_t *c, ingress_item_t *it)
     if (res) PQclear(res);
 }
 
+// The tenant slug a generic webhook row names ("default" when none), into out. false when the row is not JSON.
+static bool s_row_slug(const ingress_item_t *it, char *out, size_t cap)
+{
+    cJSON *row = cJSON_Parse(it->row_json);
+    const cJSON *route = cJSON_GetObjectItemCaseSensitive(row, "route");
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(row, "route_key");
+    bool by_slug = cJSON_IsString(route) && strcmp(route->valuestring, "slug") == 0 && cJSON_IsString(key);
+    int len = row ? snprintf(out, cap, "%s", by_slug ? key->valuestring : "default") : -1;
+    cJSON_Delete(row);
+    return len > 0 && (size_t)len < cap;
+}
+
+// Checks one request against the secret a tenant's reference names; sets its outcome when it fails.
+static bool s_signature_ok(ingress_item_t *it, const char *env, const char *slug)
+{
+    bool refused = false;
+    const char *secret = lull_config_tenant_env(env, "tenants.webhook_secret_env", 0, &refused);
+    uint8_t key[LULL_STDWEBHOOK_KEY_MAX];
+    int klen = secret ? lull_stdwebhook_key(secret, key, sizeof key) : -1;
+    if (klen <= 0) {
+        if (!refused)
+            LOG_WARN("webhook.secret_unavailable", "a tenant requires signed webhooks but its secret variable is unset or invalid",
+                     "slug", LS(slug), "name", LS(env));
+        it->outcome = INGRESS_OUT_SIG_UNAVAILABLE;
+        return false;
+    }
+    lull_stdwebhook_verdict_t v = lull_stdwebhook_verify(key, (size_t)klen, it->sig_headers[0], it->sig_headers[1],
+                                                         it->sig_headers[2], it->body, it->body_len,
+                                                         lull_clock_wall_ms() / 1000);
+    if (v == LULL_STDWEBHOOK_OK) return true;
+    it->outcome = v == LULL_STDWEBHOOK_MISSING ? INGRESS_OUT_SIG_MISSING : INGRESS_OUT_SIG_INVALID;
+    return false;
+}
+
+// Generic webhooks whose tenant requires a signature (tenants.webhook_secret_env) are verified here, where the
+// tenant is known, before anything is stored: one query for the batch's tenants, then HMACs. The items that fail
+// keep their outcome and leave items (compacted); returns how many remain.
+static int s_check_signatures(s_conn_t *c, ingress_item_t **items, int n)
+{
+    int nsig = 0;
+    for (int i = 0; i < n; i++) nsig += items[i]->check_sig;
+    if (nsig == 0) return n;
+    char (*slug)[256] = calloc((size_t)n, sizeof *slug);  // "" = unknown: refused, never taken as unsigned
+    cJSON *slugs = cJSON_CreateArray();
+    char *text = NULL;
+    PGresult *res = NULL;
+    int kept = 0;
+    for (int i = 0; slug && slugs && i < n; i++)
+        if (items[i]->check_sig && !s_row_slug(items[i], slug[i], sizeof slug[i])) slug[i][0] = '\0';
+        else if (items[i]->check_sig) cJSON_AddItemToArray(slugs, cJSON_CreateString(slug[i]));
+    text = slug && slugs ? cJSON_PrintUnformatted(slugs) : NULL;
+    if (text) {
+        const char *params[1] = {text};
+        res = lull_db_exec(c->db,
+                           "SELECT slug, webhook_secret_env FROM tenants"
+                           " WHERE slug IN (SELECT jsonb_array_elements_text($1::jsonb)) AND webhook_secret_env IS NOT NULL",
+                           1, params);
+    }
+    for (int i = 0; i < n; i++) {
+        ingress_item_t *it = items[i];
+        bool ok = !it->check_sig;
+        if (!ok && (!res || !slug[i][0])) {
+            it->outcome = INGRESS_OUT_UNAVAILABLE;
+            snprintf(it->error, sizeof it->error, "%s", text ? lull_db_error(c->db) : "out of memory");
+        } else if (!ok) {
+            const char *env = NULL;
+            for (int r = 0; r < PQntuples(res) && !env; r++)
+                if (strcmp(lull_db_text(res, r, 0), slug[i]) == 0) env = lull_db_text(res, r, 1);
+            ok = !env || s_signature_ok(it, env, slug[i]);  // no secret: the tenant takes unsigned webhooks
+        }
+        if (ok) items[kept++] = it;
+    }
+    if (res) PQclear(res);
+    free(text);
+    cJSON_Delete(slugs);
+    free(slug);
+    return kept;
+}
+
 static void s_store_batch(s_conn_t *c, ingress_item_t **items, int n)
 {
-    // Two copies of one provider id in a batch: only the first is stored, the others share its outcome.
+    // Two copies of one delivery in a batch: only the first is stored, the others share its outcome. Rows that
+    // only share the provider id may belong to different tenants: the database decides (ids are per tenant).
     ingress_item_t **uniq = malloc((size_t)n * sizeof *uniq);
     if (!uniq) {
         s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, "out of memory");
@@ -237,7 +326,8 @@ static void s_store_batch(s_conn_t *c, ingress_item_t **items, int n)
         if (items[i]->provider_id)
             for (int j = 0; j < nu; j++)
                 if (uniq[j]->provider_id && strcmp(uniq[j]->provider_id, items[i]->provider_id) == 0 &&
-                    strcmp(uniq[j]->channel, items[i]->channel) == 0) {
+                    strcmp(uniq[j]->channel, items[i]->channel) == 0 &&
+                    strcmp(uniq[j]->row_json, items[i]->row_json) == 0) {
                     items[i]->dup_of_ = uniq[j];
                     break;
                 }
@@ -412,6 +502,7 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
             else if (items[i]->op == INGRESS_OP_STATUS) s_status(c, items[i]);
             else s_fail_all(&items[i], 1, INGRESS_OUT_UNAVAILABLE, "out of memory");
         }
+        if (ns) ns = s_check_signatures(c, store, ns);
         if (ns) s_store_batch(c, store, ns);
         free(store);
     }

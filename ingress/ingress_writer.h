@@ -24,7 +24,10 @@ typedef enum {
     INGRESS_OUT_UNKNOWN_SESSION, // web chat session that does not exist (or belongs to another user)
     INGRESS_OUT_UNAVAILABLE,     // database unreachable or the outcome is unknown: nothing acknowledged
     INGRESS_OUT_FAILED,          // the database refused this row
-    INGRESS_OUT_OK               // SESSION / HISTORY / STATUS done (result_json)
+    INGRESS_OUT_OK,              // SESSION / HISTORY / STATUS done (result_json)
+    INGRESS_OUT_SIG_MISSING,     // STORE with check_sig: the tenant requires a signature and the request has none
+    INGRESS_OUT_SIG_INVALID,     // STORE with check_sig: the signature is wrong, expired or malformed
+    INGRESS_OUT_SIG_UNAVAILABLE  // STORE with check_sig: the tenant's secret variable is unset or not LULL_TENANT_…
 } ingress_outcome_t;
 
 typedef struct ingress_item ingress_item_t;
@@ -40,6 +43,13 @@ struct ingress_item {
     const char *provider_id;  // STORE: dedupe key or NULL
     bool wake;                // STORE: push INBOUND when it was new
     int64_t received_ms;      // wall clock when the request arrived, ms
+    // STORE of a generic webhook: when the row's tenant names a webhook_secret_env, the request must carry a valid
+    // Standard Webhooks signature over body (headers: webhook-id, webhook-timestamp, webhook-signature; NULL when
+    // absent). All borrowed like row_json.
+    bool check_sig;
+    const char *sig_headers[3];
+    const char *body;
+    size_t body_len;
     const char *arg[4];       // SESSION / HISTORY / STATUS arguments
     // results
     ingress_outcome_t outcome;

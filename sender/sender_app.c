@@ -7,6 +7,7 @@
 #include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
+#include "lull_stdwebhook.h"
 #include "lull_http.h"
 #include "lull_json.h"
 #include "lull_log.h"
@@ -36,7 +37,9 @@ struct sender_app {
     const sender_cfg_t *cfg;
     lull_loop_t *loop;
     lull_db_t *db;
-    lull_http_t *http;
+    lull_http_t *http;           // provider APIs (operator-configured URLs)
+    lull_http_t *callback_http;  // tenant callback URLs: public addresses or callback_allow only, own connections
+    lull_netaddr_allow_t callback_allow;
     zsock_t *pull;
     void *pull_raw;
     sender_rate_t *rate;
@@ -109,6 +112,13 @@ static void s_dead(sender_app_t *self, const s_job_t *job, const char *why)
     s_record(self, job, SENDER_REC_DEAD, 0, -1, why, NULL);
 }
 
+// Deliveries in flight, over both HTTP clients.
+static size_t s_in_flight(const sender_app_t *self)
+{
+    return (self->http ? lull_http_in_flight(self->http) : 0) +
+           (self->callback_http ? lull_http_in_flight(self->callback_http) : 0);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Completion
 
@@ -124,6 +134,8 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
         // Aborted by shutdown: hand it back now, with the same idempotency key.
         s_record(self, job, SENDER_REC_RETRY, 0, 0,
                  resp->request_sent ? "unknown outcome: sender stopped mid-request" : "sender stopped", NULL);
+    } else if (resp->address_refused) {
+        s_dead(self, job, "address not allowed");  // no connect detail: a callback URL is not a port scanner
     } else if (out.verdict == SENDER_SENT) {
         s_record(self, job, SENDER_REC_SENT, 0, out.status, NULL, out.provider_id);
     } else if (out.verdict == SENDER_RETRY && job->attempts - 1 < job->max_retries) {
@@ -136,7 +148,7 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
         s_record(self, job, out.unknown ? SENDER_REC_UNKNOWN : SENDER_REC_DEAD, 0, out.status, why, NULL);
     }
     free(job);
-    lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));  // already excludes this one
+    lull_gauge_set(self->in_flight, (double)s_in_flight(self));  // already excludes this one
     // Results are written in batches: each UPDATE is a commit (an fsync), so one per completion would
     // bound throughput by the disk.
     if (sender_results_count(self->results) >= (size_t)self->cfg->batch) s_kick(self);
@@ -186,18 +198,21 @@ static int s_parse_payload(const cJSON *j, s_payload_t *p, char *err, size_t err
     return 0;
 }
 
-// A tenant credential: credentials[key] names an environment variable; *out is its value, or def when the
-// tenant names none. -1 when the tenant names a variable that is unset or empty.
-static int s_credential(const cJSON *creds, const char *key, const char *def, const char **out, char *err, size_t errlen)
+// A tenant credential: credentials[key] names an environment variable (LULL_TENANT_…); *out is its value, or def
+// when the tenant names none. -1 when the tenant names a variable that is unset, empty or not a tenant reference.
+static int s_credential(const cJSON *creds, int64_t tenant, const char *key, const char *def, const char **out,
+                        char *err, size_t errlen)
 {
     const char *name = NULL;
     *out = def;
     if (!creds) return 0;
-    if (lull_json_str(creds, key, false, 128, &name, err, errlen) != 0) return -1;
+    if (lull_json_str(creds, key, false, LULL_TENANT_REF_MAX, &name, err, errlen) != 0) return -1;
     if (!name || !*name) return 0;
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        snprintf(err, errlen, "tenant credential %s names env %s, which is not set", key, name);
+    bool refused = false;
+    const char *v = lull_config_tenant_env(name, key, tenant, &refused);
+    if (!v) {
+        if (refused) snprintf(err, errlen, "tenant credential %s must name a " LULL_TENANT_REF_PREFIX "* variable", key);
+        else snprintf(err, errlen, "tenant credential %s names env %s, which is not set", key, name);
         return -1;
     }
     *out = v;
@@ -223,8 +238,9 @@ static bool s_is_alnum_id(const char *s, size_t max)
 static void s_finish(sender_app_t *self, s_job_t *job, const lull_http_req_t *req, const char *err, cJSON *j,
                      char *body)
 {
-    if (req && lull_http_start(self->http, req, s_on_done, job) == 0) {
-        lull_gauge_set(self->in_flight, (double)lull_http_in_flight(self->http));
+    lull_http_t *client = req && req->public_only ? self->callback_http : self->http;
+    if (req && lull_http_start(client, req, s_on_done, job) == 0) {
+        lull_gauge_set(self->in_flight, (double)s_in_flight(self));
         job = NULL;
     } else if (req) {
         s_record(self, job, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "cannot start request", NULL);
@@ -245,8 +261,8 @@ static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int 
     sender_form_t form = {.max_len = 65536};
     const char *sid = NULL, *token = NULL, *msid = NULL;
     const char *to = lull_db_text(res, r, SO_RECIPIENT), *from = lull_db_text(res, r, SO_SENDER_ADDR);
-    if (s_credential(creds, "twilio_account_sid_env", self->cfg->twilio_sid, &sid, err, sizeof err) != 0 ||
-        s_credential(creds, "twilio_auth_token_env", self->cfg->twilio_token, &token, err, sizeof err) != 0)
+    if (s_credential(creds, job->tenant_id, "twilio_account_sid_env", self->cfg->twilio_sid, &sid, err, sizeof err) != 0 ||
+        s_credential(creds, job->tenant_id, "twilio_auth_token_env", self->cfg->twilio_token, &token, err, sizeof err) != 0)
         goto fail;
     if (creds && lull_json_str(creds, "twilio_messaging_service_sid", false, 64, &msid, err, sizeof err) != 0) goto fail;
     if (!msid || !*msid) msid = self->cfg->twilio_msid;
@@ -331,7 +347,7 @@ static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int 
     cJSON *j = NULL;
     const char *to = lull_db_text(res, r, SO_RECIPIENT), *biz = lull_db_text(res, r, SO_SENDER_ADDR);
     if (!biz || !*biz) biz = lull_db_text(res, r, SO_TIKTOK_BUSINESS);
-    if (s_credential(creds, "tiktok_access_token_env", self->cfg->tiktok_token, &token, err, sizeof err) != 0) goto fail;
+    if (s_credential(creds, job->tenant_id, "tiktok_access_token_env", self->cfg->tiktok_token, &token, err, sizeof err) != 0) goto fail;
     if (!token || !*token || strlen(token) > 1024 || strpbrk(token, "\r\n")) {
         snprintf(err, sizeof err, "no valid TikTok access token (LULL_TIKTOK_ACCESS_TOKEN or tenant's)");
         goto fail;
@@ -388,9 +404,11 @@ static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, in
         goto fail;
     }
     if (ref && *ref) {
-        secret = getenv(ref);
-        if (!secret || !*secret) {
-            snprintf(err, sizeof err, "callback_secret_ref names env %.100s, which is not set", ref);
+        bool refused = false;
+        secret = lull_config_tenant_env(ref, "callback_secret_ref", job->tenant_id, &refused);
+        if (!secret) {
+            if (refused) snprintf(err, sizeof err, "callback_secret_ref must name a " LULL_TENANT_REF_PREFIX "* variable");
+            else snprintf(err, sizeof err, "callback_secret_ref names env %.100s, which is not set", ref);
             goto fail;
         }
     }
@@ -426,11 +444,12 @@ static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, in
     snprintf(h_id, sizeof h_id, "webhook-id: %s", idem);
     snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
     lull_http_req_t req = {.url = url, .body = body, .body_len = blen, .timeout_ms = self->cfg->timeout_ms,
-                           .headers = {"Content-Type: application/json", h_idem, h_id, h_ts}};
+                           .headers = {"Content-Type: application/json", h_idem, h_id, h_ts},
+                           .public_only = true, .allow = &self->callback_allow};
     if (secret && *secret) {
-        uint8_t key[256];
-        int klen = sender_webhook_key(secret, key, sizeof key);
-        if (klen <= 0 || sender_webhook_sign(key, (size_t)klen, idem, ts, body, blen, sig, sizeof sig) != 0) {
+        uint8_t key[LULL_STDWEBHOOK_KEY_MAX];
+        int klen = lull_stdwebhook_key(secret, key, sizeof key);
+        if (klen <= 0 || lull_stdwebhook_sign(key, (size_t)klen, idem, ts, body, blen, sig, sizeof sig) != 0) {
             snprintf(err, sizeof err, "invalid callback signing secret (expected whsec_<base64> or raw bytes)");
             goto fail;
         }
@@ -595,7 +614,7 @@ static void s_pump(sender_app_t *self)
             s_kick(self);  // let the loop serve sockets, then go on
             return;
         }
-        size_t busy = lull_http_in_flight(self->http);
+        size_t busy = s_in_flight(self);
         if (busy >= (size_t)self->cfg->max_in_flight) return;  // a completion kicks us again
         size_t room = (size_t)self->cfg->max_in_flight - busy;
         int n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
@@ -686,10 +705,17 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
         goto fail;
     }
     snprintf(self->owner, sizeof self->owner, "%s:%d:%s", host, (int)getpid(), rnd);
+    char why[160];
+    if (lull_netaddr_allow_parse((const char *const *)cfg->callback_allow.items, cfg->callback_allow.n,
+                                 &self->callback_allow, why, sizeof why) != 0) {
+        LOG_ERROR("sender.config_invalid", "LULL_SENDER_CALLBACK_ALLOW is invalid", "error", LS(why));
+        goto fail;
+    }
     self->http = lull_http_new(self->loop, RESP_MAX, cfg->timeout_ms, 0);
+    self->callback_http = lull_http_new(self->loop, RESP_MAX, cfg->timeout_ms, 0);
     self->rate = sender_rate_new(4096);
     self->results = sender_results_new();
-    if (!self->http || !self->rate || !self->results) goto fail;
+    if (!self->http || !self->callback_http || !self->rate || !self->results) goto fail;
     self->pull = zsock_new(ZMQ_PULL);
     if (!self->pull) goto fail;
     zsock_set_rcvhwm(self->pull, 100000);
@@ -727,8 +753,9 @@ void sender_app_destroy(sender_app_t **self_p)
     if (!self_p || !*self_p) return;
     sender_app_t *self = *self_p;
     self->stopping = true;
-    size_t handed = self->http ? lull_http_in_flight(self->http) : 0;
+    size_t handed = s_in_flight(self);
     lull_http_destroy(&self->http);  // in-flight deliveries complete as aborted → retry now
+    lull_http_destroy(&self->callback_http);
     if (self->results && self->db) {
         s_flush(self);
         if (handed) LOG_INFO("sender.handed_back", "in-flight deliveries returned to the queue", "rows", LI(handed));

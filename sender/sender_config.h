@@ -27,6 +27,7 @@ typedef struct {
     char *tiktok_token;          // default Access-Token (secret)
     char *callback_url;          // default callback URL for the generic channel
     char *callback_secret;       // default Standard Webhooks secret (secret)
+    lull_cfg_list_t callback_allow;  // CIDR ranges callbacks may reach although not public (default: none)
     double tiktok_per_min;       // TikTok sends per minute (all tenants); 0 = unlimited
     double twilio_per_s;         // Twilio sends per second; 0 = unlimited
     double callback_per_s;       // callback POSTs per second; 0 = unlimited

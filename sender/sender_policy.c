@@ -126,38 +126,6 @@ void sender_classify(sender_kind_t kind, long status, int curl_code, const char 
     cJSON_Delete(j);
 }
 
-int sender_webhook_key(const char *secret, uint8_t *key, size_t cap)
-{
-    if (!secret) return -1;
-    if (strncmp(secret, "whsec_", 6) == 0) return lull_base64_decode(secret + 6, strlen(secret + 6), key, cap);
-    size_t n = strlen(secret);
-    if (n > cap) return -1;
-    memcpy(key, secret, n);
-    return (int)n;
-}
-
-int sender_webhook_sign(const uint8_t *key, size_t key_len, const char *id, int64_t ts, const char *body,
-                        size_t body_len, char *out, size_t cap)
-{
-    int rc = -1;
-    char prefix[256];
-    int plen = snprintf(prefix, sizeof prefix, "%s.%lld.", id, (long long)ts);
-    if (plen < 0 || (size_t)plen >= sizeof prefix) return -1;
-    char *msg = malloc((size_t)plen + body_len + 1);
-    if (!msg) return -1;
-    memcpy(msg, prefix, (size_t)plen);
-    if (body_len) memcpy(msg + plen, body, body_len);
-    uint8_t mac[32];
-    if (lull_hmac_sha256(key, key_len, msg, (size_t)plen + body_len, mac) != 0) goto cleanup;
-    if (cap < 4) goto cleanup;
-    memcpy(out, "v1,", 3);
-    if (lull_base64_encode(mac, sizeof mac, out + 3, cap - 3) < 0) goto cleanup;
-    rc = 0;
-cleanup:
-    free(msg);
-    return rc;
-}
-
 static int s_form_put(sender_form_t *f, char c)
 {
     if (f->max_len && f->len + 1 > f->max_len) return -1;

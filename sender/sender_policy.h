@@ -1,5 +1,5 @@
 // Pure delivery rules of the sender: how each channel's answer is classified (sent / retry / dead,
-// unknown outcome), TikTok's error-code table, Standard Webhooks signatures, form encoding and the
+// unknown outcome), TikTok's error-code table, form encoding and the
 // WhatsApp 24-hour window decision. No I/O, so every rule has a unit test.
 #ifndef SENDER_POLICY_H
 #define SENDER_POLICY_H
@@ -42,15 +42,6 @@ void sender_classify(sender_kind_t kind, long status, int curl_code, const char 
 // TikTok Business API error code class: SENDER_SENT for 0, SENDER_RETRY for rate limits and
 // server-side errors, SENDER_FAIL for the rest (permissions, invalid parameters, closed window …).
 sender_verdict_t sender_tiktok_code_class(int64_t code);
-
-// Decodes a Standard Webhooks secret ("whsec_<base64>" → bytes; anything else is used as raw bytes)
-// into key (cap bytes). Length, or -1 when the whsec_ form is invalid or too long.
-int sender_webhook_key(const char *secret, uint8_t *key, size_t cap);
-
-// Standard Webhooks signature header value "v1,<base64 HMAC-SHA256(key, id.ts.body)>" into out (cap bytes).
-// 0/-1.
-int sender_webhook_sign(const uint8_t *key, size_t key_len, const char *id, int64_t ts, const char *body,
-                        size_t body_len, char *out, size_t cap);
 
 // Growable buffer for application/x-www-form-urlencoded bodies (max_len caps it).
 typedef struct {

@@ -1,6 +1,8 @@
 // lullctl: the command-line client of lull's admin API (on lull-admin). Synchronous libcurl easy requests,
 // human-readable tables by default, the raw JSON with --json. Exit codes: 0 ok, 1 API or connection error,
 // 64 usage error.
+#include "lullctl.h"
+
 #include "lull_json.h"
 
 #include <curl/curl.h>
@@ -10,18 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_EXIT_OK 0
-#define S_EXIT_API 1
-#define S_EXIT_USAGE 64
 #define S_BODY_MAX (16u << 20)  // largest answer kept, bytes
 #define S_CSV_LINE_MAX 65536
 #define S_CSV_FIELDS 16
 
-typedef struct {
-    const char *url;    // admin base URL (no trailing slash needed)
-    const char *token;
-    bool json;          // print raw JSON
-} s_opts_t;
+typedef lullctl_opts_t s_opts_t;  // main()'s name for them (its default URL line is another change's)
 
 typedef struct {
     char *p;
@@ -51,7 +46,8 @@ static const char s_usage[] =
     "  dead-letters [--tenant T] [--channel C] [--since TS] [--limit N]\n"
     "  replay ID | replay --all [--tenant T] [--channel C] [--since TS]\n"
     "  usage [--tenant T] [--contact C] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
-    "  tenants | prompts [--tenant T]\n"
+    "  tenants list | show T | create --slug S [FIELDS] | update T [FIELDS]   (lullctl tenants --help)\n"
+    "  prompts list [--tenant T] | show ID | set --tenant T --template-file F   (lullctl prompts --help)\n"
     "  try TEXT [--tenant SLUG]                 the reply (and analysis) a worker would give, nothing sent\n"
     "  analyse TEXT [--tenant SLUG]             sentiment, intent … of TEXT (a worker's analysis call only)\n"
     "  inventory list [--tenant T] | inventory import FILE.csv [--tenant T]\n"
@@ -59,10 +55,10 @@ static const char s_usage[] =
     "\n"
     "Exit status: 0 ok, 1 API or connection error, 64 usage error.\n";
 
-static int s_usage_error(const char *msg)
+int lullctl_usage_error(const char *msg)
 {
     fprintf(stderr, "lullctl: %s (see lullctl --help)\n", msg);
-    return S_EXIT_USAGE;
+    return LULLCTL_EXIT_USAGE;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -87,7 +83,7 @@ static size_t s_write(char *data, size_t sz, size_t n, void *arg)
 
 // Calls the API; *status gets the HTTP status (0 when no answer), *body the answer (owned, may be NULL).
 // 0 when an answer arrived, -1 otherwise (reported on stderr).
-static int s_call(const s_opts_t *o, const char *method, const char *path, const char *body, long *status, char **out)
+int lullctl_call(const lullctl_opts_t *o, const char *method, const char *path, const char *body, long *status, char **out)
 {
     int rc = -1;
     s_buf_t b = {0};
@@ -133,7 +129,7 @@ cleanup:
 }
 
 // Prints an API error ({"error":{"code","message"}}) on stderr, after where (e.g. "file.csv:3: ").
-static void s_print_error_at(const char *where, long status, const char *body)
+void lullctl_print_error_at(const char *where, long status, const char *body)
 {
     char err[128];
     cJSON *j = body ? lull_json_parse(body, strlen(body), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
@@ -144,18 +140,12 @@ static void s_print_error_at(const char *where, long status, const char *body)
     cJSON_Delete(j);
 }
 
-static void s_print_error(long status, const char *body) { s_print_error_at("", status, body); }
+void lullctl_print_error(long status, const char *body) { lullctl_print_error_at("", status, body); }
 
 // ---------------------------------------------------------------------------------------------------------
 // Output
 
-typedef struct {
-    const char *header;
-    const char *key;  // "a" or "a.b"
-    int width;
-} s_col_t;
-
-static void s_cell(const cJSON *row, const char *key, char *out, size_t cap)
+void lullctl_cell(const cJSON *row, const char *key, char *out, size_t cap)
 {
     const cJSON *v = row;
     char part[64];
@@ -181,7 +171,7 @@ static void s_cell(const cJSON *row, const char *key, char *out, size_t cap)
         if (*p == '\n' || *p == '\t' || *p == '\r') *p = ' ';
 }
 
-static void s_table(const cJSON *arr, const s_col_t *cols, int ncols)
+void lullctl_table(const cJSON *arr, const lullctl_col_t *cols, int ncols)
 {
     for (int i = 0; i < ncols; i++) printf("%-*s%s", cols[i].width, cols[i].header, i + 1 < ncols ? "  " : "\n");
     const cJSON *row;
@@ -190,7 +180,7 @@ static void s_table(const cJSON *arr, const s_col_t *cols, int ncols)
     {
         for (int i = 0; i < ncols; i++) {
             char cell[256];
-            s_cell(row, cols[i].key, cell, sizeof cell);
+            lullctl_cell(row, cols[i].key, cell, sizeof cell);
             if (i + 1 < ncols) printf("%-*.*s  ", cols[i].width, cols[i].width, cell);
             else printf("%s\n", cell);
         }
@@ -232,29 +222,29 @@ static void s_print_try(const cJSON *j)
 
 // Runs one request and prints: raw JSON with --json, otherwise the array at list_key as a table (or the
 // whole object's summary line through fmt). Returns the exit status.
-static int s_run(const s_opts_t *o, const char *method, const char *path, const char *body, const char *list_key,
-                 const s_col_t *cols, int ncols, const char *summary_fmt)
+int lullctl_run(const lullctl_opts_t *o, const char *method, const char *path, const char *body, const char *list_key,
+                 const lullctl_col_t *cols, int ncols, const char *summary_fmt)
 {
     long status;
     char *out = NULL;
-    if (s_call(o, method, path, body, &status, &out) != 0) return S_EXIT_API;
-    int rc = S_EXIT_OK;
+    if (lullctl_call(o, method, path, body, &status, &out) != 0) return LULLCTL_EXIT_API;
+    int rc = LULLCTL_EXIT_OK;
     bool ok = status >= 200 && status < 300;
     char err[128];
     cJSON *j = out ? lull_json_parse(out, strlen(out), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
     if (!ok) {
         if (o->json && out) printf("%s\n", out);
-        s_print_error(status, out);
-        rc = S_EXIT_API;
+        lullctl_print_error(status, out);
+        rc = LULLCTL_EXIT_API;
     } else if (o->json) {
         printf("%s\n", out ? out : "");
     } else if (!j) {
         fprintf(stderr, "lullctl: the answer is not JSON: %s\n", err);
-        rc = S_EXIT_API;
+        rc = LULLCTL_EXIT_API;
     } else if (list_key && strcmp(list_key, "@try") == 0) {
         s_print_try(j);
     } else if (list_key) {
-        s_table(cJSON_GetObjectItemCaseSensitive(j, list_key), cols, ncols);
+        lullctl_table(cJSON_GetObjectItemCaseSensitive(j, list_key), cols, ncols);
         const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next_after");
         if (cJSON_IsNumber(next)) printf("(more: --after %lld)\n", (long long)next->valuedouble);
     } else if (summary_fmt) {
@@ -268,7 +258,7 @@ static int s_run(const s_opts_t *o, const char *method, const char *path, const 
 }
 
 // Appends &key=value (URL-encoded) to q when value is set.
-static void s_param(char *q, size_t cap, const char *key, const char *value)
+void lullctl_param(char *q, size_t cap, const char *key, const char *value)
 {
     if (!value) return;
     char *e = curl_easy_escape(NULL, value, 0);
@@ -314,7 +304,7 @@ static int s_opts(int argc, char **argv, const char *const *names, const char **
     return 0;
 }
 
-static bool s_is_id(const char *s)
+bool lullctl_is_id(const char *s)
 {
     if (!s || !*s || *s == '0' || strlen(s) > 18) return false;
     for (; *s; s++)
@@ -358,19 +348,19 @@ static int s_csv_split(char *line, char **f, int max)
     return n;
 }
 
-static int s_import(const s_opts_t *o, const char *file, const char *tenant)
+static int s_import(const lullctl_opts_t *o, const char *file, const char *tenant)
 {
     static const char *const want[] = {"sku", "name", "description", "category", "size", "measurements", "price", "status"};
     FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
     if (!f) {
         fprintf(stderr, "lullctl: cannot open %s: %s\n", file, strerror(errno));
-        return S_EXIT_USAGE;
+        return LULLCTL_EXIT_USAGE;
     }
     char *line = malloc(S_CSV_LINE_MAX);
-    int rc = S_EXIT_OK, lineno = 0, imported = 0, failed = 0, map[S_CSV_FIELDS];
+    int rc = LULLCTL_EXIT_OK, lineno = 0, imported = 0, failed = 0, map[S_CSV_FIELDS];
     int ncols = 0;
     if (!line) {
-        rc = S_EXIT_API;
+        rc = LULLCTL_EXIT_API;
         goto cleanup;
     }
     while (fgets(line, S_CSV_LINE_MAX, f)) {
@@ -378,7 +368,7 @@ static int s_import(const s_opts_t *o, const char *file, const char *tenant)
         size_t n = strlen(line);
         if (n && line[n - 1] != '\n' && !feof(f)) {
             fprintf(stderr, "lullctl: %s:%d: line longer than %d bytes\n", file, lineno, S_CSV_LINE_MAX);
-            rc = S_EXIT_USAGE;
+            rc = LULLCTL_EXIT_USAGE;
             goto cleanup;
         }
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
@@ -389,7 +379,7 @@ static int s_import(const s_opts_t *o, const char *file, const char *tenant)
         if (nf < 0) {
             fprintf(stderr, "lullctl: %s:%d: malformed CSV (quotes or more than %d fields)\n", file, lineno, S_CSV_FIELDS);
             if (lineno == 1) {
-                rc = S_EXIT_USAGE;
+                rc = LULLCTL_EXIT_USAGE;
                 goto cleanup;
             }
             failed++;
@@ -403,14 +393,14 @@ static int s_import(const s_opts_t *o, const char *file, const char *tenant)
                     if (strcmp(fields[i], want[k]) == 0) map[i] = k;
                 if (map[i] < 0) {
                     fprintf(stderr, "lullctl: %s:1: unknown column '%s' (expected sku,name,description,category,size,measurements,price,status)\n", file, fields[i]);
-                    rc = S_EXIT_USAGE;
+                    rc = LULLCTL_EXIT_USAGE;
                     goto cleanup;
                 }
                 has_sku = has_sku || map[i] == 0;
             }
             if (!has_sku) {
                 fprintf(stderr, "lullctl: %s:1: the header has no 'sku' column\n", file);
-                rc = S_EXIT_USAGE;
+                rc = LULLCTL_EXIT_USAGE;
                 goto cleanup;
             }
             ncols = nf;
@@ -445,16 +435,16 @@ static int s_import(const s_opts_t *o, const char *file, const char *tenant)
         }
         long status;
         char *out = NULL;
-        if (s_call(o, "POST", "/api/v1/inventory?upsert=true", body, &status, &out) != 0) {
+        if (lullctl_call(o, "POST", "/api/v1/inventory?upsert=true", body, &status, &out) != 0) {
             free(body);
-            rc = S_EXIT_API;
+            rc = LULLCTL_EXIT_API;
             goto cleanup;
         }
         if (status >= 200 && status < 300) imported++;
         else {
             char where[600];
             snprintf(where, sizeof where, "%.500s:%d: ", file, lineno);
-            s_print_error_at(where, status, out);
+            lullctl_print_error_at(where, status, out);
             failed++;
         }
         free(out);
@@ -462,7 +452,7 @@ static int s_import(const s_opts_t *o, const char *file, const char *tenant)
     }
     if (o->json) printf("{\"imported\":%d,\"failed\":%d}\n", imported, failed);
     else printf("imported %d item(s), %d failed\n", imported, failed);
-    if (failed) rc = S_EXIT_API;
+    if (failed) rc = LULLCTL_EXIT_API;
 cleanup:
     free(line);
     if (f != stdin) fclose(f);
@@ -472,20 +462,20 @@ cleanup:
 // ---------------------------------------------------------------------------------------------------------
 // Commands
 
-static int s_command(const s_opts_t *o, const char *cmd, int argc, char **argv)
+static int s_command(const lullctl_opts_t *o, const char *cmd, int argc, char **argv)
 {
     char path[2048], body[8192];
     const char *pos[3] = {0};
     int npos = 0;
     if (strcmp(cmd, "status") == 0) {
-        if (s_opts(argc, argv, NULL, NULL, NULL, NULL, pos, 0, &npos) != 0) return S_EXIT_USAGE;
+        if (s_opts(argc, argv, NULL, NULL, NULL, NULL, pos, 0, &npos) != 0) return LULLCTL_EXIT_USAGE;
         long status;
         char *out = NULL;
-        if (s_call(o, "GET", "/api/v1/health", NULL, &status, &out) != 0) return S_EXIT_API;
+        if (lullctl_call(o, "GET", "/api/v1/health", NULL, &status, &out) != 0) return LULLCTL_EXIT_API;
         char err[128];
         cJSON *j = out ? lull_json_parse(out, strlen(out), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
         const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(j, "tiers");
-        int rc = status == 200 ? S_EXIT_OK : S_EXIT_API;
+        int rc = status == 200 ? LULLCTL_EXIT_OK : LULLCTL_EXIT_API;
         if (o->json && out) printf("%s\n", out);
         else if (cJSON_IsObject(tiers)) {
             printf("%-12s  %s\n", "TIER", "STATUS");
@@ -495,135 +485,135 @@ static int s_command(const s_opts_t *o, const char *cmd, int argc, char **argv)
                 const cJSON *s = cJSON_GetObjectItemCaseSensitive(t, "status");
                 printf("%-12s  %s\n", t->string, cJSON_IsString(s) ? s->valuestring : "?");
             }
-        } else s_print_error(status, out);
+        } else lullctl_print_error(status, out);
         cJSON_Delete(j);
         free(out);
         return rc;
     }
     if (strcmp(cmd, "windows") == 0) {
-        if (s_opts(argc, argv, NULL, NULL, NULL, NULL, pos, 0, &npos) != 0) return S_EXIT_USAGE;
-        static const s_col_t c[] = {{"CONV", "conversation_id", 10}, {"TENANT", "tenant_id", 6}, {"CHANNEL", "channel", 8},
+        if (s_opts(argc, argv, NULL, NULL, NULL, NULL, pos, 0, &npos) != 0) return LULLCTL_EXIT_USAGE;
+        static const lullctl_col_t c[] = {{"CONV", "conversation_id", 10}, {"TENANT", "tenant_id", 6}, {"CHANNEL", "channel", 8},
                                     {"MSGS", "messages", 4},        {"LEFT_S", "seconds_left", 8}, {"STATE", "state", 10}};
-        return s_run(o, "GET", "/api/v1/windows?limit=1000", NULL, "windows", c, 6, NULL);
+        return lullctl_run(o, "GET", "/api/v1/windows?limit=1000", NULL, "windows", c, 6, NULL);
     }
     if (strcmp(cmd, "cancel") == 0 || strcmp(cmd, "flush") == 0 || strcmp(cmd, "handback") == 0 ||
         strcmp(cmd, "show") == 0) {
         static const char *const fl[] = {"answer-pending", NULL};
         bool flags[1] = {false};
         bool hb = strcmp(cmd, "handback") == 0;
-        if (s_opts(argc, argv, NULL, NULL, hb ? fl : NULL, flags, pos, 1, &npos) != 0) return S_EXIT_USAGE;
-        if (npos != 1 || !s_is_id(pos[0])) return s_usage_error("give one conversation id (a positive integer)");
+        if (s_opts(argc, argv, NULL, NULL, hb ? fl : NULL, flags, pos, 1, &npos) != 0) return LULLCTL_EXIT_USAGE;
+        if (npos != 1 || !lullctl_is_id(pos[0])) return lullctl_usage_error("give one conversation id (a positive integer)");
         if (strcmp(cmd, "show") == 0) {
             snprintf(path, sizeof path, "/api/v1/conversations/%s", pos[0]);
-            if (o->json) return s_run(o, "GET", path, NULL, NULL, NULL, 0, NULL);
+            if (o->json) return lullctl_run(o, "GET", path, NULL, NULL, NULL, 0, NULL);
             long status;
             char *out = NULL;
-            if (s_call(o, "GET", path, NULL, &status, &out) != 0) return S_EXIT_API;
+            if (lullctl_call(o, "GET", path, NULL, &status, &out) != 0) return LULLCTL_EXIT_API;
             char err[128];
             cJSON *j = status == 200 && out ? lull_json_parse(out, strlen(out), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
             if (!j) {
-                s_print_error(status, out);
+                lullctl_print_error(status, out);
                 free(out);
-                return S_EXIT_API;
+                return LULLCTL_EXIT_API;
             }
             char a[256], b[256], c[256], d[256];
-            s_cell(j, "id", a, sizeof a);
-            s_cell(j, "status", b, sizeof b);
-            s_cell(j, "channel", c, sizeof c);
-            s_cell(j, "contact.external_id", d, sizeof d);
+            lullctl_cell(j, "id", a, sizeof a);
+            lullctl_cell(j, "status", b, sizeof b);
+            lullctl_cell(j, "channel", c, sizeof c);
+            lullctl_cell(j, "contact.external_id", d, sizeof d);
             printf("conversation %s  status %s  channel %s  contact %s\n", a, b, c, d);
-            s_cell(j, "paused_until", a, sizeof a);
-            s_cell(j, "escalation_reason", b, sizeof b);
+            lullctl_cell(j, "paused_until", a, sizeof a);
+            lullctl_cell(j, "escalation_reason", b, sizeof b);
             printf("paused until %s  escalation %s\n\n", a, b);
-            static const s_col_t mc[] = {{"ID", "id", 8}, {"DIR", "direction", 3}, {"AUTHOR", "author", 7}, {"BODY", "body", 0}};
-            s_table(cJSON_GetObjectItemCaseSensitive(j, "messages"), mc, 4);
-            static const s_col_t ac[] = {{"ANALYSIS", "id", 8}, {"SENTIMENT", "sentiment", 9}, {"INTENT", "intent", 16}, {"ESCALATE", "escalate", 0}};
+            static const lullctl_col_t mc[] = {{"ID", "id", 8}, {"DIR", "direction", 3}, {"AUTHOR", "author", 7}, {"BODY", "body", 0}};
+            lullctl_table(cJSON_GetObjectItemCaseSensitive(j, "messages"), mc, 4);
+            static const lullctl_col_t ac[] = {{"ANALYSIS", "id", 8}, {"SENTIMENT", "sentiment", 9}, {"INTENT", "intent", 16}, {"ESCALATE", "escalate", 0}};
             printf("\n");
-            s_table(cJSON_GetObjectItemCaseSensitive(j, "analyses"), ac, 4);
+            lullctl_table(cJSON_GetObjectItemCaseSensitive(j, "analyses"), ac, 4);
             cJSON_Delete(j);
             free(out);
-            return S_EXIT_OK;
+            return LULLCTL_EXIT_OK;
         }
         if (hb) {
             snprintf(path, sizeof path, "/api/v1/conversations/%s/handback", pos[0]);
-            return s_run(o, "POST", path, flags[0] ? "{\"answer_pending\":true}" : "{}", NULL, NULL, 0, "handed back:");
+            return lullctl_run(o, "POST", path, flags[0] ? "{\"answer_pending\":true}" : "{}", NULL, NULL, 0, "handed back:");
         }
         snprintf(path, sizeof path, "/api/v1/windows/%s/%s", pos[0], cmd);
-        return s_run(o, "POST", path, NULL, NULL, NULL, 0, strcmp(cmd, "cancel") == 0 ? "cancelled:" : "flushed:");
+        return lullctl_run(o, "POST", path, NULL, NULL, NULL, 0, strcmp(cmd, "cancel") == 0 ? "cancelled:" : "flushed:");
     }
     if (strcmp(cmd, "conversations") == 0) {
         static const char *const names[] = {"status", "channel", "q", "limit", "after", NULL};
         const char *v[5] = {0};
-        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 0, &npos) != 0) return S_EXIT_USAGE;
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 0, &npos) != 0) return LULLCTL_EXIT_USAGE;
         snprintf(path, sizeof path, "/api/v1/conversations");
-        for (int i = 0; i < 5; i++) s_param(path, sizeof path, names[i], v[i]);
-        static const s_col_t c[] = {{"ID", "id", 8},         {"TENANT", "tenant_id", 6},          {"CHANNEL", "channel", 8},
+        for (int i = 0; i < 5; i++) lullctl_param(path, sizeof path, names[i], v[i]);
+        static const lullctl_col_t c[] = {{"ID", "id", 8},         {"TENANT", "tenant_id", 6},          {"CHANNEL", "channel", 8},
                                     {"STATUS", "status", 9}, {"CONTACT", "contact.external_id", 20}, {"LAST_INBOUND", "last_inbound_at", 0}};
-        return s_run(o, "GET", path, NULL, "conversations", c, 6, NULL);
+        return lullctl_run(o, "GET", path, NULL, "conversations", c, 6, NULL);
     }
     if (strcmp(cmd, "reply") == 0) {
         static const char *const names[] = {"key", NULL};
         const char *v[1] = {0};
-        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 2, &npos) != 0) return S_EXIT_USAGE;
-        if (npos != 2 || !s_is_id(pos[0])) return s_usage_error("usage: reply CONV TEXT [--key IDEMPOTENCY_KEY]");
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 2, &npos) != 0) return LULLCTL_EXIT_USAGE;
+        if (npos != 2 || !lullctl_is_id(pos[0])) return lullctl_usage_error("usage: reply CONV TEXT [--key IDEMPOTENCY_KEY]");
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "body", pos[1]);
         if (v[0]) cJSON_AddStringToObject(b, "idempotency_key", v[0]);
         char *t = cJSON_PrintUnformatted(b);
         cJSON_Delete(b);
         snprintf(path, sizeof path, "/api/v1/conversations/%s/reply", pos[0]);
-        int rc = t ? s_run(o, "POST", path, t, NULL, NULL, 0, "reply queued:") : S_EXIT_API;
+        int rc = t ? lullctl_run(o, "POST", path, t, NULL, NULL, 0, "reply queued:") : LULLCTL_EXIT_API;
         free(t);
         return rc;
     }
     if (strcmp(cmd, "try") == 0 || strcmp(cmd, "analyse") == 0 || strcmp(cmd, "analyze") == 0) {
         static const char *const names[] = {"tenant", NULL};
         const char *v[1] = {0};
-        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 1, &npos) != 0) return S_EXIT_USAGE;
-        if (npos != 1) return s_usage_error(cmd[0] == 't' ? "usage: try TEXT [--tenant SLUG]" : "usage: analyse TEXT [--tenant SLUG]");
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 1, &npos) != 0) return LULLCTL_EXIT_USAGE;
+        if (npos != 1) return lullctl_usage_error(cmd[0] == 't' ? "usage: try TEXT [--tenant SLUG]" : "usage: analyse TEXT [--tenant SLUG]");
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "text", pos[0]);
         if (v[0]) cJSON_AddStringToObject(b, "tenant", v[0]);
         char *t = cJSON_PrintUnformatted(b);
         cJSON_Delete(b);
-        int rc = t ? s_run(o, "POST", cmd[0] == 't' ? "/api/v1/test/reply" : "/api/v1/test/analyse", t, "@try", NULL, 0,
+        int rc = t ? lullctl_run(o, "POST", cmd[0] == 't' ? "/api/v1/test/reply" : "/api/v1/test/analyse", t, "@try", NULL, 0,
                            NULL)
-                   : S_EXIT_API;
+                   : LULLCTL_EXIT_API;
         free(t);
         return rc;
     }
     if (strcmp(cmd, "escalations") == 0) {
         static const char *const fl[] = {"all", NULL};
         bool all[1] = {false};
-        if (s_opts(argc, argv, NULL, NULL, fl, all, pos, 0, &npos) != 0) return S_EXIT_USAGE;
-        static const s_col_t c[] = {{"ID", "id", 6},         {"CONV", "conversation_id", 8}, {"TENANT", "tenant_id", 6},
+        if (s_opts(argc, argv, NULL, NULL, fl, all, pos, 0, &npos) != 0) return LULLCTL_EXIT_USAGE;
+        static const lullctl_col_t c[] = {{"ID", "id", 6},         {"CONV", "conversation_id", 8}, {"TENANT", "tenant_id", 6},
                                     {"SOURCE", "source", 12}, {"REASON", "reason", 30},     {"RESOLVED", "resolved_at", 0}};
-        return s_run(o, "GET", all[0] ? "/api/v1/escalations?limit=1000" : "/api/v1/escalations?open=true&limit=1000",
+        return lullctl_run(o, "GET", all[0] ? "/api/v1/escalations?limit=1000" : "/api/v1/escalations?open=true&limit=1000",
                      NULL, "escalations", c, 6, NULL);
     }
     if (strcmp(cmd, "dead-letters") == 0) {
         static const char *const names[] = {"tenant", "channel", "since", "limit", "before", NULL};
         const char *v[5] = {0};
-        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 0, &npos) != 0) return S_EXIT_USAGE;
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 0, &npos) != 0) return LULLCTL_EXIT_USAGE;
         snprintf(path, sizeof path, "/api/v1/dead-letters");
-        for (int i = 0; i < 5; i++) s_param(path, sizeof path, names[i], v[i]);
-        static const s_col_t c[] = {{"ID", "id", 8},          {"TENANT", "tenant_id", 6}, {"CHANNEL", "channel", 8},
+        for (int i = 0; i < 5; i++) lullctl_param(path, sizeof path, names[i], v[i]);
+        static const lullctl_col_t c[] = {{"ID", "id", 8},          {"TENANT", "tenant_id", 6}, {"CHANNEL", "channel", 8},
                                     {"STATUS", "status", 8},  {"TRIES", "attempts", 5},   {"LAST_ERROR", "last_error", 0}};
-        return s_run(o, "GET", path, NULL, "dead_letters", c, 6, NULL);
+        return lullctl_run(o, "GET", path, NULL, "dead_letters", c, 6, NULL);
     }
     if (strcmp(cmd, "replay") == 0) {
         static const char *const names[] = {"tenant", "channel", "since", NULL};
         static const char *const fl[] = {"all", NULL};
         const char *v[3] = {0};
         bool all[1] = {false};
-        if (s_opts(argc, argv, names, v, fl, all, pos, 1, &npos) != 0) return S_EXIT_USAGE;
-        if (all[0] == (npos == 1)) return s_usage_error("usage: replay ID | replay --all [--tenant T] [--channel C] [--since TS]");
+        if (s_opts(argc, argv, names, v, fl, all, pos, 1, &npos) != 0) return LULLCTL_EXIT_USAGE;
+        if (all[0] == (npos == 1)) return lullctl_usage_error("usage: replay ID | replay --all [--tenant T] [--channel C] [--since TS]");
         if (npos == 1) {
-            if (!s_is_id(pos[0])) return s_usage_error("the dead letter id must be a positive integer");
+            if (!lullctl_is_id(pos[0])) return lullctl_usage_error("the dead letter id must be a positive integer");
             snprintf(path, sizeof path, "/api/v1/dead-letters/%s/replay", pos[0]);
-            return s_run(o, "POST", path, NULL, NULL, NULL, 0, "replayed:");
+            return lullctl_run(o, "POST", path, NULL, NULL, NULL, 0, "replayed:");
         }
-        if (v[0] && !s_is_id(v[0])) return s_usage_error("--tenant must be a tenant id");
+        if (v[0] && !lullctl_is_id(v[0])) return lullctl_usage_error("--tenant must be a tenant id");
         cJSON *b = cJSON_CreateObject();
         if (v[0]) cJSON_AddNumberToObject(b, "tenant", (double)strtoll(v[0], NULL, 10));
         if (v[1]) cJSON_AddStringToObject(b, "channel", v[1]);
@@ -631,49 +621,46 @@ static int s_command(const s_opts_t *o, const char *cmd, int argc, char **argv)
         if (!v[0] && !v[1] && !v[2]) cJSON_AddBoolToObject(b, "all", true);
         char *t = cJSON_PrintUnformatted(b);
         cJSON_Delete(b);
-        int rc = t ? s_run(o, "POST", "/api/v1/dead-letters/replay", t, NULL, NULL, 0, "replayed:") : S_EXIT_API;
+        int rc = t ? lullctl_run(o, "POST", "/api/v1/dead-letters/replay", t, NULL, NULL, 0, "replayed:") : LULLCTL_EXIT_API;
         free(t);
         return rc;
     }
     if (strcmp(cmd, "usage") == 0) {
         static const char *const names[] = {"tenant", "contact", "from", "to", "limit", NULL};
         const char *v[5] = {0};
-        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 0, &npos) != 0) return S_EXIT_USAGE;
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 0, &npos) != 0) return LULLCTL_EXIT_USAGE;
         snprintf(path, sizeof path, "/api/v1/usage");
-        for (int i = 0; i < 5; i++) s_param(path, sizeof path, names[i], v[i]);
-        static const s_col_t c[] = {{"DAY", "day", 10},           {"TENANT", "tenant_id", 6},
+        for (int i = 0; i < 5; i++) lullctl_param(path, sizeof path, names[i], v[i]);
+        static const lullctl_col_t c[] = {{"DAY", "day", 10},           {"TENANT", "tenant_id", 6},
                                     {"CONTACT", "contact_id", 8}, {"REQUESTS", "requests", 8},
                                     {"PROMPT_TOK", "prompt_tokens", 10}, {"COMPL_TOK", "completion_tokens", 10},
                                     {"COST_USD", "cost_usd", 0}};
-        return s_run(o, "GET", path, NULL, "usage", c, 7, NULL);
+        return lullctl_run(o, "GET", path, NULL, "usage", c, 7, NULL);
     }
-    if (strcmp(cmd, "tenants") == 0 || strcmp(cmd, "prompts") == 0 || strcmp(cmd, "inventory") == 0) {
+    if (strcmp(cmd, "tenants") == 0) return lullctl_tenants(o, argc, argv);
+    if (strcmp(cmd, "prompts") == 0) return lullctl_prompts(o, argc, argv);
+    if (strcmp(cmd, "inventory") == 0) {
         static const char *const names[] = {"tenant", "limit", "after", NULL};
         const char *v[3] = {0};
-        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 2, &npos) != 0) return S_EXIT_USAGE;
-        bool inv = strcmp(cmd, "inventory") == 0;
-        if (inv && (npos < 1 || (strcmp(pos[0], "list") != 0 && strcmp(pos[0], "import") != 0)))
-            return s_usage_error("usage: inventory list [--tenant T] | inventory import FILE.csv [--tenant T]");
-        if (inv && strcmp(pos[0], "import") == 0) {
-            if (npos != 2) return s_usage_error("usage: inventory import FILE.csv [--tenant T]");
-            if (v[0] && !s_is_id(v[0])) return s_usage_error("--tenant must be a tenant id");
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 2, &npos) != 0) return LULLCTL_EXIT_USAGE;
+        if (npos < 1 || (strcmp(pos[0], "list") != 0 && strcmp(pos[0], "import") != 0))
+            return lullctl_usage_error("usage: inventory list [--tenant T] | inventory import FILE.csv [--tenant T]");
+        if (strcmp(pos[0], "import") == 0) {
+            if (npos != 2) return lullctl_usage_error("usage: inventory import FILE.csv [--tenant T]");
+            if (v[0] && !lullctl_is_id(v[0])) return lullctl_usage_error("--tenant must be a tenant id");
             return s_import(o, pos[1], v[0] ? v[0] : "1");
         }
-        if (npos != (inv ? 1 : 0)) return s_usage_error("unexpected argument");
-        snprintf(path, sizeof path, "/api/v1/%s", cmd);
-        for (int i = 0; i < 3; i++) s_param(path, sizeof path, names[i], v[i]);
-        static const s_col_t tc[] = {{"ID", "id", 6}, {"SLUG", "slug", 16}, {"NAME", "name", 24}, {"WINDOW_MS", "window_ms", 9}, {"MAX_WAIT_MS", "max_wait_ms", 0}};
-        static const s_col_t pc[] = {{"ID", "id", 6}, {"TENANT", "tenant_id", 6}, {"NAME", "name", 16}, {"VERSION", "version", 7}, {"ACTIVE", "active", 0}};
-        static const s_col_t ic[] = {{"ID", "id", 6},         {"TENANT", "tenant_id", 6}, {"SKU", "sku", 12}, {"NAME", "name", 24},
-                                     {"PRICE", "price", 10}, {"STATUS", "status", 0}};
-        if (strcmp(cmd, "tenants") == 0) return s_run(o, "GET", path, NULL, "tenants", tc, 5, NULL);
-        if (strcmp(cmd, "prompts") == 0) return s_run(o, "GET", path, NULL, "prompts", pc, 5, NULL);
-        return s_run(o, "GET", path, NULL, "inventory", ic, 6, NULL);
+        if (npos != 1) return lullctl_usage_error("unexpected argument");
+        snprintf(path, sizeof path, "/api/v1/inventory");
+        for (int i = 0; i < 3; i++) lullctl_param(path, sizeof path, names[i], v[i]);
+        static const lullctl_col_t ic[] = {{"ID", "id", 6},         {"TENANT", "tenant_id", 6}, {"SKU", "sku", 12}, {"NAME", "name", 24},
+                                           {"PRICE", "price", 10}, {"STATUS", "status", 0}};
+        return lullctl_run(o, "GET", path, NULL, "inventory", ic, 6, NULL);
     }
     (void)body;
     char msg[160];
     snprintf(msg, sizeof msg, "unknown command '%.60s'", cmd);
-    return s_usage_error(msg);
+    return lullctl_usage_error(msg);
 }
 
 int main(int argc, char **argv)
@@ -684,22 +671,22 @@ int main(int argc, char **argv)
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(s_usage, stdout);
-            return S_EXIT_OK;
+            return LULLCTL_EXIT_OK;
         } else if (strcmp(argv[i], "--json") == 0) o.json = true;
         else if (strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "--token") == 0) {
-            if (i + 1 >= argc) return s_usage_error("--url and --token need a value");
+            if (i + 1 >= argc) return lullctl_usage_error("--url and --token need a value");
             if (argv[i][2] == 'u') o.url = argv[++i];
             else o.token = argv[++i];
         } else if (strncmp(argv[i], "--", 2) == 0) {
             char msg[120];
             snprintf(msg, sizeof msg, "unknown option %.60s", argv[i]);
-            return s_usage_error(msg);
+            return lullctl_usage_error(msg);
         } else break;
     }
-    if (i >= argc) return s_usage_error("no command");
+    if (i >= argc) return lullctl_usage_error("no command");
     if (strncmp(o.url, "http://", 7) != 0 && strncmp(o.url, "https://", 8) != 0)
-        return s_usage_error("--url must start with http:// or https://");
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) return S_EXIT_API;
+        return lullctl_usage_error("--url must start with http:// or https://");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) return LULLCTL_EXIT_API;
     int rc = s_command(&o, argv[i], argc - i - 1, argv + i + 1);
     curl_global_cleanup();
     return rc;

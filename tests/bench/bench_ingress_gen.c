@@ -35,7 +35,7 @@ int main(int argc, char **argv)
                      contact, i, i);
         } else {
             char sid[40], from[24], body[64];
-            snprintf(sid, sizeof sid, "SMbench%028ld", i);
+            snprintf(sid, sizeof sid, "SM%032lx", (unsigned long)i);  // a well-formed Twilio SID
             snprintf(from, sizeof from, "+1555%07ld", contact % 10000000);
             snprintf(body, sizeof body, "hello number %ld", i);
             ingress_param_t p[5] = {{"MessageSid", sid}, {"From", from}, {"To", "+15550009999"}, {"Body", body},

@@ -44,6 +44,8 @@ ing_req() {
 # ing_json PATH BODY [curl args…]
 ing_json() { local p=$1 b=$2; shift 2; ing_req POST "$p" "$b" -H 'Content-Type: application/json' "$@"; }
 
+# sm NAME : a well-formed Twilio message SID (SM + 32 hex digits) made from NAME, the same for the same NAME.
+sm() { printf 'SM%s' "$(printf '%s' "$1" | md5sum | cut -c1-32)"; }
 # twilio_sig URL NAME=VALUE… : the X-Twilio-Signature for decoded params.
 twilio_sig() {
     local url=$1; shift

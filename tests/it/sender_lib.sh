@@ -26,7 +26,7 @@ fake_key() { curl -fsS -G --data-urlencode "key=$1" "$FAKE/_fake/ledger" | jq -c
 form_field() { jq -r --arg n "$2" '.last.form[]|select(.[0]==$n)[1]' <<<"$1"; }
 
 # sender_start NAME [VAR=VALUE...] : starts lull-sender with test timings against the fake; sets SENDER_PID,
-# SENDER_OPS (ops port) and SENDER_BIND (its OUTBOX endpoint).
+# SENDER_OPS (ops port) and SENDER_BIND (its OUTBOX endpoint). Callbacks may reach the fakes on 127.0.0.0/8.
 sender_start() {
     local name=$1; shift
     SENDER_OPS=$(it_free_port)
@@ -37,7 +37,7 @@ sender_start() {
         LULL_TWILIO_API_BASE="$FAKE" LULL_TWILIO_ACCOUNT_SID="$SENDER_SID" LULL_TWILIO_AUTH_TOKEN="$SENDER_TOKEN" \
         LULL_TWILIO_STATUS_CALLBACK="$FAKE/twilio/status" LULL_TIKTOK_API_BASE="$FAKE" \
         LULL_TIKTOK_ACCESS_TOKEN="$SENDER_TIKTOK" LULL_CALLBACK_URL="$FAKE/callback" \
-        LULL_CALLBACK_SECRET="$SENDER_SECRET" "$@" "$LULL_BIN/lull-sender"
+        LULL_CALLBACK_SECRET="$SENDER_SECRET" LULL_SENDER_CALLBACK_ALLOW=127.0.0.0/8 "$@" "$LULL_BIN/lull-sender"
     SENDER_PID=$IT_LAST_PID
 }
 

@@ -9,7 +9,7 @@ sched_start sched
 adm_start admin
 
 # --- tenants ---------------------------------------------------------------------------------------------
-adm POST /api/v1/tenants '{"slug":"acme","name":"Acme","window_ms":5000,"provider_chain":["openai"],"credentials":{"twilio_auth_token":"ACME_TWILIO_TOKEN"},"callback_url":"https://acme.example/cb"}'
+adm POST /api/v1/tenants '{"slug":"acme","name":"Acme","window_ms":5000,"provider_chain":["openai"],"credentials":{"twilio_auth_token":"LULL_TENANT_ACME_TWILIO_TOKEN"},"callback_url":"https://acme.example/cb"}'
 it_check_eq "create tenant 201" 201 "$ADM_CODE"
 t=$(jqr .id)
 it_check_eq "fields stored" "acme|5000|{openai}" "$(it_sql "SELECT slug || '|' || window_ms || '|' || provider_chain::text FROM tenants WHERE id = $t")"
@@ -30,6 +30,24 @@ it_check_eq "too long → 400" 400 "$ADM_CODE"
 adm POST /api/v1/tenants '{"slug":"x1","credentials":{"twilio_auth_token":"9f8e7d6c5b4a39281706f5e4d3c2b1a0"}}'
 it_check_eq "a secret value in credentials → 400" 400 "$ADM_CODE"
 it_check_match "credentials are references" "environment variable" "$(jqr .error.message)"
+# references are LULL_TENANT_…: never a process setting (the admin token, the database URL) or another variable
+for body in '{"slug":"x1","credentials":{"twilio_auth_token_env":"LULL_ADMIN_TOKEN"}}' \
+            '{"slug":"x1","credentials":{"twilio_auth_token_env":"LULL_DATABASE_URL"}}' \
+            '{"slug":"x1","credentials":{"tiktok_access_token_env":"HOME"}}' \
+            '{"slug":"x1","callback_secret_ref":"LULL_ADMIN_TOKEN"}' \
+            '{"slug":"x1","webhook_secret_env":"LULL_DATABASE_URL"}' \
+            '{"slug":"x1","webhook_secret_env":"LULL_TENANT_"}' \
+            '{"slug":"x1","webhook_secret_env":"LULL_TENANT_lower"}'; do
+    adm POST /api/v1/tenants "$body"
+    it_check_eq "reference outside LULL_TENANT_ → 400 naming the prefix: $body" "400|1" \
+        "$ADM_CODE|$(jqr .error.message | grep -c LULL_TENANT_)"
+done
+adm POST /api/v1/tenants '{"slug":"refs","callback_secret_ref":"LULL_TENANT_REFS_CB","webhook_secret_env":"LULL_TENANT_REFS_WH","credentials":{"tiktok_access_token_env":"LULL_TENANT_REFS_TT"}}'
+it_check_eq "LULL_TENANT_ references accepted" "201|LULL_TENANT_REFS_CB|LULL_TENANT_REFS_WH" \
+    "$ADM_CODE|$(it_sql "SELECT callback_secret_ref || '|' || webhook_secret_env FROM tenants WHERE slug = 'refs'")"
+adm PATCH "/api/v1/tenants/$(jqr .id)" '{"callback_secret_ref":"LULL_ADMIN_TOKEN"}'
+it_check_eq "PATCH to a process setting → 400" 400 "$ADM_CODE"
+it_sql "DELETE FROM tenants WHERE slug = 'refs'" >/dev/null
 adm POST /api/v1/tenants '{"slug":"x1","callback_url":"ftp://x"}'
 it_check_eq "bad URL → 400" 400 "$ADM_CODE"
 adm POST /api/v1/tenants '{"slug":"x1","bogus":1}'

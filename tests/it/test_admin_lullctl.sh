@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # lullctl against a running lull-admin + scheduler: tables and --json (parsed with jq), windows/cancel/flush,
 # conversations/show/reply/handback/escalations, dead letters and replay, tenants, inventory CSV import,
-# usage; exit codes 0 / 1 (API error) / 64 (usage).
+# usage; tenants create/show/update and prompts set/show/list (flags to fields, the API's 400 message
+# printed), the created tenant's window used by the scheduler; exit codes 0 / 1 (API error) / 64 (usage).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/scheduler_lib.sh"
 source "$(dirname "$0")/admin_lib.sh"
 it_db_create || it_finish
 it_sql "UPDATE tenants SET window_ms = 60000, max_wait_ms = 120000 WHERE slug = 'default'" >/dev/null
-sched_start sched
+LULL_SCHED_TENANT_REFRESH_MS=200 sched_start sched
 adm_start admin LULL_HEALTH_TARGETS="scheduler=http://127.0.0.1:$SCHED_OPS/health"
 export LULL_ADMIN_URL=$ADM_URL LULL_ADMIN_TOKEN=$ADM_TOKEN
 CTL="$LULL_BIN/lullctl"
@@ -114,4 +115,96 @@ ctl usage --from 2026-01-01
 it_check_eq "usage ok" 0 "$CTL_RC"
 ctl usage --from notadate
 it_check_eq "usage bad date → 1" 1 "$CTL_RC"
+# --- tenants create / show / update ---------------------------------------------------------------------------
+ctl tenants --help
+it_check_match "tenants --help lists the field flags" "--window-ms MS +window_ms" "$CTL_OUT"
+ctl tenants create --slug shop --name "Shop" --company-name "Shop Co" --agent-name Zed --window-ms 60000 \
+    --max-wait-ms 90000 --channel-window sms=5000 --provider-chain openai --model openai=gpt-4o-mini \
+    --keywords manager,human --numbers +15550009999 --callback-url https://example.com/cb --max-tokens 800 \
+    --daily-limit-contact null --credential openai=SHOP_OPENAI_KEY --set human_pause_ms=60000
+it_check_eq "tenants create ok" 0 "$CTL_RC"
+it_check_match "create says which tenant" "^tenant [0-9]+ \\(shop\\) created" "$CTL_OUT"
+tid=$(it_sql "SELECT id FROM tenants WHERE slug = 'shop'")
+it_check_eq "every flag reached its column" \
+    "Shop Co|Zed|60000|90000|{openai}|{manager,human}|{+15550009999}|https://example.com/cb|800|60000|gpt-4o-mini|5000|SHOP_OPENAI_KEY" \
+    "$(it_sql "SELECT company_name || '|' || agent_name || '|' || window_ms || '|' || max_wait_ms || '|' || provider_chain::text
+                  || '|' || escalation_keywords::text || '|' || twilio_numbers::text || '|' || callback_url || '|' || max_tokens
+                  || '|' || human_pause_ms || '|' || (models->>'openai') || '|' || (channel_windows->'sms'->>'window_ms')
+                  || '|' || (credentials->>'openai') FROM tenants WHERE id = $tid")"
+ctl tenants show shop
+it_check_eq "tenants show ok" 0 "$CTL_RC"
+it_check_match "show: readable window" "window_ms +60000" "$CTL_OUT"
+it_check_match "show: lists joined" "escalation_keywords +manager, human" "$CTL_OUT"
+it_check_match "show: null as -" "daily_limit_contact +-" "$CTL_OUT"
+ctl tenants show "$tid" --json
+it_check_eq "show --json by id" "shop|gpt-4o-mini" "$(jq -r '"\(.slug)|\(.models.openai)"' <<<"$CTL_OUT")"
+ctl tenants update shop --window-ms 1500 --provider-chain anthropic,openai --model anthropic=claude-test \
+    --channel-max-wait sms=7000
+it_check_eq "tenants update ok" 0 "$CTL_RC"
+it_check_eq "window and chain updated, the maps merged" '1500|{anthropic,openai}|{"openai": "gpt-4o-mini", "anthropic": "claude-test"}|{"sms": {"window_ms": 5000, "max_wait_ms": 7000}}' \
+    "$(it_sql "SELECT window_ms || '|' || provider_chain::text || '|' || models::text || '|' || channel_windows::text FROM tenants WHERE id = $tid")"
+ctl tenants update shop --max-tokens 999999
+it_check_eq "a value over the limit → 1" 1 "$CTL_RC"
+it_check_match "the API's message is printed" "bad_field \\(HTTP 400\\): 'max_tokens' must be an integer between 1 and" "$CTL_ERR"
+it_check_eq "nothing changed" 800 "$(it_sql "SELECT max_tokens FROM tenants WHERE id = $tid")"
+ctl tenants update shop --provider-chain openai,openai
+it_check_match "chain refused by the API" "'provider_chain' must be an array of at most" "$CTL_ERR"
+ctl tenants update shop --set colour=red
+it_check_eq "unknown field through --set → 1" "1" "$CTL_RC"
+it_check_match "the API names the field" "unknown or read-only field 'colour'" "$CTL_ERR"
+ctl tenants update shop --callback-url ftp://x
+it_check_match "callback URL refused" "'callback_url' must be an http:// or https:// URL" "$CTL_ERR"
+ctl tenants update shop --unset callback_url
+it_check_eq "--unset → null" "0|t" "$CTL_RC|$(it_sql "SELECT callback_url IS NULL FROM tenants WHERE id = $tid")"
+ctl tenants create --slug shop
+it_check_eq "duplicate slug → 1 (409)" 1 "$CTL_RC"
+it_check_match "conflict explained" "conflict \\(HTTP 409\\)" "$CTL_ERR"
+ctl tenants update
+it_check_eq "update without a tenant → 64" 64 "$CTL_RC"
+ctl tenants create --slug x --frobnicate 1
+it_check_eq "unknown flag → 64" 64 "$CTL_RC"
+ctl tenants create --slug x --channel-window 5000
+it_check_eq "CHANNEL=MS missing its channel → 64" 64 "$CTL_RC"
+ctl tenants show no-such-tenant
+it_check_eq "unknown slug → 1" 1 "$CTL_RC"
+printf '{"slug":"filed","window_ms":2000,"escalation_keywords":["refund"]}' >"$IT_TMP/tenant.json"
+ctl tenants create --file "$IT_TMP/tenant.json" --window-ms 2500
+it_check_eq "create from a file, a flag over it" "0|2500|{refund}" \
+    "$CTL_RC|$(it_sql "SELECT window_ms || '|' || escalation_keywords::text FROM tenants WHERE slug = 'filed'")"
+ctl tenants list
+it_check_match "list shows the chain" "shop +Shop +1500 +90000 +\\[\"anthropic\",\"openai\"\\]" "$CTL_OUT"
+
+# --- prompts set / show / list -------------------------------------------------------------------------------
+printf 'You are {{agent_name}} of {{company_name}}.\nKeep it short.\n' >"$IT_TMP/prompt.txt"
+ctl prompts set --tenant shop --template-file "$IT_TMP/prompt.txt" --name shop-main
+it_check_eq "prompts set ok" 0 "$CTL_RC"
+pid=$(it_sql "SELECT id FROM prompts WHERE tenant_id = $tid AND name = 'shop-main'")
+it_check_match "set says the tenant uses it" "prompt $pid \\(tenant $tid, version 1\\) saved; tenant $tid uses it" "$CTL_OUT"
+it_check_eq "the tenant's prompt_id points at it" "$pid" "$(it_sql "SELECT prompt_id FROM tenants WHERE id = $tid")"
+ctl prompts show "$pid"
+it_check_match "show prints the template whole" $'template:\nYou are \\{\\{agent_name\\}\\} of \\{\\{company_name\\}\\}.\nKeep it short.' "$CTL_OUT"
+ctl prompts set "$pid" --version 2 --no-use
+it_check_eq "prompts set ID changes it" "0|2" "$CTL_RC|$(it_sql "SELECT version FROM prompts WHERE id = $pid")"
+ctl prompts set --tenant shop --template ""
+it_check_eq "an empty template → 1" 1 "$CTL_RC"
+it_check_match "the API's message for the template" "'template' must be 1 to" "$CTL_ERR"
+ctl prompts list --tenant shop
+it_check_match "prompts list --tenant SLUG" "$pid +$tid +shop-main +2 " "$CTL_OUT"
+ctl prompts show abc
+it_check_eq "prompts show with a bad id → 64" 64 "$CTL_RC"
+
+# --- the tenant answers with its settings: a webhook opens a window of the tenant's window_ms -----------------
+# The scheduler reloads tenants every 200 ms here: a new contact per try until a window carries the update.
+SHOP_N=0
+shop_window() {
+    SHOP_N=$((SHOP_N + 1))
+    local m c
+    m=$(webhook "+1555777200$SHOP_N" "hello shop" shop)
+    c=$(it_sql "SELECT conversation_id FROM messages WHERE id = $m")
+    it_wait_for "window.opened for $c" 5 grep -q "\"ev\":\"window.opened\".*\"conv\":$c," "$IT_TMP/sched.jsonl"
+    SHOP_LINE=$(grep "\"ev\":\"window.opened\".*\"conv\":$c," "$IT_TMP/sched.jsonl")
+    grep -q '"window_ms":1500,' <<<"$SHOP_LINE"
+}
+it_wait_for "a window with the tenant's window_ms" 10 shop_window
+it_check_match "the window is the tenant's (set by lullctl)" "\"tenant\":$tid,.*\"window_ms\":1500,\"max_wait_ms\":90000" "$SHOP_LINE"
 it_finish

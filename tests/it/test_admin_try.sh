@@ -3,7 +3,8 @@
 # lull-admin → scheduler control socket → a worker's dry run → back. The worker runs its real pipeline (tenant
 # prompt, content filter, escalation keywords, tools against the inventory table, the provider chain, the
 # analysis) and commits nothing: no message, outbox row, analysis, escalation or usage row, no delivery.
-# Errors: bad input 400, unknown tenant 404, every provider failing 502, no worker 503; lullctl try/analyse.
+# Errors: bad input 400, unknown tenant 404, every provider failing 502, no worker 503; lullctl try/analyse,
+# and a prompt set with lullctl prompts set reaching the LLM.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/e2e_lib.sh"
 it_db_create || it_finish
@@ -92,6 +93,10 @@ out=$("$LULL_BIN/lullctl" --json analyse "urgent: it is broken" --tenant default
 it_check_eq "lullctl --json analyse" "negative|urgent" "$(jq -r '"\(.analysis.sentiment)|\(.analysis.priority)"' <<<"$out")"
 "$LULL_BIN/lullctl" try >/dev/null 2>&1; rc=$?
 it_check_eq "lullctl try without text → usage error 64" 64 "$rc"
+"$LULL_BIN/lullctl" prompts set --tenant acme --template 'You are Quill of {{company_name}}, be brief.' >/dev/null; rc=$?
+it_check_eq "lullctl prompts set for acme" 0 "$rc"
+"$LULL_BIN/lullctl" try "hello again" --tenant acme >/dev/null
+it_check_eq "the worker's reply call carries the prompt lullctl set" 1 "$(e2e_llm_reply_has 'You are Quill of Acme, be brief.')"
 
 # --- every provider failing → 502 with the reason
 e2e_fake "$LLM/_fake/faults" '{"provider":"openai","mode":"500","count":100}' || it_fail "fault set"

@@ -40,7 +40,7 @@ start_worker1() { s_start_worker worker1; }
 start_worker2() { s_start_worker worker2; }
 start_sender() {
     it_start sender env "${common[@]}" LULL_OPS_PORT="${TIER_OPS[sender]}" LULL_SENDER_BIND="$Z_OUT" \
-        LULL_CALLBACK_URL="$CH/callback" LULL_CALLBACK_SECRET="$SECRET" LULL_SENDER_POLL_MS=200 \
+        LULL_CALLBACK_URL="$CH/callback" LULL_CALLBACK_SECRET="$SECRET" LULL_SENDER_CALLBACK_ALLOW=127.0.0.0/8 LULL_SENDER_POLL_MS=200 \
         LULL_SENDER_TIMEOUT_MS=2000 LULL_SENDER_LEASE_MS=3000 "$LULL_BIN/lull-sender"
 }
 start_ingress() {

@@ -108,6 +108,37 @@ it_check "outbox idempotency key is unique" fails sql \
 it_check_eq "outbox row is pending and due" "pending|true" \
     "$(sql "SELECT status || '|' || (next_attempt_at <= now()) FROM outbox WHERE idempotency_key = 'k1'")"
 
+# --- 016 on existing data: provider ids become unique per tenant; every stored row stays -----------------
+pre="it_db_pre016_$$"
+sql "CREATE DATABASE $pre" >/dev/null
+pre_url="${LULL_DATABASE_URL%/*}/$pre"
+mkdir -p "$IT_TMP/pre016"
+for f in "$LULL_ROOT"/migrations/0[01][0-5]_*.sql; do cp "$f" "$IT_TMP/pre016/"; done
+LULL_MIGRATIONS_DIR="$IT_TMP/pre016" "$MIGRATE" "$pre_url" >/dev/null 2>&1
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$pre_url" -c "
+  INSERT INTO tenants (id, slug) VALUES (2, 'two');
+  INSERT INTO contacts (id, tenant_id, channel, external_id) VALUES (1, 1, 'generic', 'a'), (2, 2, 'generic', 'b'),
+                                                                    (3, 1, 'sms', '+1');
+  INSERT INTO conversations (id, tenant_id, contact_id, channel) VALUES (1, 1, 1, 'generic'), (2, 2, 2, 'generic'),
+                                                                        (3, 1, 3, 'sms');
+  INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, provider_message_id) VALUES
+    (1, 1, 'generic', 'in', 'contact', 'order-1'), (2, 2, 'generic', 'in', 'contact', 'order-2'),
+    (3, 1, 'sms', 'in', 'contact', 'order-1'), (1, 1, 'generic', 'in', 'contact', NULL),
+    (1, 1, 'generic', 'in', 'contact', NULL), (1, 1, 'generic', 'out', 'bot', NULL)" >/dev/null 2>>"$IT_TMP/sql.err" \
+    || it_fail "data before 016"
+it_check_eq "before 016: at version 15" 15 "$(psql -X -q -At -d "$pre_url" -c 'SELECT max(version) FROM schema_migrations')"
+"$MIGRATE" "$pre_url" >/dev/null 2>&1
+it_check_eq "016 applies on existing data" "$latest" "$(psql -X -q -At -d "$pre_url" -c 'SELECT max(version) FROM schema_migrations')"
+it_check_eq "… every message kept" 6 "$(psql -X -q -At -d "$pre_url" -c 'SELECT count(*) FROM messages')"
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$pre_url" -c "INSERT INTO messages (conversation_id, tenant_id, channel, direction,
+    author, provider_message_id) VALUES (2, 2, 'generic', 'in', 'contact', 'order-1')" >/dev/null 2>&1
+it_check_eq "… after it, another tenant's same id is its own message" 2 \
+    "$(psql -X -q -At -d "$pre_url" -c "SELECT count(*) FROM messages WHERE channel = 'generic' AND provider_message_id = 'order-1'")"
+it_check "… and the same tenant's same id is still refused" fails psql -X -q -v ON_ERROR_STOP=1 -d "$pre_url" -c \
+    "INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, provider_message_id)
+     VALUES (1, 1, 'generic', 'in', 'contact', 'order-1')"
+sql "DROP DATABASE $pre" >/dev/null
+
 # --- usage upsert -------------------------------------------------------------------------------
 for _ in 1 2; do
     sql "INSERT INTO usage (tenant_id, day, provider, model, requests, prompt_tokens)

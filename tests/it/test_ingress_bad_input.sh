@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lull-ingress bad input: every class gets its status and a JSON error naming the problem, logs one line, and
 # stores nothing — body too large (413, declared or chunked), malformed JSON / form, missing fields, wrong types,
-# invalid UTF-8 and NUL bytes (400), wrong method (405 + Allow), unknown path (404), wrong content type (415);
+# invalid UTF-8 and NUL bytes, malformed provider ids (400), wrong method (405 + Allow), unknown path (404), wrong content type (415);
 # slow clients are cut by the connection timeout and the per-IP connection limit holds.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ingress_lib.sh"
@@ -62,18 +62,23 @@ ing_req POST /webhook/ ""
 expect "unknown path (trailing slash)" 404 not_found
 
 # Twilio forms
-ing_req POST /webhook/twilio 'MessageSid=SM1&From=%zz&To=%2B2'
+ing_req POST /webhook/twilio 'MessageSid='$(sm 1)'&From=%zz&To=%2B2'
 expect "form with a bad %-escape" 400 malformed_form
-ing_req POST /webhook/twilio 'MessageSid=SM1&From=a%00b&To=%2B2'
+ing_req POST /webhook/twilio 'MessageSid='$(sm 1)'&From=a%00b&To=%2B2'
 expect "form with %00" 400 malformed_form
-ing_req POST /webhook/twilio 'MessageSid=SM1&From=%C3%28&To=%2B2'
+ing_req POST /webhook/twilio 'MessageSid='$(sm 1)'&From=%C3%28&To=%2B2'
 expect "form with invalid UTF-8" 400 malformed_form
 ing_req POST /webhook/twilio 'From=%2B1&To=%2B2&Body=x'
 expect "form without MessageSid" 400 missing_field
 it_check_match "… names it" MessageSid "$ING_BODY"
-ing_req POST /webhook/twilio 'MessageSid=SM1&From=%2B1&To=%2B2&NumMedia=lots'
+ing_req POST /webhook/twilio 'MessageSid='$(sm 1)'&From=%2B1&To=%2B2&NumMedia=lots'
 expect "NumMedia not a number" 400 invalid_field
-ing_json /webhook/twilio '{"MessageSid":"SM1"}'
+ing_req POST /webhook/twilio 'MessageSid=SMnothex&From=%2B1&To=%2B2'
+expect "MessageSid not a Twilio SID" 400 invalid_field
+it_check_match "… names it" "'MessageSid'" "$ING_BODY"
+ing_req POST /webhook/twilio 'MessageSid='$(sm 1)'NumMedia0&From=%2B1&To=%2B2'
+expect "MessageSid with the next parameter glued on (a replayed signature)" 400 invalid_field
+ing_json /webhook/twilio '{"MessageSid":"'$(sm 1)'"}'
 expect "Twilio with a JSON body" 415 unsupported_media_type
 
 # TikTok
@@ -83,6 +88,12 @@ ing_json /webhook/tiktok '{"client_key":"k","event":"im_receive_msg","content":"
 expect "tiktok content not JSON" 400 malformed_json
 ing_json /webhook/tiktok "$(jq -cn '{client_key:"k", event:"im_receive_msg", content:({conversation_id:"1", message_id:7300000000000000001, from_user:{id:"1"}, to_user:{id:"2"}} | tojson)}')"
 expect "tiktok numeric message_id (ids are strings)" 400 invalid_field
+ing_json /webhook/tiktok "$(jq -cn '{client_key:"k", event:"im_receive_msg", content:({conversation_id:"1", message_id:"73 <x>", from_user:{id:"1"}, to_user:{id:"2"}} | tojson)}')"
+expect "tiktok message_id not an id" 400 invalid_field
+it_check_match "… names it" "content.message_id" "$ING_BODY"
+ing_json /webhook/tiktok "$(jq -cn --arg c "$(head -c 200 /dev/zero | tr '\0' 7)" '{client_key:"k", event:"im_receive_msg", content:({conversation_id:$c, message_id:"7300", from_user:{id:"1"}, to_user:{id:"2"}} | tojson)}')"
+expect "tiktok conversation_id too long" 400 invalid_field
+it_check_match "… names it" "content.conversation_id" "$ING_BODY"
 ing_json /webhook/tiktok '{"event":"im_receive_msg","content":"{}"}'
 expect "tiktok without client_key" 400 missing_field
 
@@ -94,7 +105,7 @@ expect "chat message without sessionId" 400 missing_field
 
 it_check_eq "nothing stored for any of them" 1 "$(it_sql "SELECT count(*) FROM messages")"
 log=$(cat "$ING_LOG")
-it_check_eq "every error (33 requests) logged one line" 33 "$(grep -c '"ev":"http.rejected"' "$ING_LOG")"
+it_check_eq "every error (37 requests) logged one line" 37 "$(grep -c '"ev":"http.rejected"' "$ING_LOG")"
 it_check_match "the log line has status and code" '"ev":"http.rejected".*"status":413,"code":"payload_too_large"' "$log"
 if grep -q 'bad.*utf8\|nul.*byte' "$ING_LOG"; then it_fail "message bodies appear in the info log"; else echo "PASS no message bodies in the log"; fi
 it_stop "$ING_PID" TERM

@@ -46,26 +46,26 @@ it_check_eq "SQL payload stored byte-exact" "$sql_payload" "$(it_sql "SELECT bod
 it_check_eq "SQL payload: name byte-exact" "$sql_payload" "$(it_sql "SELECT first_name FROM contacts WHERE external_id = 'sqli'")"
 
 # --- Twilio ---------------------------------------------------------------------------------------
-twilio_post MessageSid=SM100 From=+15551234567 To=+15550001111 Body="hello from sms" NumMedia=0 NewField=kept
+twilio_post MessageSid=$(sm 100) From=+15551234567 To=+15550001111 Body="hello from sms" NumMedia=0 NewField=kept
 it_check_eq "twilio sms: 200" 200 "$ING_CODE"
 it_check_match "twilio sms: empty TwiML" '<Response/>' "$ING_BODY"
 it_check_eq "twilio sms: row routed by To" "sms|hello from sms|$acme|kept" \
-    "$(it_sql "SELECT channel, body, tenant_id, raw->>'NewField' FROM messages WHERE provider_message_id = 'SM100'")"
+    "$(it_sql "SELECT channel, body, tenant_id, raw->>'NewField' FROM messages WHERE provider_message_id = '$(sm 100)'")"
 it_check_eq "twilio sms: contact and business address" "+15551234567|+15551234567|+15550001111" \
     "$(it_sql "SELECT k.external_id, k.phone, v.business_address FROM contacts k JOIN conversations v ON v.contact_id = k.id WHERE k.channel = 'sms'")"
-twilio_post MessageSid=SM200 From=whatsapp:+15557654321 To=whatsapp:+15550001111 Body="wa with media" NumMedia=2 \
+twilio_post MessageSid=$(sm 200) From=whatsapp:+15557654321 To=whatsapp:+15550001111 Body="wa with media" NumMedia=2 \
     MediaUrl0=https://media.example.com/a.jpg MediaContentType0=image/jpeg MediaUrl1=https://media.example.com/b.pdf \
     MediaContentType1=application/pdf ProfileName="Ana María" WaId=15557654321
 it_check_eq "twilio whatsapp: 200" 200 "$ING_CODE"
 it_check_eq "twilio whatsapp: channel, routing without the prefix, media" \
     "whatsapp|$acme|2|https://media.example.com/b.pdf|application/pdf|15557654321" \
-    "$(it_sql "SELECT channel, tenant_id, jsonb_array_length(media), media->1->>'url', media->1->>'content_type', raw->>'WaId' FROM messages WHERE provider_message_id = 'SM200'")"
+    "$(it_sql "SELECT channel, tenant_id, jsonb_array_length(media), media->1->>'url', media->1->>'content_type', raw->>'WaId' FROM messages WHERE provider_message_id = '$(sm 200)'")"
 it_check_eq "twilio whatsapp: contact keeps the prefix, profile name" "whatsapp:+15557654321|Ana María|+15557654321" \
     "$(it_sql "SELECT external_id, profile_name, phone FROM contacts WHERE channel = 'whatsapp'")"
 it_check_eq "twilio whatsapp: 24-hour window start and business address" "t|whatsapp:+15550001111" \
     "$(it_sql "SELECT wa_window_start IS NOT NULL, business_address FROM conversations WHERE channel = 'whatsapp'")"
-twilio_post MessageSid=SM300 From=+15550000000 To=+19999999999 Body="unknown number"
-it_check_eq "twilio unknown To: default tenant" "200|1" "$ING_CODE|$(it_sql "SELECT tenant_id FROM messages WHERE provider_message_id = 'SM300'")"
+twilio_post MessageSid=$(sm 300) From=+15550000000 To=+19999999999 Body="unknown number"
+it_check_eq "twilio unknown To: default tenant" "200|1" "$ING_CODE|$(it_sql "SELECT tenant_id FROM messages WHERE provider_message_id = '$(sm 300)'")"
 
 # --- TikTok ---------------------------------------------------------------------------------------
 body=$(tiktok_body im_receive_msg 7300000000000000001 "tiktok hello" ck_acme)
@@ -116,9 +116,9 @@ it_check_eq "chat history of an unknown session: 404" 404 "$ING_CODE"
 inbound_new=$(it_sql "SELECT count(*) FROM messages WHERE direction = 'in'")
 it_wait_for "INBOUND for every new inbound message" 5 sh -c "[ \$(jq -c 'select(.type==\"inbound\")' '$ING_SINK' | wc -l) -ge $inbound_new ]"
 it_check_eq "INBOUND: one per new inbound message, none for the human reply" "$inbound_new" "$(sink_count '.type=="inbound"')"
-conv=$(it_sql "SELECT conversation_id FROM messages WHERE provider_message_id = 'SM200'")
+conv=$(it_sql "SELECT conversation_id FROM messages WHERE provider_message_id = '$(sm 200)'")
 it_check_eq "INBOUND carries conversation, message, tenant, channel" "1" \
-    "$(sink_count ".conversation_id==$conv and .tenant_id==$acme and .channel==\"whatsapp\" and .message_id==$(it_sql "SELECT id FROM messages WHERE provider_message_id = 'SM200'") and .received_ms > 1700000000000")"
+    "$(sink_count ".conversation_id==$conv and .tenant_id==$acme and .channel==\"whatsapp\" and .message_id==$(it_sql "SELECT id FROM messages WHERE provider_message_id = '$(sm 200)'") and .received_ms > 1700000000000")"
 
 # --- metrics ----------------------------------------------------------------------------------------
 metrics=$(curl -s "$ING_OPS/metrics")

@@ -22,7 +22,7 @@ for i in 1 2 3; do
 done
 it_check_eq "database down: every webhook 503" "503 503 503 " "$codes"
 it_check_match "… with a JSON error" '^\{"error":\{"code":"database_unavailable","message":"[^"]+"\}\}$' "$ING_BODY"
-twilio_post MessageSid=SMdown From=+1 To=+2 Body=down
+twilio_post MessageSid=$(sm down) From=+1 To=+2 Body=down
 it_check_eq "database down: Twilio 503 too" 503 "$ING_CODE"
 it_check_match "503 says Retry-After" 'Retry-After: 1' "$(curl -si -H 'Content-Type: application/json' --data '{"contact_id":"c","message":{"body":"x"}}' "$ING_URL/webhook")"
 

@@ -155,7 +155,7 @@ agree "generic webhook without message.body refused" /webhook '{"contact_id":"c"
 agree "generic webhook, numeric first_name refused" /webhook '{"contact_id":"c","message":{"body":"x"},"first_name":7}' \
     $R 400 "${J[@]}"
 agree "chat message without sessionId refused" /api/v1/chat/message '{"message":"x"}' $R 400 "${J[@]}"
-tw=(MessageSid=SMoa1 From=+15550001111 To=+15559990000 Body=hello)
+tw=(MessageSid=$(sm oa1) From=+15550001111 To=+15559990000 Body=hello)
 tw_args=(); for kv in "${tw[@]}"; do tw_args+=(--data-urlencode "$kv"); done
 agree "Twilio form accepted" /webhook/twilio "" 200 200 "${tw_args[@]}" \
     -H "X-Twilio-Signature: $(twilio_sig https://lull.example.com/webhook/twilio "${tw[@]}")"

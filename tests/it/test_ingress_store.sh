@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lull_ingress_store() of 011 against the one of 010, and under concurrency.
+# lull_ingress_store() (011, per-tenant dedupe since 016) against the one of 010, and under concurrency.
 # 1. The same batches (new and existing contacts and conversations, every channel, a TikTok person's reply
 #    on a new and on an existing conversation, duplicates, unknown tenant and session, a contact made outside
 #    ingress without a conversation) go through 011 in one database and through 010's function in another:
@@ -13,10 +13,12 @@ new_url=$LULL_DATABASE_URL
 it_db_create || it_finish
 old_url=$LULL_DATABASE_URL
 
-# 010's function under another name, in the second database
+# 010's function under another name, in the second database, with the per-tenant dedupe key of 016
 # shellcheck disable=SC2016 # (a sed address, not an expansion)
 sed -n '/^CREATE FUNCTION lull_ingress_store/,/^\$fn\$;/p' "$LULL_ROOT/migrations/010_ingress.sql" |
-    sed 's/^CREATE FUNCTION lull_ingress_store(/CREATE FUNCTION lull_ingress_store_010(/' |
+    sed -e 's/^CREATE FUNCTION lull_ingress_store(/CREATE FUNCTION lull_ingress_store_010(/' \
+        -e 's/ON CONFLICT (channel, provider_message_id)/ON CONFLICT (tenant_id, channel, provider_message_id)/' \
+        -e 's/WHERE m.id IS NULL AND e.channel = u.channel/WHERE m.id IS NULL AND e.tenant_id = u.tenant_id AND e.channel = u.channel/' |
     psql "$old_url" -X -q -v ON_ERROR_STOP=1 >/dev/null || it_fail "loading 010's lull_ingress_store"
 
 both() {  # SQL run on both databases

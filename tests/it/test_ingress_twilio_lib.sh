@@ -42,7 +42,7 @@ for i in "${!cases[@]}"; do
     port=""
     if [ "${signed:0:4}" = ":443" ]; then port=:443; signed=${signed:4}; fi
     jq -cn --arg s "https://lull.example.com$port$path$signed" --arg r "https://lull.example.com$path$sent" \
-        --arg sid "SMlib$i" --arg from "+1555000200$i" \
+        --arg sid "SM11b0$(printf %028d "$i")" --arg from "+1555000200$i" \
         '{signed:$s, received:$r, params:{MessageSid:$sid, From:$from, To:"+15550009999", Body:"query case"}}' \
         >>"$IT_TMP/cases.jsonl"
 done
@@ -53,18 +53,18 @@ for i in "${!cases[@]}"; do
     valid=$(lib_field $((i + 1)) valid)
     it_check_eq "$name: the library says $want" "$want" "$valid"
     ing_req POST "$path$sent" "" -H "X-Twilio-Signature: $(lib_field $((i + 1)) sig)" \
-        --data-urlencode "MessageSid=SMlib$i" --data-urlencode "From=+1555000200$i" \
+        --data-urlencode "MessageSid=SM11b0$(printf %028d "$i")" --data-urlencode "From=+1555000200$i" \
         --data-urlencode "To=+15550009999" --data-urlencode "Body=query case"
     it_check_eq "$name: lull agrees" "$(verdict "$valid")" "$ING_CODE"
     [ "$valid" = true ] && accepted=$((accepted + 1))
 done
 it_check_eq "each accepted query case stored once, no refused one" "$accepted" \
-    "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id LIKE 'SMlib%'")"
+    "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id LIKE 'SM11b0%'")"
 
 # --- JSON bodies signed by bodySHA256 ----------------------------------------------------------------------
-j1='{"MessageSid":"SMjson1","From":"+15550003001","To":"+15550009999","Body":"hello as JSON","NumMedia":0,"ProfileName":null}'
-j2='{"MessageSid":"SMjson2","From":"+15550003002","To":"+15550009999","Body":"tampered"}'
-j3='{"MessageSid":"SMjson3","From":"+15550003003","To":"+15550009999","Body":"more query","SmsStatus":"received"}'
+j1='{"MessageSid":"SM50500000000000000000000000000001","From":"+15550003001","To":"+15550009999","Body":"hello as JSON","NumMedia":0,"ProfileName":null}'
+j2='{"MessageSid":"SM50500000000000000000000000000002","From":"+15550003002","To":"+15550009999","Body":"tampered"}'
+j3='{"MessageSid":"SM50500000000000000000000000000003","From":"+15550003003","To":"+15550009999","Body":"more query","SmsStatus":"received"}'
 {
     jq -cn --arg b "$j1" '{signed:"https://lull.example.com/webhook/twilio?bodySHA256={sha}",
                            received:"https://lull.example.com/webhook/twilio?bodySHA256={sha}", body:$b}'
@@ -85,7 +85,7 @@ it_check_eq "JSON body with bodySHA256 → 200" 200 "$ING_CODE"
 it_check_eq "JSON body stored like the form (numbers as text, nulls left out)" "sms|in|hello as JSON|+15550003001|0|f" \
     "$(it_sql "SELECT m.channel, m.direction, m.body, c.external_id, m.raw->>'NumMedia', m.raw ? 'ProfileName'
                FROM messages m JOIN conversations v ON v.id = m.conversation_id JOIN contacts c ON c.id = v.contact_id
-               WHERE m.provider_message_id = 'SMjson1'")"
+               WHERE m.provider_message_id = 'SM50500000000000000000000000000001'")"
 json_post 2 "$j2"
 it_check_eq "JSON body that does not hash to bodySHA256 → 403" "403|invalid_signature" \
     "$ING_CODE|$(jq -r .error.code <<<"$ING_BODY")"
@@ -94,13 +94,13 @@ it_check_eq "JSON body with bodySHA256 after a %27 query → 200" 200 "$ING_CODE
 json_post 1 "[$j1]"
 it_check_eq "a JSON array is not Twilio's → 400 (before any signature check)" "400|malformed_json" \
     "$ING_CODE|$(jq -r .error.code <<<"$ING_BODY")"
-json_post 1 '{"MessageSid":"SMjson4","From":{"phone":"+1"},"To":"+15550009999"}'
+json_post 1 '{"MessageSid":"SM50500000000000000000000000000004","From":{"phone":"+1"},"To":"+15550009999"}'
 it_check_eq "a JSON object value → 400 invalid_field" "400|invalid_field" "$ING_CODE|$(jq -r .error.code <<<"$ING_BODY")"
 ing_json /webhook/twilio "$j1" -H "X-Twilio-Signature: $(lib_field 1 sig)"
 it_check_eq "JSON without bodySHA256 in the URL → 415 as before" "415|unsupported_media_type" \
     "$ING_CODE|$(jq -r .error.code <<<"$ING_BODY")"
 it_check_eq "only the two valid JSON messages were stored" 2 \
-    "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id LIKE 'SMjson%'")"
+    "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id LIKE 'SM5050%'")"
 
 # --- status callbacks: receiving and received rank below sent --------------------------------------------
 SID=SM00112233445566778899aabbccddeeff
@@ -149,7 +149,7 @@ port_cases=(
 for i in "${!port_cases[@]}"; do
     IFS='|' read -r _ base _ <<<"${port_cases[$i]}"
     jq -cn --arg s "$base/webhook/twilio?name=o'brien" --arg r "https://lull.example.com:8443/webhook/twilio?name=o%27brien" \
-        --arg sid "SMport$i" --arg from "+1555000400$i" \
+        --arg sid "SM9047$(printf %028d "$i")" --arg from "+1555000400$i" \
         '{signed:$s, received:$r, params:{MessageSid:$sid, From:$from, To:"+15550009999"}}' >>"$IT_TMP/cases.jsonl"
 done
 lib_run
@@ -158,7 +158,7 @@ for i in "${!port_cases[@]}"; do
     valid=$(lib_field $((i + 1)) valid)
     it_check_eq "$name: the library says $want" "$want" "$valid"
     ing_req POST "/webhook/twilio?name=o%27brien" "" -H "X-Twilio-Signature: $(lib_field $((i + 1)) sig)" \
-        --data-urlencode "MessageSid=SMport$i" --data-urlencode "From=+1555000400$i" --data-urlencode "To=+15550009999"
+        --data-urlencode "MessageSid=SM9047$(printf %028d "$i")" --data-urlencode "From=+1555000400$i" --data-urlencode "To=+15550009999"
     it_check_eq "$name: lull agrees" "$(verdict "$valid")" "$ING_CODE"
 done
 it_stop "$ING_PID"

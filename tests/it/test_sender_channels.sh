@@ -2,15 +2,17 @@
 # lull-sender over each channel against the fake channel server: rows end sent with the provider id, the
 # fake saw the exact wire format (Twilio form + basic auth, TikTok JSON + Access-Token, signed callback,
 # web chat pg_notify); WhatsApp outside 24 h sends the template or escalates; unsendable rows are
-# dead-lettered at once with a clear reason.
+# dead-lettered at once with a clear reason; tenant credential references must be LULL_TENANT_…; callbacks never
+# reach loopback or private addresses unless LULL_SENDER_CALLBACK_ALLOW says so.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sender_lib.sh"
 it_db_create || it_finish
 fake_start
-export T4_SID=$SENDER_SID T4_TOKEN=$SENDER_TOKEN
+export LULL_TENANT_T4_SID=$SENDER_SID LULL_TENANT_T4_TOKEN=$SENDER_TOKEN
 it_sql "INSERT INTO tenants (id, slug, whatsapp_template_sid, whatsapp_template_vars) VALUES (2, 'tpl', 'HX0123456789abcdef0123456789abcdef', '{\"1\":\"Ann\"}');
-        INSERT INTO tenants (id, slug, credentials) VALUES (4, 'own', '{\"twilio_account_sid_env\":\"T4_SID\",\"twilio_auth_token_env\":\"T4_TOKEN\"}'),
-                                                           (5, 'broken', '{\"twilio_auth_token_env\":\"NO_SUCH_ENV_VAR\"}')" >/dev/null
+        INSERT INTO tenants (id, slug, credentials) VALUES (4, 'own', '{\"twilio_account_sid_env\":\"LULL_TENANT_T4_SID\",\"twilio_auth_token_env\":\"LULL_TENANT_T4_TOKEN\"}'),
+                                                           (5, 'broken', '{\"twilio_auth_token_env\":\"LULL_TENANT_NO_SUCH_VAR\"}'),
+                                                           (6, 'greedy', '{\"twilio_auth_token_env\":\"LULL_TWILIO_AUTH_TOKEN\"}')" >/dev/null
 # conversation helper: conv TENANT CHANNEL EXTERNAL WINDOW_START_SQL → conversation id
 conv() {
     local c
@@ -43,7 +45,14 @@ it_check_eq "tenant credentials resolved from env names" sent "$(outbox_field "$
 bad=$(outbox_add sms '+15550002223' '+15559990000' '{"body":"broken creds"}' "" 5)
 wait_final "broken creds" "$bad"
 it_check_eq "unset credential env → dead" dead "$(outbox_field "$bad" status)"
-it_check_match "and says which env var" 'NO_SUCH_ENV_VAR.*not set' "$(outbox_field "$bad" last_error)"
+it_check_match "and says which env var" 'LULL_TENANT_NO_SUCH_VAR.*not set' "$(outbox_field "$bad" last_error)"
+# a reference to one of the process's own settings (not LULL_TENANT_…) is never read
+greedy=$(outbox_add sms '+15550002224' '+15559990000' '{"body":"greedy creds"}' "" 6)
+wait_final "greedy creds" "$greedy"
+it_check_eq "credential naming a process setting → dead" dead "$(outbox_field "$greedy" status)"
+it_check_match "… saying what a reference must be" 'must name a LULL_TENANT_' "$(outbox_field "$greedy" last_error)"
+it_check_eq "… nothing sent with the process token" 0 "$(jq -r '.deliveries // 0' <<<"$(fake_key "outbox:$greedy")")"
+it_check_eq "… and a warn log" 1 "$(jq -c 'select(.ev=="tenant.ref_refused" and .lvl=="warn" and .tenant==6 and .name=="LULL_TWILIO_AUTH_TOKEN")' "$IT_TMP/sender.jsonl" | wc -l)"
 
 # --- WhatsApp inside the window
 c1=$(conv 1 whatsapp 'whatsapp:+15550003333' "now() - interval '1 hour'")
@@ -133,4 +142,28 @@ wk=$(outbox_add generic 'cust-wake' '' '{"body":"woken"}' out_wake)
 it_check_eq "push one OUTBOX message" 'pushed 1' "$("$LULL_ROOT/$LULL_BUILD/bench/bench_sender_push" "$SENDER_BIND" "$wk")"
 wait_final "woken" "$wk"
 it_check_eq "woken by OUTBOX: sent" sent "$(outbox_field "$wk" status)"
+it_stop "$SENDER_PID" TERM
+
+# --- callbacks never reach loopback, link-local or private addresses unless allowed (the other senders here
+# allow 127.0.0.0/8 for the fake); a refused address dead-letters with one generic error, whatever is there
+export LULL_TENANT_CB_SECRET=$SENDER_SECRET
+sender_start strict LULL_SENDER_CALLBACK_ALLOW=
+it_sql "INSERT INTO tenants (id, slug, callback_url, callback_secret_ref) VALUES
+          (7, 'loop', '$FAKE/callback', 'LULL_TENANT_CB_SECRET'),
+          (8, 'closed', 'http://127.0.0.1:1/hook', NULL),
+          (9, 'meta', 'http://169.254.169.254/latest/meta-data/', NULL),
+          (10, 'named', 'http://localhost:$FAKE_PORT/callback', NULL),
+          (11, 'mapped', 'http://[::ffff:127.0.0.1]:$FAKE_PORT/callback', NULL),
+          (12, 'admin', 'https://cb.example/hook', 'LULL_ADMIN_TOKEN')" >/dev/null
+for t in 7 8 9 10 11; do
+    id=$(outbox_add generic "cust-$t" '' '{"body":"inward"}' "out_inward_$t" "$t")
+    wait_final "inward callback of tenant $t" "$id"
+    it_check_eq "callback to tenant $t's inward URL: dead, 'address not allowed', one attempt" \
+        'dead|address not allowed|1' "$(outbox_field "$id" "status || '|' || last_error || '|' || attempts")"
+    it_check_eq "… and the fake received nothing" 0 "$(jq -r '.deliveries // 0' <<<"$(fake_key "out_inward_$t")")"
+done
+adm=$(outbox_add generic 'cust-12' '' '{"body":"x"}' out_admin_ref 12)
+wait_final "secret ref naming a process setting" "$adm"
+it_check_match "callback_secret_ref naming a process setting → dead" 'dead\|callback_secret_ref must name a LULL_TENANT_' \
+    "$(outbox_field "$adm" "status || '|' || last_error")"
 it_finish

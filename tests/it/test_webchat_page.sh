@@ -26,7 +26,7 @@ it_start worker env "${common[@]}" LULL_OPS_PORT="$OPS_W" LULL_LOG_FILE="$IT_TMP
     LULL_WORKER_SCHEDULERS="$Z_WK" LULL_SENDERS="$Z_OUT" OPENAI_API_KEY=sk-test OPENAI_BASE_URL="$LLM/v1" \
     "$LULL_BIN/lull-worker"
 it_start sender env "${common[@]}" LULL_OPS_PORT="$OPS_X" LULL_LOG_FILE="$IT_TMP/sender.jsonl" \
-    LULL_SENDER_BIND="$Z_OUT" LULL_SENDER_POLL_MS=200 "$LULL_BIN/lull-sender"
+    LULL_SENDER_BIND="$Z_OUT" LULL_SENDER_POLL_MS=200 LULL_SENDER_CALLBACK_ALLOW=127.0.0.0/8 "$LULL_BIN/lull-sender"
 it_start ingress env "${common[@]}" LULL_OPS_PORT="$OPS_I" LULL_LOG_FILE="$IT_TMP/ingress.jsonl" \
     LULL_HTTP_PORT="$HTTP_PORT" LULL_SCHEDULERS="$Z_IN" "$LULL_BIN/lull-ingress"
 for p in $OPS_S $OPS_W $OPS_X $OPS_I; do

@@ -1,6 +1,10 @@
 // Unit tests of lull_config: parsing, bounds, errors, masking, help output.
 #include "lull_test.h"
 #include "lull_config.h"
+#include "../../ingress/ingress_config.h"
+#include "../../scheduler/sched_config.h"
+#include "../../sender/sender_config.h"
+#include "../../worker/worker_config.h"
 
 #include <stdlib.h>
 
@@ -250,6 +254,39 @@ LULL_TEST(to_json_masks_secrets)
     unsetenv("LULL_T_N");
 }
 
+LULL_TEST(tenant_references)
+{
+    LULL_CHECK(lull_config_tenant_ref_ok("LULL_TENANT_ACME_TWILIO_TOKEN"));
+    LULL_CHECK(lull_config_tenant_ref_ok("LULL_TENANT_X"));
+    LULL_CHECK(lull_config_tenant_ref_ok("LULL_TENANT_9_"));
+    static const char *const bad[] = {"", "LULL_TENANT_", "LULL_TENANT_lower", "LULL_TENANT_A-B", "LULL_TENANT_A B",
+                                      "LULL_ADMIN_TOKEN", "LULL_DATABASE_URL", "OPENAI_API_KEY", "HOME",
+                                      "lull_tenant_x", "XLULL_TENANT_A", "LULL_TENANTX"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) LULL_CHECK(!lull_config_tenant_ref_ok(bad[i]));
+    char name[LULL_TENANT_REF_MAX + 2];
+    memset(name, 'A', sizeof name);
+    memcpy(name, LULL_TENANT_REF_PREFIX, sizeof LULL_TENANT_REF_PREFIX - 1);
+    name[LULL_TENANT_REF_MAX] = '\0';
+    LULL_CHECK(lull_config_tenant_ref_ok(name));  // the longest
+    name[LULL_TENANT_REF_MAX] = 'A';
+    name[LULL_TENANT_REF_MAX + 1] = '\0';
+    LULL_CHECK(!lull_config_tenant_ref_ok(name));
+    // no setting of any process is a valid tenant reference: a tenant can never name one
+    const lull_proc_spec_t *procs[] = {&INGRESS_PROC, &SCHED_PROC, &SENDER_PROC, &WORKER_PROC};
+    for (size_t p = 0; p < sizeof procs / sizeof procs[0]; p++)
+        for (size_t i = 0; i < procs[p]->nsettings; i++) LULL_CHECK(!lull_config_tenant_ref_ok(procs[p]->settings[i].name));
+    // the tiers' reader: a non-reference is never read, even when set
+    setenv("LULL_TENANT_UNIT_REF", "v", 1);
+    bool refused = true;
+    LULL_CHECK_EQ_STR(lull_config_tenant_env("LULL_TENANT_UNIT_REF", "t", 1, &refused), "v");
+    LULL_CHECK(!refused);
+    LULL_CHECK(lull_config_tenant_env("LULL_TENANT_UNSET_REF", "t", 1, &refused) == NULL);
+    LULL_CHECK(!refused);
+    setenv("NOT_A_TENANT_REF", "secret", 1);
+    LULL_CHECK(lull_config_tenant_env("NOT_A_TENANT_REF", "t", 1, &refused) == NULL);
+    LULL_CHECK(refused);
+}
+
 int main(void)
 {
     LULL_RUN(defaults);
@@ -260,5 +297,6 @@ int main(void)
     LULL_RUN(to_json_masks_secrets);
     LULL_RUN(main_handles_help_and_bad_arguments);
     LULL_RUN(help_lists_every_setting);
+    LULL_RUN(tenant_references);
     return lull_test_summary();
 }

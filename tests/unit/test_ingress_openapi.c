@@ -173,7 +173,9 @@ LULL_TEST(resource_schemas_follow_the_field_tables)
     LULL_CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(slug, "maxLength")), 64);
     LULL_CHECK_EQ_STR(s_str(slug, "pattern"), "^[a-z0-9_-]+$");
     const cJSON *cred = s_resolve("#/components/schemas/TenantsCreate/properties/credentials/additionalProperties");
-    LULL_CHECK_EQ_STR(s_str(cred, "pattern"), "^[A-Z_][A-Z0-9_]*$");
+    LULL_CHECK_EQ_STR(s_str(cred, "pattern"), "^LULL_TENANT_[A-Z0-9_]+$");
+    LULL_CHECK_EQ_STR(s_str(s_resolve("#/components/schemas/TenantsCreate/properties/webhook_secret_env"), "pattern"),
+                      "^LULL_TENANT_[A-Z0-9_]+$");
     LULL_CHECK(s_resolve("#/components/schemas/PromptsCreate/properties/tenant_id") != NULL);
     LULL_CHECK(s_resolve("#/components/schemas/PromptsUpdate/properties/tenant_id") == NULL);  // read-only
     LULL_CHECK(s_resolve("#/components/schemas/InventoryUpdate/properties/sku") != NULL);

@@ -87,7 +87,7 @@ LULL_TEST(twilio_row_keeps_every_field)
     ingress_form_t f;
     ingress_err_t e;
     ingress_row_t r;
-    const char *b = "MessageSid=SM1&From=whatsapp%3A%2B1555&To=whatsapp%3A%2B1666&Body=hi&NumMedia=1&MediaUrl0=u0"
+    const char *b = "MessageSid=SM0123456789abcdef0123456789ABCDEF&From=whatsapp%3A%2B1555&To=whatsapp%3A%2B1666&Body=hi&NumMedia=1&MediaUrl0=u0"
                     "&MediaContentType0=image%2Fpng&New=a&New=b";
     LULL_CHECK(ingress_form_parse(b, strlen(b), &f, &e) == 0);
     LULL_CHECK(ingress_parse_twilio(&f, &r, &e) == 0);
@@ -142,6 +142,55 @@ LULL_TEST(tiktok_rows)
     LULL_CHECK(strstr(e.message, "message_id") != NULL);
 }
 
+// Twilio SIDs and TikTok ids by format: a bad one is refused naming the field, nothing is produced.
+LULL_TEST(strict_ids)
+{
+    LULL_CHECK(ingress_parse_twilio_sid("SM0123456789abcdef0123456789abcdef"));
+    LULL_CHECK(ingress_parse_twilio_sid("MM0123456789ABCDEF0123456789abcdef"));
+    LULL_CHECK(!ingress_parse_twilio_sid("SM0123456789abcdef0123456789abcde"));    // 31 digits
+    LULL_CHECK(!ingress_parse_twilio_sid("SM0123456789abcdef0123456789abcdef0"));  // 33
+    LULL_CHECK(!ingress_parse_twilio_sid("MG0123456789abcdef0123456789abcdef"));   // a service, not a message
+    LULL_CHECK(!ingress_parse_twilio_sid("SM0123456789abcdef0123456789abcdeg"));
+    LULL_CHECK(!ingress_parse_twilio_sid("SM1"));
+    LULL_CHECK(!ingress_parse_twilio_sid(NULL));
+    ingress_form_t f;
+    ingress_err_t e;
+    ingress_row_t r;
+    // the replay of the issue: the next parameter glued to the SID (the string-to-sign has no separators)
+    const char *glued = "MessageSid=SM0123456789abcdef0123456789abcdefNumMedia0&From=%2B1&To=%2B2";
+    LULL_CHECK(ingress_form_parse(glued, strlen(glued), &f, &e) == 0);
+    LULL_CHECK(ingress_parse_twilio(&f, &r, &e) == -1);
+    LULL_CHECK_EQ_INT(e.status, 400);
+    LULL_CHECK_EQ_STR(e.code, "invalid_field");
+    LULL_CHECK(strstr(e.message, "'MessageSid'") != NULL);
+    LULL_CHECK(r.row_json == NULL);
+    ingress_form_free(&f);
+
+    LULL_CHECK(ingress_parse_tiktok_id("7300000000000000001"));
+    LULL_CHECK(ingress_parse_tiktok_id("0:1:7000000000000000001:7000000000000000999"));
+    LULL_CHECK(!ingress_parse_tiktok_id(""));
+    LULL_CHECK(!ingress_parse_tiktok_id("73 00"));
+    LULL_CHECK(!ingress_parse_tiktok_id("a\"b"));
+    char longid[INGRESS_TIKTOK_ID_MAX + 2];
+    memset(longid, '7', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    LULL_CHECK(!ingress_parse_tiktok_id(longid));
+    longid[INGRESS_TIKTOK_ID_MAX] = '\0';
+    LULL_CHECK(ingress_parse_tiktok_id(longid));
+    const char *bad_mid = "{\"client_key\":\"ck\",\"event\":\"im_receive_msg\",\"content\":\"{\\\"conversation_id\\\":\\\"c1\\\","
+                          "\\\"message_id\\\":\\\"73 00\\\",\\\"from_user\\\":{\\\"id\\\":\\\"u1\\\"},"
+                          "\\\"to_user\\\":{\\\"id\\\":\\\"b1\\\"}}\"}";
+    LULL_CHECK(ingress_parse_tiktok(bad_mid, strlen(bad_mid), &r, &e) == -1);
+    LULL_CHECK_EQ_INT(e.status, 400);
+    LULL_CHECK(strstr(e.message, "content.message_id") != NULL);
+    LULL_CHECK(r.row_json == NULL);
+    const char *bad_conv = "{\"client_key\":\"ck\",\"event\":\"im_receive_msg\",\"content\":\"{\\\"conversation_id\\\":\\\"c<1>\\\","
+                           "\\\"message_id\\\":\\\"7300\\\",\\\"from_user\\\":{\\\"id\\\":\\\"u1\\\"},"
+                           "\\\"to_user\\\":{\\\"id\\\":\\\"b1\\\"}}\"}";
+    LULL_CHECK(ingress_parse_tiktok(bad_conv, strlen(bad_conv), &r, &e) == -1);
+    LULL_CHECK(strstr(e.message, "content.conversation_id") != NULL);
+}
+
 LULL_TEST(chat_rows)
 {
     ingress_row_t r;
@@ -174,6 +223,7 @@ int main(void)
     LULL_RUN(generic_row);
     LULL_RUN(twilio_row_keeps_every_field);
     LULL_RUN(tiktok_rows);
+    LULL_RUN(strict_ids);
     LULL_RUN(chat_rows);
     return lull_test_summary();
 }
