@@ -1,7 +1,7 @@
 // lullctl tenants and prompts: list, show (readable text, or the API's JSON with --json), create/update a
 // tenant, set a prompt. Flags only map to the JSON fields of the admin API's tenants and prompts routes: the
 // API checks every value (the one place the rules live) and its 400 message is printed as it comes.
-#include "lullctl.h"
+#include "lullctl_tenants.h"
 
 #include "lull_json.h"
 
@@ -64,11 +64,11 @@ static const s_flag_t s_tenant_flags[] = {
     {"twilio-numbers", "twilio_numbers", K_LIST, "NUM,NUM,...", NULL},
     {"tiktok-client-key", "tiktok_client_key", K_TEXT, "ID", NULL},
     {"tiktok-business-id", "tiktok_business_id", K_TEXT, "ID", NULL},
-    {"credential", "credentials", K_MAP, "NAME=ENV_VAR", NULL},
+    {"credential", "credentials", K_MAP, "NAME=LULL_TENANT_VAR", NULL},
     {"whatsapp-template-sid", "whatsapp_template_sid", K_TEXT, "SID", NULL},
     {"whatsapp-template-vars", "whatsapp_template_vars", K_JSON, "JSON", NULL},
     {"callback-url", "callback_url", K_TEXT, "URL", NULL},
-    {"callback-secret-ref", "callback_secret_ref", K_TEXT, "ENV_VAR", NULL},
+    {"callback-secret-ref", "callback_secret_ref", K_TEXT, "LULL_TENANT_VAR", NULL},
     {"retry-base-ms", "retry_base_ms", K_JSON, "MS", NULL},
     {"retry-max-ms", "retry_max_ms", K_JSON, "MS", NULL},
     {"max-retries", "max_retries", K_JSON, "N", NULL},

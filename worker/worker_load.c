@@ -44,12 +44,15 @@ const lull_db_stmt_t WORKER_LOAD_ROW = {
     1,
 };
 
-// history_len is bounded by the tenant limits (a CHECK); the bounds here only guard a row changed by hand.
+// The newest history_len messages up to the job's upto, and never fewer than the messages not answered yet
+// (after answered_upto): a burst longer than history_len is shown whole, so the model never answers a message
+// it did not see. history_len is bounded by the tenant limits (a CHECK); the same bounds cap the burst.
 const lull_db_stmt_t WORKER_LOAD_HISTORY = {
     "lull_w_history",
     "SELECT id, direction, body FROM (SELECT id, direction, body FROM messages"
     " WHERE conversation_id = $1 AND id <= $2 ORDER BY id DESC LIMIT (SELECT least(greatest(t.history_len, "
-    S_STR(LULL_TENANT_HISTORY_LEN_MIN) "), " S_STR(LULL_TENANT_HISTORY_LEN_MAX) ")"
+    S_STR(LULL_TENANT_HISTORY_LEN_MIN) ", (SELECT count(*) FROM messages u WHERE u.conversation_id = $1"
+    " AND u.id > c.answered_upto AND u.id <= $2)), " S_STR(LULL_TENANT_HISTORY_LEN_MAX) ")"
     " FROM conversations c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1)) m ORDER BY id",
     2,
 };

@@ -121,12 +121,12 @@ it_check_match "tenants --help lists the field flags" "--window-ms MS +window_ms
 ctl tenants create --slug shop --name "Shop" --company-name "Shop Co" --agent-name Zed --window-ms 60000 \
     --max-wait-ms 90000 --channel-window sms=5000 --provider-chain openai --model openai=gpt-4o-mini \
     --keywords manager,human --numbers +15550009999 --callback-url https://example.com/cb --max-tokens 800 \
-    --daily-limit-contact null --credential openai=SHOP_OPENAI_KEY --set human_pause_ms=60000
+    --daily-limit-contact null --credential openai=LULL_TENANT_SHOP_OPENAI_KEY --set human_pause_ms=60000
 it_check_eq "tenants create ok" 0 "$CTL_RC"
 it_check_match "create says which tenant" "^tenant [0-9]+ \\(shop\\) created" "$CTL_OUT"
 tid=$(it_sql "SELECT id FROM tenants WHERE slug = 'shop'")
 it_check_eq "every flag reached its column" \
-    "Shop Co|Zed|60000|90000|{openai}|{manager,human}|{+15550009999}|https://example.com/cb|800|60000|gpt-4o-mini|5000|SHOP_OPENAI_KEY" \
+    "Shop Co|Zed|60000|90000|{openai}|{manager,human}|{+15550009999}|https://example.com/cb|800|60000|gpt-4o-mini|5000|LULL_TENANT_SHOP_OPENAI_KEY" \
     "$(it_sql "SELECT company_name || '|' || agent_name || '|' || window_ms || '|' || max_wait_ms || '|' || provider_chain::text
                   || '|' || escalation_keywords::text || '|' || twilio_numbers::text || '|' || callback_url || '|' || max_tokens
                   || '|' || human_pause_ms || '|' || (models->>'openai') || '|' || (channel_windows->'sms'->>'window_ms')

@@ -1,7 +1,8 @@
-// lullctl's shared client pieces: the admin API call, error and table printing, option helpers. The
-// command dispatch is in tools/lullctl.c; the tenant and prompt commands are in tools/lullctl_tenants.c.
-#ifndef LULLCTL_H
-#define LULLCTL_H
+// lullctl's shared client pieces (tools/lullctl_client.c): the admin API call, error and table printing,
+// option helpers. The command dispatch is in tools/lullctl.c; the tenant and prompt commands are in
+// tools/lullctl_tenants.c. Both use this; neither includes the other.
+#ifndef LULLCTL_CLIENT_H
+#define LULLCTL_CLIENT_H
 
 #include <cJSON.h>
 #include <stdbool.h>
@@ -53,11 +54,5 @@ void lullctl_param(char *q, size_t cap, const char *key, const char *value);
 
 // True when s is a positive decimal id without a leading zero (at most 18 digits).
 bool lullctl_is_id(const char *s);
-
-// lullctl tenants [list|show|create|update] …: returns the exit status.
-int lullctl_tenants(const lullctl_opts_t *o, int argc, char **argv);
-
-// lullctl prompts [list|show|set] …: returns the exit status.
-int lullctl_prompts(const lullctl_opts_t *o, int argc, char **argv);
 
 #endif
