@@ -35,6 +35,18 @@ for p in /api/v1/windows /timers /process-chat /config /api/v1/config /api/v1/he
 done
 it_check_eq "lull-ingress answers 404 to every admin route" "$(printf ' 404%.0s' {1..20})" "$on_ingress"
 
+# lull-admin refuses unsound framing as lull-ingress does, before the body is read and before the token is checked
+aport=${ADM_URL##*:}
+framed() {  # HEADERS : the status and error code lull-admin answers a POST /process-chat with those headers
+    timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$aport"'; printf "$1" >&3; cat <&3' _ \
+        "POST /process-chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n$1\r\n" | tr -d '\r' |
+        awk 'NR == 1 { s = $2 } /^\{/ { print s, $0 }' | sed -E 's/^([0-9]+) .*"code":"([a-z_]+)".*/\1 \2/'
+}
+it_check_eq "lull-admin: duplicate Content-Length → 400 bad_framing" "400 bad_framing" \
+    "$(framed 'Content-Length: 2\r\nContent-Length: 2\r\n')"
+it_check_eq "lull-admin: a coding other than chunked → 501" "501 unsupported_transfer_encoding" \
+    "$(framed 'Transfer-Encoding: gzip\r\n')"
+
 # --- windows -----------------------------------------------------------------------------------------------
 m1=$(webhook alice "hello")
 m2=$(webhook alice "anyone?")
