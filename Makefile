@@ -31,7 +31,7 @@ endif
 CFLAGS    := $(CFLAGS_BASE) $(OPT) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS   += $(SAN)
 
-TIERS     := ingress scheduler worker sender
+TIERS     := ingress admin scheduler worker sender
 LIB_SRC   := $(wildcard common/*.c proto/*.c) $(foreach t,$(TIERS),$(filter-out $(t)/main.c,$(wildcard $(t)/*.c)))
 LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 # Static texts: every file of <tier>/static/ goes into the library. scripts/embed.c, built for this machine

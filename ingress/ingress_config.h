@@ -28,14 +28,6 @@ typedef struct {
     int64_t queue_max;         // requests waiting for the writer before new ones get 503
     int64_t inbound_hwm;       // ZMQ_SNDHWM of each INBOUND push socket, messages
     int64_t history_limit;     // messages returned by GET /api/v1/chat/history
-    char *admin_token;         // secret; "" = admin API disabled (403)
-    lull_cfg_list_t scheduler_controls;  // scheduler control endpoints, shard order (admin windows; 1..64)
-    lull_cfg_list_t senders;   // sender PULL endpoints (OUTBOX wake-ups of human replies; 0..64)
-    int64_t admin_ctl_timeout_ms;  // scheduler control answer timeout, milliseconds
-    int64_t admin_try_timeout_ms;
-    int64_t admin_threads;         // admin API threads  // dry run (test endpoints) answer timeout, milliseconds
-    int64_t admin_queue_max;   // admin requests waiting before new ones get 503
-    lull_cfg_list_t health_targets;  // name=http://host:port/health items (GET /api/v1/health; 0..16)
     int64_t chat_streams_per_session;  // open chat streams per session
     int64_t chat_streams_max;  // open chat streams in total
     int64_t chat_keepalive_ms; // keep-alive comment period of chat streams

@@ -1,20 +1,24 @@
-// Webhook routes on libmicrohttpd. Each request gets a context (created by the URI-log callback, so the raw
-// request URI is kept for signatures); bodies are capped; a valid message goes to the writer while the
-// connection is suspended, and the writer's done callback resumes it.
+// The public HTTP server of lull-ingress on libmicrohttpd: webhooks, the web chat and its page, /health and
+// /openapi.json, one row each in ingress_routes.def (dispatch, 404/405, OpenAPI paths). Each request gets a
+// context (created by the URI-log callback, so the raw request URI is kept for signatures); bodies are capped;
+// a valid message goes to the writer while the connection is suspended, and the writer's done callback
+// resumes it.
 #include "ingress_http.h"
-#include "ingress_admin.h"
 #include "ingress_deadline.h"
-#include "ingress_openapi.h"
 #include "ingress_page.h"
 #include "ingress_parse.h"
 #include "ingress_sig.h"
+#include "ingress_static.h"
 #include "ingress_stream.h"
 #include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
+#include "lull_httpd.h"
 #include "lull_log.h"
 #include "lull_mask.h"
+#include "lull_openapi.h"
+#include "lull_route.h"
 #include "lull_url.h"
 
 #include <arpa/inet.h>
@@ -23,31 +27,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 typedef enum {
-    R_NONE = 0,
-    R_HEALTH,
-    R_GENERIC,
-    R_TWILIO,
-    R_TIKTOK,
-    R_CHAT_SESSION,
-    R_CHAT_MESSAGE,
-    R_CHAT_HISTORY,
-    R_ADMIN,  // admin API (ingress_admin)
-    R_CHAT_STREAM,  // web chat SSE (ingress_stream.c)
-    R_CHAT_PAGE,    // GET /chat (ingress_page.c)
-    R_TWILIO_STATUS,  // Twilio message status callbacks
-    R_OPENAPI,      // GET /openapi.json (ingress_openapi.c)
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) R_##id,
+#include "ingress_routes.def"
+#undef ROUTE
+    R_NONE,  // no route: 404 or 405
     R_COUNT
 } s_route_t;
 
-static const char *const s_route_names[R_COUNT] = {"none", "health", "generic", "twilio", "tiktok",
-                                                   "chat_session", "chat_message", "chat_history", "admin",
-                                                   "chat_stream", "chat_page", "twilio_status", "openapi"};
-static const char *const s_route_channel[R_COUNT] = {"none", "none", "generic", "twilio", "tiktok", "webchat",
-                                                     "webchat", "webchat", "none", "webchat", "webchat", "twilio",
-                                                     "none"};
+// The rows of ingress_routes.def, in route order (lull_route_find's index is the route).
+static const lull_route_t s_routes[R_NONE] = {
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) [R_##id] = {m, p, a, op, tag, sum, par, body, resp},
+#include "ingress_routes.def"
+#undef ROUTE
+};
+static const char *const s_route_names[R_COUNT] = {
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) [R_##id] = name,
+#include "ingress_routes.def"
+#undef ROUTE
+    [R_NONE] = "none",
+};
+static const char *const s_route_channel[R_COUNT] = {
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) [R_##id] = ch,
+#include "ingress_routes.def"
+#undef ROUTE
+    [R_NONE] = "none",
+};
 
 struct ingress_http {
     const ingress_cfg_t *cfg;
@@ -58,7 +64,6 @@ struct ingress_http {
     lull_histogram_t *latency[R_COUNT];
     lull_counter_t *accepted[LULL_CH_COUNT], *duplicate[LULL_CH_COUNT];  // by lull_channel_t
     struct MHD_Response *twiml;
-    ingress_admin_t *admin;
     ingress_stream_t *streams;  // web chat SSE
     struct MHD_Response *page;  // GET /chat
     struct MHD_Response *openapi;  // GET /openapi.json
@@ -73,9 +78,7 @@ typedef struct {
     char *uri;                // raw request URI (path + query), owned
     s_route_t route;
     bool routed;              // the first call (headers) happened
-    char *body;
-    size_t len, cap;
-    bool too_large;
+    lull_httpd_body_t in;     // the request body
     _Atomic int state;
     int64_t start_us;
     int64_t received_ms;
@@ -83,29 +86,14 @@ typedef struct {
     ingress_row_t row;
     const char *method;       // the request method (libmicrohttpd's, valid for the connection)
     char *session_arg[4];     // session id, tenant, metadata; status callback fields (owned)
-    ingress_admin_req_t admin;  // R_ADMIN: the admin request and its answer
     void *stream_ctx;         // R_CHAT_STREAM: ingress_stream_request state
+    char path[1024];          // the request path (no query), which args point into
+    lull_route_args_t args;   // the route's {name} segments
 } s_req_t;
 
 // ---------------------------------------------------------------------------------------------------------
 // Responses
 
-static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
-                              const char *allow)
-{
-    if (!body) return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", type);
-    if (allow) MHD_add_response_header(r, "Allow", allow);
-    if (status == 503) MHD_add_response_header(r, "Retry-After", "1");
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
 
 // Answers an error {"error":{"code","message"}}, counts it and logs one line.
 static enum MHD_Result s_error(s_req_t *req, unsigned status, const char *code, const char *message, const char *allow)
@@ -118,14 +106,14 @@ static enum MHD_Result s_error(s_req_t *req, unsigned status, const char *code, 
                      1);
     lull_log_at(status >= 500 ? LULL_LOG_WARN : LULL_LOG_INFO, "http.rejected", message, "status", LI(status), "code",
                 LS(code), "route", LS(s_route_names[req->route]), (const char *)NULL);
-    return s_send(req->conn, status, "application/json", lull_json_error_body(code, message), allow);
+    return lull_httpd_send(req->conn, status, "application/json", lull_json_error_body(code, message), allow);
 }
 
 static enum MHD_Result s_json(struct MHD_Connection *conn, unsigned status, cJSON *obj)
 {
     char *body = cJSON_PrintUnformatted(obj);
     cJSON_Delete(obj);
-    return s_send(conn, status, "application/json", body, NULL);
+    return lull_httpd_send(conn, status, "application/json", body, NULL);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -175,11 +163,6 @@ static enum MHD_Result s_submit_row(s_req_t *req)
 static enum MHD_Result s_answer(s_req_t *req)
 {
     ingress_item_t *it = &req->item;
-    if (req->route == R_ADMIN) {
-        char *body = req->admin.answer;
-        req->admin.answer = NULL;
-        return s_send(req->conn, (unsigned)req->admin.status, "application/json", body, NULL);
-    }
     switch (it->outcome) {
     case INGRESS_OUT_NEW:
     case INGRESS_OUT_DUPLICATE: {
@@ -209,7 +192,7 @@ static enum MHD_Result s_answer(s_req_t *req)
         if (req->route == R_CHAT_HISTORY || req->route == R_TWILIO_STATUS) {
             char *body = it->result_json;
             it->result_json = NULL;
-            return s_send(req->conn, 200, "application/json", body, NULL);
+            return lull_httpd_send(req->conn, 200, "application/json", body, NULL);
         } else {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "sessionId", req->session_arg[0]);
@@ -238,42 +221,6 @@ static enum MHD_Result s_answer(s_req_t *req)
 
 // ---------------------------------------------------------------------------------------------------------
 // Routes
-
-static s_route_t s_route(const char *path, const char *method, const char **allow, bool *known)
-{
-    static const struct {
-        const char *path;
-        bool prefix;
-        const char *method;
-        s_route_t r;
-    } table[] = {
-        {"/health", false, "GET", R_HEALTH},
-        {"/webhook", false, "POST", R_GENERIC},
-        {"/webhook/twilio", false, "POST", R_TWILIO},
-        {"/webhook/tiktok", false, "POST", R_TIKTOK},
-        {"/webhook/twilio/status", false, "POST", R_TWILIO_STATUS},
-        {"/api/v1/chat/session", false, "POST", R_CHAT_SESSION},
-        {"/api/v1/chat/message", false, "POST", R_CHAT_MESSAGE},
-        {"/api/v1/chat/history/", true, "GET", R_CHAT_HISTORY},
-        {"/api/v1/chat/stream/", true, "GET", R_CHAT_STREAM},
-        {"/chat", false, "GET", R_CHAT_PAGE},
-        {"/openapi.json", false, "GET", R_OPENAPI},
-    };
-    *known = false;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        size_t n = strlen(table[i].path);
-        bool match = table[i].prefix ? strncmp(path, table[i].path, n) == 0 && path[n] && !strchr(path + n, '/')
-                                     : strcmp(path, table[i].path) == 0;
-        if (!match) continue;
-        *known = true;
-        *allow = table[i].method;
-        bool head_ok = table[i].r == R_HEALTH || table[i].r == R_OPENAPI;
-        if (strcmp(method, table[i].method) == 0 || (head_ok && strcmp(method, "HEAD") == 0))
-            return table[i].r;
-        return R_NONE;
-    }
-    return R_NONE;
-}
 
 // The URL the provider called: LULL_PUBLIC_URL (or http://Host) + the raw request URI.
 static char *s_public_url(s_req_t *req)
@@ -335,7 +282,7 @@ static bool s_twilio_form(s_req_t *req, ingress_form_t *form, enum MHD_Result *r
         return false;
     }
     ingress_err_t err;
-    if ((json ? ingress_form_from_json : ingress_form_parse)(req->body ? req->body : "", req->len, form, &err) != 0) {
+    if ((json ? ingress_form_from_json : ingress_form_parse)(req->in.data ? req->in.data : "", req->in.len, form, &err) != 0) {
         *ret = s_error(req, (unsigned)err.status, err.code, err.message, NULL);
         return false;
     }
@@ -347,7 +294,7 @@ static bool s_twilio_form(s_req_t *req, ingress_form_t *form, enum MHD_Result *r
     }
     if (!unsigned_ok) {
         char *url = s_public_url(req);
-        ingress_sig_result_t r = ingress_sig_twilio(token, url ? url : "", form->p, form->n, req->body, req->len,
+        ingress_sig_result_t r = ingress_sig_twilio(token, url ? url : "", form->p, form->n, req->in.data, req->in.len,
                                                     MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                                                 "X-Twilio-Signature"));
         free(url);
@@ -401,146 +348,88 @@ static enum MHD_Result s_tiktok(s_req_t *req)
     if (!unsigned_ok && !(secret && *secret)) return ret;
     if (!unsigned_ok) {
         ingress_sig_result_t r = ingress_sig_tiktok(
-            secret, MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Tiktok-Signature"), req->body, req->len,
+            secret, MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Tiktok-Signature"), req->in.data, req->in.len,
             lull_clock_wall_ms() / 1000, req->srv->cfg->tiktok_tolerance_s);
         if (r != INGRESS_SIG_OK) return s_sig_error(req, r, "Tiktok-Signature");
     }
     ingress_err_t err;
-    if (ingress_parse_tiktok(req->body, req->len, &req->row, &err) != 0)
+    if (ingress_parse_tiktok(req->in.data, req->in.len, &req->row, &err) != 0)
         return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
     return s_submit_row(req);
 }
 
-static void s_admin_done(ingress_admin_req_t *a, void *arg)
+static enum MHD_Result s_health(s_req_t *req)
 {
-    (void)a;
-    s_req_t *req = arg;
-    atomic_store(&req->state, ST_DONE);
-    MHD_resume_connection(req->conn);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    return s_json(req->conn, 200, o);
 }
 
-// Admin API: answered at once (auth, overload) or suspended until the admin thread is done.
-static enum MHD_Result s_admin(s_req_t *req)
-{
-    ingress_admin_req_t *a = &req->admin;
-    a->uri = req->uri;
-    a->authorization = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
-    a->idempotency_key = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
-    a->body = req->body;
-    a->len = req->len;
-    a->done = s_admin_done;
-    a->done_arg = req;
-    a->method = req->method;
-    atomic_store(&req->state, ST_WAITING);
-    MHD_suspend_connection(req->conn);
-    if (ingress_admin_submit(req->srv->admin, a) != 0) s_admin_done(a, req);  // answered at once
-    return MHD_YES;
-}
-
-static enum MHD_Result s_dispatch(s_req_t *req)
+static enum MHD_Result s_generic(s_req_t *req)
 {
     ingress_err_t err;
-    switch (req->route) {
-    case R_HEALTH: {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "status", "ok");
-        return s_json(req->conn, 200, o);
-    }
-    case R_GENERIC:
-        if (ingress_parse_generic(req->body, req->len, &req->row, &err) != 0)
-            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
-        // the writer checks the signature when the tenant requires one (it knows the tenant)
-        req->item.check_sig = true;
-        req->item.sig_headers[0] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-id");
-        req->item.sig_headers[1] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-timestamp");
-        req->item.sig_headers[2] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-signature");
-        req->item.body = req->body;
-        req->item.body_len = req->len;
-        return s_submit_row(req);
-    case R_TWILIO: return s_twilio(req);
-    case R_TWILIO_STATUS: return s_twilio_status(req);
-    case R_TIKTOK: return s_tiktok(req);
-    case R_CHAT_MESSAGE:
-        if (ingress_parse_chat_message(req->body, req->len, &req->row, &err) != 0)
-            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
-        return s_submit_row(req);
-    case R_CHAT_SESSION: {
-        char id[64];
-        if (ingress_parse_chat_session(req->body, req->len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
-            return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
-        if (!lull_random_id("ws_", 16, id, sizeof id))
-            return s_error(req, 503, "random_unavailable", "no random bytes for a session id; retry later", NULL);
-        req->session_arg[0] = strdup(id);
-        if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
-        req->item.op = INGRESS_OP_SESSION;
-        for (int i = 0; i < 3; i++) req->item.arg[i] = req->session_arg[i];
-        return s_submit(req);
-    }
-    case R_CHAT_HISTORY: {
-        const char *sid = req->uri + strlen("/api/v1/chat/history/");  // the route matched this prefix
-        size_t n = strcspn(sid, "?#");
-        req->session_arg[0] = strndup(sid, n);
-        if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
-        if (n > 128 || !lull_utf8_valid(req->session_arg[0], n))
-            return s_error(req, 404, "unknown_session", "the chat session does not exist", NULL);
-        req->item.op = INGRESS_OP_HISTORY;
-        req->item.arg[0] = req->session_arg[0];
-        return s_submit(req);
-    }
-    case R_ADMIN: return s_admin(req);
-    case R_CHAT_STREAM: return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
-    case R_CHAT_PAGE: return ingress_page_queue(req->conn, req->srv->page);
-    case R_OPENAPI: return MHD_queue_response(req->conn, 200, req->srv->openapi);
-    default: return s_error(req, 404, "not_found", "no such route", NULL);
-    }
+    if (ingress_parse_generic(req->in.data, req->in.len, &req->row, &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    // the writer checks the signature when the tenant requires one (it knows the tenant)
+    req->item.check_sig = true;
+    req->item.sig_headers[0] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-id");
+    req->item.sig_headers[1] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-timestamp");
+    req->item.sig_headers[2] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-signature");
+    req->item.body = req->in.data;
+    req->item.body_len = req->in.len;
+    return s_submit_row(req);
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Framing: how long the body is must be said once and one way, or the request is refused before its body is read
-// (libmicrohttpd takes the first of two Content-Lengths, prefers chunked to a Content-Length, and waits for a body
-// it cannot delimit when the transfer coding is unknown).
-
-typedef struct {
-    int content_length, transfer_encoding;  // headers seen
-    bool not_chunked;                      // a Transfer-Encoding other than exactly "chunked"
-} s_framing_t;
-
-static enum MHD_Result s_framing_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result s_chat_message(s_req_t *req)
 {
-    (void)kind;
-    s_framing_t *f = cls;
-    if (strcasecmp(key, "Content-Length") == 0) {
-        f->content_length++;
-    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
-        f->transfer_encoding++;
-        const char *v = value ? value : "";
-        v += strspn(v, " \t");
-        size_t n = strlen(v);
-        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
-        if (n != 7 || strncasecmp(v, "chunked", 7) != 0) f->not_chunked = true;
-    }
-    return MHD_YES;
+    ingress_err_t err;
+    if (ingress_parse_chat_message(req->in.data, req->in.len, &req->row, &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    return s_submit_row(req);
 }
 
-// The request's framing headers refused (an answer queued in *ret), or false when they are sound.
-static bool s_framing_refused(s_req_t *req, const char *version, enum MHD_Result *ret)
+static enum MHD_Result s_chat_session(s_req_t *req)
 {
-    s_framing_t f = {0};
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, s_framing_header, &f);
-    const char *why = NULL;
-    if (f.not_chunked) {
-        *ret = s_error(req, 501, "unsupported_transfer_encoding", "only the chunked transfer coding is supported", NULL);
-        return true;
-    }
-    if (f.content_length > 1) why = "Content-Length is given more than once";
-    else if (f.transfer_encoding > 1) why = "Transfer-Encoding is given more than once";
-    else if (f.transfer_encoding && f.content_length) why = "Content-Length and Transfer-Encoding are given together";
-    else if (f.transfer_encoding && version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
-        why = "Transfer-Encoding is not allowed in an HTTP/1.0 request";
-    if (!why) return false;
-    *ret = s_error(req, 400, "bad_framing", why, NULL);
-    return true;
+    ingress_err_t err;
+    char id[64];
+    if (ingress_parse_chat_session(req->in.data, req->in.len, &req->session_arg[2], &req->session_arg[1], &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    if (!lull_random_id("ws_", 16, id, sizeof id))
+        return s_error(req, 503, "random_unavailable", "no random bytes for a session id; retry later", NULL);
+    req->session_arg[0] = strdup(id);
+    if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
+    req->item.op = INGRESS_OP_SESSION;
+    for (int i = 0; i < 3; i++) req->item.arg[i] = req->session_arg[i];
+    return s_submit(req);
 }
+
+static enum MHD_Result s_chat_history(s_req_t *req)
+{
+    size_t n = req->args.len[0];  // {sessionId}
+    req->session_arg[0] = strndup(req->args.arg[0], n);
+    if (!req->session_arg[0]) return s_error(req, 503, "out_of_memory", "out of memory", NULL);
+    if (n > 128 || !lull_utf8_valid(req->session_arg[0], n))
+        return s_error(req, 404, "unknown_session", "the chat session does not exist", NULL);
+    req->item.op = INGRESS_OP_HISTORY;
+    req->item.arg[0] = req->session_arg[0];
+    return s_submit(req);
+}
+
+static enum MHD_Result s_chat_stream(s_req_t *req)
+{
+    return ingress_stream_request(req->srv->streams, req->conn, req->uri, &req->stream_ctx);
+}
+
+static enum MHD_Result s_chat_page(s_req_t *req) { return ingress_page_queue(req->conn, req->srv->page); }
+
+static enum MHD_Result s_openapi(s_req_t *req) { return MHD_queue_response(req->conn, 200, req->srv->openapi); }
+
+// The handlers of ingress_routes.def, in route order.
+static enum MHD_Result (*const s_handlers[R_NONE])(s_req_t *req) = {
+#define ROUTE(id, m, p, h, a, op, tag, sum, par, body, resp, name, ch) [R_##id] = h,
+#include "ingress_routes.def"
+#undef ROUTE
+};
 
 // ---------------------------------------------------------------------------------------------------------
 // libmicrohttpd callbacks
@@ -568,18 +457,17 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     if (!req->routed) {  // headers only
         req->routed = true;
         ingress_deadline_head_done(req->srv->deadlines, conn);
-        enum MHD_Result refused;
-        if (s_framing_refused(req, version, &refused)) return refused;
-        char path[1024];
-        snprintf(path, sizeof path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
-        const char *allow = NULL;
-        bool known = false;
-        req->route = ingress_admin_route(path) ? R_ADMIN : s_route(path, method, &allow, &known);
+        unsigned fstatus;
+        const char *fcode, *fwhy;
+        if (lull_httpd_framing_refused(conn, version, &fstatus, &fcode, &fwhy))
+            return s_error(req, fstatus, fcode, fwhy, NULL);
+        snprintf(req->path, sizeof req->path, "%.*s", (int)strcspn(req->uri, "?#"), req->uri);
+        char allow[LULL_ROUTE_ALLOW_MAX];
+        int r = lull_route_find(s_routes, R_NONE, method, req->path, &req->args, allow, sizeof allow);
+        req->route = r >= 0 ? (s_route_t)r : R_NONE;
         req->method = method;
-        if (req->route == R_NONE) {
-            if (known) return s_error(req, 405, "method_not_allowed", "method not allowed on this route", allow);
-            return s_error(req, 404, "not_found", "no such route", NULL);
-        }
+        if (r == -2) return s_error(req, 405, "method_not_allowed", "method not allowed on this route", allow);
+        if (r < 0) return s_error(req, 404, "not_found", "no such route", NULL);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoll(cl, NULL, 10) > req->srv->cfg->max_body_bytes)
             return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
@@ -588,34 +476,17 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->too_large || req->len + n > (size_t)req->srv->cfg->max_body_bytes) {
-            req->too_large = true;
-            return MHD_YES;
-        }
-        if (req->len + n + 1 > req->cap) {
-            size_t cap = req->cap ? req->cap : 1024;
-            while (req->len + n + 1 > cap) cap *= 2;
-            char *b = realloc(req->body, cap);
-            if (!b) return MHD_NO;
-            req->body = b;
-            req->cap = cap;
-        }
-        memcpy(req->body + req->len, upload_data, n);
-        req->len += n;
-        req->body[req->len] = '\0';
-        return MHD_YES;
+        int rc = lull_httpd_body_add(&req->in, upload_data, n, (size_t)req->srv->cfg->max_body_bytes);
+        return rc == 0 ? MHD_YES : MHD_NO;
     }
     int st = atomic_load(&req->state);
     if (st == ST_DONE) return s_answer(req);
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
     ingress_deadline_body_done(req->srv->deadlines, conn);  // read whole: answering (or streaming) takes its time
-    if (req->too_large)
+    if (req->in.too_large)
         return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
-    if (!req->body) {
-        req->body = calloc(1, 1);
-        if (!req->body) return MHD_NO;
-    }
-    return s_dispatch(req);
+    if (lull_httpd_body_end(&req->in) != 0) return MHD_NO;
+    return s_handlers[req->route](req);
 }
 
 static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -631,11 +502,19 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
     ingress_row_free(&req->row);
     free(req->item.result_json);
     for (int i = 0; i < 4; i++) free(req->session_arg[i]);
-    free(req->admin.answer);
-    free(req->body);
+    free(req->in.data);
     free(req->uri);
     free(req);
     *req_cls = NULL;
+}
+
+char *ingress_http_openapi_json(void)
+{
+    const lull_openapi_part_t parts[] = {
+        {"common/static/openapi_shared.json", common_static_openapi_shared_json, common_static_openapi_shared_json_len},
+        {"ingress/static/openapi.json", ingress_static_openapi_json, ingress_static_openapi_json_len},
+    };
+    return lull_openapi_json(parts, sizeof parts / sizeof parts[0], s_routes, R_NONE, NULL);
 }
 
 ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *writer, lull_metrics_t *metrics)
@@ -668,17 +547,8 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
     self->twiml = MHD_create_response_from_buffer(strlen(twiml), (void *)twiml, MHD_RESPMEM_PERSISTENT);
     if (!self->twiml) goto fail;
     MHD_add_response_header(self->twiml, "Content-Type", "text/xml");
-    ingress_admin_cfg_t ac = {.database_url = cfg->common.database_url, .token = cfg->admin_token,
-                              .controls = &cfg->scheduler_controls, .senders = &cfg->senders,
-                              .ctl_timeout_ms = cfg->admin_ctl_timeout_ms, .try_timeout_ms = cfg->admin_try_timeout_ms, .threads = cfg->admin_threads, .queue_max = cfg->admin_queue_max,
-                              .health_targets = &cfg->health_targets, .health_timeout_ms = cfg->admin_ctl_timeout_ms};
-    char *config_json = lull_config_to_json(INGRESS_PROC.settings, INGRESS_PROC.nsettings, cfg);
-    ac.config_json = config_json;
-    self->admin = ingress_admin_new(&ac);
-    free(config_json);
-    if (!self->admin) goto fail;
     self->page = ingress_page_response();
-    self->openapi = ingress_openapi_response();
+    self->openapi = lull_openapi_response(ingress_http_openapi_json());
     ingress_stream_cfg_t sc = {.database_url = cfg->common.database_url,
                                .max_per_session = cfg->chat_streams_per_session,
                                .max_total = cfg->chat_streams_max,
@@ -732,9 +602,7 @@ void ingress_http_destroy(ingress_http_t **self_p)
 {
     if (!self_p || !*self_p) return;
     ingress_http_t *self = *self_p;
-    ingress_admin_stop(self->admin);  // answers what it holds (resumes those connections); later ones get 503
     if (self->daemon) MHD_stop_daemon(self->daemon);
-    ingress_admin_destroy(&self->admin);
     if (self->twiml) MHD_destroy_response(self->twiml);
     if (self->page) MHD_destroy_response(self->page);
     if (self->openapi) MHD_destroy_response(self->openapi);

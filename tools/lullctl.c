@@ -1,4 +1,4 @@
-// lullctl: the command-line client of lull's admin API (on lull-ingress). Synchronous libcurl easy requests,
+// lullctl: the command-line client of lull's admin API (on lull-admin). Synchronous libcurl easy requests,
 // human-readable tables by default, the raw JSON with --json. Exit codes: 0 ok, 1 API or connection error,
 // 64 usage error.
 #include "lullctl_client.h"
@@ -22,7 +22,7 @@ static const char s_usage[] =
     "usage: lullctl [--url URL] [--token TOKEN] [--json] COMMAND [ARGS]\n"
     "\n"
     "The command-line client of lull's admin API (served by lull-ingress).\n"
-    "  --url URL      admin API base URL (default $LULL_ADMIN_URL, else http://127.0.0.1:8080)\n"
+    "  --url URL      admin API base URL (default $LULL_ADMIN_URL, else http://127.0.0.1:8081)\n"
     "  --token TOKEN  bearer token (default $LULL_ADMIN_TOKEN)\n"
     "  --json         print the API's JSON instead of a table\n"
     "\n"
@@ -441,7 +441,7 @@ static int s_command(const lullctl_opts_t *o, const char *cmd, int argc, char **
 int main(int argc, char **argv)
 {
     const char *env_url = getenv("LULL_ADMIN_URL"), *env_tok = getenv("LULL_ADMIN_TOKEN");
-    s_opts_t o = {.url = env_url && *env_url ? env_url : "http://127.0.0.1:8080", .token = env_tok ? env_tok : ""};
+    s_opts_t o = {.url = env_url && *env_url ? env_url : "http://127.0.0.1:8081", .token = env_tok ? env_tok : ""};
     int i = 1;
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -1,6 +1,6 @@
 # Helpers for the end-to-end tests (sourced after lib.sh): the whole stack on private ports — the fake LLM
 # (OpenAI + Anthropic), the fake channel server (Twilio, TikTok, the callback receiver), lull-scheduler,
-# lull-worker, lull-sender and lull-ingress with the admin API — plus small request and ledger helpers.
+# lull-worker, lull-sender, lull-ingress and lull-admin — plus small request and ledger helpers.
 # E2E_WORKER_PID is the worker's pid.
 # Configure the tenants with it_sql BEFORE e2e_start: the scheduler caches tenants in memory.
 E2E_SECRET="whsec_$(printf 'e2e-test-callback-secret-0123456789' | base64 -w0)"
@@ -11,13 +11,14 @@ E2E_TIKTOK_SECRET=e2e-tiktok-secret
 E2E_ADMIN_TOKEN=e2e-admin-token-0123456789
 
 # e2e_start [VAR=value …] : starts every tier and both fakes, waits until all are healthy. The extra
-# variables go to every tier. Sets LLM, CH, ING (base URLs) and OPS_S/OPS_W/OPS_X/OPS_I (ops ports).
+# variables go to every tier. Sets LLM, CH, ING, ADM (base URLs) and OPS_S/OPS_W/OPS_X/OPS_I/OPS_A (ops ports).
 e2e_start() {
-    local llm_port ch_port http_port z_in z_wk z_ctl z_out p
-    llm_port=$(it_free_port); ch_port=$(it_free_port); http_port=$(it_free_port)
+    local llm_port ch_port http_port admin_port z_in z_wk z_ctl z_out p
+    llm_port=$(it_free_port); ch_port=$(it_free_port); http_port=$(it_free_port); admin_port=$(it_free_port)
     z_in=tcp://127.0.0.1:$(it_free_port); z_wk=tcp://127.0.0.1:$(it_free_port)
     z_ctl=tcp://127.0.0.1:$(it_free_port); z_out=tcp://127.0.0.1:$(it_free_port)
     LLM=http://127.0.0.1:$llm_port; CH=http://127.0.0.1:$ch_port; ING=http://127.0.0.1:$http_port
+    ADM=http://127.0.0.1:$admin_port
     it_start llm "$LULL_FAKES/fake_llm" --port "$llm_port" --latency-ms "${E2E_LLM_LATENCY_MS:-50}"
     it_start channels "$LULL_FAKES/fake_channels" --port "$ch_port" --callback-secret "$E2E_SECRET" \
         --twilio-sid "$E2E_SID" --twilio-token "$E2E_TWILIO_TOKEN" --tiktok-token "$E2E_TIKTOK_TOKEN"
@@ -25,7 +26,7 @@ e2e_start() {
     it_wait_for "fake channels" 10 it_http_ok "$CH/_fake/ledger?summary=1" || return 1
 
     local common=(LULL_HEARTBEAT_MS=200 LULL_LOG_LEVEL=debug "$@")
-    OPS_S=$(it_free_port); OPS_W=$(it_free_port); OPS_X=$(it_free_port); OPS_I=$(it_free_port)
+    OPS_S=$(it_free_port); OPS_W=$(it_free_port); OPS_X=$(it_free_port); OPS_I=$(it_free_port); OPS_A=$(it_free_port)
     it_start scheduler env LULL_OPS_PORT="$OPS_S" LULL_LOG_FILE="$IT_TMP/scheduler.jsonl" \
         LULL_SCHED_INBOUND_BIND="$z_in" LULL_SCHED_WORKER_BIND="$z_wk" LULL_SCHED_CONTROL_BIND="$z_ctl" \
         "${common[@]}" "$LULL_BIN/lull-scheduler"
@@ -40,14 +41,19 @@ e2e_start() {
         LULL_TIKTOK_API_BASE="$CH" LULL_TIKTOK_ACCESS_TOKEN="$E2E_TIKTOK_TOKEN" \
         LULL_SENDER_POLL_MS=200 "${common[@]}" "$LULL_BIN/lull-sender"
     it_start ingress env LULL_OPS_PORT="$OPS_I" LULL_LOG_FILE="$IT_TMP/ingress.jsonl" \
-        LULL_HTTP_PORT="$http_port" LULL_SCHEDULERS="$z_in" LULL_SCHEDULER_CONTROLS="$z_ctl" LULL_SENDERS="$z_out" \
-        LULL_ADMIN_TOKEN="$E2E_ADMIN_TOKEN" LULL_TIKTOK_SECRET="$E2E_TIKTOK_SECRET" LULL_DEV_ALLOW_UNSIGNED=1 \
+        LULL_HTTP_PORT="$http_port" LULL_SCHEDULERS="$z_in" \
+        LULL_TIKTOK_SECRET="$E2E_TIKTOK_SECRET" LULL_DEV_ALLOW_UNSIGNED=1 \
         "${common[@]}" "$LULL_BIN/lull-ingress"
-    for p in $OPS_S $OPS_W $OPS_X $OPS_I; do
+    it_start admin env LULL_OPS_PORT="$OPS_A" LULL_LOG_FILE="$IT_TMP/admin.jsonl" \
+        LULL_ADMIN_PORT="$admin_port" LULL_SCHEDULER_CONTROLS="$z_ctl" LULL_SENDERS="$z_out" \
+        LULL_ADMIN_TOKEN="$E2E_ADMIN_TOKEN" "${common[@]}" "$LULL_BIN/lull-admin"
+    for p in $OPS_S $OPS_W $OPS_X $OPS_I $OPS_A; do
         it_wait_for "tier on ops port $p healthy" 10 it_http_ok "http://127.0.0.1:$p/health" || return 1
     done
-    # ingress opens its ops port before its HTTP port (60 ms apart under the sanitizer): wait for the one tests use
+    # ingress and admin open their ops ports before their HTTP ports (60 ms apart under the sanitizer): wait for
+    # the ones tests use
     it_wait_for "ingress HTTP port serving" 10 it_http_ok "$ING/health" || return 1
+    it_wait_for "admin HTTP port serving" 10 it_http_ok "$ADM/health" || return 1
 }
 
 # e2e_post CONTACT TEXT : a generic webhook message; prints the HTTP status.
@@ -77,7 +83,7 @@ e2e_tiktok() {
 e2e_admin() {
     local out="$IT_TMP/adm.$BASHPID"
     ADM_CODE=$(curl -s -o "$out" -w '%{http_code}' -X "$1" --max-time 10 -H "Authorization: Bearer $E2E_ADMIN_TOKEN" \
-        -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$ING$2")
+        -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$ADM$2")
     ADM_BODY=$(cat "$out" 2>/dev/null)
 }
 # e2e_fake URL JSON : POST a control request to a fake; true on 2xx.

@@ -13,7 +13,7 @@ sched_start sched
 sp=$(it_free_port)
 it_start sink sh -c "exec '$LULL_FAKES/zmq_sink' tcp://127.0.0.1:$sp --bind >'$IT_TMP/sender.jsonl'"
 # two senders, one of them absent: the wake-up goes to the one that is there
-adm_start ingress LULL_SENDERS="tcp://127.0.0.1:$(it_free_port),tcp://127.0.0.1:$sp"
+adm_start admin LULL_SENDERS="tcp://127.0.0.1:$(it_free_port),tcp://127.0.0.1:$sp"
 
 m1=$(webhook "+15550001" "first")
 m2=$(webhook "+15550002" "second")
@@ -143,5 +143,5 @@ adm POST "/api/v1/conversations/$c3/handback"
 it_check_eq "handback clears the human pause" "open|" "$(it_sql "SELECT status || '|' || coalesce(paused_until::text, '') FROM conversations WHERE id = $c3")"
 
 it_stop "$ADM_PID"
-it_check_eq "ingress exits 0" 0 "$IT_RC"
+it_check_eq "lull-admin exits 0" 0 "$IT_RC"
 it_finish

@@ -6,7 +6,7 @@ source "$(dirname "$0")/scheduler_lib.sh"
 source "$(dirname "$0")/admin_lib.sh"
 it_db_create || it_finish
 sched_start sched
-adm_start ingress
+adm_start admin
 
 # --- tenants ---------------------------------------------------------------------------------------------
 adm POST /api/v1/tenants '{"slug":"acme","name":"Acme","window_ms":5000,"provider_chain":["openai"],"credentials":{"twilio_auth_token":"LULL_TENANT_ACME_TWILIO_TOKEN"},"callback_url":"https://acme.example/cb"}'

@@ -6,7 +6,7 @@ source "$(dirname "$0")/scheduler_lib.sh"
 source "$(dirname "$0")/admin_lib.sh"
 it_db_create || it_finish
 sched_start sched
-adm_start ingress
+adm_start admin
 
 dead() {  # CHANNEL KEY STATUS : an outbox row that was given up on; prints its id
     it_sql "INSERT INTO outbox (tenant_id, channel, recipient, payload, status, attempts, last_error, idempotency_key)

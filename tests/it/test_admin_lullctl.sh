@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lullctl against a running ingress + scheduler: tables and --json (parsed with jq), windows/cancel/flush,
+# lullctl against a running lull-admin + scheduler: tables and --json (parsed with jq), windows/cancel/flush,
 # conversations/show/reply/handback/escalations, dead letters and replay, tenants, inventory CSV import,
 # usage; tenants create/show/update and prompts set/show/list (flags to fields, the API's 400 message
 # printed), the created tenant's window used by the scheduler; exit codes 0 / 1 (API error) / 64 (usage).
@@ -9,7 +9,7 @@ source "$(dirname "$0")/admin_lib.sh"
 it_db_create || it_finish
 it_sql "UPDATE tenants SET window_ms = 60000, max_wait_ms = 120000 WHERE slug = 'default'" >/dev/null
 LULL_SCHED_TENANT_REFRESH_MS=200 sched_start sched
-adm_start ingress LULL_HEALTH_TARGETS="scheduler=http://127.0.0.1:$SCHED_OPS/health"
+adm_start admin LULL_HEALTH_TARGETS="scheduler=http://127.0.0.1:$SCHED_OPS/health"
 export LULL_ADMIN_URL=$ADM_URL LULL_ADMIN_TOKEN=$ADM_TOKEN
 CTL="$LULL_BIN/lullctl"
 ctl() { CTL_OUT=$("$CTL" "$@" 2>"$IT_TMP/ctl.err"); CTL_RC=$?; CTL_ERR=$(cat "$IT_TMP/ctl.err"); }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The admin API's test endpoints through the real tiers: POST /api/v1/test/reply and /api/v1/test/analyse go
-# ingress → scheduler control socket → a worker's dry run → back. The worker runs its real pipeline (tenant
+# lull-admin → scheduler control socket → a worker's dry run → back. The worker runs its real pipeline (tenant
 # prompt, content filter, escalation keywords, tools against the inventory table, the provider chain, the
 # analysis) and commits nothing: no message, outbox row, analysis, escalation or usage row, no delivery.
 # Errors: bad input 400, unknown tenant 404, every provider failing 502, no worker 503; lullctl try/analyse,
@@ -81,11 +81,11 @@ e2e_admin POST /api/v1/test/reply '{"text":"hi","tenant_id":999999}'
 it_check_eq "unknown tenant id → 404 from the worker" "404|not_found" "$ADM_CODE|$(jq -r .error.code <<<"$ADM_BODY")"
 e2e_admin GET /api/v1/test/reply
 it_check_eq "GET → 405" 405 "$ADM_CODE"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"text":"hi"}' "$ING/api/v1/test/reply")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"text":"hi"}' "$ADM/api/v1/test/reply")
 it_check_eq "no token → 401" 401 "$code"
 
 # --- lullctl
-export LULL_ADMIN_URL=$ING LULL_ADMIN_TOKEN=$E2E_ADMIN_TOKEN
+export LULL_ADMIN_URL=$ADM LULL_ADMIN_TOKEN=$E2E_ADMIN_TOKEN
 out=$("$LULL_BIN/lullctl" try "have you got a rain jacket?")
 it_check_match "lullctl try prints the reply" 'reply \(reply\): .*Blue rain jacket' "$out"
 it_check_match "lullctl try prints the analysis" 'sentiment: neutral  intent: inquiry' "$out"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Admin API on lull-ingress against a real lull-scheduler: bearer auth (401 without / wrong, 403 disabled),
+# Admin API on lull-admin against a real lull-scheduler: bearer auth (401 without / wrong, 403 disabled),
 # windows list (and the seed's /timers), cancel and flush (and /process-chat), 404/400, 503 when the
 # scheduler does not answer.
 source "$(dirname "$0")/lib.sh"
@@ -11,7 +11,7 @@ it_sql "UPDATE tenants SET window_ms = 60000, max_wait_ms = 120000 WHERE slug = 
 export LULL_SCHED_LIST_MAX=3  # a shard pages at most 3 windows: paging must go past it
 sched_start sched
 unset LULL_SCHED_LIST_MAX
-adm_start ingress LULL_LOG_LEVEL=debug LULL_ADMIN_CTL_TIMEOUT_MS=2000  # long enough to see a second request served meanwhile
+adm_start admin LULL_LOG_LEVEL=debug LULL_ADMIN_CTL_TIMEOUT_MS=2000  # long enough to see a second request served meanwhile
 
 # --- auth ----------------------------------------------------------------------------------------------
 adm_noauth GET /api/v1/windows
@@ -23,7 +23,29 @@ it_check_match "wrong token message" 'bearer token is wrong' "$ADM_BODY"
 adm_noauth GET /timers -H "Authorization: Bearer ${ADM_TOKEN}x"
 it_check_eq "longer token → 401 on the seed alias too" 401 "$ADM_CODE"
 adm_noauth GET /api/v1/chat/history/ws_nope
-it_check "chat routes stay outside the admin API" test "$ADM_CODE" != 401
+it_check_eq "chat routes stay outside the admin API: 404 on lull-admin" 404 "$ADM_CODE"
+# the admin API is lull-admin's only: lull-ingress answers 404 to each of its routes, with or without a token
+on_ingress=""
+for p in /api/v1/windows /timers /process-chat /config /api/v1/config /api/v1/health /api/v1/tenants \
+    /api/v1/conversations/1 /api/v1/test/reply /api/v1/dead-letters; do
+    for m in GET POST; do
+        on_ingress+=" $(curl -s -o /dev/null -w '%{http_code}' -X "$m" --max-time 5 \
+            -H "Authorization: Bearer $ADM_TOKEN" "$ADM_ING_URL$p")"
+    done
+done
+it_check_eq "lull-ingress answers 404 to every admin route" "$(printf ' 404%.0s' {1..20})" "$on_ingress"
+
+# lull-admin refuses unsound framing as lull-ingress does, before the body is read and before the token is checked
+aport=${ADM_URL##*:}
+framed() {  # HEADERS : the status and error code lull-admin answers a POST /process-chat with those headers
+    timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$aport"'; printf "$1" >&3; cat <&3' _ \
+        "POST /process-chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n$1\r\n" | tr -d '\r' |
+        awk 'NR == 1 { s = $2 } /^\{/ { print s, $0 }' | sed -E 's/^([0-9]+) .*"code":"([a-z_]+)".*/\1 \2/'
+}
+it_check_eq "lull-admin: duplicate Content-Length → 400 bad_framing" "400 bad_framing" \
+    "$(framed 'Content-Length: 2\r\nContent-Length: 2\r\n')"
+it_check_eq "lull-admin: a coding other than chunked → 501" "501 unsupported_transfer_encoding" \
+    "$(framed 'Transfer-Encoding: gzip\r\n')"
 
 # --- windows -----------------------------------------------------------------------------------------------
 m1=$(webhook alice "hello")
@@ -106,7 +128,8 @@ n0=$(grep -c '"ev":"admin.begin"' "$ADM_LOG")
 ( adm GET /api/v1/windows; echo "$ADM_CODE" >"$IT_TMP/slow.code" ) &
 slow=$!
 it_wait_for "the admin request is waiting for the scheduler" 5 sh -c "[ \$(grep -c '\"ev\":\"admin.begin\"' '$ADM_LOG') -gt $n0 ]"
-it_check "webhooks answer while the admin thread waits" it_http_ok "$ADM_URL/health"
+it_check "webhooks answer while the admin thread waits" it_http_ok "$ADM_ING_URL/health"
+it_check "lull-admin answers its liveness while its admin thread waits" it_http_ok "$ADM_URL/health"
 adm GET "/api/v1/conversations?limit=1"
 it_check_eq "another admin request is served meanwhile by another admin thread" "200|waiting" \
     "$ADM_CODE|$([ -s "$IT_TMP/slow.code" ] && echo done || echo waiting)"
@@ -126,14 +149,14 @@ s1=$!
 s2=$!
 it_wait_for "an admin request is waiting for the scheduler" 5 sh -c "[ \$(grep -c '\"ev\":\"admin.begin\"' '$ADM_LOG') -gt $n0 ]"
 it_stop "$ADM_PID"
-it_check_eq "ingress exits 0 with admin requests in flight (no leak, no crash)" 0 "$IT_RC"
+it_check_eq "lull-admin exits 0 with admin requests in flight (no leak, no crash)" 0 "$IT_RC"
 wait "$s1" "$s2"
 it_check_match "the waiting requests were answered 503 (or their connection closed), never hung" \
     '^(503|000) (503|000)$' "$(cat "$IT_TMP/shutdown1.code") $(cat "$IT_TMP/shutdown2.code")"
 kill -CONT "$SCHED_PID"
 
 # --- disabled ----------------------------------------------------------------------------------------------
-adm_start ingress2 LULL_ADMIN_TOKEN=
+adm_start admin2 LULL_ADMIN_TOKEN=
 adm GET /api/v1/windows
 it_check_eq "no LULL_ADMIN_TOKEN → 403" 403 "$ADM_CODE"
 it_check_eq "403 code" admin_disabled "$(jqr .error.code)"

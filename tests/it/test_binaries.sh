@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 it_db_create || it_finish
 
-for tier in ingress scheduler worker sender; do
+for tier in ingress admin scheduler worker sender; do
     bin=$LULL_BIN/lull-$tier
     it_check "$tier --help exits 0" "$bin" --help
     it_check_match "$tier --help lists LULL_DATABASE_URL" "LULL_DATABASE_URL" "$("$bin" --help)"
@@ -22,7 +22,7 @@ for tier in ingress scheduler worker sender; do
         LULL_SCHED_WORKER_BIND="tcp://127.0.0.1:$zp2" LULL_WORKER_SCHEDULERS="tcp://127.0.0.1:$zp2" \
         LULL_SENDER_BIND="tcp://127.0.0.1:$zp3" LULL_SENDERS="tcp://127.0.0.1:$zp3" \
         LULL_SCHED_CONTROL_BIND="tcp://127.0.0.1:$(it_free_port)" \
-        LULL_HTTP_PORT="$(it_free_port)" LULL_DEV_ALLOW_UNSIGNED=1 \
+        LULL_HTTP_PORT="$(it_free_port)" LULL_ADMIN_PORT="$(it_free_port)" LULL_DEV_ALLOW_UNSIGNED=1 \
         LULL_DATABASE_URL="${LULL_DATABASE_URL/lull@/lull:s3cret@}" "$bin"
     pid=$IT_LAST_PID
     it_wait_for "$tier /health" 10 it_http_ok "http://127.0.0.1:$port/health" || { cat "$IT_TMP/$tier.log"; continue; }

@@ -1,7 +1,8 @@
-// Unit tests of the embedded static texts (ingress/static/*, turned into C by scripts/embed.c at build time):
+// Unit tests of the embedded static texts (ingress/static/*, admin/static/*, common/static/*, turned into C by scripts/embed.c at build time):
 // each holds exactly the bytes of its file in the tree followed by one 0, its ETag is a quoted hash that
 // differs between files, and the JSON files parse on their own (a malformed one fails here, at build-test
 // time, and makes ingress refuse to start; it never reaches a request).
+#include "../../admin/admin_static.h"
 #include "../../ingress/ingress_static.h"
 #include "lull_test.h"
 
@@ -43,21 +44,21 @@ LULL_TEST(openapi_files_are_their_files)
 {
     LULL_CHECK(s_same_as_file("ingress/static/openapi.json", ingress_static_openapi_json,
                               ingress_static_openapi_json_len));
-    LULL_CHECK(s_same_as_file("ingress/static/openapi_admin.json", ingress_static_openapi_admin_json,
-                              ingress_static_openapi_admin_json_len));
+    LULL_CHECK(s_same_as_file("admin/static/openapi_admin.json", admin_static_openapi_admin_json,
+                              admin_static_openapi_admin_json_len));
     LULL_CHECK_EQ_INT(ingress_static_openapi_json[ingress_static_openapi_json_len], 0);
-    LULL_CHECK_EQ_INT(ingress_static_openapi_admin_json[ingress_static_openapi_admin_json_len], 0);
+    LULL_CHECK_EQ_INT(admin_static_openapi_admin_json[admin_static_openapi_admin_json_len], 0);
     // negative control: a file is not the same as another
-    LULL_CHECK(!s_same_as_file("ingress/static/openapi.json", ingress_static_openapi_admin_json,
-                               ingress_static_openapi_admin_json_len));
+    LULL_CHECK(!s_same_as_file("ingress/static/openapi.json", admin_static_openapi_admin_json,
+                               admin_static_openapi_admin_json_len));
 }
 
 LULL_TEST(etags_differ_between_files)
 {
     LULL_CHECK(s_etag_ok(ingress_static_openapi_json_etag));
-    LULL_CHECK(s_etag_ok(ingress_static_openapi_admin_json_etag));
+    LULL_CHECK(s_etag_ok(admin_static_openapi_admin_json_etag));
     LULL_CHECK(strcmp(ingress_static_chat_html_etag, ingress_static_openapi_json_etag) != 0);
-    LULL_CHECK(strcmp(ingress_static_openapi_json_etag, ingress_static_openapi_admin_json_etag) != 0);
+    LULL_CHECK(strcmp(ingress_static_openapi_json_etag, admin_static_openapi_admin_json_etag) != 0);
 }
 
 // Parses an embedded JSON file; prints where it stops when it does not parse.
@@ -74,8 +75,8 @@ static bool s_parses(const char *name, const unsigned char *b, size_t len)
 LULL_TEST(json_files_parse)
 {
     LULL_CHECK(s_parses("openapi.json", ingress_static_openapi_json, ingress_static_openapi_json_len));
-    LULL_CHECK(s_parses("openapi_admin.json", ingress_static_openapi_admin_json,
-                        ingress_static_openapi_admin_json_len));
+    LULL_CHECK(s_parses("openapi_admin.json", admin_static_openapi_admin_json,
+                        admin_static_openapi_admin_json_len));
     // negative control: the same check refuses a malformed text
     static const unsigned char broken[] = "{\"openapi\": \"3.0.3\",}";
     LULL_CHECK(!s_parses("a broken copy", broken, sizeof broken - 1));

@@ -1,21 +1,21 @@
 // The admin thread's sockets: a DEALER per scheduler shard (window operations and dry runs as CTL_REQ /
 // CTL_REP round trips) and one PUSH to the senders (OUTBOX wake-ups). Admin thread only.
-#ifndef INGRESS_ADMIN_CTL_H
-#define INGRESS_ADMIN_CTL_H
+#ifndef ADMIN_CTL_H
+#define ADMIN_CTL_H
 
-#include "ingress_admin_util.h"
+#include "admin_util.h"
 #include "lull_proto.h"
 
-// Connects ctx's sockets: one DEALER per endpoint of controls (in shard order, 1 to INGRESS_ADMIN_MAX_SHARDS)
+// Connects ctx's sockets: one DEALER per endpoint of controls (in shard order, 1 to ADMIN_MAX_SHARDS)
 // and one PUSH connected to every endpoint of senders (may be NULL or empty). 0, or -1 (logged;
-// ingress_admin_ctl_close frees what was made).
-int ingress_admin_ctl_open(ingress_admin_ctx_t *ctx, const lull_cfg_list_t *controls, const lull_cfg_list_t *senders)
+// admin_ctl_close frees what was made).
+int admin_ctl_open(admin_ctx_t *ctx, const lull_cfg_list_t *controls, const lull_cfg_list_t *senders)
     __attribute__((warn_unused_result));
 // Closes every socket of ctx; safe on a context that was never opened.
-void ingress_admin_ctl_close(ingress_admin_ctx_t *ctx);
+void admin_ctl_close(admin_ctx_t *ctx);
 // Sends one CTL_REQ (reqbody: the TRY body, else NULL) to shard and waits up to timeout_ms for its CTL_REP.
 // Returns the status (*body owned by the caller, may be NULL) or -1 on timeout / bad reply.
-int ingress_admin_ctl_call(ingress_admin_ctx_t *ctx, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit,
+int admin_ctl_call(admin_ctx_t *ctx, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit,
                            const char *reqbody, int64_t timeout_ms, char **body);
 
 #endif

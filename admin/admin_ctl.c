@@ -1,5 +1,5 @@
 // The admin thread's scheduler control and sender sockets: connecting them and the CTL_REQ / CTL_REP round trip.
-#include "ingress_admin_ctl.h"
+#include "admin_ctl.h"
 #include "lull_clock.h"
 #include "lull_log.h"
 
@@ -31,9 +31,9 @@ static int s_connect_list(const lull_cfg_list_t *list, int type, bool shared, zs
     return n;
 }
 
-int ingress_admin_ctl_open(ingress_admin_ctx_t *ctx, const lull_cfg_list_t *controls, const lull_cfg_list_t *senders)
+int admin_ctl_open(admin_ctx_t *ctx, const lull_cfg_list_t *controls, const lull_cfg_list_t *senders)
 {
-    ctx->nctl = s_connect_list(controls, ZMQ_DEALER, false, ctx->ctl, INGRESS_ADMIN_MAX_SHARDS);
+    ctx->nctl = s_connect_list(controls, ZMQ_DEALER, false, ctx->ctl, ADMIN_MAX_SHARDS);
     if (ctx->nctl <= 0) {
         LOG_ERROR("admin.controls_invalid", "LULL_SCHEDULER_CONTROLS needs 1 to 64 valid endpoints");
         ctx->nctl = 0;
@@ -49,13 +49,13 @@ int ingress_admin_ctl_open(ingress_admin_ctx_t *ctx, const lull_cfg_list_t *cont
     return 0;
 }
 
-void ingress_admin_ctl_close(ingress_admin_ctx_t *ctx)
+void admin_ctl_close(admin_ctx_t *ctx)
 {
-    for (int i = 0; i < INGRESS_ADMIN_MAX_SHARDS; i++) zsock_destroy(&ctx->ctl[i]);
+    for (int i = 0; i < ADMIN_MAX_SHARDS; i++) zsock_destroy(&ctx->ctl[i]);
     zsock_destroy(&ctx->senders);
 }
 
-int ingress_admin_ctl_call(ingress_admin_ctx_t *ctx, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit,
+int admin_ctl_call(admin_ctx_t *ctx, int shard, lull_ctl_op_t op, int64_t conv, int32_t limit,
                            const char *reqbody, int64_t timeout_ms, char **body)
 {
     *body = NULL;

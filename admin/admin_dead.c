@@ -1,6 +1,6 @@
 // Admin routes over dead letters: filters read from the query or the body and checked here, the list and the
 // replays done by common/lull_dead.
-#include "ingress_admin_dead.h"
+#include "admin_dead.h"
 #include "lull_dead.h"
 #include "lull_json.h"
 #include "lull_log.h"
@@ -10,7 +10,7 @@
 #include <string.h>
 
 // Fills f from the query (tenant, channel, since) or, when obj is given, from its fields. false when answered 400.
-static bool s_dead_filter(ingress_admin_req_t *req, const cJSON *obj, lull_dead_filter_t *f, char *channel, char *since)
+static bool s_dead_filter(admin_req_t *req, const cJSON *obj, lull_dead_filter_t *f, char *channel, char *since)
 {
     char err[160];
     memset(f, 0, sizeof *f);
@@ -20,20 +20,20 @@ static bool s_dead_filter(ingress_admin_req_t *req, const cJSON *obj, lull_dead_
         if (lull_json_int(obj, "tenant", false, true, 1, INT64_MAX, &f->tenant_id, err, sizeof err) != 0 ||
             lull_json_str(obj, "channel", false, 15, &ch, err, sizeof err) != 0 ||
             lull_json_str(obj, "since", false, 63, &si, err, sizeof err) != 0) {
-            ingress_admin_util_error(req, 400, "bad_field", err);
+            admin_util_error(req, 400, "bad_field", err);
             return false;
         }
         if (ch) snprintf(channel, 16, "%s", ch);
         if (si) snprintf(since, 64, "%s", si);
     } else {
-        if (!ingress_admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &f->tenant_id)) return false;
-        if (!ingress_admin_util_query(req->uri, "channel", channel, 16)) *channel = '\0';
-        if (!ingress_admin_util_query(req->uri, "since", since, 64)) *since = '\0';
+        if (!admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &f->tenant_id)) return false;
+        if (!admin_util_query(req->uri, "channel", channel, 16)) *channel = '\0';
+        if (!admin_util_query(req->uri, "since", since, 64)) *since = '\0';
     }
-    if (*channel && !ingress_admin_util_channel_ok(req, channel)) return false;
+    if (*channel && !admin_util_channel_ok(req, channel)) return false;
     for (const char *p = since; *p; p++)  // an ISO timestamp: digits, separators, T/Z, zone offset
         if (!strchr("0123456789-:.TZ +", *p)) {
-            ingress_admin_util_error(req, 400, "bad_parameter",
+            admin_util_error(req, 400, "bad_parameter",
                                      "'since' must be an ISO 8601 timestamp (2026-11-23T10:00:00Z)");
             return false;
         }
@@ -43,23 +43,23 @@ static bool s_dead_filter(ingress_admin_req_t *req, const cJSON *obj, lull_dead_
 }
 
 // The database refused a filter value (e.g. an impossible date): 400, otherwise the usual database error.
-static void s_dead_db_err(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
+static void s_dead_db_err(admin_ctx_t *ctx, admin_req_t *req)
 {
     if (strncmp(lull_db_sqlstate(ctx->db), "22", 2) == 0) {
-        ingress_admin_util_error(req, 400, "bad_parameter", "'since' is not a valid timestamp");
+        admin_util_error(req, 400, "bad_parameter", "'since' is not a valid timestamp");
         return;
     }
-    ingress_admin_util_db_error(ctx, req);
+    admin_util_db_error(ctx, req);
 }
 
-void ingress_admin_dead_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
+void admin_dead_list(admin_ctx_t *ctx, admin_req_t *req)
 {
     lull_dead_filter_t f;
     char channel[16], since[64];
     int64_t limit, before;
     if (!s_dead_filter(req, NULL, &f, channel, since) ||
-        !ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX, &limit) ||
-        !ingress_admin_util_query_int(req, "before", 0, 0, INT64_MAX, &before))
+        !admin_util_query_int(req, "limit", ADMIN_LIMIT_DEFAULT, 1, ADMIN_LIMIT_MAX, &limit) ||
+        !admin_util_query_int(req, "before", 0, 0, INT64_MAX, &before))
         return;
     f.limit = (int)limit;
     f.before_id = before;
@@ -75,7 +75,7 @@ void ingress_admin_dead_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
     if (!arr || !root) {
         cJSON_Delete(arr);
         cJSON_Delete(root);
-        ingress_admin_util_error(req, 500, "bad_result", "the dead-letter list could not be read");
+        admin_util_error(req, 500, "bad_result", "the dead-letter list could not be read");
         return;
     }
     int n = cJSON_GetArraySize(arr);
@@ -83,43 +83,44 @@ void ingress_admin_dead_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
     cJSON_AddItemToObject(root, "dead_letters", arr);
     if (n == limit && cJSON_IsNumber(last)) cJSON_AddNumberToObject(root, "next_before", last->valuedouble);
     else cJSON_AddNullToObject(root, "next_before");
-    ingress_admin_util_answer(req, 200, lull_json_print(root));
+    admin_util_answer(req, 200, lull_json_print(root));
     cJSON_Delete(root);
 }
 
-void ingress_admin_dead_replay(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, int64_t id)
+void admin_dead_replay(admin_ctx_t *ctx, admin_req_t *req)
 {
+    int64_t id = req->id;
     int rc = lull_dead_replay(ctx->db, id);
     if (rc < 0) {
-        ingress_admin_util_db_error(ctx, req);
+        admin_util_db_error(ctx, req);
         return;
     }
     if (rc == 0) {
-        ingress_admin_util_error(req, 404, "not_found", "no dead or unknown outbox row has this id");
+        admin_util_error(req, 404, "not_found", "no dead or unknown outbox row has this id");
         return;
     }
     char buf[64];
     snprintf(buf, sizeof buf, "{\"replayed\":1,\"id\":%lld}", (long long)id);
     LOG_INFO("admin.dead_replayed", "dead letter replayed", "outbox", LI(id));
-    ingress_admin_util_answer(req, 200, strdup(buf));
+    admin_util_answer(req, 200, strdup(buf));
 }
 
-void ingress_admin_dead_replay_all(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
+void admin_dead_replay_all(admin_ctx_t *ctx, admin_req_t *req)
 {
-    cJSON *b = ingress_admin_util_body(req);
+    cJSON *b = admin_util_body(req);
     if (!b) return;
     lull_dead_filter_t f;
     char channel[16], since[64], err[160];
     bool all = false;
     bool ok = s_dead_filter(req, b, &f, channel, since);
     if (ok && lull_json_bool(b, "all", false, &all, err, sizeof err) != 0) {
-        ingress_admin_util_error(req, 400, "bad_field", err);
+        admin_util_error(req, 400, "bad_field", err);
         ok = false;
     }
     cJSON_Delete(b);
     if (!ok) return;
     if (!f.tenant_id && !f.channel && !f.since && !all) {
-        ingress_admin_util_error(req, 400, "empty_filter",
+        admin_util_error(req, 400, "empty_filter",
                                  "give tenant, channel or since, or {\"all\":true} to replay every dead letter");
         return;
     }
@@ -131,5 +132,5 @@ void ingress_admin_dead_replay_all(ingress_admin_ctx_t *ctx, ingress_admin_req_t
     char buf[64];
     snprintf(buf, sizeof buf, "{\"replayed\":%lld}", (long long)n);
     LOG_INFO("admin.dead_replayed_all", "dead letters replayed by filter", "count", LI(n));
-    ingress_admin_util_answer(req, 200, strdup(buf));
+    admin_util_answer(req, 200, strdup(buf));
 }

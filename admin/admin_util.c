@@ -1,6 +1,6 @@
 // The admin route modules' shared pieces: JSON answers and errors, the database error answer, query-string,
 // path-id and body readers.
-#include "ingress_admin_util.h"
+#include "admin_util.h"
 #include "lull_channel.h"
 #include "lull_json.h"
 #include "lull_log.h"
@@ -13,54 +13,54 @@
 // ---------------------------------------------------------------------------------------------------------
 // Answers
 
-void ingress_admin_util_answer(ingress_admin_req_t *req, int status, char *body)
+void admin_util_answer(admin_req_t *req, int status, char *body)
 {
     free(req->answer);
     req->status = body ? status : 500;
     req->answer = body ? body : lull_json_error_body("out_of_memory", "out of memory");
 }
 
-void ingress_admin_util_error(ingress_admin_req_t *req, int status, const char *code, const char *message)
+void admin_util_error(admin_req_t *req, int status, const char *code, const char *message)
 {
-    ingress_admin_util_answer(req, status, lull_json_error_body(code, message));
+    admin_util_answer(req, status, lull_json_error_body(code, message));
 }
 
-void ingress_admin_util_db_error(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
+void admin_util_db_error(admin_ctx_t *ctx, admin_req_t *req)
 {
     LOG_WARN("admin.db_failed", "admin query failed", "error", LS(lull_db_error(ctx->db)));
     if (lull_db_last_was_connection_error(ctx->db))
-        ingress_admin_util_error(req, 503, "database_unavailable", "the database is unavailable; retry later");
-    else ingress_admin_util_error(req, 500, "query_failed", "the database refused the query");
+        admin_util_error(req, 503, "database_unavailable", "the database is unavailable; retry later");
+    else admin_util_error(req, 500, "query_failed", "the database refused the query");
 }
 
-void ingress_admin_util_sql_answer(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, const char *sql, int n,
+void admin_util_sql_answer(admin_ctx_t *ctx, admin_req_t *req, const char *sql, int n,
                                    const char *const *p, const char *not_found)
 {
     PGresult *r = lull_db_exec(ctx->db, sql, n, p);
     if (!r) {
-        ingress_admin_util_db_error(ctx, req);
+        admin_util_db_error(ctx, req);
         return;
     }
     const char *v = PQntuples(r) == 1 ? lull_db_text(r, 0, 0) : NULL;
-    if (!v) ingress_admin_util_error(req, 404, "not_found", not_found ? not_found : "not found");
-    else ingress_admin_util_answer(req, 200, strdup(v));
+    if (!v) admin_util_error(req, 404, "not_found", not_found ? not_found : "not found");
+    else admin_util_answer(req, 200, strdup(v));
     PQclear(r);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Query strings and paths
 
-bool ingress_admin_util_query(const char *uri, const char *key, char *out, size_t cap)
+bool admin_util_query(const char *uri, const char *key, char *out, size_t cap)
 {
     return lull_url_query(uri, key, out, cap);
 }
 
-bool ingress_admin_util_query_int(ingress_admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max,
+bool admin_util_query_int(admin_req_t *req, const char *key, int64_t def, int64_t min, int64_t max,
                                   int64_t *out)
 {
     char buf[32];
     *out = def;
-    if (!ingress_admin_util_query(req->uri, key, buf, sizeof buf)) {
+    if (!admin_util_query(req->uri, key, buf, sizeof buf)) {
         const char *q = strchr(req->uri, '?');
         char pat[40];
         snprintf(pat, sizeof pat, "%s=", key);
@@ -75,22 +75,22 @@ bool ingress_admin_util_query_int(ingress_admin_req_t *req, const char *key, int
 bad:;
     char msg[160];
     snprintf(msg, sizeof msg, "'%s' must be an integer between %lld and %lld", key, (long long)min, (long long)max);
-    ingress_admin_util_error(req, 400, "bad_parameter", msg);
+    admin_util_error(req, 400, "bad_parameter", msg);
     return false;
 }
 
-bool ingress_admin_util_page(ingress_admin_req_t *req, ingress_admin_page_t *page)
+bool admin_util_page(admin_req_t *req, admin_page_t *page)
 {
-    if (!ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX,
+    if (!admin_util_query_int(req, "limit", ADMIN_LIMIT_DEFAULT, 1, ADMIN_LIMIT_MAX,
                                       &page->limit) ||
-        !ingress_admin_util_query_int(req, "after", 0, 0, INT64_MAX, &page->after))
+        !admin_util_query_int(req, "after", 0, 0, INT64_MAX, &page->after))
         return false;
     snprintf(page->limit_s, sizeof page->limit_s, "%lld", (long long)page->limit);
     snprintf(page->after_s, sizeof page->after_s, "%lld", (long long)page->after);
     return true;
 }
 
-bool ingress_admin_util_path_id(const char *p, int64_t *id, const char **rest)
+bool admin_util_path_id(const char *p, int64_t *id, const char **rest)
 {
     char *end = NULL;
     if (*p < '1' || *p > '9') return false;
@@ -101,24 +101,24 @@ bool ingress_admin_util_path_id(const char *p, int64_t *id, const char **rest)
     return true;
 }
 
-bool ingress_admin_util_one_of(const char *v, const char *const *set)
+bool admin_util_one_of(const char *v, const char *const *set)
 {
     for (; *set; set++)
         if (strcmp(v, *set) == 0) return true;
     return false;
 }
 
-bool ingress_admin_util_channel_ok(ingress_admin_req_t *req, const char *channel)
+bool admin_util_channel_ok(admin_req_t *req, const char *channel)
 {
     if (lull_channel_is_input(lull_channel_parse(channel))) return true;
     char names[128], msg[160];
     lull_channel_input_names(names, sizeof names);
     snprintf(msg, sizeof msg, "'channel' must be one of %s", names);
-    ingress_admin_util_error(req, 400, "bad_parameter", msg);
+    admin_util_error(req, 400, "bad_parameter", msg);
     return false;
 }
 
-cJSON *ingress_admin_util_body(ingress_admin_req_t *req)
+cJSON *admin_util_body(admin_req_t *req)
 {
     char err[160];
     if (req->len == 0) return cJSON_CreateObject();
@@ -126,12 +126,12 @@ cJSON *ingress_admin_util_body(ingress_admin_req_t *req)
     if (!o) {
         char msg[200];
         snprintf(msg, sizeof msg, "the body is not valid JSON: %s", err);
-        ingress_admin_util_error(req, 400, "bad_json", msg);
+        admin_util_error(req, 400, "bad_json", msg);
         return NULL;
     }
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
-        ingress_admin_util_error(req, 400, "bad_json", "the body must be a JSON object");
+        admin_util_error(req, 400, "bad_json", "the body must be a JSON object");
         return NULL;
     }
     return o;

@@ -1,13 +1,13 @@
 // Admin routes that aggregate the deployment's state: GET /api/v1/health (every health target fetched in
 // parallel) and GET /api/v1/config (the effective configuration, secrets masked). Admin thread only.
-#ifndef INGRESS_ADMIN_HEALTH_H
-#define INGRESS_ADMIN_HEALTH_H
+#ifndef ADMIN_HEALTH_H
+#define ADMIN_HEALTH_H
 
-#include "ingress_admin_util.h"
+#include "admin_util.h"
 
 // GET /api/v1/health: answers req 200 when every LULL_HEALTH_TARGETS entry is up, 503 when any is down.
-void ingress_admin_health_check(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req);
+void admin_health_check(admin_ctx_t *ctx, admin_req_t *req);
 // GET /api/v1/config (and /config): answers req with ctx's configuration document.
-void ingress_admin_health_config(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req);
+void admin_health_config(admin_ctx_t *ctx, admin_req_t *req);
 
 #endif

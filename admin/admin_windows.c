@@ -1,7 +1,7 @@
 // Admin routes over the scheduler's windows: every shard's list merged into keyset pages, and window
 // operations forwarded to the conversation's shard.
-#include "ingress_admin_windows.h"
-#include "ingress_admin_ctl.h"
+#include "admin_windows.h"
+#include "admin_ctl.h"
 #include "lull_json.h"
 #include "lull_log.h"
 
@@ -18,23 +18,24 @@ static int s_cmp_conv(const void *a, const void *b)
 
 // GET /api/v1/windows (seed: GET /timers): keyset pages over every shard's windows. Each shard answers its
 // `limit` smallest conversation ids above `after`; the merge of those holds the global first `limit`.
-void ingress_admin_windows_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, bool seed)
+void admin_windows_list(admin_ctx_t *ctx, admin_req_t *req)
 {
-    ingress_admin_page_t pg;
-    if (!ingress_admin_util_page(req, &pg)) return;
+    bool seed = req->arg != 0;
+    admin_page_t pg;
+    if (!admin_util_page(req, &pg)) return;
     int64_t limit = pg.limit, after = pg.after;
-    size_t nall = 0, cap = (size_t)ctx->nctl * INGRESS_ADMIN_LIMIT_MAX;
+    size_t nall = 0, cap = (size_t)ctx->nctl * ADMIN_LIMIT_MAX;
     cJSON **all = calloc(cap, sizeof *all);
     if (!all) {
-        ingress_admin_util_error(req, 500, "out_of_memory", "out of memory");
+        admin_util_error(req, 500, "out_of_memory", "out of memory");
         return;
     }
-    cJSON *docs[INGRESS_ADMIN_MAX_SHARDS] = {0};
+    cJSON *docs[ADMIN_MAX_SHARDS] = {0};
     int64_t total = 0, bound = INT64_MAX;
     bool more = false;
     for (int s = 0; s < ctx->nctl; s++) {
         char *body = NULL;
-        int st = ingress_admin_ctl_call(ctx, s, LULL_CTL_LIST, after, (int32_t)limit, NULL, ctx->ctl_timeout_ms, &body);
+        int st = admin_ctl_call(ctx, s, LULL_CTL_LIST, after, (int32_t)limit, NULL, ctx->ctl_timeout_ms, &body);
         char err[160];
         cJSON *doc = st == 200 && body ? lull_json_parse(body, strlen(body), LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
         free(body);
@@ -46,7 +47,7 @@ void ingress_admin_windows_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *r
                      LI(st));
             char msg[160];
             snprintf(msg, sizeof msg, "scheduler shard %d did not answer (status %d)", s, st);
-            ingress_admin_util_error(req, 503, "scheduler_unavailable", msg);
+            admin_util_error(req, 503, "scheduler_unavailable", msg);
             free(all);
             return;
         }
@@ -95,25 +96,42 @@ void ingress_admin_windows_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *r
     else cJSON_AddNullToObject(root, "next_after");
     for (int k = 0; k < ctx->nctl; k++) cJSON_Delete(docs[k]);
     free(all);
-    ingress_admin_util_answer(req, 200, lull_json_print(root));
+    admin_util_answer(req, 200, lull_json_print(root));
     cJSON_Delete(root);
 }
 
 // POST /api/v1/windows/{conv}/cancel|flush (seed: POST /process-chat): forwarded to the conversation's shard.
-void ingress_admin_windows_op(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, int64_t conv, lull_ctl_op_t op)
+void admin_windows_op(admin_ctx_t *ctx, admin_req_t *req)
 {
+    int64_t conv = req->id;
+    lull_ctl_op_t op = (lull_ctl_op_t)req->arg;
     int shard = lull_proto_shard(conv, ctx->nctl);
     char *body = NULL;
-    int st = ingress_admin_ctl_call(ctx, shard, op, conv, 0, NULL, ctx->ctl_timeout_ms, &body);
+    int st = admin_ctl_call(ctx, shard, op, conv, 0, NULL, ctx->ctl_timeout_ms, &body);
     if (st < 0) {
         free(body);
         LOG_WARN("admin.scheduler_unavailable", "the scheduler shard did not answer", "conv", LI(conv), "shard", LI(shard));
-        ingress_admin_util_error(req, 503, "scheduler_unavailable",
+        admin_util_error(req, 503, "scheduler_unavailable",
                                  "the scheduler did not answer in time; retry later");
         return;
     }
     LOG_INFO("admin.window", "window operation forwarded", "conv", LI(conv), "op", LS(lull_ctl_op_name(op)), "status",
              LI(st));
     if (!body) body = strdup("{}");
-    ingress_admin_util_answer(req, st, body);
+    admin_util_answer(req, st, body);
+}
+
+void admin_windows_process_chat(admin_ctx_t *ctx, admin_req_t *req)
+{
+    cJSON *b = admin_util_body(req);
+    if (!b) return;
+    char err[160];
+    int rc = lull_json_int(b, "conversation_id", true, true, 1, INT64_MAX, &req->id, err, sizeof err);
+    cJSON_Delete(b);
+    if (rc != 0) {
+        admin_util_error(req, 400, "bad_field", err);
+        return;
+    }
+    req->arg = LULL_CTL_FLUSH;
+    admin_windows_op(ctx, req);
 }

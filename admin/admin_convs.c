@@ -1,6 +1,6 @@
 // Admin routes over conversations, their messages, hand-backs, human replies (an outbox row and an OUTBOX
 // wake-up to the senders) and escalations: one SQL statement each, the JSON built by PostgreSQL.
-#include "ingress_admin_convs.h"
+#include "admin_convs.h"
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_proto.h"
@@ -33,22 +33,22 @@ static const char s_sql_conv_list[] =
     "   OR strpos(lower(coalesce(ct.profile_name, '')), lower($4)) > 0)"
     " ORDER BY c.id LIMIT $5::int) r";
 
-void ingress_admin_convs_list(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
+void admin_convs_list(admin_ctx_t *ctx, admin_req_t *req)
 {
     char status[16], channel[16], q[256];
-    ingress_admin_page_t pg;
-    bool has_status = ingress_admin_util_query(req->uri, "status", status, sizeof status) && *status;
-    bool has_channel = ingress_admin_util_query(req->uri, "channel", channel, sizeof channel) && *channel;
-    bool has_q = ingress_admin_util_query(req->uri, "q", q, sizeof q) && *q;
-    if (has_status && !ingress_admin_util_one_of(status, s_statuses)) {
-        ingress_admin_util_error(req, 400, "bad_parameter", "'status' must be one of open, escalated, paused, closed");
+    admin_page_t pg;
+    bool has_status = admin_util_query(req->uri, "status", status, sizeof status) && *status;
+    bool has_channel = admin_util_query(req->uri, "channel", channel, sizeof channel) && *channel;
+    bool has_q = admin_util_query(req->uri, "q", q, sizeof q) && *q;
+    if (has_status && !admin_util_one_of(status, s_statuses)) {
+        admin_util_error(req, 400, "bad_parameter", "'status' must be one of open, escalated, paused, closed");
         return;
     }
-    if (has_channel && !ingress_admin_util_channel_ok(req, channel)) return;
-    if (!ingress_admin_util_page(req, &pg)) return;
+    if (has_channel && !admin_util_channel_ok(req, channel)) return;
+    if (!admin_util_page(req, &pg)) return;
     const char *p[5] = {has_status ? status : NULL, has_channel ? channel : NULL, pg.after_s, has_q ? q : NULL,
                         pg.limit_s};
-    ingress_admin_util_sql_answer(ctx, req, s_sql_conv_list, 5, p, NULL);
+    admin_util_sql_answer(ctx, req, s_sql_conv_list, 5, p, NULL);
 }
 
 static const char s_sql_conv_show[] =
@@ -72,13 +72,14 @@ static const char s_sql_conv_show[] =
     "   created_at, resolved_at FROM escalations WHERE conversation_id = c.id ORDER BY id DESC LIMIT $2::int) e)"
     ")::text FROM conversations c WHERE c.id = $1::bigint";
 
-void ingress_admin_convs_show(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, int64_t conv)
+void admin_convs_show(admin_ctx_t *ctx, admin_req_t *req)
 {
+    int64_t conv = req->id;
     char sc[24], sn[8];
     snprintf(sc, sizeof sc, "%lld", (long long)conv);
     snprintf(sn, sizeof sn, "%d", S_RECENT);
     const char *p[2] = {sc, sn};
-    ingress_admin_util_sql_answer(ctx, req, s_sql_conv_show, 2, p, "no such conversation");
+    admin_util_sql_answer(ctx, req, s_sql_conv_show, 2, p, "no such conversation");
 }
 
 static const char s_sql_conv_messages[] =
@@ -88,14 +89,15 @@ static const char s_sql_conv_messages[] =
     " SELECT id, direction, author, body, media, provider_message_id, created_at, " S_DELIVERY " FROM messages x"
     " WHERE conversation_id = $1::bigint AND id > $2::bigint ORDER BY id LIMIT $3::int) m";
 
-void ingress_admin_convs_messages(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, int64_t conv)
+void admin_convs_messages(admin_ctx_t *ctx, admin_req_t *req)
 {
-    ingress_admin_page_t pg;
-    if (!ingress_admin_util_page(req, &pg)) return;
+    int64_t conv = req->id;
+    admin_page_t pg;
+    if (!admin_util_page(req, &pg)) return;
     char sc[24];
     snprintf(sc, sizeof sc, "%lld", (long long)conv);
     const char *p[3] = {sc, pg.after_s, pg.limit_s};
-    ingress_admin_util_sql_answer(ctx, req, s_sql_conv_messages, 3, p, "no such conversation");
+    admin_util_sql_answer(ctx, req, s_sql_conv_messages, 3, p, "no such conversation");
 }
 
 static const char s_sql_handback[] =
@@ -110,16 +112,17 @@ static const char s_sql_handback[] =
     "   last_inbound_id, 'answered_upto', answered_upto) FROM u)";
 
 // POST /api/v1/conversations/{id}/handback {"answer_pending":false}
-void ingress_admin_convs_handback(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, int64_t conv)
+void admin_convs_handback(admin_ctx_t *ctx, admin_req_t *req)
 {
-    cJSON *b = ingress_admin_util_body(req);
+    int64_t conv = req->id;
+    cJSON *b = admin_util_body(req);
     if (!b) return;
     bool pending = false;
     char err[160];
     if (lull_json_bool(b, "answer_pending", false, &pending, err, sizeof err) != 0) {
         cJSON_Delete(b);
         {
-            ingress_admin_util_error(req, 400, "bad_field", err);
+            admin_util_error(req, 400, "bad_field", err);
             return;
         }
     }
@@ -129,16 +132,16 @@ void ingress_admin_convs_handback(ingress_admin_ctx_t *ctx, ingress_admin_req_t 
     const char *p[2] = {sc, pending ? "true" : "false"};
     PGresult *r = lull_db_exec(ctx->db, s_sql_handback, 2, p);
     if (!r) {
-        ingress_admin_util_db_error(ctx, req);
+        admin_util_db_error(ctx, req);
         return;
     }
     int64_t updated = lull_db_int(r, 0, 0, NULL), resolved = lull_db_int(r, 0, 1, NULL);
     const char *old = lull_db_text(r, 0, 2);
-    if (updated == 0 && !old) ingress_admin_util_error(req, 404, "not_found", "no such conversation");
+    if (updated == 0 && !old) admin_util_error(req, 404, "not_found", "no such conversation");
     else if (updated == 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "the conversation is %s and not paused: nothing to hand back", old);
-        ingress_admin_util_error(req, 409, "not_handed_over", msg);
+        admin_util_error(req, 409, "not_handed_over", msg);
     } else {
         char *body = NULL;
         char err2[160];
@@ -151,7 +154,7 @@ void ingress_admin_convs_handback(ingress_admin_ctx_t *ctx, ingress_admin_req_t 
             cJSON_Delete(o);
         }
         LOG_INFO("admin.handback", "conversation handed back to the bot", "conv", LI(conv), "resolved", LI(resolved));
-        ingress_admin_util_answer(req, 200, body);
+        admin_util_answer(req, 200, body);
     }
     PQclear(r);
 }
@@ -176,7 +179,7 @@ static const char s_sql_reply[] =
 
 // A human reply sent before under the same idempotency key: 1 and the answer set (the same ids, or 409 when the
 // key came with another body or conversation), 0 when there is none, -1 on a database error (answered).
-static int s_reply_replayed(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, const char *okey, int64_t conv,
+static int s_reply_replayed(admin_ctx_t *ctx, admin_req_t *req, const char *okey, int64_t conv,
                             const char *text)
 {
     const char *p[1] = {okey};
@@ -185,7 +188,7 @@ static int s_reply_replayed(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, 
                                " o.status FROM outbox o JOIN conversations c ON c.id = o.conversation_id"
                                " WHERE o.idempotency_key = $1", 1, p);
     if (!r) {
-        ingress_admin_util_db_error(ctx, req);
+        admin_util_db_error(ctx, req);
         return -1;
     }
     if (PQntuples(r) != 1) {
@@ -195,7 +198,7 @@ static int s_reply_replayed(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, 
     const char *body = lull_db_text(r, 0, 2);
     if (!body || strcmp(body, text) != 0 || lull_db_int(r, 0, 3, NULL) != conv) {
         PQclear(r);
-        ingress_admin_util_error(req, 409, "idempotency_conflict",
+        admin_util_error(req, 409, "idempotency_conflict",
                                  "this Idempotency-Key was used for another reply (other body or conversation)");
         return 1;
     }
@@ -208,7 +211,7 @@ static int s_reply_replayed(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, 
     cJSON_AddTrueToObject(o, "replayed");
     PQclear(r);
     LOG_INFO("admin.human_reply_replayed", "human reply already queued under this idempotency key", "conv", LI(conv));
-    ingress_admin_util_answer(req, 200, lull_json_print(o));
+    admin_util_answer(req, 200, lull_json_print(o));
     cJSON_Delete(o);
     return 1;
 }
@@ -229,33 +232,34 @@ static bool s_key_ok(const char *key)
 
 // POST /api/v1/conversations/{id}/reply {"body", "idempotency_key"?} (or the Idempotency-Key header): a human
 // agent's message, sent through the outbox. A retry with the same key answers the first reply's ids.
-void ingress_admin_convs_reply(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, int64_t conv)
+void admin_convs_reply(admin_ctx_t *ctx, admin_req_t *req)
 {
-    cJSON *b = ingress_admin_util_body(req);
+    int64_t conv = req->id;
+    cJSON *b = admin_util_body(req);
     if (!b) return;
     const char *text = NULL, *key = NULL;
     char err[160];
     if (lull_json_str(b, "body", true, S_BODY_MAX, &text, err, sizeof err) != 0 || !*text) {
         cJSON_Delete(b);
         {
-            ingress_admin_util_error(req, 400, "bad_field", text ? "'body' must not be empty" : err);
+            admin_util_error(req, 400, "bad_field", text ? "'body' must not be empty" : err);
             return;
         }
     }
     if (lull_json_str(b, "idempotency_key", false, 128, &key, err, sizeof err) != 0) {
         cJSON_Delete(b);
-        ingress_admin_util_error(req, 400, "bad_field", err);
+        admin_util_error(req, 400, "bad_field", err);
         return;
     }
     if (key && req->idempotency_key && strcmp(key, req->idempotency_key) != 0) {
         cJSON_Delete(b);
-        ingress_admin_util_error(req, 400, "bad_field", "'idempotency_key' and the Idempotency-Key header differ");
+        admin_util_error(req, 400, "bad_field", "'idempotency_key' and the Idempotency-Key header differ");
         return;
     }
     if (!key) key = req->idempotency_key;
     if (key && !s_key_ok(key)) {
         cJSON_Delete(b);
-        ingress_admin_util_error(req, 400, "bad_field",
+        admin_util_error(req, 400, "bad_field",
                                  "the idempotency key must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
         return;
     }
@@ -270,19 +274,19 @@ void ingress_admin_convs_reply(ingress_admin_ctx_t *ctx, ingress_admin_req_t *re
     PGresult *r = lull_db_exec(ctx->db, s_sql_reply, 3, p);
     if (!r && key && strcmp(lull_db_sqlstate(ctx->db), "23505") == 0) {  // the same key, concurrently
         if (s_reply_replayed(ctx, req, okey, conv, text) == 0)
-            ingress_admin_util_error(req, 409, "idempotency_conflict", "retry");
+            admin_util_error(req, 409, "idempotency_conflict", "retry");
         cJSON_Delete(b);
         return;
     }
     cJSON_Delete(b);
     if (!r) {
-        ingress_admin_util_db_error(ctx, req);
+        admin_util_db_error(ctx, req);
         return;
     }
     if (PQntuples(r) != 1) {
         PQclear(r);
         {
-            ingress_admin_util_error(req, 404, "not_found", "no such conversation");
+            admin_util_error(req, 404, "not_found", "no such conversation");
             return;
         }
     }
@@ -300,7 +304,7 @@ void ingress_admin_convs_reply(ingress_admin_ctx_t *ctx, ingress_admin_req_t *re
             LOG_WARN("admin.outbox_wake_dropped", "OUTBOX wake-up not sent (sender busy or absent)", "outbox", LI(oid));
     }
     LOG_INFO("admin.human_reply", "human reply queued", "conv", LI(conv), "msg", LI(mid), "outbox", LI(oid));
-    ingress_admin_util_answer(req, 200, lull_json_print(o));
+    admin_util_answer(req, 200, lull_json_print(o));
     cJSON_Delete(o);
 }
 
@@ -312,20 +316,20 @@ static const char s_sql_escalations[] =
     " WHERE e.id > $2::bigint AND ($1::bool IS NULL OR (e.resolved_at IS NULL) = $1::bool)"
     " ORDER BY e.id LIMIT $3::int) r";
 
-void ingress_admin_convs_escalations(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
+void admin_convs_escalations(admin_ctx_t *ctx, admin_req_t *req)
 {
     char open[8];
     const char *po = NULL;
-    if (ingress_admin_util_query(req->uri, "open", open, sizeof open)) {
+    if (admin_util_query(req->uri, "open", open, sizeof open)) {
         if (strcmp(open, "true") == 0) po = "true";
         else if (strcmp(open, "false") == 0) po = "false";
         else {
-            ingress_admin_util_error(req, 400, "bad_parameter", "'open' must be true or false");
+            admin_util_error(req, 400, "bad_parameter", "'open' must be true or false");
             return;
         }
     }
-    ingress_admin_page_t pg;
-    if (!ingress_admin_util_page(req, &pg)) return;
+    admin_page_t pg;
+    if (!admin_util_page(req, &pg)) return;
     const char *p[3] = {po, pg.after_s, pg.limit_s};
-    ingress_admin_util_sql_answer(ctx, req, s_sql_escalations, 3, p, NULL);
+    admin_util_sql_answer(ctx, req, s_sql_escalations, 3, p, NULL);
 }

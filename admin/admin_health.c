@@ -1,6 +1,6 @@
 // Admin health and configuration: the health targets fetched in parallel with libcurl multi on the admin thread
 // (lull_http needs a lull_loop, whose signal fd belongs to the main loop), and the configuration document.
-#include "ingress_admin_health.h"
+#include "admin_health.h"
 #include "lull_json.h"
 
 #include <curl/curl.h>
@@ -30,7 +30,7 @@ static size_t s_health_write(char *p, size_t sz, size_t n, void *arg)
     return want;
 }
 
-void ingress_admin_health_check(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
+void admin_health_check(admin_ctx_t *ctx, admin_req_t *req)
 {
     s_target_t t[S_MAX_TARGETS];
     int nt = 0;
@@ -65,7 +65,7 @@ void ingress_admin_health_check(ingress_admin_ctx_t *ctx, ingress_admin_req_t *r
     }
     cJSON *root = cJSON_CreateObject();
     cJSON *tiers = cJSON_AddObjectToObject(root, "tiers");
-    cJSON *me = cJSON_AddObjectToObject(tiers, "ingress");
+    cJSON *me = cJSON_AddObjectToObject(tiers, "admin");
     cJSON_AddStringToObject(me, "status", "ok");
     bool all_ok = true;
     for (int i = 0; i < nt; i++) {
@@ -83,11 +83,11 @@ void ingress_admin_health_check(ingress_admin_ctx_t *ctx, ingress_admin_req_t *r
     }
     if (m) curl_multi_cleanup(m);
     cJSON_AddStringToObject(root, "status", all_ok ? "ok" : "degraded");
-    ingress_admin_util_answer(req, all_ok ? 200 : 503, lull_json_print(root));
+    admin_util_answer(req, all_ok ? 200 : 503, lull_json_print(root));
     cJSON_Delete(root);
 }
 
-void ingress_admin_health_config(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req)
+void admin_health_config(admin_ctx_t *ctx, admin_req_t *req)
 {
-    ingress_admin_util_answer(req, 200, strdup(ctx->config_json ? ctx->config_json : "{}"));
+    admin_util_answer(req, 200, strdup(ctx->config_json ? ctx->config_json : "{}"));
 }

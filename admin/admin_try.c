@@ -1,7 +1,7 @@
 // Admin dry runs: the tenant resolved by slug or id, then a TRY control request to the scheduler shards in turn
 // (the next one while a shard has no worker or does not answer) until one answers.
-#include "ingress_admin_try.h"
-#include "ingress_admin_ctl.h"
+#include "admin_try.h"
+#include "admin_ctl.h"
 #include "lull_json.h"
 #include "lull_log.h"
 
@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ingress_admin_try_run(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, bool analyse)
+void admin_try_run(admin_ctx_t *ctx, admin_req_t *req)
 {
-    cJSON *b = ingress_admin_util_body(req);
+    bool analyse = req->arg != 0;
+    cJSON *b = admin_util_body(req);
     if (!b) return;
     char err[160];
     const char *text = NULL, *slug = NULL;
@@ -25,7 +26,7 @@ void ingress_admin_try_run(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, b
     }
     if (rc != 0) {
         cJSON_Delete(b);
-        ingress_admin_util_error(req, 400, "bad_field", err);
+        admin_util_error(req, 400, "bad_field", err);
         return;
     }
     if (tenant == 0) {  // by slug
@@ -33,7 +34,7 @@ void ingress_admin_try_run(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, b
         PGresult *r = lull_db_exec(ctx->db, "SELECT id FROM tenants WHERE slug = $1", 1, p);
         if (!r) {
             cJSON_Delete(b);
-            ingress_admin_util_db_error(ctx, req);
+            admin_util_db_error(ctx, req);
             return;
         }
         bool ok = false;
@@ -41,7 +42,7 @@ void ingress_admin_try_run(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, b
         PQclear(r);
         if (!ok || tenant <= 0) {
             cJSON_Delete(b);
-            ingress_admin_util_error(req, 404, "not_found", "no tenant with this slug");
+            admin_util_error(req, 404, "not_found", "no tenant with this slug");
             return;
         }
     }
@@ -53,7 +54,7 @@ void ingress_admin_try_run(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, b
     cJSON_Delete(q);
     cJSON_Delete(b);
     if (!qs) {
-        ingress_admin_util_error(req, 500, "out_of_memory", "out of memory");
+        admin_util_error(req, 500, "out_of_memory", "out of memory");
         return;
     }
     // any shard will do: start at the next one, move on while a shard has no worker or does not answer
@@ -63,16 +64,16 @@ void ingress_admin_try_run(ingress_admin_ctx_t *ctx, ingress_admin_req_t *req, b
     for (int k = 0; k < ctx->nctl; k++) {
         int shard = (first + k) % ctx->nctl;
         free(body);
-        st = ingress_admin_ctl_call(ctx, shard, LULL_CTL_TRY, 0, 0, qs, ctx->try_timeout_ms, &body);
+        st = admin_ctl_call(ctx, shard, LULL_CTL_TRY, 0, 0, qs, ctx->try_timeout_ms, &body);
         if (st != -1 && st != 503) break;
     }
     free(qs);
     LOG_INFO("admin.try", "dry run", "tenant", LI(tenant), "mode", LS(analyse ? "analyse" : "reply"), "status", LI(st));
     if (st < 0) {
         free(body);
-        ingress_admin_util_error(req, 504, "timeout", "no scheduler shard answered the dry run in time");
+        admin_util_error(req, 504, "timeout", "no scheduler shard answered the dry run in time");
         return;
     }
     if (!body) body = lull_json_error_body("bad_gateway", "the worker answered without a body");
-    ingress_admin_util_answer(req, st, body);
+    admin_util_answer(req, st, body);
 }

@@ -1,7 +1,7 @@
 // Tenants, prompts and inventory over the admin API: one field table per resource drives validation (type,
 // range, length, nullability), the INSERT / UPDATE column lists and the SQL casts; values always travel as
 // parameters. Also GET /api/v1/usage (requests, tokens and cost per tenant / contact / day).
-#include "ingress_admin_crud.h"
+#include "admin_crud.h"
 #include "lull_buf.h"
 #include "lull_config.h"
 #include "lull_json.h"
@@ -116,9 +116,9 @@ static const s_field_t s_inventory_fields[] = {
 
 #define S_N(a) ((int)(sizeof a / sizeof a[0]))
 static const s_resource_t s_resources[] = {
-    {"tenants", "tenants", s_tenant_fields, S_N(s_tenant_fields), false, false, "slug"},
-    {"prompts", "prompts", s_prompt_fields, S_N(s_prompt_fields), false, true, NULL},
-    {"inventory", "inventory", s_inventory_fields, S_N(s_inventory_fields), true, true, "tenant_id, sku"},
+    [ADMIN_CRUD_TENANTS] = {"tenants", "tenants", s_tenant_fields, S_N(s_tenant_fields), false, false, "slug"},
+    [ADMIN_CRUD_PROMPTS] = {"prompts", "prompts", s_prompt_fields, S_N(s_prompt_fields), false, true, NULL},
+    [ADMIN_CRUD_INVENTORY] = {"inventory", "inventory", s_inventory_fields, S_N(s_inventory_fields), true, true, "tenant_id, sku"},
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -309,28 +309,28 @@ static void s_columns(const s_resource_t *r, char *out, size_t cap)
     if (r->has_updated_at || strcmp(r->table, "tenants") == 0) snprintf(out + o, cap > o ? cap - o : 0, ", updated_at");
 }
 
-static void s_db_error(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r)
+static void s_db_error(lull_db_t *db, admin_req_t *req, const s_resource_t *r)
 {
     const char *st = lull_db_sqlstate(db);
     char msg[200];
     if (strcmp(st, "23505") == 0) {
         snprintf(msg, sizeof msg, "a row with the same %s already exists", r->conflict ? r->conflict : "unique key");
-        ingress_admin_util_error(req, 409, "conflict", msg);
+        admin_util_error(req, 409, "conflict", msg);
     } else if (strcmp(st, "23503") == 0) {
-        ingress_admin_util_error(req, strcmp(r->table, "tenants") == 0 ? 409 : 400, "bad_reference",
+        admin_util_error(req, strcmp(r->table, "tenants") == 0 ? 409 : 400, "bad_reference",
                             "a referenced row (tenant_id / prompt_id) does not exist, or other rows still refer to this one");
     } else if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
-        ingress_admin_util_error(req, 400, "bad_field", "a value is out of range for the database");
+        admin_util_error(req, 400, "bad_field", "a value is out of range for the database");
     } else if (lull_db_last_was_connection_error(db)) {
-        ingress_admin_util_error(req, 503, "database_unavailable", "the database is unavailable; retry later");
+        admin_util_error(req, 503, "database_unavailable", "the database is unavailable; retry later");
     } else {
         LOG_WARN("admin.db_failed", "admin query failed", "table", LS(r->table), "error", LS(lull_db_error(db)));
-        ingress_admin_util_error(req, 500, "query_failed", "the database refused the query");
+        admin_util_error(req, 500, "query_failed", "the database refused the query");
     }
 }
 
 // Runs a statement returning one text column; answers it with status, or 404 when there is no row.
-static void s_run(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r, const char *sql, int n,
+static void s_run(lull_db_t *db, admin_req_t *req, const s_resource_t *r, const char *sql, int n,
                   const char *const *p, int status)
 {
     PGresult *res = lull_db_exec(db, sql, n, p);
@@ -339,20 +339,20 @@ static void s_run(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r
         return;
     }
     const char *v = PQntuples(res) >= 1 ? lull_db_text(res, 0, 0) : NULL;
-    if (!v) ingress_admin_util_error(req, 404, "not_found", "no such row");
-    else ingress_admin_util_answer(req, status, strdup(v));
+    if (!v) admin_util_error(req, 404, "not_found", "no such row");
+    else admin_util_answer(req, status, strdup(v));
     PQclear(res);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Routes
 
-static void s_list(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r)
+static void s_list(lull_db_t *db, admin_req_t *req, const s_resource_t *r)
 {
-    ingress_admin_page_t pg;
+    admin_page_t pg;
     int64_t tenant = 0;
-    if (!ingress_admin_util_page(req, &pg) ||
-        (r->by_tenant && !ingress_admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant)))
+    if (!admin_util_page(req, &pg) ||
+        (r->by_tenant && !admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant)))
         return;
     char cols[1024], sql[S_SQL_MAX], st[24];
     s_columns(r, cols, sizeof cols);
@@ -366,7 +366,7 @@ static void s_list(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *
     s_run(db, req, r, sql, r->by_tenant ? 3 : 2, p, 200);
 }
 
-static void s_get(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r, const char *id)
+static void s_get(lull_db_t *db, admin_req_t *req, const s_resource_t *r, const char *id)
 {
     char cols[1024], sql[S_SQL_MAX];
     s_columns(r, cols, sizeof cols);
@@ -377,7 +377,7 @@ static void s_get(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r
 }
 
 // POST (create; ?upsert=true updates the row with the same unique key) and PATCH/PUT (update given fields).
-static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r, const char *id)
+static void s_write(lull_db_t *db, admin_req_t *req, const s_resource_t *r, const char *id)
 {
     char msg[256], err[160];
     char *params[S_MAX_FIELDS + 1] = {0};
@@ -386,7 +386,7 @@ static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t 
     cJSON *body = req->len ? lull_json_parse(req->body, req->len, LULL_JSON_MAX_DEPTH, err, sizeof err) : NULL;
     if (!cJSON_IsObject(body)) {
         snprintf(msg, sizeof msg, "the body must be a JSON object%s%s", body || !req->len ? "" : ": ", body || !req->len ? "" : err);
-        ingress_admin_util_error(req, 400, "bad_json", msg);
+        admin_util_error(req, 400, "bad_json", msg);
         goto cleanup;
     }
     const cJSON *kv;
@@ -397,17 +397,17 @@ static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t 
             if (strcmp(r->fields[i].name, kv->string) == 0) f = &r->fields[i];
         if (!f || (id && strcmp(f->name, "tenant_id") == 0)) {
             snprintf(msg, sizeof msg, "unknown or read-only field '%.60s'", kv->string);
-            ingress_admin_util_error(req, 400, "bad_field", msg);
+            admin_util_error(req, 400, "bad_field", msg);
             goto cleanup;
         }
         for (int i = 0; i < ng; i++)
             if (given[i] == f) {
                 snprintf(msg, sizeof msg, "field '%s' given twice", f->name);
-                ingress_admin_util_error(req, 400, "bad_field", msg);
+                admin_util_error(req, 400, "bad_field", msg);
                 goto cleanup;
             }
         if (s_value(f, kv, &params[ng + 1], msg, sizeof msg) != 0) {
-            ingress_admin_util_error(req, 400, "bad_field", msg);
+            admin_util_error(req, 400, "bad_field", msg);
             goto cleanup;
         }
         given[ng++] = f;
@@ -417,16 +417,16 @@ static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t 
         for (int k = 0; k < ng; k++) found = found || given[k] == &r->fields[i];
         if (r->fields[i].required && !found) {
             snprintf(msg, sizeof msg, "'%s' is required", r->fields[i].name);
-            ingress_admin_util_error(req, 400, "bad_field", msg);
+            admin_util_error(req, 400, "bad_field", msg);
             goto cleanup;
         }
     }
     if (id && ng == 0) {
-        ingress_admin_util_error(req, 400, "bad_field", "nothing to update: give at least one field");
+        admin_util_error(req, 400, "bad_field", "nothing to update: give at least one field");
         goto cleanup;
     }
     char up[8] = "";
-    bool upsert = !id && r->conflict && ingress_admin_util_query(req->uri, "upsert", up, sizeof up) && strcmp(up, "true") == 0;
+    bool upsert = !id && r->conflict && admin_util_query(req->uri, "upsert", up, sizeof up) && strcmp(up, "true") == 0;
     char cols[1024], expr[96];
     s_columns(r, cols, sizeof cols);
     // Identifiers come from the static field tables only; values are always $n parameters.
@@ -459,7 +459,7 @@ static void s_write(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t 
     }
     if (sql.failed) {  // a field table grew past S_SQL_MAX: a programming limit, answered, not overflowed
         lull_buf_reset(&sql);
-        ingress_admin_util_error(req, 500, "internal", "statement too long");
+        admin_util_error(req, 500, "internal", "statement too long");
         goto cleanup;
     }
     params[0] = id ? strdup(id) : NULL;
@@ -471,7 +471,7 @@ cleanup:
     cJSON_Delete(body);
 }
 
-static void s_delete(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t *r, const char *id)
+static void s_delete(lull_db_t *db, admin_req_t *req, const s_resource_t *r, const char *id)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1::bigint%s", r->table,
@@ -483,36 +483,36 @@ static void s_delete(lull_db_t *db, ingress_admin_req_t *req, const s_resource_t
         return;
     }
     if (n == 0) {
-        ingress_admin_util_error(req, 404, "not_found",
+        admin_util_error(req, 404, "not_found",
                             strcmp(r->table, "tenants") == 0 ? "no such row (the default tenant cannot be deleted)" : "no such row");
         return;
     }
     char buf[64];
     snprintf(buf, sizeof buf, "{\"deleted\":%s}", id);
     LOG_INFO("admin.delete", "row deleted", "table", LS(r->table));
-    ingress_admin_util_answer(req, 200, strdup(buf));
+    admin_util_answer(req, 200, strdup(buf));
 }
 
 // GET /api/v1/usage?tenant=&contact=&from=&to=&limit=: sums per tenant, contact and day, newest day first.
-static void s_usage(lull_db_t *db, ingress_admin_req_t *req)
+static void s_usage(lull_db_t *db, admin_req_t *req)
 {
     int64_t tenant = 0, contact = -1, limit;
     char from[16] = "", to[16] = "";
-    if (!ingress_admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant) ||
-        !ingress_admin_util_query_int(req, "contact", -1, 0, INT64_MAX, &contact) ||
-        !ingress_admin_util_query_int(req, "limit", INGRESS_ADMIN_LIMIT_DEFAULT, 1, INGRESS_ADMIN_LIMIT_MAX, &limit))
+    if (!admin_util_query_int(req, "tenant", 0, 1, INT64_MAX, &tenant) ||
+        !admin_util_query_int(req, "contact", -1, 0, INT64_MAX, &contact) ||
+        !admin_util_query_int(req, "limit", ADMIN_LIMIT_DEFAULT, 1, ADMIN_LIMIT_MAX, &limit))
         return;
     const char *names[2] = {"from", "to"};
     char *vals[2] = {from, to};
     for (int i = 0; i < 2; i++) {
-        if (!ingress_admin_util_query(req->uri, names[i], vals[i], 16)) continue;
+        if (!admin_util_query(req->uri, names[i], vals[i], 16)) continue;
         const char *v = vals[i];
         bool ok = strlen(v) == 10 && v[4] == '-' && v[7] == '-';
         for (int k = 0; ok && k < 10; k++) ok = k == 4 || k == 7 || isdigit((unsigned char)v[k]);
         if (!ok) {
             char msg[96];
             snprintf(msg, sizeof msg, "'%s' must be a date YYYY-MM-DD", names[i]);
-            ingress_admin_util_error(req, 400, "bad_parameter", msg);
+            admin_util_error(req, 400, "bad_parameter", msg);
             return;
         }
     }
@@ -532,42 +532,18 @@ static void s_usage(lull_db_t *db, ingress_admin_req_t *req)
           5, p, 200);
 }
 
-bool ingress_admin_crud_handle(lull_db_t *db, ingress_admin_req_t *req, const char *path)
+// The resource of a route row's argument (admin_crud_resource_t).
+static const s_resource_t *s_res(const admin_req_t *req)
 {
-    if (strcmp(path, "/api/v1/usage") == 0) {
-        if (strcmp(req->method, "GET") == 0) s_usage(db, req);
-        else ingress_admin_util_error(req, 405, "method_not_allowed", "method not allowed on this route");
-        return true;
-    }
-    if (strncmp(path, "/api/v1/", 8) != 0) return false;
-    const char *p = path + 8;
-    for (int i = 0; i < S_N(s_resources); i++) {
-        const s_resource_t *r = &s_resources[i];
-        size_t n = strlen(r->name);
-        if (strncmp(p, r->name, n) != 0 || (p[n] && p[n] != '/')) continue;
-        const char *m = req->method;
-        if (!p[n]) {
-            if (strcmp(m, "GET") == 0) s_list(db, req, r);
-            else if (strcmp(m, "POST") == 0) s_write(db, req, r, NULL);
-            else ingress_admin_util_error(req, 405, "method_not_allowed", "method not allowed on this route (GET, POST)");
-            return true;
-        }
-        const char *id = p + n + 1;
-        size_t idl = strlen(id);
-        bool ok = idl > 0 && idl < 19 && id[0] != '0';
-        for (size_t k = 0; ok && k < idl; k++) ok = isdigit((unsigned char)id[k]);
-        if (!ok) {
-            ingress_admin_util_error(req, 400, "bad_id", "the id must be a positive integer");
-            return true;
-        }
-        if (strcmp(m, "GET") == 0) s_get(db, req, r, id);
-        else if (strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) s_write(db, req, r, id);
-        else if (strcmp(m, "DELETE") == 0) s_delete(db, req, r, id);
-        else ingress_admin_util_error(req, 405, "method_not_allowed", "method not allowed on this route (GET, PATCH, PUT, DELETE)");
-        return true;
-    }
-    return false;
+    return &s_resources[req->arg >= 0 && req->arg < S_N(s_resources) ? req->arg : 0];
 }
+
+void admin_crud_list(admin_ctx_t *ctx, admin_req_t *req) { s_list(ctx->db, req, s_res(req)); }
+void admin_crud_create(admin_ctx_t *ctx, admin_req_t *req) { s_write(ctx->db, req, s_res(req), NULL); }
+void admin_crud_get(admin_ctx_t *ctx, admin_req_t *req) { s_get(ctx->db, req, s_res(req), req->id_s); }
+void admin_crud_update(admin_ctx_t *ctx, admin_req_t *req) { s_write(ctx->db, req, s_res(req), req->id_s); }
+void admin_crud_delete(admin_ctx_t *ctx, admin_req_t *req) { s_delete(ctx->db, req, s_res(req), req->id_s); }
+void admin_crud_usage(admin_ctx_t *ctx, admin_req_t *req) { s_usage(ctx->db, req); }
 
 // ---------------------------------------------------------------------------------------------------------
 // OpenAPI schemas (GET /openapi.json), rendered from the field tables above: what s_value accepts
@@ -692,7 +668,7 @@ static cJSON *s_resource_schema(const s_resource_t *r, char kind)
     return s;
 }
 
-int ingress_admin_crud_schemas(cJSON *schemas)
+int admin_crud_schemas(cJSON *schemas)
 {
     static const struct {
         char kind;

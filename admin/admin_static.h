@@ -1,0 +1,9 @@
+// The files of admin/static/, embedded at build time (lull_static.h).
+#ifndef ADMIN_STATIC_H
+#define ADMIN_STATIC_H
+
+#include "lull_static.h"
+
+LULL_STATIC_FILE(admin_static_openapi_admin_json);  // GET /openapi.json: info, admin tags and components
+
+#endif
