@@ -18,7 +18,7 @@ export LULL_SCHEDULERS="tcp://127.0.0.1:$(it_free_port)" LULL_SCHED_WORKER_BIND=
 export LULL_SCHED_INBOUND_BIND=$LULL_SCHEDULERS LULL_WORKER_SCHEDULERS=$LULL_SCHED_WORKER_BIND
 export LULL_SENDER_BIND="tcp://127.0.0.1:$(it_free_port)" LULL_SCHED_CONTROL_BIND="tcp://127.0.0.1:$(it_free_port)"
 export LULL_SENDERS=$LULL_SENDER_BIND LULL_SCHEDULER_CONTROLS=$LULL_SCHED_CONTROL_BIND
-export LULL_HTTP_PORT=$(it_free_port) LULL_WINDOW_MS=400 LULL_MAX_WAIT_MS=3000 LULL_HEARTBEAT_MS=200 LULL_SENDER_POLL_MS=200
+export LULL_HTTP_PORT=$(it_free_port) LULL_WINDOW_MS=1000 LULL_MAX_WAIT_MS=4000 LULL_HEARTBEAT_MS=200 LULL_SENDER_POLL_MS=200
 export LULL_STACK_FAKES=1 LULL_STACK_SEED=1 LULL_DEMO_TIMEOUT_S=30
 unset OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY OPENAI_BASE_URL
 
@@ -32,7 +32,7 @@ it_check "stack up in fakes mode" "$stack" up
 it_check_eq "seed: the sample inventory" 6 "$(it_sql "SELECT count(*) FROM inventory")"
 it_check_eq "seed: the sample prompt is the tenant's" "t" \
     "$(it_sql "SELECT prompt_id IS NOT NULL AND escalation_keywords @> '{manager}' FROM tenants WHERE slug = 'default'")"
-it_check_eq "LULL_WINDOW_MS wins over the seed's 30 s" 400 "$(it_sql "SELECT window_ms FROM tenants WHERE slug = 'default'")"
+it_check_eq "LULL_WINDOW_MS wins over the seed's 30 s" 1000 "$(it_sql "SELECT window_ms FROM tenants WHERE slug = 'default'")"
 
 out=$("$LULL_ROOT/scripts/demo" 2>&1)
 rc=$?
