@@ -69,7 +69,7 @@ it_check_eq "ai/prompts GET lists the tenant's prompts" 1 "$(jq "[.prompts[] | s
 e2e_admin POST /api/v1/ai/prompts '{"tenant_id":1,"colour":"red"}'
 it_check_eq "ai/prompts POST refuses an unknown field" 400 "$ADM_CODE"
 kid=$(it_sql "SELECT id FROM contacts WHERE external_id = 'seed-c1'")
-it_sql "INSERT INTO usage (tenant_id, contact_id, day, provider, model, requests, prompt_tokens, completion_tokens, cost)
+it_sql "INSERT INTO usage (tenant_id, contact_id, day, provider, model, requests, prompt_tokens, completion_tokens, cost_usd)
         VALUES (1, $kid, current_date, 'openai', 'gpt-4o-mini', 3, 100, 20, 0.01)" >/dev/null
 e2e_admin GET "/api/v1/ai/usage/$kid"
 it_check_eq "ai/usage/{user_id}: that contact's usage" "200|$kid|3" \
