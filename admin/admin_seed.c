@@ -72,13 +72,14 @@ static int s_message(const cJSON *b, const char **text, const char **slug, char 
 static cJSON *s_try_body(const char *text, const char *slug, int64_t tenant)
 {
     cJSON *q = cJSON_CreateObject();
-    if (!q || !cJSON_AddStringToObject(q, "text", text)) goto fail;
-    if (tenant > 0 && !cJSON_AddNumberToObject(q, "tenant_id", (double)tenant)) goto fail;
-    if (tenant <= 0 && slug && !cJSON_AddStringToObject(q, "tenant", slug)) goto fail;
+    bool ok = q && cJSON_AddStringToObject(q, "text", text);
+    if (ok && tenant > 0) ok = cJSON_AddNumberToObject(q, "tenant_id", (double)tenant) != NULL;
+    if (ok && tenant <= 0 && slug) ok = cJSON_AddStringToObject(q, "tenant", slug) != NULL;
+    if (!ok) {
+        cJSON_Delete(q);
+        q = NULL;
+    }
     return q;
-fail:
-    cJSON_Delete(q);
-    return NULL;
 }
 
 // Replaces a 200 dry-run answer of req with out (owned): out[map[i][0]] = the answer's map[i][1] ("a.b" is
