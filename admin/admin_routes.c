@@ -4,6 +4,7 @@
 #include "admin_crud.h"
 #include "admin_dead.h"
 #include "admin_health.h"
+#include "admin_seed.h"
 #include "admin_try.h"
 #include "admin_windows.h"
 
