@@ -5,6 +5,8 @@
 //  - embedded JSON files (common/static/openapi_shared.json and the server's own), merged: everything else,
 //    chiefly what the operations refer to (a name two files define is an error);
 //  - schemas the server renders from its own tables (e.g. the admin field tables), through a callback.
+// The operations' descriptions live in the embedded files, under "x-operation-descriptions" (operationId: text);
+// that member is taken out of the document, and a description naming no operation is an error.
 #include "lull_openapi.h"
 #include "lull_json.h"
 #include "lull_log.h"
@@ -183,6 +185,42 @@ cleanup:
     return out;
 }
 
+// The operation of paths whose operationId is id, or NULL.
+static cJSON *s_find_op(cJSON *paths, const char *id)
+{
+    cJSON *path, *op;
+    cJSON_ArrayForEach(path, paths)
+    {
+        cJSON_ArrayForEach(op, path)
+        {
+            const char *have = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "operationId"));
+            if (have && strcmp(have, id) == 0) return op;
+        }
+    }
+    return NULL;
+}
+
+// Moves each text of the "x-operation-descriptions" member of doc to its operation in paths as "description",
+// and drops the member. 0, or -1 (logged) when a text is not a string or names no operation.
+static int s_add_descriptions(cJSON *doc, cJSON *paths)
+{
+    int rc = -1;
+    cJSON *texts = cJSON_DetachItemFromObjectCaseSensitive(doc, "x-operation-descriptions");
+    const cJSON *text;
+    cJSON_ArrayForEach(text, texts)
+    {
+        cJSON *op = s_find_op(paths, text->string);
+        if (!op || !cJSON_IsString(text) || !cJSON_AddStringToObject(op, "description", text->valuestring)) {
+            LOG_ERROR("openapi.invalid", "an operation description names no operation", "operation", LS(text->string));
+            goto cleanup;
+        }
+    }
+    rc = 0;
+cleanup:
+    cJSON_Delete(texts);
+    return rc;
+}
+
 char *lull_openapi_json(const lull_openapi_part_t *parts, size_t nparts, const lull_route_t *rows, size_t nrows,
                         int (*schemas_fn)(cJSON *schemas))
 {
@@ -193,6 +231,7 @@ char *lull_openapi_json(const lull_openapi_part_t *parts, size_t nparts, const l
     if (!paths || !schemas) goto cleanup;
     for (size_t i = 0; i < nrows; i++)
         if (s_add_op(paths, &rows[i]) != 0) goto cleanup;
+    if (s_add_descriptions(doc, paths) != 0) goto cleanup;
     if (schemas_fn && schemas_fn(schemas) != 0) goto cleanup;
     out = cJSON_PrintUnformatted(doc);
 cleanup:

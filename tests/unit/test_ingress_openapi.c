@@ -1,8 +1,9 @@
 // Unit tests of the two OpenAPI documents (lull_openapi over ingress_routes.def and admin_routes.def): each
 // parses as OpenAPI 3.0.3 without a host, every $ref resolves, path templates match their parameters,
-// operations have unique ids, a 2xx answer and the right security; ingress documents only public routes,
-// admin bearer ones (beside its liveness and document); the admin resource schemas follow the field tables,
-// the response carries its headers, and the embedded parts stay apart (no clash, no reference across).
+// operations have unique ids, a description, a 2xx answer and the right security (a description naming no
+// operation fails the document); ingress documents only public routes, admin bearer ones (beside its liveness
+// and document); the admin resource schemas follow the field tables, the response carries its headers, and the
+// embedded parts stay apart (no clash, no reference across).
 // (That the served routes and the documented ones agree is tested against the servers in
 // tests/it/test_ingress_openapi.sh.)
 #include "../../admin/admin_http.h"
@@ -160,6 +161,46 @@ LULL_TEST(operations_have_ids_answers_and_security)
     LULL_CHECK((s_resolve("#/components/securitySchemes/bearer") != NULL) == (s_max_bearer > 0));
 }
 
+// Every operation has a description of its own (from x-operation-descriptions, which the document then leaves out).
+LULL_TEST(operations_have_descriptions)
+{
+    const cJSON *path, *op;
+    cJSON_ArrayForEach(path, cJSON_GetObjectItemCaseSensitive(s_doc, "paths"))
+    {
+        cJSON_ArrayForEach(op, path)
+        {
+            const char *d = s_str(op, "description"), *summary = s_str(op, "summary");
+            if (!d || strlen(d) < 10) printf("# %s %s: no description\n", op->string, path->string);
+            LULL_CHECK(d != NULL && strlen(d) >= 10);
+            LULL_CHECK(d && summary && strcmp(d, summary) != 0);
+        }
+    }
+    LULL_CHECK(cJSON_GetObjectItemCaseSensitive(s_doc, "x-operation-descriptions") == NULL);
+}
+
+// A description that names no operation (a typo, a route gone) fails the document; one that does is placed.
+LULL_TEST(description_of_no_operation_is_refused)
+{
+    static const char good[] = "{\"openapi\":\"3.0.3\",\"components\":{\"schemas\":{}},"
+                               "\"x-operation-descriptions\":{\"health\":\"Answers while the process runs.\"}}";
+    static const char bad[] = "{\"openapi\":\"3.0.3\",\"components\":{\"schemas\":{}},"
+                              "\"x-operation-descriptions\":{\"healht\":\"Answers while the process runs.\"}}";
+    const lull_route_t row = {"GET", "/health", LULL_AUTH_NONE, "health", "service", "Liveness", NULL, NULL, "200=Health"};
+    lull_openapi_part_t part = {"good.json", (const unsigned char *)good, sizeof good - 1};
+    char *text = lull_openapi_json(&part, 1, &row, 1, NULL);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
+    const cJSON *get = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "paths"), "/health"), "get");
+    LULL_CHECK_EQ_STR(s_str(get, "description"), "Answers while the process runs.");
+    LULL_CHECK(doc && cJSON_GetObjectItemCaseSensitive(doc, "x-operation-descriptions") == NULL);
+    cJSON_Delete(doc);
+    free(text);
+    part = (lull_openapi_part_t){"bad.json", (const unsigned char *)bad, sizeof bad - 1};
+    text = lull_openapi_json(&part, 1, &row, 1, NULL);
+    LULL_CHECK(text == NULL);
+    free(text);
+}
+
 // The tenants / prompts / inventory schemas come from the field tables of admin_crud.c.
 LULL_TEST(resource_schemas_follow_the_field_tables)
 {
@@ -247,6 +288,8 @@ int main(void)
     LULL_RUN(every_ref_resolves);
     LULL_RUN(path_templates_have_their_parameters);
     LULL_RUN(operations_have_ids_answers_and_security);
+    LULL_RUN(operations_have_descriptions);
+    LULL_RUN(description_of_no_operation_is_refused);
     LULL_RUN(chat_page_documents_its_etag);
     LULL_RUN(ingress_parts_are_apart);
     s_load(admin_http_openapi_json());  // lull-admin: bearer routes beside its liveness and document
@@ -255,6 +298,7 @@ int main(void)
     LULL_RUN(every_ref_resolves);
     LULL_RUN(path_templates_have_their_parameters);
     LULL_RUN(operations_have_ids_answers_and_security);
+    LULL_RUN(operations_have_descriptions);
     LULL_RUN(resource_schemas_follow_the_field_tables);
     LULL_RUN(response_is_cacheable_json);
     cJSON_Delete(s_doc);
