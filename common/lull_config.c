@@ -195,10 +195,16 @@ static char *s_list_join(const lull_cfg_list_t *l)
 {
     size_t len = 1;
     for (size_t i = 0; i < l->n; i++) len += strlen(l->items[i]) + 1;
-    char *out = malloc(len), *w = out;
+    char *out = malloc(len);
     if (!out) return NULL;
-    *w = '\0';
-    for (size_t i = 0; i < l->n; i++) w += sprintf(w, "%s%s", i ? "," : "", l->items[i]);
+    size_t at = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        size_t n = strlen(l->items[i]);
+        if (i) out[at++] = ',';
+        memcpy(out + at, l->items[i], n);
+        at += n;
+    }
+    out[at] = '\0';
     return out;
 }
 

@@ -1,5 +1,5 @@
 // The scheduler's intake: INBOUND opens and resets windows; recovery and the sweep rebuild them from the
-// database. Logs `window.opened` once per window a conversation without one gets (INBOUND or sweep).
+// database. Logs `window.opened` once for each conversation that had no window and now has one (INBOUND or sweep).
 #include "sched_intake.h"
 #include "sched_tenants.h"
 #include "lull_clock.h"
