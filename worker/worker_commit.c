@@ -41,6 +41,8 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  SELECT $2, $1, 'generic', $23, jsonb_build_object('kind', 'escalation', 'body', $21::text,"
     "  'conversation_id', $1::bigint, 'escalation_id', e.id, 'source', $22::text), 'esc_' || e.id"
     "  FROM e WHERE $23::text IS NOT NULL RETURNING id),"
+    " wn AS (SELECT pg_notify('lull_webchat', json_build_object('type', 'escalation', 'conversation_id', $1::bigint,"
+    "  'session', $5::text)::text) FROM e WHERE $3::text = 'webchat'),"  // the web chat page: a person will answer
     " u AS (INSERT INTO usage AS us (tenant_id, contact_id, day, provider, model, requests, prompt_tokens,"
     "  completion_tokens, latency_ms, cost_usd)"
     "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c"  // spent even when the CAS fails
@@ -52,7 +54,7 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd),"
     " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
     "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
-    " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo)",
+    " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo), (SELECT count(*) FROM wn)",
     COMMIT_NPARAMS,
 };
 
@@ -202,7 +204,7 @@ static bool s_commit_row(const PGresult *r, int64_t ids[2], size_t *nids, bool *
 {
     *nids = 0;
     *applied = false;
-    if (!r || PQntuples(r) != 1 || PQnfields(r) != 3) return false;
+    if (!r || PQntuples(r) != 1 || PQnfields(r) != 4) return false;
     *applied = lull_db_int(r, 0, 0, NULL) == 1;
     for (int col = 1; col <= 2; col++) {
         bool v = false;
