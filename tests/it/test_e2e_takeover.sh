@@ -90,6 +90,14 @@ e2e_admin POST "/api/v1/conversations/99999999/takeover" '{}'
 it_check_eq "take over of an unknown conversation: 404" 404 "$ADM_CODE"
 e2e_admin POST "/api/v1/conversations/$BCONV/handback" '{}'
 it_check_eq "hand back after take over: 200, open" "200|open" "$ADM_CODE|$(jq -r .status <<<"$ADM_BODY")"
+out=$(LULL_ADMIN_URL=$ADM LULL_ADMIN_TOKEN=$E2E_ADMIN_TOKEN "$LULL_BIN/lullctl" takeover "$BCONV" --pause-ms 90000 2>&1)
+it_check_match "lullctl takeover: taken over" '^taken over:' "$out"
+it_check_eq "lullctl takeover: the conversation paused for about 90 s" "paused|t" \
+    "$(it_sql "SELECT status, paused_until BETWEEN now() + interval '80 s' AND now() + interval '91 s' FROM conversations WHERE id = $BCONV")"
+out=$(LULL_ADMIN_URL=$ADM LULL_ADMIN_TOKEN=$E2E_ADMIN_TOKEN "$LULL_BIN/lullctl" takeover "$BCONV" --pause-ms soon 2>&1)
+it_check_eq "lullctl takeover with a bad --pause-ms: usage error (exit 64)" 64 "$?"
+e2e_admin POST "/api/v1/conversations/$BCONV/handback" '{}'
+it_check_eq "hand back again: 200" 200 "$ADM_CODE"
 
 # 4. a bot reply waiting in the outbox for a retry when the person answers: cancelled, never delivered
 curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary '{"latency_ms":20}' "$LLM/_fake/config"
