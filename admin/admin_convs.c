@@ -14,7 +14,8 @@
 // The delivery of an outbound message (messages aliased x): its outbox row's state; null for inbound ones.
 #define S_DELIVERY                                                                                              \
     "(SELECT json_build_object('outbox_id', o.id, 'status', o.status, 'attempts', o.attempts, 'sent_at', o.sent_at," \
-    " 'last_error', o.last_error, 'delivery_status', o.delivery_status, 'delivery_error', o.delivery_error)"    \
+    " 'last_error', o.last_error, 'delivery_status', o.delivery_status, 'delivery_error', o.delivery_error,"     \
+    " 'cancel_reason', o.cancel_reason, 'cancelled_at', o.cancelled_at)"                                        \
     " FROM outbox o WHERE o.message_id = x.id ORDER BY o.id LIMIT 1) AS delivery"
 
 static const char *const s_statuses[] = {"open", "escalated", "paused", "closed", NULL};
@@ -155,6 +156,57 @@ void admin_convs_handback(admin_ctx_t *ctx, admin_req_t *req)
         }
         LOG_INFO("admin.handback", "conversation handed back to the bot", "conv", LI(conv), "resolved", LI(resolved));
         admin_util_answer(req, 200, body);
+    }
+    PQclear(r);
+}
+
+#define S_PAUSE_MAX_MS 2592000000LL  // a take over's pause_ms: at most 30 days
+
+// Take over: the bot stops (status paused) without a reply being sent; the burst waiting is never answered
+// (cancelled_upto). A closed conversation cannot be taken over.
+static const char s_sql_takeover[] =
+    "WITH c AS (SELECT c.id, t.human_pause_ms FROM conversations c JOIN tenants t ON t.id = c.tenant_id"
+    "  WHERE c.id = $1::bigint FOR UPDATE OF c),"
+    " u AS (UPDATE conversations x SET status = 'paused', updated_at = now(),"
+    "   paused_until = now() + coalesce($2::bigint, c.human_pause_ms) * interval '1 millisecond',"
+    "   cancelled_upto = greatest(x.cancelled_upto, x.last_inbound_id)"
+    "  FROM c WHERE x.id = c.id AND x.status <> 'closed'"
+    "  RETURNING x.id, x.status, x.paused_until, x.cancelled_upto, x.last_inbound_id, x.answered_upto)"
+    " SELECT (SELECT count(*) FROM u), (SELECT status FROM conversations WHERE id = $1::bigint),"
+    "  (SELECT json_build_object('id', id, 'status', status, 'paused_until', paused_until, 'cancelled_upto',"
+    "   cancelled_upto, 'last_inbound_id', last_inbound_id, 'answered_upto', answered_upto)::text FROM u)";
+
+// POST /api/v1/conversations/{id}/takeover {"pause_ms"?}
+void admin_convs_takeover(admin_ctx_t *ctx, admin_req_t *req)
+{
+    int64_t conv = req->id, pause_ms = -1;
+    cJSON *b = admin_util_body(req);
+    if (!b) return;
+    char err[160];
+    int rc = lull_json_int(b, "pause_ms", false, false, 1, S_PAUSE_MAX_MS, &pause_ms, err, sizeof err);
+    cJSON_Delete(b);
+    if (rc != 0) {
+        admin_util_error(req, 400, "bad_field", err);
+        return;
+    }
+    // AGENT: who took over. The agents helper adds admin_req_agent(req); until it is wired the actor is unknown.
+    const char *actor = NULL;
+    char sc[24], sp[24];
+    snprintf(sc, sizeof sc, "%lld", (long long)conv);
+    snprintf(sp, sizeof sp, "%lld", (long long)pause_ms);
+    const char *p[2] = {sc, pause_ms > 0 ? sp : NULL};
+    PGresult *r = lull_db_exec(ctx->db, s_sql_takeover, 2, p);
+    if (!r) {
+        admin_util_db_error(ctx, req);
+        return;
+    }
+    const char *old = lull_db_text(r, 0, 1), *j = lull_db_text(r, 0, 2);
+    if (lull_db_int(r, 0, 0, NULL) == 0 && !old) admin_util_error(req, 404, "not_found", "no such conversation");
+    else if (!j) admin_util_error(req, 409, "closed", "the conversation is closed: nothing to take over");
+    else {
+        LOG_INFO("admin.takeover", "a person took the conversation over: the bot is silent until hand back", "conv",
+                 LI(conv), "agent", LS(actor ? actor : ""));
+        admin_util_answer(req, 200, strdup(j));
     }
     PQclear(r);
 }

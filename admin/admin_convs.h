@@ -14,6 +14,8 @@ void admin_convs_show(admin_ctx_t *ctx, admin_req_t *req);  // conversation req-
 void admin_convs_messages(admin_ctx_t *ctx, admin_req_t *req);  // conversation req->id
 // POST /api/v1/conversations/{conv}/handback {"answer_pending"?}
 void admin_convs_handback(admin_ctx_t *ctx, admin_req_t *req);  // conversation req->id
+// POST /api/v1/conversations/{conv}/takeover {"pause_ms"?}: the bot is silent, nothing is sent
+void admin_convs_takeover(admin_ctx_t *ctx, admin_req_t *req);  // conversation req->id
 // POST /api/v1/conversations/{conv}/reply {"body", "idempotency_key"?} (or the Idempotency-Key header)
 void admin_convs_reply(admin_ctx_t *ctx, admin_req_t *req);  // conversation req->id
 // GET /api/v1/escalations?open&limit&after

@@ -39,6 +39,7 @@ typedef struct s_stream {
     bool active;                   // in the active list
     bool suspended;                // suspended by the reader, waiting for data
     bool closed;                   // end the response once the buffer is drained
+    bool escalated;                // the conversation waits for a person when the stream opened
     unsigned status;               // resolved answer: 200, or an error with code/message
     const char *code, *message;
     char *buf;
@@ -63,7 +64,7 @@ struct ingress_stream {
 };
 
 static const char *SQL_SESSION =
-    "SELECT v.id FROM contacts k JOIN conversations v ON v.contact_id = k.id"
+    "SELECT v.id, v.status IN ('escalated', 'paused') FROM contacts k JOIN conversations v ON v.contact_id = k.id"
     " WHERE k.channel = 'webchat' AND k.external_id = $1 ORDER BY v.id LIMIT 1";
 static const char *SQL_AFTER =
     "SELECT m.id, m.body, m.author,"
@@ -158,7 +159,8 @@ static char *s_event(int64_t id, const char *author, const char *body, const cha
     char *json = NULL, *out = NULL;
     if (!o) return NULL;
     cJSON_AddNumberToObject(o, "id", (double)id);
-    cJSON_AddStringToObject(o, "author", author ? author : "");
+    // a person's reply is marked as from a person, never with an agent's token or role
+    cJSON_AddStringToObject(o, "author", author && strcmp(author, "human") == 0 ? "person" : author ? author : "");
     cJSON_AddStringToObject(o, "body", body ? body : "");
     cJSON_AddStringToObject(o, "created_at", created_at ? created_at : "");
     json = cJSON_PrintUnformatted(o);  // JSON escapes newlines: one data line
@@ -173,6 +175,9 @@ static char *s_event(int64_t id, const char *author, const char *body, const cha
     free(json);
     return out;
 }
+
+// The SSE frame saying a person will answer (no id: Last-Event-ID stays the last message's).
+static const char s_escalation_frame[] = "event: escalation\ndata: {\"person_will_answer\":true}\n\n";
 
 // ---------------------------------------------------------------------------------------------------------
 // MHD side
@@ -423,6 +428,7 @@ static void s_resolve_pending(ingress_stream_t *self)
             s->message = "the chat session does not exist";
         } else {
             s->conversation_id = lull_db_int(res, 0, 0, NULL);
+            s->escalated = strcmp(lull_db_text(res, 0, 1) ? lull_db_text(res, 0, 1) : "", "t") == 0;
             if (s->last_id < 0) {  // from now on: nothing already sent is replayed
                 char conv[24];
                 snprintf(conv, sizeof conv, "%lld", (long long)s->conversation_id);
@@ -468,6 +474,7 @@ static void s_resolve_pending(ingress_stream_t *self)
                 static const char hello[] = "retry: 2000\n: connected\n\n";
                 s_append(s, hello, sizeof hello - 1);
                 if (replay) s_apply_rows(self, s, replay);
+                if (s->escalated) s_append(s, s_escalation_frame, sizeof s_escalation_frame - 1);
                 s_link_active(self, s);
                 LOG_DEBUG("stream.open", "chat stream opened", "conversation_id", LI(s->conversation_id), "after",
                           LI(s->last_id));
@@ -480,13 +487,32 @@ static void s_resolve_pending(ingress_stream_t *self)
     }
 }
 
-// One notification: {"conversation_id","message_id","session"}.
+// An escalation notification {"type":"escalation","conversation_id","session"}: the frame to its streams.
+static void s_escalated(ingress_stream_t *self, const char *session, int64_t conv)
+{
+    pthread_mutex_lock(&self->mu);
+    for (s_stream_t *a = self->active; a; a = a->next)
+        if (strcmp(a->session, session) == 0 && a->conversation_id == conv)
+            s_append(a, s_escalation_frame, sizeof s_escalation_frame - 1);
+    pthread_mutex_unlock(&self->mu);
+}
+
+// One notification: {"conversation_id","message_id","session"}, or an escalation (s_escalated).
 static void s_notified(ingress_stream_t *self, const char *payload)
 {
     char err[128];
     cJSON *o = lull_json_parse(payload, strlen(payload), 4, err, sizeof err);
-    const char *session = NULL;
+    const char *session = NULL, *type = NULL;
     int64_t mid = 0, conv = 0;
+    if (o && lull_json_str(o, "type", false, 32, &type, err, sizeof err) == 0 && type &&
+        strcmp(type, "escalation") == 0) {
+        if (lull_json_str(o, "session", true, S_SESSION_MAX, &session, err, sizeof err) == 0 &&
+            lull_json_int(o, "conversation_id", true, false, 1, INT64_MAX, &conv, err, sizeof err) == 0)
+            s_escalated(self, session, conv);
+        else LOG_WARN("notify.invalid", "ignoring a malformed lull_webchat notification", "error", LS(err));
+        cJSON_Delete(o);
+        return;
+    }
     if (!o || lull_json_str(o, "session", true, S_SESSION_MAX, &session, err, sizeof err) != 0 ||
         lull_json_int(o, "message_id", true, false, 1, INT64_MAX, &mid, err, sizeof err) != 0 ||
         lull_json_int(o, "conversation_id", true, false, 1, INT64_MAX, &conv, err, sizeof err) != 0) {

@@ -12,6 +12,7 @@
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_retry.h"
+#include "sender_event.h"
 #include "sender_outbox.h"
 #include "sender_policy.h"
 #include "sender_rate.h"
@@ -412,29 +413,10 @@ static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, in
             goto fail;
         }
     }
-    const char *contact = lull_db_text(res, r, SO_RECIPIENT);
-    if (!contact || !*contact) contact = lull_db_text(res, r, SO_CONTACT_EXT);
-    bool ok = false;
-    j = cJSON_CreateObject();
+    j = sender_event_is_escalation(p->kind)
+            ? sender_event_escalated(res, r, self->cfg->admin_public_url)
+            : sender_event_reply(res, r, p->body, p->kind, (const char *const *)p->media, p->nmedia);
     if (!j) goto fail;
-    cJSON_AddStringToObject(j, "type", "message.reply");
-    cJSON_AddStringToObject(j, "id", idem);
-    int64_t conv = lull_db_int(res, r, SO_CONV, &ok);
-    if (ok) cJSON_AddNumberToObject(j, "conversation_id", (double)conv);
-    else cJSON_AddNullToObject(j, "conversation_id");
-    if (contact) cJSON_AddStringToObject(j, "contact_id", contact);
-    else cJSON_AddNullToObject(j, "contact_id");
-    int64_t mid = lull_db_int(res, r, SO_MESSAGE, &ok);
-    if (ok) cJSON_AddNumberToObject(j, "message_id", (double)mid);
-    else cJSON_AddNullToObject(j, "message_id");
-    cJSON_AddStringToObject(j, "body", p->body ? p->body : "");
-    cJSON_AddStringToObject(j, "kind", p->kind ? p->kind : "reply");
-    if (p->nmedia) {
-        cJSON *m = cJSON_AddArrayToObject(j, "media");
-        for (int i = 0; m && i < p->nmedia; i++) cJSON_AddItemToArray(m, cJSON_CreateString(p->media[i]));
-    }
-    const char *created = lull_db_text(res, r, SO_CREATED_AT);
-    cJSON_AddStringToObject(j, "created_at", created ? created : "");
     body = lull_json_print(j);
     if (!body) goto fail;
     size_t blen = strlen(body);
@@ -499,6 +481,7 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     s_job_t row = {.app = self};
     row.id = lull_db_int(res, r, SO_ID, &ok);
     if (!ok) return;  // cannot happen for a primary key; nothing to record against
+    if (sender_outbox_row_cancelled(res, r)) return;  // a person answered over this bot reply
     const char *channel = lull_db_text(res, r, SO_CHANNEL);
     snprintf(row.channel, sizeof row.channel, "%s", channel ? channel : "");
     row.conv = lull_db_int(res, r, SO_CONV, NULL);

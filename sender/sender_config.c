@@ -28,6 +28,7 @@ static const lull_setting_t s_settings[] = {
     {"LULL_SENDER_TENANT_RATE_PER_S", LULL_CFG_DOUBLE, "0", "deliveries per second per tenant and channel; 0 = unlimited", false, 0, 1e6, C(tenant_per_s)},
     {"LULL_CALLBACK_URL", LULL_CFG_STR, "", "default callback URL for generic-channel replies (tenants.callback_url wins)", false, 0, 0, C(callback_url)},
     {"LULL_SENDER_CALLBACK_ALLOW", LULL_CFG_LIST, "", "CIDR ranges callback URLs may reach although not public (e.g. 10.0.0.0/8,127.0.0.1); empty = public addresses only", false, 0, 64, C(callback_allow)},
+    {"LULL_ADMIN_PUBLIC_URL", LULL_CFG_STR, "", "lull-admin's public base URL (scheme://host[:port]); a conversation.escalated event carries inbox_url = it + /inbox#/conversations/{id}; empty = no link", false, 0, 0, C(admin_public_url)},
     {"LULL_CALLBACK_SECRET", LULL_CFG_STR, "", "default Standard Webhooks signing secret (whsec_<base64> or raw); empty = unsigned", true, 0, 0, C(callback_secret)},
 };
 #undef C

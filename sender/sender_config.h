@@ -27,6 +27,7 @@ typedef struct {
     char *tiktok_token;          // default Access-Token (secret)
     char *callback_url;          // default callback URL for the generic channel
     char *callback_secret;       // default Standard Webhooks secret (secret)
+    char *admin_public_url;      // lull-admin's public base URL: an escalation event links to its inbox; "" = no link
     lull_cfg_list_t callback_allow;  // CIDR ranges callbacks may reach although not public (default: none)
     double tiktok_per_min;       // TikTok sends per minute (all tenants); 0 = unlimited
     double twilio_per_s;         // Twilio sends per second; 0 = unlimited

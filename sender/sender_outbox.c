@@ -8,16 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+// A due bot reply (its message's author is the bot) is not sent when a person answered the conversation since it
+// was committed — the conversation is paused (human reply, im_send_msg echo, take over) or holds a person's
+// message newer than the reply: the claim marks it cancelled instead (superseded_by_person), attempt not
+// counted. A person's replies (author human) and escalation notifications (no message) are always sent.
 static const char *SQL_CLAIM =
     "WITH c AS ("
-    "  SELECT id FROM outbox"
-    "  WHERE status IN ('pending','retry','sending') AND next_attempt_at <= now()"
-    "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    "  SELECT o.id, coalesce(m.author = 'bot' AND (cv.status = 'paused' OR cv.paused_until > now()"
+    "    OR EXISTS (SELECT 1 FROM messages h WHERE h.conversation_id = o.conversation_id AND h.author = 'human'"
+    "    AND h.id > o.message_id)), false) AS person"
+    "  FROM outbox o LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN conversations cv ON cv.id = o.conversation_id"
+    "  WHERE o.status IN ('pending','retry','sending') AND o.next_attempt_at <= now()"
+    "  ORDER BY o.next_attempt_at LIMIT $1 FOR UPDATE OF o SKIP LOCKED),"
     " u AS ("
-    "  UPDATE outbox o SET status = 'sending',"
-    "    lease_until = now() + $2::bigint * interval '1 millisecond',"
-    "    next_attempt_at = now() + $2::bigint * interval '1 millisecond',"
-    "    lease_owner = $3, attempts = o.attempts + 1, updated_at = now()"
+    "  UPDATE outbox o SET status = CASE WHEN c.person THEN 'cancelled' ELSE 'sending' END,"
+    "    lease_until = CASE WHEN c.person THEN NULL ELSE now() + $2::bigint * interval '1 millisecond' END,"
+    "    next_attempt_at = CASE WHEN c.person THEN o.next_attempt_at"
+    "      ELSE now() + $2::bigint * interval '1 millisecond' END,"
+    "    lease_owner = CASE WHEN c.person THEN NULL ELSE $3 END,"
+    "    attempts = o.attempts + CASE WHEN c.person THEN 0 ELSE 1 END,"
+    "    cancel_reason = CASE WHEN c.person THEN 'superseded_by_person' ELSE o.cancel_reason END,"
+    "    cancelled_at = CASE WHEN c.person THEN now() ELSE o.cancelled_at END, updated_at = now()"
     "  FROM c WHERE o.id = c.id"
     "  RETURNING o.*)"
     " SELECT u.id, u.tenant_id, u.conversation_id, u.message_id, u.channel, u.recipient, u.sender_address,"
@@ -25,7 +36,10 @@ static const char *SQL_CLAIM =
     "  u.idempotency_key, t.credentials::text, t.callback_url, t.callback_secret_ref, t.whatsapp_template_sid,"
     "  t.whatsapp_template_vars::text, t.tiktok_business_id, ct.external_id,"
     "  (extract(epoch FROM now() - greatest(cv.wa_window_start, ct.last_inbound_at)) * 1000)::bigint,"
-    "  to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    "  to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    "  u.status = 'cancelled', u.cancel_reason, cv.channel,"
+    "  CASE WHEN ct.id IS NOT NULL THEN json_build_object('id', ct.id, 'external_id', ct.external_id,"
+    "   'first_name', ct.first_name, 'last_name', ct.last_name, 'profile_name', ct.profile_name)::text END"
     " FROM u LEFT JOIN tenants t ON t.id = u.tenant_id"
     "  LEFT JOIN conversations cv ON cv.id = u.conversation_id"
     "  LEFT JOIN contacts ct ON ct.id = cv.contact_id"
@@ -43,6 +57,17 @@ PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char
         return NULL;
     }
     return res;
+}
+
+bool sender_outbox_row_cancelled(const PGresult *res, int r)
+{
+    const char *c = lull_db_text(res, r, SO_CANCELLED);
+    if (!c || strcmp(c, "t") != 0) return false;
+    const char *why = lull_db_text(res, r, SO_CANCEL_REASON);
+    LOG_INFO("outbox.cancelled", "a person answered the conversation: the bot reply is not sent", "outbox",
+             LI(lull_db_int(res, r, SO_ID, NULL)), "conv", LI(lull_db_int(res, r, SO_CONV, NULL)), "reason",
+             LS(why ? why : ""));
+    return true;
 }
 
 // A growable text buffer for array literals.
@@ -256,9 +281,14 @@ int sender_outbox_escalate(lull_db_t *db, const char *owner, int64_t id, int64_t
                         2, p2, NULL) != 0)
             goto fail;
         const char *p3[] = {sconv, sten, reason};
-        if (lull_db_run(db,
-                        "INSERT INTO escalations (conversation_id, tenant_id, reason, source)"
-                        " SELECT $1, $2, $3, 'sender' WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1)",
+        if (lull_db_run(db,  // and the conversation.escalated event to the tenant's callback URL, as the worker's
+                        "WITH e AS (INSERT INTO escalations (conversation_id, tenant_id, reason, source)"
+                        " SELECT $1, $2, $3, 'sender' WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1)"
+                        " RETURNING id)"
+                        " INSERT INTO outbox (tenant_id, conversation_id, channel, recipient, payload, idempotency_key)"
+                        " SELECT $2, $1, 'generic', t.callback_url, jsonb_build_object('kind', 'escalation', 'body',"
+                        " $3::text, 'conversation_id', $1::bigint, 'escalation_id', e.id, 'source', 'sender'),"
+                        " 'esc_' || e.id FROM e JOIN tenants t ON t.id = $2 WHERE coalesce(t.callback_url, '') <> ''",
                         3, p3, NULL) != 0)
             goto fail;
     }

@@ -15,15 +15,19 @@ enum {
     SO_ID = 0, SO_TENANT, SO_CONV, SO_MESSAGE, SO_CHANNEL, SO_RECIPIENT, SO_SENDER_ADDR, SO_PAYLOAD,
     SO_ATTEMPTS, SO_MAX_RETRIES, SO_RETRY_BASE, SO_RETRY_MAX, SO_IDEM_KEY, SO_CREDENTIALS, SO_CALLBACK_URL,
     SO_CALLBACK_SECRET_REF, SO_WA_TEMPLATE_SID, SO_WA_TEMPLATE_VARS, SO_TIKTOK_BUSINESS, SO_CONTACT_EXT,
-    SO_INBOUND_AGE_MS, SO_CREATED_AT, SO_NCOLS
+    SO_INBOUND_AGE_MS, SO_CREATED_AT, SO_CANCELLED, SO_CANCEL_REASON, SO_CONV_CHANNEL, SO_CONTACT_JSON, SO_NCOLS
 };
 
 // Claims up to n due rows (pending/retry due, or sending with an expired lease) for owner: status
-// 'sending', lease_until = next_attempt_at = now() + lease_ms, attempts + 1. Returns the rows joined with
+// 'sending', lease_until = next_attempt_at = now() + lease_ms, attempts + 1; a bot reply a person answered over
+// since it was committed is marked 'cancelled' instead (SO_CANCELLED true: do not send it). Returns the rows joined with
 // their tenant's settings and the contact's last inbound age (columns SO_*; the caller PQclear()s), NULL
 // on a database error.
 PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner)
     __attribute__((warn_unused_result));
+
+// True when claimed row r was not claimed but cancelled (a bot reply a person answered over); logs it.
+bool sender_outbox_row_cancelled(const PGresult *res, int r);
 
 // A batch of attempt results waiting to be written.
 typedef struct sender_results sender_results_t;

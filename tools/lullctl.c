@@ -34,6 +34,7 @@ static const char s_usage[] =
     "  conversations [--status S] [--channel C] [--q TEXT] [--limit N] [--after ID]\n"
     "  show CONV                                a conversation with contact, messages, analyses, escalations\n"
     "  handback CONV [--answer-pending]         hand an escalated/paused conversation back to the bot\n"
+    "  takeover CONV [--pause-ms N]             take a conversation over: the bot is silent, nothing sent\n"
     "  reply CONV TEXT [--key K]                send a human agent's reply (pauses the bot); a retry with\n"
     "                                           the same --key sends nothing twice\n"
     "  escalations [--all]                      open escalations (--all: resolved ones too)\n"
@@ -325,6 +326,18 @@ static int s_command(const lullctl_opts_t *o, const char *cmd, int argc, char **
         static const lullctl_col_t c[] = {{"ID", "id", 8},         {"TENANT", "tenant_id", 6},          {"CHANNEL", "channel", 8},
                                     {"STATUS", "status", 9}, {"CONTACT", "contact.external_id", 20}, {"LAST_INBOUND", "last_inbound_at", 0}};
         return lullctl_run(o, "GET", path, NULL, "conversations", c, 6, NULL);
+    }
+    if (strcmp(cmd, "takeover") == 0) {
+        static const char *const names[] = {"pause-ms", NULL};
+        const char *v[1] = {0};
+        if (s_opts(argc, argv, names, v, NULL, NULL, pos, 1, &npos) != 0) return LULLCTL_EXIT_USAGE;
+        if (npos != 1 || !lullctl_is_id(pos[0]) || (v[0] && !lullctl_is_id(v[0])))
+            return lullctl_usage_error("usage: takeover CONV [--pause-ms N] (positive integers)");
+        char b[64];
+        if (v[0]) snprintf(b, sizeof b, "{\"pause_ms\":%.20s}", v[0]);
+        else snprintf(b, sizeof b, "{}");
+        snprintf(path, sizeof path, "/api/v1/conversations/%s/takeover", pos[0]);
+        return lullctl_run(o, "POST", path, b, NULL, NULL, 0, "taken over:");
     }
     if (strcmp(cmd, "reply") == 0) {
         static const char *const names[] = {"key", NULL};

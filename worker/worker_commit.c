@@ -22,6 +22,7 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  escalated_at = CASE WHEN $22::text IS NULL THEN escalated_at ELSE now() END,"
     "  escalation_reason = CASE WHEN $22::text IS NULL THEN escalation_reason ELSE $21::text END"
     "  WHERE id = $1 AND answered_upto = $33 AND status = 'open'"
+    "  AND (paused_until IS NULL OR paused_until <= now()) AND cancelled_upto < $8"  // a person answered: silent
     "  AND (last_inbound_id = $8 OR ($35::boolean AND last_inbound_id > $8)) RETURNING id),"
     " m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
     "  SELECT $1, $2, $3, 'out', 'bot', $4::text FROM cas WHERE $4::text IS NOT NULL RETURNING id),"
@@ -40,10 +41,12 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  SELECT $2, $1, 'generic', $23, jsonb_build_object('kind', 'escalation', 'body', $21::text,"
     "  'conversation_id', $1::bigint, 'escalation_id', e.id, 'source', $22::text), 'esc_' || e.id"
     "  FROM e WHERE $23::text IS NOT NULL RETURNING id),"
+    " wn AS (SELECT pg_notify('lull_webchat', json_build_object('type', 'escalation', 'conversation_id', $1::bigint,"
+    "  'session', $5::text)::text) FROM e WHERE $3::text = 'webchat'),"  // the web chat page: a person will answer
     " u AS (INSERT INTO usage AS us (tenant_id, contact_id, day, provider, model, requests, prompt_tokens,"
     "  completion_tokens, latency_ms, cost_usd)"
-    "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c"
-    "  FROM cas, unnest($25::text[], $26::text[], $27::int[], $28::bigint[], $29::bigint[], $30::bigint[],"
+    "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c"  // spent even when the CAS fails
+    "  FROM unnest($25::text[], $26::text[], $27::int[], $28::bigint[], $29::bigint[], $30::bigint[],"
     "  $31::numeric[]) AS x(p, mo, r, ti, tou, l, c)"
     "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"
     "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens,"
@@ -51,7 +54,7 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd),"
     " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
     "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
-    " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo)",
+    " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo), (SELECT count(*) FROM wn)",
     COMMIT_NPARAMS,
 };
 
@@ -70,7 +73,7 @@ typedef struct {
     worker_report_fn *report;
     void *arg;
     s_entry_t *head, *tail;
-    lull_counter_t *m_cas_conflict, *m_db_errors;
+    lull_counter_t *m_cas_conflict, *m_db_errors, *m_by_person;
 } s_commit_t;
 
 static void s_entry_free(s_entry_t *e)
@@ -201,7 +204,7 @@ static bool s_commit_row(const PGresult *r, int64_t ids[2], size_t *nids, bool *
 {
     *nids = 0;
     *applied = false;
-    if (!r || PQntuples(r) != 1 || PQnfields(r) != 3) return false;
+    if (!r || PQntuples(r) != 1 || PQnfields(r) != 4) return false;
     *applied = lull_db_int(r, 0, 0, NULL) == 1;
     for (int col = 1; col <= 2; col++) {
         bool v = false;
@@ -211,17 +214,39 @@ static bool s_commit_row(const PGresult *r, int64_t ids[2], size_t *nids, bool *
     return true;
 }
 
-// Tells duplicate from superseded after a failed compare-and-swap.
-static lull_outcome_t s_reread(s_commit_t *self, const worker_done_info_t *who)
+// Why a compare-and-swap failed, read back after it: the job's burst was answered already (duplicate), or
+// it was superseded — by a person (a human reply, an im_send_msg echo, a take over: the conversation is paused
+// or holds a person's message newer than the burst), by a cancel, by a status change or by a newer message.
+static const char s_reread_sql[] =
+    "SELECT answered_upto, CASE WHEN status = 'paused' OR paused_until > now() OR EXISTS (SELECT 1 FROM messages"
+    "  WHERE conversation_id = $1 AND author = 'human' AND id > $2::bigint) THEN 'person'"
+    "  WHEN cancelled_upto >= $2::bigint THEN 'cancelled' WHEN status <> 'open' THEN status"
+    "  ELSE 'newer_message' END FROM conversations WHERE id = $1";
+
+// Tells duplicate from superseded after a failed compare-and-swap; reason gets why (a static string).
+static lull_outcome_t s_reread(s_commit_t *self, const worker_done_info_t *who, const char **reason)
 {
-    char conv[24];
+    char conv[24], upto[24];
     snprintf(conv, sizeof conv, "%lld", (long long)who->conv_id);
-    const char *p[] = {conv};
-    PGresult *r = lull_db_exec(self->db, "SELECT answered_upto FROM conversations WHERE id = $1", 1, p);
+    snprintf(upto, sizeof upto, "%lld", (long long)who->upto);
+    const char *p[] = {conv, upto};
+    PGresult *r = lull_db_exec(self->db, s_reread_sql, 2, p);
     bool ok = false;
     int64_t answered = r && PQntuples(r) == 1 ? lull_db_int(r, 0, 0, &ok) : 0;
+    const char *why = ok ? lull_db_text(r, 0, 1) : NULL;
+    static const char *const known[] = {"person", "cancelled", "newer_message", "escalated", "paused", "closed"};
+    *reason = "unknown";
+    for (size_t i = 0; why && i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(why, known[i]) == 0) *reason = known[i];
     PQclear(r);
-    return ok && answered >= who->upto ? LULL_OUTCOME_DUPLICATE : LULL_OUTCOME_SUPERSEDED;
+    if (ok && answered >= who->upto) {
+        *reason = "already answered";
+        return LULL_OUTCOME_DUPLICATE;
+    }
+    if (strcmp(*reason, "person") == 0) lull_counter_add(self->m_by_person, 1);
+    LOG_INFO("job.superseded", strcmp(*reason, "person") == 0 ? "a person answered: the bot reply is not sent" : NULL,
+             "conv", LI(who->conv_id), "job", LI((int64_t)who->job_id), "upto", LI(who->upto), "reason", LS(*reason));
+    return LULL_OUTCOME_SUPERSEDED;
 }
 
 // Commits the queued jobs, at most WORKER_COMMIT_BATCH per transaction, and reports each. A failing
@@ -260,7 +285,9 @@ static void s_end(worker_sink_t *sink)
             else if (applied[i]) self->report(&e->who, e->ok_outcome, 0, e->detail, ids[i], nids[i], self->arg);
             else {
                 lull_counter_add(self->m_cas_conflict, 1);
-                self->report(&e->who, s_reread(self, &e->who), 0, "cas", NULL, 0, self->arg);
+                const char *reason = NULL;
+                lull_outcome_t oc = s_reread(self, &e->who, &reason);
+                self->report(&e->who, oc, 0, reason, NULL, 0, self->arg);
             }
             s_entry_free(e);
         }
@@ -285,6 +312,8 @@ worker_sink_t *worker_commit_new(lull_db_t *db, lull_metrics_t *metrics, worker_
     self->arg = arg;
     self->m_cas_conflict = lull_metrics_counter(metrics, "lull_worker_cas_conflicts_total", NULL,
                                                 "replies not committed because the compare-and-swap found a newer state");
+    self->m_by_person = lull_metrics_counter(metrics, "lull_worker_superseded_by_person_total", NULL,
+                                             "replies not committed because a person answered the conversation");
     self->m_db_errors = lull_metrics_counter(metrics, "lull_worker_db_errors_total", NULL, "database statements that failed");
     return &self->sink;
 }

@@ -112,5 +112,5 @@ e2e_superseded() {
     curl -s --max-time 5 "http://127.0.0.1:$OPS_W/metrics" |
         awk '/^lull_worker_jobs_total\{.*outcome="superseded"/ { n += $NF } END { printf "%d\n", n }'
 }
-# e2e_outbox_idle : true when every outbox row is final (sent or dead), so ledger counts are stable.
-e2e_outbox_idle() { [ "$(it_sql "SELECT count(*) FROM outbox WHERE status NOT IN ('sent', 'dead')")" = 0 ]; }
+# e2e_outbox_idle : true when every outbox row is final (sent, dead or cancelled), so ledger counts are stable.
+e2e_outbox_idle() { [ "$(it_sql "SELECT count(*) FROM outbox WHERE status NOT IN ('sent', 'dead', 'cancelled')")" = 0 ]; }

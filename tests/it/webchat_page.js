@@ -1,12 +1,16 @@
 // Drives the web chat page (GET /chat) in Debian's headless Chromium with playwright-core: waits for the
 // session and the stream, sends a message, waits for the bot's reply to appear in the page, takes a
-// screenshot, reloads (same session from the history, no duplicates) and gets a second reply live. Usage: node webchat_page.js BASE_URL SCREENSHOT_PATH USER_DATA_DIR. Prints one JSON line
-// {"session","sent","reply","bubbles"}; exits 1 with a reason on failure.
+// screenshot, reloads (same session from the history, no duplicates) and gets a second reply live. With
+// ADMIN_URL and ADMIN_TOKEN: sends a message that escalates, waits for the page's notice that a person will
+// answer (the stream's escalation event), has a person reply through lull-admin and waits for it to appear
+// live, marked as from a person. Usage: node webchat_page.js BASE_URL SCREENSHOT_PATH USER_DATA_DIR
+// [ADMIN_URL ADMIN_TOKEN]. Prints one JSON line {"session","sent","reply","bubbles","notice","person"};
+// exits 1 with a reason on failure.
 'use strict';
 const { chromium } = require('playwright-core');
 
 async function main() {
-    const [base, shot, profile] = process.argv.slice(2);
+    const [base, shot, profile, admin, token] = process.argv.slice(2);
     if (!base || !shot || !profile) throw new Error('usage: webchat_page.js BASE_URL SCREENSHOT USER_DATA_DIR');
     const ctx = await chromium.launchPersistentContext(profile, {
         executablePath: '/usr/bin/chromium',
@@ -41,8 +45,26 @@ async function main() {
         await page.press('#text', 'Enter');
         await page.waitForFunction(() => document.querySelectorAll('#log li.bot').length >= 2, null, { timeout: 30000 });
         const bubbles = await page.$$eval('#log li', (lis) => lis.map((li) => li.className + ':' + li.lastChild.textContent));
+        let notice = null, person = null;
+        if (admin) {
+            await page.fill('#text', 'I want to talk to a manager please');
+            await page.press('#text', 'Enter');
+            await page.waitForSelector('#log li.notice', { timeout: 30000 });
+            notice = await page.$eval('#log li.notice', (li) => li.textContent);
+            const auth = { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' };
+            const list = await (await fetch(admin + '/api/v1/conversations?channel=webchat&q=' + encodeURIComponent(session),
+                                            { headers: auth })).json();
+            const conv = list.conversations && list.conversations[0] && list.conversations[0].id;
+            if (!conv) throw new Error('no conversation for the session in lull-admin: ' + JSON.stringify(list));
+            const r = await fetch(admin + '/api/v1/conversations/' + conv + '/reply',
+                                  { method: 'POST', headers: auth, body: JSON.stringify({ body: 'Hi, Maria here: I can help.' }) });
+            if (r.status !== 200) throw new Error('the person\'s reply answered ' + r.status);
+            await page.waitForSelector('#log li.person', { timeout: 30000 });
+            person = await page.$eval('#log li.person', (li) => ({ who: li.firstChild.textContent, body: li.lastChild.textContent }));
+            await page.screenshot({ path: shot.replace(/\.png$/, '') + '-person.png', fullPage: true });
+        }
         if (errors.length) throw new Error('page errors: ' + errors.join('; '));
-        console.log(JSON.stringify({ session, sent, reply, bubbles }));
+        console.log(JSON.stringify({ session, sent, reply, bubbles, notice, person }));
     } finally {
         await ctx.close();
     }

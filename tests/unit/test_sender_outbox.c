@@ -1,14 +1,17 @@
 // Unit tests of the sender's outbox SQL and dead-letter functions against the real test database
 // (LULL_TEST_DATABASE_URL): claim with a lease, SKIP LOCKED between owners, batch results with awkward
-// error text, the lease guard, release (not an attempt), list / replay / replay all.
+// error text, the lease guard, release (not an attempt), list / replay / replay all; the claim cancels a bot
+// reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body.
 #include "lull_test.h"
 #include "lull_db.h"
 #include "lull_log.h"
 #include "lull_dead.h"
+#include "../../sender/sender_event.h"
 #include "../../sender/sender_outbox.h"
 
 #include <libpq-fe.h>
 #include <stdlib.h>
+#include <string.h>
 
 static lull_db_t *s_db;
 
@@ -143,6 +146,102 @@ LULL_TEST(dead_letters_list_and_replay)
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox WHERE idempotency_key LIKE 'unit_sender_%'", 0, NULL, NULL), 0);
 }
 
+// Three conversations of a unit contact each: a bot reply followed by a person's message (cancelled), a bot
+// reply in a paused conversation (cancelled), a bot reply after an older person's message (sent); plus the
+// person's reply and an escalation row (never cancelled).
+static const char s_person_fixture[] =
+    "WITH k AS (INSERT INTO contacts (tenant_id, channel, external_id, first_name)"
+    "  SELECT 1, 'generic', 'unit_person_' || g, 'Una' FROM generate_series(1, 3) g RETURNING id, external_id),"
+    " v AS (INSERT INTO conversations (tenant_id, contact_id, channel, paused_until)"
+    "  SELECT 1, k.id, 'generic', CASE WHEN k.external_id = 'unit_person_2' THEN now() + interval '1 hour' END FROM k"
+    "  RETURNING id, contact_id)"
+    " SELECT 1 FROM v";
+
+static int64_t s_msg(const char *who, const char *author)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
+             " SELECT v.id, 1, 'generic', 'out', '%s', 'x' FROM conversations v JOIN contacts k ON k.id = v.contact_id"
+             " WHERE k.external_id = 'unit_person_%s' RETURNING id", author, who);
+    return s_scalar(sql);
+}
+
+static void s_out(int64_t mid, const char *kind, const char *key)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, payload, idempotency_key)"
+             " SELECT 1, conversation_id, id, 'generic', 'r', jsonb_build_object('body', 'x', 'kind', '%s'), '%s'"
+             " FROM messages WHERE id = %lld", kind, key, (long long)mid);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, sql, 0, NULL, NULL), 0);
+}
+
+LULL_TEST(claim_cancels_bot_replies_a_person_answered_over)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, s_person_fixture, 0, NULL, NULL), 0);
+    s_out(s_msg("1", "bot"), "reply", "unit_person_bot1");
+    int64_t human = s_msg("1", "human");
+    s_out(human, "human", "unit_person_human1");
+    s_out(s_msg("2", "bot"), "reply", "unit_person_bot2");
+    s_msg("3", "human");
+    s_out(s_msg("3", "bot"), "reply", "unit_person_bot3");
+    LULL_CHECK_EQ_INT(lull_db_run(s_db,
+                                  "INSERT INTO escalations (conversation_id, tenant_id, reason, source) SELECT v.id, 1,"
+                                  " 'keyword: manager', 'keyword' FROM conversations v JOIN contacts k ON k.id = v.contact_id"
+                                  " WHERE k.external_id = 'unit_person_2'",
+                                  0, NULL, NULL),
+                      0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db,
+                                  "INSERT INTO outbox (tenant_id, conversation_id, channel, recipient, payload, idempotency_key)"
+                                  " SELECT 1, e.conversation_id, 'generic', 'https://cb.example/x', jsonb_build_object("
+                                  " 'kind', 'escalation', 'body', e.reason, 'conversation_id', e.conversation_id,"
+                                  " 'escalation_id', e.id, 'source', e.source), 'unit_person_esc' FROM escalations e"
+                                  " JOIN conversations v ON v.id = e.conversation_id JOIN contacts k ON k.id = v.contact_id"
+                                  " WHERE k.external_id = 'unit_person_2'",
+                                  0, NULL, NULL),
+                      0);
+    PGresult *r = sender_outbox_claim(s_db, 100, 60000, "owner-p");
+    LULL_CHECK(r != NULL);
+    int cancelled = 0, claimed = 0;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        bool c = sender_outbox_row_cancelled(r, i);
+        const char *key = lull_db_text(r, i, SO_IDEM_KEY);
+        if (c) cancelled++;
+        else claimed++;
+        if (strcmp(key, "unit_person_bot1") == 0 || strcmp(key, "unit_person_bot2") == 0) LULL_CHECK(c);
+        else LULL_CHECK(!c);
+        if (strcmp(key, "unit_person_esc") == 0) {
+            cJSON *ev = sender_event_escalated(r, i, "https://console.example/");
+            char *t = ev ? cJSON_PrintUnformatted(ev) : NULL;
+            LULL_CHECK(t && strstr(t, "\"type\":\"conversation.escalated\""));
+            LULL_CHECK(t && strstr(t, "\"external_id\":\"unit_person_2\""));
+            LULL_CHECK(t && strstr(t, "\"reason\":\"keyword: manager\",\"source\":\"keyword\""));
+            LULL_CHECK(t && strstr(t, "\"channel\":\"generic\""));
+            LULL_CHECK(t && strstr(t, "\"inbox_url\":\"https://console.example/inbox#/conversations/"));
+            LULL_CHECK(t && !strstr(t, "cb.example"));  // the callback URL is not the contact
+            free(t);
+            cJSON_Delete(ev);
+            ev = sender_event_escalated(r, i, "");
+            t = ev ? cJSON_PrintUnformatted(ev) : NULL;
+            LULL_CHECK(t && !strstr(t, "inbox_url"));
+            free(t);
+            cJSON_Delete(ev);
+        }
+    }
+    PQclear(r);
+    LULL_CHECK_EQ_INT(cancelled, 2);
+    LULL_CHECK_EQ_INT(claimed, 3);
+    char *st = s_text("SELECT string_agg(idempotency_key || ':' || status || ':' || coalesce(cancel_reason, '') || ':'"
+                      " || attempts, ' ' ORDER BY idempotency_key) FROM outbox WHERE idempotency_key LIKE 'unit_person_%'");
+    LULL_CHECK_EQ_STR(st, "unit_person_bot1:cancelled:superseded_by_person:0 unit_person_bot2:cancelled:superseded_by_person:0"
+                          " unit_person_bot3:sending::1 unit_person_esc:sending::1 unit_person_human1:sending::1");
+    free(st);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'unit_person_%'"), 0);
+}
+
 int main(void)
 {
     const char *url = getenv("LULL_TEST_DATABASE_URL");
@@ -160,6 +259,7 @@ int main(void)
     LULL_RUN(claim_sets_the_lease_and_skips_locked_rows);
     LULL_RUN(results_are_guarded_by_the_lease);
     LULL_RUN(dead_letters_list_and_replay);
+    LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
     lull_db_destroy(&s_db);
     return lull_test_summary();
 }
