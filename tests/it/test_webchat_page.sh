@@ -28,7 +28,7 @@ it_start worker env "${common[@]}" LULL_OPS_PORT="$OPS_W" LULL_LOG_FILE="$IT_TMP
 it_start sender env "${common[@]}" LULL_OPS_PORT="$OPS_X" LULL_LOG_FILE="$IT_TMP/sender.jsonl" \
     LULL_SENDER_BIND="$Z_OUT" LULL_SENDER_POLL_MS=200 LULL_SENDER_CALLBACK_ALLOW=127.0.0.0/8 "$LULL_BIN/lull-sender"
 it_start ingress env "${common[@]}" LULL_OPS_PORT="$OPS_I" LULL_LOG_FILE="$IT_TMP/ingress.jsonl" \
-    LULL_HTTP_PORT="$HTTP_PORT" LULL_SCHEDULERS="$Z_IN" "$LULL_BIN/lull-ingress"
+    LULL_HTTP_PORT="$HTTP_PORT" LULL_SCHEDULERS="$Z_IN" LULL_CHAT_STREAM_LIFETIME_MS=1500 "$LULL_BIN/lull-ingress"
 for p in $OPS_S $OPS_W $OPS_X $OPS_I; do
     it_wait_for "tier on ops port $p healthy" 10 it_http_ok "http://127.0.0.1:$p/health" || it_finish
 done
@@ -71,6 +71,10 @@ contact:And a wool scarf?
 bot:$(it_sql "SELECT m.body FROM messages m JOIN conversations v ON v.id = m.conversation_id
                WHERE v.external_conversation_id = '$session' AND m.author = 'bot' ORDER BY m.id DESC LIMIT 1")" "$bubbles"
 it_check_match "the reply came over the SSE stream" 'lull_ingress_chat_events_total [1-9]' "$(curl -s "http://127.0.0.1:$OPS_I/metrics")"
+it_check "the page reopened its stream after the server ended it (lifetime 1.5 s): at least 3 stream requests" \
+    test "$(jq -r '.streams // 0' <<<"$out" 2>/dev/null || echo 0)" -ge 3
+it_check "the server ended streams at their lifetime" grep -q 'event: end' <(curl -sN --max-time 5 \
+    "$ING/api/v1/chat/stream/$session?after=0")
 it_check "a screenshot was taken" test -s "$IT_TMP/webchat.png"
 [ -n "${IT_KEEP_TMP:-}" ] && echo "screenshot: $IT_TMP/webchat.png"
 it_finish
