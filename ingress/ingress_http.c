@@ -455,13 +455,7 @@ static enum MHD_Result s_guard(s_req_t *req)
     case R_GENERIC: limit = INGRESS_LIMIT_UNSIGNED; break;
     default: return MHD_YES;  // signed provider webhooks are never limited per address
     }
-    if (req->route == R_CHAT_SESSION || req->route == R_CHAT_MESSAGE) {
-        if (!s_is_content_type(req, "application/json"))
-            return s_error(req, 415, "unsupported_media_type", "web chat requests are Content-Type: application/json",
-                           NULL);
-        if (ingress_guard_origin(req->conn, req->srv->public_url) == INGRESS_ORIGIN_FOREIGN)
-            req->item.origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
-    }
+    // the limit first: a flood of malformed requests is refused cheaply, and logged sampled
     req->addrlen = ingress_guard_addr(req->conn, req->addr);
     int64_t wait;
     if (req->route == R_GENERIC &&
@@ -470,6 +464,13 @@ static enum MHD_Result s_guard(s_req_t *req)
     else
         wait = ingress_guard_take(req->srv->guard, limit, req->addr, req->addrlen);
     if (wait > 0) return ingress_guard_refuse(req->srv->guard, req->conn, limit, s_route_names[req->route], wait);
+    if (req->route == R_CHAT_SESSION || req->route == R_CHAT_MESSAGE) {
+        if (!s_is_content_type(req, "application/json"))
+            return s_error(req, 415, "unsupported_media_type", "web chat requests are Content-Type: application/json",
+                           NULL);
+        if (ingress_guard_origin(req->conn, req->srv->public_url) == INGRESS_ORIGIN_FOREIGN)
+            req->item.origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
+    }
     return MHD_YES;
 }
 
