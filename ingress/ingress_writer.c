@@ -380,7 +380,7 @@ static bool s_origin_ok(s_conn_t *c, ingress_item_t *it, const char *slug, const
         snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
     } else if (PQntuples(res) == 0) {
         it->outcome = slug ? INGRESS_OUT_UNKNOWN_TENANT : INGRESS_OUT_UNKNOWN_SESSION;
-    } else if (!(ok = strcmp(lull_db_text(res, 0, 0), "t") == 0)) {
+    } else if (!(ok = lull_db_text(res, 0, 0) && strcmp(lull_db_text(res, 0, 0), "t") == 0)) {  // NULL: refused
         it->outcome = INGRESS_OUT_ORIGIN_REFUSED;
         LOG_INFO("chat.origin_refused", "a web chat request from an origin the tenant does not list", "origin",
                  LS(it->origin));
