@@ -90,6 +90,7 @@ static const s_field_t s_tenant_fields[] = {
     {"retry_base_ms", F_INT, 0, LULL_TENANT_RETRY_MS_MAX, true, false, NULL},
     {"retry_max_ms", F_INT, 0, LULL_TENANT_RETRY_MS_MAX, true, false, NULL},
     {"max_retries", F_INT, 0, LULL_TENANT_MAX_RETRIES_MAX, true, false, NULL},
+    {"chat_allowed_origins", F_TEXTARR, 0, 32, false, false, NULL},  // Origin values of pages allowed to chat
 };
 
 static const s_field_t s_prompt_fields[] = {

@@ -10,6 +10,7 @@ struct ingress_app {
     const ingress_cfg_t *cfg;
     lull_proc_t *proc;
     ingress_writer_t *writer;
+    ingress_writer_t *readers;  // history reads, off the writers' connections
     ingress_http_t *http;
 };
 
@@ -43,7 +44,12 @@ ingress_app_t *ingress_app_new(const ingress_cfg_t *cfg)
     };
     self->writer = ingress_writer_new(&wc);
     if (!self->writer) goto fail;
-    self->http = ingress_http_new(cfg, self->writer, self->proc->metrics);
+    ingress_writer_cfg_t rc = {.database_url = cfg->common.database_url, .writers = (int)cfg->readers, .batch_max = 1,
+                               .queue_max = (int)cfg->read_queue_max, .history_limit = (int)cfg->history_limit,
+                               .metrics = self->proc->metrics, .pool = "reader"};
+    self->readers = ingress_writer_new(&rc);
+    if (!self->readers) goto fail;
+    self->http = ingress_http_new(cfg, self->writer, self->readers, self->proc->metrics);
     if (!self->http) goto fail;
     return self;
 fail:
@@ -59,8 +65,10 @@ void ingress_app_destroy(ingress_app_t **self_p)
     ingress_app_t *self = *self_p;
     ingress_http_quiesce(self->http);     // no new connections
     ingress_writer_stop(self->writer);      // commits and answers what it holds (resumes every connection)
+    ingress_writer_stop(self->readers);
     ingress_http_destroy(&self->http);
     ingress_writer_destroy(&self->writer);
+    ingress_writer_destroy(&self->readers);
     lull_proc_destroy(&self->proc);
     free(self);
     *self_p = NULL;

@@ -31,6 +31,17 @@ typedef struct {
     int64_t chat_streams_per_session;  // open chat streams per session
     int64_t chat_streams_max;  // open chat streams in total
     int64_t chat_keepalive_ms; // keep-alive comment period of chat streams
+    int64_t chat_streams_per_addr;   // open chat streams per client address
+    int64_t chat_stream_lifetime_ms; // a chat stream ends (the page reconnects) after this, milliseconds
+    // rate limits (ingress_guard.c): tokens a minute and bucket size; rate 0 = no limit
+    int64_t chat_session_rate, chat_session_burst;            // session creations per address
+    int64_t chat_message_rate, chat_message_burst;            // messages per session
+    int64_t chat_message_addr_rate, chat_message_addr_burst;  // messages per address
+    int64_t chat_read_rate, chat_read_burst;                  // history reads and stream opens per address
+    int64_t webhook_unsigned_rate, webhook_unsigned_burst;    // unsigned POST /webhook per address
+    int64_t ratelimit_keys;    // addresses or sessions remembered per limit (least recently used forgotten)
+    int64_t readers;           // reader threads (database connections) serving history reads
+    int64_t read_queue_max;    // history reads waiting for a reader before new ones get 503
 } ingress_cfg_t;
 
 // Checks the settings that depend on one another (logged as config.invalid): 0, or -1 and the process exits

@@ -5,6 +5,7 @@
 // resumes it.
 #include "ingress_http.h"
 #include "ingress_deadline.h"
+#include "ingress_guard.h"
 #include "ingress_page.h"
 #include "ingress_parse.h"
 #include "ingress_sig.h"
@@ -58,6 +59,8 @@ static const char *const s_route_channel[R_COUNT] = {
 struct ingress_http {
     const ingress_cfg_t *cfg;
     ingress_writer_t *writer;
+    ingress_writer_t *readers;  // history reads (never on a writer's connection)
+    ingress_guard_t *guard;     // rate limits of the unauthenticated routes
     lull_metrics_t *metrics;
     struct MHD_Daemon *daemon;
     char public_url[512];
@@ -89,6 +92,9 @@ typedef struct {
     void *stream_ctx;         // R_CHAT_STREAM: ingress_stream_request state
     char path[1024];          // the request path (no query), which args point into
     lull_route_args_t args;   // the route's {name} segments
+    uint8_t addr[LULL_RATELIMIT_ADDR_KEY];  // the client address's rate-limit key
+    size_t addrlen;
+    bool sig_claimed;         // R_GENERIC: carries webhook-signature (limited after the fact unless verified)
 } s_req_t;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -129,14 +135,16 @@ static void s_item_done(ingress_item_t *item, void *arg)
 
 static enum MHD_Result s_submit(s_req_t *req)
 {
+    // history reads go to the reader pool, so that a flood of them never delays a commit
+    ingress_writer_t *to = req->item.op == INGRESS_OP_HISTORY ? req->srv->readers : req->srv->writer;
     req->item.received_ms = req->received_ms;
     req->item.done = s_item_done;
     req->item.done_arg = req;
-    if (!ingress_writer_has_room(req->srv->writer))
+    if (!ingress_writer_has_room(to))
         return s_error(req, 503, "overloaded", "too many requests are waiting for the database; retry later", NULL);
     atomic_store(&req->state, ST_WAITING);
     MHD_suspend_connection(req->conn);
-    if (ingress_writer_submit(req->srv->writer, &req->item) != 0) {
+    if (ingress_writer_submit(to, &req->item) != 0) {
         // filled up (or stopping) since the check: answered 503 once resumed, never queued while suspended
         req->item.outcome = INGRESS_OUT_UNAVAILABLE;
         s_item_done(&req->item, req);
@@ -166,6 +174,9 @@ static enum MHD_Result s_answer(s_req_t *req)
     switch (it->outcome) {
     case INGRESS_OUT_NEW:
     case INGRESS_OUT_DUPLICATE: {
+        // a POST /webhook that claimed a signature no tenant secret verified is an unsigned one: it counts now
+        if (req->route == R_GENERIC && req->sig_claimed && !it->sig_verified)
+            ingress_guard_charge(req->srv->guard, INGRESS_LIMIT_UNSIGNED, req->addr, req->addrlen);
         lull_channel_t ci = lull_channel_parse(req->row.channel);
         lull_counter_add(it->outcome == INGRESS_OUT_NEW ? req->srv->accepted[ci] : req->srv->duplicate[ci], 1);
         if (req->route == R_TWILIO) return MHD_queue_response(req->conn, 200, req->srv->twiml);
@@ -206,6 +217,9 @@ static enum MHD_Result s_answer(s_req_t *req)
         return s_error(req, 403, "invalid_signature", "the webhook signature is invalid or its timestamp too old", NULL);
     case INGRESS_OUT_SIG_UNAVAILABLE:
         return s_error(req, 503, "signature_unavailable", "the tenant's signing secret is not configured; retry later", NULL);
+    case INGRESS_OUT_ORIGIN_REFUSED:
+        return s_error(req, 403, "origin_not_allowed",
+                       "this page's origin may not use the tenant's web chat (tenants.chat_allowed_origins)", NULL);
     case INGRESS_OUT_UNKNOWN_SESSION:
         return s_error(req, 404, "unknown_session", "the chat session does not exist (or belongs to another user)", NULL);
     case INGRESS_OUT_FAILED:
@@ -385,6 +399,9 @@ static enum MHD_Result s_chat_message(s_req_t *req)
     ingress_err_t err;
     if (ingress_parse_chat_message(req->in.data, req->in.len, &req->row, &err) != 0)
         return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    int64_t wait = ingress_guard_take(req->srv->guard, INGRESS_LIMIT_MESSAGE, req->row.echo, strlen(req->row.echo));
+    if (wait > 0) return ingress_guard_refuse(req->srv->guard, req->conn, INGRESS_LIMIT_MESSAGE, "chat_message", wait);
+    req->item.arg[0] = req->row.echo;  // the session, for the origin check
     return s_submit_row(req);
 }
 
@@ -423,6 +440,39 @@ static enum MHD_Result s_chat_stream(s_req_t *req)
 static enum MHD_Result s_chat_page(s_req_t *req) { return ingress_page_queue(req->conn, req->srv->page); }
 
 static enum MHD_Result s_openapi(s_req_t *req) { return MHD_queue_response(req->conn, 200, req->srv->openapi); }
+
+// The checks of the unauthenticated routes made on the request head, before any body is read: per-address rate
+// limits, and for web chat POSTs a JSON content type (a cross-site form or text/plain POST fails) and the Origin
+// (another origin's page must be listed by the tenant: checked by the writer, which knows the tenant).
+static enum MHD_Result s_guard(s_req_t *req)
+{
+    ingress_limit_t limit;
+    switch (req->route) {
+    case R_CHAT_SESSION: limit = INGRESS_LIMIT_SESSION; break;
+    case R_CHAT_MESSAGE: limit = INGRESS_LIMIT_MESSAGE_ADDR; break;
+    case R_CHAT_HISTORY:
+    case R_CHAT_STREAM: limit = INGRESS_LIMIT_READ; break;
+    case R_GENERIC: limit = INGRESS_LIMIT_UNSIGNED; break;
+    default: return MHD_YES;  // signed provider webhooks are never limited per address
+    }
+    // the limit first: a flood of malformed requests is refused cheaply, and logged sampled
+    req->addrlen = ingress_guard_addr(req->conn, req->addr);
+    int64_t wait;
+    if (req->route == R_GENERIC &&
+        (req->sig_claimed = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "webhook-signature") != NULL))
+        wait = ingress_guard_owed(req->srv->guard, limit, req->addr, req->addrlen);  // charged after, unless verified
+    else
+        wait = ingress_guard_take(req->srv->guard, limit, req->addr, req->addrlen);
+    if (wait > 0) return ingress_guard_refuse(req->srv->guard, req->conn, limit, s_route_names[req->route], wait);
+    if (req->route == R_CHAT_SESSION || req->route == R_CHAT_MESSAGE) {
+        if (!s_is_content_type(req, "application/json"))
+            return s_error(req, 415, "unsupported_media_type", "web chat requests are Content-Type: application/json",
+                           NULL);
+        if (ingress_guard_origin(req->conn, req->srv->public_url) == INGRESS_ORIGIN_FOREIGN)
+            req->item.origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
+    }
+    return MHD_YES;
+}
 
 // The handlers of ingress_routes.def, in route order.
 static enum MHD_Result (*const s_handlers[R_NONE])(s_req_t *req) = {
@@ -471,7 +521,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoll(cl, NULL, 10) > req->srv->cfg->max_body_bytes)
             return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
-        return MHD_YES;
+        return s_guard(req);
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -517,12 +567,14 @@ char *ingress_http_openapi_json(void)
     return lull_openapi_json(parts, sizeof parts / sizeof parts[0], s_routes, R_NONE, NULL);
 }
 
-ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *writer, lull_metrics_t *metrics)
+ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *writer, ingress_writer_t *readers,
+                                 lull_metrics_t *metrics)
 {
     ingress_http_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     self->cfg = cfg;
     self->writer = writer;
+    self->readers = readers ? readers : writer;
     self->metrics = metrics;
     snprintf(self->public_url, sizeof self->public_url, "%s", cfg->public_url ? cfg->public_url : "");
     size_t pl = strlen(self->public_url);
@@ -554,10 +606,13 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
                                .max_total = cfg->chat_streams_max,
                                .keepalive_ms = cfg->chat_keepalive_ms,
                                .replay_max = cfg->history_limit,
+                               .max_per_addr = cfg->chat_streams_per_addr,
+                               .lifetime_ms = cfg->chat_stream_lifetime_ms,
                                .metrics = metrics};
     self->streams = ingress_stream_new(&sc);
     self->deadlines = ingress_deadline_new(cfg->http_head_timeout_ms, cfg->http_body_timeout_ms);
-    if (!self->page || !self->openapi || !self->streams || !self->deadlines) goto fail;
+    self->guard = ingress_guard_new(cfg, metrics);
+    if (!self->page || !self->openapi || !self->streams || !self->deadlines || !self->guard) goto fail;
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -608,6 +663,7 @@ void ingress_http_destroy(ingress_http_t **self_p)
     if (self->openapi) MHD_destroy_response(self->openapi);
     ingress_stream_destroy(&self->streams);
     ingress_deadline_destroy(&self->deadlines);  // after the server: no connection is left to notify
+    ingress_guard_destroy(&self->guard);
     free(self);
     *self_p = NULL;
 }

@@ -10,9 +10,10 @@
 
 typedef struct ingress_http ingress_http_t;
 
-// Starts the server on cfg's LULL_HTTP_BIND:LULL_HTTP_PORT handing rows to writer (borrowed). NULL on failure
-// (logged).
-ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *writer, lull_metrics_t *metrics);
+// Starts the server on cfg's LULL_HTTP_BIND:LULL_HTTP_PORT handing rows to writer and history reads to readers
+// (both borrowed). NULL on failure (logged).
+ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *writer, ingress_writer_t *readers,
+                                 lull_metrics_t *metrics);
 // GET /openapi.json of lull-ingress, built from ingress_routes.def and the embedded parts; the caller frees.
 // NULL on failure (logged).
 char *ingress_http_openapi_json(void);

@@ -10,6 +10,7 @@
 #include "lull_db.h"
 #include "lull_json.h"
 #include "lull_log.h"
+#include "lull_ratelimit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,9 @@ typedef struct s_stream {
     char session[S_SESSION_MAX + 1];
     int64_t conversation_id;
     int64_t last_id;               // the last message id queued on this stream
+    uint8_t addr[LULL_RATELIMIT_ADDR_KEY];  // the client address (lull_ratelimit_addr_key), for the per-address cap
+    size_t addrlen;
+    int64_t ends_ms;               // monotonic: the stream ends here (lifetime), 0 = never
     s_phase_t phase;
     bool abandoned;                // completed while the thread was resolving it: the thread frees it
     bool active;                   // in the active list
@@ -295,6 +299,8 @@ enum MHD_Result ingress_stream_request(ingress_stream_t *self, struct MHD_Connec
         memcpy(s->session, sid, n);
         s->session[n] = '\0';
         s->conn = conn;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        s->addrlen = ci ? lull_ratelimit_addr_key(ci->client_addr, s->addr) : 0;
         s->last_id = after;  // -1: from now on
         pthread_mutex_lock(&self->mu);
         if (self->stopping) {
@@ -462,15 +468,21 @@ static void s_resolve_pending(ingress_stream_t *self)
             continue;
         }
         if (s->status == 200) {
-            int64_t same = 0;
-            for (s_stream_t *a = self->active; a; a = a->next)
+            int64_t same = 0, same_addr = 0;
+            for (s_stream_t *a = self->active; a; a = a->next) {
                 if (strcmp(a->session, s->session) == 0) same++;
-            if (same >= self->cfg.max_per_session || self->nactive >= self->cfg.max_total || self->stopping) {
+                if (s->addrlen && a->addrlen == s->addrlen && memcmp(a->addr, s->addr, s->addrlen) == 0) same_addr++;
+            }
+            bool addr_full = self->cfg.max_per_addr > 0 && same_addr >= self->cfg.max_per_addr;
+            if (same >= self->cfg.max_per_session || self->nactive >= self->cfg.max_total || addr_full ||
+                self->stopping) {
                 s->status = self->stopping ? 503 : 429;
                 s->code = self->stopping ? "shutting_down" : "too_many_streams";
                 s->message = self->stopping ? "the server is shutting down"
+                             : addr_full    ? "too many open chat streams from this address; close one"
                                             : "too many open chat streams (per session or in total); close one";
             } else {
+                if (self->cfg.lifetime_ms > 0) s->ends_ms = lull_clock_mono_ms() + self->cfg.lifetime_ms;
                 static const char hello[] = "retry: 2000\n: connected\n\n";
                 s_append(s, hello, sizeof hello - 1);
                 if (replay) s_apply_rows(self, s, replay);
@@ -580,6 +592,31 @@ static void s_catch_up(ingress_stream_t *self)
     free(snaps);
 }
 
+// Ends the streams past their lifetime: a final "end" event whose id is the last one the stream carried, so that
+// a reconnecting EventSource resumes (Last-Event-ID) where it stopped. Returns the next end, or INT64_MAX.
+static int64_t s_expire(ingress_stream_t *self, int64_t now_ms)
+{
+    int64_t next = INT64_MAX;
+    pthread_mutex_lock(&self->mu);
+    for (s_stream_t *a = self->active; a; a = a->next) {
+        if (!a->ends_ms || a->closed) continue;
+        if (a->ends_ms > now_ms) {
+            if (a->ends_ms < next) next = a->ends_ms;
+            continue;
+        }
+        char end[96];
+        int k = snprintf(end, sizeof end, "id: %lld\nevent: end\ndata: {\"reason\":\"lifetime\"}\n\n",
+                         (long long)(a->last_id > 0 ? a->last_id : 0));
+        s_append(a, end, (size_t)k);
+        a->closed = true;
+        s_kick(a);
+        LOG_DEBUG("stream.lifetime", "chat stream reached its lifetime; the page reconnects", "conversation_id",
+                  LI(a->conversation_id));
+    }
+    pthread_mutex_unlock(&self->mu);
+    return next;
+}
+
 static void s_keepalive(ingress_stream_t *self)
 {
     static const char ka[] = ": keep-alive\n\n";
@@ -616,7 +653,9 @@ static void *s_thread(void *arg)
             s_keepalive(self);
             next_ka = now + self->cfg.keepalive_ms;
         }
-        int timeout = (int)(next_ka - now);
+        int64_t next_end = s_expire(self, now);
+        int timeout = (int)((next_end < next_ka ? next_end : next_ka) - now);
+        if (timeout < 0) timeout = 0;
         if (!listening && timeout > 100) timeout = 100;  // retry the connection
         struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN}, {.fd = -1, .events = POLLIN}};
         if (listening) fds[1].fd = lull_db_socket(self->db);

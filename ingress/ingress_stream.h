@@ -18,6 +18,8 @@ typedef struct {
     int64_t max_total;         // concurrent streams in total
     int64_t keepalive_ms;      // a comment line this often
     int64_t replay_max;        // messages replayed after Last-Event-ID / a reconnect, at most
+    int64_t max_per_addr;      // concurrent streams of one client address (IPv6: /64); 0 = no limit
+    int64_t lifetime_ms;       // a stream ends after this (a final "end" event; the page reconnects); 0 = never
     lull_metrics_t *metrics;   // borrowed; may be NULL
 } ingress_stream_cfg_t;
 

@@ -63,6 +63,7 @@ const char *ingress_outcome_name(ingress_outcome_t o)
     case INGRESS_OUT_SIG_MISSING: return "signature_missing";
     case INGRESS_OUT_SIG_INVALID: return "signature_invalid";
     case INGRESS_OUT_SIG_UNAVAILABLE: return "signature_unavailable";
+    case INGRESS_OUT_ORIGIN_REFUSED: return "origin_refused";
     }
     return "unknown";
 }
@@ -301,6 +302,7 @@ static int s_check_signatures(s_conn_t *c, ingress_item_t **items, int n)
             for (int r = 0; r < PQntuples(res) && !env; r++)
                 if (strcmp(lull_db_text(res, r, 0), slug[i]) == 0) env = lull_db_text(res, r, 1);
             ok = !env || s_signature_ok(it, env, slug[i]);  // no secret: the tenant takes unsigned webhooks
+            it->sig_verified = env && ok;
         }
         if (ok) items[kept++] = it;
     }
@@ -361,8 +363,35 @@ static void s_store_batch(s_conn_t *c, ingress_item_t **items, int n)
     free(uniq);
 }
 
+// A request from a page of another origin: true when the tenant (by slug, or by the web chat session a message
+// names) lists the origin in chat_allowed_origins; otherwise the outcome is set (refused, unknown or unavailable).
+static bool s_origin_ok(s_conn_t *c, ingress_item_t *it, const char *slug, const char *session)
+{
+    if (!it->origin) return true;
+    const char *params[2] = {slug ? slug : session, it->origin};
+    PGresult *res = lull_db_exec(c->db,
+                                 slug ? "SELECT $2 = ANY(chat_allowed_origins) FROM tenants WHERE slug = $1"
+                                      : "SELECT $2 = ANY(t.chat_allowed_origins) FROM contacts k JOIN tenants t"
+                                        " ON t.id = k.tenant_id WHERE k.channel = 'webchat' AND k.external_id = $1",
+                                 2, params);
+    bool ok = false;
+    if (!res) {
+        it->outcome = INGRESS_OUT_UNAVAILABLE;
+        snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
+    } else if (PQntuples(res) == 0) {
+        it->outcome = slug ? INGRESS_OUT_UNKNOWN_TENANT : INGRESS_OUT_UNKNOWN_SESSION;
+    } else if (!(ok = lull_db_text(res, 0, 0) && strcmp(lull_db_text(res, 0, 0), "t") == 0)) {  // NULL: refused
+        it->outcome = INGRESS_OUT_ORIGIN_REFUSED;
+        LOG_INFO("chat.origin_refused", "a web chat request from an origin the tenant does not list", "origin",
+                 LS(it->origin));
+    }
+    if (res) PQclear(res);
+    return ok;
+}
+
 static void s_session(s_conn_t *c, ingress_item_t *it)
 {
+    if (!s_origin_ok(c, it, it->arg[1] ? it->arg[1] : "default", NULL)) return;
     const char *params[3] = {it->arg[0], it->arg[1] ? it->arg[1] : "default", it->arg[2] ? it->arg[2] : "{}"};
     PGresult *res = lull_db_exec(
         c->db,
@@ -496,6 +525,9 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
         ingress_item_t **store = malloc((size_t)n * sizeof *store);
         int ns = 0;
         for (int i = 0; i < n; i++) {
+            // a web chat message from another origin (arg[0]: its session): the tenant must list the origin
+            if (items[i]->op == INGRESS_OP_STORE && items[i]->origin && !s_origin_ok(c, items[i], NULL, items[i]->arg[0]))
+                continue;
             if (items[i]->op == INGRESS_OP_STORE && store) store[ns++] = items[i];
             else if (items[i]->op == INGRESS_OP_SESSION) s_session(c, items[i]);
             else if (items[i]->op == INGRESS_OP_HISTORY) s_history(c, items[i]);
@@ -569,22 +601,26 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->wake, NULL);
     lull_metrics_t *m = cfg->metrics;
-    self->commits = lull_metrics_counter(m, "lull_ingress_commits_total", NULL, "group-commit transactions committed");
-    self->db_errors = lull_metrics_counter(m, "lull_ingress_db_errors_total", NULL, "failed database calls");
-    self->pushed = lull_metrics_counter(m, "lull_ingress_inbound_pushed_total", NULL, "INBOUND wake-ups queued to a scheduler shard");
-    self->dropped = lull_metrics_counter(m, "lull_ingress_inbound_dropped_total", NULL,
+    // a reader pool's metrics carry pool="reader"; the writers' keep their unlabelled names
+    char pool_label[64] = "";
+    if (cfg->pool) snprintf(pool_label, sizeof pool_label, "pool=\"%s\"", cfg->pool);
+    const char *L = cfg->pool ? pool_label : NULL;
+    self->commits = lull_metrics_counter(m, "lull_ingress_commits_total", L, "group-commit transactions committed");
+    self->db_errors = lull_metrics_counter(m, "lull_ingress_db_errors_total", L, "failed database calls");
+    self->pushed = lull_metrics_counter(m, "lull_ingress_inbound_pushed_total", L, "INBOUND wake-ups queued to a scheduler shard");
+    self->dropped = lull_metrics_counter(m, "lull_ingress_inbound_dropped_total", L,
                                          "INBOUND wake-ups dropped (shard slow or absent; its sweep recovers)");
     static const double sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-    self->batch_size = lull_metrics_histogram(m, "lull_ingress_batch_size", NULL, "messages per group commit", sizes,
+    self->batch_size = lull_metrics_histogram(m, "lull_ingress_batch_size", L, "messages per group commit", sizes,
                                               sizeof sizes / sizeof sizes[0]);
-    self->commit_seconds = lull_metrics_histogram(m, "lull_ingress_commit_seconds", NULL,
+    self->commit_seconds = lull_metrics_histogram(m, "lull_ingress_commit_seconds", L,
                                                   "duration of one group-commit transaction", LULL_METRICS_LATENCY_BUCKETS,
                                                   LULL_METRICS_LATENCY_NBUCKETS);
-    self->queue_depth = lull_metrics_gauge(m, "lull_ingress_queue_depth", NULL, "requests waiting for the writer");
-    self->zctx = zmq_ctx_new();
+    self->queue_depth = lull_metrics_gauge(m, "lull_ingress_queue_depth", L, "requests waiting for the writer");
+    self->zctx = cfg->pool ? NULL : zmq_ctx_new();  // a reader pool wakes no scheduler
     self->nconns = cfg->writers > 0 ? cfg->writers : 1;
     self->conns = calloc((size_t)self->nconns, sizeof *self->conns);
-    if (!self->database_url || !self->zctx || !self->conns) goto fail;
+    if (!self->database_url || (!cfg->pool && !self->zctx) || !self->conns) goto fail;
     self->started = true;
     for (int i = 0; i < self->nconns; i++) {
         self->conns[i].w = self;

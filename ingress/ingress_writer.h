@@ -27,7 +27,8 @@ typedef enum {
     INGRESS_OUT_OK,              // SESSION / HISTORY / STATUS done (result_json)
     INGRESS_OUT_SIG_MISSING,     // STORE with check_sig: the tenant requires a signature and the request has none
     INGRESS_OUT_SIG_INVALID,     // STORE with check_sig: the signature is wrong, expired or malformed
-    INGRESS_OUT_SIG_UNAVAILABLE  // STORE with check_sig: the tenant's secret variable is unset or not LULL_TENANT_…
+    INGRESS_OUT_SIG_UNAVAILABLE, // STORE with check_sig: the tenant's secret variable is unset or not LULL_TENANT_…
+    INGRESS_OUT_ORIGIN_REFUSED   // SESSION / STORE with origin: the tenant does not list that web chat origin
 } ingress_outcome_t;
 
 typedef struct ingress_item ingress_item_t;
@@ -51,10 +52,14 @@ struct ingress_item {
     const char *body;
     size_t body_len;
     const char *arg[4];       // SESSION / HISTORY / STATUS arguments
+    // SESSION and a web chat STORE from a browser page of another origin: the Origin header, which the tenant's
+    // chat_allowed_origins must list; NULL = same origin or no browser (borrowed like row_json)
+    const char *origin;
     // results
     ingress_outcome_t outcome;
     int64_t tenant_id, contact_id, conversation_id, message_id;
     int64_t window_ms;
+    bool sig_verified;        // STORE with check_sig: a tenant secret verified the signature
     char *result_json;        // SESSION / HISTORY / STATUS: owned by the item after done (caller frees)
     char error[160];          // why, for FAILED / UNAVAILABLE
     ingress_item_done_fn *done;
@@ -76,6 +81,7 @@ typedef struct {
     int inbound_hwm;         // ZMQ_SNDHWM per push socket
     int history_limit;       // messages returned by HISTORY
     lull_metrics_t *metrics;
+    const char *pool;        // NULL: the writers; "reader": a pool serving HISTORY only (its metrics labelled so)
 } ingress_writer_cfg_t;
 
 // Starts the writer thread (connects to the database in the background). NULL on failure.

@@ -59,6 +59,7 @@ static const s_flag_t s_tenant_flags[] = {
     {"max-attempts", "max_attempts", K_JSON, "N", NULL},
     {"daily-limit-tenant", "daily_limit_tenant", K_JSON, "N|null", NULL},
     {"daily-limit-contact", "daily_limit_contact", K_JSON, "N|null", NULL},
+    {"chat-origins", "chat_allowed_origins", K_LIST, "ORIGIN,ORIGIN,...", NULL},
     {"extraction-fields", "extraction_fields", K_JSON, "JSON", NULL},
     {"numbers", "twilio_numbers", K_LIST, "NUM,NUM,...", NULL},
     {"twilio-numbers", "twilio_numbers", K_LIST, "NUM,NUM,...", NULL},

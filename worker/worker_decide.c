@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+// What a web chat contact is told when a daily limit ends its burst.
+static const char *const s_unavailable = "The assistant is unavailable right now, please try again later.";
 static const char *const s_default_safe =
     "Sorry, I can't help with that here. A member of our team will get back to you.";
 
@@ -92,6 +94,12 @@ void worker_decide_plan(const worker_load_t *l, const char *burst, bool limit_on
         plan->outcome = LULL_OUTCOME_FAILED_PERMANENT;
         plan->detail = l->has_limit_tenant && l->used_tenant >= l->limit_tenant ? "daily limit (tenant)"
                                                                                   : "daily limit (contact)";
+        if (l->channel && strcmp(l->channel, "webchat") == 0) {
+            // a web chat page must not stay silent: it is told, with a reply that costs no LLM call
+            plan->outcome = LULL_OUTCOME_REPLIED;
+            plan->reply = s_unavailable;
+            plan->kind = "unavailable";
+        }
     } else {
         plan->why = WORKER_PLAN_CALL;
     }

@@ -31,7 +31,7 @@ it_start worker env "${common[@]}" LULL_OPS_PORT="$OPS_W" LULL_LOG_FILE="$IT_TMP
 it_start sender env "${common[@]}" LULL_OPS_PORT="$OPS_X" LULL_LOG_FILE="$IT_TMP/sender.jsonl" \
     LULL_SENDER_BIND="$Z_OUT" LULL_SENDER_POLL_MS=200 LULL_SENDER_CALLBACK_ALLOW=127.0.0.0/8 "$LULL_BIN/lull-sender"
 it_start ingress env "${common[@]}" LULL_OPS_PORT="$OPS_I" LULL_LOG_FILE="$IT_TMP/ingress.jsonl" \
-    LULL_HTTP_PORT="$HTTP_PORT" LULL_SCHEDULERS="$Z_IN" "$LULL_BIN/lull-ingress"
+    LULL_HTTP_PORT="$HTTP_PORT" LULL_SCHEDULERS="$Z_IN" LULL_CHAT_STREAM_LIFETIME_MS=1500 "$LULL_BIN/lull-ingress"
 it_start admin env "${common[@]}" LULL_OPS_PORT="$OPS_A" LULL_LOG_FILE="$IT_TMP/admin.jsonl" \
     LULL_ADMIN_PORT="$ADMIN_PORT" LULL_SCHEDULER_CONTROLS="$Z_CTL" LULL_SENDERS="$Z_OUT" LULL_ADMIN_TOKEN="$ADMIN_TOKEN" \
     "$LULL_BIN/lull-admin"
@@ -78,6 +78,10 @@ contact:And a wool scarf?
 bot:$(it_sql "SELECT m.body FROM messages m JOIN conversations v ON v.id = m.conversation_id
                WHERE v.external_conversation_id = '$session' AND m.author = 'bot' ORDER BY m.id DESC LIMIT 1")" "$bubbles"
 it_check_match "the reply came over the SSE stream" 'lull_ingress_chat_events_total [1-9]' "$(curl -s "http://127.0.0.1:$OPS_I/metrics")"
+it_check "the page reopened its stream after the server ended it (lifetime 1.5 s): at least 3 stream requests" \
+    test "$(jq -r '.streams // 0' <<<"$out" 2>/dev/null || echo 0)" -ge 3
+it_check "the server ended streams at their lifetime" grep -q 'event: end' <(curl -sN --max-time 5 \
+    "$ING/api/v1/chat/stream/$session?after=0")
 it_check "a screenshot was taken" test -s "$IT_TMP/webchat.png"
 # escalation and a person's reply
 it_check_eq "the escalation was recorded for the session's conversation" "escalated|keyword" \

@@ -1,11 +1,12 @@
 // Drives the web chat page (GET /chat) in Debian's headless Chromium with playwright-core: waits for the
 // session and the stream, sends a message, waits for the bot's reply to appear in the page, takes a
-// screenshot, reloads (same session from the history, no duplicates) and gets a second reply live. With
+// screenshot, reloads (same session from the history, no duplicates), waits until the server has ended the stream
+// at its lifetime and the page has opened the next one, and gets a second reply live. With
 // ADMIN_URL and ADMIN_TOKEN: sends a message that escalates, waits for the page's notice that a person will
 // answer (the stream's escalation event), has a person reply through lull-admin and waits for it to appear
 // live, marked as from a person. Usage: node webchat_page.js BASE_URL SCREENSHOT_PATH USER_DATA_DIR
-// [ADMIN_URL ADMIN_TOKEN]. Prints one JSON line {"session","sent","reply","bubbles","notice","person"};
-// exits 1 with a reason on failure.
+// [ADMIN_URL ADMIN_TOKEN]. Prints one JSON line {"session","sent","reply","bubbles","streams","notice","person"}
+// (streams: stream requests the page made); exits 1 with a reason on failure.
 'use strict';
 const { chromium } = require('playwright-core');
 
@@ -23,6 +24,14 @@ async function main() {
         const page = ctx.pages()[0] || await ctx.newPage();
         const errors = [];
         page.on('pageerror', (e) => errors.push(String(e)));
+        let streams = 0;  // GET /api/v1/chat/stream/… requests the page made (one per reconnect)
+        page.on('request', (r) => { if (r.url().includes('/api/v1/chat/stream/')) streams++; });
+        const until = async (cond, ms, what) => {
+            for (const end = Date.now() + ms; !cond();) {
+                if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+                await new Promise((ok) => setTimeout(ok, 20));
+            }
+        };
         const resp = await page.goto(base + '/chat');
         if (!resp || resp.status() !== 200) throw new Error('GET /chat answered ' + (resp && resp.status()));
         await page.waitForSelector('#text:not([disabled])', { timeout: 15000 });
@@ -41,6 +50,10 @@ async function main() {
         await page.waitForSelector('#log li.bot', { timeout: 15000 });
         const again = await page.evaluate(() => sessionStorage.getItem('lull.session'));
         if (again !== session) throw new Error('the reload opened another session: ' + again);
+        // the server ends each stream after LULL_CHAT_STREAM_LIFETIME_MS: the page opens the next one by itself
+        const opened = streams;
+        await until(() => streams >= opened + 1, 20000, 'the page to reconnect after a stream ended');
+        await page.waitForSelector('#status[data-state="live"]', { timeout: 15000 });
         await page.fill('#text', 'And a wool scarf?');
         await page.press('#text', 'Enter');
         await page.waitForFunction(() => document.querySelectorAll('#log li.bot').length >= 2, null, { timeout: 30000 });
@@ -64,7 +77,7 @@ async function main() {
             await page.screenshot({ path: shot.replace(/\.png$/, '') + '-person.png', fullPage: true });
         }
         if (errors.length) throw new Error('page errors: ' + errors.join('; '));
-        console.log(JSON.stringify({ session, sent, reply, bubbles, notice, person }));
+        console.log(JSON.stringify({ session, sent, reply, bubbles, streams, notice, person }));
     } finally {
         await ctx.close();
     }

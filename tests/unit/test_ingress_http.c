@@ -90,7 +90,7 @@ LULL_TEST(chat_session_without_random_bytes_is_503)
                                .batch_max = 16, .queue_max = 16, .inbound_hwm = 10, .history_limit = 10,
                                .metrics = metrics};
     writer = metrics ? ingress_writer_new(&wc) : NULL;
-    http = writer ? ingress_http_new(&cfg, writer, metrics) : NULL;
+    http = writer ? ingress_http_new(&cfg, writer, NULL, metrics) : NULL;
     LULL_CHECK(http != NULL);
     if (!http) goto cleanup;
 

@@ -127,6 +127,19 @@ LULL_TEST(plan_order)
     l.limit_tenant = 0;
     worker_decide_plan(&l, "hello", false, &p);
     LULL_CHECK_EQ_STR(p.detail, "daily limit (tenant)");
+    LULL_CHECK_EQ_INT(p.outcome, LULL_OUTCOME_FAILED_PERMANENT);  // not a web chat: nothing is sent
+    LULL_CHECK(p.reply == NULL);
+    // a web chat contact is told, with a reply that costs no LLM call
+    l.channel = "webchat";
+    worker_decide_plan(&l, "hello", false, &p);
+    LULL_CHECK_EQ_INT(p.why, WORKER_PLAN_DAILY_LIMIT);
+    LULL_CHECK_EQ_INT(p.outcome, LULL_OUTCOME_REPLIED);
+    LULL_CHECK_EQ_STR(p.kind, "unavailable");
+    LULL_CHECK(p.reply && strstr(p.reply, "unavailable right now") != NULL);
+    l.has_limit_tenant = false;  // the contact's own limit: told the same way
+    worker_decide_plan(&l, "hello", false, &p);
+    LULL_CHECK_EQ_STR(p.detail, "daily limit (contact)");
+    LULL_CHECK_EQ_INT(p.outcome, LULL_OUTCOME_REPLIED);
 }
 
 LULL_TEST(chain_and_models)
