@@ -95,7 +95,7 @@ admin_agents_check_t admin_agents_check(admin_auth_t *auth, const char *bootstra
         s_set_admin(req);
         return ADMIN_AGENTS_OK;
     }
-    return s_failed(auth, req);
+    return header ? s_failed(auth, req) : ADMIN_AGENTS_REFUSED;  // no credentials at all: nothing was guessed
 }
 
 const admin_agent_t *admin_req_agent(const admin_req_t *req) { return &req->agent; }

@@ -24,7 +24,7 @@ typedef enum {
     ADMIN_AGENTS_OK = 0,    // the bootstrap token: req->agent is the admin
     ADMIN_AGENTS_VERIFY,    // an agent token: verified by admin_agents_authorise on an admin thread
     ADMIN_AGENTS_DISABLED,  // 403 admin_disabled: no bootstrap token is set and this is no agent token
-    ADMIN_AGENTS_REFUSED,   // 401 unauthorized (a failure counted against the address)
+    ADMIN_AGENTS_REFUSED,   // 401 unauthorized (a failure counted against the address when a header was given)
     ADMIN_AGENTS_LOCKED,    // 429 too_many_failures: req->retry_after_s is set
 } admin_agents_check_t;
 

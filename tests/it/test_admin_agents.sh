@@ -57,7 +57,7 @@ it_check_match "the token carries the agent's id" "^lla_${alice_id}_" "$ALICE"
 it_check_match "only a salted PBKDF2 hash is stored" '^pbkdf2-sha256\$210000\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$' \
     "$(it_sql "SELECT token_hash FROM agents WHERE name = 'alice'")"
 it_check_eq "the stored hash holds no part of the token" 0 \
-    "$(it_sql "SELECT count(*) FROM agents WHERE strpos(token_hash, '${ALICE##*_}') > 0")"
+    "$(it_sql "SELECT count(*) FROM agents WHERE strpos(token_hash, '${ALICE#lla_*_}') > 0")"
 
 # --- list ---------------------------------------------------------------------------------------------------
 ctl agents list
@@ -172,7 +172,10 @@ adm_noauth GET /api/v1/conversations
 it_check_eq "no token → 401" 401 "$ADM_CODE"
 
 # --- lockout -----------------------------------------------------------------------------------------------------
-# the failures above came from 127.0.0.1 (5 of them); this client is 127.0.0.2: 10 failures are 401, the 11th 429
+# the failures above came from 127.0.0.1; this client is 127.0.0.2: 10 failures are 401, the 11th 429. Requests
+# without any Authorization header are refused but not counted (nothing was guessed).
+for i in $(seq 1 12); do adm_noauth GET /api/v1/conversations --interface 127.0.0.2; done
+it_check_eq "twelve requests without a token: still 401" 401 "$ADM_CODE"
 codes=""
 for i in $(seq 1 10); do
     if [ $((i % 2)) -eq 0 ]; then tok="lla_${boss_id}_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"; else tok="nope-$i"; fi
@@ -201,7 +204,7 @@ for t in "$ALICE" "$ALICE2" "$BOSS" "$CAROL"; do
     for f in "$IT_TMP"/*; do
         [ -f "$f" ] || continue
         case "$f" in "$IT_TMP"/ctl.err | "$IT_TMP"/as.* | "$IT_TMP"/adm.*) continue ;; esac
-        grep -qF -- "${t##*_}" "$f" && leaks="$leaks $(basename "$f")"
+        grep -qF -- "${t#lla_*_}" "$f" && leaks="$leaks $(basename "$f")"
     done
 done
 it_check_eq "no token in any log file" "" "$leaks"

@@ -100,10 +100,12 @@ LULL_TEST(check_bootstrap_and_lockout)
     LULL_CHECK(req.authorization == agent + 7);
     LULL_CHECK(!req.agent.admin);
     LULL_CHECK_EQ_INT(admin_agents_check(auth, "", "Bearer boot", &req), ADMIN_AGENTS_DISABLED);
-    // wrong tokens: a prefix, a longer one, none; the third failure (fail_max 2) locks the address
+    // wrong tokens: a prefix, a longer one, another scheme; no header at all is refused but not counted (nothing
+    // was guessed); the third failure (fail_max 2) locks the address
     LULL_CHECK_EQ_INT(admin_agents_check(auth, "boot", "Bearer boo", &req), ADMIN_AGENTS_REFUSED);
+    for (int i = 0; i < 5; i++) LULL_CHECK_EQ_INT(admin_agents_check(auth, "boot", NULL, &req), ADMIN_AGENTS_REFUSED);
     LULL_CHECK_EQ_INT(admin_agents_check(auth, "boot", "Bearer boots", &req), ADMIN_AGENTS_REFUSED);
-    LULL_CHECK_EQ_INT(admin_agents_check(auth, "boot", NULL, &req), ADMIN_AGENTS_LOCKED);
+    LULL_CHECK_EQ_INT(admin_agents_check(auth, "boot", "Basic Ym9vdA==", &req), ADMIN_AGENTS_LOCKED);
     LULL_CHECK(req.retry_after_s >= 4 && req.retry_after_s <= 5);
     // locked: even the right token is refused from that address; another address is not
     LULL_CHECK_EQ_INT(admin_agents_check(auth, "boot", "Bearer boot", &req), ADMIN_AGENTS_LOCKED);
