@@ -3,6 +3,9 @@
 // cache of verified tokens.
 #include "../../admin/admin_agents.h"
 #include "../../admin/admin_auth.h"
+#include "../../admin/admin_http.h"
+#include "../../admin/admin_routes.h"
+#include "lull_json.h"
 #include "lull_crypto.h"
 #include "lull_test.h"
 
@@ -168,6 +171,45 @@ LULL_TEST(verified_token_cache)
     admin_auth_destroy(&auth);
 }
 
+// The role of each route: the conversation work is open to agents, everything that configures lull or reads
+// across tenants needs role admin, and the OpenAPI document says so per operation.
+LULL_TEST(route_roles)
+{
+    static const char *const agent_ops[] = {"conversationsList", "conversationShow", "conversationMessages",
+                                            "conversationHandback", "conversationReply", "escalationsList",
+                                            "agentsMe", NULL};
+    static const char *const admin_prefixes[] = {"/api/v1/tenants", "/api/v1/prompts", "/api/v1/inventory",
+                                                 "/api/v1/usage", "/api/v1/config", "/api/v1/dead-letters",
+                                                 "/api/v1/windows", "/api/v1/test/", "/api/v1/health", "/timers",
+                                                 "/process-chat", "/config", "/api/v1/ai/", NULL};
+    for (int r = 0; r < ADMIN_R_COUNT; r++) {
+        const lull_route_t *row = &admin_routes[r];
+        bool agent = false;
+        for (int i = 0; agent_ops[i]; i++) agent = agent || strcmp(agent_ops[i], row->op_id) == 0;
+        if (agent) LULL_CHECK_EQ_INT(row->auth, LULL_AUTH_AGENT);
+        for (int i = 0; admin_prefixes[i]; i++)
+            if (strncmp(row->path, admin_prefixes[i], strlen(admin_prefixes[i])) == 0)
+                LULL_CHECK_EQ_INT(row->auth, LULL_AUTH_ADMIN);
+        if (strncmp(row->path, "/api/v1/agents", 14) == 0 && !agent) LULL_CHECK_EQ_INT(row->auth, LULL_AUTH_ADMIN);
+    }
+    LULL_CHECK_EQ_INT(LULL_AUTH_BEARER, LULL_AUTH_ADMIN);  // a row that only says "bearer" is admin-only
+    char *doc = admin_http_openapi_json();
+    char err[128];
+    cJSON *d = doc ? lull_json_parse(doc, strlen(doc), 64, err, sizeof err) : NULL;
+    LULL_CHECK(d != NULL);
+    const cJSON *paths = cJSON_GetObjectItemCaseSensitive(d, "paths");
+    const cJSON *reply = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(paths, "/api/v1/conversations/{conversation_id}/reply"), "post");
+    const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(paths, "/api/v1/tenants"), "get");
+    const cJSON *health = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(paths, "/health"), "get");
+    LULL_CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "x-required-role")), "agent");
+    LULL_CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(tenants, "x-required-role")), "admin");
+    LULL_CHECK(health && !cJSON_GetObjectItemCaseSensitive(health, "x-required-role"));
+    LULL_CHECK(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tenants, "responses"), "429") != NULL);
+    cJSON_Delete(d);
+    free(doc);
+}
+
 int main(void)
 {
     LULL_RUN(kdf_vector_and_format);
@@ -177,5 +219,6 @@ int main(void)
     LULL_RUN(check_bootstrap_and_lockout);
     LULL_RUN(lockout_window_and_bounded_table);
     LULL_RUN(verified_token_cache);
+    LULL_RUN(route_roles);
     return lull_test_summary();
 }
