@@ -198,6 +198,16 @@ it_wait_for "the lock ends (LULL_ADMIN_AUTH_LOCK_MS)" 30 boss_ok
 it_check_eq "then the right token works again" 200 "$ADM_CODE"
 it_check_match "the lock was logged" '"ev":"admin.auth_locked".*"client":"127.0.0.2"' "$(cat "$ADM_LOG")"
 
+# --- a lull-admin without a bootstrap token: agents still sign in ------------------------------------------------
+p2=$(it_free_port)
+it_start admin2 env LULL_ADMIN_PORT="$p2" LULL_OPS_PORT="$(it_free_port)" LULL_SCHEDULER_CONTROLS="$SCHED_CT" \
+    LULL_SENDERS= LULL_ADMIN_TOKEN= LULL_LOG_FILE="$IT_TMP/admin2.jsonl" "$LULL_BIN/lull-admin"
+it_wait_for "admin2 serving" 10 it_http_ok "http://127.0.0.1:$p2/health"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BOSS" "http://127.0.0.1:$p2/api/v1/tenants")
+it_check_eq "LULL_ADMIN_TOKEN empty: an admin agent still works" 200 "$code"
+body=$(curl -s -H "Authorization: Bearer $ADM_TOKEN" "http://127.0.0.1:$p2/api/v1/tenants")
+it_check_eq "  and any other token is admin_disabled" admin_disabled "$(jq -r .error.code <<<"$body")"
+
 # --- secrets never logged ----------------------------------------------------------------------------------------
 leaks=""
 for t in "$ALICE" "$ALICE2" "$BOSS" "$CAROL"; do
