@@ -37,6 +37,21 @@ static const lull_setting_t s_settings[] = {
     S_("LULL_HEALTH_TARGETS", LULL_CFG_LIST, "",
        "name=http://host:port/health of the other tiers, aggregated by GET /api/v1/health", false, 0, 16,
        health_targets),
+    S_("LULL_ADMIN_AUTH_FAIL_MAX", LULL_CFG_INT, "10",
+       "failed authentications one client address may make within LULL_ADMIN_AUTH_WINDOW_MS; one more locks the"
+       " address (429 with Retry-After) for LULL_ADMIN_AUTH_LOCK_MS", false, 1, 1000000, auth_fail_max),
+    S_("LULL_ADMIN_AUTH_WINDOW_MS", LULL_CFG_INT, "60000",
+       "the window in which failed authentications of one address are counted, milliseconds", false, 1, 86400000,
+       auth_window_ms),
+    S_("LULL_ADMIN_AUTH_LOCK_MS", LULL_CFG_INT, "60000",
+       "how long an address that failed too often is refused (429), milliseconds", false, 1, 86400000, auth_lock_ms),
+    S_("LULL_ADMIN_AUTH_ADDRESSES", LULL_CFG_INT, "4096",
+       "client addresses whose failures are tracked at most (a fixed table: a flood of addresses replaces the"
+       " least recently seen ones)", false, 16, 1000000, auth_addresses),
+    S_("LULL_ADMIN_AGENT_CACHE_MS", LULL_CFG_INT, "30000",
+       "an agent token verified once is trusted without the slow hash for this long, milliseconds (the agent's row,"
+       " and so a revocation, is still read on every request); 0 = hash every request", false, 0, 3600000,
+       agent_cache_ms),
 };
 
 const lull_proc_spec_t ADMIN_PROC = {

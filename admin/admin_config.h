@@ -20,6 +20,11 @@ typedef struct {
     int64_t threads;           // admin threads, each with its own database connection and sockets
     int64_t queue_max;         // admin requests waiting before new ones get 503
     lull_cfg_list_t health_targets;  // name=http://host:port/health items (GET /api/v1/health; 0..16)
+    int64_t auth_fail_max;     // failed authentications one address may make per window; one more → 429
+    int64_t auth_window_ms;    // the counting window of failed authentications, milliseconds
+    int64_t auth_lock_ms;      // how long a locked address gets 429, milliseconds
+    int64_t auth_addresses;    // addresses tracked at most (a flood of addresses cannot grow the table)
+    int64_t agent_cache_ms;    // a verified agent token skips the slow hash this long, milliseconds (0 = never)
 } admin_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

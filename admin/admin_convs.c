@@ -1,6 +1,7 @@
 // Admin routes over conversations, their messages, hand-backs, human replies (an outbox row and an OUTBOX
 // wake-up to the senders) and escalations: one SQL statement each, the JSON built by PostgreSQL.
 #include "admin_convs.h"
+#include "admin_agents.h"
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_proto.h"
@@ -17,6 +18,17 @@
     " 'last_error', o.last_error, 'delivery_status', o.delivery_status, 'delivery_error', o.delivery_error,"     \
     " 'cancel_reason', o.cancel_reason, 'cancelled_at', o.cancelled_at)"                                        \
     " FROM outbox o WHERE o.message_id = x.id ORDER BY o.id LIMIT 1) AS delivery"
+
+// The agent of a message (messages aliased x) or of an agent_actions row (aliased x): null when no person acted.
+#define S_AGENT                                                                                                 \
+    "CASE WHEN x.agent_name IS NOT NULL THEN json_build_object('id', x.agent_id, 'name', x.agent_name,"          \
+    " 'display_name', coalesce((SELECT nullif(g.display_name, '') FROM agents g WHERE g.id = x.agent_id),"       \
+    " x.agent_name)) END"
+// The latest agent_actions row of conversation c among the actions list, as JSON (or null).
+#define S_LAST_ACTION(list)                                                                                     \
+    "(SELECT json_build_object('id', x.id, 'action', x.action, 'agent', " S_AGENT ", 'message_id', x.message_id," \
+    " 'created_at', x.created_at) FROM agent_actions x WHERE x.conversation_id = c.id AND x.action IN (" list ")" \
+    " ORDER BY x.id DESC LIMIT 1)"
 
 static const char *const s_statuses[] = {"open", "escalated", "paused", "closed", NULL};
 
@@ -63,14 +75,18 @@ static const char s_sql_conv_show[] =
     "   'first_name', ct.first_name, 'last_name', ct.last_name, 'profile_name', ct.profile_name, 'phone', ct.phone,"
     "   'metadata', ct.metadata) FROM contacts ct WHERE ct.id = c.contact_id),"
     " 'messages', (SELECT coalesce(json_agg(m ORDER BY m.id), '[]'::json) FROM (SELECT id, direction, author, body,"
-    "   media, created_at, " S_DELIVERY " FROM messages x WHERE conversation_id = c.id ORDER BY id DESC"
-    "   LIMIT $2::int) m),"
+    "   media, created_at, " S_DELIVERY ", " S_AGENT " AS agent FROM messages x WHERE conversation_id = c.id"
+    "   ORDER BY id DESC LIMIT $2::int) m),"
     " 'analyses', (SELECT coalesce(json_agg(a ORDER BY a.id), '[]'::json) FROM (SELECT id, message_id,"
     "   upto_message_id, sentiment, sentiment_confidence, intent, priority, escalate, escalate_reason, entities,"
     "   extracted, provider, model, created_at FROM analyses WHERE conversation_id = c.id ORDER BY id DESC"
     "   LIMIT $2::int) a),"
     " 'escalations', (SELECT coalesce(json_agg(e ORDER BY e.id), '[]'::json) FROM (SELECT id, reason, source,"
-    "   created_at, resolved_at FROM escalations WHERE conversation_id = c.id ORDER BY id DESC LIMIT $2::int) e)"
+    "   created_at, resolved_at FROM escalations WHERE conversation_id = c.id ORDER BY id DESC LIMIT $2::int) e),"
+    " 'agent_actions', (SELECT coalesce(json_agg(a ORDER BY a.id), '[]'::json) FROM (SELECT x.id, x.action,"
+    "   " S_AGENT " AS agent, x.message_id, x.created_at FROM agent_actions x WHERE x.conversation_id = c.id"
+    "   ORDER BY x.id DESC LIMIT $2::int) a),"
+    " 'paused_by', " S_LAST_ACTION("'reply', 'takeover'") ", 'handed_back_by', " S_LAST_ACTION("'handback'")
     ")::text FROM conversations c WHERE c.id = $1::bigint";
 
 void admin_convs_show(admin_ctx_t *ctx, admin_req_t *req)
@@ -87,7 +103,8 @@ static const char s_sql_conv_messages[] =
     "SELECT CASE WHEN EXISTS (SELECT 1 FROM conversations WHERE id = $1::bigint) THEN"
     " json_build_object('messages', coalesce(json_agg(m ORDER BY m.id), '[]'::json),"
     "  'next_after', CASE WHEN count(*) = $3::int THEN max(m.id) END)::text END FROM ("
-    " SELECT id, direction, author, body, media, provider_message_id, created_at, " S_DELIVERY " FROM messages x"
+    " SELECT id, direction, author, body, media, provider_message_id, created_at, " S_DELIVERY ", " S_AGENT " AS agent"
+    " FROM messages x"
     " WHERE conversation_id = $1::bigint AND id > $2::bigint ORDER BY id LIMIT $3::int) m";
 
 void admin_convs_messages(admin_ctx_t *ctx, admin_req_t *req)
@@ -101,13 +118,26 @@ void admin_convs_messages(admin_ctx_t *ctx, admin_req_t *req)
     admin_util_sql_answer(ctx, req, s_sql_conv_messages, 3, p, "no such conversation");
 }
 
+// Adds {"id","name","display_name"} of who under key to o.
+static void s_add_agent(cJSON *o, const char *key, const admin_agent_t *who)
+{
+    cJSON *a = cJSON_AddObjectToObject(o, key);
+    if (!a) return;
+    if (who->id > 0) cJSON_AddNumberToObject(a, "id", (double)who->id);
+    else cJSON_AddNullToObject(a, "id");
+    cJSON_AddStringToObject(a, "name", who->name);
+    cJSON_AddStringToObject(a, "display_name", *who->display_name ? who->display_name : who->name);
+}
+
 static const char s_sql_handback[] =
     "WITH u AS (UPDATE conversations c SET status = 'open', paused_until = NULL, updated_at = now(),"
     "  cancelled_upto = CASE WHEN $2::bool THEN c.cancelled_upto ELSE greatest(c.cancelled_upto, c.last_inbound_id) END"
     "  WHERE c.id = $1::bigint AND (c.status IN ('escalated', 'paused') OR c.paused_until IS NOT NULL)"
     "  RETURNING c.id, c.cancelled_upto, c.last_inbound_id, c.answered_upto),"
     " e AS (UPDATE escalations SET resolved_at = now() WHERE conversation_id IN (SELECT id FROM u)"
-    "  AND resolved_at IS NULL RETURNING id)"
+    "  AND resolved_at IS NULL RETURNING id),"
+    " a AS (INSERT INTO agent_actions (conversation_id, agent_id, agent_name, action)"
+    "  SELECT id, $3::bigint, $4, 'handback' FROM u)"
     " SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM e), (SELECT status FROM conversations WHERE id = $1::bigint),"
     "  (SELECT json_build_object('id', id, 'status', 'open', 'cancelled_upto', cancelled_upto, 'last_inbound_id',"
     "   last_inbound_id, 'answered_upto', answered_upto) FROM u)";
@@ -130,8 +160,10 @@ void admin_convs_handback(admin_ctx_t *ctx, admin_req_t *req)
     cJSON_Delete(b);
     char sc[24];
     snprintf(sc, sizeof sc, "%lld", (long long)conv);
-    const char *p[2] = {sc, pending ? "true" : "false"};
-    PGresult *r = lull_db_exec(ctx->db, s_sql_handback, 2, p);
+    char sa[24];
+    const admin_agent_t *who = admin_req_agent(req);
+    const char *p[4] = {sc, pending ? "true" : "false", admin_agents_id_param(req, sa, sizeof sa), who->name};
+    PGresult *r = lull_db_exec(ctx->db, s_sql_handback, 4, p);
     if (!r) {
         admin_util_db_error(ctx, req);
         return;
@@ -151,10 +183,12 @@ void admin_convs_handback(admin_ctx_t *ctx, admin_req_t *req)
         if (o) {
             cJSON_AddNumberToObject(o, "escalations_resolved", (double)resolved);
             cJSON_AddBoolToObject(o, "answer_pending", pending);
+            s_add_agent(o, "handed_back_by", who);
             body = lull_json_print(o);
             cJSON_Delete(o);
         }
-        LOG_INFO("admin.handback", "conversation handed back to the bot", "conv", LI(conv), "resolved", LI(resolved));
+        LOG_INFO("admin.handback", "conversation handed back to the bot", "conv", LI(conv), "resolved", LI(resolved),
+                 "agent", LS(who->name));
         admin_util_answer(req, 200, body);
     }
     PQclear(r);
@@ -215,8 +249,10 @@ static const char s_sql_reply[] =
     "WITH c AS (SELECT c.id, c.tenant_id, c.channel, c.business_address, c.external_conversation_id,"
     "  ct.external_id, t.human_pause_ms FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
     "  JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1::bigint FOR UPDATE OF c),"
-    " m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
-    "  SELECT id, tenant_id, channel, 'out', 'human', $2 FROM c RETURNING id, conversation_id),"
+    " m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body, agent_id, agent_name)"
+    "  SELECT id, tenant_id, channel, 'out', 'human', $2, $4::bigint, $5 FROM c RETURNING id, conversation_id),"
+    " a AS (INSERT INTO agent_actions (conversation_id, agent_id, agent_name, action, message_id)"
+    "  SELECT conversation_id, $4::bigint, $5, 'reply', id FROM m),"
     " o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, sender_address, payload,"
     "   idempotency_key)"
     "  SELECT c.tenant_id, c.id, m.id, c.channel,"
@@ -322,8 +358,10 @@ void admin_convs_reply(admin_ctx_t *ctx, admin_req_t *req)
         cJSON_Delete(b);
         return;
     }
-    const char *p[3] = {sc, text, key ? okey : NULL};
-    PGresult *r = lull_db_exec(ctx->db, s_sql_reply, 3, p);
+    char sa[24];
+    const admin_agent_t *who = admin_req_agent(req);
+    const char *p[5] = {sc, text, key ? okey : NULL, admin_agents_id_param(req, sa, sizeof sa), who->name};
+    PGresult *r = lull_db_exec(ctx->db, s_sql_reply, 5, p);
     if (!r && key && strcmp(lull_db_sqlstate(ctx->db), "23505") == 0) {  // the same key, concurrently
         if (s_reply_replayed(ctx, req, okey, conv, text) == 0)
             admin_util_error(req, 409, "idempotency_conflict", "retry");
@@ -348,6 +386,7 @@ void admin_convs_reply(admin_ctx_t *ctx, admin_req_t *req)
     cJSON_AddNumberToObject(o, "message_id", (double)mid);
     cJSON_AddNumberToObject(o, "outbox_id", (double)oid);
     cJSON_AddStringToObject(o, "paused_until", until ? until : "");
+    s_add_agent(o, "agent", who);
     PQclear(r);
     if (ctx->senders) {  // a lost wake-up is fine: the sender polls the table
         lull_msg_t w = {.type = LULL_MSG_OUTBOX};
@@ -355,7 +394,8 @@ void admin_convs_reply(admin_ctx_t *ctx, admin_req_t *req)
         if (lull_proto_send(zsock_resolve(ctx->senders), &w, ZMQ_DONTWAIT) != 0)
             LOG_WARN("admin.outbox_wake_dropped", "OUTBOX wake-up not sent (sender busy or absent)", "outbox", LI(oid));
     }
-    LOG_INFO("admin.human_reply", "human reply queued", "conv", LI(conv), "msg", LI(mid), "outbox", LI(oid));
+    LOG_INFO("admin.human_reply", "human reply queued", "conv", LI(conv), "msg", LI(mid), "outbox", LI(oid), "agent",
+             LS(who->name));
     admin_util_answer(req, 200, lull_json_print(o));
     cJSON_Delete(o);
 }

@@ -3,6 +3,7 @@
 // reads the path's id, answers /health and /openapi.json itself and queues everything else to the admin
 // threads while the connection is suspended.
 #include "admin_http.h"
+#include "admin_agents.h"
 #include "admin_crud.h"
 #include "admin_pool.h"
 #include "admin_routes.h"
@@ -30,6 +31,7 @@ struct admin_http {
     const admin_cfg_t *cfg;
     struct MHD_Daemon *daemon;
     admin_pool_t *pool;
+    admin_auth_t *auth;  // lockout of failing addresses, verified agent tokens
     struct MHD_Response *openapi;  // GET /openapi.json
     lull_histogram_t *latency[ADMIN_R_COUNT + 1];  // by route (operationId), the last: no route
     lull_metrics_t *metrics;
@@ -79,20 +81,54 @@ static void s_admin_done(admin_req_t *a, void *arg)
     MHD_resume_connection(req->conn);
 }
 
-// The bearer check of a LULL_AUTH_BEARER row: true when the request may go on, else the answer is queued.
+// Queues a 429 with Retry-After (seconds), counted like the other refusals; logged by the caller (sampled).
+static enum MHD_Result s_too_many(s_req_t *req, int64_t retry_after_s)
+{
+    lull_counter_add(lull_metrics_counter(req->srv->metrics, "lull_admin_rejected_total", "reason=\"too_many_failures\"",
+                                          "admin requests refused before a handler ran, by reason"),
+                     1);
+    char *body = lull_json_error_body("too_many_failures",
+                                      "too many failed authentications from this address: try again after Retry-After seconds");
+    struct MHD_Response *r = body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    char secs[24];
+    snprintf(secs, sizeof secs, "%lld", (long long)(retry_after_s > 0 ? retry_after_s : 1));
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Retry-After", secs);
+    enum MHD_Result ret = MHD_queue_response(req->conn, 429, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+// The credentials check of a row that needs a token (admin_agents_check): true when the request may go on (an
+// agent's token is verified on the admin thread), else the answer is queued.
 static bool s_authorised(s_req_t *req, enum MHD_Result *ret)
 {
-    const char *tok = req->srv->cfg->token;
-    if (!tok || !*tok) {
-        *ret = s_error(req, 403, "admin_disabled", "the admin API is disabled: LULL_ADMIN_TOKEN is not set", NULL);
+    admin_req_t *a = &req->admin;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, a->client, sizeof a->client);
+    else if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, a->client, sizeof a->client);
+    const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
+    switch (admin_agents_check(req->srv->auth, req->srv->cfg->token, h, a)) {
+    case ADMIN_AGENTS_OK:
+    case ADMIN_AGENTS_VERIFY: return true;
+    case ADMIN_AGENTS_DISABLED:
+        *ret = s_error(req, 403, "admin_disabled",
+                       "the admin API is disabled: LULL_ADMIN_TOKEN is not set (agent tokens still work)", NULL);
         return false;
+    case ADMIN_AGENTS_LOCKED: *ret = s_too_many(req, a->retry_after_s); return false;
+    case ADMIN_AGENTS_REFUSED: break;
     }
-    const char *a = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
-    if (a && strncasecmp(a, "Bearer ", 7) == 0 && lull_ct_equal(a + 7, strlen(a + 7), tok, strlen(tok))) return true;
     LOG_INFO("admin.unauthorized", "admin request without a valid bearer token", "route", LS(s_route_name(req->route)),
-             "token_given", LB(a != NULL));
+             "token_given", LB(h != NULL));
     *ret = s_error(req, 401, "unauthorized",
-                   a ? "the bearer token is wrong" : "missing Authorization: Bearer <LULL_ADMIN_TOKEN> header", NULL);
+                   h ? "the bearer token is wrong" : "missing Authorization: Bearer <token> header", NULL);
     return false;
 }
 
@@ -155,7 +191,7 @@ static enum MHD_Result s_route(s_req_t *req, const char *method, const char *ver
     if (r == -2) return s_error(req, 405, "method_not_allowed", "method not allowed on this route", allow);
     if (r < 0) return s_error(req, 404, "not_found", "no such route", NULL);
     enum MHD_Result ret = MHD_NO;
-    if (admin_routes[r].auth == LULL_AUTH_BEARER && !s_authorised(req, &ret)) return ret;
+    if (admin_routes[r].auth != LULL_AUTH_NONE && !s_authorised(req, &ret)) return ret;
     if (!s_path_id(req, &args))
         return s_error(req, 400, "bad_id", "the id in the path must be a positive integer", NULL);
     const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Length");
@@ -202,6 +238,10 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     if (st == ST_DONE) {
         char *body = req->admin.answer;
         req->admin.answer = NULL;
+        if (req->admin.status == 429) {  // an agent's token failed once too often (admin_agents_authorise)
+            free(body);
+            return s_too_many(req, req->admin.retry_after_s);
+        }
         return lull_httpd_send(req->conn, (unsigned)req->admin.status, "application/json", body, NULL);
     }
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
@@ -263,7 +303,14 @@ admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics)
                            .config_json = config_json,
                            .health_targets = &cfg->health_targets,
                            .health_timeout_ms = cfg->ctl_timeout_ms};
-    self->pool = config_json ? admin_pool_new(&pc) : NULL;
+    admin_auth_cfg_t ac = {.fail_max = cfg->auth_fail_max,
+                           .window_ms = cfg->auth_window_ms,
+                           .lock_ms = cfg->auth_lock_ms,
+                           .addresses = cfg->auth_addresses,
+                           .cache_ms = cfg->agent_cache_ms,
+                           .cache_max = 256};
+    self->auth = admin_auth_new(&ac);
+    self->pool = config_json && self->auth ? admin_pool_new(&pc) : NULL;
     free(config_json);
     self->openapi = lull_openapi_response(admin_http_openapi_json());
     if (!self->pool || !self->openapi) goto fail;
@@ -303,6 +350,7 @@ void admin_http_destroy(admin_http_t **self_p)
     admin_pool_stop(self->pool);  // answers what it holds (resumes those connections); later ones get 503
     if (self->daemon) MHD_stop_daemon(self->daemon);
     admin_pool_destroy(&self->pool);
+    admin_auth_destroy(&self->auth);
     if (self->openapi) MHD_destroy_response(self->openapi);
     free(self);
     *self_p = NULL;

@@ -3,6 +3,7 @@
 // authorised by the HTTP thread, runs its route's handler (admin_routes.def) on one of them.
 #include "admin_pool.h"
 #include "admin_ctl.h"
+#include "admin_agents.h"
 #include "admin_routes.h"
 #include "lull_clock.h"
 #include "lull_log.h"
@@ -66,7 +67,7 @@ static void *s_thread(void *arg)
         else {
             int64_t t0 = lull_clock_mono_ms();
             LOG_DEBUG("admin.begin", "admin request taken", "method", LS(req->method));
-            admin_route_handlers[req->route](&self->ctx, req);
+            if (admin_agents_authorise(&self->ctx, req)) admin_route_handlers[req->route](&self->ctx, req);
             LOG_INFO("admin.request", "admin request", "method", LS(req->method), "status", LI(req->status), "ms",
                      LI(lull_clock_mono_ms() - t0));
         }

@@ -1,5 +1,6 @@
 // The tables of admin_routes.def.
 #include "admin_routes.h"
+#include "admin_agents.h"
 #include "admin_convs.h"
 #include "admin_crud.h"
 #include "admin_dead.h"

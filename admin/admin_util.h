@@ -17,12 +17,27 @@
 #define ADMIN_LIMIT_DEFAULT 50  // rows of a page when ?limit is absent
 #define ADMIN_LIMIT_MAX 1000    // the largest ?limit
 
+// Who acts on a request (plain data): set by the HTTP thread for the bootstrap token, by admin_agents_authorise
+// for an agent's token.
+typedef struct {
+    int64_t id;              // agents.id; 0 = the bootstrap LULL_ADMIN_TOKEN
+    char name[65];           // the agent's name ("admin" for the bootstrap token)
+    char display_name[129];  // shown to people ("" = the name)
+    bool admin;              // role admin (else role agent)
+} admin_agent_t;
+
+struct admin_auth;
+
 // One admin request. The caller fills the inputs (borrowed until done is called) and keeps the struct alive
 // until then; the admin object fills status and answer (owned by the caller afterwards: free(answer)).
 typedef struct admin_req {
     const char *method;          // "GET", "POST", …
     const char *uri;             // raw path + query
-    const char *authorization;   // the Authorization header, or NULL
+    const char *authorization;   // an agent's token (after "Bearer "), to be verified on an admin thread, or NULL
+    struct admin_auth *auth;     // the lockout and token cache (borrowed; set with authorization)
+    char client[48];             // the client's address (failures are counted per address)
+    admin_agent_t agent;         // who acts (valid once authorised; routes without auth: zeros)
+    int64_t retry_after_s;       // > 0: the answer carries Retry-After (429)
     const char *idempotency_key; // the Idempotency-Key header, or NULL
     const char *body;            // request body (NUL-terminated), may be ""
     size_t len;                  // body bytes

@@ -80,6 +80,15 @@ int lull_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
     return (int)n;
 }
 
+int lull_base64url_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+    int n = lull_base64_encode(in, len, out, cap);
+    if (n < 0) return -1;
+    while (n > 0 && out[n - 1] == '=') out[--n] = '\0';
+    for (int i = 0; i < n; i++) out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    return n;
+}
+
 bool lull_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
 {
     if (a_len != b_len) return false;
@@ -103,6 +112,61 @@ char *lull_random_id(const char *prefix, size_t nbytes, char *out, size_t cap)
         return NULL;
     }
     return out;
+}
+
+#define S_KDF_ALG "pbkdf2-sha256"
+#define S_KDF_SALT 16  // bytes
+#define S_KDF_OUT 32   // bytes
+
+static int s_pbkdf2(const void *secret, size_t len, const uint8_t *salt, size_t salt_len, uint32_t iterations,
+                    uint8_t out[S_KDF_OUT])
+{
+    if (len > INT32_MAX || iterations > INT32_MAX) return -1;
+    return PKCS5_PBKDF2_HMAC(secret, (int)len, salt, (int)salt_len, (int)iterations, EVP_sha256(), S_KDF_OUT, out) == 1
+               ? 0
+               : -1;
+}
+
+int lull_kdf_hash(const void *secret, size_t len, uint32_t iterations, char *out, size_t cap)
+{
+    uint8_t salt[S_KDF_SALT], hash[S_KDF_OUT];
+    char salt_b64[32], hash_b64[48];
+    if (cap) out[0] = '\0';
+    if (iterations < LULL_KDF_ITERATIONS_MIN || iterations > LULL_KDF_ITERATIONS_MAX) return -1;
+    if (lull_random_bytes(salt, sizeof salt) != 0 || s_pbkdf2(secret, len, salt, sizeof salt, iterations, hash) != 0)
+        return -1;
+    if (lull_base64_encode(salt, sizeof salt, salt_b64, sizeof salt_b64) < 0 ||
+        lull_base64_encode(hash, sizeof hash, hash_b64, sizeof hash_b64) < 0)
+        return -1;
+    int n = snprintf(out, cap, S_KDF_ALG "$%u$%s$%s", (unsigned)iterations, salt_b64, hash_b64);
+    OPENSSL_cleanse(hash, sizeof hash);
+    if (n < 0 || (size_t)n >= cap) {
+        if (cap) out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+bool lull_kdf_verify(const void *secret, size_t len, const char *stored)
+{
+    const char *p = stored;
+    if (!p || strncmp(p, S_KDF_ALG "$", sizeof S_KDF_ALG) != 0) return false;
+    p += sizeof S_KDF_ALG;
+    uint32_t iterations = 0;
+    size_t digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 9; p++, digits++) iterations = iterations * 10 + (uint32_t)(*p - '0');
+    if (digits == 0 || *p != '$' || iterations < LULL_KDF_ITERATIONS_MIN || iterations > LULL_KDF_ITERATIONS_MAX)
+        return false;
+    const char *salt_s = p + 1, *hash_s = strchr(salt_s, '$');
+    if (!hash_s) return false;
+    uint8_t salt[64], want[S_KDF_OUT + 4], got[S_KDF_OUT];
+    int salt_len = lull_base64_decode(salt_s, (size_t)(hash_s - salt_s), salt, sizeof salt);
+    int want_len = lull_base64_decode(hash_s + 1, strlen(hash_s + 1), want, sizeof want);
+    if (salt_len < 4 || want_len != S_KDF_OUT) return false;
+    if (s_pbkdf2(secret, len, salt, (size_t)salt_len, iterations, got) != 0) return false;
+    bool ok = CRYPTO_memcmp(got, want, S_KDF_OUT) == 0;
+    OPENSSL_cleanse(got, sizeof got);
+    return ok;
 }
 
 double lull_random_unit(void)

@@ -1,7 +1,7 @@
 // The OpenAPI 3.0.3 document of an HTTP server, built once at start-up from its parts:
 //  - the server's route table (lull_route.h, from its <tier>_routes.def): one operation per row, its
-//    parameters, request body and answers by component name; bearer rows get 401, 403 and 503 and the
-//    bearer security requirement;
+//    parameters, request body and answers by component name; bearer rows get 401, 403, 429 and 503, the
+//    bearer security requirement and x-required-role (admin or agent);
 //  - embedded JSON files (common/static/openapi_shared.json and the server's own), merged: everything else,
 //    chiefly what the operations refer to (a name two files define is an error);
 //  - schemas the server renders from its own tables (e.g. the admin field tables), through a callback.
@@ -55,7 +55,7 @@ static int s_cmp_answer(const void *a, const void *b)
     return ((const s_answer_t *)a)->status - ((const s_answer_t *)b)->status;
 }
 
-// The responses object of op: its own answers, plus 401, 403 and 503 for the bearer routes, by status.
+// The responses object of op: its own answers, plus 401, 403, 429 and 503 for the bearer routes, by status.
 static cJSON *s_responses(const lull_route_t *op)
 {
     s_answer_t a[24];
@@ -68,8 +68,8 @@ static cJSON *s_responses(const lull_route_t *op)
         else snprintf(a[n].name, sizeof a[n].name, "Error%d", a[n].status);
         n++;
     }
-    static const int admin_statuses[] = {401, 403, 503};
-    for (size_t k = 0; op->auth == LULL_AUTH_BEARER && k < 3; k++) {
+    static const int admin_statuses[] = {401, 403, 429, 503};
+    for (size_t k = 0; op->auth != LULL_AUTH_NONE && k < 4; k++) {
         bool have = false;
         for (size_t i = 0; i < n; i++) have = have || a[i].status == admin_statuses[k];
         if (have) continue;
@@ -103,10 +103,11 @@ static int s_add_op(cJSON *paths, const lull_route_t *op)
     if (tags) cJSON_AddItemToArray(tags, cJSON_CreateString(op->tag));
     cJSON_AddStringToObject(o, "summary", op->summary);
     cJSON *security = cJSON_AddArrayToObject(o, "security");  // [] = public
-    if (op->auth == LULL_AUTH_BEARER && security) {
+    if (op->auth != LULL_AUTH_NONE && security) {
         cJSON *req = cJSON_CreateObject();
         cJSON_AddArrayToObject(req, "bearer");
         cJSON_AddItemToArray(security, req);
+        cJSON_AddStringToObject(o, "x-required-role", op->auth == LULL_AUTH_AGENT ? "agent" : "admin");
     }
     char word[64];
     if (op->params) {

@@ -10,8 +10,11 @@
 
 typedef enum {
     LULL_AUTH_NONE = 0,  // public
-    LULL_AUTH_BEARER,    // Authorization: Bearer <the server's token>
+    LULL_AUTH_ADMIN,     // Authorization: Bearer <a token of role admin> (lull-admin: the bootstrap token or an agent's)
+    LULL_AUTH_AGENT,     // Authorization: Bearer <a token of role agent or admin>
 } lull_auth_t;
+// The first name of LULL_AUTH_ADMIN: a row that says only "a bearer token" needs the admin role.
+#define LULL_AUTH_BEARER LULL_AUTH_ADMIN
 
 #define LULL_ROUTE_MAX_ARGS 2  // {name} segments in one path pattern
 #define LULL_ROUTE_ALLOW_MAX 64  // bytes of an Allow header
@@ -19,7 +22,7 @@ typedef enum {
 typedef struct {
     const char *method;     // "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"
     const char *path;       // pattern: literal segments and {name} segments (one non-empty segment each)
-    lull_auth_t auth;
+    lull_auth_t auth;       // who may call it (the role a token needs)
     const char *op_id;      // OpenAPI operationId
     const char *tag;        // OpenAPI tag
     const char *summary;    // OpenAPI summary

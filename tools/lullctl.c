@@ -2,6 +2,7 @@
 // human-readable tables by default, the raw JSON with --json. Exit codes: 0 ok, 1 API or connection error,
 // 64 usage error.
 #include "lullctl_client.h"
+#include "lullctl_agents.h"
 #include "lullctl_tenants.h"
 
 #include "lull_json.h"
@@ -46,6 +47,8 @@ static const char s_usage[] =
     "  try TEXT [--tenant SLUG]                 the reply (and analysis) a worker would give, nothing sent\n"
     "  analyse TEXT [--tenant SLUG]             sentiment, intent … of TEXT (a worker's analysis call only)\n"
     "  inventory list [--tenant T] | inventory import FILE.csv [--tenant T]\n"
+    "  agents list | add NAME [--role agent|admin] [--display-name TEXT] | revoke NAME | me\n"
+    "      (add prints the new agent's token once; lullctl agents --help)\n"
     "      (CSV header: sku,name,description,category,size,measurements,price,status; upserts by sku)\n"
     "\n"
     "Exit status: 0 ok, 1 API or connection error, 64 usage error.\n";
@@ -427,6 +430,7 @@ static int s_command(const lullctl_opts_t *o, const char *cmd, int argc, char **
     }
     if (strcmp(cmd, "tenants") == 0) return lullctl_tenants(o, argc, argv);
     if (strcmp(cmd, "prompts") == 0) return lullctl_prompts(o, argc, argv);
+    if (strcmp(cmd, "agents") == 0) return lullctl_agents(o, argc, argv);
     if (strcmp(cmd, "inventory") == 0) {
         static const char *const names[] = {"tenant", "limit", "after", NULL};
         const char *v[3] = {0};
