@@ -205,7 +205,9 @@ static const char s_sql_takeover[] =
     "   paused_until = now() + coalesce($2::bigint, c.human_pause_ms) * interval '1 millisecond',"
     "   cancelled_upto = greatest(x.cancelled_upto, x.last_inbound_id)"
     "  FROM c WHERE x.id = c.id AND x.status <> 'closed'"
-    "  RETURNING x.id, x.status, x.paused_until, x.cancelled_upto, x.last_inbound_id, x.answered_upto)"
+    "  RETURNING x.id, x.status, x.paused_until, x.cancelled_upto, x.last_inbound_id, x.answered_upto),"
+    " a AS (INSERT INTO agent_actions (conversation_id, agent_id, agent_name, action)"
+    "  SELECT id, $3::bigint, $4, 'takeover' FROM u)"
     " SELECT (SELECT count(*) FROM u), (SELECT status FROM conversations WHERE id = $1::bigint),"
     "  (SELECT json_build_object('id', id, 'status', status, 'paused_until', paused_until, 'cancelled_upto',"
     "   cancelled_upto, 'last_inbound_id', last_inbound_id, 'answered_upto', answered_upto)::text FROM u)";
@@ -223,13 +225,12 @@ void admin_convs_takeover(admin_ctx_t *ctx, admin_req_t *req)
         admin_util_error(req, 400, "bad_field", err);
         return;
     }
-    // AGENT: who took over. The agents helper adds admin_req_agent(req); until it is wired the actor is unknown.
-    const char *actor = NULL;
-    char sc[24], sp[24];
+    const admin_agent_t *who = admin_req_agent(req);
+    char sc[24], sp[24], sa[24];
     snprintf(sc, sizeof sc, "%lld", (long long)conv);
     snprintf(sp, sizeof sp, "%lld", (long long)pause_ms);
-    const char *p[2] = {sc, pause_ms > 0 ? sp : NULL};
-    PGresult *r = lull_db_exec(ctx->db, s_sql_takeover, 2, p);
+    const char *p[4] = {sc, pause_ms > 0 ? sp : NULL, admin_agents_id_param(req, sa, sizeof sa), who->name};
+    PGresult *r = lull_db_exec(ctx->db, s_sql_takeover, 4, p);
     if (!r) {
         admin_util_db_error(ctx, req);
         return;
@@ -238,9 +239,17 @@ void admin_convs_takeover(admin_ctx_t *ctx, admin_req_t *req)
     if (lull_db_int(r, 0, 0, NULL) == 0 && !old) admin_util_error(req, 404, "not_found", "no such conversation");
     else if (!j) admin_util_error(req, 409, "closed", "the conversation is closed: nothing to take over");
     else {
+        char perr[160];
+        cJSON *o = lull_json_parse(j, strlen(j), LULL_JSON_MAX_DEPTH, perr, sizeof perr);
+        char *body = NULL;
+        if (o) {
+            s_add_agent(o, "taken_over_by", who);
+            body = lull_json_print(o);
+            cJSON_Delete(o);
+        }
         LOG_INFO("admin.takeover", "a person took the conversation over: the bot is silent until hand back", "conv",
-                 LI(conv), "agent", LS(actor ? actor : ""));
-        admin_util_answer(req, 200, strdup(j));
+                 LI(conv), "agent", LS(who->name));
+        admin_util_answer(req, 200, body);
     }
     PQclear(r);
 }

@@ -72,13 +72,14 @@ static const char *SQL_SESSION =
     " WHERE k.channel = 'webchat' AND k.external_id = $1 ORDER BY v.id LIMIT 1";
 static const char *SQL_AFTER =
     "SELECT m.id, m.body, m.author,"
-    " to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    " to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " (SELECT a.display_name FROM agents a WHERE a.id = m.agent_id)"
     " FROM messages m WHERE m.conversation_id = $1 AND m.direction = 'out' AND m.id > $2"
     " AND EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id AND o.status = 'sent')"
     " ORDER BY m.id LIMIT $3";
 static const char *SQL_MESSAGE =
-    "SELECT id, body, author, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-    " conversation_id FROM messages WHERE id = $1";
+    "SELECT m.id, m.body, m.author, to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " m.conversation_id, (SELECT a.display_name FROM agents a WHERE a.id = m.agent_id) FROM messages m WHERE m.id = $1";
 
 // ---------------------------------------------------------------------------------------------------------
 // Buffers and lists (callers hold mu)
@@ -156,15 +157,19 @@ static void s_append(s_stream_t *s, const char *data, size_t n)
     s_kick(s);
 }
 
-// The SSE frame of one message: id, event and the JSON data line. NULL when out of memory.
-static char *s_event(int64_t id, const char *author, const char *body, const char *created_at, size_t *n)
+// The SSE frame of one message: id, event and the JSON data line; name is the display name of the agent who wrote a
+// person's reply (NULL or empty: none). NULL when out of memory.
+static char *s_event(int64_t id, const char *author, const char *body, const char *created_at, const char *name,
+                     size_t *n)
 {
     cJSON *o = cJSON_CreateObject();
     char *json = NULL, *out = NULL;
     if (!o) return NULL;
     cJSON_AddNumberToObject(o, "id", (double)id);
     // a person's reply is marked as from a person, never with an agent's token or role
-    cJSON_AddStringToObject(o, "author", author && strcmp(author, "human") == 0 ? "person" : author ? author : "");
+    bool person = author && strcmp(author, "human") == 0;
+    cJSON_AddStringToObject(o, "author", person ? "person" : author ? author : "");
+    if (person && name && *name) cJSON_AddStringToObject(o, "name", name);
     cJSON_AddStringToObject(o, "body", body ? body : "");
     cJSON_AddStringToObject(o, "created_at", created_at ? created_at : "");
     json = cJSON_PrintUnformatted(o);  // JSON escapes newlines: one data line
@@ -392,7 +397,8 @@ static void s_apply_rows(ingress_stream_t *self, s_stream_t *s, const PGresult *
         int64_t id = lull_db_int(res, r, 0, NULL);
         if (id <= s->last_id) continue;
         size_t n = 0;
-        char *ev = s_event(id, lull_db_text(res, r, 2), lull_db_text(res, r, 1), lull_db_text(res, r, 3), &n);
+        char *ev = s_event(id, lull_db_text(res, r, 2), lull_db_text(res, r, 1), lull_db_text(res, r, 3),
+                            lull_db_text(res, r, 4), &n);
         if (!ev) break;
         s_append(s, ev, n);
         free(ev);
@@ -545,7 +551,8 @@ static void s_notified(ingress_stream_t *self, const char *payload)
         if (res && PQntuples(res) == 1) {
             size_t n = 0;
             int64_t msg_conv = lull_db_int(res, 0, 4, NULL);
-            char *ev = s_event(mid, lull_db_text(res, 0, 2), lull_db_text(res, 0, 1), lull_db_text(res, 0, 3), &n);
+            char *ev = s_event(mid, lull_db_text(res, 0, 2), lull_db_text(res, 0, 1), lull_db_text(res, 0, 3),
+                                lull_db_text(res, 0, 5), &n);
             pthread_mutex_lock(&self->mu);
             for (s_stream_t *a = self->active; ev && a; a = a->next) {
                 if (strcmp(a->session, session) != 0 || a->conversation_id != msg_conv || a->last_id >= mid) continue;

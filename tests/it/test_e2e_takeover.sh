@@ -78,6 +78,9 @@ it_check_eq "take over: paused, nothing answered, the burst cancelled" "paused|0
 it_check_match "take over: paused_until about pause_ms from now" '^1(19|20)[0-9]{3}$' \
     "$(it_sql "SELECT (extract(epoch FROM paused_until - now()) * 1000)::bigint FROM conversations WHERE id = $BCONV")"
 it_wait_for "Bo's job finished, superseded by a person" 20 superseded_by_person "$BCONV"
+it_check_eq "take over recorded with its agent (the bootstrap token acts as admin)" "takeover|admin|admin" \
+    "$(it_sql "SELECT action, agent_name, coalesce(agent_id::text, 'admin') FROM agent_actions WHERE conversation_id = $BCONV")"
+it_check_eq "take over: the answer names who took over" admin "$(jq -r .taken_over_by.name <<<"$ADM_BODY")"
 it_check_eq "Bo writes again while taken over: accepted" 200 "$(e2e_post bo 'hello? still there?')"
 e2e_settle 2
 it_check_eq "no bot message, no outbox row for Bo" "0|0" \

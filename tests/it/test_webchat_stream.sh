@@ -50,6 +50,7 @@ second line" "$(jq -r '"\(.id)|\(.author)|\(.body)"' <<<"$json")"
 it_check_match "data: created_at is RFC 3339 UTC" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$' "$(jq -r .created_at <<<"$json")"
 it_wait_for "a keep-alive comment" 10 has live ": keep-alive"
 
+
 # --- a notification for another session does not reach this stream --------------------------------
 other_sid=$sid
 ing_json /api/v1/chat/session '{}'
@@ -119,6 +120,24 @@ admin "ALTER DATABASE \"$db\" ALLOW_CONNECTIONS true" >/dev/null
 r4=$(reply "'after the outage'")
 it_wait_for "the open stream survived the outage and gets the next reply" 10 has live "id: $r4"
 it_check_eq "… once" 1 "$(count live "id: $r4")"
+
+# --- a person's reply: author person, the agent's display name, never the agent's login name, role or token ----
+agent=$(it_sql "INSERT INTO agents (name, display_name, role, token_hash) VALUES ('maria.k', 'Maria', 'agent',
+                'pbkdf2-sha256\$1\$x\$y') RETURNING id")
+rp=$(it_sql "WITH m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body, agent_id, agent_name)
+              SELECT id, tenant_id, 'webchat', 'out', 'human', 'Maria here', $agent, 'maria.k' FROM conversations
+              WHERE external_conversation_id = '$sid' RETURNING id, conversation_id, tenant_id),
+            o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, payload, status,
+                                      idempotency_key, sent_at)
+              SELECT tenant_id, conversation_id, id, 'webchat', '$sid', '{}', 'sent', 'wc-' || id, now() FROM m
+              RETURNING message_id, conversation_id)
+            SELECT message_id FROM o, LATERAL (SELECT pg_notify('lull_webchat', json_build_object('conversation_id',
+              conversation_id, 'message_id', message_id, 'session', '$sid')::text)) n")
+it_wait_for "the person's reply arrives on the stream" 10 has live "id: $rp"
+pj=$(grep -A2 "^id: $rp\$" "$IT_TMP/live.sse" | sed -n 's/^data: //p' | head -1)
+it_check_eq "a person's reply: author person, the agent's display name" "person|Maria|Maria here" \
+    "$(jq -r '"\(.author)|\(.name)|\(.body)"' <<<"$pj")"
+it_check "the stream never names the agent's login name or role" test -z "$(grep -E 'maria\.k|"role"' "$IT_TMP/live.sse")"
 
 # --- shutdown ends open streams cleanly ------------------------------------------------------------
 it_stop "$ING_PID"
