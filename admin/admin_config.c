@@ -37,6 +37,22 @@ static const lull_setting_t s_settings[] = {
     S_("LULL_HEALTH_TARGETS", LULL_CFG_LIST, "",
        "name=http://host:port/health of the other tiers, aggregated by GET /api/v1/health", false, 0, 16,
        health_targets),
+    S_("LULL_ADMIN_INBOX_STREAMS_MAX", LULL_CFG_INT, "32",
+       "open inbox event streams (GET /api/v1/inbox/events) at once; more get 503", false, 1, 10000, inbox_streams_max),
+    S_("LULL_ADMIN_INBOX_HEARTBEAT_MS", LULL_CFG_INT, "15000",
+       "a heartbeat comment on every inbox event stream this often, milliseconds", false, 10, 600000,
+       inbox_heartbeat_ms),
+    S_("LULL_ADMIN_INBOX_LIFETIME_MS", LULL_CFG_INT, "600000",
+       "an inbox event stream is ended after this and the page reconnects, milliseconds", false, 100, 86400000,
+       inbox_lifetime_ms),
+    S_("LULL_ADMIN_INBOX_DEBOUNCE_MS", LULL_CFG_INT, "250",
+       "after a change (NOTIFY lull_inbox) the inbox list is re-read at most this often, milliseconds", false, 0,
+       60000, inbox_debounce_ms),
+    S_("LULL_ADMIN_INBOX_LIST_MAX", LULL_CFG_INT, "100", "conversations in the inbox list", false, 1, 1000,
+       inbox_list_max),
+    S_("LULL_ADMIN_STATS_ROWS_MAX", LULL_CFG_INT, "500000",
+       "the overview (GET /api/v1/stats/overview) reads at most this many of the newest rows of a table", false, 100,
+       100000000, stats_rows_max),
 };
 
 const lull_proc_spec_t ADMIN_PROC = {

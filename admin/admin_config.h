@@ -20,6 +20,12 @@ typedef struct {
     int64_t threads;           // admin threads, each with its own database connection and sockets
     int64_t queue_max;         // admin requests waiting before new ones get 503
     lull_cfg_list_t health_targets;  // name=http://host:port/health items (GET /api/v1/health; 0..16)
+    int64_t inbox_streams_max;   // open inbox event streams at once; more get 503
+    int64_t inbox_heartbeat_ms;  // a comment line on every inbox stream this often, milliseconds
+    int64_t inbox_lifetime_ms;   // an inbox stream is ended after this (the page reconnects), milliseconds
+    int64_t inbox_debounce_ms;   // the inbox list is re-read at most this often after a change, milliseconds
+    int64_t inbox_list_max;      // conversations in the inbox list
+    int64_t stats_rows_max;      // newest rows of a table the overview reads at most
 } admin_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

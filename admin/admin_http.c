@@ -4,6 +4,7 @@
 // threads while the connection is suspended.
 #include "admin_http.h"
 #include "admin_crud.h"
+#include "admin_inbox.h"
 #include "admin_pool.h"
 #include "admin_routes.h"
 #include "lull_clock.h"
@@ -33,6 +34,7 @@ struct admin_http {
     struct MHD_Response *openapi;  // GET /openapi.json
     lull_histogram_t *latency[ADMIN_R_COUNT + 1];  // by route (operationId), the last: no route
     lull_metrics_t *metrics;
+    admin_inbox_t *inbox;  // the inbox page and its event streams (borrowed)
 };
 
 typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
@@ -115,6 +117,9 @@ static enum MHD_Result s_dispatch(s_req_t *req)
     admin_http_t *srv = req->srv;
     if (req->route == ADMIN_R_OPENAPI || req->route == ADMIN_R_OPENAPI_HEAD)
         return MHD_queue_response(req->conn, 200, srv->openapi);
+    if (req->route == ADMIN_R_INBOX_PAGE || req->route == ADMIN_R_INBOX_JS || req->route == ADMIN_R_INBOX_CSS)
+        return admin_inbox_page(req->conn, req->route == ADMIN_R_INBOX_PAGE ? 0 : req->route == ADMIN_R_INBOX_JS ? 1 : 2);
+    if (req->route == ADMIN_R_INBOX_EVENTS) return admin_inbox_stream(srv->inbox, req->conn);
     if (!admin_route_handlers[req->route]) {  // /health
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
@@ -238,11 +243,12 @@ char *admin_http_openapi_json(void)
     return lull_openapi_json(parts, sizeof parts / sizeof parts[0], admin_routes, ADMIN_R_COUNT, admin_crud_schemas);
 }
 
-admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics)
+admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics, admin_inbox_t *inbox)
 {
     admin_http_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     self->cfg = cfg;
+    self->inbox = inbox;
     self->metrics = metrics;
     for (int r = 0; r <= ADMIN_R_COUNT; r++) {
         char labels[96];
@@ -301,6 +307,7 @@ void admin_http_destroy(admin_http_t **self_p)
     admin_http_t *self = *self_p;
     if (self->daemon) (void)MHD_quiesce_daemon(self->daemon);  // no new connections
     admin_pool_stop(self->pool);  // answers what it holds (resumes those connections); later ones get 503
+    admin_inbox_stop(self->inbox);  // ends the event streams (resumes those connections)
     if (self->daemon) MHD_stop_daemon(self->daemon);
     admin_pool_destroy(&self->pool);
     if (self->openapi) MHD_destroy_response(self->openapi);
