@@ -126,4 +126,14 @@ it_check_eq "totals: conversations, inbound, answered, llm calls, saved, escalat
 it_check_eq "the current hour holds the messages" 5 "$(jqr '.hours[23].inbound')"
 it_check_eq "cost per tenant" "default 1 120 0.0125" "$(jqr '.tenants[0] | "\(.slug) \(.llm_calls) \(.tokens) \(.cost_usd)"')"
 it_check_eq "not truncated" false "$(jqr .truncated)"
+
+# --- an orderly stop with a stream open: exit 0 (under the sanitizer: no leak, no error) -----------------------
+curl -sN --max-time 20 -H "Authorization: Bearer $ADM_TOKEN" "$ADM_URL/api/v1/inbox/events" >"$IT_TMP/last.txt" 2>/dev/null &
+LAST_PID=$!
+it_wait_for "a stream is open" 10 grep -q '^event: list' "$IT_TMP/last.txt"
+it_stop "$ADM_PID"
+it_check_eq "lull-admin stops cleanly with a stream open" 0 "$IT_RC"
+it_check_eq "no sanitizer report" "" "$(grep -l 'Sanitizer' "$IT_TMP"/admin*.log 2>/dev/null)"
+ended_last() { ! kill -0 "$LAST_PID" 2>/dev/null; }
+it_wait_for "the stream ended with the server" 10 ended_last
 it_finish
