@@ -21,7 +21,8 @@ admin_app_t *admin_app_new(const admin_cfg_t *cfg)
     admin_stats_set_limits(cfg->inbox_list_max, cfg->stats_rows_max);
     admin_inbox_cfg_t ic = {.database_url = cfg->common.database_url, .streams_max = cfg->inbox_streams_max,
                             .heartbeat_ms = cfg->inbox_heartbeat_ms, .lifetime_ms = cfg->inbox_lifetime_ms,
-                            .debounce_ms = cfg->inbox_debounce_ms, .metrics = self->proc->metrics};
+                            .debounce_ms = cfg->inbox_debounce_ms, .poll_ms = cfg->inbox_poll_ms,
+                            .metrics = self->proc->metrics};
     self->inbox = admin_inbox_new(&ic);
     if (!self->inbox) goto fail;
     self->http = admin_http_new(cfg, self->proc->metrics, self->inbox);

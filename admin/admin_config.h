@@ -24,6 +24,7 @@ typedef struct {
     int64_t inbox_heartbeat_ms;  // a comment line on every inbox stream this often, milliseconds
     int64_t inbox_lifetime_ms;   // an inbox stream is ended after this (the page reconnects), milliseconds
     int64_t inbox_debounce_ms;   // the inbox list is re-read at most this often after a change, milliseconds
+    int64_t inbox_poll_ms;       // new messages are looked for this often while a stream is open, milliseconds
     int64_t inbox_list_max;      // conversations in the inbox list
     int64_t stats_rows_max;      // newest rows of a table the overview reads at most
 } admin_cfg_t;

@@ -1,8 +1,9 @@
 // The agents' inbox on lull-admin: its page files and its live list over Server-Sent Events. A stream is
 // created on the HTTP thread (capped) and linked into the active list; the listener thread LISTENs on
-// lull_inbox with its own connection, and when a notification came (or a new stream waits for its first
-// list) it re-reads the list (admin_stats_inbox_json), at most once per debounce interval and only while
-// streams are open, and queues it on the streams; an MHD content reader hands the queued bytes out and
+// lull_inbox with its own connection (status, pause and read-mark changes: migration 023) and, while streams
+// are open, reads max(messages.id) every poll interval (new messages: their commits carry no NOTIFY, which
+// would serialise them). When either changed (or a new stream waits for its first list) it re-reads the list
+// (admin_stats_inbox_json), at most once per debounce interval, and queues it on the streams when it changed; an MHD content reader hands the queued bytes out and
 // suspends the connection when there is nothing to send. Heartbeats keep proxies from timing streams out;
 // a stream ends after its lifetime and the page reconnects. After a lost connection the thread reconnects,
 // LISTENs again and re-reads the list, so nothing that changed meanwhile is missed.
@@ -45,7 +46,8 @@ struct admin_inbox {
     int wake[2];
     pthread_mutex_t mu;
     bool stopping;
-    bool dirty;                    // a notification came since the last read (thread only)
+    bool dirty;                    // a notification or a new message came since the last read (thread only)
+    int64_t max_msg;               // max(messages.id) at the last poll, -1 before the first (thread only)
     s_stream_t *active;
     int64_t nactive;
     char *last;                    // the last list sent, as an SSE frame (thread only)
@@ -375,11 +377,23 @@ static int64_t s_tick(admin_inbox_t *self, int64_t now, int64_t *next_hb, bool *
     return next;
 }
 
+// A new message since the last poll marks the list dirty. 0, or -1 on a database error.
+static int s_poll_messages(admin_inbox_t *self)
+{
+    PGresult *r = lull_db_exec(self->db, "SELECT coalesce(max(id), 0) FROM messages", 0, NULL);
+    if (!r) return -1;
+    int64_t m = lull_db_int(r, 0, 0, NULL);
+    PQclear(r);
+    if (m != self->max_msg) self->dirty = true;
+    self->max_msg = m;
+    return 0;
+}
+
 static void *s_thread(void *arg)
 {
     admin_inbox_t *self = arg;
     bool listening = false;
-    int64_t next_hb = lull_clock_mono_ms() + self->cfg.heartbeat_ms, next_read = 0;
+    int64_t next_hb = lull_clock_mono_ms() + self->cfg.heartbeat_ms, next_read = 0, next_poll = 0;
     for (;;) {
         pthread_mutex_lock(&self->mu);
         bool stop = self->stopping;
@@ -399,6 +413,11 @@ static void *s_thread(void *arg)
         bool wanting = false;
         int64_t next = s_tick(self, now, &next_hb, &wanting);
         bool have_streams = wanting || self->last;  // self->last is dropped when no stream is open
+        if (listening && have_streams && now >= next_poll) {
+            (void)s_poll_messages(self);  // a failure: the next poll, or the reconnect, catches up
+            next_poll = now + self->cfg.poll_ms;
+        }
+        if (listening && have_streams && next_poll < next) next = next_poll;
         if (listening && have_streams && (self->dirty || !self->last) && now >= next_read) {
             next_read = now + (s_refresh(self, true) == 0 ? self->cfg.debounce_ms : S_RETRY_DB_MS);
         } else if (wanting) {
@@ -427,6 +446,7 @@ admin_inbox_t *admin_inbox_new(const admin_inbox_cfg_t *cfg)
     if (!self) return NULL;
     self->wake[0] = self->wake[1] = -1;
     self->cfg = *cfg;
+    self->max_msg = -1;
     pthread_mutex_init(&self->mu, NULL);
     self->url = strdup(cfg->database_url ? cfg->database_url : "");
     if (!self->url) goto fail;

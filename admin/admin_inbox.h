@@ -1,8 +1,9 @@
 // The agents' inbox on lull-admin: the page (GET /inbox, /inbox.js, /inbox.css, embedded at build time, with
 // a strict Content-Security-Policy) and its live list (GET /api/v1/inbox/events, Server-Sent Events). One
-// thread holds a database connection that LISTENs on lull_inbox (NOTIFY sent by a statement-level trigger on
-// conversations), re-reads the inbox list at most once per debounce interval while streams are open, and
-// writes it to every stream when it changed; heartbeats, a cap on streams and a maximum lifetime bound them.
+// thread holds a database connection that LISTENs on lull_inbox (NOTIFY sent by a trigger on conversations
+// when a status, a pause or an agent's read mark changes) and, while streams are open, looks for new messages
+// (max(messages.id)); after either it re-reads the inbox list (at most once per debounce interval) and writes
+// it to every stream when it changed. Heartbeats, a cap on streams and a maximum lifetime bound the streams.
 #ifndef ADMIN_INBOX_H
 #define ADMIN_INBOX_H
 
@@ -20,6 +21,7 @@ typedef struct {
     int64_t heartbeat_ms;      // a comment line on every stream this often, milliseconds
     int64_t lifetime_ms;       // a stream ends after this (the page reconnects), milliseconds
     int64_t debounce_ms;       // the list is re-read at most this often after a change, milliseconds
+    int64_t poll_ms;           // max(messages.id) is read this often while a stream is open, milliseconds
     lull_metrics_t *metrics;   // may be NULL (borrowed)
 } admin_inbox_cfg_t;
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The inbox routes of lull-admin over curl: the page files (/inbox, /inbox.js, /inbox.css: the embedded bytes,
 # the Content-Security-Policy and friends, ETag and 304); 401 without the token on every inbox API route; the
-# live list over Server-Sent Events (the list at once, then again when an inbound message, an escalation or a
-# reply changed it, fed by NOTIFY lull_inbox; heartbeats; the stream ends after its lifetime; the cap on
+# live list over Server-Sent Events (the list at once, then again when it changed: a new inbound message, seen
+# by lull-admin's poll of max(messages.id), and an escalation without any message, which only NOTIFY lull_inbox
+# can bring; heartbeats; the stream ends after its lifetime; the cap on
 # streams answers 503); GET /api/v1/inbox (order escalated → paused → recent, unread counts, seen); and the
 # shape and figures of GET /api/v1/stats/overview.
 source "$(dirname "$0")/lib.sh"
@@ -56,11 +57,11 @@ it_check_match "the stream is text/event-stream" 'text/event-stream' "$(cat "$IT
 it_check_eq "the stream opens with retry and a comment" "retry: 1000" "$(head -1 "$IT_TMP/sse.txt")"
 m2=$(webhook "+15550202" "a new contact writes")
 c2=$(it_sql "SELECT conversation_id FROM messages WHERE id = $m2")
-it_wait_for "an inbound message (NOTIFY from the ingress) reaches the stream" 10 \
+it_wait_for "an inbound message reaches the stream (the poll of new messages)" 10 \
     list_has "$IT_TMP/sse.txt" ".conversations[] | select(.id == $c2 and .last_message.body == \"a new contact writes\")"
 it_sql "UPDATE conversations SET status = 'escalated', escalated_at = now(), escalation_reason = 'keyword: manager'
         WHERE id = $c2" >/dev/null
-it_wait_for "an escalation reaches the stream, first in the list" 10 \
+it_wait_for "an escalation (no new message: NOTIFY lull_inbox) reaches the stream, first in the list" 10 \
     list_has "$IT_TMP/sse.txt" '.conversations[0] | select(.section == "escalated" and .escalation_reason == "keyword: manager")'
 it_wait_for "heartbeats" 10 grep -q '^: heartbeat' "$IT_TMP/sse.txt"
 ended() { ! kill -0 "$SSE_PID" 2>/dev/null; }

@@ -12,7 +12,7 @@ source "$(dirname "$0")/e2e_lib.sh"
 it_db_create || it_finish
 it_sql "UPDATE tenants SET window_ms = 200, max_wait_ms = 2000, human_pause_ms = 600000,
         escalation_keywords = '{manager}' WHERE slug = 'default'" >/dev/null
-e2e_start LULL_ADMIN_INBOX_DEBOUNCE_MS=50 || it_finish
+e2e_start LULL_ADMIN_INBOX_DEBOUNCE_MS=50 LULL_ADMIN_INBOX_POLL_MS=200 || it_finish
 
 out=$(NODE_PATH=$LULL_ROOT/tests/node/node_modules timeout 150 node "$LULL_ROOT/tests/it/inbox_page.js" "$ADM" "$ING" \
       "$E2E_ADMIN_TOKEN" "$IT_TMP" "$IT_TMP/chromium-profile" 2>"$IT_TMP/browser.err")
