@@ -52,6 +52,25 @@ static const lull_setting_t s_settings[] = {
        "an agent token verified once is trusted without the slow hash for this long, milliseconds (the agent's row,"
        " and so a revocation, is still read on every request); 0 = hash every request", false, 0, 3600000,
        agent_cache_ms),
+    S_("LULL_ADMIN_INBOX_STREAMS_MAX", LULL_CFG_INT, "32",
+       "open inbox event streams (GET /api/v1/inbox/events) at once; more get 503", false, 1, 10000, inbox_streams_max),
+    S_("LULL_ADMIN_INBOX_HEARTBEAT_MS", LULL_CFG_INT, "15000",
+       "a heartbeat comment on every inbox event stream this often, milliseconds", false, 10, 600000,
+       inbox_heartbeat_ms),
+    S_("LULL_ADMIN_INBOX_LIFETIME_MS", LULL_CFG_INT, "600000",
+       "an inbox event stream is ended after this and the page reconnects, milliseconds", false, 100, 86400000,
+       inbox_lifetime_ms),
+    S_("LULL_ADMIN_INBOX_DEBOUNCE_MS", LULL_CFG_INT, "250",
+       "after a change (NOTIFY lull_inbox, a new message) the inbox list is re-read at most this often, milliseconds", false, 0,
+       60000, inbox_debounce_ms),
+    S_("LULL_ADMIN_INBOX_POLL_MS", LULL_CFG_INT, "1000",
+       "while an inbox stream is open, new messages are looked for (max(messages.id)) this often, milliseconds",
+       false, 10, 60000, inbox_poll_ms),
+    S_("LULL_ADMIN_INBOX_LIST_MAX", LULL_CFG_INT, "100", "conversations in the inbox list", false, 1, 1000,
+       inbox_list_max),
+    S_("LULL_ADMIN_STATS_ROWS_MAX", LULL_CFG_INT, "500000",
+       "the overview (GET /api/v1/stats/overview) reads at most this many of the newest rows of a table", false, 100,
+       100000000, stats_rows_max),
 };
 
 const lull_proc_spec_t ADMIN_PROC = {

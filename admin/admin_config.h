@@ -25,6 +25,13 @@ typedef struct {
     int64_t auth_lock_ms;      // how long a locked address gets 429, milliseconds
     int64_t auth_addresses;    // addresses tracked at most (a flood of addresses cannot grow the table)
     int64_t agent_cache_ms;    // a verified agent token skips the slow hash this long, milliseconds (0 = never)
+    int64_t inbox_streams_max;   // open inbox event streams at once; more get 503
+    int64_t inbox_heartbeat_ms;  // a comment line on every inbox stream this often, milliseconds
+    int64_t inbox_lifetime_ms;   // an inbox stream is ended after this (the page reconnects), milliseconds
+    int64_t inbox_debounce_ms;   // the inbox list is re-read at most this often after a change, milliseconds
+    int64_t inbox_poll_ms;       // new messages are looked for this often while a stream is open, milliseconds
+    int64_t inbox_list_max;      // conversations in the inbox list
+    int64_t stats_rows_max;      // newest rows of a table the overview reads at most
 } admin_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

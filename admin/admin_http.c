@@ -5,6 +5,7 @@
 #include "admin_http.h"
 #include "admin_agents.h"
 #include "admin_crud.h"
+#include "admin_inbox.h"
 #include "admin_pool.h"
 #include "admin_routes.h"
 #include "lull_clock.h"
@@ -35,6 +36,7 @@ struct admin_http {
     struct MHD_Response *openapi;  // GET /openapi.json
     lull_histogram_t *latency[ADMIN_R_COUNT + 1];  // by route (operationId), the last: no route
     lull_metrics_t *metrics;
+    admin_inbox_t *inbox;  // the inbox page and its event streams (borrowed)
 };
 
 typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
@@ -45,6 +47,7 @@ typedef struct {
     char *uri;  // raw request URI (path + query), owned
     int route;  // admin_route_t, or S_ROUTE_NONE
     bool routed;
+    bool verify_pending;  // an agent token: verified on an admin thread before anything is served
     lull_httpd_body_t in;     // the request body
     _Atomic int state;
     int64_t start_us;
@@ -116,8 +119,8 @@ static bool s_authorised(s_req_t *req, enum MHD_Result *ret)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, a->client, sizeof a->client);
     const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
     switch (admin_agents_check(req->srv->auth, req->srv->cfg->token, h, a)) {
-    case ADMIN_AGENTS_OK:
-    case ADMIN_AGENTS_VERIFY: return true;
+    case ADMIN_AGENTS_OK: return true;
+    case ADMIN_AGENTS_VERIFY: req->verify_pending = true; return true;
     case ADMIN_AGENTS_DISABLED:
         *ret = s_error(req, 403, "admin_disabled",
                        "the admin API is disabled: LULL_ADMIN_TOKEN is not set (agent tokens still work)", NULL);
@@ -151,6 +154,11 @@ static enum MHD_Result s_dispatch(s_req_t *req)
     admin_http_t *srv = req->srv;
     if (req->route == ADMIN_R_OPENAPI || req->route == ADMIN_R_OPENAPI_HEAD)
         return MHD_queue_response(req->conn, 200, srv->openapi);
+    if (req->route == ADMIN_R_INBOX_PAGE || req->route == ADMIN_R_INBOX_JS || req->route == ADMIN_R_INBOX_CSS)
+        return admin_inbox_page(req->conn, req->route == ADMIN_R_INBOX_PAGE ? 0 : req->route == ADMIN_R_INBOX_JS ? 1 : 2);
+    // the event stream is served by this thread; an agent's token is verified on an admin thread first (the stream
+    // starts when that answers 200: admin_inbox_events_check)
+    if (req->route == ADMIN_R_INBOX_EVENTS && !req->verify_pending) return admin_inbox_stream(srv->inbox, req->conn);
     if (!admin_route_handlers[req->route]) {  // /health
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
@@ -242,6 +250,10 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
             free(body);
             return s_too_many(req, req->admin.retry_after_s);
         }
+        if (req->route == ADMIN_R_INBOX_EVENTS && req->admin.status == 200) {  // the agent's token verified
+            free(body);
+            return admin_inbox_stream(req->srv->inbox, req->conn);
+        }
         return lull_httpd_send(req->conn, (unsigned)req->admin.status, "application/json", body, NULL);
     }
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
@@ -278,11 +290,12 @@ char *admin_http_openapi_json(void)
     return lull_openapi_json(parts, sizeof parts / sizeof parts[0], admin_routes, ADMIN_R_COUNT, admin_crud_schemas);
 }
 
-admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics)
+admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics, admin_inbox_t *inbox)
 {
     admin_http_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     self->cfg = cfg;
+    self->inbox = inbox;
     self->metrics = metrics;
     for (int r = 0; r <= ADMIN_R_COUNT; r++) {
         char labels[96];
@@ -348,6 +361,7 @@ void admin_http_destroy(admin_http_t **self_p)
     admin_http_t *self = *self_p;
     if (self->daemon) (void)MHD_quiesce_daemon(self->daemon);  // no new connections
     admin_pool_stop(self->pool);  // answers what it holds (resumes those connections); later ones get 503
+    admin_inbox_stop(self->inbox);  // ends the event streams (resumes those connections)
     if (self->daemon) MHD_stop_daemon(self->daemon);
     admin_pool_destroy(&self->pool);
     admin_auth_destroy(&self->auth);

@@ -5,12 +5,14 @@
 #define ADMIN_HTTP_H
 
 #include "admin_config.h"
+#include "admin_inbox.h"
 #include "lull_metrics.h"
 
 typedef struct admin_http admin_http_t;
 
-// Starts the admin threads and the server on cfg's LULL_ADMIN_BIND:LULL_ADMIN_PORT. NULL on failure (logged).
-admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics);
+// Starts the admin threads and the server on cfg's LULL_ADMIN_BIND:LULL_ADMIN_PORT; inbox (borrowed, outliving
+// the server) answers the inbox page and its event streams. NULL on failure (logged).
+admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics, admin_inbox_t *inbox);
 // GET /openapi.json of lull-admin, built from admin_routes.def, the embedded parts and the resource field
 // tables; the caller frees. NULL on failure (logged).
 char *admin_http_openapi_json(void);

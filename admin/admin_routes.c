@@ -6,6 +6,7 @@
 #include "admin_dead.h"
 #include "admin_health.h"
 #include "admin_seed.h"
+#include "admin_stats.h"
 #include "admin_try.h"
 #include "admin_windows.h"
 
