@@ -68,6 +68,20 @@ ended() { ! kill -0 "$SSE_PID" 2>/dev/null; }
 it_wait_for "the stream ends after its lifetime (4 s)" 15 ended
 wait "$SSE_PID"; it_check_eq "curl saw a clean end of the stream" 0 "$?"
 
+# --- an agent's token: verified on an admin thread before the stream starts; a forged one never gets a stream --
+out=$(curl -s -H "Authorization: Bearer $ADM_TOKEN" -H 'Content-Type: application/json' \
+    --data '{"name":"ines","role":"agent","display_name":"Ines"}' "$ADM_URL/api/v1/agents")
+AGENT_TOKEN=$(jq -r .token <<<"$out")
+it_check_match "an agent added" '^lla_[0-9]+_' "$AGENT_TOKEN"
+curl -sN --max-time 3 -H "Authorization: Bearer $AGENT_TOKEN" "$ADM_URL/api/v1/inbox/events" >"$IT_TMP/agent.txt" 2>/dev/null
+it_check "the agent's token opens the stream and gets the list" list_has "$IT_TMP/agent.txt" ".conversations[] | select(.id == $c1)"
+forged="${AGENT_TOKEN%_*}_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+code=$(curl -s -o "$IT_TMP/forged.txt" -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $forged" \
+    "$ADM_URL/api/v1/inbox/events")
+it_check_eq "a forged agent token (right id, wrong secret): 401, no stream" "401|" "$code|$(grep -o '^event: list' "$IT_TMP/forged.txt")"
+adm_noauth GET /api/v1/stats/overview -H "Authorization: Bearer $AGENT_TOKEN"
+it_check_eq "the overview is for admins: an agent gets 403" 403 "$ADM_CODE"
+
 # the cap on streams: a second lull-admin allowing one stream
 cap_port=$(it_free_port)
 it_start admin-cap env LULL_ADMIN_PORT="$cap_port" LULL_OPS_PORT="$(it_free_port)" LULL_SCHEDULER_CONTROLS="$SCHED_CT" \
