@@ -291,7 +291,7 @@ static void s_step(worker_chain_t *self, worker_chain_call_t *call)
         const worker_provider_t *prov = WORKER_PROVIDERS[pi];
         if (!worker_chain_has_key(self, pi)) continue;
         if (call->conv.mode == WORKER_MODE_COMBINED && !worker_combined_capable(pi, call->model[pi], call->conv.tools)) {
-            call->skipped = true;  // the owner falls back to two calls when no other provider answers
+            call->skipped |= 1u << pi;  // the owner falls back to two calls at it when no other provider answers
             snprintf(call->error, sizeof call->error, "%s: model cannot give a combined answer", prov->name);
             continue;
         }
@@ -336,7 +336,7 @@ void worker_chain_start(worker_chain_t *self, worker_chain_call_t *call)
     call->owner = self;
     call->running = true;
     call->pos = call->retries = call->rounds = 0;
-    call->skipped = false;
+    call->skipped = 0;
     call->provider = -1;
     s_step(self, call);
 }

@@ -44,7 +44,7 @@ struct worker_chain_call {
     int retries;                   // retries on the current provider
     int rounds;                    // tool rounds done
     int64_t due_ms;                // monotonic time to go on when waiting
-    bool skipped;                  // a provider was passed over: it cannot give a combined answer
+    unsigned skipped;              // bit i: provider index i was passed over (it cannot give a combined answer)
     worker_chain_call_t *wprev, *wnext;
     // result
     bool ok;                       // finished with an answer

@@ -55,6 +55,8 @@ typedef struct s_job {
     int reply_max_tokens;
     char cache_key[32];         // the prompt cache key of the tenant: "lull-t<tenant id>"
     char *combined_system, *combined_schema;
+    int fallback[WORKER_NPROVIDERS];  // the providers passed over by the combined call, in chain order
+    int nfallback;
     // from the load (owned)
     char *channel, *recipient, *sender_address, *callback_url, *extraction_fields, *apology, *system, *schema;
     char model[WORKER_NPROVIDERS][LULL_TENANT_MODEL_MAX + 1];
@@ -187,11 +189,17 @@ static void s_report(const worker_done_info_t *who, lull_outcome_t outcome, int6
 
 static void s_call_done(worker_chain_call_t *call, void *arg);
 
-// The combined call found no provider able to give a combined answer: the reply (the conversation as it was
-// before any tool round) and the analysis as two calls. The job may end inside.
+// No provider of the combined call answered, and some were passed over (they cannot give a combined answer):
+// the reply (the conversation as it was before any tool round) and the analysis as two calls, over those
+// providers only (the others failed already). The job may end inside.
 static void s_fallback(s_job_t *job)
 {
     worker_jobs_t *o = job->owner;
+    job->nfallback = 0;
+    for (int i = 0; i < job->nchain; i++)
+        if (job->reply.skipped & (1u << job->chain[i])) job->fallback[job->nfallback++] = job->chain[i];
+    job->reply.chain = job->analysis.chain = job->fallback;
+    job->reply.nchain = job->analysis.nchain = job->nfallback;
     LOG_INFO("job.combined_fallback", "no provider of the chain can give a combined answer; two calls", "conv",
              LI(job->info.conv_id), "error", LS(job->reply.error));
     worker_conv_t *c = &job->reply.conv;
