@@ -471,6 +471,8 @@ static void s_provider_request(struct MHD_Connection *conn, const char *url, int
             st->resp = s_answer(p, req, st->len, NULL, &status);
             if (st->resp) st->resp[strlen(st->resp) / 2] = '\0';
         }
+    } else if (faulty && strncmp(f.mode, "combined_", 9) == 0) {
+        st->resp = s_answer(p, req, st->len, combined ? f.mode : NULL, &st->status);
     } else if (faulty) {
         st->status = atoi(f.mode);
         if (st->status < 400 || st->status > 599) st->status = 500;
@@ -478,8 +480,6 @@ static void s_provider_request(struct MHD_Connection *conn, const char *url, int
         st->resp = strdup(p == 1 && st->status == 529
                               ? "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"
                               : "{\"error\":{\"message\":\"injected fault\",\"type\":\"server_error\"}}");
-    } else if (faulty && strncmp(f.mode, "combined_", 9) == 0) {
-        st->resp = s_answer(p, req, st->len, combined ? f.mode : NULL, &st->status);
     } else {
         st->resp = s_answer(p, req, st->len, NULL, &st->status);
     }
