@@ -3,7 +3,8 @@
 # whose answer gives the reply and the stored analysis; llm_mode separate makes two requests, off one and no
 # analysis; every kind of malformed combined answer is a provider error (the next provider answers, no reply
 # made of JSON, no crash); the prompt cache: a tenant's second request reports cached prompt tokens, stored
-# in usage; the history bounded by the tenant's token budget (the burst always sent).
+# in usage; Gemini 3 answers combined, Gemini 2.0 with tools falls back to two calls; the history bounded by
+# the tenant's token budget (the burst always sent).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/worker_env.sh"
 w_setup
@@ -52,6 +53,25 @@ it_check_eq "off: replied" replied "$(w_done "$CONV")"
 it_check_eq "off: one plain reply request" "1|0" "$(w_ledger | jq -r '[length, ([.[] | select(.combined or .kind == "analysis")] | length)] | join("|")')"
 it_check_eq "off: no analysis stored" 0 "$(it_sql "SELECT count(*) FROM analyses WHERE conversation_id = $CONV")"
 it_sql "UPDATE tenants SET llm_mode = 'combined' WHERE id = 1" >/dev/null
+
+# --- Gemini: from gemini-3 on, one combined request (responseSchema with the tools); gemini-2.0 with tools
+# cannot, and the job falls back to two calls
+it_sql "INSERT INTO tenants (id, slug, provider_chain, models) VALUES (3, 't3', '{gemini}', '{\"gemini\":\"gemini-3-flash\"}'),
+        (4, 't4', '{gemini}', '{\"gemini\":\"gemini-2.0-flash\"}')" >/dev/null
+for t in 3:1 4:2; do
+    reset
+    W_TENANT=${t%%:*} w_conv sms "+155540003${t%%:*}" "hello gemini"
+    w_job "$CONV" 0 "$UPTO" 1 "${t%%:*}"
+    it_check_eq "gemini tenant ${t%%:*}: replied" replied "$(w_done "$CONV")"
+    it_check_eq "gemini tenant ${t%%:*}: ${t#*:} request(s)" "${t#*:}" "$(ledger_count '.provider == "gemini"')"
+    it_check_eq "gemini tenant ${t%%:*}: analysis from gemini" gemini "$(it_sql "SELECT provider FROM analyses WHERE conversation_id = $CONV")"
+done
+reset
+W_TENANT=3 w_conv sms +15554000039 "hi again"
+w_job "$CONV" 0 "$UPTO" 1 3
+it_check_eq "gemini 3: replied again" replied "$(w_done "$CONV")"
+it_check_eq "gemini 3: the combined request has responseSchema with reply, and the tools" "application/json|reply|search_inventory" \
+    "$(w_ledger | jq -r '.[0].body | [.generationConfig.responseMimeType, .generationConfig.responseSchema.required[0], .tools[0].functionDeclarations[0].name] | join("|")')"
 
 # --- malformed combined answers: the next provider answers; never a reply made of JSON
 n=5
