@@ -2,7 +2,7 @@
 #
 # Everything except the main.c files builds into build/<variant>/liblull.a; binaries and tests link it.
 # New modules are picked up by wildcard: common/*.c proto/*.c <tier>/<tier>_*.c, tests/unit/test_*.c,
-# tests/fakes/*.c (one program each), tests/bench/*.c (benchmark programs, run by scripts/bench/*),
+# tests/fakes/*.c (one program each, with its parts in tests/fakes/<prog>/*.c), tests/bench/*.c (benchmark programs, run by scripts/bench/*),
 # tests/fuzz/fuzz_*.c (libFuzzer targets, `make fuzz`).
 
 PKGS      := libczmq libzmq libmicrohttpd libcurl libcjson libpq openssl
@@ -107,10 +107,12 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
+# A fake links its parts (tests/fakes/<prog>/*.c) before the library.
+$(foreach p,$(FAKE_BIN),$(eval $(p): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/fakes/$(notdir $(p))/*.c))))
 $(BUILD)/fakes/%: $(BUILD)/obj/tests/fakes/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "LD $@"
-	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	@$(CC) $(LDFLAGS) $(filter-out $(LIB),$^) $(LIB) $(LIBS) -o $@
 
 # The schema version is compiled in (-DLULL_SCHEMA_VERSION): objects that use it follow the migrations.
 $(BUILD)/obj/common/lull_proc.o $(BUILD)/obj/tests/unit/test_db.o: $(wildcard migrations/*.sql)

@@ -91,6 +91,8 @@ static const s_field_t s_tenant_fields[] = {
     {"retry_max_ms", F_INT, 0, LULL_TENANT_RETRY_MS_MAX, true, false, NULL},
     {"max_retries", F_INT, 0, LULL_TENANT_MAX_RETRIES_MAX, true, false, NULL},
     {"chat_allowed_origins", F_TEXTARR, 0, 32, false, false, NULL},  // Origin values of pages allowed to chat
+    {"llm_mode", F_ENUM, 0, 0, false, false, "combined|separate|off"},
+    {"history_tokens", F_INT, LULL_TENANT_HISTORY_TOKENS_MIN, LULL_TENANT_HISTORY_TOKENS_MAX, false, false, NULL},
 };
 
 static const s_field_t s_prompt_fields[] = {

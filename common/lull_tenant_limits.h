@@ -16,6 +16,8 @@
 #define LULL_TENANT_DAILY_LIMIT_MAX 1000000000LL    // daily_limit_tenant, daily_limit_contact (LLM requests)
 #define LULL_TENANT_RETRY_MS_MAX 86400000LL         // retry_base_ms, retry_max_ms
 #define LULL_TENANT_MAX_RETRIES_MAX 1000
+#define LULL_TENANT_HISTORY_TOKENS_MIN 100          // history_tokens: estimated tokens of history sent
+#define LULL_TENANT_HISTORY_TOKENS_MAX 1000000
 // Real settings.
 #define LULL_TENANT_TEMPERATURE_MAX 2.0             // from 0 (Anthropic's own range ends at 1: sent as 1 there)
 #define LULL_TENANT_CONFIDENCE_MAX 1.0              // confidence_threshold, from 0
@@ -38,6 +40,7 @@
     X("tenants", "retry_base_ms", "bigint", 0, LULL_TENANT_RETRY_MS_MAX)                   \
     X("tenants", "retry_max_ms", "bigint", 0, LULL_TENANT_RETRY_MS_MAX)                    \
     X("tenants", "max_retries", "bigint", 0, LULL_TENANT_MAX_RETRIES_MAX)                  \
+    X("tenants", "history_tokens", "bigint", LULL_TENANT_HISTORY_TOKENS_MIN, LULL_TENANT_HISTORY_TOKENS_MAX) \
     X("tenants", "temperature", "real", 0, LULL_TENANT_TEMPERATURE_MAX)                    \
     X("tenants", "confidence_threshold", "real", 0, LULL_TENANT_CONFIDENCE_MAX)            \
     X("tenants", "model", "bytes", 1, LULL_TENANT_MODEL_MAX)                               \

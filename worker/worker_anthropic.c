@@ -1,6 +1,7 @@
 // Anthropic messages adapter: neutral conversation → request body (tools, tool_use / tool_result blocks,
-// the analysis as a forced tool) and answer → text / tool calls / usage.
+// the analysis and the combined answer as forced tools, cache_control on the stable prefix) and answer → text / tool calls / usage.
 #include "worker_llm.h"
+#include "worker_combined.h"
 #include "worker_tools.h"
 #include "lull_json.h"
 
@@ -36,6 +37,39 @@ static cJSON *s_tool(const char *name, const char *description, const char *sche
     return t;
 }
 
+
+// Prompt caching: the stable part (tools, then the system prompt as one text block marked
+// cache_control ephemeral, Anthropic's cache breakpoint) before the messages, and tool_choice (it changes in
+// the last tool round) after them. Without a system prompt the last tool carries the breakpoint. 0/-1.
+static int s_cache_layout(cJSON *root, const worker_conv_t *conv)
+{
+    cJSON *mark = cJSON_CreateObject();
+    if (!mark) return -1;
+    cJSON_AddStringToObject(mark, "type", "ephemeral");
+    if (conv->system) {
+        cJSON *arr = cJSON_CreateArray(), *block = cJSON_CreateObject();
+        if (!arr || !block) {
+            cJSON_Delete(arr);
+            cJSON_Delete(block);
+            cJSON_Delete(mark);
+            return -1;
+        }
+        cJSON_AddStringToObject(block, "type", "text");
+        cJSON_AddStringToObject(block, "text", conv->system);
+        cJSON_AddItemToObject(block, "cache_control", mark);
+        cJSON_AddItemToArray(arr, block);
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "system");
+        cJSON_AddItemToObject(root, "system", arr);
+    } else {
+        cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
+        cJSON *last = tools ? cJSON_GetArrayItem(tools, cJSON_GetArraySize(tools) - 1) : NULL;
+        if (last) cJSON_AddItemToObject(last, "cache_control", mark);
+        else cJSON_Delete(mark);
+    }
+    worker_llm_move_last(root, "messages");
+    worker_llm_move_last(root, "tool_choice");
+    return 0;
+}
 
 static char *s_build(const worker_conv_t *conv)
 {
@@ -95,6 +129,28 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddItemToArray(tools, t);
         cJSON_AddStringToObject(choice, "type", "tool");
         cJSON_AddStringToObject(choice, "name", WORKER_ANALYSIS_TOOL);
+    } else if (conv->mode == WORKER_MODE_COMBINED) {
+        // The inventory tools and the answer tool, the same list in every round (a stable cached prefix);
+        // the model must call a tool: any of them while tool rounds remain, the answer tool at the end.
+        bool inventory = conv->tools && worker_tools_count() > 0;
+        tools = cJSON_CreateArray();
+        for (size_t i = 0; tools && inventory && i < worker_tools_count(); i++) {
+            const worker_tool_t *wt = worker_tool_at(i);
+            cJSON *t = s_tool(wt->name, wt->description, wt->parameters);
+            if (t) cJSON_AddItemToArray(tools, t);
+        }
+        cJSON *t = s_tool(WORKER_COMBINED_NAME, "Answer the customer and record the analysis of their latest messages.",
+                          conv->schema);
+        if (!tools || !t) {
+            cJSON_Delete(t);
+            cJSON_Delete(tools);
+            cJSON_Delete(choice);
+            goto cleanup;
+        }
+        cJSON_AddItemToArray(tools, t);
+        bool forced = !inventory || conv->tool_choice_none;
+        cJSON_AddStringToObject(choice, "type", forced ? "tool" : "any");
+        if (forced) cJSON_AddStringToObject(choice, "name", WORKER_COMBINED_NAME);
     } else if (conv->tools && worker_tools_count() > 0) {
         tools = cJSON_CreateArray();
         for (size_t i = 0; tools && i < worker_tools_count(); i++) {
@@ -110,6 +166,7 @@ static char *s_build(const worker_conv_t *conv)
     } else {
         cJSON_Delete(choice);
     }
+    if (s_cache_layout(root, conv) != 0) goto cleanup;
     out = lull_json_print(root);
 cleanup:
     cJSON_Delete(root);
@@ -152,9 +209,9 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
             if (!cJSON_IsString(name) || !cJSON_IsObject(input)) continue;
             char *args = lull_json_print(input);
             if (!args) continue;
-            if (strcmp(name->valuestring, WORKER_ANALYSIS_TOOL) == 0) {
+            if (strcmp(name->valuestring, WORKER_ANALYSIS_TOOL) == 0 || strcmp(name->valuestring, WORKER_COMBINED_NAME) == 0) {
                 free(text);
-                text = args;  // the forced analysis tool carries the answer object
+                text = args;  // the forced analysis (or combined answer) tool carries the answer object
                 used = strlen(args);
                 cap = used + 1;
                 continue;
@@ -166,6 +223,12 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
     out->text = text;
     worker_llm_finish(out, cJSON_GetObjectItemCaseSensitive(doc, "usage"), "input_tokens", "output_tokens",
                       "neither text nor tool_use");
+    // input_tokens leaves out the tokens read from and written to the cache: tokens_in counts them all.
+    static const char *const read[] = {"usage", "cache_read_input_tokens", NULL};
+    static const char *const write[] = {"usage", "cache_creation_input_tokens", NULL};
+    out->tokens_cached = worker_llm_count(doc, read);
+    out->tokens_cache_write = worker_llm_count(doc, write);
+    out->tokens_in += out->tokens_cached + out->tokens_cache_write;
 cleanup:
     cJSON_Delete(doc);
 }

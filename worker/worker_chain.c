@@ -6,6 +6,7 @@
 #include "lull_log.h"
 #include "lull_retry.h"
 #include "worker_analysis.h"
+#include "worker_combined.h"
 #include "worker_limit.h"
 #include "worker_tools.h"
 
@@ -153,12 +154,23 @@ static void s_next_provider(worker_chain_t *self, worker_chain_call_t *call)
     s_step(self, call);
 }
 
-// A provider's answer that parsed may still be unusable: an analysis must validate, a reply must hold
-// text or tool calls. Such an answer counts as malformed (next provider).
-static void s_check_answer(const worker_chain_call_t *call, worker_llm_result_t *res)
+// A provider's answer that parsed may still be unusable: an analysis must validate, a combined answer too
+// (when it is the final answer: no tool calls, or no tool round left), a reply must hold text or tool calls.
+// Such an answer counts as malformed (next provider).
+static void s_check_answer(const worker_chain_call_t *call, worker_llm_result_t *res, bool rounds_left)
 {
     if (res->cls != WORKER_LLM_OK) return;
-    if (call->conv.mode == WORKER_MODE_ANALYSIS) {
+    if (call->conv.mode == WORKER_MODE_COMBINED && (res->ncalls == 0 || !rounds_left)) {
+        if (res->ncalls > 0 && (!res->text || !*res->text)) return;  // "tool rounds exhausted" below
+        worker_analysis_t check = {0};
+        char err[160], *reply = NULL;
+        if (worker_combined_parse(res->text, call->extraction_fields, &reply, &check, err, sizeof err) != 0) {
+            res->cls = WORKER_LLM_NEXT;
+            snprintf(res->error, sizeof res->error, "malformed combined answer: %.120s", err);
+        }
+        free(reply);
+        worker_analysis_clear(&check);
+    } else if (call->conv.mode == WORKER_MODE_ANALYSIS) {
         worker_analysis_t check = {0};
         char err[160];
         if (worker_analysis_parse(res->text, call->extraction_fields, &check, err, sizeof err) != 0) {
@@ -213,8 +225,10 @@ static void s_on_http(const lull_http_resp_t *resp, void *arg)
     u->requests++;
     u->tokens_in += res.tokens_in;
     u->tokens_out += res.tokens_out;
+    u->cached_in += res.tokens_cached;
+    u->cache_write += res.tokens_cache_write;
     u->latency_ms += resp->elapsed_ms;
-    s_check_answer(call, &res);
+    s_check_answer(call, &res, call->rounds < self->cfg->tool_rounds);
     if (worker_limit_record(&self->limits[pi], res.cls == WORKER_LLM_OK, now))
         LOG_WARN("provider.cooldown", "provider cooling down after repeated failures", "provider", LS(name), "ms",
                  LI(self->cfg->cooldown_ms));
@@ -222,7 +236,7 @@ static void s_on_http(const lull_http_resp_t *resp, void *arg)
               "ms", LI(resp->elapsed_ms), "class", LI(res.cls), "error", LS(res.error));
     if (res.cls == WORKER_LLM_OK) {
         lull_counter_add(self->m_llm_ok, 1);
-        if (call->conv.mode == WORKER_MODE_REPLY && res.ncalls > 0 && call->rounds < self->cfg->tool_rounds) {
+        if (call->conv.mode != WORKER_MODE_ANALYSIS && res.ncalls > 0 && call->rounds < self->cfg->tool_rounds) {
             // run the tools, append call + result items, ask again (same provider)
             call->rounds++;
             int rc = s_run_tools(self, call, &res);
@@ -276,6 +290,11 @@ static void s_step(worker_chain_t *self, worker_chain_call_t *call)
         int pi = call->chain[call->pos];
         const worker_provider_t *prov = WORKER_PROVIDERS[pi];
         if (!worker_chain_has_key(self, pi)) continue;
+        if (call->conv.mode == WORKER_MODE_COMBINED && !worker_combined_capable(pi, call->model[pi], call->conv.tools)) {
+            call->skipped |= 1u << pi;  // the owner falls back to two calls at it when no other provider answers
+            snprintf(call->error, sizeof call->error, "%s: model cannot give a combined answer", prov->name);
+            continue;
+        }
         if (worker_limit_cooling(&self->limits[pi], now) > 0) {
             snprintf(call->error, sizeof call->error, "%s cooling down", prov->name);
             continue;
@@ -286,6 +305,8 @@ static void s_step(worker_chain_t *self, worker_chain_call_t *call)
             return;
         }
         call->conv.model = call->model[pi];
+        // The last tool round of a combined answer: the answer itself, no more tool calls.
+        call->conv.tool_choice_none = call->conv.mode == WORKER_MODE_COMBINED && call->rounds >= self->cfg->tool_rounds;
         char url[1024], hdrs[WORKER_LLM_MAX_HEADERS][256];
         if (prov->url(self->bases[pi], call->model[pi], url, sizeof url) != 0) {
             snprintf(call->error, sizeof call->error, "%s: invalid base URL or model", prov->name);
@@ -315,6 +336,7 @@ void worker_chain_start(worker_chain_t *self, worker_chain_call_t *call)
     call->owner = self;
     call->running = true;
     call->pos = call->retries = call->rounds = 0;
+    call->skipped = 0;
     call->provider = -1;
     s_step(self, call);
 }

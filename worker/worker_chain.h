@@ -1,4 +1,5 @@
-// The provider chain: one call (a reply with tool rounds, or the structured analysis) walks a job's chain of
+// The provider chain: one call (a reply with tool rounds, the structured analysis, or both in one combined
+// answer) walks a job's chain of
 // providers on the event loop — each request through libcurl multi, retries of 429/5xx/timeouts with
 // backoff and Retry-After, the next provider after a refusal or a malformed answer, per-provider token
 // buckets and cooldowns — over the adapters of worker_llm.h.
@@ -43,6 +44,7 @@ struct worker_chain_call {
     int retries;                   // retries on the current provider
     int rounds;                    // tool rounds done
     int64_t due_ms;                // monotonic time to go on when waiting
+    unsigned skipped;              // bit i: provider index i was passed over (it cannot give a combined answer)
     worker_chain_call_t *wprev, *wnext;
     // result
     bool ok;                       // finished with an answer

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COMMIT_NPARAMS 35
+#define COMMIT_NPARAMS 37
 
 static const lull_db_stmt_t s_commit_stmt = {
     "lull_w_commit",
@@ -44,14 +44,16 @@ static const lull_db_stmt_t s_commit_stmt = {
     " wn AS (SELECT pg_notify('lull_webchat', json_build_object('type', 'escalation', 'conversation_id', $1::bigint,"
     "  'session', $5::text)::text) FROM e WHERE $3::text = 'webchat'),"  // the web chat page: a person will answer
     " u AS (INSERT INTO usage AS us (tenant_id, contact_id, day, provider, model, requests, prompt_tokens,"
-    "  completion_tokens, latency_ms, cost_usd)"
-    "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c"  // spent even when the CAS fails
+    "  completion_tokens, latency_ms, cost_usd, cached_prompt_tokens, cache_write_tokens)"
+    "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c, x.ca, x.cw"  // spent even when the CAS fails
     "  FROM unnest($25::text[], $26::text[], $27::int[], $28::bigint[], $29::bigint[], $30::bigint[],"
-    "  $31::numeric[]) AS x(p, mo, r, ti, tou, l, c)"
+    "  $31::numeric[], $36::bigint[], $37::bigint[]) AS x(p, mo, r, ti, tou, l, c, ca, cw)"
     "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"
     "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens,"
     "  completion_tokens = us.completion_tokens + EXCLUDED.completion_tokens,"
-    "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd),"
+    "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd,"
+    "  cached_prompt_tokens = us.cached_prompt_tokens + EXCLUDED.cached_prompt_tokens,"
+    "  cache_write_tokens = us.cache_write_tokens + EXCLUDED.cache_write_tokens),"
     " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
     "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
     " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo), (SELECT count(*) FROM wn)",
@@ -101,10 +103,11 @@ static void s_elem(char *buf, size_t cap, bool first, const char *fmt, ...)
     va_end(ap);
 }
 
-// The usage of the job per provider used, as the parallel arrays the statement unnests ($25..$31).
-static void s_usage_arrays(const worker_job_view_t *j, char arr[7][1024])
+// The usage of the job per provider used, as the parallel arrays the statement unnests ($25..$31, $36, $37).
+#define USAGE_ARRAYS 9
+static void s_usage_arrays(const worker_job_view_t *j, char arr[USAGE_ARRAYS][1024])
 {
-    for (int k = 0; k < 7; k++) snprintf(arr[k], sizeof arr[k], "{");
+    for (int k = 0; k < USAGE_ARRAYS; k++) snprintf(arr[k], sizeof arr[k], "{");
     bool first = true;
     for (int i = 0; i < WORKER_NPROVIDERS; i++) {
         const worker_usage_t *u = &j->usage[i];
@@ -121,9 +124,11 @@ static void s_usage_arrays(const worker_job_view_t *j, char arr[7][1024])
         s_elem(arr[4], sizeof arr[4], first, "%lld", (long long)u->tokens_out);
         s_elem(arr[5], sizeof arr[5], first, "%lld", (long long)u->latency_ms);
         s_elem(arr[6], sizeof arr[6], first, "%.6f", j->cost_usd[i]);
+        s_elem(arr[7], sizeof arr[7], first, "%lld", (long long)u->cached_in);
+        s_elem(arr[8], sizeof arr[8], first, "%lld", (long long)u->cache_write);
         first = false;
     }
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < USAGE_ARRAYS; k++) {
         size_t l = strlen(arr[k]);
         if (l + 1 < sizeof arr[k]) arr[k][l] = '}', arr[k][l + 1] = '\0';
     }
@@ -139,7 +144,7 @@ static int s_params(s_entry_t *e, const worker_job_view_t *j, const worker_outco
     snprintf(upto, sizeof upto, "%lld", (long long)j->done.upto);
     snprintf(contact, sizeof contact, "%lld", (long long)j->contact_id);
     snprintf(limit_ms, sizeof limit_ms, "%lld", (long long)(c->limit_contact ? j->limit_contact_ms : 0));
-    char arr[7][1024];
+    char arr[USAGE_ARRAYS][1024];
     s_usage_arrays(j, arr);
     const worker_analysis_t *a = c->analysis;
     if (a) snprintf(conf, sizeof conf, "%.4f", a->confidence);
@@ -157,6 +162,7 @@ static int s_params(s_entry_t *e, const worker_job_view_t *j, const worker_outco
         contact, arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6],               // $24..$31
         limit_ms, expected, c->reply ? "t" : "f",                                      // $32..$34
         j->max_wait ? "t" : "f",                                                       // $35
+        arr[7], arr[8],                                                                // $36, $37
     };
     int rc = 0;
     for (int i = 0; i < COMMIT_NPARAMS; i++) {

@@ -1,5 +1,6 @@
 // Gemini generateContent adapter: neutral conversation → request body (functionDeclarations,
-// functionCall / functionResponse parts, responseSchema) and answer → text / tool calls / usage.
+// functionCall / functionResponse parts, responseSchema for the analysis and the combined answer, the stable
+// part first for the implicit prompt cache) and answer → text / tool calls / usage.
 #include "worker_llm.h"
 #include "worker_tools.h"
 #include "lull_json.h"
@@ -108,13 +109,15 @@ static char *s_build(const worker_conv_t *conv)
     if (cJSON_GetArraySize(contents) == 0) goto cleanup;
     cJSON_AddNumberToObject(gen, "temperature", conv->temperature);
     cJSON_AddNumberToObject(gen, "maxOutputTokens", conv->max_tokens);
-    if (conv->mode == WORKER_MODE_ANALYSIS) {
+    if (conv->mode == WORKER_MODE_ANALYSIS || conv->mode == WORKER_MODE_COMBINED) {
         cJSON *schema = conv->schema ? cJSON_Parse(conv->schema) : NULL;
         if (!schema) goto cleanup;
         s_schema_fix(schema);
         cJSON_AddStringToObject(gen, "responseMimeType", "application/json");
         cJSON_AddItemToObject(gen, "responseSchema", schema);
-    } else if (conv->tools && worker_tools_count() > 0) {
+    }
+    // A combined request offers the tools with the schema (gemini-3 on: worker_combined_capable).
+    if (conv->mode != WORKER_MODE_ANALYSIS && conv->tools && worker_tools_count() > 0) {
         cJSON *tools = cJSON_CreateArray(), *holder = cJSON_CreateObject(), *decls = cJSON_CreateArray();
         cJSON *cfg = cJSON_CreateObject(), *fcc = cJSON_CreateObject();
         if (!tools || !holder || !decls || !cfg || !fcc) {
@@ -146,6 +149,10 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddItemToObject(cfg, "functionCallingConfig", fcc);
         cJSON_AddItemToObject(root, "toolConfig", cfg);
     }
+    // The stable part first (settings, system instruction, tools), then the contents, then toolConfig (it
+    // changes in the last tool round): Gemini's implicit cache matches the longest shared prefix.
+    worker_llm_move_last(root, "contents");
+    worker_llm_move_last(root, "toolConfig");
     out = lull_json_print(root);
 cleanup:
     cJSON_Delete(root);
@@ -191,6 +198,8 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
     out->text = text;
     worker_llm_finish(out, cJSON_GetObjectItemCaseSensitive(doc, "usageMetadata"), "promptTokenCount", "candidatesTokenCount",
                       "no text and no functionCall");
+    static const char *const cached[] = {"usageMetadata", "cachedContentTokenCount", NULL};
+    out->tokens_cached = worker_llm_count(doc, cached);
 cleanup:
     cJSON_Delete(doc);
 }

@@ -1,13 +1,15 @@
 // The job life cycle of lull-worker: a JOB (or a dry run) is queued for the next load batch
-// (worker_load), decided (worker_decide), sent through the provider chain — the reply with its tool rounds
-// and the structured analysis, in parallel on the loop (worker_chain) — and its one outcome goes to the
-// job's sink: the commit sink (worker_commit) for a JOB, a trial sink (worker_trial) for a dry run.
+// (worker_load), decided (worker_decide), sent through the provider chain — by default one call whose final
+// answer holds the reply and the structured analysis (worker_combined), else the reply with its tool rounds
+// and the analysis in parallel on the loop (worker_chain) — and its one outcome goes to the job's sink: the
+// commit sink (worker_commit) for a JOB, a trial sink (worker_trial) for a dry run.
 #include "worker_job.h"
 #include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_json.h"
 #include "lull_log.h"
 #include "worker_chain.h"
+#include "worker_combined.h"
 #include "worker_commit.h"
 #include "worker_decide.h"
 #include "worker_load.h"
@@ -26,6 +28,14 @@
 static const char *const s_default_apology =
     "Sorry, something went wrong on our side. A member of our team will get back to you shortly.";
 
+// Appended to the tenant's system prompt in a combined call (the same text for every request of a tenant).
+static const char *const s_combined_system =
+    "\n\nAnswer with the JSON object the schema describes: `reply` is your message to the customer (plain text, "
+    "never JSON); the other fields analyse the customer's latest messages (the burst) in the context of the "
+    "conversation: sentiment with your confidence (0..1) in the whole analysis, intent, entities quoted from the "
+    "text (names, emails, phones, order numbers), priority, whether a human should take over (escalate) and why, "
+    "moderation flags, and the extracted fields (null when not mentioned).";
+
 static const char *const s_analysis_system =
     "You analyse a customer-service conversation. Look at the customer's latest messages (the burst) in the "
     "context of the earlier conversation and return only the JSON object the schema describes: sentiment with "
@@ -40,6 +50,13 @@ typedef struct s_job {
     worker_job_ref_t ref;       // what the scheduler thought: tenant, expected, upto, max wait
     int64_t contact_id;
     bool want_reply, want_analysis;
+    bool combined;              // one call answers both (the reply call, in WORKER_MODE_COMBINED)
+    size_t nbase;               // items of the reply conversation before any tool round (for the fallback)
+    int reply_max_tokens;
+    char cache_key[32];         // the prompt cache key of the tenant: "lull-t<tenant id>"
+    char *combined_system, *combined_schema;
+    int fallback[WORKER_NPROVIDERS];  // the providers passed over by the combined call, in chain order
+    int nfallback;
     // from the load (owned)
     char *channel, *recipient, *sender_address, *callback_url, *extraction_fields, *apology, *system, *schema;
     char model[WORKER_NPROVIDERS][LULL_TENANT_MODEL_MAX + 1];
@@ -102,6 +119,8 @@ static void s_job_free(s_job_t *job)
     free(job->apology);
     free(job->system);
     free(job->schema);
+    free(job->combined_system);
+    free(job->combined_schema);
     free(job);
 }
 
@@ -117,7 +136,8 @@ static void s_emit(s_job_t *job, const worker_outcome_t *out)
         job->info.llm_calls += u->requests;
         job->info.prompt_tokens += u->tokens_in;
         job->info.completion_tokens += u->tokens_out;
-        cost[i] = worker_prices_cost(o->prices, WORKER_PROVIDERS[i]->name, job->model[i], u->tokens_in, 0, u->tokens_out);
+        cost[i] = worker_prices_cost(o->prices, WORKER_PROVIDERS[i]->name, job->model[i], u->tokens_in, u->cached_in,
+                                     u->cache_write, u->tokens_out);
     }
     int reply_provider = job->want_reply && job->reply.ok ? job->reply.provider : -1;
     job->info.provider = reply_provider >= 0 ? WORKER_PROVIDERS[reply_provider]->name : "";
@@ -167,18 +187,71 @@ static void s_report(const worker_done_info_t *who, lull_outcome_t outcome, int6
 // ------------------------------------------------------------------------------------------------
 // after the calls
 
+static void s_call_done(worker_chain_call_t *call, void *arg);
+
+// No provider of the combined call answered, and some were passed over (they cannot give a combined answer):
+// the reply (the conversation as it was before any tool round) and the analysis as two calls, over those
+// providers only (the others failed already). The job may end inside.
+static void s_fallback(s_job_t *job)
+{
+    worker_jobs_t *o = job->owner;
+    job->nfallback = 0;
+    for (int i = 0; i < job->nchain; i++)
+        if (job->reply.skipped & (1u << job->chain[i])) job->fallback[job->nfallback++] = job->chain[i];
+    job->reply.chain = job->analysis.chain = job->fallback;
+    job->reply.nchain = job->analysis.nchain = job->nfallback;
+    LOG_INFO("job.combined_fallback", "no provider of the chain can give a combined answer; two calls", "conv",
+             LI(job->info.conv_id), "error", LS(job->reply.error));
+    worker_conv_t *c = &job->reply.conv;
+    while (c->nitems > job->nbase) {
+        worker_item_t *it = &c->items[--c->nitems];
+        free(it->text);
+        free(it->id);
+        free(it->name);
+        free(it->args);
+    }
+    free(job->reply.text);
+    job->reply.text = NULL;
+    job->reply.error[0] = '\0';
+    c->mode = WORKER_MODE_REPLY;
+    c->system = job->system;
+    c->schema = NULL;
+    c->max_tokens = job->reply_max_tokens;
+    c->tool_choice_none = false;
+    job->combined = false;
+    job->reply.running = job->analysis.running = true;
+    worker_chain_start(o->chain, &job->reply);
+    worker_chain_start(o->chain, &job->analysis);
+}
+
 static void s_job_finish(s_job_t *job)
 {
     worker_jobs_t *o = job->owner;
     worker_chain_call_t *reply = &job->reply, *an = &job->analysis;
     worker_analysis_t a = {0};
     char err[160] = "";
-    bool have_analysis = job->want_analysis && an->ok &&
-                         worker_analysis_parse(an->text, job->extraction_fields, &a, err, sizeof err) == 0;
+    if (job->combined && !reply->ok && reply->skipped) {
+        s_fallback(job);
+        return;
+    }
+    bool have_analysis = false;
+    int analysis_provider = an->provider;
+    if (job->combined && reply->ok) {  // validated by the chain: only out of memory fails here
+        char *text = NULL;
+        have_analysis = worker_combined_parse(reply->text, job->extraction_fields, &text, &a, err, sizeof err) == 0;
+        free(reply->text);
+        reply->text = text;
+        reply->ok = have_analysis;
+        if (!have_analysis) snprintf(reply->error, sizeof reply->error, "%s", err);
+        analysis_provider = reply->provider;
+    } else {
+        have_analysis = job->want_analysis && an->ok &&
+                        worker_analysis_parse(an->text, job->extraction_fields, &a, err, sizeof err) == 0;
+    }
     worker_outcome_t out = {.write = WORKER_WRITE_RESULT, .analysis_provider = -1};
     if (have_analysis) {
         out.analysis = &a;
-        out.analysis_provider = an->provider;
+        out.analysis_provider = analysis_provider;
     }
     if (!job->want_reply) {  // the analysis alone (a dry run in mode "analyse")
         out.outcome = LULL_OUTCOME_REPLIED;
@@ -289,7 +362,11 @@ static int s_prepare_calls(s_job_t *job, const worker_load_t *l, const char *bur
                             clipped, NULL, NULL, NULL) != 0)
             return -1;
     }
-    job->want_analysis = o->cfg->analysis;
+    // The analysis: off on the worker or for the tenant (a dry run that asks only for it still gets it).
+    job->want_analysis = o->cfg->analysis && (l->llm_mode != WORKER_LLM_OFF || !job->want_reply);
+    job->nbase = job->reply.conv.nitems;
+    job->reply_max_tokens = l->max_tokens;
+    snprintf(job->cache_key, sizeof job->cache_key, "lull-t%lld", (long long)job->ref.tenant_id);
     if (job->want_analysis) {
         char msg[2 * WORKER_MAX_BURST_TEXT + 128];
         snprintf(msg, sizeof msg, "Earlier conversation:\n%s\nLatest customer messages (analyse these):\n%s",
@@ -307,6 +384,7 @@ static int s_prepare_calls(s_job_t *job, const worker_load_t *l, const char *bur
         c->conv.max_tokens = i == 0 ? l->max_tokens : 1024;
         c->conv.tools = i == 0;
         c->conv.schema = job->schema;
+        c->conv.cache_key = job->cache_key;
         c->chain = job->chain;
         c->nchain = job->nchain;
         c->model = (const char(*)[LULL_TENANT_MODEL_MAX + 1])job->model;
@@ -317,6 +395,19 @@ static int s_prepare_calls(s_job_t *job, const worker_load_t *l, const char *bur
         c->usage = job->usage;
         c->done = s_call_done;
         c->arg = job;
+    }
+    job->combined = job->want_reply && job->want_analysis && l->llm_mode == WORKER_LLM_COMBINED;
+    if (job->combined) {  // the reply call gives both; the analysis call stays ready for the fallback
+        size_t n = strlen(job->system) + strlen(s_combined_system) + 1;
+        job->combined_system = malloc(n);
+        job->combined_schema = worker_combined_schema(job->extraction_fields);
+        if (!job->combined_system || !job->combined_schema) return -1;
+        snprintf(job->combined_system, n, "%s%s", job->system, s_combined_system);
+        job->reply.conv.mode = WORKER_MODE_COMBINED;
+        job->reply.conv.system = job->combined_system;
+        job->reply.conv.schema = job->combined_schema;
+        job->reply.conv.max_tokens = l->max_tokens + 1024 > LULL_TENANT_MAX_TOKENS_MAX ? LULL_TENANT_MAX_TOKENS_MAX
+                                                                                      : l->max_tokens + 1024;
     }
     return 0;
 }
@@ -353,6 +444,12 @@ static void s_job_run(s_job_t *job, worker_load_t *l, worker_load_rc_t rc)
         s_stop(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory");
         goto cleanup;
     }
+    // History by budget: the newest messages whose estimated tokens fit the tenant's budget (the burst always).
+    size_t first = worker_history_first(l->history, l->nhistory, l->answered_upto, l->history_tokens);
+    if (first > 0) {
+        memmove(l->history, l->history + first, (l->nhistory - first) * sizeof *l->history);
+        l->nhistory -= first;
+    }
     if (worker_decide_burst(l, burst, sizeof burst, transcript, sizeof transcript) == 0) {
         s_stop(job, LULL_OUTCOME_FAILED_PERMANENT, 0, "no inbound message in the burst");
         goto cleanup;
@@ -388,8 +485,8 @@ static void s_job_run(s_job_t *job, worker_load_t *l, worker_load_rc_t rc)
     // Both flags first: with an analysis the job cannot end inside the first start (the other call still
     // runs); with one call it may, and then nothing of it may be touched afterwards.
     job->reply.running = job->want_reply;
-    job->analysis.running = job->want_analysis;
-    bool both = job->want_reply && job->want_analysis;
+    job->analysis.running = job->want_analysis && !job->combined;
+    bool both = job->want_reply && job->want_analysis && !job->combined;
     if (job->want_reply) worker_chain_start(o->chain, &job->reply);
     if (both || !job->want_reply) worker_chain_start(o->chain, &job->analysis);
 cleanup:

@@ -175,3 +175,15 @@ void worker_llm_finish(worker_llm_result_t *res, const struct cJSON *usage, cons
     worker_llm_usage(usage, in_key, out_key, res);
     res->cls = WORKER_LLM_OK;
 }
+
+int64_t worker_llm_count(const cJSON *obj, const char *const *path)
+{
+    for (size_t i = 0; obj && path[i]; i++) obj = cJSON_GetObjectItemCaseSensitive(obj, path[i]);
+    return cJSON_IsNumber(obj) && obj->valuedouble >= 0 && obj->valuedouble < 1e9 ? (int64_t)obj->valuedouble : 0;
+}
+
+void worker_llm_move_last(cJSON *obj, const char *key)
+{
+    cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(obj, key);
+    if (item) cJSON_AddItemToObject(obj, key, item);
+}

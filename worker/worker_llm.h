@@ -33,7 +33,8 @@ typedef struct {
 
 typedef enum {
     WORKER_MODE_REPLY = 1,  // free text, tools offered
-    WORKER_MODE_ANALYSIS    // structured JSON following schema
+    WORKER_MODE_ANALYSIS,   // structured JSON following schema
+    WORKER_MODE_COMBINED    // tools offered in the rounds before; the final answer is JSON following schema
 } worker_mode_t;
 
 // One request in provider-neutral form. Strings are borrowed (items are owned by the conversation).
@@ -45,7 +46,8 @@ typedef struct {
     int max_tokens;
     bool tools;                // offer the tool table (REPLY)
     bool tool_choice_none;     // tools offered but the model must answer in text (last round)
-    const char *schema;        // ANALYSIS: JSON Schema text of the answer object
+    const char *schema;        // ANALYSIS, COMBINED: JSON Schema text of the answer object
+    const char *cache_key;     // a stable, non-secret key per tenant for the provider's prompt cache (or NULL)
     worker_item_t *items;      // owned, grown by worker_conv_add up to WORKER_LLM_MAX_ITEMS
     size_t nitems, cap;
 } worker_conv_t;
@@ -68,13 +70,15 @@ typedef struct {
     char *text;                               // answer text (owned), NULL when none
     worker_call_t calls[WORKER_LLM_MAX_CALLS];
     size_t ncalls;
-    int64_t tokens_in, tokens_out;
+    int64_t tokens_in, tokens_out;                // tokens_in counts every prompt token, cached or not
+    int64_t tokens_cached, tokens_cache_write;    // prompt tokens read from / written to the provider's cache
     char error[160];                          // short reason when cls != OK (no secrets, no bodies)
 } worker_llm_result_t;
 
 // The provider requests of one job at one provider, summed (usage rows, dry-run answers, job.done).
 typedef struct {
     int64_t requests, tokens_in, tokens_out;
+    int64_t cached_in, cache_write;  // of tokens_in: read from the prompt cache, written to it
     int64_t latency_ms;  // summed over the requests, milliseconds
 } worker_usage_t;
 
@@ -130,6 +134,10 @@ void worker_llm_finish(worker_llm_result_t *res, const struct cJSON *usage, cons
                        const char *missing);
 // Reads the token counts obj[in_key] and obj[out_key] (obj may be NULL; absurd values ignored) into res.
 void worker_llm_usage(const struct cJSON *obj, const char *in_key, const char *out_key, worker_llm_result_t *res);
+// Moves obj[key] (when present) to the end of obj: the key order of a request body.
+void worker_llm_move_last(struct cJSON *obj, const char *key);
+// Reads a cached-token count at a path of keys under obj (NULL-terminated; absurd values ignored): 0 when absent.
+int64_t worker_llm_count(const struct cJSON *obj, const char *const *path);
 // Sets res->text to a copy of text truncated to WORKER_LLM_MAX_TEXT. 0/-1.
 int worker_llm_result_set_text(worker_llm_result_t *res, const char *text);
 

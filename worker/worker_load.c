@@ -16,10 +16,11 @@
     " t.company_name, t.agent_name, p.template, t.provider_chain::text, t.model, t.models::text,"           \
     " t.temperature, t.confidence_threshold, t.max_tokens, t.max_attempts, t.escalation_keywords::text,"    \
     " t.blocked_patterns::text, t.safe_reply, t.apology_reply, t.daily_limit_tenant, t.daily_limit_contact," \
-    " t.extraction_fields::text, t.callback_url, t.tiktok_business_id"
+    " t.extraction_fields::text, t.callback_url, t.tiktok_business_id, t.llm_mode, t.history_tokens"
 enum {
     T_COMPANY, T_AGENT, T_TEMPLATE, T_CHAIN, T_MODEL, T_MODELS, T_TEMP, T_THRESHOLD, T_MAXTOK, T_MAXATT,
-    T_KEYWORDS, T_BLOCKED, T_SAFE, T_APOLOGY, T_LIM_T, T_LIM_C, T_FIELDS, T_CALLBACK, T_TIKTOK, T_NCOLS
+    T_KEYWORDS, T_BLOCKED, T_SAFE, T_APOLOGY, T_LIM_T, T_LIM_C, T_FIELDS, T_CALLBACK, T_TIKTOK, T_LLM_MODE, T_HIST_TOK,
+    T_NCOLS
 };
 
 // The conversation's columns come first, then the tenant's.
@@ -99,6 +100,11 @@ static void s_read_tenant(worker_load_t *l, const PGresult *r, int base)
     const char *callback = lull_db_text(r, 0, base + T_CALLBACK);
     l->callback_url = callback && *callback ? callback : NULL;
     l->tiktok_business_id = lull_db_text(r, 0, base + T_TIKTOK);
+    const char *mode = lull_db_text(r, 0, base + T_LLM_MODE);
+    l->llm_mode = mode && strcmp(mode, "separate") == 0 ? WORKER_LLM_SEPARATE
+                  : mode && strcmp(mode, "off") == 0    ? WORKER_LLM_OFF
+                                                        : WORKER_LLM_COMBINED;
+    l->history_tokens = s_int(r, base + T_HIST_TOK, LULL_TENANT_HISTORY_TOKENS_MIN, LULL_TENANT_HISTORY_TOKENS_MAX, 3000);
 }
 
 worker_load_rc_t worker_load_read(worker_load_t *out, PGresult *row, PGresult *history)

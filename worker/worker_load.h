@@ -17,6 +17,13 @@ typedef struct {
     const char *body;  // borrowed from the load
 } worker_hist_t;
 
+// How a tenant's bursts are answered (tenants.llm_mode).
+typedef enum {
+    WORKER_LLM_COMBINED = 0,  // the reply and the analysis in one structured answer
+    WORKER_LLM_SEPARATE,      // a reply call and an analysis call
+    WORKER_LLM_OFF            // the reply only
+} worker_llm_mode_t;
+
 // A loaded job. Strings are borrowed from the load (NULL = SQL NULL) until worker_load_clear.
 typedef struct {
     // the conversation
@@ -42,6 +49,8 @@ typedef struct {
     const char *extraction_fields;      // JSON array text
     const char *callback_url;           // NULL = none
     const char *tiktok_business_id;
+    worker_llm_mode_t llm_mode;
+    int history_tokens;                 // estimated tokens of history sent at most (the burst always goes)
     // the history, oldest first
     worker_hist_t *history;
     size_t nhistory;

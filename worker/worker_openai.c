@@ -1,6 +1,7 @@
 // OpenAI chat completions adapter: neutral conversation → request body (tools, tool_calls, role "tool",
-// response_format json_schema) and answer → text / tool calls / usage.
+// response_format json_schema for the analysis and the combined answer, prompt_cache_key) and answer → text / tool calls / usage.
 #include "worker_llm.h"
+#include "worker_combined.h"
 #include "worker_tools.h"
 #include "lull_json.h"
 
@@ -106,13 +107,14 @@ static char *s_build(const worker_conv_t *conv)
             cJSON_AddItemToArray(msgs, m);
         }
     }
-    if (conv->mode == WORKER_MODE_REPLY && conv->tools && worker_tools_count() > 0) {
+    if (conv->cache_key) cJSON_AddStringToObject(root, "prompt_cache_key", conv->cache_key);
+    if (conv->mode != WORKER_MODE_ANALYSIS && conv->tools && worker_tools_count() > 0) {
         cJSON *tools = s_tools_json();
         if (!tools) goto cleanup;
         cJSON_AddItemToObject(root, "tools", tools);
         cJSON_AddStringToObject(root, "tool_choice", conv->tool_choice_none ? "none" : "auto");
     }
-    if (conv->mode == WORKER_MODE_ANALYSIS) {
+    if (conv->mode == WORKER_MODE_ANALYSIS || conv->mode == WORKER_MODE_COMBINED) {
         cJSON *schema = conv->schema ? cJSON_Parse(conv->schema) : NULL;
         cJSON *rf = cJSON_CreateObject(), *js = cJSON_CreateObject();
         if (!schema || !rf || !js) {
@@ -122,12 +124,16 @@ static char *s_build(const worker_conv_t *conv)
             goto cleanup;
         }
         cJSON_AddStringToObject(rf, "type", "json_schema");
-        cJSON_AddStringToObject(js, "name", "conversation_analysis");
+        cJSON_AddStringToObject(js, "name", conv->mode == WORKER_MODE_COMBINED ? WORKER_COMBINED_NAME : "conversation_analysis");
         cJSON_AddBoolToObject(js, "strict", 1);
         cJSON_AddItemToObject(js, "schema", schema);
         cJSON_AddItemToObject(rf, "json_schema", js);
         cJSON_AddItemToObject(root, "response_format", rf);
     }
+    // The stable part first (model, settings, cache key, tools, schema, then the system message), so that a
+    // tenant's requests share their longest prefix; what changes per round (tool_choice) comes last.
+    worker_llm_move_last(root, "messages");
+    worker_llm_move_last(root, "tool_choice");
     out = lull_json_print(root);
 cleanup:
     cJSON_Delete(root);
@@ -164,6 +170,8 @@ static void s_parse(const char *body, size_t len, worker_llm_result_t *out)
     }
     worker_llm_finish(out, cJSON_GetObjectItemCaseSensitive(doc, "usage"), "prompt_tokens", "completion_tokens",
                       "neither content nor tool calls");
+    static const char *const cached[] = {"usage", "prompt_tokens_details", "cached_tokens", NULL};
+    out->tokens_cached = worker_llm_count(doc, cached);
     goto cleanup;
 oom:
     out->cls = WORKER_LLM_RETRY;

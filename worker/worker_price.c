@@ -14,6 +14,7 @@ typedef struct {
     char prefix[MAX_PREFIX + 1];
     size_t prefix_len;
     double in, out, cached_in;  // USD per million tokens; cached_in < 0 = priced as input
+    double cache_write;         // USD per million tokens written to the cache; < 0 = the provider's default
 } s_price_t;
 
 struct worker_prices {
@@ -45,7 +46,7 @@ int worker_prices_load(worker_prices_t *self, lull_db_t *db)
     s_price_t *rows = NULL;
     PGresult *r = lull_db_exec(db,
                                "SELECT provider, model_prefix, input_usd_per_mtok, output_usd_per_mtok,"
-                               " cached_input_usd_per_mtok FROM llm_prices ORDER BY provider, model_prefix LIMIT "
+                               " cached_input_usd_per_mtok, cache_write_usd_per_mtok FROM llm_prices ORDER BY provider, model_prefix LIMIT "
                                "10000",
                                0, NULL);
     if (!r) {
@@ -59,6 +60,7 @@ int worker_prices_load(worker_prices_t *self, lull_db_t *db)
     for (int i = 0; i < n && i < MAX_ROWS; i++) {
         const char *prov = lull_db_text(r, i, 0), *prefix = lull_db_text(r, i, 1);
         const char *in = lull_db_text(r, i, 2), *out = lull_db_text(r, i, 3), *cached = lull_db_text(r, i, 4);
+        const char *write = lull_db_text(r, i, 5);
         if (!prov || !prefix || !*prefix || !in || !out || strlen(prov) >= sizeof rows[k].provider ||
             strlen(prefix) > MAX_PREFIX)
             continue;
@@ -69,6 +71,7 @@ int worker_prices_load(worker_prices_t *self, lull_db_t *db)
         p->in = strtod(in, NULL);
         p->out = strtod(out, NULL);
         p->cached_in = cached ? strtod(cached, NULL) : -1;
+        p->cache_write = write ? strtod(write, NULL) : -1;
     }
     free(self->rows);
     self->rows = rows;
@@ -96,7 +99,7 @@ static const s_price_t *s_find(const worker_prices_t *self, const char *provider
 }
 
 double worker_prices_cost(const worker_prices_t *self, const char *provider, const char *model, int64_t tokens_in,
-                          int64_t cached_in, int64_t tokens_out)
+                          int64_t cached_in, int64_t cache_write, int64_t tokens_out)
 {
     if (!self || !model) return 0;
     const s_price_t *p = s_find(self, provider, model);
@@ -108,7 +111,11 @@ double worker_prices_cost(const worker_prices_t *self, const char *provider, con
     }
     if (cached_in < 0) cached_in = 0;
     if (cached_in > tokens_in) cached_in = tokens_in;
+    if (cache_write < 0) cache_write = 0;
+    if (cache_write > tokens_in - cached_in) cache_write = tokens_in - cached_in;
     double cached_price = p->cached_in >= 0 ? p->cached_in : p->in;
-    return ((double)(tokens_in - cached_in) * p->in + (double)cached_in * cached_price + (double)tokens_out * p->out) /
+    double write_price = p->cache_write >= 0 ? p->cache_write : strcmp(p->provider, "anthropic") == 0 ? p->in * 1.25 : p->in;
+    return ((double)(tokens_in - cached_in - cache_write) * p->in + (double)cached_in * cached_price +
+            (double)cache_write * write_price + (double)tokens_out * p->out) /
            1e6;
 }

@@ -1,5 +1,5 @@
-// The model price table: rows of llm_prices (provider, model prefix, USD per million input, output and
-// cached input tokens) held in memory, read at start and again every LULL_WORKER_PRICES_REFRESH_MS; the
+// The model price table: rows of llm_prices (provider, model prefix, USD per million input, output, cached
+// input and cache write tokens) held in memory, read at start and again every LULL_WORKER_PRICES_REFRESH_MS; the
 // longest matching prefix prices a model.
 #ifndef WORKER_PRICE_H
 #define WORKER_PRICE_H
@@ -18,10 +18,11 @@ void worker_prices_destroy(worker_prices_t **self_p);
 int worker_prices_load(worker_prices_t *self, lull_db_t *db);
 // Rows held.
 int worker_prices_count(const worker_prices_t *self);
-// Estimated cost in USD of tokens_in prompt tokens (of which cached_in were cached input) and tokens_out
-// completion tokens of model at provider: the longest prefix among provider's rows, else among every
+// Estimated cost in USD of tokens_in prompt tokens (of which cached_in were read from the prompt cache, at
+// the cached input price, and cache_write written to it, at the cache write price: when the row sets none,
+// 1.25 × input for Anthropic, input elsewhere) and tokens_out completion tokens of model at provider: the longest prefix among provider's rows, else among every
 // provider's (an OpenAI-compatible proxy serving another vendor's model). Unknown model: 0, logged at debug.
 double worker_prices_cost(const worker_prices_t *self, const char *provider, const char *model, int64_t tokens_in,
-                          int64_t cached_in, int64_t tokens_out);
+                          int64_t cached_in, int64_t cache_write, int64_t tokens_out);
 
 #endif

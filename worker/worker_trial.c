@@ -44,6 +44,8 @@ static void s_usage(const worker_job_view_t *job, cJSON *obj)
         cJSON_AddNumberToObject(e, "requests", (double)u->requests);
         cJSON_AddNumberToObject(e, "tokens_in", (double)u->tokens_in);
         cJSON_AddNumberToObject(e, "tokens_out", (double)u->tokens_out);
+        cJSON_AddNumberToObject(e, "cached_in", (double)u->cached_in);
+        cJSON_AddNumberToObject(e, "cache_write", (double)u->cache_write);
         cJSON_AddNumberToObject(e, "latency_ms", (double)u->latency_ms);
         cJSON_AddNumberToObject(e, "cost_usd", job->cost_usd[i]);
         cJSON_AddItemToArray(arr, e);

@@ -3,13 +3,20 @@
 // Routes: POST /v1/chat/completions and /chat/completions (OpenAI), POST /v1/messages (Anthropic),
 // POST /v1beta/models/{model}:generateContent and /models/{model}:generateContent (Gemini),
 // POST /_fake/faults {"provider","mode","count","retry_after","kind"}, POST /_fake/config {"latency_ms"},
-// POST /_fake/reset, GET /_fake/ledger (JSON array of {provider, path, kind, t_ms, body}), GET /_fake/stats.
+// POST /_fake/reset, GET /_fake/ledger (JSON array of {provider, path, kind, combined, t_ms, body}),
+// GET /_fake/stats. Fault kinds: "reply" (reply and combined requests), "analysis", "combined"; modes: an
+// HTTP status, "hang", "insufficient_quota", "malformed", "truncated", and for combined requests
+// "combined_not_json", "combined_no_reply", "combined_json_reply", "combined_wrong_types".
 //
 // Deterministic answers: a reply asks for search_inventory when the last customer text names an item as a
 // whole word ("jacket", "boots" …, plural or not), asks for a size ("do you have that in size M?": the item an
 // earlier text named, and the size) or about stock ("have you got", "in stock"), and tools are offered; then it
 // answers from the tool result with what it returned (name, SKU, size, price); an analysis request (OpenAI response_format, Anthropic forced tool, Gemini
-// responseSchema) gets JSON whose sentiment/intent/priority/escalate follow keywords in the text.
+// responseSchema) gets JSON whose sentiment/intent/priority/escalate follow keywords in the text; a combined
+// request (a schema with "reply": OpenAI response_format, Anthropic's reply_with_analysis tool forced or
+// under tool_choice "any", Gemini responseSchema) gets the reply text and that analysis in one object.
+// Usage counts the request and answer bytes / 4; a stable prefix seen before (fake_llm/fake_llm_cache) is
+// reported as cached tokens in each provider's usage fields.
 // Latency without a thread per request: finished requests are suspended and a timer thread resumes them
 // when due (a binary heap).
 #include <cJSON.h>
@@ -149,357 +156,76 @@ static void *s_timer_main(void *arg)
     return NULL;
 }
 
-// ---- text helpers ----
+#include "fake_llm/fake_llm_cache.h"
+#include "fake_llm/fake_llm_text.h"
+#include "fake_llm/fake_llm_view.h"
 
-static bool s_has(const char *text, const char *word)
+// The combined answer: the reply text first, then the analysis; fault (a "combined_*" mode, or NULL) makes it
+// malformed the way a model can: not JSON (analysis NULL, *text set), no reply, a reply that is itself JSON,
+// wrong types.
+static cJSON *s_combined(const fake_view_t *v, const char *fault, char **text)
 {
-    if (!text) return false;
-    size_t n = strlen(word);
-    for (const char *p = text; *p; p++)
-        if (strncasecmp(p, word, n) == 0) return true;
-    return false;
-}
-
-static const char *const s_items[] = {"jacket", "boots", "dress", "shirt", "scarf", "hat", "jeans", "coat",
-                                      "sneakers", "bag", "unicorn", NULL};
-
-// The next word of text from *p on (a run of letters and digits); false at the end. Sets *w and *n.
-static bool s_next_word(const char **p, const char **w, size_t *n)
-{
-    while (**p && !isalnum((unsigned char)**p)) (*p)++;
-    if (!**p) return false;
-    *w = *p;
-    while (**p && isalnum((unsigned char)**p)) (*p)++;
-    *n = (size_t)(*p - *w);
-    return true;
-}
-
-// True when the n bytes at w are word, case-insensitive, allowing a simple plural either way:
-// "jackets" is "jacket", "boot" is "boots".
-static bool s_word_is(const char *w, size_t n, const char *word)
-{
-    size_t wn = strlen(word);
-    if (n == wn) return strncasecmp(w, word, n) == 0;
-    if (n == wn + 1) return tolower((unsigned char)w[wn]) == 's' && strncasecmp(w, word, wn) == 0;
-    if (wn == n + 1) return tolower((unsigned char)word[n]) == 's' && strncasecmp(w, word, n) == 0;
-    return false;
-}
-
-// True when text holds word as a whole word ("that" does not hold "hat").
-static bool s_has_word(const char *text, const char *word)
-{
-    const char *p = text ? text : "", *w;
-    size_t n;
-    while (s_next_word(&p, &w, &n))
-        if (s_word_is(w, n, word)) return true;
-    return false;
-}
-
-// The first item of s_items the text names as a whole word, or NULL.
-static const char *s_item_named(const char *text)
-{
-    for (size_t i = 0; s_items[i]; i++)
-        if (s_has_word(text, s_items[i])) return s_items[i];
-    return NULL;
-}
-
-// The size the text asks for ("… in size M?" → "M"), copied into buf; false when it asks for none.
-static bool s_size_asked(const char *text, char *buf, size_t len)
-{
-    const char *p = text ? text : "", *w;
-    size_t n;
-    while (s_next_word(&p, &w, &n))
-        if (s_word_is(w, n, "size") && s_next_word(&p, &w, &n) && n <= 8) {
-            snprintf(buf, len, "%.*s", (int)n, w);
-            return true;
-        }
-    return false;
-}
-
-static bool s_asks_stock(const char *text)
-{
-    return s_has(text, "have you got") || s_has(text, "in stock");
-}
-
-// The search_inventory query for the last customer text: the item it names (else, when it asks for a size
-// or about stock, the item an earlier text named: "do you have that in size M?"), and the size it asks for.
-// False when the text asks about no item.
-static bool s_item_query(const char *text, const char *earlier_item, char *q, size_t len)
-{
-    const char *item = s_item_named(text);
-    char size[16] = "";
-    bool sized = s_size_asked(text, size, sizeof size);
-    if (!item && (sized || s_asks_stock(text))) item = earlier_item;
-    if (item && sized) snprintf(q, len, "%s %s", item, size);
-    else if (item || sized) snprintf(q, len, "%s", item ? item : size);
-    else if (s_asks_stock(text)) snprintf(q, len, "%s", "item");
-    else return false;
-    return true;
-}
-
-// ---- answers ----
-
-// Appends to buf (capacity cap, *len used so far), truncating at the end instead of overflowing.
-static void s_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void s_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    if (*len + 1 >= cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
-    va_end(ap);
-    if (n > 0) *len = (size_t)n < cap - *len ? *len + (size_t)n : cap - 1;
-}
-
-// The text of an answer to a reply request given the last user text or the last tool result: from a
-// search_inventory result, each item as the tool returned it (name, SKU, size, price).
-static char *s_reply_text(const char *user, const char *tool_result)
-{
-    char buf[2048];
-    size_t len = 0;
-    buf[0] = '\0';
-    if (tool_result) {
-        cJSON *r = cJSON_Parse(tool_result);
-        cJSON *items = r ? cJSON_GetObjectItemCaseSensitive(r, "items") : NULL, *it;
-        int n = cJSON_GetArraySize(items), i = 0;
-        if (n > 0) {
-            s_appendf(buf, sizeof buf, &len, "Yes, we have ");
-            cJSON_ArrayForEach(it, items)
-            {
-                const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
-                const cJSON *sku = cJSON_GetObjectItemCaseSensitive(it, "sku");
-                const cJSON *size = cJSON_GetObjectItemCaseSensitive(it, "size");
-                const cJSON *price = cJSON_GetObjectItemCaseSensitive(it, "price");
-                const cJSON *cur = cJSON_GetObjectItemCaseSensitive(it, "currency");
-                if (i++) s_appendf(buf, sizeof buf, &len, i == n ? " and " : ", ");
-                s_appendf(buf, sizeof buf, &len, "the %.200s (%.40s)", cJSON_IsString(name) ? name->valuestring : "?",
-                          cJSON_IsString(sku) ? sku->valuestring : "?");
-                if (cJSON_IsString(size) && *size->valuestring)
-                    s_appendf(buf, sizeof buf, &len, " in size %.20s", size->valuestring);
-                if (cJSON_IsNumber(price))
-                    s_appendf(buf, sizeof buf, &len, " for %.2f %.8s", price->valuedouble,
-                              cJSON_IsString(cur) ? cur->valuestring : "");
-                else
-                    s_appendf(buf, sizeof buf, &len, ", ask us for the price");
-            }
-            s_appendf(buf, sizeof buf, &len, ".");
+    cJSON *a = fake_analysis(v->user, v->schema);
+    char *reply = fake_reply_text(v->user, v->tool_result);
+    if (!a || !reply) {
+        cJSON_Delete(a);
+        free(reply);
+        return NULL;
+    }
+    cJSON *r = NULL;
+    if (!fault || strcmp(fault, "combined_no_reply") != 0) {
+        if (fault && strcmp(fault, "combined_json_reply") == 0) {
+            char *inner = cJSON_PrintUnformatted(a);
+            r = cJSON_CreateString(inner ? inner : "{}");
+            free(inner);
+        } else if (fault && strcmp(fault, "combined_wrong_types") == 0) {
+            r = cJSON_CreateNumber(42);
+            cJSON_ReplaceItemInObjectCaseSensitive(a, "confidence", cJSON_CreateString("high"));
         } else {
-            s_appendf(buf, sizeof buf, &len, "Sorry, we don't have that in stock right now.");
+            r = cJSON_CreateString(reply);
         }
-        cJSON_Delete(r);
-    } else {
-        s_appendf(buf, sizeof buf, &len, "Thanks for your message! (fake reply to: %.60s)", user ? user : "");
     }
-    return strdup(buf);
-}
-
-// The analysis object for the text; extracted fields from schema.properties.extracted.properties.
-static cJSON *s_analysis(const char *text, const cJSON *schema)
-{
-    cJSON *a = cJSON_CreateObject();
-    const char *sent = "neutral";
-    if (s_has(text, "angry") || s_has(text, "terrible") || s_has(text, "awful") || s_has(text, "hate") ||
-        s_has(text, "broken") || s_has(text, "worst"))
-        sent = "negative";
-    else if (s_has(text, "love") || s_has(text, "great") || s_has(text, "thank") || s_has(text, "awesome"))
-        sent = "positive";
-    const char *intent = "other";
-    if (s_has(text, "terrible") || s_has(text, "broken") || s_has(text, "refund") || s_has(text, "complain")) intent = "complaint";
-    else if (s_has(text, "book") || s_has(text, "appointment") || s_has(text, "reservation")) intent = "booking";
-    else if (s_has(text, "buy") || s_has(text, "order")) intent = "purchase";
-    else if (s_has(text, "feedback") || s_has(text, "review")) intent = "feedback";
-    else if (s_has(text, "help") || s_has(text, "problem") || s_has(text, "issue")) intent = "support";
-    else if (s_has(text, "have you got") || s_has(text, "in stock") || strchr(text ? text : "", '?')) intent = "inquiry";
-    const char *prio = s_has(text, "urgent") || s_has(text, "asap") ? "urgent" : strcmp(sent, "negative") == 0 ? "high" : "normal";
-    bool esc = s_has(text, "human") || s_has(text, "manager") || s_has(text, "real person");
-    cJSON_AddStringToObject(a, "sentiment", sent);
-    cJSON_AddNumberToObject(a, "confidence", s_has(text, "mumble") ? 0.2 : 0.9);
-    cJSON_AddStringToObject(a, "intent", intent);
-    cJSON_AddStringToObject(a, "priority", prio);
-    cJSON_AddBoolToObject(a, "escalate", esc);
-    cJSON_AddStringToObject(a, "escalate_reason", esc ? "customer asked for a person" : "");
-    cJSON *ent = cJSON_AddObjectToObject(a, "entities");
-    cJSON *names = cJSON_AddArrayToObject(ent, "names"), *emails = cJSON_AddArrayToObject(ent, "emails");
-    cJSON_AddArrayToObject(ent, "phones");
-    cJSON *orders = cJSON_AddArrayToObject(ent, "order_numbers");
-    (void)names;
-    // tokens: emails contain '@', order numbers start with '#'
-    const char *p = text ? text : "";
-    while (*p) {
-        while (*p && isspace((unsigned char)*p)) p++;
-        const char *s = p;
-        while (*p && !isspace((unsigned char)*p)) p++;
-        size_t n = (size_t)(p - s);
-        while (n > 0 && strchr(".,!?;:", s[n - 1])) n--;
-        if (n == 0 || n > 100) continue;
-        char tok[101];
-        memcpy(tok, s, n);
-        tok[n] = '\0';
-        if (strchr(tok, '@')) cJSON_AddItemToArray(emails, cJSON_CreateString(tok));
-        else if (tok[0] == '#' && n > 1) cJSON_AddItemToArray(orders, cJSON_CreateString(tok + 1));
+    if (r) {
+        cJSON_InsertItemInArray(a, 0, r);
+        r->string = strdup("reply");
     }
-    cJSON *mod = cJSON_AddObjectToObject(a, "moderation");
-    bool flagged = s_has(text, "idiot");
-    cJSON_AddBoolToObject(mod, "flagged", flagged);
-    cJSON *cats = cJSON_AddArrayToObject(mod, "categories");
-    if (flagged) cJSON_AddItemToArray(cats, cJSON_CreateString("harassment"));
-    cJSON *ext = cJSON_AddObjectToObject(a, "extracted");
-    const cJSON *props = schema ? cJSON_GetObjectItemCaseSensitive(schema, "properties") : NULL;
-    const cJSON *exs = props ? cJSON_GetObjectItemCaseSensitive(props, "extracted") : NULL;
-    const cJSON *exprops = exs ? cJSON_GetObjectItemCaseSensitive(exs, "properties") : NULL, *f;
-    cJSON_ArrayForEach(f, exprops)
-    {
-        if (strcmp(f->string, "product_name") == 0 && (s_item_named(text) || s_asks_stock(text)))
-            cJSON_AddStringToObject(ext, f->string, s_item_named(text) ? s_item_named(text) : "item");
-        else if (strcmp(f->string, "feedback") == 0 && strcmp(intent, "feedback") == 0) cJSON_AddStringToObject(ext, f->string, text);
-        else cJSON_AddNullToObject(ext, f->string);
+    if (fault && strcmp(fault, "combined_not_json") == 0) {
+        cJSON_Delete(a);
+        a = NULL;
+        *text = strdup("Sure! Here is what I found for you.");
     }
+    free(reply);
     return a;
 }
 
-// Flattens a text-or-blocks content value into text (borrowed or allocated into buf).
-static void s_content_text(const cJSON *content, char *buf, size_t len)
+// Builds the provider-format answer for the request (body_len bytes; fault: a combined_* fault mode or NULL).
+static char *s_answer(int p, const cJSON *req, size_t body_len, const char *fault, int *status)
 {
-    buf[0] = '\0';
-    if (cJSON_IsString(content)) {
-        snprintf(buf, len, "%s", content->valuestring);
-        return;
-    }
-    const cJSON *b;
-    size_t used = 0;
-    cJSON_ArrayForEach(b, content)
-    {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "text");
-        if (cJSON_IsString(t) && used < len) used += (size_t)snprintf(buf + used, len - used, "%s ", t->valuestring);
-    }
-}
-
-typedef struct {
-    bool analysis;
-    bool tools;
-    const cJSON *schema;
-    char user[8192];     // last user text
-    const char *earlier_item;  // the item the user texts before the last one named last (static), or NULL
-    char *tool_result;   // last message's tool result (owned), when the conversation ends with one
-} s_view_t;
-
-// Takes the text of the next user message (text or blocks) as the last one, remembering the item the
-// one before named.
-static void s_view_user(s_view_t *v, const cJSON *content)
-{
-    const char *item = s_item_named(v->user);
-    if (item) v->earlier_item = item;
-    s_content_text(content, v->user, sizeof v->user);
-}
-
-// Reads the neutral facts the fake needs from a request of provider p.
-static int s_view(int p, const cJSON *req, s_view_t *v)
-{
-    memset(v, 0, sizeof *v);
-    if (p == 0) {
-        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m;
-        if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) return -1;
-        const cJSON *rf = cJSON_GetObjectItemCaseSensitive(req, "response_format");
-        v->analysis = rf != NULL;
-        if (rf) {
-            const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
-            v->schema = js ? cJSON_GetObjectItemCaseSensitive(js, "schema") : NULL;
-        }
-        v->tools = cJSON_GetObjectItemCaseSensitive(req, "tools") != NULL;
-        cJSON_ArrayForEach(m, msgs)
-        {
-            const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-            if (!cJSON_IsString(role)) return -1;
-            free(v->tool_result);
-            v->tool_result = NULL;
-            if (strcmp(role->valuestring, "user") == 0)
-                s_view_user(v, cJSON_GetObjectItemCaseSensitive(m, "content"));
-            else if (strcmp(role->valuestring, "tool") == 0) {
-                const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
-                v->tool_result = strdup(cJSON_IsString(c) ? c->valuestring : "{}");
-            }
-        }
-    } else if (p == 1) {
-        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m, *b;
-        if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0 || !cJSON_GetObjectItemCaseSensitive(req, "max_tokens"))
-            return -1;
-        const cJSON *tc = cJSON_GetObjectItemCaseSensitive(req, "tool_choice");
-        const cJSON *tct = tc ? cJSON_GetObjectItemCaseSensitive(tc, "type") : NULL;
-        v->analysis = cJSON_IsString(tct) && strcmp(tct->valuestring, "tool") == 0;
-        const cJSON *tools = cJSON_GetObjectItemCaseSensitive(req, "tools");
-        v->tools = tools && !v->analysis;
-        if (v->analysis) v->schema = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tools, 0), "input_schema");
-        cJSON_ArrayForEach(m, msgs)
-        {
-            const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-            const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-            if (!cJSON_IsString(role)) return -1;
-            free(v->tool_result);
-            v->tool_result = NULL;
-            if (strcmp(role->valuestring, "user") != 0) continue;
-            bool is_result = false;
-            cJSON_ArrayForEach(b, content)
-            {
-                const cJSON *type = cJSON_GetObjectItemCaseSensitive(b, "type");
-                if (cJSON_IsString(type) && strcmp(type->valuestring, "tool_result") == 0) {
-                    const cJSON *c = cJSON_GetObjectItemCaseSensitive(b, "content");
-                    free(v->tool_result);
-                    v->tool_result = strdup(cJSON_IsString(c) ? c->valuestring : "{}");
-                    is_result = true;
-                }
-            }
-            if (!is_result) s_view_user(v, content);
-        }
-    } else {
-        const cJSON *contents = cJSON_GetObjectItemCaseSensitive(req, "contents"), *c, *part;
-        if (!cJSON_IsArray(contents) || cJSON_GetArraySize(contents) == 0) return -1;
-        const cJSON *gen = cJSON_GetObjectItemCaseSensitive(req, "generationConfig");
-        v->schema = gen ? cJSON_GetObjectItemCaseSensitive(gen, "responseSchema") : NULL;
-        v->analysis = v->schema != NULL;
-        v->tools = cJSON_GetObjectItemCaseSensitive(req, "tools") != NULL;
-        cJSON_ArrayForEach(c, contents)
-        {
-            const cJSON *role = cJSON_GetObjectItemCaseSensitive(c, "role");
-            const cJSON *parts = cJSON_GetObjectItemCaseSensitive(c, "parts");
-            free(v->tool_result);
-            v->tool_result = NULL;
-            if (cJSON_IsString(role) && strcmp(role->valuestring, "model") == 0) continue;
-            v->user[0] = v->user[0];
-            bool is_result = false;
-            cJSON_ArrayForEach(part, parts)
-            {
-                const cJSON *fr = cJSON_GetObjectItemCaseSensitive(part, "functionResponse");
-                if (fr) {
-                    char *r = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(fr, "response"));
-                    free(v->tool_result);
-                    v->tool_result = r;
-                    is_result = true;
-                }
-            }
-            if (!is_result) s_view_user(v, parts);
-        }
-    }
-    return 0;
-}
-
-// Builds the provider-format answer for the request.
-static char *s_answer(int p, const cJSON *req, int *status)
-{
-    s_view_t v;
-    if (s_view(p, req, &v) != 0) {
+    fake_view_t v;
+    if (fake_view(p, req, &v) != 0) {
         free(v.tool_result);
         *status = 400;
         return strdup("{\"error\":{\"type\":\"invalid_request_error\",\"message\":\"malformed request\"}}");
     }
     *status = 200;
     cJSON *root = cJSON_CreateObject();
-    char *text = NULL, query[64];
+    char *text = NULL, query[64] = "";
     cJSON *analysis = NULL;
     bool call_tool = false;
-    if (v.analysis) analysis = s_analysis(v.user, v.schema);
-    else if (v.tools && !v.tool_result && s_item_query(v.user, v.earlier_item, query, sizeof query)) call_tool = true;
-    else text = s_reply_text(v.user, v.tool_result);
-    int tin = (int)(strlen(v.user) / 4) + 20, tout = 15;
+    if (v.tools && (!v.analysis || v.combined) && !v.tool_result &&
+        fake_item_query(v.user, v.earlier_item, query, sizeof query))
+        call_tool = true;
+    else if (v.combined) analysis = s_combined(&v, fault, &text);
+    else if (v.analysis) analysis = fake_analysis(v.user, v.schema);
+    else text = fake_reply_text(v.user, v.tool_result);
+    // Tokens as a provider counts them, roughly: the whole request and the whole answer, bytes / 4; the
+    // stable prefix seen before is cached (fake_llm_cache).
+    fake_cache_t cache = fake_cache_lookup(p, req);
+    char *printed = analysis ? cJSON_PrintUnformatted(analysis) : NULL;
+    int64_t tin = (int64_t)body_len / 4 + 1;
+    int64_t tout = (int64_t)strlen(printed ? printed : text ? text : query) / 4 + 1;
+    int64_t cached = cache.prefix_tokens < tin ? cache.prefix_tokens : tin;
+    free(printed);
     if (p == 0) {
         cJSON_AddStringToObject(root, "id", "chatcmpl-fake");
         cJSON_AddStringToObject(root, "object", "chat.completion");
@@ -529,9 +255,11 @@ static char *s_answer(int p, const cJSON *req, int *status)
         cJSON_AddStringToObject(choice, "finish_reason", call_tool ? "tool_calls" : "stop");
         cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), choice);
         cJSON *u = cJSON_AddObjectToObject(root, "usage");
-        cJSON_AddNumberToObject(u, "prompt_tokens", tin);
-        cJSON_AddNumberToObject(u, "completion_tokens", tout);
-        cJSON_AddNumberToObject(u, "total_tokens", tin + tout);
+        cJSON_AddNumberToObject(u, "prompt_tokens", (double)tin);
+        cJSON_AddNumberToObject(u, "completion_tokens", (double)tout);
+        cJSON_AddNumberToObject(u, "total_tokens", (double)(tin + tout));
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "prompt_tokens_details"), "cached_tokens",
+                                cache.hit ? (double)cached : 0);
     } else if (p == 1) {
         cJSON_AddStringToObject(root, "id", "msg_fake");
         cJSON_AddStringToObject(root, "type", "message");
@@ -541,7 +269,7 @@ static char *s_answer(int p, const cJSON *req, int *status)
         if (analysis || call_tool) {
             cJSON_AddStringToObject(b, "type", "tool_use");
             cJSON_AddStringToObject(b, "id", "toolu_fake_1");
-            cJSON_AddStringToObject(b, "name", analysis ? "record_analysis" : "search_inventory");
+            cJSON_AddStringToObject(b, "name", analysis ? (v.combined ? "reply_with_analysis" : "record_analysis") : "search_inventory");
             if (analysis) {
                 cJSON_AddItemToObject(b, "input", analysis);
                 analysis = NULL;
@@ -555,8 +283,12 @@ static char *s_answer(int p, const cJSON *req, int *status)
         cJSON_AddItemToArray(content, b);
         cJSON_AddStringToObject(root, "stop_reason", call_tool || v.analysis ? "tool_use" : "end_turn");
         cJSON *u = cJSON_AddObjectToObject(root, "usage");
-        cJSON_AddNumberToObject(u, "input_tokens", tin);
-        cJSON_AddNumberToObject(u, "output_tokens", tout);
+        // input_tokens leaves out what was read from or written to the cache (Anthropic's counting).
+        int64_t part = cache.cacheable ? cached : 0;
+        cJSON_AddNumberToObject(u, "input_tokens", (double)(tin - part));
+        cJSON_AddNumberToObject(u, "cache_creation_input_tokens", cache.cacheable && !cache.hit ? (double)part : 0);
+        cJSON_AddNumberToObject(u, "cache_read_input_tokens", cache.hit ? (double)part : 0);
+        cJSON_AddNumberToObject(u, "output_tokens", (double)tout);
     } else {
         cJSON *cand = cJSON_CreateObject(), *content = cJSON_AddObjectToObject(cand, "content");
         cJSON_AddStringToObject(content, "role", "model");
@@ -576,9 +308,10 @@ static char *s_answer(int p, const cJSON *req, int *status)
         cJSON_AddStringToObject(cand, "finishReason", "STOP");
         cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "candidates"), cand);
         cJSON *u = cJSON_AddObjectToObject(root, "usageMetadata");
-        cJSON_AddNumberToObject(u, "promptTokenCount", tin);
-        cJSON_AddNumberToObject(u, "candidatesTokenCount", tout);
-        cJSON_AddNumberToObject(u, "totalTokenCount", tin + tout);
+        cJSON_AddNumberToObject(u, "promptTokenCount", (double)tin);
+        cJSON_AddNumberToObject(u, "candidatesTokenCount", (double)tout);
+        cJSON_AddNumberToObject(u, "totalTokenCount", (double)(tin + tout));
+        if (cache.hit) cJSON_AddNumberToObject(u, "cachedContentTokenCount", (double)cached);
     }
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -590,12 +323,16 @@ static char *s_answer(int p, const cJSON *req, int *status)
 
 // ---- faults and ledger (guarded by s_mu) ----
 
-static bool s_take_fault(int p, bool analysis, s_fault_t *out)
+// A fault of kind "reply" hits reply and combined requests, "analysis" analysis requests, "combined" only
+// combined ones, "" every request.
+static bool s_take_fault(int p, bool analysis, bool combined, s_fault_t *out)
 {
     for (int i = 0; i < 8; i++) {
         s_fault_t *f = &s_faults[p][i];
         if (f->count <= 0) continue;
-        if (f->kind[0] && strcmp(f->kind, analysis ? "analysis" : "reply") != 0) continue;
+        if (f->kind[0] && strcmp(f->kind, combined ? "reply" : analysis ? "analysis" : "reply") != 0 &&
+            !(combined && strcmp(f->kind, "combined") == 0))
+            continue;
         f->count--;
         *out = *f;
         return true;
@@ -603,13 +340,14 @@ static bool s_take_fault(int p, bool analysis, s_fault_t *out)
     return false;
 }
 
-static void s_ledger_add(int p, const char *path, bool analysis, const char *body)
+static void s_ledger_add(int p, const char *path, bool analysis, bool combined, const char *body)
 {
     if (!s_ledger_on) return;
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "provider", s_provs[p]);
     cJSON_AddStringToObject(e, "path", path);
-    cJSON_AddStringToObject(e, "kind", analysis ? "analysis" : "reply");
+    cJSON_AddStringToObject(e, "kind", analysis && !combined ? "analysis" : "reply");  // a combined request is the reply
+    cJSON_AddBoolToObject(e, "combined", combined);
     cJSON_AddNumberToObject(e, "t_ms", (double)s_wall_ms());
     cJSON *b = cJSON_Parse(body);
     if (b) cJSON_AddItemToObject(e, "body", b);
@@ -657,6 +395,7 @@ static void s_reset(void)
     s_ledger = NULL;
     s_nledger = 0;
     memset(s_faults, 0, sizeof s_faults);
+    fake_cache_reset();
 }
 
 // ---- HTTP ----
@@ -696,15 +435,18 @@ static bool s_auth_ok(struct MHD_Connection *conn, int p)
 static void s_provider_request(struct MHD_Connection *conn, const char *url, int p, s_req_t *st, int64_t *delay_ms)
 {
     cJSON *req = st->body ? cJSON_ParseWithLength(st->body, st->len) : NULL;
-    s_view_t v;
-    bool analysis = false;
-    if (req && s_view(p, req, &v) == 0) analysis = v.analysis;
+    fake_view_t v;
+    bool analysis = false, combined = false;
+    if (req && fake_view(p, req, &v) == 0) {
+        analysis = v.analysis;
+        combined = v.combined;
+    }
     if (req) free(v.tool_result);
     s_fault_t f;
     pthread_mutex_lock(&s_mu);
     s_requests++;
-    s_ledger_add(p, url, analysis, st->body ? st->body : "");
-    bool faulty = s_take_fault(p, analysis, &f);
+    s_ledger_add(p, url, analysis, combined, st->body ? st->body : "");
+    bool faulty = s_take_fault(p, analysis, combined, &f);
     *delay_ms = s_latency_ms;
     pthread_mutex_unlock(&s_mu);
     if (!s_auth_ok(conn, p)) {
@@ -726,9 +468,11 @@ static void s_provider_request(struct MHD_Connection *conn, const char *url, int
         if (f.mode[0] == 'm') st->resp = strdup("{\"this is\": not json at all");
         else {
             int status;
-            st->resp = s_answer(p, req, &status);
+            st->resp = s_answer(p, req, st->len, NULL, &status);
             if (st->resp) st->resp[strlen(st->resp) / 2] = '\0';
         }
+    } else if (faulty && strncmp(f.mode, "combined_", 9) == 0) {
+        st->resp = s_answer(p, req, st->len, combined ? f.mode : NULL, &st->status);
     } else if (faulty) {
         st->status = atoi(f.mode);
         if (st->status < 400 || st->status > 599) st->status = 500;
@@ -737,7 +481,7 @@ static void s_provider_request(struct MHD_Connection *conn, const char *url, int
                               ? "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"
                               : "{\"error\":{\"message\":\"injected fault\",\"type\":\"server_error\"}}");
     } else {
-        st->resp = s_answer(p, req, &st->status);
+        st->resp = s_answer(p, req, st->len, NULL, &st->status);
     }
     cJSON_Delete(req);
 }

@@ -4,7 +4,8 @@
 # call) is answered by max wait while still writing: the max-wait job commits its reply up to the messages it
 # saw, and the next window answers the rest. A reply superseded by a newer message inside the window (slow
 # LLM: the second message arrives during the LLM call) is not sent: the job ends `superseded`, no outbox row
-# is written for it, and the next reply covers both messages.
+# is written for it, and the next reply covers both messages. A burst of three is answered by one combined
+# LLM request per reply, with the analysis from the same call.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/e2e_lib.sh"
 it_db_create || it_finish
@@ -98,5 +99,21 @@ it_check_eq "two LLM reply calls for Sam (the superseded one and the final one)"
 it_check_eq "the worker logged Sam's first job as superseded (and the second as replied)" "superseded replied" \
     "$(jq -r "select(.ev == \"job.done\" and .conv == $SCONV) | .outcome" "$IT_TMP/worker.jsonl" | tr '\n' ' ' | sed 's/ $//')"
 it_check_eq "the worker's superseded counter went up by one" $((sup0 + 1)) "$(e2e_superseded)"
+
+# 3. one LLM call per burst: three messages posted one after the other (inside one window unless the machine
+# stalls) are answered by combined requests only, one per reply, and each reply's analysis comes from it
+e2e_fake "$LLM/_fake/config" '{"latency_ms":50}'
+B="Bea$$"
+for i in 1 2 3; do e2e_post "$B" "$B message $i about my order" >/dev/null; done
+BCONV=$(e2e_conv "$B")
+it_wait_for "Bea's burst answered" 15 e2e_answered "$BCONV"
+breplies=$(e2e_bot_msgs "$BCONV")
+it_check_eq "Bea: one combined LLM request per reply" "$breplies|$breplies" \
+    "$(e2e_llm_count "(.body | tostring) | contains(\"$B message 1\")")|$(e2e_llm_count ".combined and ((.body | tostring) | contains(\"$B message 1\"))")"
+it_check_eq "Bea: each reply's analysis stored, from the same provider call" "$breplies|openai" \
+    "$(it_sql "SELECT count(*), string_agg(DISTINCT provider, ',') FROM analyses WHERE conversation_id = $BCONV")"
+it_check_eq "Bea: the last analysis covers the whole burst" t \
+    "$(it_sql "SELECT max(upto_message_id) = (SELECT last_inbound_id FROM conversations WHERE id = $BCONV) FROM analyses WHERE conversation_id = $BCONV")"
+it_wait_for "Bea's replies sent" 15 bash -c "[ \"\$(psql \"$LULL_DATABASE_URL\" -X -A -t -c \"SELECT count(*) FROM outbox WHERE conversation_id = $BCONV AND status <> 'sent'\")\" = 0 ]"
 it_check_eq "every outbox row sent" "sent" "$(it_sql "SELECT string_agg(DISTINCT status, ',') FROM outbox")"
 it_finish

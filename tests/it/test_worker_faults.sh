@@ -49,8 +49,9 @@ w_job "$CONV" 0 "$UPTO"
 it_check_eq "insufficient_quota: replied" replied "$(w_done "$CONV")"
 it_check_eq "insufficient_quota: OpenAI asked once" 1 "$(ledger_count '.provider == "openai" and .kind == "reply"')"
 
-# --- malformed and truncated answers: no crash, the next provider answers
+# --- malformed and truncated answers: no crash, the next provider answers (two calls: llm_mode separate)
 curl -s -o /dev/null -X POST "$W_LLM/_fake/reset"
+it_sql "UPDATE tenants SET llm_mode = 'separate' WHERE id = 1" >/dev/null
 w_fault '{"provider":"openai","mode":"malformed","count":1,"kind":"reply"}'
 w_fault '{"provider":"anthropic","mode":"truncated","count":1,"kind":"reply"}'
 w_fault '{"provider":"openai","mode":"malformed","count":1,"kind":"analysis"}'
@@ -60,6 +61,7 @@ it_check_eq "malformed: replied" replied "$(w_done "$CONV")"
 it_check_eq "malformed: Gemini gave the reply" 1 "$(ledger_count '.provider == "gemini" and .kind == "reply"')"
 it_check_eq "malformed analysis: the next provider's analysis is stored" "anthropic" "$(it_sql "SELECT provider FROM analyses WHERE conversation_id = $CONV")"
 it_check "worker still alive after malformed answers" kill -0 "$W_WORKER_PID"
+it_sql "UPDATE tenants SET llm_mode = 'combined' WHERE id = 1" >/dev/null
 
 # --- every provider failing: retryable, nothing committed; at the last attempt: apology + escalation
 curl -s -o /dev/null -X POST "$W_LLM/_fake/reset"

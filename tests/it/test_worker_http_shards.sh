@@ -29,7 +29,7 @@ it_check_eq "one reply, one outbox row and one analysis per job" "14|14|14" \
     "$(it_sql "SELECT (SELECT count(*) FROM messages WHERE author = 'bot' AND conversation_id IN ($in_list)),
                       (SELECT count(*) FROM outbox WHERE conversation_id IN ($in_list)),
                       (SELECT count(*) FROM analyses WHERE conversation_id IN ($in_list))")"
-it_check_eq "two LLM requests per job (reply + analysis)" 28 "$(w_ledger | jq 'length')"
+it_check_eq "one LLM request per job (reply and analysis combined)" 14 "$(w_ledger | jq '[.[] | select(.combined)] | length')"
 
 it_stop "$W_WORKER_PID" TERM
 it_check_eq "worker exits 0 on SIGTERM" 0 "$IT_RC"

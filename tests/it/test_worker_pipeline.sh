@@ -21,7 +21,7 @@ it_wait_for "OUTBOX wake-up for $obid" 5 grep -q "\"outbox_id\":$obid}" "$W_SCHE
 an=$(it_sql "SELECT sentiment, intent, provider, message_id IS NOT NULL, upto_message_id = $UPTO FROM analyses WHERE conversation_id = $CONV")
 it_check_eq "openai: analysis stored" "neutral|inquiry|openai|t|t" "$an"
 us=$(it_sql "SELECT provider, model, requests, prompt_tokens > 0, completion_tokens > 0 FROM usage WHERE contact_id = (SELECT contact_id FROM conversations WHERE id = $CONV)")
-it_check_eq "openai: usage counted (reply + analysis)" "openai|gpt-4o-mini|2|t|t" "$us"
+it_check_eq "openai: usage counted (one combined call for the reply and the analysis)" "openai|gpt-4o-mini|1|t|t" "$us"
 
 # --- duplicate: the same job again commits nothing
 n_before=$(it_sql "SELECT count(*) FROM outbox")
@@ -67,7 +67,8 @@ for t in 2:anthropic 3:gemini; do
     it_check_eq "$prov: whatsapp outbox addresses" "whatsapp:+1555200000$W_TENANT|+15550001" "$(it_sql "SELECT recipient, sender_address FROM outbox WHERE conversation_id = $CONV")"
 done
 W_TENANT=1
-it_check_match "anthropic request carries anthropic-version and a forced analysis tool" '"record_analysis"' "$(w_ledger | jq -c '[.[] | select(.provider == "anthropic" and .kind == "analysis") | .body.tool_choice.name]')"
+it_check_match "anthropic combined request carries the answer tool and a cache breakpoint" '"reply_with_analysis","ephemeral"' "$(w_ledger | jq -c '[.[] | select(.provider == "anthropic" and .combined) | .body.tools[-1].name, .body.system[0].cache_control.type]')"
+it_check_match "gemini 2.0 with tools cannot combine: two calls" '"job.combined_fallback"' "$(cat "$IT_TMP/worker.jsonl")"
 it_check_match "gemini analysis uses responseSchema" 'application/json' "$(w_ledger | jq -c '[.[] | select(.provider == "gemini" and .kind == "analysis") | .body.generationConfig.responseMimeType]')"
 
 # --- TikTok addressing and the prompt template variables

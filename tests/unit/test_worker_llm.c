@@ -90,7 +90,8 @@ LULL_TEST(anthropic_build)
     s_conv(&c, WORKER_MODE_REPLY);
     cJSON *j = s_build(&WORKER_ANTHROPIC, &c);
     LULL_CHECK(j != NULL);
-    CHECK_PATH(j, "system", "\"be nice\"");
+    CHECK_PATH(j, "system.0.text", "\"be nice\"");
+    CHECK_PATH(j, "system.0.cache_control.type", "\"ephemeral\"");  // the cache breakpoint after tools + system
     CHECK_PATH(j, "messages.0.role", "\"user\"");  // a leading assistant turn is dropped
     CHECK_PATH(j, "messages.0.content.1.text", "\"boots?\"");  // consecutive user items merge
     CHECK_PATH(j, "messages.1.content.0.type", "\"tool_use\"");
