@@ -143,7 +143,7 @@ static char *s_ledger_json(const char *only)
 // POST /{version}/{phone-number-id}/messages
 static enum MHD_Result s_send(struct MHD_Connection *c, const char *url, s_conn_t *cc)
 {
-    char err[128], key[8192];
+    char err[128], key[20000];
     cJSON *j = cc->body ? lull_json_parse(cc->body, cc->len, 16, err, sizeof err) : NULL;
     const char *mp = NULL, *rt = NULL, *to = NULL, *type = NULL, *text = NULL, *name = NULL, *lang = NULL;
     if (j) {
