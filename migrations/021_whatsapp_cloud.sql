@@ -7,8 +7,9 @@
 --   no reply: the default) or 'reply' (stored and answered like a text).
 -- * tenants.meta_template: the approved template sent outside the 24-hour customer-service window on the Cloud
 --   API: {"name": "...", "language": "en_US", "components": [...]} (Twilio's ContentSid does not fit Meta).
--- * lull_ingress_row.quiet: 'always' (a reaction) or 'unsupported' marks a message stored without moving the
---   conversation's last_inbound_id (no window, no reply); the row's outcome is then 'quiet'.
+-- * A batch row's "quiet": 'always' (a reaction) or 'unsupported' marks a message stored without moving the
+--   conversation's last_inbound_id (no window, no reply); the row's outcome is then 'quiet'. Read from the batch
+--   JSON itself: lull_ingress_row keeps its shape (010's function, kept by a test, builds it positionally).
 -- * lull_ingress_store(): 016's, with the 'meta' route and the quiet rows. Redefined here (say so at merge).
 --
 -- The channel stays 'whatsapp' (no CHECK constraint changes): a Cloud API contact's external_id is
@@ -44,8 +45,6 @@ $$;
 CREATE TRIGGER tenants_meta_ids_unique BEFORE INSERT OR UPDATE OF meta_phone_number_ids ON tenants
   FOR EACH ROW EXECUTE FUNCTION lull_tenants_meta_ids_unique();
 
-ALTER TYPE lull_ingress_row ADD ATTRIBUTE quiet text;
-
 CREATE OR REPLACE FUNCTION lull_ingress_store(batch jsonb)
 RETURNS TABLE (i int, outcome text, tenant_id bigint, contact_id bigint, conversation_id bigint, message_id bigint,
                window_ms int)
@@ -62,7 +61,6 @@ DECLARE
   need_conv boolean;
   quiet_i int[];  -- rows stored without asking for a reply (reactions; unsupported types the tenant ignores)
 BEGIN
-  quiet_i := '{}';
   -- 1. Route every row to its tenant, reserve its message id, find its contact and conversation if they exist.
   --    The tenant is looked up once per distinct route of the batch, not once per row.
   rows := ARRAY(
@@ -167,9 +165,10 @@ BEGIN
   END IF;
 
   -- 3b. An unsupported message type is answered only when its tenant says so (tenants.meta_unsupported = 'reply').
-  quiet_i := ARRAY(SELECT q.i FROM jsonb_populate_recordset(NULL::lull_ingress_row, batch) q
-                   JOIN unnest(rows) u ON u.i = q.i LEFT JOIN tenants t ON t.id = u.tenant_id
-                   WHERE q.quiet = 'always' OR (q.quiet = 'unsupported' AND coalesce(t.meta_unsupported, 'ignore') = 'ignore'));
+  quiet_i := ARRAY(SELECT u.i FROM jsonb_array_elements(batch) q
+                   JOIN unnest(rows) u ON u.i = (q ->> 'i')::int LEFT JOIN tenants t ON t.id = u.tenant_id
+                   WHERE q ->> 'quiet' = 'always'
+                      OR (q ->> 'quiet' = 'unsupported' AND coalesce(t.meta_unsupported, 'ignore') = 'ignore'));
 
   -- 4. The messages; the new conversations with their final state; the state of the existing conversations and
   --    contacts of the rows really inserted.
