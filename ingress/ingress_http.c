@@ -165,18 +165,20 @@ static enum MHD_Result s_submit_row(s_req_t *req)
 static enum MHD_Result s_whatsapp_answer(s_req_t *req)
 {
     size_t fresh = 0, dup = 0;
+    cJSON *o = cJSON_CreateObject(), *ids = cJSON_CreateArray();
     for (size_t k = 0; k < req->meta.nrows; k++) {
         bool d = req->meta.items[k].outcome == INGRESS_OUT_DUPLICATE;
         fresh += !d;
         dup += d;
         lull_counter_add(d ? req->srv->duplicate[LULL_CH_WHATSAPP] : req->srv->accepted[LULL_CH_WHATSAPP], 1);
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)req->meta.items[k].message_id));
     }
-    cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", "success");
     cJSON_AddNumberToObject(o, "messages", (double)fresh);
     cJSON_AddNumberToObject(o, "duplicates", (double)dup);
     cJSON_AddNumberToObject(o, "statuses", (double)req->meta.nstatuses);
     cJSON_AddNumberToObject(o, "skipped", (double)req->meta.skipped);
+    cJSON_AddItemToObject(o, "message_ids", ids);
     return s_json(req->conn, 200, o);
 }
 

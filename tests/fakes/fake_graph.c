@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_UPLOAD (1u << 20)
@@ -28,6 +29,7 @@
 typedef struct {
     char *key;
     int64_t requests, deliveries;
+    int64_t first_t_ms;  // wall clock of the first request
     char *last;  // the last request: {"path","authorization","body"}
 } s_entry_t;
 
@@ -98,6 +100,9 @@ static void s_ledger(const char *key, bool delivered, struct MHD_Connection *c, 
         e = &G.keys[G.nkeys++];
         memset(e, 0, sizeof *e);
         e->key = strdup(key);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        e->first_t_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     }
     if (!e) return;
     e->requests++;
@@ -130,6 +135,7 @@ static char *s_ledger_json(const char *only)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "requests", (double)G.keys[i].requests);
         cJSON_AddNumberToObject(o, "deliveries", (double)G.keys[i].deliveries);
+        cJSON_AddNumberToObject(o, "first_t_ms", (double)G.keys[i].first_t_ms);
         char err[64];
         cJSON *l = G.keys[i].last ? lull_json_parse(G.keys[i].last, strlen(G.keys[i].last), 8, err, sizeof err) : NULL;
         if (l) cJSON_AddItemToObject(o, "last", l);
