@@ -167,6 +167,11 @@ else
     it_check "two tenants cannot share a phone number id" true
 fi
 
+# --- the ingress that took all of the above stops cleanly (under ASan: no leak, no error)
+it_stop "$ING_PID" TERM
+it_check_eq "ingress exits 0 on SIGTERM" 0 "$IT_RC"
+it_check_eq "no sanitizer report in its output" 0 "$(cat "$IT_TMP"/ingress.*.log | grep -c -E 'Sanitizer|runtime error')"
+
 # --- no secret: refused unless LULL_DEV_ALLOW_UNSIGNED
 ing_start LULL_META_APP_SECRET= || it_finish
 ing_json /webhook/whatsapp "$b"

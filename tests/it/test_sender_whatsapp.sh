@@ -121,4 +121,7 @@ it_check_eq "token not in the sender log" 0 "$(grep -c "$META_TOKEN" "$IT_TMP/se
 it_check_eq "token not in any last_error" 0 "$(it_sql "SELECT count(*) FROM outbox WHERE last_error LIKE '%$META_TOKEN%'")"
 it_check_eq "metrics: the meta adapter counted" 1 \
     "$(curl -fsS "http://127.0.0.1:$SENDER_OPS/metrics" | grep -c 'lull_sender_attempts_total{adapter="meta",result="sent"}')"
+it_stop "$SENDER_PID" TERM
+it_check_eq "sender exits 0 on SIGTERM (under ASan: no leak)" 0 "$IT_RC"
+it_check_eq "no sanitizer report in its output" 0 "$(grep -c -E 'Sanitizer|runtime error' "$IT_TMP/sender.log")"
 it_finish
