@@ -133,8 +133,9 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg);
 // Completion
 
 // A Cloud API answer that asks for another request of the same job: the next part of a long text, or the template
-// after 131047 (window closed). False when the job ends here; a later part's failure is dead-lettered (a retry
-// would send the parts already delivered again), a closed window without template escalates.
+// after 131047 (window closed). True when the job was taken over (in flight again, or ended and freed here): a
+// later part's failure is dead-lettered (a retry would send the parts already delivered again), a closed window
+// without template escalates. False when the caller records the answer as for any adapter.
 static bool s_meta_more(sender_app_t *self, s_job_t *job, sender_outcome_t *out)
 {
     bool next = out->verdict == SENDER_SENT ? sender_meta_next(job->meta, out->provider_id)
@@ -176,7 +177,7 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
     } else if (resp->address_refused) {
         s_dead(self, job, "address not allowed");  // no connect detail: a callback URL is not a port scanner
     } else if (job->meta && s_meta_more(self, job, &out)) {
-        return;  // the next part (or the template) is on its way with the same job
+        job = NULL;  // the next part (or the template) is on its way with it, or it ended (freed) there
     } else if (out.verdict == SENDER_SENT) {
         s_record(self, job, SENDER_REC_SENT, 0, out.status, NULL, job->meta ? sender_meta_first_id(job->meta) : out.provider_id);
     } else if (out.verdict == SENDER_RETRY && job->attempts - 1 < job->max_retries) {
