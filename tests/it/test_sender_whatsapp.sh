@@ -116,6 +116,19 @@ wait_final "refused reference" "$o"
 it_check_eq "a reference outside LULL_TENANT_ → dead" dead "$(outbox_field "$o" status)"
 it_check_match "with the reason" 'LULL_TENANT_' "$(outbox_field "$o" last_error)"
 
+# --- the fake's media endpoints (for the media fetches that build on this channel): metadata, then the bytes,
+# both only with the bearer token
+curl -fsS -X POST -H 'Content-Type: application/json' -d '{"id":"1479537139650973","mime_type":"image/jpeg","body":"JPEGBYTES"}' \
+    "$GRAPH/_fake/media" >/dev/null
+meta=$(curl -s -H "Authorization: Bearer $META_TOKEN" "$GRAPH/v21.0/1479537139650973")
+it_check_eq "media metadata: id, mime type, size, sha256, a download URL" \
+    "1479537139650973|image/jpeg|9|$(printf JPEGBYTES | sha256sum | cut -c1-64)|$GRAPH/_media/1479537139650973" \
+    "$(jq -r '[.id, .mime_type, (.file_size|tostring), .sha256, .url] | join("|")' <<<"$meta")"
+it_check_eq "media metadata without the token → 401 with code 190" "401|190" \
+    "$(curl -s -o "$IT_TMP/m" -w '%{http_code}' "$GRAPH/v21.0/1479537139650973")|$(jq -r .error.code "$IT_TMP/m")"
+it_check_eq "download with the token" "JPEGBYTES" "$(curl -s -H "Authorization: Bearer $META_TOKEN" "$GRAPH/_media/1479537139650973")"
+it_check_eq "download without it → 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$GRAPH/_media/1479537139650973")"
+
 # --- the token never in a log or a dead letter
 it_check_eq "token not in the sender log" 0 "$(grep -c "$META_TOKEN" "$IT_TMP/sender.jsonl")"
 it_check_eq "token not in any last_error" 0 "$(it_sql "SELECT count(*) FROM outbox WHERE last_error LIKE '%$META_TOKEN%'")"
