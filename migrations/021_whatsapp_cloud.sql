@@ -17,13 +17,14 @@
 -- message; the conversation's business_address 'meta:<phone_number_id>' says which provider answers.
 
 ALTER TABLE tenants ADD COLUMN meta_phone_number_ids text[] NOT NULL DEFAULT '{}'
-  CHECK (cardinality(meta_phone_number_ids) <= 100
+  CHECK (cardinality(meta_phone_number_ids) <= 100 AND array_position(meta_phone_number_ids, NULL) IS NULL
          AND array_to_string(meta_phone_number_ids, ',') ~ '^([0-9]{1,32}(,[0-9]{1,32})*)?$');
 ALTER TABLE tenants ADD COLUMN meta_unsupported text NOT NULL DEFAULT 'ignore'
   CHECK (meta_unsupported IN ('ignore', 'reply'));
 ALTER TABLE tenants ADD COLUMN meta_template jsonb
   CHECK (meta_template IS NULL OR (jsonb_typeof(meta_template) = 'object'
-         AND jsonb_typeof(meta_template -> 'name') = 'string' AND jsonb_typeof(meta_template -> 'language') = 'string'
+         AND coalesce(jsonb_typeof(meta_template -> 'name'), '') = 'string'
+         AND coalesce(jsonb_typeof(meta_template -> 'language'), '') = 'string'
          AND coalesce(jsonb_typeof(meta_template -> 'components'), 'array') = 'array'));
 CREATE INDEX tenants_meta_phone_number_ids_idx ON tenants USING gin (meta_phone_number_ids);
 
