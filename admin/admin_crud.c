@@ -93,6 +93,9 @@ static const s_field_t s_tenant_fields[] = {
     {"chat_allowed_origins", F_TEXTARR, 0, 32, false, false, NULL},  // Origin values of pages allowed to chat
     {"llm_mode", F_ENUM, 0, 0, false, false, "combined|separate|off"},
     {"history_tokens", F_INT, LULL_TENANT_HISTORY_TOKENS_MIN, LULL_TENANT_HISTORY_TOKENS_MAX, false, false, NULL},
+    {"meta_phone_number_ids", F_TEXTARR, 0, 100, false, false, NULL},  // digits, one tenant each (database checks)
+    {"meta_unsupported", F_ENUM, 0, 0, false, false, "ignore|reply"},
+    {"meta_template", F_JOBJ, 0, 4096, true, false, NULL},
 };
 
 static const s_field_t s_prompt_fields[] = {
@@ -316,7 +319,9 @@ static void s_db_error(lull_db_t *db, admin_req_t *req, const s_resource_t *r)
 {
     const char *st = lull_db_sqlstate(db);
     char msg[200];
-    if (strcmp(st, "23505") == 0) {
+    if (strcmp(st, "23505") == 0 && strstr(lull_db_error(db), "meta_phone_number_ids")) {  // 021's trigger
+        admin_util_error(req, 409, "conflict", "a phone number id of meta_phone_number_ids belongs to another tenant");
+    } else if (strcmp(st, "23505") == 0) {
         snprintf(msg, sizeof msg, "a row with the same %s already exists", r->conflict ? r->conflict : "unique key");
         admin_util_error(req, 409, "conflict", msg);
     } else if (strcmp(st, "23503") == 0) {

@@ -24,6 +24,15 @@ static const lull_setting_t s_settings[] = {
        true, 0, 0, tiktok_secret),
     S_("LULL_TIKTOK_TOLERANCE_S", LULL_CFG_INT, "300", "accepted age of a Tiktok-Signature timestamp, seconds", false,
        1, 86400, tiktok_tolerance_s),
+    S_("LULL_META_APP_SECRET", LULL_CFG_STR, "",
+       "Meta app secret (verifies X-Hub-Signature-256 of POST /webhook/whatsapp); empty = refused unless"
+       " LULL_DEV_ALLOW_UNSIGNED", true, 0, 0, meta_app_secret),
+    S_("LULL_META_VERIFY_TOKEN", LULL_CFG_STR, "",
+       "the verify token of Meta's GET /webhook/whatsapp handshake (hub.verify_token); empty = handshake refused",
+       true, 0, 0, meta_verify_token),
+    S_("LULL_META_MAX_ITEMS", LULL_CFG_INT, "100",
+       "messages and statuses one WhatsApp Cloud API POST may carry; a larger envelope is answered 200 and skipped"
+       " (logged)", false, 1, 10000, meta_max_items),
     S_("LULL_DEV_ALLOW_UNSIGNED", LULL_CFG_BOOL, "false",
        "accept unsigned webhooks on channels without a secret (development only; warned at start)", false, 0, 0,
        dev_allow_unsigned),
@@ -107,7 +116,7 @@ static const lull_setting_t s_settings[] = {
 
 const lull_proc_spec_t INGRESS_PROC = {
     .name = "ingress",
-    .about = "lull-ingress receives webhooks (generic JSON, Twilio, TikTok, web chat), verifies signatures, commits each message to PostgreSQL before answering 2xx, and wakes the scheduler over ZeroMQ.",
+    .about = "lull-ingress receives webhooks (generic JSON, Twilio, TikTok, WhatsApp Cloud API, web chat), verifies signatures, commits each message to PostgreSQL before answering 2xx, and wakes the scheduler over ZeroMQ.",
     .settings = s_settings,
     .nsettings = sizeof s_settings / sizeof s_settings[0],
     .common_offset = offsetof(ingress_cfg_t, common),

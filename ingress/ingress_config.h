@@ -14,6 +14,9 @@ typedef struct {
     char *twilio_auth_token;   // secret; "" = Twilio refused unless dev_allow_unsigned
     char *tiktok_secret;       // secret; "" = TikTok refused unless dev_allow_unsigned
     int64_t tiktok_tolerance_s;  // accepted |now - t| of Tiktok-Signature, seconds
+    char *meta_app_secret;     // secret; "" = WhatsApp Cloud API webhooks refused unless dev_allow_unsigned
+    char *meta_verify_token;   // secret; the hub.verify_token of the GET handshake ("" = handshake refused)
+    int64_t meta_max_items;    // messages + statuses of one WhatsApp Cloud API POST
     bool dev_allow_unsigned;   // accept unsigned requests on channels without a secret (development only)
     int64_t max_body_bytes;    // larger bodies get 413
     int64_t http_timeout_s;    // idle connection timeout, seconds

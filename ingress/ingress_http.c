@@ -6,6 +6,7 @@
 #include "ingress_http.h"
 #include "ingress_deadline.h"
 #include "ingress_guard.h"
+#include "ingress_meta.h"
 #include "ingress_page.h"
 #include "ingress_parse.h"
 #include "ingress_sig.h"
@@ -95,6 +96,7 @@ typedef struct {
     uint8_t addr[LULL_RATELIMIT_ADDR_KEY];  // the client address's rate-limit key
     size_t addrlen;
     bool sig_claimed;         // R_GENERIC: carries webhook-signature (limited after the fact unless verified)
+    ingress_meta_t meta;      // R_WHATSAPP: the parsed envelope (its items are req->item's subs)
 } s_req_t;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -167,10 +169,32 @@ static enum MHD_Result s_submit_row(s_req_t *req)
     return s_submit(req);
 }
 
+// POST /webhook/whatsapp once stored: how many messages were new and duplicate, statuses applied, items skipped.
+static enum MHD_Result s_whatsapp_answer(s_req_t *req)
+{
+    size_t fresh = 0, dup = 0;
+    cJSON *o = cJSON_CreateObject(), *ids = cJSON_CreateArray();
+    for (size_t k = 0; k < req->meta.nrows; k++) {
+        bool d = req->meta.items[k].outcome == INGRESS_OUT_DUPLICATE;
+        fresh += !d;
+        dup += d;
+        lull_counter_add(d ? req->srv->duplicate[LULL_CH_WHATSAPP] : req->srv->accepted[LULL_CH_WHATSAPP], 1);
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)req->meta.items[k].message_id));
+    }
+    cJSON_AddStringToObject(o, "status", "success");
+    cJSON_AddNumberToObject(o, "messages", (double)fresh);
+    cJSON_AddNumberToObject(o, "duplicates", (double)dup);
+    cJSON_AddNumberToObject(o, "statuses", (double)req->meta.nstatuses);
+    cJSON_AddNumberToObject(o, "skipped", (double)req->meta.skipped);
+    cJSON_AddItemToObject(o, "message_ids", ids);
+    return s_json(req->conn, 200, o);
+}
+
 // The answer once the writer is done with the request.
 static enum MHD_Result s_answer(s_req_t *req)
 {
     ingress_item_t *it = &req->item;
+    if (req->route == R_WHATSAPP && it->outcome == INGRESS_OUT_NEW) return s_whatsapp_answer(req);
     switch (it->outcome) {
     case INGRESS_OUT_NEW:
     case INGRESS_OUT_DUPLICATE: {
@@ -372,6 +396,48 @@ static enum MHD_Result s_tiktok(s_req_t *req)
     return s_submit_row(req);
 }
 
+// GET /webhook/whatsapp: Meta's subscription handshake; the challenge comes back as text/plain.
+static enum MHD_Result s_whatsapp_verify(s_req_t *req)
+{
+    char challenge[INGRESS_META_CHALLENGE_MAX + 1];
+    if (!ingress_meta_verify(req->uri, req->srv->cfg->meta_verify_token, challenge, sizeof challenge))
+        return s_error(req, 403, "verification_failed",
+                       "hub.mode must be subscribe, hub.verify_token must match LULL_META_VERIFY_TOKEN and hub.challenge"
+                       " must be 1..128 printable ASCII characters", NULL);
+    LOG_INFO("whatsapp.verified", "Meta webhook subscription verified");
+    return lull_httpd_send(req->conn, 200, "text/plain", strdup(challenge), NULL);
+}
+
+// POST /webhook/whatsapp: X-Hub-Signature-256 over the raw body, then every message and status of the envelope
+// in one writer item (one transaction for the messages, in order).
+static enum MHD_Result s_whatsapp(s_req_t *req)
+{
+    enum MHD_Result ret = MHD_NO;
+    const char *secret = req->srv->cfg->meta_app_secret;
+    bool unsigned_ok = s_unsigned_ok(req, secret, "LULL_META_APP_SECRET", &ret);
+    if (!unsigned_ok && !(secret && *secret)) return ret;
+    if (!unsigned_ok) {
+        ingress_sig_result_t r = ingress_sig_meta(
+            secret, MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Hub-Signature-256"), req->in.data,
+            req->in.len);
+        if (r != INGRESS_SIG_OK) return s_sig_error(req, r, "X-Hub-Signature-256");
+    }
+    ingress_err_t err;
+    if (ingress_meta_parse(req->in.data, req->in.len, (size_t)req->srv->cfg->meta_max_items, &req->meta, &err) != 0)
+        return s_error(req, (unsigned)err.status, err.code, err.message, NULL);
+    if (ingress_meta_items(&req->meta, req->received_ms) != 0)
+        return s_error(req, 503, "out_of_memory", "out of memory", NULL);
+    if (req->meta.nrows + req->meta.nstatuses == 0) {
+        req->item.outcome = INGRESS_OUT_NEW;
+        return s_whatsapp_answer(req);
+    }
+    snprintf(req->row.channel, sizeof req->row.channel, "%s", lull_channel_name(LULL_CH_WHATSAPP));
+    req->item.op = INGRESS_OP_MULTI;
+    req->item.subs = req->meta.items;
+    req->item.nsubs = req->meta.nrows + req->meta.nstatuses;
+    return s_submit(req);
+}
+
 static enum MHD_Result s_health(s_req_t *req)
 {
     cJSON *o = cJSON_CreateObject();
@@ -550,6 +616,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
         lull_histogram_observe(self->latency[req->route], (double)(lull_clock_mono_us() - req->start_us) / 1e6);
     ingress_stream_request_done(self->streams, &req->stream_ctx);
     ingress_row_free(&req->row);
+    ingress_meta_free(&req->meta);
     free(req->item.result_json);
     for (int i = 0; i < 4; i++) free(req->session_arg[i]);
     free(req->in.data);

@@ -93,7 +93,7 @@ void ingress_form_free(ingress_form_t *f)
 // JSON helpers
 
 // Parses a JSON body; rejects \u0000 escapes (PostgreSQL text cannot hold NUL) besides what lull_json_parse does.
-static cJSON *s_parse(const char *body, size_t len, const char *what, ingress_err_t *err)
+cJSON *ingress_parse_json(const char *body, size_t len, const char *what, ingress_err_t *err)
 {
     for (size_t i = 0; i + 1 < len; i++) {
         if (body[i] != '\\') continue;
@@ -120,7 +120,7 @@ static cJSON *s_parse(const char *body, size_t len, const char *what, ingress_er
 int ingress_form_from_json(const char *body, size_t len, ingress_form_t *out, ingress_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    cJSON *root = s_parse(body, len, "body", err), *v;
+    cJSON *root = ingress_parse_json(body, len, "body", err), *v;
     size_t n = 0, bytes = 0;
     cJSON_ArrayForEach(v, root) n++;
     char **texts = calloc(n ? n : 1, sizeof *texts);
@@ -191,8 +191,7 @@ static void s_add_str(cJSON *o, const char *k, const char *v)
     if (v) cJSON_AddStringToObject(o, k, v);
 }
 
-// A new row with the fields every message has; inbound = from the contact, else a person's reply (human).
-static cJSON *s_new_row(const char *route, const char *route_key, const char *channel, const char *external_id,
+cJSON *ingress_row_new(const char *route, const char *route_key, const char *channel, const char *external_id,
                         bool inbound, const char *body)
 {
     cJSON *row = cJSON_CreateObject();
@@ -215,7 +214,7 @@ static int s_text(const cJSON *obj, const char *key, const char *where, const ch
                            why);
 }
 
-static int s_finish(cJSON *row, ingress_row_t *out, const char *channel, const char *provider_id, ingress_err_t *err)
+int ingress_row_finish(cJSON *row, ingress_row_t *out, const char *channel, const char *provider_id, ingress_err_t *err)
 {
     out->row_json = cJSON_PrintUnformatted(row);
     snprintf(out->channel, sizeof out->channel, "%s", channel);
@@ -233,7 +232,7 @@ static int s_finish(cJSON *row, ingress_row_t *out, const char *channel, const c
 int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    cJSON *root = s_parse(body, len, "body", err), *row = NULL;
+    cJSON *root = ingress_parse_json(body, len, "body", err), *row = NULL;
     if (!root) return -1;
     int rc = -1;
     char cbuf[32], ibuf[32];
@@ -256,14 +255,14 @@ int ingress_parse_generic(const char *body, size_t len, ingress_row_t *out, ingr
         goto cleanup;
     if (mid && !*mid) mid = NULL;
     const char *channel = lull_channel_name(LULL_CH_GENERIC);
-    row = s_new_row(tenant ? "slug" : "default", tenant, channel, contact, true, text);
+    row = ingress_row_new(tenant ? "slug" : "default", tenant, channel, contact, true, text);
     s_add_str(row, "first_name", fn);
     s_add_str(row, "last_name", ln);
     s_add_str(row, "provider_message_id", mid);
     cJSON_AddItemReferenceToObject(row, "raw", root);
     out->wake = true;
     out->echo = strdup(contact);
-    rc = s_finish(row, out, channel, mid, err);
+    rc = ingress_row_finish(row, out, channel, mid, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(root);
@@ -361,7 +360,7 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
     if (strncmp(to, "whatsapp:", 9) == 0) snprintf(key2, sizeof key2, "%s", to + 9);
     else snprintf(key2, sizeof key2, "whatsapp:%s", to);
 
-    cJSON *row = s_new_row("twilio", to, channel, from, true, text ? text : ""),
+    cJSON *row = ingress_row_new("twilio", to, channel, from, true, text ? text : ""),
           *media = cJSON_CreateArray(), *raw = cJSON_CreateObject();
     for (long i = 0; i < num_media; i++) {
         char k[32], c[40];
@@ -395,7 +394,7 @@ int ingress_parse_twilio(const ingress_form_t *f, ingress_row_t *out, ingress_er
     cJSON_AddStringToObject(row, "provider_message_id", sid);
     cJSON_AddItemToObject(row, "raw", raw);
     out->wake = true;
-    int rc = s_finish(row, out, channel, sid, err);
+    int rc = ingress_row_finish(row, out, channel, sid, err);
     cJSON_Delete(row);
     return rc;
 }
@@ -413,7 +412,7 @@ static int s_user_id(const cJSON *content, const char *key, const char **out, in
 int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    cJSON *root = s_parse(body, len, "body", err), *content = NULL, *row = NULL;
+    cJSON *root = ingress_parse_json(body, len, "body", err), *content = NULL, *row = NULL;
     if (!root) return -1;
     int rc = -1;
     const char *client_key = NULL, *event = NULL, *cstr = NULL, *conv = NULL, *mid = NULL, *from = NULL, *to = NULL;
@@ -427,7 +426,7 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
         goto cleanup;
     }
     if (s_text(root, "content", "content must be a JSON string: ", &cstr, err) != 0) goto cleanup;
-    content = s_parse(cstr, strlen(cstr), "content", err);
+    content = ingress_parse_json(cstr, strlen(cstr), "content", err);
     if (!content) goto cleanup;
     if (s_field(content, "conversation_id", true, false, &conv, NULL, 0, err) != 0 ||
         s_field(content, "message_id", true, false, &mid, NULL, 0, err) != 0 ||
@@ -454,7 +453,7 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
         }
         if (!text) text = "";
     }
-    row = s_new_row("tiktok", client_key, lull_channel_name(LULL_CH_TIKTOK), inbound ? from : to, inbound, text);
+    row = ingress_row_new("tiktok", client_key, lull_channel_name(LULL_CH_TIKTOK), inbound ? from : to, inbound, text);
     cJSON_AddStringToObject(row, "business_address", inbound ? to : from);
     cJSON_AddStringToObject(row, "external_conversation_id", conv);
     cJSON_AddStringToObject(row, "provider_message_id", mid);
@@ -462,7 +461,7 @@ int ingress_parse_tiktok(const char *body, size_t len, ingress_row_t *out, ingre
     if (raw) cJSON_ReplaceItemInObjectCaseSensitive(raw, "content", cJSON_Duplicate(content, true));
     cJSON_AddItemToObject(row, "raw", raw ? raw : cJSON_CreateNull());
     out->wake = inbound;
-    rc = s_finish(row, out, lull_channel_name(LULL_CH_TIKTOK), mid, err);
+    rc = ingress_row_finish(row, out, lull_channel_name(LULL_CH_TIKTOK), mid, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(content);
@@ -473,7 +472,7 @@ cleanup:
 int ingress_parse_chat_message(const char *body, size_t len, ingress_row_t *out, ingress_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    cJSON *root = s_parse(body, len, "body", err), *row = NULL;
+    cJSON *root = ingress_parse_json(body, len, "body", err), *row = NULL;
     if (!root) return -1;
     int rc = -1;
     char ubuf[32];
@@ -482,13 +481,13 @@ int ingress_parse_chat_message(const char *body, size_t len, ingress_row_t *out,
         s_field(root, "userId", false, true, &user, ubuf, sizeof ubuf, err) != 0)
         goto cleanup;
     if (s_text(root, "message", "", &text, err) != 0) goto cleanup;
-    row = s_new_row("session", sid, lull_channel_name(LULL_CH_WEBCHAT), sid, true, text);
+    row = ingress_row_new("session", sid, lull_channel_name(LULL_CH_WEBCHAT), sid, true, text);
     s_add_str(row, "user_id", user);
     cJSON_AddStringToObject(row, "external_conversation_id", sid);
     cJSON_AddItemReferenceToObject(row, "raw", root);
     out->wake = true;
     out->echo = strdup(sid);
-    rc = s_finish(row, out, lull_channel_name(LULL_CH_WEBCHAT), NULL, err);
+    rc = ingress_row_finish(row, out, lull_channel_name(LULL_CH_WEBCHAT), NULL, err);
 cleanup:
     cJSON_Delete(row);
     cJSON_Delete(root);
@@ -499,7 +498,7 @@ int ingress_parse_chat_session(const char *body, size_t len, char **metadata_jso
 {
     *metadata_json = NULL;
     *tenant = NULL;
-    cJSON *root = len ? s_parse(body, len, "body", err) : cJSON_CreateObject();
+    cJSON *root = len ? ingress_parse_json(body, len, "body", err) : cJSON_CreateObject();
     if (!root) return -1;
     int rc = -1;
     char ubuf[32];

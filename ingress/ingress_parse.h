@@ -9,6 +9,8 @@
 
 #include "ingress_sig.h"
 
+#include <cJSON.h>
+
 #define INGRESS_MAX_FIELD 1024  // bytes of an id, name or address field
 #define INGRESS_TIKTOK_ID_MAX 128  // bytes of a TikTok message or conversation id
 
@@ -68,6 +70,14 @@ int ingress_parse_chat_session(const char *body, size_t len, char **metadata_jso
 bool ingress_parse_twilio_sid(const char *sid);
 // A TikTok message or conversation id: 1..INGRESS_TIKTOK_ID_MAX letters, digits or _ : . = + / -.
 bool ingress_parse_tiktok_id(const char *id);
+// Parses a JSON object body (what names it in errors); rejects \u0000 escapes. NULL with err (400) otherwise.
+cJSON *ingress_parse_json(const char *body, size_t len, const char *what, ingress_err_t *err);
+// A new row object with the fields every message has (the caller frees); inbound = from the contact, else a
+// person's reply (author human). route_key may be NULL.
+cJSON *ingress_row_new(const char *route, const char *route_key, const char *channel, const char *external_id,
+                       bool inbound, const char *body);
+// Prints row into out (row_json, channel, a copy of provider_id). 0, or -1 with err (503 out of memory).
+int ingress_row_finish(cJSON *row, ingress_row_t *out, const char *channel, const char *provider_id, ingress_err_t *err);
 // Frees a row's strings (NULL-safe) and zeroes it.
 void ingress_row_free(ingress_row_t *r);
 // Sets err (returns -1 for chaining).

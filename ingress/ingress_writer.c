@@ -206,6 +206,7 @@ static int s_store(s_conn_t *c, ingress_item_t **items, int n)
         it->error[0] = '\0';
         if (!o) continue;
         if (strcmp(o, "new") == 0) it->outcome = INGRESS_OUT_NEW;
+        else if (strcmp(o, "quiet") == 0) it->outcome = INGRESS_OUT_NEW, it->wake = false;  // stored, nothing to answer
         else if (strcmp(o, "duplicate") == 0) it->outcome = INGRESS_OUT_DUPLICATE;
         else if (strcmp(o, "unknown_tenant") == 0) it->outcome = INGRESS_OUT_UNKNOWN_TENANT;
         else if (strcmp(o, "unknown_session") == 0) it->outcome = INGRESS_OUT_UNKNOWN_SESSION;
@@ -437,12 +438,15 @@ static void s_status(s_conn_t *c, ingress_item_t *it)
     bool updated = PQntuples(res) > 0;
     int64_t id = updated ? lull_db_int(res, 0, 0, NULL) : 0;
     PQclear(res);
+    bool meta = it->channel && strcmp(it->channel, "meta") == 0;
     if (!updated)
-        LOG_INFO("twilio.status_ignored", "status callback for no outbox row, or older than the status held", "sid",
-                 LS(it->arg[1]), "status", LS(it->arg[2]));
+        LOG_INFO(meta ? "whatsapp.status_ignored" : "twilio.status_ignored",
+                 "status callback for no outbox row, or older than the status held", "sid", LS(it->arg[1]), "status",
+                 LS(it->arg[2]));
     else if (strcmp(it->arg[2], "failed") == 0 || strcmp(it->arg[2], "undelivered") == 0)
-        LOG_WARN("twilio.undelivered", "Twilio could not deliver a message", "outbox", LI(id), "sid", LS(it->arg[1]),
-                 "status", LS(it->arg[2]), "error_code", LS(it->arg[3] ? it->arg[3] : ""));
+        LOG_WARN(meta ? "whatsapp.undelivered" : "twilio.undelivered", "the provider could not deliver a message",
+                 "outbox", LI(id), "sid", LS(it->arg[1]), "status", LS(it->arg[2]), "error_code",
+                 LS(it->arg[3] ? it->arg[3] : ""));
     char buf[96];
     if (updated) snprintf(buf, sizeof buf, "{\"updated\":true,\"outbox_id\":%lld}", (long long)id);
     else snprintf(buf, sizeof buf, "{\"updated\":false}");
@@ -517,17 +521,41 @@ static void s_log_stored(const ingress_item_t *it)
                 !dup && !it->wake ? "author" : (const char *)NULL, LS("human"), (const char *)NULL);
 }
 
+// A MULTI item's outcome once its subs are done: unavailable or failed when one of them is (Meta sends the whole
+// request again; what was stored is then a duplicate), else new.
+static void s_multi_outcome(ingress_item_t *it)
+{
+    it->outcome = INGRESS_OUT_NEW;
+    for (size_t k = 0; k < it->nsubs; k++) {
+        ingress_outcome_t o = it->subs[k].outcome;
+        if (o == INGRESS_OUT_UNAVAILABLE || (o == INGRESS_OUT_FAILED && it->outcome != INGRESS_OUT_UNAVAILABLE)) {
+            it->outcome = o;
+            snprintf(it->error, sizeof it->error, "%s", it->subs[k].error);
+        }
+    }
+}
+
 static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 {
-    if (lull_db_connect(c->db) != 0) {
+    int total = n;
+    for (int i = 0; i < n; i++) total += items[i]->op == INGRESS_OP_MULTI ? (int)items[i]->nsubs : 0;
+    bool connected = lull_db_connect(c->db) == 0;
+    if (!connected) {
         s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, lull_db_error(c->db));
     } else {
-        ingress_item_t **store = malloc((size_t)n * sizeof *store);
+        ingress_item_t **store = malloc((size_t)total * sizeof *store);
         int ns = 0;
         for (int i = 0; i < n; i++) {
             // a web chat message from another origin (arg[0]: its session): the tenant must list the origin
             if (items[i]->op == INGRESS_OP_STORE && items[i]->origin && !s_origin_ok(c, items[i], NULL, items[i]->arg[0]))
                 continue;
+            for (size_t k = 0; items[i]->op == INGRESS_OP_MULTI && k < items[i]->nsubs; k++) {
+                ingress_item_t *sub = &items[i]->subs[k];
+                sub->outcome = INGRESS_OUT_UNAVAILABLE;
+                if (sub->op == INGRESS_OP_STORE && store) store[ns++] = sub;
+                else if (sub->op == INGRESS_OP_STATUS) s_status(c, sub);
+            }
+            if (items[i]->op == INGRESS_OP_MULTI) continue;
             if (items[i]->op == INGRESS_OP_STORE && store) store[ns++] = items[i];
             else if (items[i]->op == INGRESS_OP_SESSION) s_session(c, items[i]);
             else if (items[i]->op == INGRESS_OP_HISTORY) s_history(c, items[i]);
@@ -540,6 +568,12 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
     }
     for (int i = 0; i < n; i++) {
         ingress_item_t *it = items[i];
+        for (size_t k = 0; it->op == INGRESS_OP_MULTI && k < it->nsubs; k++) {
+            ingress_item_t *sub = &it->subs[k];
+            s_log_stored(sub);
+            if (sub->op == INGRESS_OP_STORE && sub->outcome == INGRESS_OUT_NEW && sub->wake) s_push_inbound(c, sub);
+        }
+        if (it->op == INGRESS_OP_MULTI && connected) s_multi_outcome(it);
         s_log_stored(it);
         if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(c, it);
         it->done(it, it->done_arg);  // the item may be freed from here on

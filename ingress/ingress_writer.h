@@ -14,7 +14,10 @@ typedef enum {
     INGRESS_OP_STORE = 0,  // store one message (row_json)
     INGRESS_OP_SESSION,    // create a web chat session (arg: session id, tenant slug or NULL, metadata JSON)
     INGRESS_OP_HISTORY,    // read a web chat session's messages (arg: session id)
-    INGRESS_OP_STATUS      // a Twilio status callback (arg: outbox id or NULL, MessageSid, MessageStatus, ErrorCode or NULL)
+    INGRESS_OP_STATUS,     // a Twilio status callback (arg: outbox id or NULL, MessageSid, MessageStatus, ErrorCode or NULL);
+                           // also a WhatsApp Cloud API status (channel "meta", arg[1..3]: wamid, status, error or NULL)
+    INGRESS_OP_MULTI       // one request's STORE and STATUS items (subs, in order): the messages stored in this batch's
+                           // transaction; done() is called for this item only, its outcome the worst of its subs'
 } ingress_op_t;
 
 typedef enum {
@@ -55,6 +58,8 @@ struct ingress_item {
     // SESSION and a web chat STORE from a browser page of another origin: the Origin header, which the tenant's
     // chat_allowed_origins must list; NULL = same origin or no browser (borrowed like row_json)
     const char *origin;
+    ingress_item_t *subs;     // MULTI: the items (borrowed like row_json; their done is not called)
+    size_t nsubs;
     // results
     ingress_outcome_t outcome;
     int64_t tenant_id, contact_id, conversation_id, message_id;

@@ -13,7 +13,9 @@
 #include "lull_log.h"
 #include "lull_retry.h"
 #include "sender_event.h"
+#include "sender_meta.h"
 #include "sender_outbox.h"
+#include "sender_payload.h"
 #include "sender_policy.h"
 #include "sender_rate.h"
 
@@ -24,15 +26,13 @@
 
 #define MAX_CLAIM_ROUNDS 8           // claims per pump before yielding to the loop
 #define MAX_PAYLOAD 65536            // bytes of outbox.payload read
-#define MAX_BODY 16384               // bytes of message text
-#define MAX_MEDIA 10                 // Twilio accepts up to 10 MediaUrl
 #define MAX_RETRY_AFTER_MS 86400000  // a Retry-After beyond a day is not believed
 #define MAX_WAKEUPS 1024             // OUTBOX messages drained per readable event
 #define RESP_MAX 65536               // response bytes kept
 
 enum { K_SENT, K_RETRY, K_DEAD, K_UNKNOWN, K_RELEASED, K_N };
 static const char *s_result_names[K_N] = {"sent", "retry", "dead", "unknown", "released"};
-static const char *s_kind_names[5] = {"", "twilio", "tiktok", "callback", "webchat"};
+static const char *s_kind_names[6] = {"", "twilio", "tiktok", "callback", "webchat", "meta"};
 
 struct sender_app {
     const sender_cfg_t *cfg;
@@ -51,7 +51,7 @@ struct sender_app {
     int poll_timer, pump_timer, flush_timer;
     bool want_claim;
     bool stopping;
-    lull_counter_t *count[5][K_N];
+    lull_counter_t *count[6][K_N];
     lull_counter_t *lease_lost;
     lull_gauge_t *in_flight;
     lull_histogram_t *latency;
@@ -67,14 +67,21 @@ typedef struct {
     int max_retries;
     int64_t base_ms, cap_ms;
     sender_kind_t kind;
+    sender_meta_t *meta;  // SENDER_META: the requests of the row (owned)
 } s_job_t;
 
 static void s_kick(sender_app_t *self);
 static void s_kick_later(sender_app_t *self);
 
+static void s_job_free(s_job_t *job)
+{
+    if (job) sender_meta_destroy(&job->meta);
+    free(job);
+}
+
 static void s_count(sender_app_t *self, sender_kind_t kind, int k)
 {
-    if (kind >= 1 && kind <= 4) lull_counter_add(self->count[kind][k], 1);
+    if (kind >= 1 && kind <= 5) lull_counter_add(self->count[kind][k], 1);
 }
 
 // The log line of one attempt's result (the log contract): delivery.sent and delivery.retry at info,
@@ -120,8 +127,41 @@ static size_t s_in_flight(const sender_app_t *self)
            (self->callback_http ? lull_http_in_flight(self->callback_http) : 0);
 }
 
+static void s_escalate(sender_app_t *self, s_job_t *job, const char *why);
+static void s_on_done(const lull_http_resp_t *resp, void *arg);
+
 // ---------------------------------------------------------------------------------------------------
 // Completion
+
+// A Cloud API answer that asks for another request of the same job: the next part of a long text, or the template
+// after 131047 (window closed). True when the job was taken over (in flight again, or ended and freed here): a
+// later part's failure is dead-lettered (a retry would send the parts already delivered again), a closed window
+// without template escalates. False when the caller records the answer as for any adapter.
+static bool s_meta_more(sender_app_t *self, s_job_t *job, sender_outcome_t *out)
+{
+    bool next = out->verdict == SENDER_SENT ? sender_meta_next(job->meta, out->provider_id)
+              : out->window_closed && sender_meta_to_template(job->meta);
+    if (next) {
+        lull_http_req_t req;
+        sender_meta_request(job->meta, &req, self->cfg->timeout_ms);
+        if (lull_http_start(self->http, &req, s_on_done, job) == 0) return true;
+        snprintf(out->error, sizeof out->error, "cannot start request");
+    }
+    if (out->window_closed && !next) {
+        s_escalate(self, job, "whatsapp cloud 131047: outside the 24-hour window and no approved template configured");
+        return true;
+    }
+    int sent = sender_meta_sent(job->meta);
+    if (sent > 0 && (next || out->verdict != SENDER_SENT)) {
+        char why[600];
+        snprintf(why, sizeof why, "partially delivered (%d of %d parts, first %.128s): %.255s", sent,
+                 sender_meta_parts(job->meta), sender_meta_first_id(job->meta), out->error);
+        s_record(self, job, SENDER_REC_DEAD, 0, out->status, why, NULL);
+        s_job_free(job);
+        return true;
+    }
+    return false;
+}
 
 static void s_on_done(const lull_http_resp_t *resp, void *arg)
 {
@@ -137,8 +177,10 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
                  resp->request_sent ? "unknown outcome: sender stopped mid-request" : "sender stopped", NULL);
     } else if (resp->address_refused) {
         s_dead(self, job, "address not allowed");  // no connect detail: a callback URL is not a port scanner
+    } else if (job->meta && s_meta_more(self, job, &out)) {
+        job = NULL;  // the next part (or the template) is on its way with it, or it ended (freed) there
     } else if (out.verdict == SENDER_SENT) {
-        s_record(self, job, SENDER_REC_SENT, 0, out.status, NULL, out.provider_id);
+        s_record(self, job, SENDER_REC_SENT, 0, out.status, NULL, job->meta ? sender_meta_first_id(job->meta) : out.provider_id);
     } else if (out.verdict == SENDER_RETRY && job->attempts - 1 < job->max_retries) {
         int64_t ra = lull_http_retry_after_ms(resp, MAX_RETRY_AFTER_MS);
         int64_t delay = lull_retry_delay_ms(job->attempts - 1, job->base_ms, job->cap_ms, ra);
@@ -148,7 +190,7 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
         snprintf(why, sizeof why, "%s%s", out.verdict == SENDER_RETRY ? "max retries reached: " : "", out.error);
         s_record(self, job, out.unknown ? SENDER_REC_UNKNOWN : SENDER_REC_DEAD, 0, out.status, why, NULL);
     }
-    free(job);
+    s_job_free(job);
     lull_gauge_set(self->in_flight, (double)s_in_flight(self));  // already excludes this one
     // Results are written in batches: each UPDATE is a commit (an fsync), so one per completion would
     // bound throughput by the disk.
@@ -158,67 +200,6 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
 
 // ---------------------------------------------------------------------------------------------------
 // Adapters: each builds one request from a claimed row, or records why the row cannot be sent.
-
-typedef struct {
-    const char *body;        // borrowed from payload
-    const char *kind;        // "reply" …; may be NULL
-    const char *media[MAX_MEDIA];
-    int nmedia;
-} s_payload_t;
-
-static int s_parse_payload(const cJSON *j, s_payload_t *p, char *err, size_t errlen)
-{
-    memset(p, 0, sizeof *p);
-    if (!cJSON_IsObject(j)) {
-        snprintf(err, errlen, "payload is not a JSON object");
-        return -1;
-    }
-    if (lull_json_str(j, "body", false, MAX_BODY, &p->body, err, errlen) != 0) return -1;
-    if (lull_json_str(j, "kind", false, 32, &p->kind, err, errlen) != 0) return -1;
-    bool present = false;
-    const cJSON *media = lull_json_child(j, "media", true, false, &present, err, errlen);
-    if (present && !media && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "media"))) return -1;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, media)
-    {
-        if (p->nmedia == MAX_MEDIA) {
-            snprintf(err, errlen, "payload.media has more than %d entries", MAX_MEDIA);
-            return -1;
-        }
-        if (!cJSON_IsString(m) || strlen(m->valuestring) > 2048 ||
-            (strncmp(m->valuestring, "https://", 8) != 0 && strncmp(m->valuestring, "http://", 7) != 0)) {
-            snprintf(err, errlen, "payload.media entries must be http(s) URLs");
-            return -1;
-        }
-        p->media[p->nmedia++] = m->valuestring;
-    }
-    if ((!p->body || !*p->body) && p->nmedia == 0) {
-        snprintf(err, errlen, "payload has neither body nor media");
-        return -1;
-    }
-    return 0;
-}
-
-// A tenant credential: credentials[key] names an environment variable (LULL_TENANT_…); *out is its value, or def
-// when the tenant names none. -1 when the tenant names a variable that is unset, empty or not a tenant reference.
-static int s_credential(const cJSON *creds, int64_t tenant, const char *key, const char *def, const char **out,
-                        char *err, size_t errlen)
-{
-    const char *name = NULL;
-    *out = def;
-    if (!creds) return 0;
-    if (lull_json_str(creds, key, false, LULL_TENANT_REF_MAX, &name, err, errlen) != 0) return -1;
-    if (!name || !*name) return 0;
-    bool refused = false;
-    const char *v = lull_config_tenant_env(name, key, tenant, &refused);
-    if (!v) {
-        if (refused) snprintf(err, errlen, "tenant credential %s must name a " LULL_TENANT_REF_PREFIX "* variable", key);
-        else snprintf(err, errlen, "tenant credential %s names env %s, which is not set", key, name);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 static bool s_is_http_url(const char *u)
 {
@@ -250,20 +231,33 @@ static void s_finish(sender_app_t *self, s_job_t *job, const lull_http_req_t *re
     } else {
         s_record(self, job, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "out of memory", NULL);
     }
-    free(job);
+    s_job_free(job);
     cJSON_Delete(j);
     free(body);
 }
 
-static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p,
+// Dead-letters a WhatsApp row the window refuses and escalates its conversation; frees the job.
+static void s_escalate(sender_app_t *self, s_job_t *job, const char *why)
+{
+    if (sender_outbox_escalate(self->db, self->owner, job->id, job->conv, job->tenant_id, why) != 0) {
+        LOG_ERROR("sender.escalate_failed", "cannot dead-letter/escalate; the lease will expire", "outbox", LI(job->id),
+                  "conv", LI(job->conv), "error", LS(lull_db_error(self->db)));
+    } else {
+        s_count(self, job->kind, K_DEAD);
+        s_log_result(job, K_DEAD, 0, 0, why, NULL);
+    }
+    s_job_free(job);
+}
+
+static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p,
                      const cJSON *creds, const char *channel)
 {
     char err[256] = "";
     sender_form_t form = {.max_len = 65536};
     const char *sid = NULL, *token = NULL, *msid = NULL;
     const char *to = lull_db_text(res, r, SO_RECIPIENT), *from = lull_db_text(res, r, SO_SENDER_ADDR);
-    if (s_credential(creds, job->tenant_id, "twilio_account_sid_env", self->cfg->twilio_sid, &sid, err, sizeof err) != 0 ||
-        s_credential(creds, job->tenant_id, "twilio_auth_token_env", self->cfg->twilio_token, &token, err, sizeof err) != 0)
+    if (sender_credential(creds, job->tenant_id, "twilio_account_sid_env", self->cfg->twilio_sid, &sid, err, sizeof err) != 0 ||
+        sender_credential(creds, job->tenant_id, "twilio_auth_token_env", self->cfg->twilio_token, &token, err, sizeof err) != 0)
         goto fail;
     if (creds && lull_json_str(creds, "twilio_messaging_service_sid", false, 64, &msid, err, sizeof err) != 0) goto fail;
     if (!msid || !*msid) msid = self->cfg->twilio_msid;
@@ -291,15 +285,7 @@ static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int 
         const char *tpl = lull_db_text(res, r, SO_WA_TEMPLATE_SID);
         sender_wa_t wa = sender_wa_decide(ok ? age : -1, self->cfg->wa_window_ms, tpl && *tpl);
         if (wa == SENDER_WA_ESCALATE) {
-            const char *why = "whatsapp: outside the 24-hour window and no approved template configured";
-            if (sender_outbox_escalate(self->db, self->owner, job->id, job->conv, job->tenant_id, why) != 0) {
-                LOG_ERROR("sender.escalate_failed", "cannot dead-letter/escalate; the lease will expire", "outbox",
-                          LI(job->id), "conv", LI(job->conv), "error", LS(lull_db_error(self->db)));
-            } else {
-                s_count(self, job->kind, K_DEAD);
-                s_log_result(job, K_DEAD, 0, 0, why, NULL);
-            }
-            free(job);
+            s_escalate(self, job, "whatsapp: outside the 24-hour window and no approved template configured");
             return;
         }
         use_template = wa == SENDER_WA_TEMPLATE;
@@ -339,7 +325,37 @@ fail:
     s_finish(self, job, NULL, err, NULL, form.buf);
 }
 
-static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p,
+// WhatsApp Cloud API: the text in parts of 4096 characters, the tenant's template outside the 24-hour window, or
+// an escalation when there is none.
+static void s_meta(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p,
+                   const cJSON *creds)
+{
+    char err[256] = "";
+    const char *token = NULL, *tpl = lull_db_text(res, r, SO_META_TEMPLATE);
+    if (sender_credential(creds, job->tenant_id, "meta_access_token_env", self->cfg->meta_token, &token, err, sizeof err) != 0)
+        goto fail;
+    bool ok = false;
+    int64_t age = lull_db_int(res, r, SO_INBOUND_AGE_MS, &ok);
+    sender_wa_t wa = sender_wa_decide(ok ? age : -1, self->cfg->wa_window_ms, tpl && *tpl);
+    if (wa == SENDER_WA_ESCALATE) {
+        s_escalate(self, job, "whatsapp: outside the 24-hour window and no approved template configured");
+        return;
+    }
+    sender_meta_in_t in = {.base = self->cfg->meta_base, .version = self->cfg->meta_version, .token = token,
+                           .sender_address = lull_db_text(res, r, SO_SENDER_ADDR),
+                           .recipient = lull_db_text(res, r, SO_RECIPIENT), .body = p->body, .template_json = tpl,
+                           .use_template = wa == SENDER_WA_TEMPLATE};
+    job->meta = sender_meta_new(&in, err, sizeof err);
+    if (!job->meta) goto fail;
+    lull_http_req_t req;
+    sender_meta_request(job->meta, &req, self->cfg->timeout_ms);
+    s_finish(self, job, &req, NULL, NULL, NULL);
+    return;
+fail:  // err set: dead; err empty: out of memory
+    s_finish(self, job, NULL, err, NULL, NULL);
+}
+
+static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p,
                      const cJSON *creds)
 {
     char err[256] = "";
@@ -348,7 +364,7 @@ static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int 
     cJSON *j = NULL;
     const char *to = lull_db_text(res, r, SO_RECIPIENT), *biz = lull_db_text(res, r, SO_SENDER_ADDR);
     if (!biz || !*biz) biz = lull_db_text(res, r, SO_TIKTOK_BUSINESS);
-    if (s_credential(creds, job->tenant_id, "tiktok_access_token_env", self->cfg->tiktok_token, &token, err, sizeof err) != 0) goto fail;
+    if (sender_credential(creds, job->tenant_id, "tiktok_access_token_env", self->cfg->tiktok_token, &token, err, sizeof err) != 0) goto fail;
     if (!token || !*token || strlen(token) > 1024 || strpbrk(token, "\r\n")) {
         snprintf(err, sizeof err, "no valid TikTok access token (LULL_TIKTOK_ACCESS_TOKEN or tenant's)");
         goto fail;
@@ -386,7 +402,7 @@ fail:  // err set: dead; err empty: out of memory
     s_finish(self, job, NULL, err, j, body);
 }
 
-static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const s_payload_t *p)
+static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p)
 {
     char err[256] = "";
     char *body = NULL;
@@ -453,6 +469,7 @@ static double s_channel_rate(const sender_app_t *self, sender_kind_t kind)
     case SENDER_TWILIO: return self->cfg->twilio_per_s;
     case SENDER_TIKTOK: return self->cfg->tiktok_per_min / 60.0;
     case SENDER_CALLBACK: return self->cfg->callback_per_s;
+    case SENDER_META: return self->cfg->meta_per_s;
     default: return 0;
     }
 }
@@ -488,6 +505,7 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     row.tenant_id = lull_db_int(res, r, SO_TENANT, NULL);
     row.attempts = (int)lull_db_int(res, r, SO_ATTEMPTS, NULL);
     row.kind = sender_kind_of(channel);
+    if (row.kind == SENDER_TWILIO && sender_meta_is_address(lull_db_text(res, r, SO_SENDER_ADDR))) row.kind = SENDER_META;
     if (!row.kind) {
         snprintf(err, sizeof err, "unknown channel '%.32s'", channel ? channel : "");
         s_dead(self, &row, err);
@@ -510,10 +528,10 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
         return;
     }
     const char *ptext = lull_db_text(res, r, SO_PAYLOAD);
-    s_payload_t p;
+    sender_payload_t p;
     if (ptext && strlen(ptext) > MAX_PAYLOAD) snprintf(err, sizeof err, "larger than %d bytes", MAX_PAYLOAD);
     else if (ptext) payload = lull_json_parse(ptext, strlen(ptext), 8, err, sizeof err);
-    if (!payload || s_parse_payload(payload, &p, err, sizeof err) != 0) {
+    if (!payload || sender_payload_parse(payload, &p, err, sizeof err) != 0) {
         char why[300];
         snprintf(why, sizeof why, "invalid payload: %s", *err ? err : "missing");
         s_dead(self, &row, why);
@@ -536,6 +554,7 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     *job = row;
     if (row.kind == SENDER_TWILIO) s_twilio(self, job, res, r, &p, creds, channel);
     else if (row.kind == SENDER_TIKTOK) s_tiktok(self, job, res, r, &p, creds);
+    else if (row.kind == SENDER_META) s_meta(self, job, res, r, &p, creds);
     else s_callback(self, job, res, r, &p);
 cleanup:
     cJSON_Delete(payload);
@@ -713,7 +732,7 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     self->poll_timer = lull_loop_add_timer(self->loop, 0, cfg->poll_ms, s_on_poll, self);
     if (self->poll_timer < 0) goto fail;
     lull_metrics_t *m = proc->metrics;
-    for (int k = 1; k <= 4; k++)
+    for (int k = 1; k <= 5; k++)
         for (int r = 0; r < K_N; r++) {
             char labels[96];
             snprintf(labels, sizeof labels, "adapter=\"%s\",result=\"%s\"", s_kind_names[k], s_result_names[r]);

@@ -23,6 +23,10 @@ static const lull_setting_t s_settings[] = {
     {"LULL_TIKTOK_API_BASE", LULL_CFG_STR, "https://business-api.tiktok.com", "TikTok Business API base URL", false, 0, 0, C(tiktok_base)},
     {"LULL_TIKTOK_ACCESS_TOKEN", LULL_CFG_STR, "", "default TikTok Business Access-Token", true, 0, 0, C(tiktok_token)},
     {"LULL_TIKTOK_RATE_PER_MIN", LULL_CFG_DOUBLE, "30", "TikTok messages per minute (all tenants); 0 = unlimited", false, 0, 1e6, C(tiktok_per_min)},
+    {"LULL_META_API_BASE", LULL_CFG_STR, "https://graph.facebook.com", "Meta Graph API base URL (WhatsApp Cloud API sends)", false, 0, 0, C(meta_base)},
+    {"LULL_META_GRAPH_VERSION", LULL_CFG_STR, "v21.0", "Graph API version in the send URL ({base}/{version}/{phone_number_id}/messages)", false, 0, 0, C(meta_version)},
+    {"LULL_META_ACCESS_TOKEN", LULL_CFG_STR, "", "default WhatsApp Cloud API access token (Authorization: Bearer); a tenant may name its own env var (credentials.meta_access_token_env)", true, 0, 0, C(meta_token)},
+    {"LULL_META_RATE_PER_S", LULL_CFG_DOUBLE, "80", "WhatsApp Cloud API messages per second (all tenants); 0 = unlimited", false, 0, 1e6, C(meta_per_s)},
     {"LULL_TWILIO_RATE_PER_S", LULL_CFG_DOUBLE, "0", "Twilio messages per second; 0 = unlimited", false, 0, 1e6, C(twilio_per_s)},
     {"LULL_CALLBACK_RATE_PER_S", LULL_CFG_DOUBLE, "0", "callback POSTs per second; 0 = unlimited", false, 0, 1e6, C(callback_per_s)},
     {"LULL_SENDER_TENANT_RATE_PER_S", LULL_CFG_DOUBLE, "0", "deliveries per second per tenant and channel; 0 = unlimited", false, 0, 1e6, C(tenant_per_s)},
@@ -35,7 +39,7 @@ static const lull_setting_t s_settings[] = {
 
 const lull_proc_spec_t SENDER_PROC = {
     .name = "sender",
-    .about = "lull-sender delivers committed outbox rows over Twilio, TikTok, callback URLs and web chat, with Celery-style retries and dead letters.",
+    .about = "lull-sender delivers committed outbox rows over Twilio, the WhatsApp Cloud API (Meta), TikTok, callback URLs and web chat, with Celery-style retries and dead letters.",
     .settings = s_settings,
     .nsettings = sizeof s_settings / sizeof s_settings[0],
     .common_offset = offsetof(sender_cfg_t, common),

@@ -25,6 +25,10 @@ typedef struct {
     char *twilio_status_cb;      // StatusCallback base URL ("" = none); ?outbox=<id> is appended
     char *tiktok_base;           // TikTok Business API base URL
     char *tiktok_token;          // default Access-Token (secret)
+    char *meta_base;             // Meta Graph API base URL
+    char *meta_version;          // Graph API version ("v21.0")
+    char *meta_token;            // default WhatsApp Cloud API access token (secret)
+    double meta_per_s;           // WhatsApp Cloud API sends per second; 0 = unlimited
     char *callback_url;          // default callback URL for the generic channel
     char *callback_secret;       // default Standard Webhooks secret (secret)
     char *admin_public_url;      // lull-admin's public base URL: an escalation event links to its inbox; "" = no link

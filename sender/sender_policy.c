@@ -1,6 +1,7 @@
 // Delivery rules: classification per channel, TikTok codes, Standard Webhooks signing, form encoding,
 // WhatsApp window. See docs/sender.md "Failure semantics" for the tables these implement.
 #include "sender_policy.h"
+#include "sender_meta.h"
 #include "lull_channel.h"
 #include "lull_crypto.h"
 #include "lull_json.h"
@@ -74,6 +75,10 @@ void sender_classify(sender_kind_t kind, long status, int curl_code, const char 
         out->unknown = request_sent || timed_out;
         snprintf(out->error, sizeof out->error, "%s%s (curl %d)", out->unknown ? "unknown outcome: " : "",
                  curl_error && *curl_error ? curl_error : "no response", curl_code);
+        return;
+    }
+    if (kind == SENDER_META) {
+        sender_meta_classify(status, body, body_len, out);
         return;
     }
     cJSON *j = s_parse(body, body_len);

@@ -12,7 +12,8 @@ typedef enum {
     SENDER_TWILIO = 1,   // sms, whatsapp
     SENDER_TIKTOK,
     SENDER_CALLBACK,     // generic channel / integrations
-    SENDER_WEBCHAT       // no HTTP: pg_notify
+    SENDER_WEBCHAT,      // no HTTP: pg_notify
+    SENDER_META          // whatsapp rows whose sender_address is meta:<phone_number_id> (WhatsApp Cloud API)
 } sender_kind_t;
 
 typedef enum {
@@ -27,7 +28,8 @@ typedef struct {
     int64_t retry_after_ms;     // server's Retry-After, -1 when none (filled by the caller)
     long status;                // HTTP status, 0 when none
     char error[256];            // short reason for last_error ("" when sent)
-    char provider_id[128];      // Twilio sid / TikTok message_id ("" when none)
+    char provider_id[128];      // Twilio sid / TikTok message_id / wamid ("" when none)
+    bool window_closed;         // Meta 131047: outside the 24-hour window (send the template or escalate)
 } sender_outcome_t;
 
 // Maps an outbox channel name to the adapter that delivers it; 0 when the name is unknown.

@@ -1,6 +1,7 @@
 # Helpers for the crash test (sourced after lib.sh): the four tiers started from functions so a killed tier
 # can be restarted with the same environment and ports, SIGKILL of a tier, and the client lanes that POST
-# generic messages (with a dedupe id) until each is acknowledged.
+# generic messages (with a dedupe id), and every fifth conversation as WhatsApp Cloud API envelopes (the wamid
+# the dedupe id), until each is acknowledged.
 
 # crash_tier_start NAME : runs start_NAME (which must it_start the tier and set TIER_PID[NAME]) and waits
 # until its ops port answers /health. A restart right after a SIGKILL may fail to bind: the process exits
@@ -59,6 +60,28 @@ crash_post() {
     return 1
 }
 
+# crash_post_wa N MID : as crash_post, for WhatsApp Cloud API envelope (unsigned: the crash stack runs with
+# LULL_DEV_ALLOW_UNSIGNED) of contact whatsapp:+1555<N>; the wamid is wamid.MID.
+crash_post_wa() {
+    local wa mid="wamid.$2" out code body
+    wa=1555$(printf '%07d' "$1")
+    body=$(printf '{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922"},"messages":[{"from":"%s","id":"%s","type":"text","text":{"body":"crash test %s"}}]}}]}]}' "$wa" "$mid" "$2")
+    while [ "$(date +%s)" -lt "$LANE_DEADLINE" ]; do
+        out=$(curl -s --max-time 5 -w '\n%{http_code}' -H 'Content-Type: application/json' -d "$body" "$ING/webhook/whatsapp")
+        code=${out##*$'\n'}
+        if [ "$code" = 200 ] && [[ "${out%$'\n'*}" =~ \"message_ids\":\[([0-9]+)\] ]]; then
+            local id=${BASH_REMATCH[1]} dup=false
+            [[ "$out" =~ \"duplicates\":1 ]] && dup=true
+            echo "whatsapp:+$wa $mid $id $dup" >>"$ACK_FILE"
+            return 0
+        fi
+        echo "whatsapp:+$wa $mid ${code:-000}" >>"$RETRY_FILE"
+        sleep 0.05
+    done
+    echo "whatsapp:+$wa $mid gave-up" >>"$RETRY_FILE"
+    return 1
+}
+
 # crash_burst N : the number of messages conversation N gets (1, 2 or 3).
 crash_burst() { if [ $(($1 % 7)) -eq 0 ]; then echo 3; elif [ $(($1 % 3)) -eq 0 ]; then echo 2; else echo 1; fi; }
 
@@ -69,7 +92,9 @@ crash_lane() {
     ACK_FILE=$IT_TMP/ack.$j RETRY_FILE=$IT_TMP/retry.$j
     : >"$ACK_FILE"; : >"$RETRY_FILE"
     for ((n = j; n <= convs; n += lanes)); do
-        for ((k = 1; k <= $(crash_burst "$n"); k++)); do crash_post "c$n" "m$n-$k"; done
+        for ((k = 1; k <= $(crash_burst "$n"); k++)); do
+            if [ $((n % 5)) -eq 0 ]; then crash_post_wa "$n" "m$n-$k"; else crash_post "c$n" "m$n-$k"; fi
+        done
         sleep "$pause"
     done
 }

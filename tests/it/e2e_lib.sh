@@ -9,9 +9,11 @@ E2E_TWILIO_TOKEN=e2e-twilio-token
 E2E_TIKTOK_TOKEN=e2e-tiktok-token
 E2E_TIKTOK_SECRET=e2e-tiktok-secret
 E2E_ADMIN_TOKEN=e2e-admin-token-0123456789
+E2E_META_SECRET=e2e-meta-app-secret
+E2E_META_TOKEN=e2e-meta-access-token
 
 # e2e_start [VAR=value …] : starts every tier and both fakes, waits until all are healthy. The extra
-# variables go to every tier. Sets LLM, CH, ING, ADM (base URLs) and OPS_S/OPS_W/OPS_X/OPS_I/OPS_A (ops ports).
+# variables go to every tier. Sets LLM, CH, GRAPH (the fake Graph API), ING, ADM (base URLs) and OPS_S/OPS_W/OPS_X/OPS_I/OPS_A (ops ports).
 e2e_start() {
     local llm_port ch_port http_port admin_port z_in z_wk z_ctl z_out p
     llm_port=$(it_free_port); ch_port=$(it_free_port); http_port=$(it_free_port); admin_port=$(it_free_port)
@@ -24,6 +26,9 @@ e2e_start() {
         --twilio-sid "$E2E_SID" --twilio-token "$E2E_TWILIO_TOKEN" --tiktok-token "$E2E_TIKTOK_TOKEN"
     it_wait_for "fake LLM" 10 it_http_ok "$LLM/_fake/stats" || return 1
     it_wait_for "fake channels" 10 it_http_ok "$CH/_fake/ledger?summary=1" || return 1
+    p=$(it_free_port); GRAPH=http://127.0.0.1:$p
+    it_start graph "$LULL_FAKES/fake_graph" --port "$p" --token "$E2E_META_TOKEN"
+    it_wait_for "fake Graph API" 10 it_http_ok "$GRAPH/_fake/ledger" || return 1
 
     local common=(LULL_HEARTBEAT_MS=200 LULL_LOG_LEVEL=debug "$@")
     OPS_S=$(it_free_port); OPS_W=$(it_free_port); OPS_X=$(it_free_port); OPS_I=$(it_free_port); OPS_A=$(it_free_port)
@@ -39,10 +44,11 @@ e2e_start() {
         LULL_SENDER_BIND="$z_out" LULL_CALLBACK_URL="$CH/callback" LULL_CALLBACK_SECRET="$E2E_SECRET" LULL_SENDER_CALLBACK_ALLOW=127.0.0.0/8 \
         LULL_TWILIO_API_BASE="$CH" LULL_TWILIO_ACCOUNT_SID="$E2E_SID" LULL_TWILIO_AUTH_TOKEN="$E2E_TWILIO_TOKEN" \
         LULL_TIKTOK_API_BASE="$CH" LULL_TIKTOK_ACCESS_TOKEN="$E2E_TIKTOK_TOKEN" \
+        LULL_META_API_BASE="$GRAPH" LULL_META_ACCESS_TOKEN="$E2E_META_TOKEN" \
         LULL_SENDER_POLL_MS=200 "${common[@]}" "$LULL_BIN/lull-sender"
     it_start ingress env LULL_OPS_PORT="$OPS_I" LULL_LOG_FILE="$IT_TMP/ingress.jsonl" \
         LULL_HTTP_PORT="$http_port" LULL_SCHEDULERS="$z_in" \
-        LULL_TIKTOK_SECRET="$E2E_TIKTOK_SECRET" LULL_DEV_ALLOW_UNSIGNED=1 \
+        LULL_TIKTOK_SECRET="$E2E_TIKTOK_SECRET" LULL_META_APP_SECRET="$E2E_META_SECRET" LULL_DEV_ALLOW_UNSIGNED=1 \
         "${common[@]}" "$LULL_BIN/lull-ingress"
     it_start admin env LULL_OPS_PORT="$OPS_A" LULL_LOG_FILE="$IT_TMP/admin.jsonl" \
         LULL_ADMIN_PORT="$admin_port" LULL_SCHEDULER_CONTROLS="$z_ctl" LULL_SENDERS="$z_out" \
@@ -78,6 +84,19 @@ e2e_tiktok() {
     sig=$(printf '%s.%s' "$t" "$body" | openssl dgst -sha256 -hmac "$E2E_TIKTOK_SECRET" | sed 's/^.*= //')
     curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
         -H "Tiktok-Signature: t=$t,s=$sig" --data-binary "$body" "$ING/webhook/tiktok"
+}
+# e2e_whatsapp PHONE_NUMBER_ID FROM ID:TEXT… : a signed WhatsApp Cloud API envelope with one text message per
+# argument (wamid.<ID>); prints the HTTP status.
+e2e_whatsapp() {
+    local pid=$1 from=$2 body; shift 2
+    body=$(printf '%s\n' "$@" | jq -Rnc --arg p "$pid" --arg f "$from" \
+        '{object:"whatsapp_business_account", entry:[{id:"1", changes:[{field:"messages", value:{messaging_product:"whatsapp",
+          metadata:{phone_number_id:$p}, contacts:[{profile:{name:"Wes"}, wa_id:$f}],
+          messages:[inputs | select(length > 0) | (index(":")) as $i |
+                    {from:$f, id:("wamid." + .[:$i]), timestamp:"1700000000", type:"text", text:{body:.[$i + 1:]}}]}}]}]}')
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+        -H "X-Hub-Signature-256: sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$E2E_META_SECRET" | sed 's/^.*= //')" \
+        --data-binary "$body" "$ING/webhook/whatsapp"
 }
 # e2e_admin METHOD PATH [BODY] : an authorised admin request; sets ADM_CODE and ADM_BODY.
 e2e_admin() {

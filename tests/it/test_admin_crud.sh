@@ -48,6 +48,18 @@ it_check_eq "LULL_TENANT_ references accepted" "201|LULL_TENANT_REFS_CB|LULL_TEN
 adm PATCH "/api/v1/tenants/$(jqr .id)" '{"callback_secret_ref":"LULL_ADMIN_TOKEN"}'
 it_check_eq "PATCH to a process setting → 400" 400 "$ADM_CODE"
 it_sql "DELETE FROM tenants WHERE slug = 'refs'" >/dev/null
+# WhatsApp Cloud API fields: number ids (digits, one tenant each), the unsupported-type choice, the template
+adm POST /api/v1/tenants '{"slug":"wa1","meta_phone_number_ids":["106540352242922"],"meta_unsupported":"reply","meta_template":{"name":"order_update","language":"en_US"}}'
+it_check_eq "meta fields stored" "201|{106540352242922}|reply|order_update" \
+    "$ADM_CODE|$(it_sql "SELECT meta_phone_number_ids::text || '|' || meta_unsupported || '|' || (meta_template->>'name') FROM tenants WHERE slug = 'wa1'")"
+adm POST /api/v1/tenants '{"slug":"wa2","meta_phone_number_ids":["106540352242922"]}'
+it_check_eq "a number id of another tenant → 409 naming it" "409|1" "$ADM_CODE|$(jqr .error.message | grep -c meta_phone_number_ids)"
+for body in '{"slug":"wa3","meta_phone_number_ids":["+1555"]}' '{"slug":"wa3","meta_unsupported":"maybe"}' \
+            '{"slug":"wa3","meta_template":{"name":"x"}}'; do
+    adm POST /api/v1/tenants "$body"
+    it_check_eq "invalid meta field → 400: $body" 400 "$ADM_CODE"
+done
+it_sql "DELETE FROM tenants WHERE slug = 'wa1'" >/dev/null
 adm POST /api/v1/tenants '{"slug":"x1","callback_url":"ftp://x"}'
 it_check_eq "bad URL → 400" 400 "$ADM_CODE"
 adm POST /api/v1/tenants '{"slug":"x1","bogus":1}'

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Crash test (issue #7): about 1,000 conversations (some of them bursts of 2–3 messages) through the real
-# stack — ingress, scheduler, two workers, sender, with the fake LLM and the fake channel server — while each
+# stack — ingress, scheduler, two workers, sender, with the fake LLM, the fake channel server and the fake Graph
+# API (every fifth conversation is a WhatsApp Cloud API contact) — while each
 # tier (ingress, scheduler, worker-1, sender) is killed with SIGKILL once and restarted. Then a ledger:
 # acknowledged inbound, answered conversations, deliveries per reply; and the assertions: nothing
 # acknowledged is lost, nothing unexpected is delivered, every burst is answered once, and a reply is
@@ -25,6 +26,9 @@ it_start llm "$LULL_FAKES/fake_llm" --port "$LLM_PORT" --latency-ms 100
 it_start channels "$LULL_FAKES/fake_channels" --port "$CH_PORT" --callback-secret "$SECRET" --latency-ms 150
 it_wait_for "fake LLM" 10 it_http_ok "$LLM/_fake/stats" || it_finish
 it_wait_for "fake channels" 10 it_http_ok "$CH/_fake/ledger?summary=1" || it_finish
+GRAPH_PORT=$(it_free_port); GRAPH=http://127.0.0.1:$GRAPH_PORT
+it_start graph "$LULL_FAKES/fake_graph" --port "$GRAPH_PORT" --token crash-meta-token --latency-ms 150
+it_wait_for "fake Graph API" 10 it_http_ok "$GRAPH/_fake/ledger" || it_finish
 
 common=(LULL_HEARTBEAT_MS=200 LULL_LOG_LEVEL=info)
 start_scheduler() {
@@ -41,7 +45,8 @@ start_worker2() { s_start_worker worker2; }
 start_sender() {
     it_start sender env "${common[@]}" LULL_OPS_PORT="${TIER_OPS[sender]}" LULL_SENDER_BIND="$Z_OUT" \
         LULL_CALLBACK_URL="$CH/callback" LULL_CALLBACK_SECRET="$SECRET" LULL_SENDER_CALLBACK_ALLOW=127.0.0.0/8 LULL_SENDER_POLL_MS=200 \
-        LULL_SENDER_TIMEOUT_MS=2000 LULL_SENDER_LEASE_MS=3000 "$LULL_BIN/lull-sender"
+        LULL_SENDER_TIMEOUT_MS=2000 LULL_SENDER_LEASE_MS=3000 LULL_META_API_BASE="$GRAPH" \
+        LULL_META_ACCESS_TOKEN=crash-meta-token "$LULL_BIN/lull-sender"
 }
 start_ingress() {
     it_start ingress env "${common[@]}" LULL_OPS_PORT="${TIER_OPS[ingress]}" LULL_HTTP_PORT="$HTTP_PORT" \
@@ -86,7 +91,8 @@ t_traffic=$(( ($(date +%s%N) - t0) / 1000000 ))
 done_all() {
     [ "$(it_sql "SELECT (SELECT count(*) FROM conversations WHERE answered_upto < last_inbound_id)
                       + (SELECT count(*) FROM outbox WHERE status <> 'sent')")" -eq 0 ] &&
-    [ "$(curl -fsS "$CH/_fake/ledger?summary=1" | jq .delivered_keys)" -ge "$(it_sql "SELECT count(*) FROM outbox")" ]
+    [ $(( $(curl -fsS "$CH/_fake/ledger?summary=1" | jq .delivered_keys) + $(curl -fsS "$GRAPH/_fake/ledger" |
+          jq '[.by_key[] | select(.deliveries > 0)] | length') )) -ge "$(it_sql "SELECT count(*) FROM outbox")" ]
 }
 it_wait_for "every conversation answered and delivered" 60 done_all
 t_total=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -95,6 +101,9 @@ t_total=$(( ($(date +%s%N) - t0) / 1000000 ))
 ledger=$(curl -fsS "$CH/_fake/ledger")
 jq -r '.by_key | to_entries[] | [.key, .value.deliveries, .value.requests, (.value.log[0].t_ms // 0)] | @tsv' \
     <<<"$ledger" >"$IT_TMP/delivered.tsv"
+# the Graph API's keys are meta:<wa_id>|<text>: mapped to the outbox row (idempotency key) they deliver below
+curl -fsS "$GRAPH/_fake/ledger" | jq -r '.by_key | to_entries[] | [.key, .value.deliveries, .value.requests, .value.first_t_ms] | @tsv' \
+    >"$IT_TMP/delivered_meta.tsv"
 cat "$IT_TMP"/ack.* >"$IT_TMP/ack.all"
 psql "$LULL_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 >>"$IT_TMP/check.log" 2>&1 <<EOF
 CREATE TABLE crash_ack (contact text, mid text, message_id bigint, dup boolean);
@@ -103,6 +112,12 @@ CREATE TABLE crash_inflight (key text PRIMARY KEY);
 \copy crash_ack FROM '$IT_TMP/ack.all' WITH (FORMAT text, DELIMITER ' ')
 \copy crash_delivered FROM '$IT_TMP/delivered.tsv'
 \copy crash_inflight FROM '$IT_TMP/inflight'
+CREATE TABLE crash_delivered_meta (key text PRIMARY KEY, deliveries int, requests int, first_t_ms bigint);
+\copy crash_delivered_meta FROM '$IT_TMP/delivered_meta.tsv'
+INSERT INTO crash_delivered SELECT coalesce(o.idempotency_key, m.key), m.deliveries, m.requests, m.first_t_ms
+  FROM crash_delivered_meta m LEFT JOIN outbox o ON o.channel = 'whatsapp'
+   AND 'meta:' || substr(o.recipient, 11) || '|' || (o.payload ->> 'body') = m.key
+  ON CONFLICT (key) DO NOTHING;
 EOF
 [ $? -eq 0 ] || it_fail "ledger tables loaded"
 q() { it_sql "$1"; }
@@ -166,6 +181,8 @@ it_check_eq "answered ranges of a conversation's replies are increasing (no repl
     "$(q "SELECT count(*) FROM (SELECT upto_message_id, lag(upto_message_id) OVER (PARTITION BY conversation_id
           ORDER BY message_id) AS prev FROM analyses) s WHERE upto_message_id <= prev")"
 it_check "the scheduler noticed the killed worker (worker.lost)" grep -q '"ev":"worker.lost"' "$IT_TMP/scheduler.log"
+it_check "WhatsApp Cloud API replies delivered through the Graph API ($(q "SELECT count(*) FROM crash_delivered_meta WHERE deliveries > 0"))" \
+    test "$(q "SELECT count(*) FROM crash_delivered_meta WHERE deliveries > 0")" -ge "$(( CONVS / 5 ))"
 it_check "requests were in flight when the sender was killed ($(wc -l <"$IT_TMP/inflight"))" test -s "$IT_TMP/inflight"
 it_check_eq "duplicated keys are a subset of those in flight at the sender's kill" 0 \
     "$(q "SELECT count(*) FROM crash_delivered WHERE deliveries > 1 AND key NOT IN (SELECT key FROM crash_inflight)")"

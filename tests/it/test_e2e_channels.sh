@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# End to end through the real tiers, per channel. WhatsApp: a Twilio webhook from whatsapp:+1… is answered over
+# End to end through the real tiers, per channel. WhatsApp Cloud API (Meta): a burst in one signed envelope and a
+# second envelope inside the window get one reply, posted to the fake Graph API with the bearer token, to the wa_id
+# that wrote, from the phone number id the tenant lists. WhatsApp over Twilio: a Twilio webhook from whatsapp:+1… is answered over
 # Twilio's Messages API To the whatsapp: address that wrote, From the business number. TikTok: a signed
 # im_receive_msg whose client_key routes to a tenant is answered through the TikTok send API to the
 # conversation id, as that tenant's business id; then a person answering from the TikTok app (im_send_msg)
@@ -9,7 +11,9 @@ source "$(dirname "$0")/e2e_lib.sh"
 it_db_create || it_finish
 it_sql "UPDATE tenants SET window_ms = 200, max_wait_ms = 2000, twilio_numbers = '{+15550000001}' WHERE slug = 'default';
         INSERT INTO tenants (slug, window_ms, max_wait_ms, tiktok_client_key, tiktok_business_id, human_pause_ms)
-          VALUES ('shop', 200, 2000, 'ck_shop', 'biz_shop', 1500)" >/dev/null
+          VALUES ('shop', 200, 2000, 'ck_shop', 'biz_shop', 1500);
+        INSERT INTO tenants (slug, window_ms, max_wait_ms, meta_phone_number_ids)
+          VALUES ('metashop', 1500, 8000, '{106540352242922}')" >/dev/null
 e2e_start || it_finish
 # ledger_key PREFIX : the fake channels' first delivered key starting with PREFIX.
 ledger_key() { curl -s "$CH/_fake/ledger" | jq -r --arg p "$1" '[.by_key | to_entries[] | select(.key | startswith($p)) | .key][0] // empty'; }
@@ -17,7 +21,25 @@ form_field() { jq -r --arg n "$2" '.last.form[] | select(.[0] == $n)[1]' <<<"$1"
 has_key() { [ -n "$(ledger_key "$1")" ]; }
 key_entry() { curl -s -G --data-urlencode "key=$1" "$CH/_fake/ledger" | jq -c --arg k "$1" '.by_key[$k]'; }
 
-# WhatsApp
+# WhatsApp Cloud API: a burst in one POST, then one more POST inside the window → one reply
+it_check_eq "WhatsApp Cloud API burst of two accepted" 200 \
+    "$(e2e_whatsapp 106540352242922 16505551234 'c1:do you ship to Spain' 'c2:and to Portugal')"
+it_check_eq "a third message in another POST accepted" 200 "$(e2e_whatsapp 106540352242922 16505551234 'c3:thanks')"
+graph_keys() { curl -s "$GRAPH/_fake/ledger" | jq -r '[.by_key | keys[] | select(startswith("meta:16505551234|"))] | length'; }
+it_wait_for "a reply delivered through the Graph API" 15 e2e_ge 1 graph_keys
+it_wait_for "replies final" 10 e2e_outbox_idle
+e2e_settle
+e=$(curl -s "$GRAPH/_fake/ledger" | jq -c '[.by_key | to_entries[] | select(.key | startswith("meta:16505551234|")) | .value]')
+it_check_eq "one reply for the three messages, delivered once" "1|1" "$(jq -r 'length' <<<"$e")|$(jq -r '.[0].deliveries' <<<"$e")"
+it_check_eq "posted to the tenant's phone number id with the bearer token" "/v21.0/106540352242922/messages|Bearer $E2E_META_TOKEN" \
+    "$(jq -r '.[0].last.path + "|" + .[0].last.authorization' <<<"$e")"
+it_check_eq "to the wa_id that wrote, as text" "16505551234|text|whatsapp" \
+    "$(jq -r '.[0].last.body | fromjson | [.to, .type, .messaging_product] | join("|")' <<<"$e")"
+it_check "the LLM saw all three messages in one call" test "$(e2e_llm_count '.kind == "reply" and ((.body | tostring) | (contains("do you ship to Spain") and contains("and to Portugal") and contains("thanks")))')" -ge 1
+it_check_eq "routed to metashop; the outbox row keeps the wamid" "metashop|true" \
+    "$(it_sql "SELECT t.slug || '|' || (o.provider_message_id LIKE 'wamid.%') FROM outbox o JOIN tenants t ON t.id = o.tenant_id WHERE o.sender_address = 'meta:106540352242922'")"
+
+# WhatsApp over Twilio
 it_check_eq "WhatsApp message accepted" 200 \
     "$(e2e_twilio 'whatsapp:+15557654321' 'whatsapp:+15550000001' 'hello over whatsapp' "SM$(printf '%032d' 41)")"
 it_wait_for "a WhatsApp reply delivered through Twilio" 15 has_key 'to:whatsapp:+15557654321|'
