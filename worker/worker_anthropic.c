@@ -14,10 +14,10 @@ static int s_url(const char *base, const char *model, char *buf, size_t len)
     return worker_llm_url(base, "/v1/messages", buf, len);
 }
 
-static int s_headers(const char *key, char hdrs[][256])
+static int s_headers(const char *key, const worker_llm_opts_t *opts, char hdrs[][256])
 {
     snprintf(hdrs[0], 256, "x-api-key: %s", key ? key : "");
-    snprintf(hdrs[1], 256, "anthropic-version: 2023-06-01");
+    snprintf(hdrs[1], 256, "anthropic-version: %s", worker_llm_anthropic_version(opts));
     snprintf(hdrs[2], 256, "Content-Type: application/json");
     return 3;
 }
@@ -47,7 +47,9 @@ static char *s_build(const worker_conv_t *conv)
     }
     cJSON_AddStringToObject(root, "model", conv->model);
     cJSON_AddNumberToObject(root, "max_tokens", conv->max_tokens);
-    cJSON_AddNumberToObject(root, "temperature", conv->temperature > 1 ? 1 : conv->temperature);
+    // Newer models refuse sampling settings: the temperature goes only when the tenant chose one.
+    if (conv->temperature_set)
+        cJSON_AddNumberToObject(root, "temperature", conv->temperature > 1 ? 1 : conv->temperature);
     if (conv->system) cJSON_AddStringToObject(root, "system", conv->system);
     cJSON_AddItemToObject(root, "messages", msgs);
     for (size_t i = 0; i < conv->nitems; i++) {

@@ -18,8 +18,9 @@ static int s_url(const char *base, const char *model, char *buf, size_t len)
     return worker_llm_url(base, suffix, buf, len);
 }
 
-static int s_headers(const char *key, char hdrs[][256])
+static int s_headers(const char *key, const worker_llm_opts_t *opts, char hdrs[][256])
 {
+    (void)opts;
     snprintf(hdrs[0], 256, "x-goog-api-key: %s", key ? key : "");
     snprintf(hdrs[1], 256, "Content-Type: application/json");
     return 2;

@@ -175,3 +175,21 @@ void worker_llm_finish(worker_llm_result_t *res, const struct cJSON *usage, cons
     worker_llm_usage(usage, in_key, out_key, res);
     res->cls = WORKER_LLM_OK;
 }
+
+bool worker_llm_is_reasoning(const worker_llm_opts_t *opts, const char *model)
+{
+    static const char *const defaults[] = {"o1", "o3", "o4", "gpt-5"};
+    if (!model) return false;
+    size_t n = opts ? opts->nreasoning : sizeof defaults / sizeof defaults[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *p = opts ? opts->reasoning_prefixes[i] : defaults[i];
+        if (p && *p && strncmp(model, p, strlen(p)) == 0) return true;
+    }
+    return false;
+}
+
+const char *worker_llm_anthropic_version(const worker_llm_opts_t *opts)
+{
+    return opts && opts->anthropic_version && *opts->anthropic_version ? opts->anthropic_version
+                                                                       : WORKER_LLM_ANTHROPIC_VERSION;
+}
