@@ -26,7 +26,8 @@ static int s_headers(const char *key, const worker_llm_opts_t *opts, char hdrs[]
     return 2;
 }
 
-// Gemini's schema dialect (OpenAPI subset): no additionalProperties, nullable instead of type unions.
+// Gemini's schema dialect (Schema, an OpenAPI subset): no additionalProperties, nullable instead of type
+// unions, the type one of the Type enum's names (STRING, OBJECT …: upper case).
 static void s_schema_fix(cJSON *node)
 {
     if (!node) return;
@@ -46,7 +47,11 @@ static void s_schema_fix(cJSON *node)
             cJSON *repl = cJSON_CreateString(first ? first : "string");
             if (repl) cJSON_ReplaceItemInObjectCaseSensitive(node, "type", repl);
             if (nullable) cJSON_AddBoolToObject(node, "nullable", 1);
+            type = cJSON_GetObjectItemCaseSensitive(node, "type");
         }
+        if (cJSON_IsString(type))
+            for (char *c = type->valuestring; *c; c++)
+                if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 'a' + 'A');
     }
     cJSON *child;
     cJSON_ArrayForEach(child, node) s_schema_fix(child);

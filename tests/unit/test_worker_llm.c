@@ -176,7 +176,8 @@ LULL_TEST(gemini_build)
     s_conv(&c, WORKER_MODE_ANALYSIS);
     j = s_build(&WORKER_GEMINI, &c);
     CHECK_PATH(j, "generationConfig.responseMimeType", "\"application/json\"");
-    CHECK_PATH(j, "generationConfig.responseSchema.properties.x.type", "\"string\"");
+    CHECK_PATH(j, "generationConfig.responseSchema.properties.x.type", "\"STRING\"");  // the Type enum's name
+    CHECK_PATH(j, "generationConfig.responseSchema.type", "\"OBJECT\"");
     CHECK_PATH(j, "generationConfig.responseSchema.properties.x.nullable", "true");
     cJSON_Delete(j);
     worker_conv_clear(&c);
