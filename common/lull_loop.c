@@ -20,7 +20,7 @@
 #define MAX_DEADLINES 4
 #define MAX_EVENTS 256          // epoll events taken per pass (the rest stay ready for the next one)
 #define MAX_FD (1 << 24)        // highest descriptor the fd table grows to
-#define TAG_ZMQ (1ULL << 62)    // epoll data: a ZeroMQ socket's ZMQ_FD (low bits: its index)
+#define TAG_ZMQ (1ULL << 62)    // epoll data: a ZeroMQ socket's ZMQ_FD
 #define TAG_SIGNAL (1ULL << 61) // epoll data: the signal pipe
 
 // A plain fd's slot (on = watched). gen tells a stale epoll event (the fd was removed and
@@ -54,7 +54,6 @@ struct lull_loop {
     int epfd;
     s_fd_t *fds;           // indexed by descriptor
     size_t nfds_cap;
-    size_t nwatched;       // fds watched
     s_sock_t *socks;       // ZeroMQ sockets (a handful), compacted between passes
     size_t nsocks, socks_cap;
     int sigfd;             // the signal pipe registered in the epoll set; -1 = none yet
@@ -118,9 +117,8 @@ int lull_loop_add_socket(lull_loop_t *self, void *socket, int events, lull_loop_
         self->socks = s;
         self->socks_cap = cap;
     }
-    // The index goes in the event data only as a hint that some socket may be ready: every socket is
-    // asked for ZMQ_EVENTS after each wait anyway, so the index may go stale when the array compacts.
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_ZMQ | self->nsocks};
+    // The event only wakes the wait: every socket is asked for ZMQ_EVENTS after each wait anyway.
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_ZMQ};
     if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, zfd, &ev) != 0) return -1;
     self->socks[self->nsocks++] = (s_sock_t){socket, zfd, events, fn, arg, false};
     return 0;
@@ -160,7 +158,6 @@ int lull_loop_add_fd(lull_loop_t *self, int fd, int events, lull_loop_io_fn *fn,
         if (errno != EEXIST || epoll_ctl(self->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) return -1;
     }
     *slot = (s_fd_t){fn, arg, events, gen, true};
-    self->nwatched++;
     return 0;
 }
 
@@ -183,7 +180,6 @@ int lull_loop_remove_fd(lull_loop_t *self, int fd)
     slot->on = false;
     slot->fn = NULL;
     slot->arg = NULL;
-    self->nwatched--;
     return 0;
 }
 

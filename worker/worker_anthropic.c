@@ -36,6 +36,21 @@ static cJSON *s_tool(const char *name, const char *description, const char *sche
     return t;
 }
 
+// The tool table in Anthropic's form (built once: worker_llm_tools_ref).
+static cJSON *s_tools_json(void)
+{
+    cJSON *tools = cJSON_CreateArray();
+    for (size_t i = 0; tools && i < worker_tools_count(); i++) {
+        const worker_tool_t *wt = worker_tool_at(i);
+        cJSON *t = s_tool(wt->name, wt->description, wt->parameters);
+        if (!t) {
+            cJSON_Delete(tools);
+            return NULL;
+        }
+        cJSON_AddItemToArray(tools, t);
+    }
+    return tools;
+}
 
 static char *s_build(const worker_conv_t *conv)
 {
@@ -98,12 +113,7 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddStringToObject(choice, "type", "tool");
         cJSON_AddStringToObject(choice, "name", WORKER_ANALYSIS_TOOL);
     } else if (conv->tools && worker_tools_count() > 0) {
-        tools = cJSON_CreateArray();
-        for (size_t i = 0; tools && i < worker_tools_count(); i++) {
-            const worker_tool_t *wt = worker_tool_at(i);
-            cJSON *t = s_tool(wt->name, wt->description, wt->parameters);
-            if (t) cJSON_AddItemToArray(tools, t);
-        }
+        tools = worker_llm_tools_ref(1, s_tools_json);
         cJSON_AddStringToObject(choice, "type", conv->tool_choice_none ? "none" : "auto");
     }
     if (tools) {

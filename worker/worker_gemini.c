@@ -57,6 +57,35 @@ static void s_schema_fix(cJSON *node)
     cJSON_ArrayForEach(child, node) s_schema_fix(child);
 }
 
+// The tool table in Gemini's form, [{"functionDeclarations": [...]}] (built once: worker_llm_tools_ref).
+static cJSON *s_tools_json(void)
+{
+    cJSON *tools = cJSON_CreateArray(), *holder = cJSON_CreateObject(), *decls = cJSON_CreateArray();
+    if (!tools || !holder || !decls) {
+        cJSON_Delete(tools);
+        cJSON_Delete(holder);
+        cJSON_Delete(decls);
+        return NULL;
+    }
+    cJSON_AddItemToObject(holder, "functionDeclarations", decls);
+    cJSON_AddItemToArray(tools, holder);
+    for (size_t i = 0; i < worker_tools_count(); i++) {
+        const worker_tool_t *wt = worker_tool_at(i);
+        cJSON *d = cJSON_CreateObject(), *params = cJSON_Parse(wt->parameters);
+        if (!d || !params) {
+            cJSON_Delete(d);
+            cJSON_Delete(params);
+            cJSON_Delete(tools);
+            return NULL;
+        }
+        s_schema_fix(params);
+        cJSON_AddStringToObject(d, "name", wt->name);
+        cJSON_AddStringToObject(d, "description", wt->description);
+        cJSON_AddItemToObject(d, "parameters", params);
+        cJSON_AddItemToArray(decls, d);
+    }
+    return tools;
+}
 
 static char *s_build(const worker_conv_t *conv)
 {
@@ -121,32 +150,13 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddStringToObject(gen, "responseMimeType", "application/json");
         cJSON_AddItemToObject(gen, "responseSchema", schema);
     } else if (conv->tools && worker_tools_count() > 0) {
-        cJSON *tools = cJSON_CreateArray(), *holder = cJSON_CreateObject(), *decls = cJSON_CreateArray();
-        cJSON *cfg = cJSON_CreateObject(), *fcc = cJSON_CreateObject();
-        if (!tools || !holder || !decls || !cfg || !fcc) {
+        cJSON *tools = worker_llm_tools_ref(2, s_tools_json), *cfg = cJSON_CreateObject(), *fcc = cJSON_CreateObject();
+        if (!tools || !cfg || !fcc) {
             cJSON_Delete(tools);
-            cJSON_Delete(holder);
-            cJSON_Delete(decls);
             cJSON_Delete(cfg);
             cJSON_Delete(fcc);
             goto cleanup;
         }
-        for (size_t i = 0; i < worker_tools_count(); i++) {
-            const worker_tool_t *wt = worker_tool_at(i);
-            cJSON *d = cJSON_CreateObject(), *params = cJSON_Parse(wt->parameters);
-            if (!d || !params) {
-                cJSON_Delete(d);
-                cJSON_Delete(params);
-                continue;
-            }
-            s_schema_fix(params);
-            cJSON_AddStringToObject(d, "name", wt->name);
-            cJSON_AddStringToObject(d, "description", wt->description);
-            cJSON_AddItemToObject(d, "parameters", params);
-            cJSON_AddItemToArray(decls, d);
-        }
-        cJSON_AddItemToObject(holder, "functionDeclarations", decls);
-        cJSON_AddItemToArray(tools, holder);
         cJSON_AddItemToObject(root, "tools", tools);
         cJSON_AddStringToObject(fcc, "mode", conv->tool_choice_none ? "NONE" : "AUTO");
         cJSON_AddItemToObject(cfg, "functionCallingConfig", fcc);

@@ -193,3 +193,11 @@ const char *worker_llm_anthropic_version(const worker_llm_opts_t *opts)
     return opts && opts->anthropic_version && *opts->anthropic_version ? opts->anthropic_version
                                                                        : WORKER_LLM_ANTHROPIC_VERSION;
 }
+
+cJSON *worker_llm_tools_ref(int slot, cJSON *(*build)(void))
+{
+    static cJSON *s_tables[WORKER_NPROVIDERS];  // the worker's one loop thread builds and reads them
+    if (slot < 0 || slot >= WORKER_NPROVIDERS) return NULL;
+    if (!s_tables[slot]) s_tables[slot] = build();
+    return s_tables[slot] ? cJSON_CreateArrayReference(s_tables[slot]->child) : NULL;
+}

@@ -134,6 +134,11 @@ worker_llm_class_t worker_llm_classify(long status, const char *body, size_t len
 void worker_llm_result_clear(worker_llm_result_t *res);
 // Adds a tool call to res (args copied). 0/-1 when full.
 int worker_llm_result_add_call(worker_llm_result_t *res, const char *id, const char *name, const char *args);
+// A request's "tools" array for a provider's static tool table: an array that references the table's JSON,
+// built by build on first use and kept for the process's life (the table never changes), so a request
+// neither parses the tools' schemas nor copies them. The caller owns the returned array (deleting it leaves
+// the table alone); NULL when out of memory. slot: the provider's index in WORKER_PROVIDERS.
+struct cJSON *worker_llm_tools_ref(int slot, struct cJSON *(*build)(void));
 // True when model is an OpenAI reasoning model by the prefixes of opts (NULL = the default prefixes): such
 // models refuse temperature and top_p.
 bool worker_llm_is_reasoning(const worker_llm_opts_t *opts, const char *model);

@@ -112,7 +112,7 @@ static char *s_build(const worker_conv_t *conv)
         }
     }
     if (conv->mode == WORKER_MODE_REPLY && conv->tools && worker_tools_count() > 0) {
-        cJSON *tools = s_tools_json();
+        cJSON *tools = worker_llm_tools_ref(0, s_tools_json);
         if (!tools) goto cleanup;
         cJSON_AddItemToObject(root, "tools", tools);
         cJSON_AddStringToObject(root, "tool_choice", conv->tool_choice_none ? "none" : "auto");
