@@ -165,9 +165,16 @@ int lull_loop_mod_fd(lull_loop_t *self, int fd, int events)
 {
     s_fd_t *slot = s_fd_slot(self, fd);
     if (!slot) return -1;
-    if (slot->events == events) return 0;
+    // Always told to the kernel, even when the events did not change: the descriptor may have been closed
+    // without its removal (the set forgot it) and its number reused by a new socket of the same owner
+    // (libcurl does that); then the registration is made again (ENOENT → ADD), else that socket would
+    // never be reported.
     struct epoll_event ev = {.events = s_epoll_events(events), .data.u64 = (uint64_t)slot->gen << 32 | (uint32_t)fd};
-    if (epoll_ctl(self->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) return -1;
+    if (epoll_ctl(self->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+        (errno != ENOENT || epoll_ctl(self->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)) {
+        if (errno == EBADF) slot->on = false;  // closed and not reused: forget it
+        return -1;
+    }
     slot->events = events;
     return 0;
 }
