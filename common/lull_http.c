@@ -13,6 +13,7 @@
 #include <time.h>
 
 #define MAX_HEADER_BYTES 16384
+#define MAX_IDLE_EASY 512  // finished easy handles kept (reset) for the next requests of one client
 
 typedef struct s_req {
     CURL *easy;
@@ -38,6 +39,8 @@ struct lull_http {
     int timer_id;
     size_t in_flight;
     s_req_t *head;
+    CURL *idle[MAX_IDLE_EASY];  // easy handles reset after use: a request reuses one instead of a new one
+    size_t nidle;
 };
 
 static void s_check_done(lull_http_t *self);
@@ -174,7 +177,14 @@ static void s_finish(lull_http_t *self, s_req_t *r, CURLcode code)
     if (r->next) r->next->prev = r->prev;
     self->in_flight--;
     curl_multi_remove_handle(self->multi, r->easy);
-    curl_easy_cleanup(r->easy);
+    // curl_easy_reset drops every option (credentials, callbacks, the allowlist hook) but keeps the
+    // handle's buffers, so the next request does not allocate them again.
+    if (self->nidle < MAX_IDLE_EASY) {
+        curl_easy_reset(r->easy);
+        self->idle[self->nidle++] = r->easy;
+    } else {
+        curl_easy_cleanup(r->easy);
+    }
     r->easy = NULL;
     r->done(&resp, r->arg);
     s_free_req(r);
@@ -209,6 +219,7 @@ void lull_http_destroy(lull_http_t **self_p)
     lull_http_t *self = *self_p;
     while (self->head) s_finish(self, self->head, CURLE_ABORTED_BY_CALLBACK);
     if (self->timer_id) lull_loop_cancel_timer(self->loop, self->timer_id);
+    while (self->nidle > 0) curl_easy_cleanup(self->idle[--self->nidle]);
     curl_multi_cleanup(self->multi);
     free(self);
     *self_p = NULL;
@@ -222,7 +233,7 @@ int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_don
     lull_buf_init(&r->resp, self->max_body, false);
     r->done = done;
     r->arg = arg;
-    r->easy = curl_easy_init();
+    r->easy = self->nidle > 0 ? self->idle[--self->nidle] : curl_easy_init();
     if (!r->easy) goto fail;
     for (int i = 0; i < LULL_HTTP_MAX_HEADERS && req->headers[i]; i++) {
         struct curl_slist *h = curl_slist_append(r->headers, req->headers[i]);

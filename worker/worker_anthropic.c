@@ -15,10 +15,10 @@ static int s_url(const char *base, const char *model, char *buf, size_t len)
     return worker_llm_url(base, "/v1/messages", buf, len);
 }
 
-static int s_headers(const char *key, char hdrs[][256])
+static int s_headers(const char *key, const worker_llm_opts_t *opts, char hdrs[][256])
 {
     snprintf(hdrs[0], 256, "x-api-key: %s", key ? key : "");
-    snprintf(hdrs[1], 256, "anthropic-version: 2023-06-01");
+    snprintf(hdrs[1], 256, "anthropic-version: %s", worker_llm_anthropic_version(opts));
     snprintf(hdrs[2], 256, "Content-Type: application/json");
     return 3;
 }
@@ -37,6 +37,21 @@ static cJSON *s_tool(const char *name, const char *description, const char *sche
     return t;
 }
 
+// The tool table in Anthropic's form (built once: worker_llm_tools_ref).
+static cJSON *s_tools_json(void)
+{
+    cJSON *tools = cJSON_CreateArray();
+    for (size_t i = 0; tools && i < worker_tools_count(); i++) {
+        const worker_tool_t *wt = worker_tool_at(i);
+        cJSON *t = s_tool(wt->name, wt->description, wt->parameters);
+        if (!t) {
+            cJSON_Delete(tools);
+            return NULL;
+        }
+        cJSON_AddItemToArray(tools, t);
+    }
+    return tools;
+}
 
 // Prompt caching: the stable part (tools, then the system prompt as one text block marked
 // cache_control ephemeral, Anthropic's cache breakpoint) before the messages, and tool_choice (it changes in
@@ -81,7 +96,9 @@ static char *s_build(const worker_conv_t *conv)
     }
     cJSON_AddStringToObject(root, "model", conv->model);
     cJSON_AddNumberToObject(root, "max_tokens", conv->max_tokens);
-    cJSON_AddNumberToObject(root, "temperature", conv->temperature > 1 ? 1 : conv->temperature);
+    // Newer models refuse sampling settings: the temperature goes only when the tenant chose one.
+    if (conv->temperature_set)
+        cJSON_AddNumberToObject(root, "temperature", conv->temperature > 1 ? 1 : conv->temperature);
     if (conv->system) cJSON_AddStringToObject(root, "system", conv->system);
     cJSON_AddItemToObject(root, "messages", msgs);
     for (size_t i = 0; i < conv->nitems; i++) {
@@ -152,12 +169,7 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddStringToObject(choice, "type", forced ? "tool" : "any");
         if (forced) cJSON_AddStringToObject(choice, "name", WORKER_COMBINED_NAME);
     } else if (conv->tools && worker_tools_count() > 0) {
-        tools = cJSON_CreateArray();
-        for (size_t i = 0; tools && i < worker_tools_count(); i++) {
-            const worker_tool_t *wt = worker_tool_at(i);
-            cJSON *t = s_tool(wt->name, wt->description, wt->parameters);
-            if (t) cJSON_AddItemToArray(tools, t);
-        }
+        tools = worker_llm_tools_ref(1, s_tools_json);
         cJSON_AddStringToObject(choice, "type", conv->tool_choice_none ? "none" : "auto");
     }
     if (tools) {

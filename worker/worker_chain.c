@@ -30,6 +30,7 @@ struct worker_chain {
     unsigned next_http;  // round-robin shard of the next request
     worker_limit_t limits[WORKER_NPROVIDERS];
     const char *keys[WORKER_NPROVIDERS], *bases[WORKER_NPROVIDERS];
+    worker_llm_opts_t opts;  // provider options from cfg
     worker_chain_call_t *waiting;
     bool stopping;
     lull_counter_t *m_llm_ok, *m_llm_retry, *m_llm_next;
@@ -52,6 +53,8 @@ worker_chain_t *worker_chain_new(const worker_cfg_t *cfg, lull_loop_t *loop, lul
             return NULL;
         }
     }
+    self->opts = (worker_llm_opts_t){cfg->openai_max_tokens, cfg->openai_reasoning.items, cfg->openai_reasoning.n,
+                                     cfg->anthropic_version};
     LOG_INFO("jobs.http", "LLM requests spread over libcurl multi handles", "multis", LI(self->nhttp));
     const char *keys[] = {cfg->openai_key, cfg->anthropic_key, cfg->gemini_key};
     const char *bases[] = {cfg->openai_base, cfg->anthropic_base, cfg->gemini_base};
@@ -307,6 +310,7 @@ static void s_step(worker_chain_t *self, worker_chain_call_t *call)
         call->conv.model = call->model[pi];
         // The last tool round of a combined answer: the answer itself, no more tool calls.
         call->conv.tool_choice_none = call->conv.mode == WORKER_MODE_COMBINED && call->rounds >= self->cfg->tool_rounds;
+        call->conv.opts = &self->opts;
         char url[1024], hdrs[WORKER_LLM_MAX_HEADERS][256];
         if (prov->url(self->bases[pi], call->model[pi], url, sizeof url) != 0) {
             snprintf(call->error, sizeof call->error, "%s: invalid base URL or model", prov->name);
@@ -319,7 +323,7 @@ static void s_step(worker_chain_t *self, worker_chain_call_t *call)
         }
         lull_http_req_t req = {.method = "POST", .url = url, .body = body, .body_len = strlen(body),
                                .timeout_ms = self->cfg->llm_timeout_ms};
-        int nh = prov->headers(self->keys[pi], hdrs);
+        int nh = prov->headers(self->keys[pi], &self->opts, hdrs);
         for (int i = 0; i < nh && i < LULL_HTTP_MAX_HEADERS - 1; i++) req.headers[i] = hdrs[i];
         call->in_http = true;
         int rc = lull_http_start(self->http[self->next_http++ % (unsigned)self->nhttp], &req, s_on_http, call);

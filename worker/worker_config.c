@@ -1,5 +1,6 @@
 // The settings table of lull-worker.
 #include "worker_config.h"
+#include "worker_llm.h"
 
 #define W_(name, type, def, help, secret, lo, hi, field) \
     {name, type, def, help, secret, lo, hi, offsetof(worker_cfg_t, field)}
@@ -15,9 +16,12 @@ static const lull_setting_t s_settings[] = {
     W_("OPENAI_API_KEY", LULL_CFG_STR, "", "OpenAI API key; empty = provider off unless a tenant chain names it", true, 0, 0, openai_key),
     W_("OPENAI_BASE_URL", LULL_CFG_STR, "https://api.openai.com/v1", "OpenAI-compatible base URL (…/chat/completions is appended)", false, 0, 0, openai_base),
     W_("LULL_OPENAI_MODEL", LULL_CFG_STR, "gpt-4o-mini", "OpenAI model when the tenant sets none", false, 0, 0, openai_model),
+    W_("LULL_OPENAI_MAX_TOKENS", LULL_CFG_BOOL, "0", "send the older max_tokens instead of max_completion_tokens (OpenAI-compatible servers that need it)", false, 0, 0, openai_max_tokens),
+    W_("LULL_OPENAI_REASONING_PREFIXES", LULL_CFG_LIST, WORKER_LLM_REASONING_PREFIXES, "OpenAI model-name prefixes of reasoning models, sent without temperature (they refuse sampling settings); empty = none", false, 0, 64, openai_reasoning),
     W_("ANTHROPIC_API_KEY", LULL_CFG_STR, "", "Anthropic API key", true, 0, 0, anthropic_key),
     W_("ANTHROPIC_BASE_URL", LULL_CFG_STR, "https://api.anthropic.com", "Anthropic base URL (/v1/messages is appended)", false, 0, 0, anthropic_base),
-    W_("LULL_ANTHROPIC_MODEL", LULL_CFG_STR, "claude-3-5-haiku-latest", "Anthropic model when the tenant sets none", false, 0, 0, anthropic_model),
+    W_("LULL_ANTHROPIC_MODEL", LULL_CFG_STR, "claude-haiku-4-5", "Anthropic model when the tenant sets none", false, 0, 0, anthropic_model),
+    W_("LULL_ANTHROPIC_VERSION", LULL_CFG_STR, WORKER_LLM_ANTHROPIC_VERSION, "anthropic-version header of Anthropic requests", false, 0, 0, anthropic_version),
     W_("GEMINI_API_KEY", LULL_CFG_STR, "", "Gemini API key (sent as x-goog-api-key)", true, 0, 0, gemini_key),
     W_("GEMINI_BASE_URL", LULL_CFG_STR, "https://generativelanguage.googleapis.com/v1beta", "Gemini base URL (/models/{model}:generateContent is appended)", false, 0, 0, gemini_base),
     W_("LULL_GEMINI_MODEL", LULL_CFG_STR, "gemini-2.0-flash", "Gemini model when the tenant sets none", false, 0, 0, gemini_model),

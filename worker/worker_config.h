@@ -14,7 +14,10 @@ typedef struct {
     int64_t heartbeat_ms;       // heartbeat interval, milliseconds
     int64_t heartbeat_liveness; // silent intervals before a peer is dead
     char *openai_key, *openai_base, *openai_model;
+    bool openai_max_tokens;     // send max_tokens, not max_completion_tokens
+    lull_cfg_list_t openai_reasoning;  // model-name prefixes of OpenAI reasoning models (no temperature)
     char *anthropic_key, *anthropic_base, *anthropic_model;
+    char *anthropic_version;    // anthropic-version header
     char *gemini_key, *gemini_base, *gemini_model;
     int64_t llm_timeout_ms;     // one provider request, milliseconds
     int64_t llm_retries;        // retries per provider for 429/5xx/timeouts

@@ -19,14 +19,16 @@ static int s_url(const char *base, const char *model, char *buf, size_t len)
     return worker_llm_url(base, suffix, buf, len);
 }
 
-static int s_headers(const char *key, char hdrs[][256])
+static int s_headers(const char *key, const worker_llm_opts_t *opts, char hdrs[][256])
 {
+    (void)opts;
     snprintf(hdrs[0], 256, "x-goog-api-key: %s", key ? key : "");
     snprintf(hdrs[1], 256, "Content-Type: application/json");
     return 2;
 }
 
-// Gemini's schema dialect (OpenAPI subset): no additionalProperties, nullable instead of type unions.
+// Gemini's schema dialect (Schema, an OpenAPI subset): no additionalProperties, nullable instead of type
+// unions, the type one of the Type enum's names (STRING, OBJECT …: upper case).
 static void s_schema_fix(cJSON *node)
 {
     if (!node) return;
@@ -46,12 +48,45 @@ static void s_schema_fix(cJSON *node)
             cJSON *repl = cJSON_CreateString(first ? first : "string");
             if (repl) cJSON_ReplaceItemInObjectCaseSensitive(node, "type", repl);
             if (nullable) cJSON_AddBoolToObject(node, "nullable", 1);
+            type = cJSON_GetObjectItemCaseSensitive(node, "type");
         }
+        if (cJSON_IsString(type))
+            for (char *c = type->valuestring; *c; c++)
+                if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 'a' + 'A');
     }
     cJSON *child;
     cJSON_ArrayForEach(child, node) s_schema_fix(child);
 }
 
+// The tool table in Gemini's form, [{"functionDeclarations": [...]}] (built once: worker_llm_tools_ref).
+static cJSON *s_tools_json(void)
+{
+    cJSON *tools = cJSON_CreateArray(), *holder = cJSON_CreateObject(), *decls = cJSON_CreateArray();
+    if (!tools || !holder || !decls) {
+        cJSON_Delete(tools);
+        cJSON_Delete(holder);
+        cJSON_Delete(decls);
+        return NULL;
+    }
+    cJSON_AddItemToObject(holder, "functionDeclarations", decls);
+    cJSON_AddItemToArray(tools, holder);
+    for (size_t i = 0; i < worker_tools_count(); i++) {
+        const worker_tool_t *wt = worker_tool_at(i);
+        cJSON *d = cJSON_CreateObject(), *params = cJSON_Parse(wt->parameters);
+        if (!d || !params) {
+            cJSON_Delete(d);
+            cJSON_Delete(params);
+            cJSON_Delete(tools);
+            return NULL;
+        }
+        s_schema_fix(params);
+        cJSON_AddStringToObject(d, "name", wt->name);
+        cJSON_AddStringToObject(d, "description", wt->description);
+        cJSON_AddItemToObject(d, "parameters", params);
+        cJSON_AddItemToArray(decls, d);
+    }
+    return tools;
+}
 
 static char *s_build(const worker_conv_t *conv)
 {
@@ -118,32 +153,13 @@ static char *s_build(const worker_conv_t *conv)
     }
     // A combined request offers the tools with the schema (gemini-3 on: worker_combined_capable).
     if (conv->mode != WORKER_MODE_ANALYSIS && conv->tools && worker_tools_count() > 0) {
-        cJSON *tools = cJSON_CreateArray(), *holder = cJSON_CreateObject(), *decls = cJSON_CreateArray();
-        cJSON *cfg = cJSON_CreateObject(), *fcc = cJSON_CreateObject();
-        if (!tools || !holder || !decls || !cfg || !fcc) {
+        cJSON *tools = worker_llm_tools_ref(2, s_tools_json), *cfg = cJSON_CreateObject(), *fcc = cJSON_CreateObject();
+        if (!tools || !cfg || !fcc) {
             cJSON_Delete(tools);
-            cJSON_Delete(holder);
-            cJSON_Delete(decls);
             cJSON_Delete(cfg);
             cJSON_Delete(fcc);
             goto cleanup;
         }
-        for (size_t i = 0; i < worker_tools_count(); i++) {
-            const worker_tool_t *wt = worker_tool_at(i);
-            cJSON *d = cJSON_CreateObject(), *params = cJSON_Parse(wt->parameters);
-            if (!d || !params) {
-                cJSON_Delete(d);
-                cJSON_Delete(params);
-                continue;
-            }
-            s_schema_fix(params);
-            cJSON_AddStringToObject(d, "name", wt->name);
-            cJSON_AddStringToObject(d, "description", wt->description);
-            cJSON_AddItemToObject(d, "parameters", params);
-            cJSON_AddItemToArray(decls, d);
-        }
-        cJSON_AddItemToObject(holder, "functionDeclarations", decls);
-        cJSON_AddItemToArray(tools, holder);
         cJSON_AddItemToObject(root, "tools", tools);
         cJSON_AddStringToObject(fcc, "mode", conv->tool_choice_none ? "NONE" : "AUTO");
         cJSON_AddItemToObject(cfg, "functionCallingConfig", fcc);

@@ -381,6 +381,7 @@ static int s_prepare_calls(s_job_t *job, const worker_load_t *l, const char *bur
         c->conv.mode = i == 0 ? WORKER_MODE_REPLY : WORKER_MODE_ANALYSIS;
         c->conv.system = i == 0 ? job->system : s_analysis_system;
         c->conv.temperature = i == 0 ? l->temperature : 0;
+        c->conv.temperature_set = i == 0 && l->temperature_set;
         c->conv.max_tokens = i == 0 ? l->max_tokens : 1024;
         c->conv.tools = i == 0;
         c->conv.schema = job->schema;

@@ -187,3 +187,29 @@ void worker_llm_move_last(cJSON *obj, const char *key)
     cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(obj, key);
     if (item) cJSON_AddItemToObject(obj, key, item);
 }
+
+bool worker_llm_is_reasoning(const worker_llm_opts_t *opts, const char *model)
+{
+    static const char *const defaults[] = {"o1", "o3", "o4", "gpt-5"};
+    if (!model) return false;
+    size_t n = opts ? opts->nreasoning : sizeof defaults / sizeof defaults[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *p = opts ? opts->reasoning_prefixes[i] : defaults[i];
+        if (p && *p && strncmp(model, p, strlen(p)) == 0) return true;
+    }
+    return false;
+}
+
+const char *worker_llm_anthropic_version(const worker_llm_opts_t *opts)
+{
+    return opts && opts->anthropic_version && *opts->anthropic_version ? opts->anthropic_version
+                                                                       : WORKER_LLM_ANTHROPIC_VERSION;
+}
+
+cJSON *worker_llm_tools_ref(int slot, cJSON *(*build)(void))
+{
+    static cJSON *s_tables[WORKER_NPROVIDERS];  // the worker's one loop thread builds and reads them
+    if (slot < 0 || slot >= WORKER_NPROVIDERS) return NULL;
+    if (!s_tables[slot]) s_tables[slot] = build();
+    return s_tables[slot] ? cJSON_CreateArrayReference(s_tables[slot]->child) : NULL;
+}

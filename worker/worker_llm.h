@@ -37,17 +37,32 @@ typedef enum {
     WORKER_MODE_COMBINED    // tools offered in the rounds before; the final answer is JSON following schema
 } worker_mode_t;
 
+// Provider options from the worker's settings (strings borrowed from the configuration for the worker's
+// life). A conversation without options (NULL) gets the defaults below.
+typedef struct {
+    bool openai_max_tokens;            // send OpenAI's older max_tokens, not max_completion_tokens
+    char **reasoning_prefixes;         // OpenAI model-name prefixes of reasoning models: no sampling settings
+    size_t nreasoning;
+    const char *anthropic_version;     // the anthropic-version header
+} worker_llm_opts_t;
+
+// Defaults of worker_llm_opts_t (and of the worker's settings).
+#define WORKER_LLM_REASONING_PREFIXES "o1,o3,o4,gpt-5"
+#define WORKER_LLM_ANTHROPIC_VERSION "2023-06-01"
+
 // One request in provider-neutral form. Strings are borrowed (items are owned by the conversation).
 typedef struct {
     worker_mode_t mode;
     const char *system;        // system prompt
     const char *model;
     double temperature;
+    bool temperature_set;      // the tenant chose the temperature (Anthropic gets one only then)
     int max_tokens;
     bool tools;                // offer the tool table (REPLY)
     bool tool_choice_none;     // tools offered but the model must answer in text (last round)
     const char *schema;        // ANALYSIS, COMBINED: JSON Schema text of the answer object
     const char *cache_key;     // a stable, non-secret key per tenant for the provider's prompt cache (or NULL)
+    const worker_llm_opts_t *opts;  // provider options (borrowed); NULL = defaults
     worker_item_t *items;      // owned, grown by worker_conv_add up to WORKER_LLM_MAX_ITEMS
     size_t nitems, cap;
 } worker_conv_t;
@@ -88,7 +103,7 @@ typedef struct {
     // Writes the request URL for base/model into buf. 0/-1 (too long).
     int (*url)(const char *base, const char *model, char *buf, size_t len);
     // Writes the auth and fixed headers ("Name: value") into hdrs (at most WORKER_LLM_MAX_HEADERS). Count.
-    int (*headers)(const char *key, char hdrs[][256]);
+    int (*headers)(const char *key, const worker_llm_opts_t *opts, char hdrs[][256]);
     // Builds the request body JSON; the caller frees. NULL on failure.
     char *(*build)(const worker_conv_t *conv);
     // Parses a 2xx body into out (zeroed by the caller): OK, or NEXT for a malformed answer.
@@ -123,6 +138,16 @@ worker_llm_class_t worker_llm_classify(long status, const char *body, size_t len
 void worker_llm_result_clear(worker_llm_result_t *res);
 // Adds a tool call to res (args copied). 0/-1 when full.
 int worker_llm_result_add_call(worker_llm_result_t *res, const char *id, const char *name, const char *args);
+// A request's "tools" array for a provider's static tool table: an array that references the table's JSON,
+// built by build on first use and kept for the process's life (the table never changes), so a request
+// neither parses the tools' schemas nor copies them. The caller owns the returned array (deleting it leaves
+// the table alone); NULL when out of memory. slot: the provider's index in WORKER_PROVIDERS.
+struct cJSON *worker_llm_tools_ref(int slot, struct cJSON *(*build)(void));
+// True when model is an OpenAI reasoning model by the prefixes of opts (NULL = the default prefixes): such
+// models refuse temperature and top_p.
+bool worker_llm_is_reasoning(const worker_llm_opts_t *opts, const char *model);
+// The anthropic-version header value of opts (NULL or empty = the default).
+const char *worker_llm_anthropic_version(const worker_llm_opts_t *opts);
 // Writes base (trailing slashes dropped) followed by suffix into buf. 0/-1 (too long).
 int worker_llm_url(const char *base, const char *suffix, char *buf, size_t len);
 // The item list (items_key: "content" or "parts") of the last turn of list when that turn has role, else of

@@ -86,6 +86,8 @@ static void s_read_tenant(worker_load_t *l, const PGresult *r, int base)
     l->model = lull_db_text(r, 0, base + T_MODEL);
     l->models = lull_db_text(r, 0, base + T_MODELS);
     l->temperature = s_real(r, base + T_TEMP, 0, LULL_TENANT_TEMPERATURE_MAX, 0.7);
+    // The column is NOT NULL with default 0.7: only another value tells that the tenant chose one.
+    l->temperature_set = lull_db_text(r, 0, base + T_TEMP) && l->temperature != 0.7;
     l->confidence_threshold = s_real(r, base + T_THRESHOLD, 0, LULL_TENANT_CONFIDENCE_MAX, 0.5);
     l->max_tokens = s_int(r, base + T_MAXTOK, 1, LULL_TENANT_MAX_TOKENS_MAX, 512);
     l->max_attempts = s_int(r, base + T_MAXATT, 0, LULL_TENANT_MAX_ATTEMPTS_MAX, 3);

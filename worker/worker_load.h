@@ -41,6 +41,7 @@ typedef struct {
     const char *model;                  // tenants.model; NULL = provider default
     const char *models;                 // tenants.models JSON object text
     double temperature, confidence_threshold;
+    bool temperature_set;               // tenants.temperature is not NULL and not the column default 0.7
     int max_tokens, max_attempts;
     const char *escalation_keywords, *blocked_patterns;  // text[] literals
     const char *safe_reply, *apology_reply;              // NULL = default texts

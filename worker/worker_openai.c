@@ -15,8 +15,9 @@ static int s_url(const char *base, const char *model, char *buf, size_t len)
     return worker_llm_url(base, "/chat/completions", buf, len);
 }
 
-static int s_headers(const char *key, char hdrs[][256])
+static int s_headers(const char *key, const worker_llm_opts_t *opts, char hdrs[][256])
 {
+    (void)opts;
     snprintf(hdrs[0], 256, "Authorization: Bearer %s", key ? key : "");
     snprintf(hdrs[1], 256, "Content-Type: application/json");
     return 2;
@@ -62,8 +63,12 @@ static char *s_build(const worker_conv_t *conv)
     cJSON *msgs = cJSON_CreateArray();
     if (!root || !msgs) goto cleanup;
     cJSON_AddStringToObject(root, "model", conv->model);
-    cJSON_AddNumberToObject(root, "temperature", conv->temperature);
-    cJSON_AddNumberToObject(root, "max_tokens", conv->max_tokens);
+    // Reasoning models (o-series, gpt-5) answer 400 to any sampling setting; max_tokens is the field of older
+    // OpenAI-compatible servers (OpenAI itself wants max_completion_tokens, and reasoning models only that).
+    if (!worker_llm_is_reasoning(conv->opts, conv->model))
+        cJSON_AddNumberToObject(root, "temperature", conv->temperature);
+    bool legacy = conv->opts && conv->opts->openai_max_tokens;
+    cJSON_AddNumberToObject(root, legacy ? "max_tokens" : "max_completion_tokens", conv->max_tokens);
     cJSON_AddItemToObject(root, "messages", msgs);
     if (conv->system) cJSON_AddItemToArray(msgs, s_text_msg("system", conv->system));
     for (size_t i = 0; i < conv->nitems; i++) {
@@ -109,7 +114,7 @@ static char *s_build(const worker_conv_t *conv)
     }
     if (conv->cache_key) cJSON_AddStringToObject(root, "prompt_cache_key", conv->cache_key);
     if (conv->mode != WORKER_MODE_ANALYSIS && conv->tools && worker_tools_count() > 0) {
-        cJSON *tools = s_tools_json();
+        cJSON *tools = worker_llm_tools_ref(0, s_tools_json);
         if (!tools) goto cleanup;
         cJSON_AddItemToObject(root, "tools", tools);
         cJSON_AddStringToObject(root, "tool_choice", conv->tool_choice_none ? "none" : "auto");

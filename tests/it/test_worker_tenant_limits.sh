@@ -21,7 +21,7 @@ it_sql "UPDATE conversations SET answered_upto = $((UPTO - 5)) WHERE id = $CONV"
 w_job "$CONV" "$((UPTO - 5))" "$UPTO"
 it_check_eq "replied" replied "$(w_done "$CONV")"
 req=$(w_ledger | jq -c '[.[] | select(.provider == "openai" and .kind == "reply")] | last | .body')
-it_check_eq "max_tokens 150000 is sent as set" 150000 "$(jq -r .max_tokens <<<"$req")"
+it_check_eq "max_tokens 150000 is sent as set (OpenAI's max_completion_tokens)" 150000 "$(jq -r .max_completion_tokens <<<"$req")"
 it_check_eq "a history of 120 messages (and the system prompt) is sent" 121 "$(jq -r '.messages | length' <<<"$req")"
 it_check_eq "the history is the newest 120 messages" "message 11|message 130" \
     "$(jq -r '[.messages[1].content, .messages[-1].content] | join("|")' <<<"$req")"

@@ -80,8 +80,55 @@ LULL_TEST(openai_build)
     char url[128], hdrs[WORKER_LLM_MAX_HEADERS][256];
     LULL_CHECK_EQ_INT(WORKER_OPENAI.url("http://h/v1/", "m", url, sizeof url), 0);
     LULL_CHECK_EQ_STR(url, "http://h/v1/chat/completions");
-    LULL_CHECK_EQ_INT(WORKER_OPENAI.headers("k", hdrs), 2);
+    LULL_CHECK_EQ_INT(WORKER_OPENAI.headers("k", NULL, hdrs), 2);
     LULL_CHECK_EQ_STR(hdrs[0], "Authorization: Bearer k");
+}
+
+// Requests today's models accept: max_completion_tokens, no temperature for reasoning models (by prefix,
+// overridable), max_tokens for OpenAI-compatible servers that need it; Anthropic's temperature only when the
+// tenant chose one, its API version a setting.
+LULL_TEST(provider_options)
+{
+    worker_conv_t c;
+    s_conv(&c, WORKER_MODE_REPLY);
+    cJSON *j = s_build(&WORKER_OPENAI, &c);
+    CHECK_PATH(j, "max_completion_tokens", "100");
+    CHECK_PATH(j, "max_tokens", "missing");
+    CHECK_PATH(j, "temperature", "0.5");
+    cJSON_Delete(j);
+    c.model = "gpt-5-mini";
+    j = s_build(&WORKER_OPENAI, &c);
+    CHECK_PATH(j, "temperature", "missing");
+    CHECK_PATH(j, "max_completion_tokens", "100");
+    cJSON_Delete(j);
+    c.model = "o4-mini";
+    LULL_CHECK(worker_llm_is_reasoning(NULL, c.model));
+    LULL_CHECK(!worker_llm_is_reasoning(NULL, "gpt-4o-mini"));
+    char *prefixes[] = {"my-reasoner"};
+    worker_llm_opts_t opts = {true, prefixes, 1, "2099-01-01"};
+    c.opts = &opts;
+    j = s_build(&WORKER_OPENAI, &c);  // the prefixes replace the defaults: o4-mini is not one of them now
+    CHECK_PATH(j, "temperature", "0.5");
+    CHECK_PATH(j, "max_tokens", "100");
+    CHECK_PATH(j, "max_completion_tokens", "missing");
+    cJSON_Delete(j);
+    c.model = "my-reasoner-2";
+    j = s_build(&WORKER_OPENAI, &c);
+    CHECK_PATH(j, "temperature", "missing");
+    cJSON_Delete(j);
+    j = s_build(&WORKER_ANTHROPIC, &c);
+    CHECK_PATH(j, "temperature", "missing");
+    CHECK_PATH(j, "max_tokens", "100");
+    cJSON_Delete(j);
+    c.temperature_set = true;
+    c.temperature = 1.5;
+    j = s_build(&WORKER_ANTHROPIC, &c);
+    CHECK_PATH(j, "temperature", "1");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
+    char hdrs[WORKER_LLM_MAX_HEADERS][256];
+    LULL_CHECK_EQ_INT(WORKER_ANTHROPIC.headers("k", &opts, hdrs), 3);
+    LULL_CHECK_EQ_STR(hdrs[1], "anthropic-version: 2099-01-01");
 }
 
 LULL_TEST(anthropic_build)
@@ -108,7 +155,7 @@ LULL_TEST(anthropic_build)
     cJSON_Delete(j);
     worker_conv_clear(&c);
     char hdrs[WORKER_LLM_MAX_HEADERS][256];
-    LULL_CHECK_EQ_INT(WORKER_ANTHROPIC.headers("k", hdrs), 3);
+    LULL_CHECK_EQ_INT(WORKER_ANTHROPIC.headers("k", NULL, hdrs), 3);
     LULL_CHECK_EQ_STR(hdrs[1], "anthropic-version: 2023-06-01");
 }
 
@@ -130,7 +177,8 @@ LULL_TEST(gemini_build)
     s_conv(&c, WORKER_MODE_ANALYSIS);
     j = s_build(&WORKER_GEMINI, &c);
     CHECK_PATH(j, "generationConfig.responseMimeType", "\"application/json\"");
-    CHECK_PATH(j, "generationConfig.responseSchema.properties.x.type", "\"string\"");
+    CHECK_PATH(j, "generationConfig.responseSchema.properties.x.type", "\"STRING\"");  // the Type enum's name
+    CHECK_PATH(j, "generationConfig.responseSchema.type", "\"OBJECT\"");
     CHECK_PATH(j, "generationConfig.responseSchema.properties.x.nullable", "true");
     cJSON_Delete(j);
     worker_conv_clear(&c);
@@ -224,6 +272,7 @@ LULL_TEST(conv_limits)
 int main(void)
 {
     LULL_RUN(openai_build);
+    LULL_RUN(provider_options);
     LULL_RUN(anthropic_build);
     LULL_RUN(gemini_build);
     LULL_RUN(parse_answers);
