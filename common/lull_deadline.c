@@ -1,6 +1,6 @@
 // One list of open connections with their deadline (monotonic ms, 0 = none), under one mutex; the reaper thread
 // wakes a few times per shortest deadline and shuts down the sockets past theirs.
-#include "ingress_deadline.h"
+#include "lull_deadline.h"
 #include "lull_clock.h"
 #include "lull_log.h"
 
@@ -19,7 +19,7 @@ typedef struct s_conn {
     struct s_conn *prev, *next;
 } s_conn_t;
 
-struct ingress_deadline {
+struct lull_deadline {
     int64_t head_ms, body_ms;
     int64_t tick_ms;          // reaper period, milliseconds
     pthread_mutex_t lock;
@@ -29,7 +29,7 @@ struct ingress_deadline {
     s_conn_t *head;           // open connections
 };
 
-static void s_reap(ingress_deadline_t *self)
+static void s_reap(lull_deadline_t *self)
 {
     int64_t now = lull_clock_mono_ms();
     for (s_conn_t *c = self->head; c; c = c->next) {
@@ -44,7 +44,7 @@ static void s_reap(ingress_deadline_t *self)
 
 static void *s_run(void *arg)
 {
-    ingress_deadline_t *self = arg;
+    lull_deadline_t *self = arg;
     pthread_mutex_lock(&self->lock);
     while (!self->stop) {
         s_reap(self);
@@ -59,9 +59,9 @@ static void *s_run(void *arg)
     return NULL;
 }
 
-ingress_deadline_t *ingress_deadline_new(int64_t head_ms, int64_t body_ms)
+lull_deadline_t *lull_deadline_new(int64_t head_ms, int64_t body_ms)
 {
-    ingress_deadline_t *self = calloc(1, sizeof *self);
+    lull_deadline_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     self->head_ms = head_ms;
     self->body_ms = body_ms;
@@ -74,17 +74,17 @@ ingress_deadline_t *ingress_deadline_new(int64_t head_ms, int64_t body_ms)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&self->lock, NULL);
     if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
-        ingress_deadline_destroy(&self);
+        lull_deadline_destroy(&self);
         return NULL;
     }
     self->started = true;
     return self;
 }
 
-void ingress_deadline_destroy(ingress_deadline_t **self_p)
+void lull_deadline_destroy(lull_deadline_t **self_p)
 {
     if (!self_p || !*self_p) return;
-    ingress_deadline_t *self = *self_p;
+    lull_deadline_t *self = *self_p;
     if (self->started) {
         pthread_mutex_lock(&self->lock);
         self->stop = true;
@@ -103,10 +103,10 @@ void ingress_deadline_destroy(ingress_deadline_t **self_p)
     *self_p = NULL;
 }
 
-void ingress_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+void lull_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                              enum MHD_ConnectionNotificationCode toe)
 {
-    ingress_deadline_t *self = cls;
+    lull_deadline_t *self = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         s_conn_t *c = info ? calloc(1, sizeof *c) : NULL;
@@ -133,7 +133,7 @@ void ingress_deadline_notify(void *cls, struct MHD_Connection *conn, void **sock
     *socket_context = NULL;
 }
 
-static void s_set(ingress_deadline_t *self, struct MHD_Connection *conn, s_phase_t phase, int64_t in_ms)
+static void s_set(lull_deadline_t *self, struct MHD_Connection *conn, s_phase_t phase, int64_t in_ms)
 {
     if (!self) return;
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -145,14 +145,14 @@ static void s_set(ingress_deadline_t *self, struct MHD_Connection *conn, s_phase
     pthread_mutex_unlock(&self->lock);
 }
 
-void ingress_deadline_head_done(ingress_deadline_t *self, struct MHD_Connection *conn)
+void lull_deadline_head_done(lull_deadline_t *self, struct MHD_Connection *conn)
 {
     if (self) s_set(self, conn, S_BODY, self->body_ms);
 }
 
-void ingress_deadline_body_done(ingress_deadline_t *self, struct MHD_Connection *conn) { s_set(self, conn, S_BODY, 0); }
+void lull_deadline_body_done(lull_deadline_t *self, struct MHD_Connection *conn) { s_set(self, conn, S_BODY, 0); }
 
-void ingress_deadline_request_done(ingress_deadline_t *self, struct MHD_Connection *conn)
+void lull_deadline_request_done(lull_deadline_t *self, struct MHD_Connection *conn)
 {
     if (self) s_set(self, conn, S_HEAD, self->head_ms);
 }
