@@ -10,6 +10,7 @@
 #include "admin_routes.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
+#include "lull_deadline.h"
 #include "lull_json.h"
 #include "lull_httpd.h"
 #include "lull_log.h"
@@ -37,6 +38,7 @@ struct admin_http {
     lull_histogram_t *latency[ADMIN_R_COUNT + 1];  // by route (operationId), the last: no route
     lull_metrics_t *metrics;
     admin_inbox_t *inbox;  // the inbox page and its event streams (borrowed)
+    lull_deadline_t *deadlines;    // head and body deadlines of slow clients
 };
 
 typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
@@ -234,6 +236,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     if (!req || !req->uri) return MHD_NO;
     if (!req->routed) {
         req->routed = true;
+        lull_deadline_head_done(req->srv->deadlines, conn);
         return s_route(req, method, version);
     }
     if (*upload_data_size) {
@@ -257,6 +260,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
         return lull_httpd_send(req->conn, (unsigned)req->admin.status, "application/json", body, NULL);
     }
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
+    lull_deadline_body_done(req->srv->deadlines, conn);  // read whole: an admin thread's answer takes its time
     if (req->in.too_large)
         return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
     if (lull_httpd_body_end(&req->in) != 0) return MHD_NO;
@@ -265,9 +269,9 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
 
 static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     admin_http_t *self = cls;
+    lull_deadline_request_done(self->deadlines, conn);
     s_req_t *req = *req_cls;
     if (!req) return;
     lull_histogram_observe(self->latency[req->route], (double)(lull_clock_mono_us() - req->start_us) / 1e6);
@@ -326,7 +330,8 @@ admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics, ad
     self->pool = config_json && self->auth ? admin_pool_new(&pc) : NULL;
     free(config_json);
     self->openapi = lull_openapi_response(admin_http_openapi_json());
-    if (!self->pool || !self->openapi) goto fail;
+    self->deadlines = lull_deadline_new(cfg->head_timeout_ms, cfg->body_timeout_ms);
+    if (!self->pool || !self->openapi || !self->deadlines) goto fail;
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -341,8 +346,10 @@ admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics, ad
     self->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER,
                                     lull_mask_mhd_log, (void *)"http", MHD_OPTION_SOCK_ADDR, &addr,
                                     MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self, MHD_OPTION_NOTIFY_COMPLETED,
-                                    s_completed, self, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
-                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_END);
+                                    s_completed, self, MHD_OPTION_NOTIFY_CONNECTION, lull_deadline_notify,
+                                    self->deadlines, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
+                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+                                    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_limit, MHD_OPTION_END);
     if (!self->daemon) {
         LOG_ERROR("http.listen_failed", "cannot start the admin server (port in use?)", "port", LI(cfg->port));
         goto fail;
@@ -366,6 +373,7 @@ void admin_http_destroy(admin_http_t **self_p)
     admin_pool_destroy(&self->pool);
     admin_auth_destroy(&self->auth);
     if (self->openapi) MHD_destroy_response(self->openapi);
+    lull_deadline_destroy(&self->deadlines);  // after the server: no connection is left to notify
     free(self);
     *self_p = NULL;
 }

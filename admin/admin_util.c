@@ -61,10 +61,8 @@ bool admin_util_query_int(admin_req_t *req, const char *key, int64_t def, int64_
     char buf[32];
     *out = def;
     if (!admin_util_query(req->uri, key, buf, sizeof buf)) {
-        const char *q = strchr(req->uri, '?');
-        char pat[40];
-        snprintf(pat, sizeof pat, "%s=", key);
-        if (q && (strstr(q, pat) != NULL)) goto bad;  // present but unreadable
+        size_t len;
+        if (lull_url_query_raw(req->uri, key, &len)) goto bad;  // present but unreadable
         return true;
     }
     char *end = NULL;

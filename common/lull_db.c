@@ -82,6 +82,20 @@ void lull_db_set_backoff(lull_db_t *self, int64_t min_ms, int64_t max_ms)
     self->backoff_ms = self->backoff_min_ms;
 }
 
+// libpq's notices (a server's NOTICE or WARNING, and an error that arrives outside a query, such as "FATAL:
+// terminating connection due to administrator command") as one log line instead of libpq's plain text on stderr.
+static void s_notice(void *arg, const char *message)
+{
+    const lull_db_t *self = arg;
+    char text[1024];
+    lull_mask_echo(message ? message : "", self->url, text, sizeof text);
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == ' ')) text[--n] = '\0';
+    bool bad = strncmp(text, "FATAL", 5) == 0 || strncmp(text, "PANIC", 5) == 0 || strncmp(text, "ERROR", 5) == 0 ||
+               strncmp(text, "WARNING", 7) == 0;
+    lull_log_at(bad ? LULL_LOG_WARN : LULL_LOG_INFO, "db.notice", text, (const char *)NULL);
+}
+
 int lull_db_connect(lull_db_t *self)
 {
     if (self->conn && PQstatus(self->conn) == CONNECTION_OK) return 0;
@@ -100,6 +114,7 @@ int lull_db_connect(lull_db_t *self)
         return -1;
     }
     PQsetnonblocking(self->conn, 0);
+    PQsetNoticeProcessor(self->conn, s_notice, self);
     self->backoff_ms = self->backoff_min_ms;
     self->next_try_ms = 0;
     LOG_INFO("db.connected", "connected to the database", "server_version", LI(PQserverVersion(self->conn)));

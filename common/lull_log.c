@@ -22,81 +22,151 @@ static lull_log_level_t s_level = LULL_LOG_INFO;
 
 static const char *s_level_names[] = {"debug", "info", "warn", "error"};
 
-// Appends a JSON string literal of s to buf at *pos (bounded; truncates safely).
-static void s_put_json_string(char *buf, int cap, int *pos, const char *s)
+// A line being formatted: members are appended whole or not at all, so that a line cut short (a field too long
+// for the buffer) is still one JSON object, ending with "truncated":true.
+typedef struct {
+    char *buf;
+    int lim;   // bytes usable for members: the buffer less room for ,"truncated":true} and the NUL
+    int pos;
+    int good;  // the end of the last complete member
+    bool cut;
+} s_line_t;
+
+#define S_TAIL ",\"truncated\":true}"
+
+// The length of the UTF-8 sequence at c when it is a valid one (no overlong form, surrogate or code point
+// past U+10FFFF), else 0.
+static int s_utf8_seq(const unsigned char *c)
 {
-    static const char hex[] = "0123456789abcdef";
-    int p = *pos;
-    if (p < cap - 1) buf[p++] = '"';
-    for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c && p < cap - 8; c++) {
-        if (*c == '"' || *c == '\\') {
-            buf[p++] = '\\';
-            buf[p++] = (char)*c;
-        } else if (*c == '\n') {
-            buf[p++] = '\\';
-            buf[p++] = 'n';
-        } else if (*c < 0x20 || *c == 0x7f) {
-            buf[p++] = '\\';
-            buf[p++] = 'u';
-            buf[p++] = '0';
-            buf[p++] = '0';
-            buf[p++] = hex[*c >> 4];
-            buf[p++] = hex[*c & 15];
-        } else {
-            buf[p++] = (char)*c;
-        }
+    int n;
+    uint32_t v, min;
+    if (c[0] >= 0xc2 && c[0] <= 0xdf) n = 2, v = c[0] & 0x1f, min = 0x80;
+    else if ((c[0] & 0xf0) == 0xe0) n = 3, v = c[0] & 0x0f, min = 0x800;
+    else if (c[0] >= 0xf0 && c[0] <= 0xf4) n = 4, v = c[0] & 0x07, min = 0x10000;
+    else return 0;
+    for (int i = 1; i < n; i++) {
+        if ((c[i] & 0xc0) != 0x80) return 0;  // a NUL ends the sequence too
+        v = (v << 6) | (c[i] & 0x3f);
     }
-    if (p < cap - 1) buf[p++] = '"';
-    *pos = p;
+    return v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) ? 0 : n;
 }
 
-static void s_put_raw(char *buf, int cap, int *pos, const char *s)
+// Appends s as a JSON string literal: quotes, newlines and control bytes escaped, bytes that are not UTF-8
+// written as U+FFFD, the content cut on a character boundary when it does not fit. false when not even the
+// quotes fit (nothing written); a cut content sets l->cut.
+static bool s_put_json_string(s_line_t *l, const char *s)
 {
-    int n = snprintf(buf + *pos, (size_t)(cap - *pos), "%s", s);
-    if (n > 0) *pos = (*pos + n < cap - 1) ? *pos + n : cap - 1;
+    static const char hex[] = "0123456789abcdef";
+    int p = l->pos;
+    if (p + 2 > l->lim) return false;
+    l->buf[p++] = '"';
+    const unsigned char *c = (const unsigned char *)(s ? s : "");
+    while (*c) {
+        char esc[8];
+        const char *out = esc;
+        int k, adv = 1;
+        if (*c == '"' || *c == '\\' || *c == '\n') {
+            esc[0] = '\\';
+            esc[1] = *c == '\n' ? 'n' : (char)*c;
+            k = 2;
+        } else if (*c < 0x20 || *c == 0x7f) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[*c >> 4];
+            esc[5] = hex[*c & 15];
+            k = 6;
+        } else if (*c < 0x80) {
+            out = (const char *)c;
+            k = 1;
+        } else if ((adv = s_utf8_seq(c)) > 0) {
+            out = (const char *)c;
+            k = adv;
+        } else {
+            out = "\\ufffd";
+            k = 6;
+            adv = 1;
+        }
+        if (p + k + 1 > l->lim) {  // + the closing quote
+            l->cut = true;
+            break;
+        }
+        memcpy(l->buf + p, out, (size_t)k);
+        p += k;
+        c += adv;
+    }
+    l->buf[p++] = '"';
+    l->pos = p;
+    return true;
+}
+
+// Appends s whole, or nothing (false).
+static bool s_put_raw(s_line_t *l, const char *s)
+{
+    int n = (int)strlen(s);
+    if (l->pos + n > l->lim) return false;
+    memcpy(l->buf + l->pos, s, (size_t)n);
+    l->pos += n;
+    return true;
+}
+
+// Starts the member key (a comma before all but the first).
+static bool s_key(s_line_t *l, const char *key)
+{
+    return !l->cut && (l->good == 1 || s_put_raw(l, ",")) && s_put_json_string(l, key) && !l->cut &&
+           s_put_raw(l, ":");
+}
+
+// Ends a member: kept when it was written (ok), else the line goes back to the member before and is cut.
+static void s_end(s_line_t *l, bool ok)
+{
+    if (ok) {
+        l->good = l->pos;
+    } else {
+        l->pos = l->good;
+        l->cut = true;
+    }
 }
 
 static int s_format_v(char *buf, int cap, int64_t wall_ms, lull_log_level_t level, const char *ev,
                       const char *msg, va_list ap)
 {
-    char ts[40];
-    int pos = 0;
-    int n = snprintf(buf, (size_t)cap, "{\"ts\":\"%s\",\"lvl\":\"%s\",\"proc\":",
-                     lull_clock_format_rfc3339(wall_ms, ts, sizeof ts),
-                     s_level_names[level >= LULL_LOG_DEBUG && level <= LULL_LOG_ERROR ? level : 1]);
-    pos = n < cap ? n : cap - 1;
-    s_put_json_string(buf, cap, &pos, s_proc);
-    char num[48];
-    snprintf(num, sizeof num, ",\"pid\":%d,\"ev\":", (int)getpid());
-    s_put_raw(buf, cap, &pos, num);
-    s_put_json_string(buf, cap, &pos, ev);
-    if (msg) {
-        s_put_raw(buf, cap, &pos, ",\"msg\":");
-        s_put_json_string(buf, cap, &pos, msg);
+    if (cap < (int)sizeof S_TAIL + 2) {
+        if (cap > 0) buf[0] = '\0';
+        return 0;
     }
+    s_line_t l = {buf, cap - (int)sizeof S_TAIL, 0, 1, false};
+    buf[l.pos++] = '{';
+    char ts[40], num[48];
+    s_end(&l, s_key(&l, "ts") && s_put_json_string(&l, lull_clock_format_rfc3339(wall_ms, ts, sizeof ts)));
+    s_end(&l, s_key(&l, "lvl") &&
+                  s_put_json_string(&l, s_level_names[level >= LULL_LOG_DEBUG && level <= LULL_LOG_ERROR ? level : 1]));
+    s_end(&l, s_key(&l, "proc") && s_put_json_string(&l, s_proc));
+    snprintf(num, sizeof num, "%d", (int)getpid());
+    s_end(&l, s_key(&l, "pid") && s_put_raw(&l, num));
+    s_end(&l, s_key(&l, "ev") && s_put_json_string(&l, ev));
+    if (msg) s_end(&l, s_key(&l, "msg") && s_put_json_string(&l, msg));
     for (const char *key = va_arg(ap, const char *); key; key = va_arg(ap, const char *)) {
         lull_logv_t v = va_arg(ap, lull_logv_t);
-        s_put_raw(buf, cap, &pos, ",");
-        s_put_json_string(buf, cap, &pos, key);
-        s_put_raw(buf, cap, &pos, ":");
+        if (l.cut) continue;  // the arguments are still read through, to the NULL key
+        bool ok = s_key(&l, key);
         switch (v.type) {
-        case 's': s_put_json_string(buf, cap, &pos, v.v.s); break;
-        case 'i': snprintf(num, sizeof num, "%lld", (long long)v.v.i); s_put_raw(buf, cap, &pos, num); break;
+        case 's': ok = ok && s_put_json_string(&l, v.v.s); break;
+        case 'i': snprintf(num, sizeof num, "%lld", (long long)v.v.i); ok = ok && s_put_raw(&l, num); break;
         case 'd':
             if (isfinite(v.v.d)) snprintf(num, sizeof num, "%.6g", v.v.d);
             else snprintf(num, sizeof num, "null");
-            s_put_raw(buf, cap, &pos, num);
+            ok = ok && s_put_raw(&l, num);
             break;
-        case 'b': s_put_raw(buf, cap, &pos, v.v.b ? "true" : "false"); break;
-        case 'j': s_put_raw(buf, cap, &pos, v.v.s ? v.v.s : "null"); break;
-        default: s_put_raw(buf, cap, &pos, "null"); break;
+        case 'b': ok = ok && s_put_raw(&l, v.v.b ? "true" : "false"); break;
+        case 'j': ok = ok && s_put_raw(&l, v.v.s ? v.v.s : "null"); break;
+        default: ok = ok && s_put_raw(&l, "null"); break;
         }
+        s_end(&l, ok);
     }
-    // A truncated line still closes its object; cut back inside the buffer if needed.
-    if (pos > cap - 3) pos = cap - 3;
-    buf[pos++] = '}';
-    buf[pos] = '\0';
-    return pos;
+    // the lim left room for the tail
+    const char *tail = l.cut ? S_TAIL : "}";
+    size_t tl = strlen(tail);
+    memcpy(buf + l.pos, tail, tl + 1);
+    return l.pos + (int)tl;
 }
 
 int lull_log_format(char *buf, int cap, int64_t wall_ms, lull_log_level_t level, const char *ev,

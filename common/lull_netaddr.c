@@ -159,6 +159,15 @@ int lull_netaddr_cidr_parse(const char *text, lull_netaddr_cidr_t *out)
     // no host bits past the prefix: "10.0.0.1/8" is a typo, not a range
     for (int bit = out->prefix; bit < max; bit++)
         if (out->addr[bit / 8] & (0x80 >> (bit % 8))) return -1;
+    // an IPv4-mapped range (::ffff:10.0.0.0/104) is kept as the IPv4 range it names: a mapped address compares
+    // as IPv4 (lull_netaddr_in_cidr), so kept as IPv6 it would match nothing
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (out->family == AF_INET6 && out->prefix >= 96 && memcmp(out->addr, mapped, 12) == 0) {
+        memmove(out->addr, out->addr + 12, 4);
+        memset(out->addr + 4, 0, 12);
+        out->family = AF_INET;
+        out->prefix -= 96;
+    }
     return 0;
 }
 

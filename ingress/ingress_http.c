@@ -4,7 +4,7 @@
 // a valid message goes to the writer while the connection is suspended, and the writer's done callback
 // resumes it.
 #include "ingress_http.h"
-#include "ingress_deadline.h"
+#include "lull_deadline.h"
 #include "ingress_guard.h"
 #include "ingress_meta.h"
 #include "ingress_page.h"
@@ -71,7 +71,7 @@ struct ingress_http {
     ingress_stream_t *streams;  // web chat SSE
     struct MHD_Response *page;  // GET /chat
     struct MHD_Response *openapi;  // GET /openapi.json
-    ingress_deadline_t *deadlines;  // head and body deadlines of slow clients
+    lull_deadline_t *deadlines;  // head and body deadlines of slow clients
 };
 
 typedef enum { ST_READING = 0, ST_WAITING, ST_DONE } s_state_t;
@@ -572,7 +572,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     if (!req || !req->uri) return MHD_NO;
     if (!req->routed) {  // headers only
         req->routed = true;
-        ingress_deadline_head_done(req->srv->deadlines, conn);
+        lull_deadline_head_done(req->srv->deadlines, conn);
         unsigned fstatus;
         const char *fcode, *fwhy;
         if (lull_httpd_framing_refused(conn, version, &fstatus, &fcode, &fwhy))
@@ -598,7 +598,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
     int st = atomic_load(&req->state);
     if (st == ST_DONE) return s_answer(req);
     if (st == ST_WAITING) return MHD_YES;  // spurious call while suspended
-    ingress_deadline_body_done(req->srv->deadlines, conn);  // read whole: answering (or streaming) takes its time
+    lull_deadline_body_done(req->srv->deadlines, conn);  // read whole: answering (or streaming) takes its time
     if (req->in.too_large)
         return s_error(req, 413, "payload_too_large", "request body is larger than LULL_MAX_BODY_BYTES", NULL);
     if (lull_httpd_body_end(&req->in) != 0) return MHD_NO;
@@ -609,7 +609,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **req_cls, 
 {
     (void)toe;
     ingress_http_t *self = cls;
-    ingress_deadline_request_done(self->deadlines, conn);
+    lull_deadline_request_done(self->deadlines, conn);
     s_req_t *req = *req_cls;
     if (!req) return;
     if (req->route != R_CHAT_STREAM)  // a stream lasts as long as the page is open
@@ -677,7 +677,7 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
                                .lifetime_ms = cfg->chat_stream_lifetime_ms,
                                .metrics = metrics};
     self->streams = ingress_stream_new(&sc);
-    self->deadlines = ingress_deadline_new(cfg->http_head_timeout_ms, cfg->http_body_timeout_ms);
+    self->deadlines = lull_deadline_new(cfg->http_head_timeout_ms, cfg->http_body_timeout_ms);
     self->guard = ingress_guard_new(cfg, metrics);
     if (!self->page || !self->openapi || !self->streams || !self->deadlines || !self->guard) goto fail;
 
@@ -695,7 +695,7 @@ ingress_http_t *ingress_http_new(const ingress_cfg_t *cfg, ingress_writer_t *wri
         flags, (uint16_t)cfg->http_port, NULL, NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, lull_mask_mhd_log,
         (void *)"http", MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
-        MHD_OPTION_NOTIFY_CONNECTION, ingress_deadline_notify, self->deadlines,
+        MHD_OPTION_NOTIFY_CONNECTION, lull_deadline_notify, self->deadlines,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->http_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_per_ip_limit,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
@@ -729,7 +729,7 @@ void ingress_http_destroy(ingress_http_t **self_p)
     if (self->page) MHD_destroy_response(self->page);
     if (self->openapi) MHD_destroy_response(self->openapi);
     ingress_stream_destroy(&self->streams);
-    ingress_deadline_destroy(&self->deadlines);  // after the server: no connection is left to notify
+    lull_deadline_destroy(&self->deadlines);  // after the server: no connection is left to notify
     ingress_guard_destroy(&self->guard);
     free(self);
     *self_p = NULL;

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define S_PREFIX "/api/v1/chat/stream/"
-#define S_SESSION_MAX 128
+#define S_SESSION_MAX INGRESS_STREAM_SESSION_MAX
 #define S_BUF_MAX (1024 * 1024)  // queued bytes per stream before it is closed (the client reconnects)
 
 typedef enum { SS_PENDING = 0, SS_RESOLVING, SS_RESOLVED, SS_STREAMING } s_phase_t;
@@ -268,6 +268,35 @@ static int64_t s_parse_id(const char *p, size_t n)
     return v;
 }
 
+int ingress_stream_parse(const char *sid, const char *last_event_id, const char *after, ingress_stream_want_t *out,
+                         const char **code, const char **message)
+{
+    size_t n = strcspn(sid, "?#");
+    bool ok = n > 0 && n <= S_SESSION_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = sid[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    }
+    *code = "unknown_session";
+    *message = "the chat session does not exist";
+    if (!ok) return 404;
+    memcpy(out->session, sid, n);
+    out->session[n] = '\0';
+    out->after = -1;  // from now on
+    *code = "invalid_field";
+    if (last_event_id && *last_event_id) {
+        *message = "Last-Event-ID is not a message id";
+        out->after = s_parse_id(last_event_id, strlen(last_event_id));
+        return out->after < 0 ? 400 : 0;
+    }
+    if (after) {
+        *message = "after is not a message id";
+        out->after = s_parse_id(after, strlen(after));
+        return out->after < 0 ? 400 : 0;
+    }
+    return 0;
+}
+
 static void s_wake(ingress_stream_t *self)
 {
     char c = 1;
@@ -281,32 +310,19 @@ enum MHD_Result ingress_stream_request(ingress_stream_t *self, struct MHD_Connec
 {
     s_stream_t *s = *ctx;
     if (!s) {
-        const char *sid = uri + strlen(S_PREFIX);  // the router matched this prefix
-        size_t n = strcspn(sid, "?#");
-        bool ok = n > 0 && n <= S_SESSION_MAX;
-        for (size_t i = 0; ok && i < n; i++) {
-            char c = sid[i];
-            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-        }
-        if (!ok) return s_error(conn, self, 404, "unknown_session", "the chat session does not exist");
-        int64_t after = -1;
-        const char *lei = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
-        const char *q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after");
-        if (lei && *lei) {
-            after = s_parse_id(lei, strlen(lei));
-            if (after < 0) return s_error(conn, self, 400, "invalid_field", "Last-Event-ID is not a message id");
-        } else if (q) {
-            after = s_parse_id(q, strlen(q));
-            if (after < 0) return s_error(conn, self, 400, "invalid_field", "after is not a message id");
-        }
+        ingress_stream_want_t want;
+        const char *code, *why;
+        int st = ingress_stream_parse(uri + strlen(S_PREFIX),  // the router matched this prefix
+                                      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID"),
+                                      MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after"), &want, &code, &why);
+        if (st != 0) return s_error(conn, self, (unsigned)st, code, why);
         s = calloc(1, sizeof *s);
         if (!s) return s_error(conn, self, 503, "out_of_memory", "out of memory");
-        memcpy(s->session, sid, n);
-        s->session[n] = '\0';
+        memcpy(s->session, want.session, sizeof s->session);
         s->conn = conn;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         s->addrlen = ci ? lull_ratelimit_addr_key(ci->client_addr, s->addr) : 0;
-        s->last_id = after;  // -1: from now on
+        s->last_id = want.after;  // -1: from now on
         pthread_mutex_lock(&self->mu);
         if (self->stopping) {
             pthread_mutex_unlock(&self->mu);

@@ -23,6 +23,20 @@ typedef struct {
     lull_metrics_t *metrics;   // borrowed; may be NULL
 } ingress_stream_cfg_t;
 
+#define INGRESS_STREAM_SESSION_MAX 128  // bytes of a session id in a stream's path
+
+// What a stream request asks for: its session and the last message id it has (-1: none, from now on).
+typedef struct {
+    char session[INGRESS_STREAM_SESSION_MAX + 1];
+    int64_t after;
+} ingress_stream_want_t;
+
+// Reads a stream request (pure, any thread): sid is the path after /api/v1/chat/stream/ (up to '?' or '#'),
+// last_event_id the Last-Event-ID header and after the decoded ?after= (either may be NULL; the header wins).
+// 0 with *out filled, or the HTTP status to answer (404 for a malformed session id, 400 for a bad message id)
+// with its error code and message.
+int ingress_stream_parse(const char *sid, const char *last_event_id, const char *after, ingress_stream_want_t *out,
+                         const char **code, const char **message);
 // Starts the listener thread. NULL on failure (logged).
 ingress_stream_t *ingress_stream_new(const ingress_stream_cfg_t *cfg);
 // Handles every call of the access handler for a stream request (uri = raw request URI). *ctx starts NULL

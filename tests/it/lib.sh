@@ -62,6 +62,19 @@ it_start() {
     setsid "$@" >>"$IT_TMP/$name.log" 2>&1 &
     IT_LAST_PID=$!
     IT_PIDS+=("$IT_LAST_PID")
+    it_note_logs "$name" "$@"
+}
+# it_note_logs NAME CMD... : when CMD runs a lull tier, lists its logs (its output NAME.log and LULL_LOG_FILE) in
+# $IT_TMP/.process-logs; it_cleanup copies them to $LULL_LOG_KEEP/<test>.<pid>/ for tests/run's JSON-lines check.
+it_note_logs() {
+    local name=$1 a tier=0 files=("$IT_TMP/$name.log"); shift
+    for a in "$@"; do
+        case $a in
+            LULL_LOG_FILE=?*) files+=("${a#LULL_LOG_FILE=}") ;;
+            */lull-ingress | */lull-admin | */lull-scheduler | */lull-worker | */lull-sender) tier=1 ;;
+        esac
+    done
+    [ "$tier" -eq 0 ] || printf '%s\n' "${files[@]}" >>"$IT_TMP/.process-logs"
 }
 # it_stop PID [SIGNAL] : signals the process group, waits for exit; sets IT_RC to the exit status
 # (128+N when killed by signal N). Not for use in $(…): a subshell cannot wait for the test's children.
@@ -106,6 +119,11 @@ it_cleanup() {
     done
     wait 2>/dev/null
     for db in "${IT_DBS[@]}"; do "$LULL_ROOT/scripts/db" dropdb "$db" >/dev/null 2>&1; done
+    if [ -n "${LULL_LOG_KEEP:-}" ] && [ -f "$IT_TMP/.process-logs" ]; then
+        local keep="$LULL_LOG_KEEP/$IT_NAME.$$" f
+        mkdir -p "$keep"
+        sort -u "$IT_TMP/.process-logs" | while read -r f; do [ -f "$f" ] && cp "$f" "$keep/"; done
+    fi
     [ "$IT_FAILED" -eq 0 ] && [ -z "${IT_KEEP_TMP:-}" ] && rm -rf "$IT_TMP"
 }
 trap it_cleanup EXIT

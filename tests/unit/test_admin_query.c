@@ -42,6 +42,14 @@ LULL_TEST(query_int_ranges)
     LULL_CHECK(!admin_util_query_int(&req, "big", 50, 1, 1000, &out));
     LULL_CHECK(req.answer && strstr(req.answer, "between 1 and 1000"));
     free(req.answer);
+    // another parameter whose name ends with the key is not the key (it was read as "after=" present and bad)
+    admin_req_t other = {.method = "GET", .uri = "/x?safter=zz&climit=1#after=x"};
+    LULL_CHECK(admin_util_query_int(&other, "after", 7, 0, 100, &out));
+    LULL_CHECK_EQ_INT(out, 7);
+    LULL_CHECK(other.answer == NULL);
+    admin_req_t bare = {.method = "GET", .uri = "/x?after&limit=2"};
+    LULL_CHECK(!admin_util_query_int(&bare, "after", 7, 0, 100, &out));  // present without a value
+    free(bare.answer);
 }
 
 LULL_TEST(page_defaults_texts_and_bounds)

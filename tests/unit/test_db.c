@@ -4,7 +4,9 @@
 #include "lull_db.h"
 #include "lull_log.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -78,6 +80,56 @@ LULL_TEST(reconnects_after_the_backend_dies)
     LULL_CHECK_EQ_INT(rc, 0);
     lull_db_destroy(&db);
     lull_db_destroy(&killer);
+}
+
+static void s_ignore(const char *channel, const char *payload, void *arg)
+{
+    (void)channel;
+    (void)payload;
+    (void)arg;
+}
+
+// The server's goodbye to an idle connection ("FATAL: terminating connection due to administrator command")
+// reaches libpq outside a query: it is one JSON log line, not libpq's plain text on stderr (found by the suite's
+// check that every log line is JSON).
+LULL_TEST(notices_are_log_lines)
+{
+    char path[] = "/tmp/lull_test_db_log_XXXXXX";
+    int fd = mkstemp(path);
+    LULL_CHECK(fd >= 0);
+    LULL_CHECK_EQ_INT(lull_log_open("unit", path, LULL_LOG_INFO), 0);
+    char errpath[] = "/tmp/lull_test_db_err_XXXXXX";  // stderr, where libpq's own printing would go
+    int saved = dup(2), efd = mkstemp(errpath);
+    dup2(efd, 2);
+    lull_db_t *db = lull_db_new(s_url);
+    lull_db_t *killer = lull_db_new(s_url);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "LISTEN lull_test_notices", 0, NULL, NULL), 0);
+    PGresult *r = lull_db_exec(db, "SELECT pg_backend_pid()", 0, NULL);
+    const char *p[] = {r ? lull_db_text(r, 0, 0) : "0"};
+    LULL_CHECK_EQ_INT(lull_db_run(killer, "SELECT pg_terminate_backend($1::int)", 1, p, NULL), 0);
+    PQclear(r);
+    usleep(100000);
+    int rc = lull_db_notifications(db, s_ignore, NULL);  // reads what the server sent while idle
+    LULL_CHECK(rc == 0 || rc == -1);                     // -1 when it saw the connection end too
+    lull_db_destroy(&db);
+    lull_db_destroy(&killer);
+    dup2(saved, 2);
+    close(saved);
+    lull_log_close();
+    lull_log_set_level(LULL_LOG_ERROR);
+    char buf[8192] = "";
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = '\0';
+    if (f) fclose(f);
+    LULL_CHECK(strstr(buf, "\"ev\":\"db.notice\",\"msg\":\"FATAL:  terminating connection") != NULL);
+    char ebuf[1024];
+    ssize_t en = pread(efd, ebuf, sizeof ebuf - 1, 0);
+    ebuf[en > 0 ? en : 0] = '\0';
+    LULL_CHECK(strstr(ebuf, "FATAL") == NULL);  // nothing of libpq's own on stderr
+    close(efd);
+    unlink(path);
+    unlink(errpath);
 }
 
 LULL_TEST(unreachable_server_is_not_fatal)
@@ -158,6 +210,7 @@ int main(void)
     LULL_RUN(parameters_are_never_interpolated);
     LULL_RUN(transactions_and_errors);
     LULL_RUN(reconnects_after_the_backend_dies);
+    LULL_RUN(notices_are_log_lines);
     LULL_RUN(unreachable_server_is_not_fatal);
     LULL_RUN(schema_version_check);
     LULL_RUN(batches_and_notifications);

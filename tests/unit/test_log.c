@@ -40,6 +40,31 @@ LULL_TEST(control_bytes_escaped_and_truncation_stays_json)
     LULL_CHECK(strstr(buf, "\\u0001") != NULL);
 }
 
+// Found by fuzz_common: a line cut short inside a string, or holding bytes that are not UTF-8, was not JSON.
+LULL_TEST(long_fields_and_bad_utf8_stay_json)
+{
+    char big[700];
+    memset(big, '"', sizeof big - 1);  // each byte escaped to two
+    big[sizeof big - 1] = '\0';
+    char err[128];
+    for (int cap = 40; cap <= 2048; cap += 7) {
+        char buf[2048];
+        int n = lull_log_format(buf, cap, 0, LULL_LOG_WARN, "ev", "m\xc3\xa9 \xff\xc0\xaf \xed\xa0\x80 \xe2\x82",
+                                "a", LS(big), "n", LI(7), "b", LS(big), (const char *)NULL);
+        LULL_CHECK(n > 0 && n < cap && n == (int)strlen(buf));
+        cJSON *j = lull_json_parse(buf, (size_t)n, 8, err, sizeof err);
+        LULL_CHECK(cJSON_IsObject(j));
+        if (cap >= 200) LULL_CHECK(cJSON_GetObjectItem(j, "msg") != NULL);
+        if (cap < 1500) LULL_CHECK(cJSON_IsTrue(cJSON_GetObjectItem(j, "truncated")));
+        if (cap >= 200) LULL_CHECK_EQ_STR(cJSON_GetObjectItem(j, "msg")->valuestring,
+                                          "m\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd");
+        cJSON_Delete(j);
+    }
+    char buf[4096];
+    int n = lull_log_format(buf, sizeof buf, 0, LULL_LOG_INFO, "ev", "short", "a", LS("x"), (const char *)NULL);
+    LULL_CHECK(strstr(buf, "truncated") == NULL && buf[n - 1] == '}');
+}
+
 LULL_TEST(levels)
 {
     LULL_CHECK_EQ_INT(lull_log_level_parse("debug"), LULL_LOG_DEBUG);
@@ -87,6 +112,7 @@ int main(void)
 {
     LULL_RUN(format_is_one_json_object);
     LULL_RUN(control_bytes_escaped_and_truncation_stays_json);
+    LULL_RUN(long_fields_and_bad_utf8_stay_json);
     LULL_RUN(levels);
     LULL_RUN(file_output_level_filter_and_reopen);
     return lull_test_summary();

@@ -70,6 +70,19 @@ LULL_TEST(cidr_parse)
     LULL_CHECK_EQ_INT(c.prefix, 8);
     LULL_CHECK_EQ_INT(lull_netaddr_cidr_parse("0.0.0.0/0", &c), 0);
     LULL_CHECK_EQ_INT(c.prefix, 0);
+    // an IPv4-mapped range is the IPv4 range it names (found by fuzz_common: kept as IPv6 it matched nothing)
+    LULL_CHECK_EQ_INT(lull_netaddr_cidr_parse("::ffff:10.1.2.3/128", &c), 0);
+    LULL_CHECK_EQ_INT(c.family, AF_INET);
+    LULL_CHECK_EQ_INT(c.prefix, 32);
+    LULL_CHECK(lull_netaddr_in_cidr(&c, s_sa("10.1.2.3")));
+    LULL_CHECK(lull_netaddr_in_cidr(&c, s_sa("::ffff:10.1.2.3")));
+    LULL_CHECK_EQ_INT(lull_netaddr_cidr_parse("::ffff:10.0.0.0/104", &c), 0);
+    LULL_CHECK_EQ_INT(c.prefix, 8);
+    LULL_CHECK(lull_netaddr_in_cidr(&c, s_sa("10.200.0.1")));
+    LULL_CHECK(!lull_netaddr_in_cidr(&c, s_sa("11.0.0.1")));
+    LULL_CHECK_EQ_INT(lull_netaddr_cidr_parse("::ffff:0.0.0.0/96", &c), 0);
+    LULL_CHECK_EQ_INT(c.family, AF_INET);
+    LULL_CHECK_EQ_INT(c.prefix, 0);
     static const char *const bad[] = {"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.1/8", "10.0.0/8", "::1/129",
                                       "fd00::1/8", "10.0.0.0/-1", "10.0.0.0/8x", "10.0.0.0/0008", "example.com",
                                       "10.0.0.0 /8", "1.2.3.4.5"};
