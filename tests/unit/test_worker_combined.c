@@ -147,7 +147,7 @@ LULL_TEST(gemini_combined_body)
     char *body = WORKER_GEMINI.build(&c);
     cJSON *j = body ? cJSON_Parse(body) : NULL;
     CHECK_PATH(j, "generationConfig.responseMimeType", "\"application/json\"");
-    CHECK_PATH(j, "generationConfig.responseSchema.properties.reply.type", "\"string\"");
+    CHECK_PATH(j, "generationConfig.responseSchema.properties.reply.type", "\"STRING\"");  // the Type enum's name
     CHECK_PATH(j, "generationConfig.responseSchema.additionalProperties", "missing");  // Gemini's subset
     CHECK_PATH(j, "generationConfig.responseSchema.properties.extracted.properties.product_name.nullable", "true");
     CHECK_PATH(j, "systemInstruction.parts.0.text", "\"You are Ada of Acme.\"");
