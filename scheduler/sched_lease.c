@@ -110,6 +110,29 @@ int64_t sched_lease_tick_ms(const sched_lease_t *self)
     return self->cfg->lease_ms / 4 > 0 ? self->cfg->lease_ms / 4 : 1;
 }
 
+// The listed partitions (ascending or descending) as ranges for a log line: "0-41,97"; cut with "..." when
+// longer than out.
+static const char *s_ranges(const int *list, int n, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n;) {
+        int j = i;
+        int step = n > 1 && i + 1 < n && list[i + 1] < list[i] ? -1 : 1;
+        while (j + 1 < n && list[j + 1] == list[j] + step) j++;
+        int lo = step > 0 ? list[i] : list[j], hi = step > 0 ? list[j] : list[i];
+        int w = lo == hi ? snprintf(out + len, size - len, "%s%d", len ? "," : "", lo)
+                         : snprintf(out + len, size - len, "%s%d-%d", len ? "," : "", lo, hi);
+        if (w < 0 || (size_t)w >= size - len - 4) {
+            snprintf(out + len, size - len, "...");
+            break;
+        }
+        len += (size_t)w;
+        i = j + 1;
+    }
+    return out;
+}
+
 // Smallest and largest epoch of the listed partitions (for the log lines).
 static void s_epochs(const sched_lease_t *self, const int *list, int n, int64_t *lo, int64_t *hi)
 {
@@ -140,9 +163,10 @@ bool sched_lease_check(sched_lease_t *self)
     s_epochs(self, list, n, &lo, &hi);
     s_drop(self, list, n);
     lull_counter_add(self->c_losses, (uint64_t)n);
+    char ranges[512];
     LOG_WARN("partitions.lost", "lease expired without a renewal: stopped dispatching and dropped the windows",
              "partitions", LI(n), "epoch_min", LI(lo), "epoch_max", LI(hi), "late_ms",
-             LI(lull_clock_mono_ms() - self->deadline_ms));
+             LI(lull_clock_mono_ms() - self->deadline_ms), "list", LS(s_ranges(list, n, ranges, sizeof ranges)));
     return false;
 }
 
@@ -264,8 +288,10 @@ static int s_renew(sched_lease_t *self)
         s_epochs(self, lost, n, &lo, &hi);
         s_drop(self, lost, n);
         lull_counter_add(self->c_losses, (uint64_t)n);
+        char ranges[512];
         LOG_WARN("partitions.lost", "partitions no longer held in the database: stopped dispatching them",
-                 "partitions", LI(n), "epoch_min", LI(lo), "epoch_max", LI(hi));
+                 "partitions", LI(n), "epoch_min", LI(lo), "epoch_max", LI(hi), "list",
+                 LS(s_ranges(lost, n, ranges, sizeof ranges)));
     }
     return 0;
 }
@@ -330,8 +356,10 @@ static int s_release(sched_lease_t *self, int k, const char *reason)
     int freed = res ? PQntuples(res) : 0;
     PQclear(res);
     lull_counter_add(self->c_handovers, (uint64_t)n);
+    char ranges[512];
     LOG_INFO("partitions.released", "partitions handed over", "partitions", LI(n), "freed", LI(freed),
-             "epoch_min", LI(lo), "epoch_max", LI(hi), "owned", LI(self->nowned), "reason", LS(reason));
+             "epoch_min", LI(lo), "epoch_max", LI(hi), "owned", LI(self->nowned), "reason", LS(reason), "list",
+             LS(s_ranges(list, n, ranges, sizeof ranges)));
     return res ? 0 : -1;
 }
 
@@ -367,12 +395,12 @@ static int s_claim(sched_lease_t *self, int k)
     lull_counter_add(self->c_claims, (uint64_t)n);
     int64_t lo, hi;
     s_epochs(self, list, n, &lo, &hi);
+    char ranges[512];
+    LOG_INFO("partitions.claimed", "partitions claimed; recovering their windows", "partitions", LI(n), "epoch_min",
+             LI(lo), "epoch_max", LI(hi), "owned", LI(self->nowned), "list", LS(s_ranges(list, n, ranges, sizeof ranges)));
     int64_t t0 = lull_clock_mono_ms();
     if (self->on_claim) self->on_claim(self->arg, list, n);
-    int64_t ms = lull_clock_mono_ms() - t0;
-    lull_histogram_observe(self->h_recovery, (double)ms / 1000.0);
-    LOG_INFO("partitions.claimed", "partitions claimed and their windows recovered", "partitions", LI(n),
-             "epoch_min", LI(lo), "epoch_max", LI(hi), "owned", LI(self->nowned), "recovery_ms", LI(ms));
+    lull_histogram_observe(self->h_recovery, (double)(lull_clock_mono_ms() - t0) / 1000.0);
     return 0;
 }
 
@@ -478,9 +506,13 @@ void sched_lease_destroy(sched_lease_t **self_p)
             "SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM d), pg_notify('lull_sched', '')";
         const char *p[1] = {self->name};
         PGresult *res = lull_db_exec(db, sql, 1, p);
+        int list[SCHED_LEASE_MAX_PARTITIONS];
+        char ranges[512];
+        int n = s_owned_list(self, list);
         if (res)
             LOG_INFO("partitions.released", "stopping: every partition released and the node row deleted",
-                     "partitions", LI(lull_db_int(res, 0, 0, NULL)), "reason", LS("stop"));
+                     "partitions", LI(lull_db_int(res, 0, 0, NULL)), "reason", LS("stop"), "list",
+                     LS(s_ranges(list, n, ranges, sizeof ranges)));
         else
             LOG_WARN("lease.release_failed", "cannot release the partitions; they expire with their lease",
                      "error", LS(lull_db_error(db)), "owned", LI(self->nowned));
