@@ -344,6 +344,12 @@ static int s_release(sched_lease_t *self, int k, const char *reason)
     int64_t lo, hi;
     s_epochs(self, list, n, &lo, &hi);
     s_drop(self, list, n);
+    lull_counter_add(self->c_handovers, (uint64_t)n);
+    // logged before the rows are freed: the line precedes any claim of them by another scheduler
+    char ranges[512];
+    LOG_INFO("partitions.released", "partitions handed over", "partitions", LI(n), "epoch_min", LI(lo),
+             "epoch_max", LI(hi), "owned", LI(self->nowned), "reason", LS(reason), "list",
+             LS(s_ranges(list, n, ranges, sizeof ranges)));
     char *arr = sched_lease_array(list, n);
     if (!arr) return -1;
     static const char *sql = "WITH r AS (UPDATE sched_partitions SET owner = NULL, lease_until = NULL "
@@ -353,13 +359,10 @@ static int s_release(sched_lease_t *self, int k, const char *reason)
     PGresult *res = lull_db_exec(self->proc->db, sql, 2, p);
     free(arr);
     // on error the rows stay ours until their lease expires (or the next tick frees them as strays)
-    int freed = res ? PQntuples(res) : 0;
+    if (!res)
+        LOG_WARN("lease.release_failed", "partitions dropped here but not freed; they expire with their lease",
+                 "partitions", LI(n), "error", LS(lull_db_error(self->proc->db)));
     PQclear(res);
-    lull_counter_add(self->c_handovers, (uint64_t)n);
-    char ranges[512];
-    LOG_INFO("partitions.released", "partitions handed over", "partitions", LI(n), "freed", LI(freed),
-             "epoch_min", LI(lo), "epoch_max", LI(hi), "owned", LI(self->nowned), "reason", LS(reason), "list",
-             LS(s_ranges(list, n, ranges, sizeof ranges)));
     return res ? 0 : -1;
 }
 
@@ -505,15 +508,14 @@ void sched_lease_destroy(sched_lease_t **self_p)
             "RETURNING partition), d AS (DELETE FROM sched_nodes WHERE name = $1 RETURNING name) "
             "SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM d), pg_notify('lull_sched', '')";
         const char *p[1] = {self->name};
-        PGresult *res = lull_db_exec(db, sql, 1, p);
         int list[SCHED_LEASE_MAX_PARTITIONS];
         char ranges[512];
         int n = s_owned_list(self, list);
-        if (res)
-            LOG_INFO("partitions.released", "stopping: every partition released and the node row deleted",
-                     "partitions", LI(lull_db_int(res, 0, 0, NULL)), "reason", LS("stop"), "list",
-                     LS(s_ranges(list, n, ranges, sizeof ranges)));
-        else
+        // logged before the rows are freed: the line precedes any claim of them by another scheduler
+        LOG_INFO("partitions.released", "stopping: every partition released and the node row deleted",
+                 "partitions", LI(n), "reason", LS("stop"), "list", LS(s_ranges(list, n, ranges, sizeof ranges)));
+        PGresult *res = lull_db_exec(db, sql, 1, p);
+        if (!res)
             LOG_WARN("lease.release_failed", "cannot release the partitions; they expire with their lease",
                      "error", LS(lull_db_error(db)), "owned", LI(self->nowned));
         PQclear(res);
