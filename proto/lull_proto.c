@@ -420,3 +420,9 @@ int lull_proto_shard(int64_t conversation_id, int nshards)
     x ^= x >> 31;
     return (int)(x % (uint64_t)nshards);
 }
+
+int lull_proto_partition(int64_t conversation_id, int partitions)
+{
+    if (partitions <= 0) return 0;
+    return (int)(conversation_id % partitions);
+}

@@ -138,5 +138,8 @@ int lull_proto_send(void *sock, const lull_msg_t *msg, int flags);
 // The scheduler shard that owns a conversation: a 64-bit mix of the id, modulo nshards (nshards >= 1).
 // Ingress, the admin API and every tool must use this one function so they agree.
 int lull_proto_shard(int64_t conversation_id, int nshards);
+// The scheduler partition of a conversation (lease mode): conversation_id % partitions, exactly as the
+// database computes conversations.partition; 0 when partitions <= 0.
+int lull_proto_partition(int64_t conversation_id, int partitions);
 
 #endif

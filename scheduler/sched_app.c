@@ -7,10 +7,12 @@
 
 #include "sched_control.h"
 #include "sched_intake.h"
+#include "sched_lease.h"
 #include "sched_windows.h"
 #include "sched_workers.h"
 #include "lull_clock.h"
 #include "lull_log.h"
+#include "lull_proto.h"
 
 #include <stdlib.h>
 
@@ -33,7 +35,8 @@ struct sched_app {
     sched_intake_t *intake;
     sched_workers_t *workers;
     sched_control_t *ctl;
-    int timers[3];  // heartbeat, sweep, tenant refresh
+    sched_lease_t *lease;  // lease mode (LULL_SCHED_SHARDS = 1); NULL in static shard mode
+    int timers[4];  // heartbeat, sweep, tenant refresh, lease
     lull_gauge_t *g_live, *g_ready, *g_workers, *g_credit, *g_inflight;
     lull_counter_t *c_fired;
     lull_histogram_t *h_burst, *h_late;
@@ -82,6 +85,7 @@ static void s_update_gauges(sched_app_t *self)
 static int64_t s_deadline(void *arg)
 {
     sched_app_t *self = arg;
+    if (self->lease) (void)sched_lease_check(self->lease);  // an expired lease drops everything before dispatch
     sched_windows_expire(self->win, s_on_fire, self);
     sched_workers_dispatch(self->workers);
     s_update_gauges(self);
@@ -117,6 +121,72 @@ static void s_on_tenants(lull_loop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     sched_app_t *self = arg;
     sched_intake_refresh_tenants(self->intake);
+}
+
+static void s_on_lease(lull_loop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    sched_app_t *self = arg;
+    sched_lease_tick(self->lease);
+}
+
+// ---- lease mode: what the partitions' owner changes do to the windows
+
+static void s_on_claim(void *arg, const int *partitions, int n)
+{
+    sched_app_t *self = arg;
+    sched_intake_recover(self->intake, partitions, n);
+}
+
+typedef struct {
+    const bool *dropped;
+    int partitions;
+    int64_t *convs;
+    size_t n, cap;
+    bool oom;
+} s_collect_t;
+
+static bool s_collect(void *arg, const sched_window_info_t *info)
+{
+    s_collect_t *c = arg;
+    if (!c->dropped[lull_proto_partition(info->conversation_id, c->partitions)]) return true;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        int64_t *v = realloc(c->convs, cap * sizeof *v);
+        if (!v) {
+            c->oom = true;
+            return false;
+        }
+        c->convs = v;
+        c->cap = cap;
+    }
+    c->convs[c->n++] = info->conversation_id;
+    return true;
+}
+
+// Forgets the windows of the dropped partitions (their jobs in flight are left to the workers: the database
+// decides); dispatch already refuses them, since the partitions are no longer owned.
+static void s_on_drop(void *arg, const int *partitions, int n)
+{
+    sched_app_t *self = arg;
+    bool dropped[SCHED_LEASE_MAX_PARTITIONS] = {0};
+    for (int i = 0; i < n; i++) dropped[partitions[i]] = true;
+    s_collect_t c = {.dropped = dropped, .partitions = (int)self->cfg->partitions};
+    sched_windows_each(self->win, s_collect, &c);
+    for (size_t i = 0; i < c.n; i++) (void)sched_windows_drop(self->win, c.convs[i]);
+    if (c.oom) LOG_ERROR("partitions.drop_oom", "cannot list every window to drop; dispatch still refuses them");
+    LOG_INFO("windows.dropped", "windows of partitions no longer owned forgotten", "partitions", LI(n), "windows",
+             LI((int64_t)c.n));
+    free(c.convs);
+}
+
+static bool s_owns(void *arg, int64_t conv, int64_t *epoch)
+{
+    sched_app_t *self = arg;
+    bool owned = sched_lease_owns(self->lease, conv);
+    if (epoch) *epoch = owned ? sched_lease_epoch(self->lease, conv) : 0;
+    return owned;
 }
 
 // ---- life cycle
@@ -180,7 +250,14 @@ sched_app_t *sched_app_new(const sched_cfg_t *cfg, lull_proc_t *proc)
                     ? sched_control_new(cfg, proc, self->win, self->workers, self->sockets[S_CONTROL].sock)
                     : NULL;
     if (!self->ctl) goto fail;
+    if (cfg->shards == 1) {
+        self->lease = sched_lease_new(cfg, proc, s_on_claim, s_on_drop, self);
+        if (!self->lease) goto fail;
+        sched_intake_set_lease(self->intake, self->lease);
+        sched_workers_set_owner(self->workers, s_owns, self);
+    }
     sched_intake_start(self->intake);
+    if (self->lease && sched_lease_start(self->lease) != 0) goto fail;
     lull_loop_t *loop = proc->loop;
     for (int i = 0; i < S_NSOCKETS; i++)
         if (lull_loop_add_socket(loop, zsock_resolve(self->sockets[i].sock), LULL_LOOP_IN, s_on_socket,
@@ -190,9 +267,14 @@ sched_app_t *sched_app_new(const sched_cfg_t *cfg, lull_proc_t *proc)
     self->timers[0] = lull_loop_add_timer(loop, cfg->heartbeat_ms, cfg->heartbeat_ms, s_on_heartbeat, self);
     self->timers[1] = lull_loop_add_timer(loop, cfg->sweep_ms, cfg->sweep_ms, s_on_sweep, self);
     self->timers[2] = lull_loop_add_timer(loop, cfg->tenant_refresh_ms, cfg->tenant_refresh_ms, s_on_tenants, self);
-    if (self->timers[0] < 0 || self->timers[1] < 0 || self->timers[2] < 0) goto fail;
+    if (self->lease) {
+        int64_t ms = sched_lease_tick_ms(self->lease);
+        self->timers[3] = lull_loop_add_timer(loop, ms, ms, s_on_lease, self);
+    }
+    if (self->timers[0] < 0 || self->timers[1] < 0 || self->timers[2] < 0 || self->timers[3] < 0) goto fail;
     LOG_INFO("scheduler.ready", "scheduler serving", "windows", LI((int64_t)sched_windows_count(self->win)),
-             "tenants", LI(sched_intake_tenants(self->intake)));
+             "tenants", LI(sched_intake_tenants(self->intake)), "mode", LS(self->lease ? "lease" : "static"),
+             "partitions", LI(self->lease ? sched_lease_owned(self->lease) : 0));
     return self;
 fail:
     LOG_ERROR("scheduler.init_failed", "cannot start the scheduler");
@@ -204,11 +286,15 @@ void sched_app_destroy(sched_app_t **self_p)
 {
     if (!self_p || !*self_p) return;
     sched_app_t *self = *self_p;
+    // first: release every partition at once (the others claim them at their next tick) and leave sched_nodes
+    sched_lease_destroy(&self->lease);
+    if (self->intake) sched_intake_set_lease(self->intake, NULL);
+    if (self->workers) sched_workers_set_owner(self->workers, NULL, NULL);
     lull_loop_t *loop = self->proc->loop;
     if (loop) {
         for (int i = 0; i < S_NSOCKETS; i++)
             if (self->sockets[i].sock) lull_loop_remove_socket(loop, zsock_resolve(self->sockets[i].sock));
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             if (self->timers[i] > 0) lull_loop_cancel_timer(loop, self->timers[i]);
     }
     if (self->workers && sched_workers_in_flight(self->workers) > 0)

@@ -23,7 +23,13 @@ typedef struct {
     int64_t list_max;          // most windows a control "list" returns
     int64_t try_timeout_ms;    // a dry run ("try") forwarded to a worker is answered 504 after this long
     int64_t shard;             // this scheduler's shard index, 0 .. shards-1
-    int64_t shards;            // number of scheduler shards (lull_proto_shard)
+    int64_t shards;            // number of static scheduler shards (lull_proto_shard); 1 = lease mode
+    char *name;                // this scheduler's name in sched_nodes ("" = host:pid)
+    int64_t partitions;        // partitions of the cluster (lease mode)
+    int64_t lease_ms;          // partition lease, milliseconds
+    char *advertise_inbound;   // endpoints told in sched_nodes ("" = derived from the bind endpoints)
+    char *advertise_worker;
+    char *advertise_control;
 } sched_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -1,6 +1,7 @@
 // The scheduler's intake: INBOUND opens and resets windows; recovery and the sweep rebuild them from the
 // database. Logs `window.opened` once for each conversation that had no window and now has one (INBOUND or sweep).
 #include "sched_intake.h"
+#include "sched_lease.h"
 #include "sched_tenants.h"
 #include "lull_clock.h"
 #include "lull_log.h"
@@ -14,6 +15,7 @@ struct sched_intake {
     lull_proc_t *proc;
     sched_windows_t *win;
     sched_tenants_t *tenants;
+    sched_lease_t *lease;    // lease mode: the partitions owned; NULL in static shard mode
     bool recovered;          // the first full pass (recovery) is done
     bool sweeping;           // a pass is in progress
     int64_t sweep_cursor;    // keyset: the last conversation id read
@@ -21,7 +23,7 @@ struct sched_intake {
     int64_t sweep_added;     // windows this pass added
     int64_t sweep_started_ms;  // monotonic
     int64_t sweep_next_ms;   // monotonic: no new pass before (a long pass spaces the next ones out)
-    lull_counter_t *c_opened, *c_reset, *c_ignored, *c_recovered, *c_bad;
+    lull_counter_t *c_opened, *c_reset, *c_ignored, *c_recovered, *c_bad, *c_not_owned;
     lull_histogram_t *h_window;
 };
 
@@ -40,9 +42,11 @@ static void s_tenant_window(sched_intake_t *self, int64_t tenant, int channel, i
     sched_tenants_get(self->tenants, tenant, channel, window, max_wait);
 }
 
-// True when the conversation belongs to this scheduler's shard.
+// True when the conversation belongs to this scheduler: its partition is owned (lease mode) or its shard is
+// this scheduler's (static mode).
 static bool s_mine(const sched_intake_t *self, int64_t conv)
 {
+    if (self->lease) return sched_lease_owns(self->lease, conv);
     return lull_proto_shard(conv, (int)self->cfg->shards) == (int)self->cfg->shard;
 }
 
@@ -60,7 +64,14 @@ static void s_log_opened(int64_t conv, int64_t tenant, int channel, int64_t wind
 static void s_inbound(sched_intake_t *self, const lull_msg_t *m)
 {
     int64_t conv = m->u.inbound.conversation_id;
-    if (!s_mine(self, conv)) {
+    if (self->lease && !s_mine(self, conv)) {
+        // a partition owned elsewhere, or in a hand-over: its owner's recovery or sweep finds the message
+        lull_counter_add(self->c_not_owned, 1);
+        LOG_DEBUG("inbound.not_owned", "INBOUND for a partition this scheduler does not own dropped", "conv",
+                  LI(conv));
+        return;
+    }
+    if (!self->lease && !s_mine(self, conv)) {
         // another shard's conversation (ingress's LULL_SCHEDULERS disagrees with LULL_SCHED_SHARD/SHARDS):
         // answering it here could race its own scheduler
         lull_counter_add(self->c_bad, 1);
@@ -105,9 +116,20 @@ void sched_intake_inbound(sched_intake_t *self, zmsg_t *z)
 
 // ---- recovery and sweep
 
-// Reads one keyset page of conversations due for recovery; adds the unknown ones. Rows read, -1 on error.
-static int s_sweep_page(sched_intake_t *self)
+// Reads one keyset page of conversations due for recovery after *cursor (moved on), of the partitions in
+// parts (a PostgreSQL int[] literal; NULL: every conversation); adds the unknown ones to *added, logging each
+// as window.opened with source (NULL: at debug level only). Rows read, -1 on error.
+static int s_sweep_page(sched_intake_t *self, int64_t *cursor, int64_t *added, const char *parts,
+                        const char *source)
 {
+    static const char *sql_parts =
+        "SELECT id, tenant_id, channel, last_inbound_id, "
+        "(extract(epoch FROM coalesce(first_unanswered_at, last_inbound_at, now())) * 1000)::bigint, "
+        "(extract(epoch FROM coalesce(last_inbound_at, now())) * 1000)::bigint, "
+        "(extract(epoch FROM now()) * 1000)::bigint "
+        "FROM conversations WHERE last_inbound_id > greatest(answered_upto, cancelled_upto) AND id > $1 "
+        "AND partition = ANY($3::int[]) "
+        "AND status = 'open' AND (paused_until IS NULL OR paused_until <= now()) ORDER BY id LIMIT $2";
     static const char *sql =
         "SELECT id, tenant_id, channel, last_inbound_id, "
         "(extract(epoch FROM coalesce(first_unanswered_at, last_inbound_at, now())) * 1000)::bigint, "
@@ -120,10 +142,10 @@ static int s_sweep_page(sched_intake_t *self)
     int n = -1;
     if (!db) goto cleanup;
     char a[24], b[24];
-    snprintf(a, sizeof a, "%lld", (long long)self->sweep_cursor);
+    snprintf(a, sizeof a, "%lld", (long long)*cursor);
     snprintf(b, sizeof b, "%lld", (long long)self->cfg->sweep_page);
-    const char *params[2] = {a, b};
-    res = lull_db_exec(db, sql, 2, params);
+    const char *params[3] = {a, b, parts};
+    res = parts ? lull_db_exec(db, sql_parts, 3, params) : lull_db_exec(db, sql, 2, params);
     if (!res) goto cleanup;
     n = PQntuples(res);
     int64_t mono = lull_clock_mono_ms();
@@ -131,9 +153,9 @@ static int s_sweep_page(sched_intake_t *self)
         bool ok[7];
         int64_t v[7];
         for (int c = 0; c < 7; c++) v[c] = c == 2 ? 0 : lull_db_int(res, r, c, &ok[c]);
-        if (ok[0] && v[0] > self->sweep_cursor) self->sweep_cursor = v[0];  // keyset: move on, even past a bad row
+        if (ok[0] && v[0] > *cursor) *cursor = v[0];  // keyset: move on, even past a bad row
         if (!ok[0] || !ok[1] || !ok[3] || !ok[4] || !ok[5] || !ok[6]) continue;
-        if (!s_mine(self, v[0])) continue;  // another shard's conversation
+        if (!s_mine(self, v[0])) continue;  // another shard's conversation, or a partition released meanwhile
         if (sched_windows_get(self->win, v[0], NULL)) continue;
         int channel = lull_channel_parse(lull_db_text(res, r, 2));
         int64_t window, max_wait;
@@ -148,9 +170,9 @@ static int s_sweep_page(sched_intake_t *self)
             break;
         }
         if (rc == 0) continue;
-        self->sweep_added++;
+        (*added)++;
         // recovery at start may rebuild millions: those are counted in the `recovered` line
-        if (self->recovered) s_log_opened(v[0], v[1], channel, window, max_wait, "sweep");
+        if (source) s_log_opened(v[0], v[1], channel, window, max_wait, source);
         else LOG_DEBUG("recover.window", "window rebuilt from the database", "conv", LI(v[0]));
     }
 cleanup:
@@ -182,10 +204,23 @@ static void s_sweep_done(sched_intake_t *self)
     self->sweep_next_ms = lull_clock_mono_ms() + 9 * ms;
 }
 
+// One page of the pass in progress: every conversation (static mode) or the partitions owned right now.
+static int s_pass_page(sched_intake_t *self)
+{
+    char *parts = NULL;
+    if (self->lease) {
+        if (sched_lease_owned(self->lease) == 0) return 0;
+        if (!(parts = sched_lease_owned_array(self->lease))) return -1;
+    }
+    int n = s_sweep_page(self, &self->sweep_cursor, &self->sweep_added, parts, self->recovered ? "sweep" : NULL);
+    free(parts);
+    return n;
+}
+
 static void s_on_sweep_page(lull_loop_t *loop, int timer_id, void *arg)
 {
     sched_intake_t *self = arg;
-    int n = s_sweep_page(self);
+    int n = s_pass_page(self);
     if (n >= 0 && n < self->cfg->sweep_page) s_sweep_done(self);
     if (n < 0) {
         self->sweeping = false;  // database error: the next sweep tick starts over
@@ -201,6 +236,7 @@ void sched_intake_sweep(sched_intake_t *self)
 {
     if (self->sweeping || !self->proc->db || !lull_db_connected(self->proc->db)) return;
     if (lull_clock_mono_ms() < self->sweep_next_ms) return;
+    if (self->lease && sched_lease_owned(self->lease) == 0) return;  // nothing owned: nothing to sweep
     if (!self->recovered) (void)sched_tenants_load(self->tenants, self->proc->db);
     s_sweep_start(self);
     // one page per loop turn so INBOUND, DONE and heartbeats keep flowing during a long sweep
@@ -217,10 +253,11 @@ void sched_intake_start(sched_intake_t *self)
     }
     if (sched_tenants_load(self->tenants, db) != 0)
         LOG_WARN("tenants.load_failed", "tenant settings not loaded; defaults apply", "error", LS(lull_db_error(db)));
+    if (self->lease) return;  // lease mode: each claim recovers its partitions (sched_intake_recover)
     // recovery: every page at once (the loop is not serving yet)
     s_sweep_start(self);
     for (;;) {
-        int n = s_sweep_page(self);
+        int n = s_pass_page(self);
         if (n < 0) {
             self->sweeping = false;
             LOG_WARN("recover.db_error", "recovery interrupted; the sweep will finish it", "error",
@@ -230,6 +267,37 @@ void sched_intake_start(sched_intake_t *self)
         if (n < self->cfg->sweep_page) break;
     }
     s_sweep_done(self);
+}
+
+void sched_intake_recover(sched_intake_t *self, const int *partitions, int n)
+{
+    lull_db_t *db = self->proc->db;
+    char *parts = sched_lease_array(partitions, n);
+    if (!parts || !db) {
+        free(parts);
+        return;
+    }
+    int64_t t0 = lull_clock_mono_ms(), cursor = 0, added = 0;
+    for (;;) {
+        int got = s_sweep_page(self, &cursor, &added, parts, NULL);
+        if (got < 0) {
+            LOG_WARN("recover.db_error", "recovery of claimed partitions interrupted; the sweep will finish it",
+                     "error", LS(lull_db_error(db)));
+            break;
+        }
+        if (got < self->cfg->sweep_page) break;
+    }
+    free(parts);
+    lull_counter_add(self->c_recovered, (uint64_t)added);
+    self->recovered = true;
+    LOG_INFO("recovered", "windows of claimed partitions rebuilt from the database", "partitions", LI(n), "windows",
+             LI(added), "ms", LI(lull_clock_mono_ms() - t0), "ready",
+             LI((int64_t)sched_windows_ready_count(self->win)));
+}
+
+void sched_intake_set_lease(sched_intake_t *self, sched_lease_t *lease)
+{
+    self->lease = lease;
 }
 
 void sched_intake_refresh_tenants(sched_intake_t *self)
@@ -259,6 +327,7 @@ sched_intake_t *sched_intake_new(const sched_cfg_t *cfg, lull_proc_t *proc, sche
     self->c_ignored = lull_metrics_counter(r, "lull_sched_inbound_ignored_total", NULL, "duplicate or old INBOUND");
     self->c_recovered = lull_metrics_counter(r, "lull_sched_windows_recovered_total", NULL, "windows rebuilt from the database (recovery and sweep)");
     self->c_bad = lull_metrics_counter(r, "lull_sched_bad_messages_total", NULL, "malformed ZeroMQ messages dropped");
+    self->c_not_owned = lull_metrics_counter(r, "lull_sched_inbound_not_owned_total", NULL, "INBOUND for a partition this scheduler does not own, dropped (lease mode)");
     self->h_window = lull_metrics_histogram(r, "lull_sched_window_seconds", NULL, "window length of opened windows",
                                             s_window_bounds, sizeof s_window_bounds / sizeof s_window_bounds[0]);
     return self;

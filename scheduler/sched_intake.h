@@ -1,6 +1,6 @@
 // How conversations get their windows: INBOUND wake-ups (PULL socket), the recovery at start and the
 // periodic sweep of the database (conversations no wake-up reached: lost INBOUND, hand-backs, ended pauses),
-// each with its tenant's window settings (cached and refreshed here) and only for this scheduler's shard.
+// each with its tenant's window settings (cached and refreshed here) and only for this scheduler's shard or owned partitions.
 #ifndef SCHED_INTAKE_H
 #define SCHED_INTAKE_H
 
@@ -8,6 +8,7 @@
 
 #include "lull_proc.h"
 #include "sched_config.h"
+#include "sched_lease.h"
 #include "sched_windows.h"
 
 typedef struct sched_intake sched_intake_t;
@@ -27,6 +28,10 @@ void sched_intake_inbound(sched_intake_t *self, zmsg_t *z);
 void sched_intake_sweep(sched_intake_t *self);
 // Tenant refresh tick: reloads every tenant's window settings (kept on a database error, logged).
 void sched_intake_refresh_tenants(sched_intake_t *self);
+// Lease mode: INBOUND, recovery and the sweep keep to the partitions lease owns (borrowed; NULL: static mode).
+void sched_intake_set_lease(sched_intake_t *self, sched_lease_t *lease);
+// Rebuilds the windows of the n partitions just claimed, every page at once (logs `recovered`).
+void sched_intake_recover(sched_intake_t *self, const int *partitions, int n);
 // Tenants cached.
 int sched_intake_tenants(const sched_intake_t *self);
 

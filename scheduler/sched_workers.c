@@ -47,6 +47,9 @@ struct sched_workers {
     int64_t db_retry_at;     // monotonic ms: dispatch paused until then after a database error
     sched_workers_relay_fn *relay;
     void *relay_arg;
+    sched_workers_owns_fn *owns;  // lease mode: may this conversation be dispatched (NULL: always)
+    void *owns_arg;
+    lull_counter_t *c_not_owned;
     lull_counter_t *c_dispatched, *c_redispatched, *c_skipped, *c_deferred, *c_lost, *c_bad;
     lull_counter_t *c_done[LULL_OUTCOME_MAX + 1];
 };
@@ -150,7 +153,7 @@ static int s_pick_worker(sched_workers_t *self, int64_t wall)
 // ---- dispatch
 
 // Sends one checked conversation to worker wi. 0, -1 when the worker is unreachable (the caller drops it).
-static int s_send_job(sched_workers_t *self, int wi, const sched_convs_due_t *d)
+static int s_send_job(sched_workers_t *self, int wi, const sched_convs_due_t *d, int64_t epoch)
 {
     s_job_t *job = s_job_add(self);
     if (!job) {
@@ -184,7 +187,7 @@ static int s_send_job(sched_workers_t *self, int wi, const sched_convs_due_t *d)
     lull_counter_add(self->c_dispatched, 1);
     LOG_INFO("dispatch", "job sent", "conv", LI(job->conv), "job", LI((int64_t)job->job_id), "worker", LS(w->name),
              "attempt", LI(job->attempt), "expected_upto", LI(d->expected), "upto", LI(d->upto), "max_wait",
-             LB(max_wait));
+             LB(max_wait), "epoch", LI(epoch));
     return 0;
 }
 
@@ -213,8 +216,16 @@ static void s_dispatch_one(sched_workers_t *self, sched_convs_due_t *d, int64_t 
         LOG_INFO("dispatch.paused", "conversation paused; window deferred", "conv", LI(conv), "ms", LI(d->defer_ms));
         return;
     }
+    int64_t epoch = 0;
+    if (self->owns && !self->owns(self->owns_arg, conv, &epoch)) {
+        // the partition went (handed over, lost) while the batch was checked: its new owner answers it
+        (void)sched_windows_drop(self->win, conv);
+        lull_counter_add(self->c_not_owned, 1);
+        LOG_INFO("dispatch.not_owned", "partition not owned: window dropped", "conv", LI(conv));
+        return;
+    }
     int wi = lull_clock_mono_ms() < self->db_retry_at ? -1 : s_pick_worker(self, wall);
-    while (wi >= 0 && s_send_job(self, wi, d) != 0) {
+    while (wi >= 0 && s_send_job(self, wi, d, epoch) != 0) {
         s_worker_lost(self, wi, "worker unreachable");
         wi = s_pick_worker(self, wall);
     }
@@ -231,7 +242,16 @@ void sched_workers_dispatch(sched_workers_t *self)
         if (lull_clock_mono_ms() < self->db_retry_at) return;
         int64_t credit = s_usable_credit(self, wall);
         int n = 0;
-        while (n < DISPATCH_BATCH && n < credit && sched_windows_pop_ready(self->win, &due[n].info)) n++;
+        while (n < DISPATCH_BATCH && n < credit && sched_windows_pop_ready(self->win, &due[n].info)) {
+            int64_t conv = due[n].info.conversation_id;
+            if (self->owns && !self->owns(self->owns_arg, conv, NULL)) {
+                (void)sched_windows_drop(self->win, conv);  // never dispatch a partition not owned
+                lull_counter_add(self->c_not_owned, 1);
+                LOG_INFO("dispatch.not_owned", "partition not owned: window dropped", "conv", LI(conv));
+                continue;
+            }
+            n++;
+        }
         if (n == 0) return;
         if (sched_convs_check(self->proc->db, due, n) != 0) {
             for (int i = n - 1; i >= 0; i--) (void)sched_windows_requeue(self->win, due[i].info.conversation_id);
@@ -413,6 +433,12 @@ size_t sched_workers_in_flight(const sched_workers_t *self)
     return self->njobs;
 }
 
+void sched_workers_set_owner(sched_workers_t *self, sched_workers_owns_fn *fn, void *arg)
+{
+    self->owns = fn;
+    self->owns_arg = arg;
+}
+
 void sched_workers_set_relay(sched_workers_t *self, sched_workers_relay_fn *fn, void *arg)
 {
     self->relay = fn;
@@ -423,6 +449,7 @@ static void s_metrics(sched_workers_t *self)
 {
     lull_metrics_t *r = self->proc->metrics;
     self->c_dispatched = lull_metrics_counter(r, "lull_sched_jobs_dispatched_total", NULL, "jobs sent to workers");
+    self->c_not_owned = lull_metrics_counter(r, "lull_sched_dispatch_not_owned_total", NULL, "due windows dropped at dispatch: partition not owned (lease mode)");
     self->c_redispatched = lull_metrics_counter(r, "lull_sched_jobs_redispatched_total", NULL, "jobs put back (lost worker or retryable failure)");
     self->c_skipped = lull_metrics_counter(r, "lull_sched_jobs_skipped_total", NULL, "due windows with nothing to answer at dispatch");
     self->c_deferred = lull_metrics_counter(r, "lull_sched_jobs_deferred_total", NULL, "due windows deferred (conversation paused)");

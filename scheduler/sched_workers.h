@@ -35,6 +35,13 @@ void sched_workers_destroy(sched_workers_t **self_p);
 // Sets who is told about dry-run answers and lost workers (fn may be NULL).
 void sched_workers_set_relay(sched_workers_t *self, sched_workers_relay_fn *fn, void *arg);
 
+// Told whether this scheduler may dispatch a conversation now (lease mode: its partition is owned); conv's
+// epoch in *epoch (0 when not known).
+typedef bool(sched_workers_owns_fn)(void *arg, int64_t conversation_id, int64_t *epoch);
+// Sets who decides which conversations may be dispatched (fn NULL: all of them). A due window of a
+// conversation not owned is dropped at dispatch.
+void sched_workers_set_owner(sched_workers_t *self, sched_workers_owns_fn *fn, void *arg);
+
 // Handles one message received on the ROUTER (borrowed): READY, DONE, HEARTBEAT, CTL_REP.
 void sched_workers_handle(sched_workers_t *self, zmsg_t *z);
 // Sends due conversations to workers while there is credit, checking them against the database in batches.
