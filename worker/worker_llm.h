@@ -20,7 +20,8 @@ typedef enum {
     WORKER_ITEM_USER = 1,    // text from the customer
     WORKER_ITEM_ASSISTANT,   // text from the bot (history)
     WORKER_ITEM_TOOL_CALL,   // the model asked for a tool (id, name, args JSON)
-    WORKER_ITEM_TOOL_RESULT  // the tool's answer (id, name, text = result JSON)
+    WORKER_ITEM_TOOL_RESULT, // the tool's answer (id, name, text = result JSON)
+    WORKER_ITEM_IMAGE        // an image from the customer (name = MIME type, text = base64 data)
 } worker_item_kind_t;
 
 typedef struct {
