@@ -301,7 +301,7 @@ static void s_store_transcript(s_task_t *t)
     PGresult *r = lull_db_exec(m->db, "UPDATE messages SET transcript = $2 WHERE id = $1 AND transcript IS NULL", 2, p);
     if (!r)
         LOG_WARN("media.transcript_not_stored", "the transcript is used but could not be stored", "conv",
-                 LI(t->mj->conv_id), "msg", LI(t->msg_id), "error", LS(lull_db_error(m->db)));
+                 LI(t->mj->conv_id), "message", LI(t->msg_id), "error", LS(lull_db_error(m->db)));
     PQclear(r);
 }
 
@@ -381,7 +381,7 @@ static void s_on_http(const lull_http_resp_t *resp, void *arg)
     }
     if (t->done)
         LOG_INFO(t->ok ? "media.read" : "media.failed", t->ok ? "media read" : "media not read; the prompt says so", "conv",
-                 LI(mj->conv_id), "msg", LI(t->msg_id), "kind", LS(t->audio ? "audio" : "image"), "type", LS(t->mime),
+                 LI(mj->conv_id), "message", LI(t->msg_id), "kind", LS(t->audio ? "audio" : "image"), "type", LS(t->mime),
                  "reason", LS(t->ok ? "" : t->why));
     s_end_if_idle(mj);
 }
