@@ -45,6 +45,13 @@ static const lull_setting_t s_settings[] = {
     W_("LULL_TRANSCRIBE_BASE_URL", LULL_CFG_STR, "", "OpenAI-compatible base URL for voice-note transcription (…/audio/transcriptions is appended); empty = OPENAI_BASE_URL", false, 0, 0, transcribe_base),
     W_("LULL_TRANSCRIBE_API_KEY", LULL_CFG_STR, "", "API key of the transcription provider; empty = OPENAI_API_KEY (both empty = voice notes not transcribed)", true, 0, 0, transcribe_key),
     W_("LULL_TRANSCRIBE_MODEL", LULL_CFG_STR, "gpt-4o-mini-transcribe", "transcription model", false, 0, 0, transcribe_model),
+    W_("LULL_MEDIA_S3_ENDPOINT", LULL_CFG_STR, "", "S3-compatible endpoint where fetched media are archived (PUT {endpoint}/{bucket}/{key}, AWS SigV4); empty = no archive", false, 0, 0, s3_endpoint),
+    W_("LULL_MEDIA_S3_BUCKET", LULL_CFG_STR, "", "bucket of the media archive", false, 0, 0, s3_bucket),
+    W_("LULL_MEDIA_S3_REGION", LULL_CFG_STR, "us-east-1", "region the media archive's requests are signed for", false, 0, 0, s3_region),
+    W_("LULL_MEDIA_S3_ACCESS_KEY_ENV", LULL_CFG_STR, "", "name of the environment variable holding the archive's access key id", false, 0, 0, s3_access_env),
+    W_("LULL_MEDIA_S3_SECRET_KEY_ENV", LULL_CFG_STR, "", "name of the environment variable holding the archive's secret access key", false, 0, 0, s3_secret_env),
+    W_("LULL_MEDIA_S3_ACCESS_KEY", LULL_CFG_STR, "", "the archive's access key id (when LULL_MEDIA_S3_ACCESS_KEY_ENV names no variable)", true, 0, 0, s3_access),
+    W_("LULL_MEDIA_S3_SECRET_KEY", LULL_CFG_STR, "", "the archive's secret access key (when LULL_MEDIA_S3_SECRET_KEY_ENV names no variable)", true, 0, 0, s3_secret),
     W_("LULL_WORKER_ANALYSIS", LULL_CFG_BOOL, "1", "run the structured analysis of each burst (sentiment, intent, entities …)", false, 0, 0, analysis),
 };
 

@@ -36,6 +36,9 @@ typedef struct {
     char *twilio_base, *twilio_sid, *twilio_token;     // Twilio media: basic auth on the API host only
     char *meta_base, *meta_version, *meta_token;       // Meta media: GET /{version}/{media-id} with the bearer token
     char *transcribe_base, *transcribe_key, *transcribe_model;  // "" base/key = the OpenAI ones
+    char *s3_endpoint, *s3_bucket, *s3_region;  // media archive (worker_s3); "" endpoint = off
+    char *s3_access_env, *s3_secret_env;        // names of the env vars holding the keys
+    char *s3_access, *s3_secret;                // the keys themselves (when no env var is named)
 } worker_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

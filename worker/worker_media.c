@@ -7,6 +7,7 @@
 #include "lull_json.h"
 #include "lull_log.h"
 #include "worker_decide.h"
+#include "worker_s3.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -44,7 +45,7 @@ typedef struct {
 
 struct worker_media_job {
     worker_media_t *m;
-    int64_t conv_id;
+    int64_t conv_id, tenant_id;
     worker_media_done_fn *done;
     void *arg;
     s_task_t tasks[S_MAX_TASKS];
@@ -58,6 +59,7 @@ struct worker_media {
     const worker_cfg_t *cfg;
     lull_db_t *db;
     lull_http_t *http;
+    worker_s3_t *s3;     // the archive, or NULL
     bool can_transcribe;
     const char *tr_base, *tr_key;  // borrowed from cfg
 };
@@ -263,6 +265,7 @@ static void s_downloaded(s_task_t *t, const lull_http_resp_t *resp)
         return;
     }
     snprintf(t->mime, sizeof t->mime, "%s", type);
+    worker_s3_put(m->s3, t->mj->tenant_id, t->mj->conv_id, t->msg_id, t->entry, type, resp->body, resp->body_len);
     if (!t->audio) {
         size_t cap = 4 * ((resp->body_len + 2) / 3) + 1;
         t->b64 = malloc(cap);
@@ -448,6 +451,7 @@ worker_media_job_t *worker_media_start(worker_media_t *self, worker_load_t *l, i
     if (!mj) return NULL;
     mj->m = self;
     mj->conv_id = conv_id;
+    mj->tenant_id = l->tenant_id;
     for (size_t i = 0; i < l->nhistory; i++) {
         const worker_hist_t *h = &l->history[i];
         if (!h->inbound || h->id <= l->answered_upto || !h->media || strcmp(h->media, "[]") == 0) continue;
@@ -611,6 +615,7 @@ worker_media_t *worker_media_new(const worker_cfg_t *cfg, lull_loop_t *loop, lul
         free(self);
         return NULL;
     }
+    self->s3 = worker_s3_new(cfg, self->http, db);  // NULL = no archive
     self->tr_base = *cfg->transcribe_base ? cfg->transcribe_base : cfg->openai_base;
     self->tr_key = *cfg->transcribe_key ? cfg->transcribe_key : cfg->openai_key;
     self->can_transcribe = *self->tr_key && *self->tr_base && *cfg->transcribe_model;
@@ -621,7 +626,8 @@ void worker_media_destroy(worker_media_t **self_p)
 {
     if (!self_p || !*self_p) return;
     worker_media_t *self = *self_p;
-    lull_http_destroy(&self->http);
+    lull_http_destroy(&self->http);  // the archive's requests end here too
+    worker_s3_destroy(&self->s3);
     free(self);
     *self_p = NULL;
 }
