@@ -5,7 +5,7 @@
 //
 // Routes: GET /twilio/{id} (basic auth), GET /{version}/{media-id} and GET /_media/{id} (bearer), GET /cdn/{id}
 // (anything), POST /v1/audio/transcriptions and /audio/transcriptions (bearer). A media item may answer with a
-// redirect instead of its bytes. Control: POST /_fake/media {"id","mime","body","pad","status","redirect"}
+// redirect instead of its bytes. Control: POST /_fake/media {"id","mime","body","pad","status","redirect","delay_ms"}
 // (pad: bytes of 'x' appended to body), POST /_fake/reset, GET /_fake/ledger (JSON array of {method, path,
 // authorization, model, filename, file_type, file}). Every request, also refused ones, is in the ledger, with
 // the Authorization header it carried (null when none). Listens on --host (default 127.0.0.1) --port.
@@ -27,7 +27,7 @@
 
 typedef struct {
     char id[64], mime[64], redirect[512];
-    int status;
+    int status, delay_ms;  // delay_ms: the answer waits (a slow download)
     char *body;
     size_t len;
 } s_item_t;
@@ -151,6 +151,8 @@ static enum MHD_Result s_control(struct MHD_Connection *c, const char *method, c
         snprintf(it->mime, sizeof it->mime, "%s", cJSON_IsString(mime) ? mime->valuestring : "image/png");
         snprintf(it->redirect, sizeof it->redirect, "%s", cJSON_IsString(redirect) ? redirect->valuestring : "");
         it->status = cJSON_IsNumber(status) ? status->valueint : 200;
+        const cJSON *delay = cJSON_GetObjectItemCaseSensitive(j, "delay_ms");
+        it->delay_ms = cJSON_IsNumber(delay) && delay->valueint > 0 && delay->valueint < 600000 ? delay->valueint : 0;
         const char *b = cJSON_IsString(body) ? body->valuestring : "";
         size_t np = cJSON_IsNumber(pad) && pad->valuedouble > 0 && pad->valuedouble < MAX_BODY ? (size_t)pad->valuedouble : 0;
         it->len = strlen(b) + np;
@@ -229,7 +231,14 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
     cJSON_AddItemToArray(s_ledger, e);
     bool basic = auth && strncmp(auth, "Basic ", 6) == 0, bearer = auth && strncmp(auth, "Bearer ", 7) == 0;
     const char *slash = strchr(url + 1, '/');
-    if (strcmp(method, "GET") == 0 && strncmp(url, "/twilio/", 8) == 0) {
+    if (strcmp(method, "GET") == 0 && strncmp(url, "/twilio/", 8) == 0 && s_find(url + 8) && s_find(url + 8)->delay_ms) {
+        int ms = s_find(url + 8)->delay_ms;  // a thread per connection: only this one waits
+        pthread_mutex_unlock(&s_mu);
+        usleep((useconds_t)ms * 1000);
+        pthread_mutex_lock(&s_mu);
+        s_item_t *it = s_find(url + 8);
+        rc = !basic ? s_json(c, 401, "{}") : it ? s_reply(c, 200, it->mime, it->body, it->len, NULL) : s_json(c, 404, "{}");
+    } else if (strcmp(method, "GET") == 0 && strncmp(url, "/twilio/", 8) == 0) {
         rc = basic ? s_serve(c, url + 8) : s_json(c, 401, "{\"code\":20003,\"message\":\"Authenticate\"}");
     } else if (strcmp(method, "GET") == 0 && strncmp(url, "/cdn/", 5) == 0) {
         rc = s_serve(c, url + 5);
@@ -326,7 +335,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, s_handler, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)port, NULL, NULL, s_handler, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed_cb, NULL, MHD_OPTION_END);
     if (!d) {

@@ -183,6 +183,21 @@ it_check_eq "older image: replied" replied "$(w_done "$CONV")"
 it_check_match "older image: mentioned as text" "the customer sent an image earlier" "$(prompt | jq -r tostring)"
 it_check_eq "older image: not fetched" 0 "$(media_ledger "$M_API" | jq length)"
 
+# --- stopping while a download is in flight: the job is handed back, the fetch abandoned, a clean exit
+reset
+media "$M_API" '{"id":"slow","mime":"image/png","body":"slow-png","delay_ms":5000}'
+w_conv whatsapp +15556000060 "slow picture"
+set_media "[{\"url\":\"$M_API/twilio/slow\",\"content_type\":\"image/png\"}]"
+w_job "$CONV" 0 "$UPTO"
+slow_seen() { [ "$(media_ledger "$M_API" | jq '[.[] | select(.path == "/twilio/slow")] | length')" = 1 ]; }
+it_wait_for "the slow download started" 10 slow_seen
+it_stop "$W_WORKER_PID" TERM
+it_check_eq "stop during a download: the worker exits 0" 0 "$IT_RC"
+it_check_eq "stop during a download: the job was handed back" "failed_retryable|worker stopping" \
+    "$(grep "\"conv\":$CONV," "$W_SCHED_LOG" | tail -1 | jq -r '"\(.outcome)|\(.detail)"')"
+it_check "stop during a download: no sanitizer report" bash -c "! grep -q Sanitizer '$IT_TMP/worker.log'"
+it_check_eq "stop during a download: no LLM request for it" 0 "$(w_ledger | jq length)"
+
 # --- no credential in the worker's log
 for s in tw-secret-token meta-secret-token tr-secret-key; do
     it_check "log: $s never logged" bash -c "! grep -q '$s' '$IT_TMP/worker.jsonl' '$IT_TMP/worker.log' 2>/dev/null"

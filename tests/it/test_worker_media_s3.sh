@@ -70,6 +70,10 @@ archive_failed() { grep -q '"ev":"media.archive_failed"' "$IT_TMP/worker.jsonl";
 it_wait_for "the archive failure logged" 10 archive_failed
 it_check_eq "archive failure: no key on the message" "" "$(key_of "$UPTO")"
 
+it_stop "$W_WORKER_PID" TERM
+it_check_eq "the worker exits 0 on SIGTERM" 0 "$IT_RC"
+it_check "no sanitizer report" bash -c "! grep -q Sanitizer '$IT_TMP/worker.log'"
+
 # --- no key or token in the log
 for s in s3-secret-key-for-tests tw-secret-token; do
     it_check "log: $s never logged" bash -c "! grep -q '$s' '$IT_TMP/worker.jsonl' '$IT_TMP/worker.log' 2>/dev/null"
