@@ -103,7 +103,7 @@ static const char s_sql_conv_messages[] =
     "SELECT CASE WHEN EXISTS (SELECT 1 FROM conversations WHERE id = $1::bigint) THEN"
     " json_build_object('messages', coalesce(json_agg(m ORDER BY m.id), '[]'::json),"
     "  'next_after', CASE WHEN count(*) = $3::int THEN max(m.id) END)::text END FROM ("
-    " SELECT id, direction, author, body, media, provider_message_id, created_at, " S_DELIVERY ", " S_AGENT " AS agent"
+    " SELECT id, direction, author, body, media, transcript, provider_message_id, created_at, " S_DELIVERY ", " S_AGENT " AS agent"
     " FROM messages x"
     " WHERE conversation_id = $1::bigint AND id > $2::bigint ORDER BY id LIMIT $3::int) m";
 
