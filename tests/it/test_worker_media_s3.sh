@@ -2,7 +2,7 @@
 # The media archive: a fetched image is PUT to an S3-compatible endpoint (fake_s3.js) signed with AWS SigV4 —
 # checked there by the AWS SDK's own signer (@smithy/signature-v4), not lull's code — and the object key is
 # written on the message's media entry; an archive failure is logged and the job replies anyway; keys named
-# by env var never reach the log.
+# by env var never reach the log. This worker has no transcription model: a voice note is only announced.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/worker_env.sh"
 w_setup
@@ -37,7 +37,7 @@ curl -s -o /dev/null -X POST "$S3/_fake/reset"
 w_worker IT_S3_AK=AKIDLULLTEST IT_S3_SK=s3-secret-key-for-tests LULL_TWILIO_API_BASE="$M_API" \
     LULL_TWILIO_ACCOUNT_SID=ACmedia LULL_TWILIO_AUTH_TOKEN=tw-secret-token \
     LULL_MEDIA_S3_ENDPOINT="$S3" LULL_MEDIA_S3_BUCKET=lull-media LULL_MEDIA_S3_REGION=eu-west-3 \
-    LULL_MEDIA_S3_ACCESS_KEY_ENV=IT_S3_AK LULL_MEDIA_S3_SECRET_KEY_ENV=IT_S3_SK
+    LULL_MEDIA_S3_ACCESS_KEY_ENV=IT_S3_AK LULL_MEDIA_S3_SECRET_KEY_ENV=IT_S3_SK LULL_TRANSCRIBE_MODEL=
 
 curl -s -o /dev/null -d '{"id":"img1","mime":"image/png","body":"archive-me-png"}' "$M_API/_fake/media"
 s3_ledger() { curl -s "$S3/_fake/ledger"; }
@@ -69,6 +69,18 @@ it_check_eq "archive failure: replied" replied "$(w_done "$CONV")"
 archive_failed() { grep -q '"ev":"media.archive_failed"' "$IT_TMP/worker.jsonl"; }
 it_wait_for "the archive failure logged" 10 archive_failed
 it_check_eq "archive failure: no key on the message" "" "$(key_of "$UPTO")"
+
+# --- no transcription provider (this worker has no transcription model): the prompt says a voice note came
+curl -s -o /dev/null -X POST "$M_API/_fake/reset"
+curl -s -o /dev/null -X POST "$W_LLM/_fake/reset"
+curl -s -o /dev/null -d '{"id":"voice1","mime":"audio/ogg","body":"hello"}' "$M_API/_fake/media"
+w_conv whatsapp +15557000003 ""
+it_sql "UPDATE messages SET media = '[{\"url\":\"$M_API/twilio/voice1\",\"content_type\":\"audio/ogg\"}]' WHERE id = $UPTO" >/dev/null
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "no transcriber: replied" replied "$(w_done "$CONV")"
+it_check_match "no transcriber: the prompt says a voice note was received" "the customer sent a voice note \(not transcribed\)" \
+    "$(w_ledger | jq -c '.[0].body')"
+it_check_eq "no transcriber: nothing downloaded or transcribed" 0 "$(curl -s "$M_API/_fake/ledger" | jq length)"
 
 it_stop "$W_WORKER_PID" TERM
 it_check_eq "the worker exits 0 on SIGTERM" 0 "$IT_RC"
