@@ -217,7 +217,8 @@ static void s_download(s_task_t *t, const char *url)
     if (!t->meta && s_same_origin(url, cfg->twilio_base)) {
         snprintf(userpwd, sizeof userpwd, "%s:%s", cfg->twilio_sid, cfg->twilio_token);
         s_send(t, url, NULL, *cfg->twilio_sid ? userpwd : NULL, NULL, NULL, 0);
-    } else if (t->meta && (worker_media_same_host(url, S_META_LOOKASIDE) || s_same_origin(url, cfg->meta_base))) {
+    } else if (t->meta && ((strncasecmp(url, "https://", 8) == 0 && worker_media_same_host(url, S_META_LOOKASIDE)) ||
+                           s_same_origin(url, cfg->meta_base))) {
         s_send(t, url, cfg->meta_token, NULL, NULL, NULL, 0);
     } else if (s_allowed_host(m, url)) {
         s_send(t, url, NULL, NULL, NULL, NULL, 0);
