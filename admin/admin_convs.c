@@ -75,7 +75,7 @@ static const char s_sql_conv_show[] =
     "   'first_name', ct.first_name, 'last_name', ct.last_name, 'profile_name', ct.profile_name, 'phone', ct.phone,"
     "   'metadata', ct.metadata) FROM contacts ct WHERE ct.id = c.contact_id),"
     " 'messages', (SELECT coalesce(json_agg(m ORDER BY m.id), '[]'::json) FROM (SELECT id, direction, author, body,"
-    "   media, created_at, " S_DELIVERY ", " S_AGENT " AS agent FROM messages x WHERE conversation_id = c.id"
+    "   media, transcript, created_at, " S_DELIVERY ", " S_AGENT " AS agent FROM messages x WHERE conversation_id = c.id"
     "   ORDER BY id DESC LIMIT $2::int) m),"
     " 'analyses', (SELECT coalesce(json_agg(a ORDER BY a.id), '[]'::json) FROM (SELECT id, message_id,"
     "   upto_message_id, sentiment, sentiment_confidence, intent, priority, escalate, escalate_reason, entities,"
@@ -103,7 +103,7 @@ static const char s_sql_conv_messages[] =
     "SELECT CASE WHEN EXISTS (SELECT 1 FROM conversations WHERE id = $1::bigint) THEN"
     " json_build_object('messages', coalesce(json_agg(m ORDER BY m.id), '[]'::json),"
     "  'next_after', CASE WHEN count(*) = $3::int THEN max(m.id) END)::text END FROM ("
-    " SELECT id, direction, author, body, media, provider_message_id, created_at, " S_DELIVERY ", " S_AGENT " AS agent"
+    " SELECT id, direction, author, body, media, transcript, provider_message_id, created_at, " S_DELIVERY ", " S_AGENT " AS agent"
     " FROM messages x"
     " WHERE conversation_id = $1::bigint AND id > $2::bigint ORDER BY id LIMIT $3::int) m";
 

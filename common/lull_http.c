@@ -240,10 +240,13 @@ int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_don
         if (!h) goto fail;
         r->headers = h;
     }
-    // libcurl adds "Expect: 100-continue" to large POSTs; that costs a round trip, so drop it.
-    struct curl_slist *h = curl_slist_append(r->headers, "Expect:");
-    if (!h) goto fail;
-    r->headers = h;
+    // libcurl adds "Expect: 100-continue" to large POSTs; that costs a round trip, so drop it. Not on a SigV4
+    // request: libcurl (7.88) would sign the removed header, and the server could never match the signature.
+    if (!req->aws_sigv4) {
+        struct curl_slist *h = curl_slist_append(r->headers, "Expect:");
+        if (!h) goto fail;
+        r->headers = h;
+    }
     CURL *e = r->easy;
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
@@ -258,6 +261,7 @@ int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_don
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     if (req->userpwd) curl_easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
+    if (req->aws_sigv4) curl_easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
     if (req->public_only) {
         if (req->allow) r->allow = *req->allow;
         curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, s_open_socket);

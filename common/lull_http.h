@@ -20,7 +20,8 @@ typedef struct {
     const char *headers[LULL_HTTP_MAX_HEADERS];  // "Name: value", NULL-terminated early
     const char *body;     // may be NULL
     size_t body_len;
-    const char *userpwd;  // basic auth "user:password", or NULL
+    const char *userpwd;  // basic auth "user:password", or NULL (with aws_sigv4: "access key:secret key")
+    const char *aws_sigv4;  // CURLOPT_AWS_SIGV4 provider string ("aws:amz:REGION:s3"), or NULL
     int64_t timeout_ms;   // whole request; 0 = the client default
     // A URL someone outside the operators chose (a tenant's callback): connect only to public addresses or to
     // allow's ranges, checked on each address actually connected to (DNS rebinding does not help).

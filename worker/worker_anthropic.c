@@ -104,8 +104,9 @@ static char *s_build(const worker_conv_t *conv)
     for (size_t i = 0; i < conv->nitems; i++) {
         const worker_item_t *it = &conv->items[i];
         // The conversation must start with the user; same-role items merge into one turn.
-        if (cJSON_GetArraySize(msgs) == 0 && it->kind != WORKER_ITEM_USER) continue;
-        const char *role = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "assistant";
+        bool user = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_IMAGE;
+        if (cJSON_GetArraySize(msgs) == 0 && !user) continue;
+        const char *role = user || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "assistant";
         cJSON *content = worker_llm_turn(msgs, role, "content"), *block = cJSON_CreateObject();
         if (!content || !block) {
             cJSON_Delete(block);
@@ -115,6 +116,14 @@ static char *s_build(const worker_conv_t *conv)
         if (it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_ASSISTANT) {
             cJSON_AddStringToObject(block, "type", "text");
             cJSON_AddStringToObject(block, "text", it->text && *it->text ? it->text : "(empty)");
+        } else if (it->kind == WORKER_ITEM_IMAGE) {
+            cJSON *src = cJSON_AddObjectToObject(block, "source");
+            cJSON_AddStringToObject(block, "type", "image");
+            if (!src) goto cleanup;
+            cJSON_AddStringToObject(src, "type", "base64");
+            cJSON_AddStringToObject(src, "media_type", it->name ? it->name : "");
+            cJSON_AddStringToObject(src, "data", it->text ? it->text : "");
+            worker_llm_move_last(block, "source");
         } else if (it->kind == WORKER_ITEM_TOOL_CALL) {
             cJSON *input = it->args ? cJSON_Parse(it->args) : NULL;
             if (!cJSON_IsObject(input)) {

@@ -31,6 +31,17 @@ typedef struct {
     int64_t block_limit_ms;     // contact limit after a blocked message, milliseconds; 0 = none
     bool analysis;              // run the structured analysis call
     int64_t prices_refresh_ms;  // how often llm_prices is read again, milliseconds; 0 = at start only
+    // media of the burst (worker_media)
+    int64_t media_max_bytes;    // bytes of one media file at most (the transfer is aborted past it)
+    int64_t media_timeout_ms;   // one media request, milliseconds
+    int64_t media_max_per_job;  // media files fetched for one job at most; 0 = none fetched
+    lull_cfg_list_t media_hosts;  // hosts media may be fetched from without credentials (CDNs, redirects)
+    char *twilio_base, *twilio_sid, *twilio_token;     // Twilio media: basic auth on the API host only
+    char *meta_base, *meta_version, *meta_token;       // Meta media: GET /{version}/{media-id} with the bearer token
+    char *transcribe_base, *transcribe_key, *transcribe_model;  // "" base/key = the OpenAI ones
+    char *s3_endpoint, *s3_bucket, *s3_region;  // media archive (worker_s3); "" endpoint = off
+    char *s3_access_env, *s3_secret_env;        // names of the env vars holding the keys
+    char *s3_access, *s3_secret;                // the keys themselves (when no env var is named)
 } worker_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -114,8 +114,9 @@ static char *s_build(const worker_conv_t *conv)
     }
     for (size_t i = 0; i < conv->nitems; i++) {
         const worker_item_t *it = &conv->items[i];
-        if (cJSON_GetArraySize(contents) == 0 && it->kind != WORKER_ITEM_USER) continue;
-        const char *role = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "model";
+        bool user = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_IMAGE;
+        if (cJSON_GetArraySize(contents) == 0 && !user) continue;
+        const char *role = user || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "model";
         cJSON *parts = worker_llm_turn(contents, role, "parts"), *part = cJSON_CreateObject();
         if (!parts || !part) {
             cJSON_Delete(part);
@@ -124,6 +125,11 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddItemToArray(parts, part);
         if (it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_ASSISTANT) {
             cJSON_AddStringToObject(part, "text", it->text ? it->text : "");
+        } else if (it->kind == WORKER_ITEM_IMAGE) {
+            cJSON *inl = cJSON_AddObjectToObject(part, "inline_data");
+            if (!inl) goto cleanup;
+            cJSON_AddStringToObject(inl, "mime_type", it->name ? it->name : "");
+            cJSON_AddStringToObject(inl, "data", it->text ? it->text : "");
         } else {
             const char *json = it->kind == WORKER_ITEM_TOOL_CALL ? it->args : it->text;
             cJSON *obj = json ? cJSON_Parse(json) : NULL, *fc = cJSON_CreateObject();

@@ -13,6 +13,7 @@
 #include "worker_commit.h"
 #include "worker_decide.h"
 #include "worker_load.h"
+#include "worker_media.h"
 #include "worker_price.h"
 #include "worker_prompt.h"
 #include "worker_sink.h"
@@ -66,6 +67,8 @@ typedef struct s_job {
     int max_attempts;
     worker_usage_t usage[WORKER_NPROVIDERS];
     worker_chain_call_t reply, analysis;
+    worker_load_t load;          // while the media are fetched (owned)
+    worker_media_job_t *mj;      // the job's media: notes, transcripts, images (owned)
     struct s_job *lnext;        // load queue
     struct s_job *prev, *next;  // jobs running
 } s_job_t;
@@ -77,6 +80,7 @@ struct worker_jobs {
     worker_done_fn *done;
     void *done_arg;
     worker_chain_t *chain;
+    worker_media_t *media;
     worker_sink_t *commit;
     worker_prices_t *prices;
     bool has_key[WORKER_NPROVIDERS];
@@ -111,6 +115,8 @@ static void s_job_free(s_job_t *job)
     lull_gauge_set(o->m_running, (double)o->njobs);
     worker_chain_call_clear(&job->reply);
     worker_chain_call_clear(&job->analysis);
+    worker_media_job_cancel(&job->mj);
+    worker_load_clear(&job->load);
     free(job->channel);
     free(job->recipient);
     free(job->sender_address);
@@ -359,7 +365,8 @@ static int s_prepare_calls(s_job_t *job, const worker_load_t *l, const char *bur
         char clipped[WORKER_MAX_BODY_TEXT + 1];
         snprintf(clipped, sizeof clipped, "%s", l->history[i].body);
         if (worker_conv_add(&job->reply.conv, l->history[i].inbound ? WORKER_ITEM_USER : WORKER_ITEM_ASSISTANT,
-                            clipped, NULL, NULL, NULL) != 0)
+                            clipped, NULL, NULL, NULL) != 0 ||
+            worker_media_add_images(job->mj, l->history[i].id, &job->reply.conv) != 0)
             return -1;
     }
     // The analysis: off on the worker or for the tenant (a dry run that asks only for it still gets it).
@@ -413,15 +420,16 @@ static int s_prepare_calls(s_job_t *job, const worker_load_t *l, const char *bur
     return 0;
 }
 
+static void s_job_go(s_job_t *job);
+static void s_media_done(worker_media_job_t *mj, void *arg);
+
 // Runs a loaded job up to the start of its LLM calls, or to its outcome. The load is cleared here.
 static void s_job_run(s_job_t *job, worker_load_t *l, worker_load_rc_t rc)
 {
     worker_jobs_t *o = job->owner;
     // On the stack, not the heap: no large heap blocks per job, and no allocation failure to handle here.
-    char burst[WORKER_MAX_BURST_TEXT], transcript[WORKER_MAX_BURST_TEXT];
     lull_outcome_t outcome;
     const char *detail;
-    worker_plan_t plan;
     if (rc != WORKER_LOAD_OK) {
         if (rc == WORKER_LOAD_DB_ERROR) lull_counter_add(o->m_db_errors, 1);
         if (rc == WORKER_LOAD_INVALID)
@@ -439,6 +447,41 @@ static void s_job_run(s_job_t *job, worker_load_t *l, worker_load_rc_t rc)
             LOG_WARN("job.invalid", "conversation of another tenant", "conv", LI(job->info.conv_id), "tenant",
                      LI(job->ref.tenant_id));
         s_stop(job, outcome, 0, detail);
+        goto cleanup;
+    }
+    // The media first (the filters, the burst and the analysis read the notes and transcripts): the load is
+    // the job's until its calls are prepared.
+    job->load = *l;
+    memset(l, 0, sizeof *l);
+    job->mj = worker_media_start(o->media, &job->load, job->info.conv_id, s_media_done, job);
+    if (!job->mj) {
+        s_stop(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory");
+        return;
+    }
+    if (!worker_media_pending(job->mj)) s_job_go(job);
+    return;
+cleanup:
+    worker_load_clear(l);
+}
+
+// The job's media have been read: notes into the history, then the filters, the plan and the calls.
+static void s_media_done(worker_media_job_t *mj, void *arg)
+{
+    (void)mj;
+    s_job_go(arg);
+}
+
+// Runs a job whose media have been read up to the start of its LLM calls, or to its outcome.
+static void s_job_go(s_job_t *job)
+{
+    worker_jobs_t *o = job->owner;
+    // On the stack, not the heap: no large heap blocks per job, and no allocation failure to handle here.
+    char burst[WORKER_MAX_BURST_TEXT], transcript[WORKER_MAX_BURST_TEXT];
+    worker_plan_t plan;
+    worker_load_t lv = job->load, *l = &lv;  // the load is cleared here (the job may end inside)
+    memset(&job->load, 0, sizeof job->load);
+    if (worker_media_apply(job->mj, l) != 0) {
+        s_stop(job, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory");
         goto cleanup;
     }
     if (s_keep(job, l) != 0) {
@@ -564,9 +607,10 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
     self->done_arg = arg;
     self->tick = self->price_timer = -1;
     self->chain = worker_chain_new(cfg, loop, db, metrics);
+    self->media = worker_media_new(cfg, loop, db);
     self->commit = worker_commit_new(db, metrics, s_report, self);
     self->prices = worker_prices_new();
-    if (!self->chain || !self->commit || !self->prices) goto fail;
+    if (!self->chain || !self->media || !self->commit || !self->prices) goto fail;
     self->tick = lull_loop_add_timer(loop, TICK_MS, TICK_MS, s_tick, self);
     if (self->tick < 0) goto fail;
     if (cfg->prices_refresh_ms > 0) {
@@ -619,6 +663,7 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
     if (self->price_timer >= 0) lull_loop_cancel_timer(self->loop, self->price_timer);
     if (self->commit) self->commit->destroy(&self->commit);
     worker_chain_destroy(&self->chain);
+    worker_media_destroy(&self->media);  // after the jobs: their media fetches were detached
     worker_prices_destroy(&self->prices);
     free(self);
     *self_p = NULL;

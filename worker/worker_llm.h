@@ -10,8 +10,8 @@
 #include "lull_tenant_limits.h"
 
 // Items in one neutral conversation: the longest history a tenant may ask for, plus every tool round's
-// calls and results (LULL_WORKER_TOOL_ROUNDS is at most 10).
-#define WORKER_LLM_MAX_ITEMS (LULL_TENANT_HISTORY_LEN_MAX + 10 * 2 * WORKER_LLM_MAX_CALLS)
+// calls and results (LULL_WORKER_TOOL_ROUNDS is at most 10), and the images of a job (LULL_MEDIA_MAX_PER_JOB ≤ 16).
+#define WORKER_LLM_MAX_ITEMS (LULL_TENANT_HISTORY_LEN_MAX + 10 * 2 * WORKER_LLM_MAX_CALLS + 16)
 #define WORKER_LLM_MAX_CALLS 8        // tool calls parsed from one answer
 #define WORKER_LLM_MAX_TEXT (64 * 1024)  // bytes of answer text kept
 #define WORKER_LLM_MAX_HEADERS 4
@@ -20,7 +20,8 @@ typedef enum {
     WORKER_ITEM_USER = 1,    // text from the customer
     WORKER_ITEM_ASSISTANT,   // text from the bot (history)
     WORKER_ITEM_TOOL_CALL,   // the model asked for a tool (id, name, args JSON)
-    WORKER_ITEM_TOOL_RESULT  // the tool's answer (id, name, text = result JSON)
+    WORKER_ITEM_TOOL_RESULT, // the tool's answer (id, name, text = result JSON)
+    WORKER_ITEM_IMAGE        // an image from the customer (name = MIME type, text = base64 data)
 } worker_item_kind_t;
 
 typedef struct {

@@ -50,7 +50,7 @@ const lull_db_stmt_t WORKER_LOAD_ROW = {
 // it did not see. history_len is bounded by the tenant limits (a CHECK); the same bounds cap the burst.
 const lull_db_stmt_t WORKER_LOAD_HISTORY = {
     "lull_w_history",
-    "SELECT id, direction, body FROM (SELECT id, direction, body FROM messages"
+    "SELECT id, direction, body, media::text, transcript FROM (SELECT id, direction, body, media, transcript FROM messages"
     " WHERE conversation_id = $1 AND id <= $2 ORDER BY id DESC LIMIT (SELECT least(greatest(t.history_len, "
     S_STR(LULL_TENANT_HISTORY_LEN_MIN) ", (SELECT count(*) FROM messages u WHERE u.conversation_id = $1"
     " AND u.id > c.answered_upto AND u.id <= $2)), " S_STR(LULL_TENANT_HISTORY_LEN_MAX) ")"
@@ -143,6 +143,8 @@ worker_load_rc_t worker_load_read(worker_load_t *out, PGresult *row, PGresult *h
         h->id = lull_db_int(history, i, 0, &okv);
         const char *dir = lull_db_text(history, i, 1);
         h->body = lull_db_text(history, i, 2);
+        h->media = PQnfields(history) > 4 ? lull_db_text(history, i, 3) : NULL;
+        h->transcript = PQnfields(history) > 4 ? lull_db_text(history, i, 4) : NULL;
         if (!okv || !dir || !h->body) continue;  // an unusable row is left out
         h->inbound = strcmp(dir, "in") == 0;
         out->nhistory++;

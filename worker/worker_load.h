@@ -14,7 +14,9 @@
 typedef struct {
     int64_t id;        // messages.id
     bool inbound;      // direction 'in' (from the customer)
-    const char *body;  // borrowed from the load
+    const char *body;  // borrowed from the load (or from the job's media, which may rewrite it)
+    const char *media;       // messages.media JSON array text, or NULL; borrowed from the load
+    const char *transcript;  // messages.transcript, or NULL; borrowed from the load
 } worker_hist_t;
 
 // How a tenant's bursts are answered (tenants.llm_mode).

@@ -56,6 +56,32 @@ static cJSON *s_text_msg(const char *role, const char *text)
     return m;
 }
 
+// A user message of one image: an image_url content part with a data URL.
+static cJSON *s_image_msg(const char *mime, const char *b64)
+{
+    size_t n = strlen(mime ? mime : "") + strlen(b64 ? b64 : "") + 16;
+    char *url = malloc(n);
+    cJSON *m = cJSON_CreateObject(), *content = cJSON_CreateArray(), *part = cJSON_CreateObject(),
+          *iu = cJSON_CreateObject();
+    if (!url || !m || !content || !part || !iu) {
+        free(url);
+        cJSON_Delete(m);
+        cJSON_Delete(content);
+        cJSON_Delete(part);
+        cJSON_Delete(iu);
+        return NULL;
+    }
+    snprintf(url, n, "data:%s;base64,%s", mime ? mime : "", b64 ? b64 : "");
+    cJSON_AddStringToObject(iu, "url", url);
+    free(url);
+    cJSON_AddStringToObject(part, "type", "image_url");
+    cJSON_AddItemToObject(part, "image_url", iu);
+    cJSON_AddItemToArray(content, part);
+    cJSON_AddStringToObject(m, "role", "user");
+    cJSON_AddItemToObject(m, "content", content);
+    return m;
+}
+
 static char *s_build(const worker_conv_t *conv)
 {
     char *out = NULL;
@@ -74,6 +100,11 @@ static char *s_build(const worker_conv_t *conv)
     for (size_t i = 0; i < conv->nitems; i++) {
         const worker_item_t *it = &conv->items[i];
         if (it->kind == WORKER_ITEM_USER) cJSON_AddItemToArray(msgs, s_text_msg("user", it->text));
+        else if (it->kind == WORKER_ITEM_IMAGE) {
+            cJSON *m = s_image_msg(it->name, it->text);
+            if (!m) goto cleanup;
+            cJSON_AddItemToArray(msgs, m);
+        }
         else if (it->kind == WORKER_ITEM_ASSISTANT) cJSON_AddItemToArray(msgs, s_text_msg("assistant", it->text));
         else if (it->kind == WORKER_ITEM_TOOL_CALL) {
             // Consecutive calls form one assistant message.

@@ -62,8 +62,12 @@ adm GET /api/v1/conversations/999999
 it_check_eq "unknown conversation → 404" 404 "$ADM_CODE"
 adm GET /api/v1/conversations/abc
 it_check_eq "bad id → 400" 400 "$ADM_CODE"
+it_sql "UPDATE messages SET transcript = 'a voice note, transcribed' WHERE id = $m1" >/dev/null
 adm GET "/api/v1/conversations/$c1/messages"
 it_check_eq "messages 200" "$m1" "$(jqr '.messages[0].id')"
+it_check_eq "messages: a voice note's transcript" "a voice note, transcribed" "$(jqr '.messages[0].transcript')"
+adm GET "/api/v1/conversations/$c1"
+it_check_eq "show: the transcript too" "a voice note, transcribed" "$(jqr '.messages[0].transcript')"
 adm GET /api/v1/conversations/999999/messages
 it_check_eq "messages of unknown → 404" 404 "$ADM_CODE"
 

@@ -290,7 +290,7 @@ LULL_TEST(history_budget)
     char big[401];
     memset(big, 'x', 400);
     big[400] = '\0';  // 400 bytes: 104 tokens estimated (with the framing)
-    worker_hist_t h[6] = {{1, true, big}, {2, false, big}, {3, true, big}, {4, false, big}, {5, true, big}, {6, true, big}};
+    worker_hist_t h[6] = {{1, true, big, NULL, NULL}, {2, false, big, NULL, NULL}, {3, true, big, NULL, NULL}, {4, false, big, NULL, NULL}, {5, true, big, NULL, NULL}, {6, true, big, NULL, NULL}};
     LULL_CHECK_EQ_INT(worker_tokens_estimate(big), 104);
     // answered up to 4: messages 5 and 6 are the burst; a budget of 300 tokens fits no older message (208 + 104 > 300)
     LULL_CHECK_EQ_INT((long)worker_history_first(h, 6, 4, 300), 4);

@@ -25,10 +25,10 @@ static worker_load_t s_load(void)
     l.blocked_patterns = "{\"credit card\"}";
     l.escalation_keywords = "{lawyer,\"speak to a human\"}";
     l.extraction_fields = "[]";
-    s_hist[0] = (worker_hist_t){9, true, "hi"};
-    s_hist[1] = (worker_hist_t){10, false, "Hello! How can I help?"};
-    s_hist[2] = (worker_hist_t){11, true, "my order"};
-    s_hist[3] = (worker_hist_t){12, true, "has not arrived"};
+    s_hist[0] = (worker_hist_t){9, true, "hi", NULL, NULL};
+    s_hist[1] = (worker_hist_t){10, false, "Hello! How can I help?", NULL, NULL};
+    s_hist[2] = (worker_hist_t){11, true, "my order", NULL, NULL};
+    s_hist[3] = (worker_hist_t){12, true, "has not arrived", NULL, NULL};
     l.history = s_hist;
     l.nhistory = 4;
     return l;
