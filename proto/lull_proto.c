@@ -420,3 +420,8 @@ int lull_proto_shard(int64_t conversation_id, int nshards)
     x ^= x >> 31;
     return (int)(x % (uint64_t)nshards);
 }
+
+int lull_proto_partition(int64_t conversation_id, int npartitions)
+{
+    return npartitions <= 1 || conversation_id < 0 ? 0 : (int)(conversation_id % npartitions);
+}

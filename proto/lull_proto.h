@@ -139,4 +139,8 @@ int lull_proto_send(void *sock, const lull_msg_t *msg, int flags);
 // Ingress, the admin API and every tool must use this one function so they agree.
 int lull_proto_shard(int64_t conversation_id, int nshards);
 
+// The scheduler partition of a conversation: id % npartitions (npartitions >= 1; a negative id maps to 0). It never
+// changes, whatever the number of schedulers; the owner of the partition (table sched_partitions) wakes it.
+int lull_proto_partition(int64_t conversation_id, int npartitions);
+
 #endif
