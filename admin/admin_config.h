@@ -13,7 +13,8 @@ typedef struct {
     int64_t max_body_bytes;    // larger bodies get 413
     int64_t http_timeout_s;    // idle connection timeout, seconds
     int64_t max_connections;   // concurrent connections in total
-    lull_cfg_list_t scheduler_controls;  // scheduler control endpoints, shard order (windows routes; 1..64)
+    lull_cfg_list_t scheduler_controls;  // scheduler control endpoints, shard order (windows routes; 0..64; 0 = discover)
+    int64_t sched_map_refresh_ms;        // scheduler map reload period when discovering, milliseconds
     lull_cfg_list_t senders;   // sender PULL endpoints (OUTBOX wake-ups of human replies; 0..64)
     int64_t ctl_timeout_ms;    // scheduler control answer timeout, milliseconds
     int64_t try_timeout_ms;    // dry run (test endpoints) answer timeout, milliseconds
