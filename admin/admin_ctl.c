@@ -5,6 +5,7 @@
 #include "lull_clock.h"
 #include "lull_log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,8 +145,14 @@ int admin_ctl_call(admin_ctx_t *ctx, int shard, lull_ctl_op_t op, int64_t conv, 
     m.u.ctl_req.body = (char *)reqbody;
     if (shard < 0 || shard >= ctx->nctl || !ctx->ctl[shard]) return -1;
     void *sock = zsock_resolve(ctx->ctl[shard]);
-    if (lull_proto_send(sock, &m, ZMQ_DONTWAIT) != 0) return -1;
     int64_t deadline = lull_clock_mono_ms() + timeout_ms;
+    // a socket the map just made may still be connecting (ZMQ_IMMEDIATE queues nothing until then): wait for it
+    // within the same timeout
+    zmq_pollitem_t out = {.socket = sock, .events = ZMQ_POLLOUT};
+    while (lull_proto_send(sock, &m, ZMQ_DONTWAIT) != 0) {
+        int64_t left = deadline - lull_clock_mono_ms();
+        if (errno != EAGAIN || left <= 0 || zmq_poll(&out, 1, (long)(left < 50 ? left : 50)) < 0) return -1;
+    }
     for (;;) {
         int64_t left = deadline - lull_clock_mono_ms();
         if (left <= 0) return -1;
