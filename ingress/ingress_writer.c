@@ -3,6 +3,7 @@
 // while a lone request is committed at once. A batch the database refuses is retried row by row so one bad row
 // only fails itself.
 #include "ingress_writer.h"
+#include "ingress_wake.h"
 #include "lull_clock.h"
 #include "lull_config.h"
 #include "lull_db.h"
@@ -19,28 +20,13 @@
 #include <time.h>
 #include <zmq.h>
 
-#define S_MAX_SHARDS 64
-
-// A PUSH socket to one discovered scheduler's inbound endpoint.
-typedef struct {
-    char endpoint[LULL_SCHEDMAP_ENDPOINT_MAX + 1];
-    void *sock;
-} s_push_t;
-
 // One writer thread: its own database connection and its own INBOUND push sockets.
 typedef struct {
     struct ingress_writer *w;
     pthread_t thread;
     bool started;
     lull_db_t *db;
-    void *push[S_MAX_SHARDS];
-    int nshards;
-    // discovery (cfg.schedmap): the snapshot in use, a PUSH per distinct inbound endpoint, and per node of the
-    // snapshot the index of its PUSH (-1: none could be opened)
-    lull_schedmap_snap_t *snap;
-    s_push_t *dpush;
-    int ndpush;
-    int *node_push;
+    ingress_wake_t *wake;  // the thread's INBOUND push sockets (NULL: a reader pool, or out of memory)
 } s_conn_t;
 
 struct ingress_writer {
@@ -83,137 +69,16 @@ const char *ingress_outcome_name(ingress_outcome_t o)
 // ---------------------------------------------------------------------------------------------------------
 // INBOUND pushes (writer thread only)
 
-static void *s_open_push(ingress_writer_t *self, const char *endpoint)
-{
-    void *s = zmq_socket(self->zctx, ZMQ_PUSH);
-    int hwm = self->cfg.inbound_hwm, linger = 0;
-    if (!s) return NULL;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(s, endpoint) != 0) {
-        LOG_ERROR("inbound.connect_failed", "cannot connect the INBOUND push socket", "endpoint", LS(endpoint), "error",
-                  LS(zmq_strerror(errno)));
-        zmq_close(s);
-        return NULL;
-    }
-    return s;
-}
-
-static void s_open_pushes(s_conn_t *c)
-{
-    ingress_writer_t *self = c->w;
-    const lull_cfg_list_t *eps = self->cfg.schedulers;
-    if (!self->zctx) return;
-    if (self->cfg.schedmap) {
-        LOG_INFO("inbound.discover", "INBOUND wake-ups go to the owner of each conversation's partition (scheduler map)");
-        return;
-    }
-    for (size_t i = 0; eps && i < eps->n && c->nshards < S_MAX_SHARDS; i++) {
-        void *s = s_open_push(self, eps->items[i]);
-        if (s) c->push[c->nshards++] = s;
-    }
-    LOG_INFO("inbound.shards", "INBOUND wake-ups go to the scheduler shards", "shards", LI(c->nshards));
-}
-
-static void s_close_pushes(s_conn_t *c)
-{
-    for (int i = 0; i < c->nshards; i++) zmq_close(c->push[i]);
-    c->nshards = 0;
-    for (int i = 0; i < c->ndpush; i++) zmq_close(c->dpush[i].sock);
-    free(c->dpush);
-    free(c->node_push);
-    c->dpush = NULL;
-    c->node_push = NULL;
-    c->ndpush = 0;
-    lull_schedmap_snap_release(&c->snap);
-}
-
-// Discovery: when the scheduler map changed, keeps the PUSH of every inbound endpoint still listed, closes the
-// others and opens the new ones. On failure (memory) the previous snapshot and sockets stay in use.
-static void s_sync_map(s_conn_t *c)
-{
-    ingress_writer_t *self = c->w;
-    uint64_t v = lull_schedmap_version(self->cfg.schedmap);
-    if (!self->zctx || v == 0 || (c->snap && c->snap->version == v)) return;
-    lull_schedmap_snap_t *snap = lull_schedmap_get(self->cfg.schedmap);
-    int n = snap ? snap->nnodes : 0;
-    s_push_t *np = calloc((size_t)n + 1, sizeof *np);
-    int *node_push = calloc((size_t)n + 1, sizeof *node_push);
-    if (!snap || !np || !node_push) {
-        free(np);
-        free(node_push);
-        lull_schedmap_snap_release(&snap);
-        return;
-    }
-    int nn = 0;
-    for (int i = 0; i < n; i++) {
-        const char *ep = snap->nodes[i].inbound;
-        int k = 0;
-        while (k < nn && strcmp(np[k].endpoint, ep) != 0) k++;
-        if (k == nn) {  // a new distinct endpoint: reuse the open socket, else connect one
-            snprintf(np[nn].endpoint, sizeof np[nn].endpoint, "%s", ep);
-            for (int j = 0; j < c->ndpush && !np[nn].sock; j++)
-                if (c->dpush[j].sock && strcmp(c->dpush[j].endpoint, ep) == 0) {
-                    np[nn].sock = c->dpush[j].sock;
-                    c->dpush[j].sock = NULL;
-                }
-            if (!np[nn].sock) np[nn].sock = s_open_push(self, ep);
-            nn++;
-        }
-        node_push[i] = np[k].sock ? k : -1;
-    }
-    int closed = 0;
-    for (int j = 0; j < c->ndpush; j++)
-        if (c->dpush[j].sock) {
-            zmq_close(c->dpush[j].sock);
-            closed++;
-        }
-    free(c->dpush);
-    free(c->node_push);
-    lull_schedmap_snap_release(&c->snap);
-    c->dpush = np;
-    c->ndpush = nn;
-    c->node_push = node_push;
-    c->snap = snap;
-    LOG_INFO("inbound.map", "INBOUND wake-ups follow the scheduler map", "version", LI(snap->version), "nodes",
-             LI(snap->nnodes), "endpoints", LI(nn), "closed", LI(closed), "owned", LI(snap->owned));
-}
-
-// The PUSH for conversation conv: its shard's (fixed list) or its partition owner's (discovery); NULL when none.
-static void *s_push_for(s_conn_t *c, int64_t conv)
-{
-    ingress_writer_t *self = c->w;
-    if (!self->cfg.schedmap) return c->nshards ? c->push[lull_proto_shard(conv, c->nshards)] : NULL;
-    s_sync_map(c);
-    const lull_schednode_t *owner = lull_schedmap_snap_owner(c->snap, conv);
-    int k = owner ? c->node_push[owner - c->snap->nodes] : -1;
-    if (k < 0) {  // no live owner (none yet, or a hand-over): the new owner's recovery finds the message
-        lull_counter_add(self->unowned, 1);
-        LOG_DEBUG("inbound.unowned", "INBOUND dropped: no scheduler owns the conversation's partition right now", "conv",
-                  LI(conv));
-        return NULL;
-    }
-    return c->dpush[k].sock;
-}
-
 static void s_push_inbound(s_conn_t *c, const ingress_item_t *it)
 {
-    ingress_writer_t *self = c->w;
-    void *push = s_push_for(c, it->conversation_id);
-    if (!push) return;
+    if (!c->wake) return;
     lull_msg_t m = {.type = LULL_MSG_INBOUND};
     m.u.inbound.conversation_id = it->conversation_id;
     m.u.inbound.message_id = it->message_id;
     m.u.inbound.tenant_id = it->tenant_id;
     m.u.inbound.received_ms = it->received_ms;
     snprintf(m.u.inbound.channel, sizeof m.u.inbound.channel, "%s", it->channel ? it->channel : "");
-    if (lull_proto_send(push, &m, ZMQ_DONTWAIT) == 0) {
-        lull_counter_add(self->pushed, 1);
-    } else {
-        lull_counter_add(self->dropped, 1);
-        LOG_DEBUG("inbound.dropped", "INBOUND not queued (scheduler slow or absent; its sweep recovers)", "conv",
-                  LI(it->conversation_id));
-    }
+    ingress_wake_inbound(c->wake, &m);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -649,7 +514,12 @@ static void *s_run(void *arg)
     ingress_writer_t *self = c->w;
     c->db = lull_db_new(self->database_url);
     if (c->db) lull_db_set_backoff(c->db, 50, 1000);
-    s_open_pushes(c);
+    if (self->zctx) {
+        ingress_wake_cfg_t wc = {.zctx = self->zctx, .schedulers = self->cfg.schedulers, .map = self->cfg.schedmap,
+                                 .hwm = self->cfg.inbound_hwm, .pushed = self->pushed, .dropped = self->dropped,
+                                 .unowned = self->unowned};
+        c->wake = ingress_wake_new(&wc);
+    }
     ingress_item_t **batch = calloc((size_t)self->cfg.batch_max, sizeof *batch);
     for (;;) {
         pthread_mutex_lock(&self->lock);
@@ -683,7 +553,7 @@ static void *s_run(void *arg)
         if (batch) s_process(c, batch, n);
     }
     free(batch);
-    s_close_pushes(c);
+    ingress_wake_destroy(&c->wake);
     lull_db_destroy(&c->db);
     return NULL;
 }
