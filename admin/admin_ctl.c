@@ -146,11 +146,13 @@ int admin_ctl_call(admin_ctx_t *ctx, int shard, lull_ctl_op_t op, int64_t conv, 
     if (shard < 0 || shard >= ctx->nctl || !ctx->ctl[shard]) return -1;
     void *sock = zsock_resolve(ctx->ctl[shard]);
     int64_t deadline = lull_clock_mono_ms() + timeout_ms;
-    // a socket the map just made may still be connecting (ZMQ_IMMEDIATE queues nothing until then): wait for it
-    // within the same timeout
+    // discovery: a socket the map just made may still be connecting (ZMQ_IMMEDIATE queues nothing until then), so
+    // wait for it, at most LULL_ADMIN_CTL_TIMEOUT_MS; the fixed list's sockets connected at start (absent: -1 now)
+    int64_t connect_by = lull_clock_mono_ms() + (ctx->map ? ctx->ctl_timeout_ms : 0);
+    if (connect_by > deadline) connect_by = deadline;
     zmq_pollitem_t out = {.socket = sock, .events = ZMQ_POLLOUT};
     while (lull_proto_send(sock, &m, ZMQ_DONTWAIT) != 0) {
-        int64_t left = deadline - lull_clock_mono_ms();
+        int64_t left = connect_by - lull_clock_mono_ms();
         if (errno != EAGAIN || left <= 0 || zmq_poll(&out, 1, (long)(left < 50 ? left : 50)) < 0) return -1;
     }
     for (;;) {
