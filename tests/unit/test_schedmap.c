@@ -34,7 +34,7 @@ LULL_TEST(endpoints)
     LULL_CHECK(lull_schedmap_endpoint_ok(longest));
     memset(longest, 'a', sizeof longest);
     memcpy(longest, "tcp://", 6);
-    snprintf(longest + LULL_SCHEDMAP_ENDPOINT_MAX - 4, 7, ":5550");  // 256 bytes: refused
+    snprintf(longest + LULL_SCHEDMAP_ENDPOINT_MAX - 4, 6, ":5550");  // 256 bytes: refused
     LULL_CHECK(!lull_schedmap_endpoint_ok(longest));
     char ipc[200] = "ipc://";
     memset(ipc + 6, 'p', 108);
