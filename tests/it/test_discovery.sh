@@ -34,12 +34,13 @@ metric() { curl -s --max-time 2 "$1/metrics" | awk -v m="$2" '$1 == m {print $2}
 # --- 1. ingress -----------------------------------------------------------------------------------------------
 it_start sink_a sh -c "exec '$LULL_FAKES/zmq_sink' '$A_IN' --bind >'$IT_TMP/a.in'"
 it_start sink_b sh -c "exec '$LULL_FAKES/zmq_sink' '$B_IN' --bind >'$IT_TMP/b.in'"
-ING=() ING_OPS=()
+ING=() ING_OPS=() ING_PID=()
 for i in 1 2; do  # 1: refresh far away (only NOTIFY moves it); 2: a short refresh
     port=$(it_free_port) ops=$(it_free_port)
     it_start "ingress$i" env LULL_HTTP_PORT="$port" LULL_OPS_PORT="$ops" LULL_SCHEDULERS= LULL_DEV_ALLOW_UNSIGNED=1 \
         LULL_WEBHOOK_UNSIGNED_RATE=0 LULL_SCHED_MAP_REFRESH_MS=$([ $i = 1 ] && echo 3600000 || echo 100) \
         LULL_LOG_FILE="$IT_TMP/ingress$i.jsonl" "$LULL_BIN/lull-ingress"
+    ING_PID[$i]=$IT_LAST_PID
     it_wait_up "ingress$i" "$IT_LAST_PID" 10 it_http_ok "http://127.0.0.1:$port/health"
     ING[$i]="http://127.0.0.1:$port" ING_OPS[$i]="http://127.0.0.1:$ops"
 done
@@ -109,6 +110,7 @@ done
 it_start worker env LULL_WORKER_SCHEDULERS= LULL_SENDERS= LULL_OPS_PORT="$(it_free_port)" LULL_HEARTBEAT_MS=100 \
     LULL_SCHED_MAP_REFRESH_MS=100 LULL_WORKER_CONCURRENCY=8 LULL_LOG_FILE="$IT_TMP/worker.jsonl" \
     OPENAI_API_KEY=sk-test OPENAI_BASE_URL=http://127.0.0.1:9/v1 "$LULL_BIN/lull-worker"
+WORKER_PID=$IT_LAST_PID
 it_wait_for "the worker connects to a with half the credit" 10 sh -c "grep -q '\"type\":\"ready\",\"credit\":4,' '$IT_TMP/sched.a'"
 it_wait_for "the worker connects to b with half the credit" 10 sh -c "grep -q '\"type\":\"ready\",\"credit\":4,' '$IT_TMP/sched.b'"
 it_check_eq "the bad node is not connected to" 0 "$(grep -c '"endpoint":"nope"' "$IT_TMP/worker.jsonl")"
@@ -130,6 +132,7 @@ TOKEN=discovery-admin-token
 it_start admin env LULL_ADMIN_PORT="$aport" LULL_OPS_PORT="$(it_free_port)" LULL_SCHEDULER_CONTROLS= LULL_SENDERS= \
     LULL_ADMIN_TOKEN="$TOKEN" LULL_SCHED_MAP_REFRESH_MS=100 LULL_ADMIN_CTL_TIMEOUT_MS=2000 \
     LULL_LOG_FILE="$IT_TMP/admin.jsonl" "$LULL_BIN/lull-admin"
+ADMIN_PID=$IT_LAST_PID
 it_wait_up admin "$IT_LAST_PID" 10 it_http_ok "http://127.0.0.1:$aport/health"
 it_wait_for "the fakes listen" 5 sh -c "grep -q listening '$IT_TMP/ctl_a.log' && grep -q listening '$IT_TMP/ctl_b.log'"
 it_wait_for "lull-admin read the map" 10 grep -q schedmap.changed "$IT_TMP/admin.jsonl"
@@ -159,4 +162,10 @@ adm POST /api/v1/windows/7/cancel
 it_check_eq "503 no_owner with the reason" "503|no_owner|no scheduler owns this conversation right now, retry" \
     "$CODE|$(jq -r .error.code <<<"$BODY")|$(jq -r .error.message <<<"$BODY")"
 it_check_eq "b was never asked about 7" 0 "$(jq -r 'select(.conversation_id==7 and .op=="cancel")' "$IT_TMP/ctl_b.log" | grep -c . || true)"
+
+# every process that read the map stops cleanly (its map thread and sockets closed; sanitizer builds: no leak)
+for name in ingress1:${ING_PID[1]} ingress2:${ING_PID[2]} worker:$WORKER_PID admin:$ADMIN_PID; do
+    it_stop "${name#*:}" TERM
+    it_check_eq "${name%%:*} exits 0 on SIGTERM" 0 "$IT_RC"
+done
 it_finish
