@@ -28,8 +28,13 @@ static const lull_setting_t s_settings[] = {
     S_("LULL_ADMIN_PER_IP_LIMIT", LULL_CFG_INT, "64",
        "concurrent connections to the admin server per client IP (raise it behind a reverse proxy); 0 = no limit",
        false, 0, 100000, per_ip_limit),
-    S_("LULL_SCHEDULER_CONTROLS", LULL_CFG_LIST, "tcp://127.0.0.1:5553",
-       "control endpoints of the scheduler shards, in shard order (windows routes)", false, 1, 64, scheduler_controls),
+    S_("LULL_SCHEDULER_CONTROLS", LULL_CFG_LIST, "",
+       "fixed deployments only: control endpoints of the scheduler shards, in shard order (windows routes); empty ="
+       " every live scheduler registered in the database, a conversation's operations going to its partition's owner",
+       false, 0, 64, scheduler_controls),
+    S_("LULL_SCHED_MAP_REFRESH_MS", LULL_CFG_INT, "2000",
+       "when LULL_SCHEDULER_CONTROLS is empty: how often the scheduler map is read again (also at once on NOTIFY"
+       " lull_sched), milliseconds", false, 10, 3600000, sched_map_refresh_ms),
     S_("LULL_SENDERS", LULL_CFG_LIST, "tcp://127.0.0.1:5552",
        "sender endpoints woken (OUTBOX) after a human reply; empty = none (the sender polls)", false, 0, 64, senders),
     S_("LULL_ADMIN_CTL_TIMEOUT_MS", LULL_CFG_INT, "2000",

@@ -16,7 +16,8 @@ typedef struct {
     int64_t head_timeout_ms;   // a request's head must arrive whole within this, milliseconds
     int64_t body_timeout_ms;   // a request's body must arrive whole within this of its head, milliseconds
     int64_t per_ip_limit;      // concurrent connections per client address; 0 = no limit
-    lull_cfg_list_t scheduler_controls;  // scheduler control endpoints, shard order (windows routes; 1..64)
+    lull_cfg_list_t scheduler_controls;  // scheduler control endpoints, shard order (windows routes; 0..64; 0 = discover)
+    int64_t sched_map_refresh_ms;        // scheduler map reload period when discovering, milliseconds
     lull_cfg_list_t senders;   // sender PULL endpoints (OUTBOX wake-ups of human replies; 0..64)
     int64_t ctl_timeout_ms;    // scheduler control answer timeout, milliseconds
     int64_t try_timeout_ms;    // dry run (test endpoints) answer timeout, milliseconds

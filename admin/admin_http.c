@@ -312,6 +312,8 @@ admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics, ad
     char *config_json = lull_config_to_json(ADMIN_PROC.settings, ADMIN_PROC.nsettings, cfg);
     admin_pool_cfg_t pc = {.database_url = cfg->common.database_url,
                            .controls = &cfg->scheduler_controls,
+                           .sched_map_refresh_ms = cfg->sched_map_refresh_ms,
+                           .metrics = metrics,
                            .senders = &cfg->senders,
                            .ctl_timeout_ms = cfg->ctl_timeout_ms,
                            .try_timeout_ms = cfg->try_timeout_ms,

@@ -35,6 +35,7 @@ struct admin_pool {
     char *config_json;  // owned copy
     s_thread_t threads[S_MAX_THREADS];
     int nthreads;
+    lull_schedmap_t *map;  // the scheduler map when LULL_SCHEDULER_CONTROLS is empty, else NULL
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -86,10 +87,15 @@ admin_pool_t *admin_pool_new(const admin_pool_cfg_t *cfg)
     pthread_cond_init(&self->cv, NULL);
     self->config_json = strdup(cfg->config_json ? cfg->config_json : "{}");
     if (!self->config_json) goto fail;
+    if (!cfg->controls || cfg->controls->n == 0) {  // discover: window operations go to the partition's owner
+        self->map = lull_schedmap_new(cfg->database_url, cfg->sched_map_refresh_ms, cfg->metrics);
+        if (!self->map) goto fail;
+    }
     int n = cfg->threads < 1 ? 1 : cfg->threads > S_MAX_THREADS ? S_MAX_THREADS : (int)cfg->threads;
     for (int i = 0; i < n; i++) {
         s_thread_t *c = &self->threads[i];
         c->owner = self;
+        c->ctx.map = self->map;
         c->ctx.ctl_timeout_ms = cfg->ctl_timeout_ms;
         c->ctx.try_timeout_ms = cfg->try_timeout_ms;
         c->ctx.health_targets = cfg->health_targets;
@@ -152,6 +158,7 @@ void admin_pool_destroy(admin_pool_t **self_p)
     admin_pool_stop(self);
     for (int i = 0; i < self->nthreads; i++) lull_db_destroy(&self->threads[i].ctx.db);
     free(self->config_json);
+    lull_schedmap_destroy(&self->map);  // after the threads, which held its snapshots
     pthread_mutex_destroy(&self->mu);
     pthread_cond_destroy(&self->cv);
     free(self);

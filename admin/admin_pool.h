@@ -7,6 +7,7 @@
 
 #include "admin_util.h"
 #include "lull_config.h"
+#include "lull_metrics.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,7 +17,9 @@ typedef struct admin_pool admin_pool_t;
 // Settings the admin API needs (borrowed for the lifetime of the admin object).
 typedef struct {
     const char *database_url;  // libpq URL
-    const lull_cfg_list_t *controls;  // scheduler control endpoints, in shard order (1..64)
+    const lull_cfg_list_t *controls;  // scheduler control endpoints, in shard order (0..64; 0 = the scheduler map)
+    int64_t sched_map_refresh_ms;     // the scheduler map's reload period (controls empty), milliseconds
+    lull_metrics_t *metrics;          // for the scheduler map's metrics (borrowed), may be NULL
     const lull_cfg_list_t *senders;   // sender PULL endpoints (OUTBOX wake-ups for human replies), may be empty
     int64_t ctl_timeout_ms;    // a scheduler shard that does not answer within this gets 503, milliseconds
     int64_t try_timeout_ms;    // a dry run (test endpoints) not answered within this gets 504, milliseconds

@@ -60,6 +60,12 @@ void admin_try_run(admin_ctx_t *ctx, admin_req_t *req)
     // any shard will do: start at the next one, move on while a shard has no worker or does not answer
     char *body = NULL;
     int st = -1;
+    admin_ctl_sync(ctx);  // discovery: any live scheduler of the map
+    if (ctx->nctl == 0) {
+        free(qs);
+        admin_util_error(req, 503, "no_scheduler", "no scheduler is live right now, retry");
+        return;
+    }
     int first = (int)(ctx->next_req_id % (uint64_t)ctx->nctl);  // spreads dry runs over the shards
     for (int k = 0; k < ctx->nctl; k++) {
         int shard = (first + k) % ctx->nctl;

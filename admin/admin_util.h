@@ -6,6 +6,7 @@
 
 #include "lull_config.h"
 #include "lull_db.h"
+#include "lull_schedmap.h"
 
 #include <cJSON.h>
 #include <czmq.h>
@@ -13,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ADMIN_MAX_SHARDS 64     // scheduler control endpoints
+#define ADMIN_MAX_SHARDS LULL_SCHEDMAP_MAX_NODES  // scheduler control endpoints (the fixed list: 64, its setting's bound)
 #define ADMIN_LIMIT_DEFAULT 50  // rows of a page when ?limit is absent
 #define ADMIN_LIMIT_MAX 1000    // the largest ?limit
 
@@ -58,6 +59,11 @@ typedef struct {
     lull_db_t *db;                              // the thread's database connection (owned)
     zsock_t *ctl[ADMIN_MAX_SHARDS];     // a DEALER per scheduler shard, in shard order (owned)
     int nctl;                                   // scheduler shards
+    // discovery (LULL_SCHEDULER_CONTROLS empty): ctl[] holds a DEALER per distinct control endpoint of the live
+    // nodes of snap, ctl_ep[] their endpoints (owned), re-made by admin_ctl_sync when the map changed
+    lull_schedmap_t *map;                       // the process's scheduler map (borrowed), NULL = the fixed list
+    lull_schedmap_snap_t *snap;                 // the snapshot ctl[] follows (owned reference), or NULL
+    char *ctl_ep[ADMIN_MAX_SHARDS];
     zsock_t *senders;                           // PUSH to every sender (OUTBOX wake-ups), or NULL (owned)
     uint64_t next_req_id;                       // the last CTL_REQ id sent
     int64_t ctl_timeout_ms;                     // a shard's answer to a window operation, milliseconds

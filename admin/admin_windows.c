@@ -24,8 +24,9 @@ void admin_windows_list(admin_ctx_t *ctx, admin_req_t *req)
     admin_page_t pg;
     if (!admin_util_page(req, &pg)) return;
     int64_t limit = pg.limit, after = pg.after;
+    admin_ctl_sync(ctx);  // discovery: every live scheduler of the map (none: an empty list)
     size_t nall = 0, cap = (size_t)ctx->nctl * ADMIN_LIMIT_MAX;
-    cJSON **all = calloc(cap, sizeof *all);
+    cJSON **all = calloc(cap + 1, sizeof *all);
     if (!all) {
         admin_util_error(req, 500, "out_of_memory", "out of memory");
         return;
@@ -105,7 +106,12 @@ void admin_windows_op(admin_ctx_t *ctx, admin_req_t *req)
 {
     int64_t conv = req->id;
     lull_ctl_op_t op = (lull_ctl_op_t)req->arg;
-    int shard = lull_proto_shard(conv, ctx->nctl);
+    int shard = admin_ctl_owner(ctx, conv);
+    if (shard < 0) {  // discovery, and no live scheduler holds the partition's lease (a hand-over): retry shortly
+        LOG_WARN("admin.no_owner", "no scheduler owns the conversation's partition right now", "conv", LI(conv));
+        admin_util_error(req, 503, "no_owner", "no scheduler owns this conversation right now, retry");
+        return;
+    }
     char *body = NULL;
     int st = admin_ctl_call(ctx, shard, op, conv, 0, NULL, ctx->ctl_timeout_ms, &body);
     if (st < 0) {

@@ -3,12 +3,14 @@
 #include "ingress_http.h"
 #include "ingress_writer.h"
 #include "lull_log.h"
+#include "lull_schedmap.h"
 
 #include <stdlib.h>
 
 struct ingress_app {
     const ingress_cfg_t *cfg;
     lull_proc_t *proc;
+    lull_schedmap_t *schedmap;  // the scheduler map when LULL_SCHEDULERS is empty, else NULL
     ingress_writer_t *writer;
     ingress_writer_t *readers;  // history reads, off the writers' connections
     ingress_http_t *http;
@@ -31,9 +33,14 @@ ingress_app_t *ingress_app_new(const ingress_cfg_t *cfg)
             LOG_WARN("channel.not_configured", "channels without a secret refuse every webhook", "twilio",
                      LB(*cfg->twilio_auth_token != '\0'), "tiktok", LB(*cfg->tiktok_secret != '\0'));
     }
+    if (cfg->schedulers.n == 0) {  // no fixed shards: INBOUND goes to the partition's owner
+        self->schedmap = lull_schedmap_new(cfg->common.database_url, cfg->sched_map_refresh_ms, self->proc->metrics);
+        if (!self->schedmap) goto fail;
+    }
     ingress_writer_cfg_t wc = {
         .database_url = cfg->common.database_url,
         .schedulers = &cfg->schedulers,
+        .schedmap = self->schedmap,
         .writers = (int)cfg->writers,
         .batch_max = (int)cfg->batch_max,
         .batch_wait_us = cfg->batch_wait_us,
@@ -69,6 +76,7 @@ void ingress_app_destroy(ingress_app_t **self_p)
     ingress_http_destroy(&self->http);
     ingress_writer_destroy(&self->writer);
     ingress_writer_destroy(&self->readers);
+    lull_schedmap_destroy(&self->schedmap);  // after the writers, which hold its snapshots
     lull_proc_destroy(&self->proc);
     free(self);
     *self_p = NULL;

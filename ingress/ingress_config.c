@@ -7,9 +7,14 @@
 
 static const lull_setting_t s_settings[] = {
     LULL_COMMON_SETTINGS(ingress_cfg_t, "9100"),
-    S_("LULL_SCHEDULERS", LULL_CFG_LIST, "tcp://127.0.0.1:5550",
-       "ZeroMQ endpoints of the scheduler shards (INBOUND is pushed to shard hash(conversation) % N); empty = no wake-ups",
+    S_("LULL_SCHEDULERS", LULL_CFG_LIST, "",
+       "fixed deployments only: ZeroMQ endpoints of the scheduler shards (INBOUND is pushed to shard"
+       " hash(conversation) % N); empty = INBOUND goes to the owner of the conversation's partition, found in the"
+       " database (sched_nodes, sched_partitions)",
        false, 0, 64, schedulers),
+    S_("LULL_SCHED_MAP_REFRESH_MS", LULL_CFG_INT, "2000",
+       "when LULL_SCHEDULERS is empty: how often the scheduler map is read again (it is also read at once on NOTIFY"
+       " lull_sched), milliseconds", false, 10, 3600000, sched_map_refresh_ms),
     S_("LULL_HTTP_BIND", LULL_CFG_STR, "127.0.0.1", "IPv4 address the webhook server binds", false, 0, 0, http_bind),
     S_("LULL_HTTP_PORT", LULL_CFG_INT, "8080", "port of the webhook server", false, 1, 65535, http_port),
     S_("LULL_PUBLIC_URL", LULL_CFG_STR, "",

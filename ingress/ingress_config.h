@@ -7,7 +7,8 @@
 
 typedef struct {
     lull_common_cfg_t common;
-    lull_cfg_list_t schedulers;  // ZeroMQ endpoints of the scheduler shards (0..64)
+    lull_cfg_list_t schedulers;  // ZeroMQ endpoints of the scheduler shards (0..64); empty = discover
+    int64_t sched_map_refresh_ms;  // scheduler map reload period when discovering, milliseconds
     char *http_bind;           // IPv4 address the webhook server binds
     int64_t http_port;         // port of the webhook server
     char *public_url;          // scheme://host[:port] Twilio calls (signatures); "" = http://<Host header>

@@ -3,6 +3,7 @@
 // while a lone request is committed at once. A batch the database refuses is retried row by row so one bad row
 // only fails itself.
 #include "ingress_writer.h"
+#include "ingress_wake.h"
 #include "lull_clock.h"
 #include "lull_config.h"
 #include "lull_db.h"
@@ -19,16 +20,13 @@
 #include <time.h>
 #include <zmq.h>
 
-#define S_MAX_SHARDS 64
-
 // One writer thread: its own database connection and its own INBOUND push sockets.
 typedef struct {
     struct ingress_writer *w;
     pthread_t thread;
     bool started;
     lull_db_t *db;
-    void *push[S_MAX_SHARDS];
-    int nshards;
+    ingress_wake_t *wake;  // the thread's INBOUND push sockets (NULL: a reader pool, or out of memory)
 } s_conn_t;
 
 struct ingress_writer {
@@ -45,7 +43,7 @@ struct ingress_writer {
     int last_batch;               // size of the previous batch (load indicator)
     void *zctx;                   // ZeroMQ context (thread-safe; the sockets are per thread)
     // metrics
-    lull_counter_t *commits, *pushed, *dropped, *db_errors;
+    lull_counter_t *commits, *pushed, *dropped, *db_errors, *unowned;
     lull_histogram_t *batch_size, *commit_seconds;
     lull_gauge_t *queue_depth;
 };
@@ -71,52 +69,16 @@ const char *ingress_outcome_name(ingress_outcome_t o)
 // ---------------------------------------------------------------------------------------------------------
 // INBOUND pushes (writer thread only)
 
-static void s_open_pushes(s_conn_t *c)
-{
-    ingress_writer_t *self = c->w;
-    const lull_cfg_list_t *eps = self->cfg.schedulers;
-    if (!self->zctx) return;
-    for (size_t i = 0; eps && i < eps->n && c->nshards < S_MAX_SHARDS; i++) {
-        void *s = zmq_socket(self->zctx, ZMQ_PUSH);
-        int hwm = self->cfg.inbound_hwm, linger = 0;
-        if (!s) break;
-        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(s, eps->items[i]) != 0) {
-            LOG_ERROR("inbound.connect_failed", "cannot connect the INBOUND push socket", "endpoint",
-                      LS(eps->items[i]), "error", LS(zmq_strerror(errno)));
-            zmq_close(s);
-            continue;
-        }
-        c->push[c->nshards++] = s;
-    }
-    LOG_INFO("inbound.shards", "INBOUND wake-ups go to the scheduler shards", "shards", LI(c->nshards));
-}
-
-static void s_close_pushes(s_conn_t *c)
-{
-    for (int i = 0; i < c->nshards; i++) zmq_close(c->push[i]);
-    c->nshards = 0;
-}
-
 static void s_push_inbound(s_conn_t *c, const ingress_item_t *it)
 {
-    ingress_writer_t *self = c->w;
-    if (!c->nshards) return;
+    if (!c->wake) return;
     lull_msg_t m = {.type = LULL_MSG_INBOUND};
     m.u.inbound.conversation_id = it->conversation_id;
     m.u.inbound.message_id = it->message_id;
     m.u.inbound.tenant_id = it->tenant_id;
     m.u.inbound.received_ms = it->received_ms;
     snprintf(m.u.inbound.channel, sizeof m.u.inbound.channel, "%s", it->channel ? it->channel : "");
-    int shard = lull_proto_shard(it->conversation_id, c->nshards);
-    if (lull_proto_send(c->push[shard], &m, ZMQ_DONTWAIT) == 0) {
-        lull_counter_add(self->pushed, 1);
-    } else {
-        lull_counter_add(self->dropped, 1);
-        LOG_DEBUG("inbound.dropped", "INBOUND not queued (scheduler slow or absent; its sweep recovers)", "conv",
-                  LI(it->conversation_id), "shard", LI(shard));
-    }
+    ingress_wake_inbound(c->wake, &m);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -586,7 +548,12 @@ static void *s_run(void *arg)
     ingress_writer_t *self = c->w;
     c->db = lull_db_new(self->database_url);
     if (c->db) lull_db_set_backoff(c->db, 50, 1000);
-    s_open_pushes(c);
+    if (self->zctx) {
+        ingress_wake_cfg_t wc = {.zctx = self->zctx, .schedulers = self->cfg.schedulers, .map = self->cfg.schedmap,
+                                 .hwm = self->cfg.inbound_hwm, .pushed = self->pushed, .dropped = self->dropped,
+                                 .unowned = self->unowned};
+        c->wake = ingress_wake_new(&wc);
+    }
     ingress_item_t **batch = calloc((size_t)self->cfg.batch_max, sizeof *batch);
     for (;;) {
         pthread_mutex_lock(&self->lock);
@@ -620,7 +587,7 @@ static void *s_run(void *arg)
         if (batch) s_process(c, batch, n);
     }
     free(batch);
-    s_close_pushes(c);
+    ingress_wake_destroy(&c->wake);
     lull_db_destroy(&c->db);
     return NULL;
 }
@@ -644,6 +611,9 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
     self->pushed = lull_metrics_counter(m, "lull_ingress_inbound_pushed_total", L, "INBOUND wake-ups queued to a scheduler shard");
     self->dropped = lull_metrics_counter(m, "lull_ingress_inbound_dropped_total", L,
                                          "INBOUND wake-ups dropped (shard slow or absent; its sweep recovers)");
+    self->unowned = lull_metrics_counter(m, "lull_ingress_inbound_unowned_total", L,
+                                         "INBOUND wake-ups dropped because no live scheduler owned the conversation's"
+                                         " partition (its owner's recovery finds the message)");
     static const double sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
     self->batch_size = lull_metrics_histogram(m, "lull_ingress_batch_size", L, "messages per group commit", sizes,
                                               sizeof sizes / sizeof sizes[0]);

@@ -9,6 +9,7 @@
 
 #include "lull_config.h"
 #include "lull_metrics.h"
+#include "lull_schedmap.h"
 
 typedef enum {
     INGRESS_OP_STORE = 0,  // store one message (row_json)
@@ -79,6 +80,8 @@ typedef struct {
     const char *database_url;
     const lull_cfg_list_t *schedulers;  // ZeroMQ endpoints, at most 64 (NULL or empty: no INBOUND); borrowed for
                                         // the writer's lifetime
+    lull_schedmap_t *schedmap;  // when set (schedulers empty): INBOUND goes to the owner of the conversation's
+                                // partition, one PUSH per distinct inbound endpoint; borrowed, outlives the writer
     int writers;             // writer threads, each with its own connection (batches commit in parallel)
     int batch_max;           // items per transaction
     int64_t batch_wait_us;   // how long a non-full batch may wait for more under load

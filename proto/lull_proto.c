@@ -421,8 +421,7 @@ int lull_proto_shard(int64_t conversation_id, int nshards)
     return (int)(x % (uint64_t)nshards);
 }
 
-int lull_proto_partition(int64_t conversation_id, int partitions)
+int lull_proto_partition(int64_t conversation_id, int npartitions)
 {
-    if (partitions <= 0) return 0;
-    return (int)(conversation_id % partitions);
+    return npartitions <= 1 || conversation_id < 0 ? 0 : (int)(conversation_id % npartitions);
 }

@@ -138,8 +138,9 @@ int lull_proto_send(void *sock, const lull_msg_t *msg, int flags);
 // The scheduler shard that owns a conversation: a 64-bit mix of the id, modulo nshards (nshards >= 1).
 // Ingress, the admin API and every tool must use this one function so they agree.
 int lull_proto_shard(int64_t conversation_id, int nshards);
-// The scheduler partition of a conversation (lease mode): conversation_id % partitions, exactly as the
-// database computes conversations.partition; 0 when partitions <= 0.
-int lull_proto_partition(int64_t conversation_id, int partitions);
+// The scheduler partition of a conversation: id % npartitions, exactly as the database computes
+// conversations.partition (npartitions >= 1; a negative id maps to 0). It never changes, whatever the number of
+// schedulers; the owner of the partition (table sched_partitions) wakes it.
+int lull_proto_partition(int64_t conversation_id, int npartitions);
 
 #endif

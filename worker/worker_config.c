@@ -7,7 +7,8 @@
 
 static const lull_setting_t s_settings[] = {
     LULL_COMMON_SETTINGS(worker_cfg_t, "9102"),
-    W_("LULL_WORKER_SCHEDULERS", LULL_CFG_LIST, "tcp://127.0.0.1:5551", "ZeroMQ endpoints of the scheduler shards the worker connects to (DEALER)", false, 1, 64, schedulers),
+    W_("LULL_WORKER_SCHEDULERS", LULL_CFG_LIST, "", "fixed deployments only: ZeroMQ endpoints of the scheduler shards the worker connects to (DEALER); empty = every live scheduler registered in the database (sched_nodes), followed as they join and leave", false, 0, 64, schedulers),
+    W_("LULL_SCHED_MAP_REFRESH_MS", LULL_CFG_INT, "2000", "when LULL_WORKER_SCHEDULERS is empty: how often the scheduler map is read again (also at once on NOTIFY lull_sched; the connections follow it on the next heartbeat), milliseconds", false, 10, 3600000, sched_map_refresh_ms),
     W_("LULL_SENDERS", LULL_CFG_LIST, "tcp://127.0.0.1:5552", "ZeroMQ endpoints of the senders that receive OUTBOX wake-ups (PUSH); empty = none (the sender polls)", false, 0, 64, senders),
     W_("LULL_WORKER_NAME", LULL_CFG_STR, "", "worker name announced in READY; empty = host:pid", false, 0, 0, name),
     W_("LULL_WORKER_CONCURRENCY", LULL_CFG_INT, "64", "jobs in flight at once (credit, split evenly across schedulers)", false, 1, 100000, concurrency),

@@ -7,7 +7,8 @@
 
 typedef struct {
     lull_common_cfg_t common;
-    lull_cfg_list_t schedulers; // ROUTER endpoints of the scheduler shards (1..64)
+    lull_cfg_list_t schedulers; // ROUTER endpoints of the scheduler shards (0..64); empty = discover
+    int64_t sched_map_refresh_ms; // scheduler map reload period when discovering, milliseconds
     lull_cfg_list_t senders;    // PULL endpoints of the senders (OUTBOX wake-ups; 0..64)
     char *name;                 // worker name announced in READY ("" = host:pid)
     int64_t concurrency;        // jobs in flight at once, split across schedulers
