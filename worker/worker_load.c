@@ -35,8 +35,8 @@ const lull_db_stmt_t WORKER_LOAD_ROW = {
     " c.business_address, c.external_conversation_id, ct.external_id,"
     " coalesce(nullif(ct.first_name, ''), nullif(ct.profile_name, ''), ''),"
     " coalesce(ct.limited_until > now(), false),"
-    " CASE WHEN t.daily_limit_tenant IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
-    "   WHERE u.tenant_id = c.tenant_id AND u.day = current_date) END,"
+    " CASE WHEN t.daily_limit_tenant IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage_tenant_day u"
+    "   WHERE u.tenant_id = c.tenant_id AND u.day = current_date) END,"  // the running total of usage (026)
     " CASE WHEN t.daily_limit_contact IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
     "   WHERE u.tenant_id = c.tenant_id AND u.contact_id = c.contact_id AND u.day = current_date) END,"
     S_TENANT_COLS
