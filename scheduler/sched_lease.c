@@ -200,8 +200,15 @@ static int s_cluster(sched_lease_t *self)
     res = NULL;
     if (created) {
         // conversations inserted meanwhile got id % 256 from the trigger: hold inserts off while recomputing
+        // and the insert trigger gets the count as its constant (migration 027: no query per inserted row)
+        char fn[256];
+        snprintf(fn, sizeof fn,
+                 "CREATE OR REPLACE FUNCTION lull_conversation_partition() RETURNS trigger LANGUAGE plpgsql AS "
+                 "'BEGIN NEW.partition := NEW.id %% %d; RETURN NEW; END'",
+                 self->partitions);
         if (self->partitions != 256 &&
             (lull_db_run(db, "LOCK TABLE conversations IN SHARE MODE", 0, NULL, NULL) != 0 ||
+             lull_db_run(db, fn, 0, NULL, NULL) != 0 ||
              lull_db_run(db, "UPDATE conversations SET partition = id % $1::int", 1, p, NULL) != 0))
             goto fail;
         if (lull_db_run(db, "INSERT INTO sched_partitions (partition) SELECT generate_series(0, $1::int - 1) "
