@@ -87,7 +87,9 @@ sql "UPDATE conversations SET last_inbound_id = (SELECT max(id) FROM messages WH
 it_check_eq "unanswered conversation found" "$conv" \
     "$(sql 'SELECT id FROM conversations WHERE last_inbound_id > greatest(answered_upto, cancelled_upto)')"
 plan=$(sql "SET enable_seqscan = off; EXPLAIN SELECT id FROM conversations WHERE last_inbound_id > greatest(answered_upto, cancelled_upto)")
-it_check_match "unanswered query can use conversations_unanswered_idx" 'conversations_unanswered_idx' "$plan"
+# either partial index of the unanswered set (the partition one of migration 024 has the same predicate)
+it_check_match "unanswered query can use a partial index of the unanswered set" \
+    'conversations_unanswered(_partition)?_idx' "$plan"
 
 # --- inventory text search ----------------------------------------------------------------------
 sql "INSERT INTO inventory (tenant_id, sku, name, description, category, size, price)
