@@ -72,6 +72,7 @@ static char *s_template(const char *to, const char *json, char *err, size_t errl
     }
     cJSON_AddStringToObject(tpl, "name", name);
     lang = cJSON_AddObjectToObject(tpl, "language");
+    cJSON_AddStringToObject(lang, "policy", "deterministic");  // required by Meta's OpenAPI description
     cJSON_AddStringToObject(lang, "code", code);
     const cJSON *comp = cJSON_GetObjectItemCaseSensitive(t, "components");
     if (cJSON_IsArray(comp)) cJSON_AddItemToObject(tpl, "components", cJSON_Duplicate(comp, true));

@@ -1,6 +1,7 @@
 // Cuts an OpenAPI description down to the paths a test uses: keeps openapi, info, servers, security, the named
 // path items, every component they reach through "$ref" (transitively) and every security scheme.
-// Usage: node trim-openapi.js FULL.json PATH... > TRIMMED.json   (see README.md for the commands used)
+// Usage: node trim-openapi.js FULL.json|FULL.yaml PATH... > TRIMMED.json   (see README.md for the commands used)
+// A YAML description is read with the `yaml` package of tests/node and written as JSON.
 'use strict';
 const fs = require('fs');
 
@@ -9,7 +10,10 @@ if (!src || keep.length === 0) {
   console.error('usage: node trim-openapi.js FULL.json PATH...');
   process.exit(2);
 }
-const full = JSON.parse(fs.readFileSync(src, 'utf8'));
+const text = fs.readFileSync(src, 'utf8');
+const full = /\.ya?ml$/.test(src)
+  ? require(require('path').join(__dirname, '../node/node_modules/yaml')).parse(text, { maxAliasCount: -1 })
+  : JSON.parse(text);
 const out = { openapi: full.openapi, info: full.info };
 if (full.servers) out.servers = full.servers;
 if (full.security) out.security = full.security;

@@ -60,7 +60,7 @@ wait_final "template" "$o"
 it_check_eq "outside the window with a template → sent" sent "$(outbox_field "$o" status)"
 e=$(graph_key "meta:16505552222|order_update")
 it_check_eq "template body" \
-    "$(jq -cS . <<<'{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505552222","type":"template","template":{"name":"order_update","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"Ann"}]}]}}')" \
+    "$(jq -cS . <<<'{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505552222","type":"template","template":{"name":"order_update","language":{"policy":"deterministic","code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"Ann"}]}]}}')" \
     "$(jq -cS . <<<"$(jq -r .last.body <<<"$e")")"
 c3=$(conv 1 16505553333 "now() - interval '2 days'")
 o=$(wa 1 "$c3" 16505553333 'Hello again')

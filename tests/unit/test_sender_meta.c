@@ -68,7 +68,7 @@ LULL_TEST(template_and_checks)
     LULL_CHECK(sender_meta_to_template(m));
     lull_http_req_t req;
     sender_meta_request(m, &req, 1000);
-    LULL_CHECK(strstr(req.body, "\"type\":\"template\",\"template\":{\"name\":\"order_update\",\"language\":{\"code\":\"en_US\"}}") != NULL);
+    LULL_CHECK(strstr(req.body, "\"type\":\"template\",\"template\":{\"name\":\"order_update\",\"language\":{\"policy\":\"deterministic\",\"code\":\"en_US\"}}") != NULL);
     sender_meta_destroy(&m);
     in.use_template = true;
     in.template_json = NULL;
