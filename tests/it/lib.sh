@@ -55,6 +55,25 @@ it_free_port() {
     done
 }
 
+# it_free_port_block N : prints a port p such that p .. p+N are all free now and none was handed out before (for a
+# tool that derives several ports from one base, e.g. scripts/stack's ops ports).
+it_free_port_block() {
+    local n=$1 p q busy
+    while :; do
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (12000 - n) ))
+        busy=0
+        for ((q = p; q <= p + n; q++)); do
+            if grep -qx "$q" "$IT_TMP/.ports" 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/$q) 2>/dev/null; then
+                busy=1; break
+            fi
+        done
+        [ "$busy" = 1 ] && continue
+        for ((q = p; q <= p + n; q++)); do echo "$q" >>"$IT_TMP/.ports"; done
+        echo "$p"
+        return
+    done
+}
+
 # it_start NAME CMD... : starts CMD in the background in its own process group, output to $IT_TMP/NAME.log.
 # Sets IT_LAST_PID.
 it_start() {

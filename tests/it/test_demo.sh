@@ -5,14 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 it_db_create || it_finish
 export LULL_VAR_DIR=$IT_TMP/var LULL_WORKERS=1
-pick_base() {
-    local off
-    base=$(it_free_port)
-    while [ "$base" -gt 60000 ]; do base=$(it_free_port); done
-    for off in 1 3 11 20 21; do (exec 3<>/dev/tcp/127.0.0.1/$((base + off))) 2>/dev/null && return 1; done
-    return 0
-}
-until pick_base; do :; done
+base=$(it_free_port_block 40)  # the stack's ops ports are base + offsets
 export LULL_STACK_OPS_BASE=$base LULL_FAKES
 export LULL_SCHEDULERS="tcp://127.0.0.1:$(it_free_port)" LULL_SCHED_WORKER_BIND="tcp://127.0.0.1:$(it_free_port)"
 export LULL_SCHED_INBOUND_BIND=$LULL_SCHEDULERS LULL_WORKER_SCHEDULERS=$LULL_SCHED_WORKER_BIND

@@ -1,19 +1,17 @@
 #!/usr/bin/env bash
 # scripts/stack with LULL_STACK_SCHEDULERS=3: three schedulers under the supervisor (scheduler-1..3, own pid
 # files, own ports) share the partitions by lease 86/85/85, the workers connect to all of them, and webhooks
-# of conversations in every scheduler's partitions are answered (ingress pushes to scheduler-1; the owners'
-# sweeps find the others). A scheduler killed with SIGKILL is restarted under its name and takes its share back.
+# of conversations in every scheduler's partitions are answered (ingress, the worker and lull-admin find the
+# schedulers in the database: each INBOUND goes to its partition's owner). A scheduler killed with SIGKILL is restarted under its name and takes its share back.
 source "$(dirname "$0")/lib.sh"
 it_db_create || it_finish
 export LULL_VAR_DIR=$IT_TMP/var LULL_WORKERS=1 LULL_STACK_SCHEDULERS=3
-base=$(it_free_port)
-while [ "$base" -gt 60000 ]; do base=$(it_free_port); done
+base=$(it_free_port_block 40)          # the stack's ops ports are base + 0 .. 33
 export LULL_STACK_OPS_BASE=$base
-sched_base=$(it_free_port)
-while [ "$sched_base" -gt 60000 ]; do sched_base=$(it_free_port); done
+sched_base=$(it_free_port_block 30)    # scheduler i binds sched_base + 10 (i-1) + 0 / 1 / 3
 export LULL_SCHED_INBOUND_BIND="tcp://127.0.0.1:$sched_base" LULL_SCHED_WORKER_BIND="tcp://127.0.0.1:$((sched_base + 1))"
 export LULL_SCHED_CONTROL_BIND="tcp://127.0.0.1:$((sched_base + 3))"
-export LULL_SCHEDULERS=$LULL_SCHED_INBOUND_BIND LULL_SCHEDULER_CONTROLS=$LULL_SCHED_CONTROL_BIND
+unset LULL_SCHEDULERS LULL_SCHEDULER_CONTROLS LULL_WORKER_SCHEDULERS  # ingress, workers, admin: found in the database
 export LULL_SENDER_BIND="tcp://127.0.0.1:$(it_free_port)"
 export LULL_SENDERS=$LULL_SENDER_BIND LULL_SCHED_LEASE_MS=600 LULL_SCHED_SWEEP_MS=200 LULL_SCHED_NAME_PREFIX=it-
 export LULL_HTTP_PORT=$(it_free_port) LULL_ADMIN_PORT=$(it_free_port) LULL_ADMIN_TOKEN=stack-admin-token
