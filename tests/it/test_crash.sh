@@ -186,8 +186,10 @@ it_check "WhatsApp Cloud API replies delivered through the Graph API ($(q "SELEC
 it_check "requests were in flight when the sender was killed ($(wc -l <"$IT_TMP/inflight"))" test -s "$IT_TMP/inflight"
 it_check_eq "duplicated keys are a subset of those in flight at the sender's kill" 0 \
     "$(q "SELECT count(*) FROM crash_delivered WHERE deliveries > 1 AND key NOT IN (SELECT key FROM crash_inflight)")"
-it_check_eq "every duplicated key was first requested before the sender's kill" 0 \
-    "$(q "SELECT count(*) FROM crash_delivered WHERE deliveries > 1 AND first_t_ms > ${TIER_KILL_MS[sender]}")"
+# (the fake stamps a request when it reads it: one the sender wrote just before its SIGKILL can be read a little
+# after the kill on a busy machine; a request of the restarted sender comes well over a second later)
+it_check_eq "every duplicated key was first requested before the sender's kill (within 500 ms of it)" 0 \
+    "$(q "SELECT count(*) FROM crash_delivered WHERE deliveries > 1 AND first_t_ms > ${TIER_KILL_MS[sender]} + 500")"
 it_check_eq "no reply delivered more than twice" 0 "$(q "SELECT count(*) FROM crash_delivered WHERE deliveries > 2")"
 # Every tier, restarted or not, is still up and shuts down cleanly (under ASan: without a leak).
 for t in ingress scheduler worker1 worker2 sender; do
