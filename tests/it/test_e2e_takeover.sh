@@ -146,7 +146,11 @@ done
 e2e_settle 2
 for i in 1 2 3 4; do
     eval "h=\$RH$i c=\$RC$i"
-    t_h=$(it_sql "SELECT (extract(epoch FROM created_at) * 1000)::bigint FROM messages WHERE id = $h")
+    # "after the person's message" = after it reached the channel: a bot reply the sender claimed while the
+    # person's reply was still being committed (its created_at is the transaction's start) may reach the channel
+    # after that created_at, but never after the person's own message (docs/contracts.md: a reply already handed
+    # to the provider cannot be taken back)
+    t_h=$(ledger | jq --arg k "out_$h" '[.by_key[$k].log[] | select(.delivered) | .t_ms] | min')
     keys=$(it_sql "SELECT coalesce(json_agg('out_' || id), '[]') FROM messages WHERE conversation_id = $c AND author = 'bot'")
     late=$(ledger | jq --argjson ks "$keys" --argjson t "$t_h" \
         '[.by_key | to_entries[] | select(.key as $k | $ks | index($k)) | .value.log[] | select(.delivered and .t_ms >= $t)] | length')
