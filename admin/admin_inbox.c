@@ -289,10 +289,12 @@ static char *s_frame(const char *json, size_t *n)
 {
     size_t lines = 1;
     for (const char *p = json; *p; p++) lines += *p == '\n';
-    size_t cap = strlen(json) + lines * 6 + 32;
+    static const char head[] = "event: list\ndata: ";
+    size_t cap = sizeof head + strlen(json) + lines * 6 + 3;  // each newline grows by 6 ("\ndata: "), then "\n\n"
     char *out = malloc(cap), *o = out;
     if (!out) return NULL;
-    o += sprintf(o, "event: list\ndata: ");
+    memcpy(o, head, sizeof head - 1);
+    o += sizeof head - 1;
     for (const char *p = json; *p; p++) {
         if (*p == '\r') continue;
         if (*p == '\n') {
