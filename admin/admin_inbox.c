@@ -12,6 +12,7 @@
 #include "admin_stats.h"
 #include "lull_clock.h"
 #include "lull_db.h"
+#include "lull_db_listen.h"
 #include "lull_json.h"
 #include "lull_log.h"
 
@@ -40,7 +41,8 @@ typedef struct s_stream {
 struct admin_inbox {
     admin_inbox_cfg_t cfg;
     char *url;
-    lull_db_t *db;
+    lull_db_listen_t *listen;      // the thread's connection (LISTEN lull_inbox)
+    lull_db_t *db;                 // its connection (borrowed from listen)
     pthread_t thread;
     bool started;
     int wake[2];
@@ -307,13 +309,6 @@ static char *s_frame(const char *json, size_t *n)
     return out;
 }
 
-static void s_on_notify(const char *channel, const char *payload, void *arg)
-{
-    (void)payload;
-    admin_inbox_t *self = arg;
-    if (strcmp(channel, "lull_inbox") == 0) self->dirty = true;
-}
-
 // Reads the list and queues it on the streams that wait for their first list, and on every stream when it
 // changed. 0, or -1 on a database error (the streams wait; the caller retries).
 static int s_refresh(admin_inbox_t *self, bool read)
@@ -394,23 +389,15 @@ static int s_poll_messages(admin_inbox_t *self)
 static void *s_thread(void *arg)
 {
     admin_inbox_t *self = arg;
-    bool listening = false;
     int64_t next_hb = lull_clock_mono_ms() + self->cfg.heartbeat_ms, next_read = 0, next_poll = 0;
     for (;;) {
         pthread_mutex_lock(&self->mu);
         bool stop = self->stopping;
         pthread_mutex_unlock(&self->mu);
         if (stop) break;
-        if (!listening && lull_db_connect(self->db) == 0 && lull_db_run(self->db, "LISTEN lull_inbox", 0, NULL, NULL) == 0) {
-            listening = true;
-            self->dirty = true;  // whatever changed while nobody listened
-            LOG_INFO("notify.listening", "listening for inbox changes", "channel", LS("lull_inbox"));
-        }
-        if (listening && lull_db_notifications(self->db, s_on_notify, self) != 0) {
-            LOG_WARN("notify.lost", "lost the LISTEN connection; reconnecting", "error", LS(lull_db_error(self->db)));
-            listening = false;
-            continue;
-        }
+        int step = lull_db_listen_step(self->listen);  // 1: notified, or listening again after a loss
+        bool listening = step >= 0;
+        if (step == 1) self->dirty = true;
         int64_t now = lull_clock_mono_ms();
         bool wanting = false;
         int64_t next = s_tick(self, now, &next_hb, &wanting);
@@ -428,9 +415,9 @@ static void *s_thread(void *arg)
         if (listening && have_streams && (self->dirty || !self->last) && next_read < next) next = next_read;
         int64_t timeout = next - lull_clock_mono_ms();
         if (timeout < 0) timeout = 0;
-        if (!listening && timeout > 100) timeout = 100;  // retry the connection
-        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN}, {.fd = -1, .events = POLLIN}};
-        if (listening) fds[1].fd = lull_db_socket(self->db);
+        if (!listening && timeout > LULL_DB_LISTEN_RETRY_MS) timeout = LULL_DB_LISTEN_RETRY_MS;  // reconnect
+        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN},
+                                {.fd = lull_db_listen_fd(self->listen), .events = POLLIN}};
         if (poll(fds, 2, (int)timeout) > 0 && (fds[0].revents & POLLIN)) {
             char drain[64];
             while (read(self->wake[0], drain, sizeof drain) > 0) {}
@@ -455,9 +442,9 @@ admin_inbox_t *admin_inbox_new(const admin_inbox_cfg_t *cfg)
     self->cfg.database_url = self->url;
     if (pipe(self->wake) != 0) goto fail;
     for (int i = 0; i < 2; i++) fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
-    self->db = lull_db_new(self->url);
-    if (!self->db) goto fail;
-    lull_db_set_backoff(self->db, 50, 1000);
+    self->listen = lull_db_listen_new(self->url, "lull_inbox", "inbox changes");
+    if (!self->listen) goto fail;
+    self->db = lull_db_listen_db(self->listen);
     if (cfg->metrics) {
         self->lists = lull_metrics_counter(cfg->metrics, "lull_admin_inbox_lists_total", "",
                                            "inbox lists written to the event streams (changed lists only)");
@@ -497,7 +484,8 @@ void admin_inbox_destroy(admin_inbox_t **self_p)
     pthread_mutex_lock(&self->mu);
     while (self->active) s_unlink(self, self->active);
     pthread_mutex_unlock(&self->mu);
-    lull_db_destroy(&self->db);
+    self->db = NULL;
+    lull_db_listen_destroy(&self->listen);
     for (int i = 0; i < 2; i++)
         if (self->wake[i] >= 0) close(self->wake[i]);
     pthread_mutex_destroy(&self->mu);

@@ -3,6 +3,7 @@
 #include "lull_schedmap.h"
 #include "lull_clock.h"
 #include "lull_db.h"
+#include "lull_db_listen.h"
 #include "lull_log.h"
 
 #include <errno.h>
@@ -213,7 +214,8 @@ void lull_schedmap_snap_release(lull_schedmap_snap_t **snap_p)
 struct lull_schedmap {
     char *url;
     int64_t refresh_ms;
-    lull_db_t *db;                 // the thread's connection (LISTEN)
+    lull_db_listen_t *listen;      // the thread's connection (LISTEN lull_sched)
+    lull_db_t *db;                 // its connection (borrowed from listen)
     pthread_t thread;
     bool started;
     int wake[2];                   // pipe: destroy wakes the thread
@@ -222,7 +224,6 @@ struct lull_schedmap {
     lull_schedmap_snap_t *snap;    // the newest (under mu), NULL before the first load
     uint64_t version;              // atomic copy of snap->version
     uint64_t digest;               // of the rows behind snap: an unchanged read publishes nothing
-    bool notified;                 // a NOTIFY arrived since the last load (thread only)
     bool load_failed;              // the last load failed (logged once until one succeeds)
     lull_counter_t *m_refreshes, *m_changes, *m_bad_rows, *m_failures;
     lull_gauge_t *m_nodes, *m_owned;
@@ -232,13 +233,6 @@ static uint64_t s_fnv(uint64_t h, const char *s)
 {
     for (const char *p = s ? s : "\x01"; *p; p++) h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
     return (h ^ 0xff) * 0x100000001b3ULL;  // field separator
-}
-
-static void s_on_notify(const char *channel, const char *payload, void *arg)
-{
-    (void)payload;
-    lull_schedmap_t *self = arg;
-    if (strcmp(channel, "lull_sched") == 0) self->notified = true;
 }
 
 // Reads the three tables and publishes a new snapshot when anything changed. 0, or -1 on a database error.
@@ -321,33 +315,21 @@ cleanup:
 static void *s_thread(void *arg)
 {
     lull_schedmap_t *self = arg;
-    bool listening = false;
     int64_t next_load = 0;
     for (;;) {
         pthread_mutex_lock(&self->mu);
         bool stop = self->stopping;
         pthread_mutex_unlock(&self->mu);
         if (stop) break;
-        if (!listening && lull_db_connect(self->db) == 0 && lull_db_run(self->db, "LISTEN lull_sched", 0, NULL, NULL) == 0) {
-            listening = true;
-            self->notified = true;  // whatever changed while nobody listened
-            LOG_INFO("notify.listening", "listening for scheduler map changes", "channel", LS("lull_sched"));
-        }
-        if (listening && lull_db_notifications(self->db, s_on_notify, self) != 0) {
-            LOG_WARN("notify.lost", "lost the LISTEN connection; reconnecting", "error", LS(lull_db_error(self->db)));
-            listening = false;
-            continue;
-        }
+        int step = lull_db_listen_step(self->listen);  // 1: notified, or listening again after a loss
         int64_t now = lull_clock_mono_ms();
-        if (listening && (self->notified || now >= next_load)) {
-            self->notified = false;
+        if (step >= 0 && (step == 1 || now >= next_load))
             next_load = now + (s_load(self) == 0 ? self->refresh_ms : S_RETRY_MS);
-        }
         int64_t timeout = next_load - lull_clock_mono_ms();
         if (timeout < 0) timeout = 0;
-        if (!listening) timeout = S_RETRY_MS;
-        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN}, {.fd = -1, .events = POLLIN}};
-        if (listening) fds[1].fd = lull_db_socket(self->db);
+        if (step < 0) timeout = S_RETRY_MS;
+        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN},
+                                {.fd = lull_db_listen_fd(self->listen), .events = POLLIN}};
         if (poll(fds, 2, (int)timeout) > 0 && (fds[0].revents & POLLIN)) {
             char drain[64];
             while (read(self->wake[0], drain, sizeof drain) > 0) {}
@@ -366,9 +348,9 @@ lull_schedmap_t *lull_schedmap_new(const char *database_url, int64_t refresh_ms,
     self->url = strdup(database_url ? database_url : "");
     if (!self->url || pipe(self->wake) != 0) goto fail;
     for (int i = 0; i < 2; i++) (void)fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
-    self->db = lull_db_new(self->url);
-    if (!self->db) goto fail;
-    lull_db_set_backoff(self->db, 50, 1000);
+    self->listen = lull_db_listen_new(self->url, "lull_sched", "scheduler map changes");
+    if (!self->listen) goto fail;
+    self->db = lull_db_listen_db(self->listen);
     if (metrics) {
         self->m_refreshes = lull_metrics_counter(metrics, "lull_schedmap_refreshes_total", NULL,
                                                  "reads of the scheduler map (periodic and on NOTIFY lull_sched)");
@@ -402,7 +384,8 @@ void lull_schedmap_destroy(lull_schedmap_t **self_p)
         (void)w;
         pthread_join(self->thread, NULL);
     }
-    lull_db_destroy(&self->db);
+    self->db = NULL;
+    lull_db_listen_destroy(&self->listen);
     for (int i = 0; i < 2; i++)
         if (self->wake[i] >= 0) close(self->wake[i]);
     lull_schedmap_snap_release(&self->snap);

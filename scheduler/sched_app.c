@@ -8,6 +8,7 @@
 #include "sched_control.h"
 #include "sched_intake.h"
 #include "sched_lease.h"
+#include "sched_notify.h"
 #include "sched_windows.h"
 #include "sched_workers.h"
 #include "lull_clock.h"
@@ -36,9 +37,10 @@ struct sched_app {
     sched_workers_t *workers;
     sched_control_t *ctl;
     sched_lease_t *lease;  // lease mode (LULL_SCHED_SHARDS = 1); NULL in static shard mode
+    sched_notify_t *notify;  // lease mode: LISTEN lull_sched, rebalance soon after a change
     int timers[4];  // heartbeat, sweep, tenant refresh, lease
     lull_gauge_t *g_live, *g_ready, *g_workers, *g_credit, *g_inflight;
-    lull_counter_t *c_fired;
+    lull_counter_t *c_fired, *c_tick_timer, *c_tick_notify;
     lull_histogram_t *h_burst, *h_late;
 };
 
@@ -128,6 +130,17 @@ static void s_on_lease(lull_loop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     sched_app_t *self = arg;
+    lull_counter_add(self->c_tick_timer, 1);
+    sched_lease_tick(self->lease);
+}
+
+// A change of the cluster was notified (debounced): rebalance now rather than at the next tick.
+static void s_on_notify(void *arg)
+{
+    sched_app_t *self = arg;
+    lull_counter_add(self->c_tick_notify, 1);
+    LOG_DEBUG("lease.rebalance", "rebalancing after a change of the scheduler cluster", "owned",
+              LI(sched_lease_owned(self->lease)));
     sched_lease_tick(self->lease);
 }
 
@@ -214,6 +227,10 @@ static void s_metrics(sched_app_t *self)
     self->g_credit = lull_metrics_gauge(r, "lull_sched_credit", NULL, "free worker credit");
     self->g_inflight = lull_metrics_gauge(r, "lull_sched_jobs_in_flight", NULL, "jobs sent and not done");
     self->c_fired = lull_metrics_counter(r, "lull_sched_windows_fired_total", NULL, "windows that became due");
+    static const char *help_ticks = "lease mode: rebalances (heartbeat, renewal, fair share) by cause: the renewal "
+                                    "timer, or a NOTIFY lull_sched";
+    self->c_tick_timer = lull_metrics_counter(r, "lull_sched_rebalances_total", "cause=\"timer\"", help_ticks);
+    self->c_tick_notify = lull_metrics_counter(r, "lull_sched_rebalances_total", "cause=\"notify\"", help_ticks);
     self->h_burst = lull_metrics_histogram(r, "lull_sched_burst_messages", NULL, "messages per answered burst",
                                            s_burst_bounds, sizeof s_burst_bounds / sizeof s_burst_bounds[0]);
     self->h_late = lull_metrics_histogram(r, "lull_sched_fire_lateness_seconds", NULL, "window fire time minus deadline",
@@ -255,6 +272,10 @@ sched_app_t *sched_app_new(const sched_cfg_t *cfg, lull_proc_t *proc)
         if (!self->lease) goto fail;
         sched_intake_set_lease(self->intake, self->lease);
         sched_workers_set_owner(self->workers, s_owns, self);
+        // listening before it joins: no hand-over that its join causes goes unheard
+        self->notify = sched_notify_new(proc->loop, cfg->common.database_url, cfg->rebalance_debounce_ms,
+                                        proc->metrics, s_on_notify, self);
+        if (!self->notify) goto fail;
     }
     sched_intake_start(self->intake);
     if (self->lease && sched_lease_start(self->lease) != 0) goto fail;
@@ -286,7 +307,8 @@ void sched_app_destroy(sched_app_t **self_p)
 {
     if (!self_p || !*self_p) return;
     sched_app_t *self = *self_p;
-    // first: release every partition at once (the others claim them at their next tick) and leave sched_nodes
+    // first: release every partition at once (the others hear it and claim them) and leave sched_nodes
+    sched_notify_destroy(&self->notify);
     sched_lease_destroy(&self->lease);
     if (self->intake) sched_intake_set_lease(self->intake, NULL);
     if (self->workers) sched_workers_set_owner(self->workers, NULL, NULL);

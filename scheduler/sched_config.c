@@ -25,6 +25,8 @@ static const lull_setting_t s_settings[] = {
     {"LULL_SCHED_ADVERTISE_WORKER", LULL_CFG_STR, "", "worker endpoint told in sched_nodes; empty = LULL_SCHED_WORKER_BIND with * or 0.0.0.0 replaced by the host name", false, 0, 0, offsetof(sched_cfg_t, advertise_worker)},
     {"LULL_SCHED_ADVERTISE_CONTROL", LULL_CFG_STR, "", "control endpoint told in sched_nodes; empty = LULL_SCHED_CONTROL_BIND with * or 0.0.0.0 replaced by the host name", false, 0, 0, offsetof(sched_cfg_t, advertise_control)},
     {"LULL_SCHED_LIST_MAX", LULL_CFG_INT, "1000", "most windows one control list returns", false, 1, 10000, offsetof(sched_cfg_t, list_max)},
+    {"LULL_SCHED_REBALANCE_DEBOUNCE_MS", LULL_CFG_INT, "100", "lease mode: after a NOTIFY lull_sched (a scheduler joined, left or handed partitions over) the scheduler rebalances this long later, once for every notification within it; 0 = at the next loop turn, milliseconds", false, 0, 60000, offsetof(sched_cfg_t, rebalance_debounce_ms)},
+    {"LULL_SCHED_PRUNE_LEASES", LULL_CFG_INT, "10", "lease mode: a scheduler node row whose heartbeat is older than this many of its leases is deleted by any live scheduler (the console and the map stop listing it)", false, 2, 100000, offsetof(sched_cfg_t, prune_leases)},
     {"LULL_SCHED_TRY_TIMEOUT_MS", LULL_CFG_INT, "60000", "how long a dry run (the admin API's test endpoints) may take on a worker before the scheduler answers 504, milliseconds", false, 100, 600000, offsetof(sched_cfg_t, try_timeout_ms)},
 };
 

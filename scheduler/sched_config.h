@@ -30,6 +30,8 @@ typedef struct {
     char *advertise_inbound;   // endpoints told in sched_nodes ("" = derived from the bind endpoints)
     char *advertise_worker;
     char *advertise_control;
+    int64_t rebalance_debounce_ms;  // rebalance this long after a NOTIFY lull_sched, milliseconds
+    int64_t prune_leases;      // node rows silent for this many of their leases are deleted
 } sched_cfg_t;
 
 // The process description (name, about, settings table) for lull_proc_init.

@@ -22,7 +22,7 @@ struct sched_lease {
     void *arg;
     char name[NAME_MAX_LEN + 1];
     char endpoints[3][ENDPOINT_MAX];  // advertised inbound, worker, control
-    char lease_ms[24], partitions_s[24];
+    char lease_ms[24], partitions_s[24], prune_leases[24];
     int partitions;
     bool cluster_ok;                  // the cluster row matches LULL_SCHED_PARTITIONS
     bool db_down;                     // the last tick could not reach the database (logged once)
@@ -31,7 +31,7 @@ struct sched_lease {
     int nowned;
     int64_t deadline_ms;              // monotonic: the leases hold until then (renewal sent + lease - margin)
     lull_gauge_t *g_owned;
-    lull_counter_t *c_renewals, *c_losses, *c_handovers, *c_claims;
+    lull_counter_t *c_renewals, *c_losses, *c_handovers, *c_claims, *c_pruned;
     lull_histogram_t *h_recovery;
 };
 
@@ -324,6 +324,26 @@ static int s_free_strays(sched_lease_t *self)
     return 0;
 }
 
+// Deletes the rows of nodes silent for LULL_SCHED_PRUNE_LEASES of their leases (killed, or their host gone):
+// the console and the map stop listing them. Their partitions' leases ran out long ago (claimed already). 0/-1.
+static int s_prune(sched_lease_t *self)
+{
+    static const char *sql =
+        "WITH d AS (DELETE FROM sched_nodes WHERE name <> $1 "
+        "AND heartbeat_at < now() - $2::float8 * lease_ms * interval '1 millisecond' "
+        "RETURNING name, (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS silent_ms) "
+        "SELECT name, silent_ms, pg_notify('lull_sched', '') FROM d ORDER BY name";
+    const char *p[2] = {self->name, self->prune_leases};
+    PGresult *res = lull_db_exec(self->proc->db, sql, 2, p);
+    if (!res) return -1;
+    for (int r = 0; r < PQntuples(res); r++)
+        LOG_INFO("node.pruned", "a silent scheduler node row deleted", "node", LS(lull_db_text(res, r, 0)),
+                 "silent_ms", LI(lull_db_int(res, r, 1, NULL)), "prune_leases", LI(self->cfg->prune_leases));
+    lull_counter_add(self->c_pruned, (uint64_t)PQntuples(res));
+    PQclear(res);
+    return 0;
+}
+
 // This node's fair share from the live nodes (name order); -1 on error or when this node is not live.
 static int s_share(sched_lease_t *self, int *nodes)
 {
@@ -427,7 +447,8 @@ void sched_lease_tick(sched_lease_t *self)
         }
         if (rc != 0) goto db_error;
     }
-    if (s_heartbeat(self) != 0 || s_renew(self) != 0 || s_free_strays(self) != 0) goto db_error;
+    if (s_heartbeat(self) != 0 || s_renew(self) != 0 || s_free_strays(self) != 0 || s_prune(self) != 0)
+        goto db_error;
     int nodes = 0, share = s_share(self, &nodes);
     if (share < 0) goto db_error;
     if (self->db_down) LOG_INFO("lease.db_back", "the database answers again: leases renewed");
@@ -489,12 +510,15 @@ sched_lease_t *sched_lease_new(const sched_cfg_t *cfg, lull_proc_t *proc, sched_
     }
     snprintf(self->lease_ms, sizeof self->lease_ms, "%lld", (long long)cfg->lease_ms);
     snprintf(self->partitions_s, sizeof self->partitions_s, "%d", self->partitions);
+    snprintf(self->prune_leases, sizeof self->prune_leases, "%lld", (long long)cfg->prune_leases);
     lull_metrics_t *r = proc->metrics;
     self->g_owned = lull_metrics_gauge(r, "lull_sched_partitions_owned", NULL, "partitions this scheduler holds by lease");
     self->c_renewals = lull_metrics_counter(r, "lull_sched_lease_renewals_total", NULL, "lease renewals that reached the database");
     self->c_losses = lull_metrics_counter(r, "lull_sched_partitions_lost_total", NULL, "partitions lost (lease expired here or taken)");
     self->c_handovers = lull_metrics_counter(r, "lull_sched_partitions_handed_over_total", NULL, "partitions released to other schedulers (fair share)");
     self->c_claims = lull_metrics_counter(r, "lull_sched_partitions_claimed_total", NULL, "partitions claimed");
+    self->c_pruned = lull_metrics_counter(r, "lull_sched_nodes_pruned_total", NULL,
+                                          "silent scheduler node rows this scheduler deleted (LULL_SCHED_PRUNE_LEASES)");
     self->h_recovery = lull_metrics_histogram(r, "lull_sched_claim_recovery_seconds", NULL,
                                               "time to recover the windows of the partitions of one claim",
                                               LULL_METRICS_LATENCY_BUCKETS, LULL_METRICS_LATENCY_NBUCKETS);

@@ -4,7 +4,9 @@
 // P / n each, one more for the first P % n), hands the excess over (windows dropped first, then the rows
 // freed) and claims free or expired partitions (their windows recovered by the caller). The local lease
 // deadline runs from the moment a renewal was sent (monotonic) plus the lease minus a margin: past it,
-// every partition is dropped before anything else is done. Talks to the database synchronously (proc->db).
+// every partition is dropped before anything else is done. Each tick also deletes the rows of nodes silent for
+// LULL_SCHED_PRUNE_LEASES of their leases. The tick runs on the timer and, debounced, on NOTIFY lull_sched
+// (sched_notify). Talks to the database synchronously (proc->db).
 #ifndef SCHED_LEASE_H
 #define SCHED_LEASE_H
 

@@ -1,0 +1,103 @@
+// The LISTEN connection (see the header): the one reconnect-and-LISTEN loop the scheduler map reader, the
+// scheduler's rebalance and the inbox stream share.
+#include "lull_db_listen.h"
+#include "lull_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_CHANNEL_MAX 63  // an unquoted PostgreSQL identifier
+
+struct lull_db_listen {
+    lull_db_t *db;        // the listener's own connection
+    char channel[S_CHANNEL_MAX + 1];
+    char *what;           // for the log lines
+    bool listening;
+    bool notified;        // a notification on the channel came during this step
+};
+
+static bool s_channel_ok(const char *c)
+{
+    size_t n = c ? strlen(c) : 0;
+    if (n < 1 || n > S_CHANNEL_MAX || c[0] < 'a' || c[0] > 'z') return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') || c[i] == '_')) return false;
+    return true;
+}
+
+lull_db_listen_t *lull_db_listen_new(const char *url, const char *channel, const char *what)
+{
+    if (!s_channel_ok(channel)) return NULL;
+    lull_db_listen_t *self = calloc(1, sizeof *self);
+    if (!self) return NULL;
+    snprintf(self->channel, sizeof self->channel, "%s", channel);
+    self->what = strdup(what ? what : channel);
+    self->db = self->what ? lull_db_new(url ? url : "") : NULL;
+    if (!self->db) {
+        lull_db_listen_destroy(&self);
+        return NULL;
+    }
+    lull_db_set_backoff(self->db, 50, 1000);
+    return self;
+}
+
+void lull_db_listen_destroy(lull_db_listen_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    lull_db_listen_t *self = *self_p;
+    lull_db_destroy(&self->db);
+    free(self->what);
+    free(self);
+    *self_p = NULL;
+}
+
+static void s_on_notify(const char *channel, const char *payload, void *arg)
+{
+    (void)payload;
+    lull_db_listen_t *self = arg;
+    if (strcmp(channel, self->channel) == 0) self->notified = true;
+}
+
+// Connects and LISTENs; true when listening now.
+static bool s_listen(lull_db_listen_t *self)
+{
+    char sql[S_CHANNEL_MAX + 8];
+    snprintf(sql, sizeof sql, "LISTEN %s", self->channel);  // the channel was checked: a plain identifier
+    if (lull_db_connect(self->db) != 0 || lull_db_run(self->db, sql, 0, NULL, NULL) != 0) return false;
+    self->listening = true;
+    LOG_INFO("notify.listening", "listening for changes", "channel", LS(self->channel), "what", LS(self->what));
+    return true;
+}
+
+int lull_db_listen_step(lull_db_listen_t *self)
+{
+    bool restarted = false;
+    for (int attempt = 0; attempt < 2; attempt++) {  // a lost connection is reconnected at once (backoff permitting)
+        if (!self->listening) {
+            if (!s_listen(self)) return -1;
+            restarted = true;
+        }
+        self->notified = false;
+        if (lull_db_notifications(self->db, s_on_notify, self) == 0) return restarted || self->notified ? 1 : 0;
+        LOG_WARN("notify.lost", "lost the LISTEN connection; reconnecting", "channel", LS(self->channel), "error",
+                 LS(lull_db_error(self->db)));
+        self->listening = false;
+    }
+    return -1;
+}
+
+int lull_db_listen_fd(lull_db_listen_t *self)
+{
+    return self->listening ? lull_db_socket(self->db) : -1;
+}
+
+bool lull_db_listen_up(const lull_db_listen_t *self)
+{
+    return self->listening;
+}
+
+lull_db_t *lull_db_listen_db(lull_db_listen_t *self)
+{
+    return self->db;
+}

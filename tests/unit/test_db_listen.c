@@ -1,0 +1,105 @@
+// Unit tests of lull_db_listen against the real test database (LULL_TEST_DATABASE_URL, set by tests/run): the
+// channel check, a start reported as a change, a NOTIFY heard on the socket, one on another channel ignored,
+// and after the listening backend is killed: the loss, the reconnect (reported as a change) and a NOTIFY heard
+// again.
+#include "lull_test.h"
+#include "lull_db_listen.h"
+#include "lull_log.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *s_url;
+
+// Steps until the step returns want (polling the socket, at most ~5 s); the last result.
+static int s_step_until(lull_db_listen_t *l, int want)
+{
+    int rc = -2;
+    for (int i = 0; i < 500 && rc != want; i++) {
+        struct pollfd fd = {.fd = lull_db_listen_fd(l), .events = POLLIN};
+        if (poll(&fd, 1, 10) < 0) break;
+        rc = lull_db_listen_step(l);
+    }
+    return rc;
+}
+
+LULL_TEST(channel_names_are_checked)
+{
+    const char *bad[] = {"", "Upper", "1abc", "a-b", "a;LISTEN b", "a b", NULL};
+    for (int i = 0; bad[i]; i++) LULL_CHECK(lull_db_listen_new(s_url, bad[i], "test") == NULL);
+    LULL_CHECK(lull_db_listen_new(s_url, NULL, "test") == NULL);
+    char longname[80];
+    memset(longname, 'a', 64);
+    longname[64] = '\0';
+    LULL_CHECK(lull_db_listen_new(s_url, longname, "test") == NULL);
+    longname[63] = '\0';
+    lull_db_listen_t *l = lull_db_listen_new(s_url, longname, NULL);
+    LULL_CHECK(l != NULL);
+    lull_db_listen_destroy(&l);
+    LULL_CHECK(l == NULL);
+    lull_db_listen_destroy(&l);  // harmless
+}
+
+LULL_TEST(hears_its_channel_and_reconnects)
+{
+    lull_db_listen_t *l = lull_db_listen_new(s_url, "test_listen", "unit test");
+    lull_db_t *other = lull_db_new(s_url);
+    LULL_CHECK(!lull_db_listen_up(l));
+    LULL_CHECK_EQ_INT(lull_db_listen_fd(l), -1);
+    LULL_CHECK_EQ_INT(lull_db_listen_step(l), 1);  // listening started: whatever changed before is a change
+    LULL_CHECK(lull_db_listen_up(l));
+    LULL_CHECK(lull_db_listen_fd(l) >= 0);
+    LULL_CHECK_EQ_INT(lull_db_listen_step(l), 0);
+    // another channel: nothing; then ours: heard
+    LULL_CHECK_EQ_INT(lull_db_run(other, "NOTIFY test_other", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(other, "NOTIFY test_listen, 'x'", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(s_step_until(l, 1), 1);
+    LULL_CHECK_EQ_INT(lull_db_listen_step(l), 0);
+    // the owner's reads run on the same connection
+    PGresult *r = lull_db_exec(lull_db_listen_db(l), "SELECT pg_backend_pid()", 0, NULL);
+    LULL_CHECK(r != NULL);
+    char pid[32] = "";
+    if (r) snprintf(pid, sizeof pid, "%s", lull_db_text(r, 0, 0));
+    PQclear(r);
+    // the backend dies: the next steps notice, reconnect and report the restart as a change
+    const char *p[] = {pid};
+    LULL_CHECK_EQ_INT(lull_db_run(other, "SELECT pg_terminate_backend($1::int)", 1, p, NULL), 0);
+    LULL_CHECK_EQ_INT(s_step_until(l, 1), 1);
+    LULL_CHECK(lull_db_listen_up(l));
+    r = lull_db_exec(lull_db_listen_db(l), "SELECT pg_backend_pid()", 0, NULL);
+    LULL_CHECK(r != NULL && strcmp(lull_db_text(r, 0, 0), pid) != 0);  // a new backend
+    PQclear(r);
+    LULL_CHECK_EQ_INT(lull_db_listen_step(l), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(other, "NOTIFY test_listen", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(s_step_until(l, 1), 1);  // LISTENing again, not only connected
+    lull_db_destroy(&other);
+    lull_db_listen_destroy(&l);
+}
+
+LULL_TEST(unreachable_server_is_not_listening)
+{
+    lull_db_listen_t *l = lull_db_listen_new("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1", "test_listen",
+                                             "unit test");
+    LULL_CHECK(l != NULL);
+    LULL_CHECK_EQ_INT(lull_db_listen_step(l), -1);
+    LULL_CHECK(!lull_db_listen_up(l));
+    LULL_CHECK_EQ_INT(lull_db_listen_fd(l), -1);
+    lull_db_listen_destroy(&l);
+}
+
+int main(void)
+{
+    s_url = getenv("LULL_TEST_DATABASE_URL");
+    if (!s_url) {
+        printf("FAIL setup: LULL_TEST_DATABASE_URL is not set (run through tests/run)\n");
+        return 1;
+    }
+    lull_log_set_level(LULL_LOG_ERROR);
+    LULL_RUN(channel_names_are_checked);
+    LULL_RUN(hears_its_channel_and_reconnects);
+    LULL_RUN(unreachable_server_is_not_listening);
+    return lull_test_summary();
+}
