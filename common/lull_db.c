@@ -25,6 +25,7 @@ struct lull_db {
     const lull_db_stmt_t *prepared[MAX_PREPARED];  // statements prepared on the current connection
     int nprepared;
     bool stale_prepared;  // the server may hold statements this handle forgot: DEALLOCATE ALL first
+    bool want_rw;         // the connection string asks for a read-write server (target_session_attrs)
 };
 
 static void s_set_error(lull_db_t *self, const char *msg, const char *state, bool conn_error)
@@ -96,9 +97,38 @@ static void s_notice(void *arg, const char *message)
     lull_log_at(bad ? LULL_LOG_WARN : LULL_LOG_INFO, "db.notice", text, (const char *)NULL);
 }
 
+// True when the server of a connection that asked for a read-write server says it no longer is one: a standby
+// (in_hot_standby), or a primary being demoted or fenced (default_transaction_read_only turned on by a reload).
+// The server reports both parameters whenever they change (PostgreSQL 14 and later); older servers report
+// neither, and then a write's 25006 error is what reconnects.
+static bool s_turned_read_only(const lull_db_t *self)
+{
+    if (!self->want_rw) return false;
+    const char *hot = PQparameterStatus(self->conn, "in_hot_standby");
+    const char *ro = PQparameterStatus(self->conn, "default_transaction_read_only");
+    return (hot && strcmp(hot, "on") == 0) || (ro && strcmp(ro, "on") == 0);
+}
+
+// True when target_session_attrs of the connection asks for a server that accepts writes.
+static bool s_wants_read_write(PGconn *conn)
+{
+    bool rw = false;
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "target_session_attrs") == 0 && o->val)
+            rw = strcmp(o->val, "read-write") == 0 || strcmp(o->val, "primary") == 0;
+    PQconninfoFree(opts);
+    return rw;
+}
+
 int lull_db_connect(lull_db_t *self)
 {
-    if (self->conn && PQstatus(self->conn) == CONNECTION_OK) return 0;
+    if (self->conn && PQstatus(self->conn) == CONNECTION_OK && !s_turned_read_only(self)) return 0;
+    if (self->conn && PQstatus(self->conn) == CONNECTION_OK) {  // connected to a server gone read-only
+        LOG_WARN("db.read_only", "the server no longer accepts writes (a standby, or a demoted primary): reconnecting");
+        s_drop(self);
+        self->next_try_ms = 0;  // reconnect now: target_session_attrs finds the server that accepts writes
+    }
     if (self->conn) s_drop(self);
     if (lull_clock_mono_ms() < self->next_try_ms) {
         s_set_error(self, "database unavailable (waiting to reconnect)", "08006", true);
@@ -115,6 +145,7 @@ int lull_db_connect(lull_db_t *self)
     }
     PQsetnonblocking(self->conn, 0);
     PQsetNoticeProcessor(self->conn, s_notice, self);
+    self->want_rw = s_wants_read_write(self->conn);
     self->backoff_ms = self->backoff_min_ms;
     self->next_try_ms = 0;
     LOG_INFO("db.connected", "connected to the database", "server_version", LI(PQserverVersion(self->conn)));
@@ -133,16 +164,39 @@ static void s_clear_error(lull_db_t *self)
     self->conn_error = false;
 }
 
+// True when an error of this SQLSTATE means "this connection (or this server) is no good: connect again",
+// not "this statement is wrong": no SQLSTATE at all (libpq lost the server), class 08 (connection exception),
+// 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 57P04 database_dropped, 57P05
+// idle_session_timeout, and 25006 read_only_sql_transaction: a write reached a standby or a demoted primary
+// (with target_session_attrs=read-write in the URL the next connection finds the server that accepts writes).
+static bool s_reconnect_state(const char *state)
+{
+    return !state || !*state || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+           strcmp(state, "25006") == 0;
+}
+
+// Logs and drops a connection that is lost or no good; the caller set the error.
+static void s_lost(lull_db_t *self)
+{
+    if (strcmp(self->sqlstate, "25006") == 0)
+        LOG_WARN("db.read_only", "the server refused a write (a standby, or a demoted primary): reconnecting",
+                 "error", LS(self->error));
+    else
+        LOG_WARN("db.connection_lost", self->error, "sqlstate", LS(self->sqlstate));
+    self->conn_error = true;
+    self->was_up = true;
+    s_drop(self);
+    self->next_try_ms = 0;  // the first reconnect may be immediate; later ones back off
+}
+
 // Records the failure of a statement (res: its result, may be NULL) and drops a lost connection.
 static void s_failed(lull_db_t *self, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    bool lost = PQstatus(self->conn) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
-                strncmp(state, "57P", 3) == 0;  // admin shutdown / crash shutdown / cannot connect now
+    bool lost = PQstatus(self->conn) != CONNECTION_OK || s_reconnect_state(state);
     s_set_error(self, res ? PQresultErrorMessage(res) : PQerrorMessage(self->conn), state ? state : "08006", lost);
     if (lost) {
-        LOG_WARN("db.connection_lost", self->error);
-        self->was_up = true;
+        s_lost(self);
         s_drop(self);
         self->next_try_ms = 0;  // the first reconnect may be immediate; later ones back off
     } else {
@@ -265,6 +319,7 @@ int lull_db_batch(lull_db_t *self, const lull_db_stmt_t *const *stmts, const cha
         self->stale_prepared = true;
         if (PQstatus(conn) != CONNECTION_OK || !alive) s_failed(self, NULL);
         else if (!self->error[0]) s_set_error(self, PQerrorMessage(conn), "08006", false);
+        else if (s_reconnect_state(self->sqlstate)) s_lost(self);  // e.g. 25006: a write reached a read-only server
     }
     return ok ? 0 : -1;
 }
