@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define MAX_PREPARED 32  // distinct lull_db_batch statements per connection
+#define PROBE_IDLE_MS 1000  // default: a connection idle this long is checked (an empty query) before it is used
 
 struct lull_db {
     char *url;
@@ -26,6 +27,10 @@ struct lull_db {
     int nprepared;
     bool stale_prepared;  // the server may hold statements this handle forgot: DEALLOCATE ALL first
     bool want_rw;         // the connection string asks for a read-write server (target_session_attrs)
+    int64_t probe_idle_ms;  // a connection idle this long is checked before use; 0: never
+    int64_t last_used_ms;   // monotonic time of the connection's last round trip
+    uint64_t conn_gen;      // incremented at every new connection
+    uint64_t listen_gen;    // conn_gen of the connection that ran the last LISTEN
 };
 
 static void s_set_error(lull_db_t *self, const char *msg, const char *state, bool conn_error)
@@ -62,6 +67,7 @@ lull_db_t *lull_db_new(const char *url)
     self->backoff_min_ms = 100;
     self->backoff_max_ms = 5000;
     self->backoff_ms = self->backoff_min_ms;
+    self->probe_idle_ms = PROBE_IDLE_MS;
     (void)lull_db_connect(self);
     return self;
 }
@@ -121,12 +127,42 @@ static bool s_wants_read_write(PGconn *conn)
     return rw;
 }
 
+void lull_db_set_probe(lull_db_t *self, int64_t idle_ms) { self->probe_idle_ms = idle_ms > 0 ? idle_ms : 0; }
+
+static void s_failed(lull_db_t *self, const PGresult *res);
+
+// A connection idle for probe_idle_ms (outside a transaction) makes one empty round trip before it is used: a
+// server restarted or failed over meanwhile shows here (the connection is dropped, and the caller's statement
+// runs on a new one instead of failing), and so does a server that turned read-only (its report comes back with
+// the answer). False when the connection was dropped.
+static bool s_probe(lull_db_t *self)
+{
+    int64_t now = lull_clock_mono_ms();
+    if (self->probe_idle_ms <= 0 || now - self->last_used_ms < self->probe_idle_ms ||
+        PQtransactionStatus(self->conn) != PQTRANS_IDLE)
+        return true;
+    self->last_used_ms = now;
+    PGresult *res = PQexec(self->conn, "");
+    bool ok = res && PQresultStatus(res) == PGRES_EMPTY_QUERY;
+    if (!ok) {
+        LOG_DEBUG("db.probe_failed", "an idle connection failed its check", "error",
+                  LS(PQerrorMessage(self->conn)));
+        s_failed(self, res);
+    }
+    PQclear(res);
+    return ok;
+}
+
 int lull_db_connect(lull_db_t *self)
 {
-    if (self->conn && PQstatus(self->conn) == CONNECTION_OK && !s_turned_read_only(self)) return 0;
-    if (self->conn && PQstatus(self->conn) == CONNECTION_OK) {  // connected to a server gone read-only
-        LOG_WARN("db.read_only", "the server no longer accepts writes (a standby, or a demoted primary): reconnecting");
-        s_drop(self);
+    if (self->conn && PQstatus(self->conn) == CONNECTION_OK) {
+        bool alive = s_probe(self);  // (when not, s_failed dropped it)
+        if (alive && !s_turned_read_only(self)) return 0;
+        if (alive) {
+            LOG_WARN("db.read_only", "the server no longer accepts writes (a standby, or a demoted primary): reconnecting");
+            self->was_up = true;
+        }
+        if (self->conn) s_drop(self);
         self->next_try_ms = 0;  // reconnect now: target_session_attrs finds the server that accepts writes
     }
     if (self->conn) s_drop(self);
@@ -146,6 +182,8 @@ int lull_db_connect(lull_db_t *self)
     PQsetnonblocking(self->conn, 0);
     PQsetNoticeProcessor(self->conn, s_notice, self);
     self->want_rw = s_wants_read_write(self->conn);
+    self->last_used_ms = lull_clock_mono_ms();
+    self->conn_gen++;
     self->backoff_ms = self->backoff_min_ms;
     self->next_try_ms = 0;
     LOG_INFO("db.connected", "connected to the database", "server_version", LI(PQserverVersion(self->conn)));
@@ -208,9 +246,11 @@ PGresult *lull_db_exec(lull_db_t *self, const char *sql, int nparams, const char
 {
     if (lull_db_connect(self) != 0) return NULL;
     PGresult *res = PQexecParams(self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    self->last_used_ms = lull_clock_mono_ms();
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         s_clear_error(self);
+        if (strncmp(sql, "LISTEN ", 7) == 0) self->listen_gen = self->conn_gen;
         return res;
     }
     s_failed(self, res);
@@ -313,6 +353,7 @@ int lull_db_batch(lull_db_t *self, const lull_db_stmt_t *const *stmts, const cha
         ok = false;
     }
     if (PQexitPipelineMode(conn) != 1) ok = false;
+    self->last_used_ms = lull_clock_mono_ms();
     if (ok) s_clear_error(self);
     else {
         self->nprepared = 0;  // prepare again on the next batch (a new connection may sit at the same address)
@@ -326,8 +367,13 @@ int lull_db_batch(lull_db_t *self, const lull_db_stmt_t *const *stmts, const cha
 
 int lull_db_notifications(lull_db_t *self, void (*fn)(const char *channel, const char *payload, void *arg), void *arg)
 {
+    if (lull_db_connected(self) && self->listen_gen == self->conn_gen && lull_db_connect(self) != 0) return -1;
     if (!lull_db_connected(self) || !PQconsumeInput(self->conn)) {
         s_set_error(self, self->conn ? PQerrorMessage(self->conn) : "not connected", "08006", true);
+        return -1;
+    }
+    if (self->listen_gen != self->conn_gen) {  // a new connection (a failover, a restart): it listens to nothing
+        s_set_error(self, "reconnected since LISTEN: LISTEN again", "08006", true);
         return -1;
     }
     for (PGnotify *nt; (nt = PQnotifies(self->conn)) != NULL;) {

@@ -81,7 +81,7 @@ pg_standby() {
         -X stream -c fast -d "application_name=$name" >>"$IT_TMP/pg_$name.log" 2>&1 ||
         { it_fail "pg_basebackup for $name"; return 1; }
     PG_DATAS+=("$dir/data")
-    PG_PORT[$name]=$(it_free_port)
+    PG_PORT[$name]=${PG_PORT[$name]:-$(it_free_port)}  # (a port may be given beforehand, to be in a URL already)
     # the copy holds the primary's include line (relative: ../lull_it.conf is this cluster's own file)
     pg_conf "$name" "${PG_PORT[$name]}"
     pg_start "$name" || return 1
@@ -93,6 +93,17 @@ pg_standby() {
             "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$name' AND state = 'streaming'")" = sync ]
     }
     it_wait_for "$name streams from $primary as its synchronous standby" 30 pg_sync_streaming
+}
+
+# pg_caught_up PRIMARY NAME : true when standby NAME has replayed everything PRIMARY has written.
+pg_caught_up() {
+    [ "$(psql "$(pg_url "$1" postgres)" -X -A -t -c "SELECT replay_lsn >= pg_current_wal_lsn() FROM pg_stat_replication
+                                                      WHERE application_name = '$2'")" = t ]
+}
+# pg_sessions NAME : the number of client sessions on database lull of cluster NAME (the tiers' connections).
+pg_sessions() {
+    psql "$(pg_url "$1" postgres)" -X -A -t -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'lull'
+                                                 AND backend_type = 'client backend'"
 }
 
 # pg_is_primary NAME : true when cluster NAME accepts writes (not in recovery).

@@ -156,6 +156,31 @@ static void s_ignore(const char *channel, const char *payload, void *arg)
     (void)arg;
 }
 
+// A connection idle past the probe interval is checked before use: a backend that died meanwhile (a server
+// restart, a failover) costs the caller nothing, its statement runs on a new connection. A LISTEN connection that
+// was replaced so reports -1 from lull_db_notifications, so that its owner LISTENs again.
+LULL_TEST(idle_connection_is_probed_before_use)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    lull_db_t *killer = lull_db_new(s_url);
+    lull_db_set_backoff(db, 1, 10);
+    lull_db_set_probe(db, 20);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "LISTEN lull_test_probe", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_notifications(db, s_ignore, NULL), 0);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", s_backend_pid(db));
+    const char *p[] = {pid};
+    LULL_CHECK_EQ_INT(lull_db_run(killer, "SELECT pg_terminate_backend($1::int)", 1, p, NULL), 0);
+    usleep(100000);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SELECT 1", 0, NULL, NULL), 0);  // on a new connection, no error
+    LULL_CHECK(s_backend_pid(db) != atol(pid));
+    LULL_CHECK_EQ_INT(lull_db_notifications(db, s_ignore, NULL), -1);  // the new one listens to nothing
+    LULL_CHECK_EQ_INT(lull_db_run(db, "LISTEN lull_test_probe", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_notifications(db, s_ignore, NULL), 0);
+    lull_db_destroy(&db);
+    lull_db_destroy(&killer);
+}
+
 // The server's goodbye to an idle connection ("FATAL: terminating connection due to administrator command")
 // reaches libpq outside a query: it is one JSON log line, not libpq's plain text on stderr (found by the suite's
 // check that every log line is JSON).
@@ -279,6 +304,7 @@ int main(void)
     LULL_RUN(reconnects_after_the_backend_dies);
     LULL_RUN(read_only_server_means_reconnect);
     LULL_RUN(read_write_url_leaves_a_server_gone_read_only);
+    LULL_RUN(idle_connection_is_probed_before_use);
     LULL_RUN(notices_are_log_lines);
     LULL_RUN(unreachable_server_is_not_fatal);
     LULL_RUN(schema_version_check);
