@@ -57,7 +57,8 @@ it_wait_for "every tier healthy on p3" 20 pg_tiers_healthy
 it_wait_for "the console reads from p3" 20 pg_admin_reads
 it_wait_for "phase 2 answered and delivered" 60 pg_all_done
 no_sessions_on_p2() { [ "$(pg_sessions p2)" = 0 ]; }
-it_wait_for "no tier stays on the fenced p2 (every tier uses the database at least every few seconds)" 20 no_sessions_on_p2
+it_wait_for "no tier stays on the fenced p2" 20 no_sessions_on_p2 ||
+    ss -tnpH "dport = :${PG_PORT[p2]}" | sed 's/^/    still on p2: /'
 it_check "the tiers are connected to p3 ($(pg_sessions p3) sessions)" test "$(pg_sessions p3)" -ge 5
 it_check "p3 is the primary" pg_is_primary p3
 
