@@ -144,11 +144,7 @@ static bool s_probe(lull_db_t *self)
     self->last_used_ms = now;
     PGresult *res = PQexec(self->conn, "");
     bool ok = res && PQresultStatus(res) == PGRES_EMPTY_QUERY;
-    if (!ok) {
-        LOG_DEBUG("db.probe_failed", "an idle connection failed its check", "error",
-                  LS(PQerrorMessage(self->conn)));
-        s_failed(self, res);
-    }
+    if (!ok) s_failed(self, res);  // logs db.connection_lost (masked) and drops it
     PQclear(res);
     return ok;
 }

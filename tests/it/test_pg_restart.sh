@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/e2e_lib.sh"
 source "$(dirname "$0")/crash_lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
-CONVS=${PG_RESTART_CONVS:-60}
+CONVS=${PG_RESTART_CONVS:-40}
 LANES=${PG_RESTART_LANES:-4}
 
 pg_new main || it_finish
