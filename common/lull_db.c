@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define MAX_PREPARED 32  // distinct lull_db_batch statements per connection
+#define PROBE_IDLE_MS 1000  // default: a connection idle this long is checked (an empty query) before it is used
 
 struct lull_db {
     char *url;
@@ -25,6 +26,11 @@ struct lull_db {
     const lull_db_stmt_t *prepared[MAX_PREPARED];  // statements prepared on the current connection
     int nprepared;
     bool stale_prepared;  // the server may hold statements this handle forgot: DEALLOCATE ALL first
+    bool want_rw;         // the connection string asks for a read-write server (target_session_attrs)
+    int64_t probe_idle_ms;  // a connection idle this long is checked before use; 0: never
+    int64_t last_used_ms;   // monotonic time of the connection's last round trip
+    uint64_t conn_gen;      // incremented at every new connection
+    uint64_t listen_gen;    // conn_gen of the connection that ran the last LISTEN
 };
 
 static void s_set_error(lull_db_t *self, const char *msg, const char *state, bool conn_error)
@@ -61,6 +67,7 @@ lull_db_t *lull_db_new(const char *url)
     self->backoff_min_ms = 100;
     self->backoff_max_ms = 5000;
     self->backoff_ms = self->backoff_min_ms;
+    self->probe_idle_ms = PROBE_IDLE_MS;
     (void)lull_db_connect(self);
     return self;
 }
@@ -96,9 +103,64 @@ static void s_notice(void *arg, const char *message)
     lull_log_at(bad ? LULL_LOG_WARN : LULL_LOG_INFO, "db.notice", text, (const char *)NULL);
 }
 
+// True when the server of a connection that asked for a read-write server says it no longer is one: a standby
+// (in_hot_standby), or a primary being demoted or fenced (default_transaction_read_only turned on by a reload).
+// The server reports both parameters whenever they change (PostgreSQL 14 and later); older servers report
+// neither, and then a write's 25006 error is what reconnects.
+static bool s_turned_read_only(const lull_db_t *self)
+{
+    if (!self->want_rw) return false;
+    const char *hot = PQparameterStatus(self->conn, "in_hot_standby");
+    const char *ro = PQparameterStatus(self->conn, "default_transaction_read_only");
+    return (hot && strcmp(hot, "on") == 0) || (ro && strcmp(ro, "on") == 0);
+}
+
+// True when target_session_attrs of the connection asks for a server that accepts writes.
+static bool s_wants_read_write(PGconn *conn)
+{
+    bool rw = false;
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "target_session_attrs") == 0 && o->val)
+            rw = strcmp(o->val, "read-write") == 0 || strcmp(o->val, "primary") == 0;
+    PQconninfoFree(opts);
+    return rw;
+}
+
+void lull_db_set_probe(lull_db_t *self, int64_t idle_ms) { self->probe_idle_ms = idle_ms > 0 ? idle_ms : 0; }
+
+static void s_failed(lull_db_t *self, const PGresult *res);
+
+// A connection idle for probe_idle_ms (outside a transaction) makes one empty round trip before it is used: a
+// server restarted or failed over meanwhile shows here (the connection is dropped, and the caller's statement
+// runs on a new one instead of failing), and so does a server that turned read-only (its report comes back with
+// the answer). False when the connection was dropped.
+static bool s_probe(lull_db_t *self)
+{
+    int64_t now = lull_clock_mono_ms();
+    if (self->probe_idle_ms <= 0 || now - self->last_used_ms < self->probe_idle_ms ||
+        PQtransactionStatus(self->conn) != PQTRANS_IDLE)
+        return true;
+    self->last_used_ms = now;
+    PGresult *res = PQexec(self->conn, "");
+    bool ok = res && PQresultStatus(res) == PGRES_EMPTY_QUERY;
+    if (!ok) s_failed(self, res);  // logs db.connection_lost (masked) and drops it
+    PQclear(res);
+    return ok;
+}
+
 int lull_db_connect(lull_db_t *self)
 {
-    if (self->conn && PQstatus(self->conn) == CONNECTION_OK) return 0;
+    if (self->conn && PQstatus(self->conn) == CONNECTION_OK) {
+        bool alive = s_probe(self);  // (when not, s_failed dropped it)
+        if (alive && !s_turned_read_only(self)) return 0;
+        if (alive) {
+            LOG_WARN("db.read_only", "the server no longer accepts writes (a standby, or a demoted primary): reconnecting");
+            self->was_up = true;
+        }
+        if (self->conn) s_drop(self);
+        self->next_try_ms = 0;  // reconnect now: target_session_attrs finds the server that accepts writes
+    }
     if (self->conn) s_drop(self);
     if (lull_clock_mono_ms() < self->next_try_ms) {
         s_set_error(self, "database unavailable (waiting to reconnect)", "08006", true);
@@ -115,6 +177,9 @@ int lull_db_connect(lull_db_t *self)
     }
     PQsetnonblocking(self->conn, 0);
     PQsetNoticeProcessor(self->conn, s_notice, self);
+    self->want_rw = s_wants_read_write(self->conn);
+    self->last_used_ms = lull_clock_mono_ms();
+    self->conn_gen++;
     self->backoff_ms = self->backoff_min_ms;
     self->next_try_ms = 0;
     LOG_INFO("db.connected", "connected to the database", "server_version", LI(PQserverVersion(self->conn)));
@@ -133,16 +198,39 @@ static void s_clear_error(lull_db_t *self)
     self->conn_error = false;
 }
 
+// True when an error of this SQLSTATE means "this connection (or this server) is no good: connect again",
+// not "this statement is wrong": no SQLSTATE at all (libpq lost the server), class 08 (connection exception),
+// 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 57P04 database_dropped, 57P05
+// idle_session_timeout, and 25006 read_only_sql_transaction: a write reached a standby or a demoted primary
+// (with target_session_attrs=read-write in the URL the next connection finds the server that accepts writes).
+static bool s_reconnect_state(const char *state)
+{
+    return !state || !*state || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+           strcmp(state, "25006") == 0;
+}
+
+// Logs and drops a connection that is lost or no good; the caller set the error.
+static void s_lost(lull_db_t *self)
+{
+    if (strcmp(self->sqlstate, "25006") == 0)
+        LOG_WARN("db.read_only", "the server refused a write (a standby, or a demoted primary): reconnecting",
+                 "error", LS(self->error));
+    else
+        LOG_WARN("db.connection_lost", self->error, "sqlstate", LS(self->sqlstate));
+    self->conn_error = true;
+    self->was_up = true;
+    s_drop(self);
+    self->next_try_ms = 0;  // the first reconnect may be immediate; later ones back off
+}
+
 // Records the failure of a statement (res: its result, may be NULL) and drops a lost connection.
 static void s_failed(lull_db_t *self, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    bool lost = PQstatus(self->conn) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
-                strncmp(state, "57P", 3) == 0;  // admin shutdown / crash shutdown / cannot connect now
+    bool lost = PQstatus(self->conn) != CONNECTION_OK || s_reconnect_state(state);
     s_set_error(self, res ? PQresultErrorMessage(res) : PQerrorMessage(self->conn), state ? state : "08006", lost);
     if (lost) {
-        LOG_WARN("db.connection_lost", self->error);
-        self->was_up = true;
+        s_lost(self);
         s_drop(self);
         self->next_try_ms = 0;  // the first reconnect may be immediate; later ones back off
     } else {
@@ -154,9 +242,11 @@ PGresult *lull_db_exec(lull_db_t *self, const char *sql, int nparams, const char
 {
     if (lull_db_connect(self) != 0) return NULL;
     PGresult *res = PQexecParams(self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    self->last_used_ms = lull_clock_mono_ms();
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         s_clear_error(self);
+        if (strncmp(sql, "LISTEN ", 7) == 0) self->listen_gen = self->conn_gen;
         return res;
     }
     s_failed(self, res);
@@ -259,20 +349,27 @@ int lull_db_batch(lull_db_t *self, const lull_db_stmt_t *const *stmts, const cha
         ok = false;
     }
     if (PQexitPipelineMode(conn) != 1) ok = false;
+    self->last_used_ms = lull_clock_mono_ms();
     if (ok) s_clear_error(self);
     else {
         self->nprepared = 0;  // prepare again on the next batch (a new connection may sit at the same address)
         self->stale_prepared = true;
         if (PQstatus(conn) != CONNECTION_OK || !alive) s_failed(self, NULL);
         else if (!self->error[0]) s_set_error(self, PQerrorMessage(conn), "08006", false);
+        else if (s_reconnect_state(self->sqlstate)) s_lost(self);  // e.g. 25006: a write reached a read-only server
     }
     return ok ? 0 : -1;
 }
 
 int lull_db_notifications(lull_db_t *self, void (*fn)(const char *channel, const char *payload, void *arg), void *arg)
 {
+    if (lull_db_connected(self) && self->listen_gen == self->conn_gen && lull_db_connect(self) != 0) return -1;
     if (!lull_db_connected(self) || !PQconsumeInput(self->conn)) {
         s_set_error(self, self->conn ? PQerrorMessage(self->conn) : "not connected", "08006", true);
+        return -1;
+    }
+    if (self->listen_gen != self->conn_gen) {  // a new connection (a failover, a restart): it listens to nothing
+        s_set_error(self, "reconnected since LISTEN: LISTEN again", "08006", true);
         return -1;
     }
     for (PGnotify *nt; (nt = PQnotifies(self->conn)) != NULL;) {

@@ -56,11 +56,16 @@ typedef struct {
 int lull_db_batch(lull_db_t *self, const lull_db_stmt_t *const *stmts, const char *const *const *params, int n,
                   bool atomic, PGresult **res) __attribute__((warn_unused_result));
 // Calls fn(channel, payload, arg) for each NOTIFY the server sent (after LISTEN through lull_db_run). 0, or
-// -1 when the connection is lost (the error is kept; the caller LISTENs again after reconnecting).
+// -1 when the connection is lost or was replaced since the LISTEN (the error is kept; the caller LISTENs again).
 int lull_db_notifications(lull_db_t *self, void (*fn)(const char *channel, const char *payload, void *arg), void *arg)
     __attribute__((warn_unused_result));
 // The connection's socket, to poll for NOTIFY; -1 when disconnected.
 int lull_db_socket(lull_db_t *self);
+// A connection idle for idle_ms or longer makes one empty round trip before it is used (and before NOTIFYs are
+// read), so that a server restarted, failed over or turned read-only meanwhile is noticed there and the
+// connection replaced, instead of failing (or reading stale data on) the caller's statement. 0: never.
+// Default 1000.
+void lull_db_set_probe(lull_db_t *self, int64_t idle_ms);
 // Sets the reconnect backoff bounds in milliseconds (defaults 100 and 5000).
 void lull_db_set_backoff(lull_db_t *self, int64_t min_ms, int64_t max_ms);
 // Integer value of row r, column c (0 for NULL or garbage; *ok false then, if ok given).

@@ -82,11 +82,103 @@ LULL_TEST(reconnects_after_the_backend_dies)
     lull_db_destroy(&killer);
 }
 
+// The backend pid of db's connection (0 when the statement fails).
+static long s_backend_pid(lull_db_t *db)
+{
+    PGresult *r = lull_db_exec(db, "SELECT pg_backend_pid()", 0, NULL);
+    long pid = r ? (long)lull_db_int(r, 0, 0, NULL) : 0;
+    PQclear(r);
+    return pid;
+}
+
+// A write refused by a read-only server (25006 read_only_sql_transaction: a standby, or a demoted primary) is a
+// connection failure: the connection is dropped and the next call gets a new one, in a plain statement and in a
+// pipelined batch alike. (The session's default_transaction_read_only stands in for a server gone read-only.)
+LULL_TEST(read_only_server_means_reconnect)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    lull_db_set_backoff(db, 1, 10);
+    long pid = s_backend_pid(db);
+    LULL_CHECK(pid > 0);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SET default_transaction_read_only = on", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "CREATE TEMP TABLE ro_t (id int)", 0, NULL, NULL), -1);
+    LULL_CHECK_EQ_STR(lull_db_sqlstate(db), "25006");
+    LULL_CHECK(lull_db_last_was_connection_error(db));
+    LULL_CHECK(!lull_db_connected(db));
+    LULL_CHECK_EQ_INT(lull_db_run(db, "CREATE TEMP TABLE ro_t (id int)", 0, NULL, NULL), 0);  // a new session
+    LULL_CHECK(s_backend_pid(db) != pid);
+
+    // (a temporary table may be written in a read-only transaction: the batch writes a plain one)
+    LULL_CHECK_EQ_INT(lull_db_run(db, "CREATE TABLE IF NOT EXISTS test_db_ro (id int)", 0, NULL, NULL), 0);
+    static const lull_db_stmt_t ins = {"test_ro_insert", "INSERT INTO test_db_ro VALUES ($1::int)", 1};
+    const lull_db_stmt_t *stmts[] = {&ins};
+    const char *one[] = {"1"};
+    const char *const *params[] = {one};
+    PGresult *res[1];
+    pid = s_backend_pid(db);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SET default_transaction_read_only = on", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_batch(db, stmts, params, 1, true, res), -1);
+    LULL_CHECK_EQ_STR(lull_db_sqlstate(db), "25006");
+    LULL_CHECK(lull_db_last_was_connection_error(db));
+    LULL_CHECK(!lull_db_connected(db));
+    LULL_CHECK(s_backend_pid(db) != pid);
+    lull_db_destroy(&db);
+}
+
+// With target_session_attrs=read-write in the URL, a connection whose server reports it no longer accepts
+// writes (default_transaction_read_only or in_hot_standby turned on) is replaced before the next statement,
+// even a read: a stale primary is not read from.
+LULL_TEST(read_write_url_leaves_a_server_gone_read_only)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%ctarget_session_attrs=read-write", s_url, strchr(s_url, '?') ? '&' : '?');
+    lull_db_t *db = lull_db_new(url);
+    LULL_CHECK(lull_db_connected(db));
+    long pid = s_backend_pid(db);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SET default_transaction_read_only = on", 0, NULL, NULL), 0);
+    LULL_CHECK(s_backend_pid(db) != pid);  // the read ran on a new connection
+    PGresult *r = lull_db_exec(db, "SHOW default_transaction_read_only", 0, NULL);
+    LULL_CHECK_EQ_STR(lull_db_text(r, 0, 0), "off");
+    PQclear(r);
+    lull_db_destroy(&db);
+
+    db = lull_db_new(s_url);  // without it, a read-only session is kept (it may be what the caller wants)
+    pid = s_backend_pid(db);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SET default_transaction_read_only = on", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(s_backend_pid(db), pid);
+    lull_db_destroy(&db);
+}
+
 static void s_ignore(const char *channel, const char *payload, void *arg)
 {
     (void)channel;
     (void)payload;
     (void)arg;
+}
+
+// A connection idle past the probe interval is checked before use: a backend that died meanwhile (a server
+// restart, a failover) costs the caller nothing, its statement runs on a new connection. A LISTEN connection that
+// was replaced so reports -1 from lull_db_notifications, so that its owner LISTENs again.
+LULL_TEST(idle_connection_is_probed_before_use)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    lull_db_t *killer = lull_db_new(s_url);
+    lull_db_set_backoff(db, 1, 10);
+    lull_db_set_probe(db, 20);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "LISTEN lull_test_probe", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_notifications(db, s_ignore, NULL), 0);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", s_backend_pid(db));
+    const char *p[] = {pid};
+    LULL_CHECK_EQ_INT(lull_db_run(killer, "SELECT pg_terminate_backend($1::int)", 1, p, NULL), 0);
+    usleep(100000);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SELECT 1", 0, NULL, NULL), 0);  // on a new connection, no error
+    LULL_CHECK(s_backend_pid(db) != atol(pid));
+    LULL_CHECK_EQ_INT(lull_db_notifications(db, s_ignore, NULL), -1);  // the new one listens to nothing
+    LULL_CHECK_EQ_INT(lull_db_run(db, "LISTEN lull_test_probe", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_notifications(db, s_ignore, NULL), 0);
+    lull_db_destroy(&db);
+    lull_db_destroy(&killer);
 }
 
 // The server's goodbye to an idle connection ("FATAL: terminating connection due to administrator command")
@@ -210,6 +302,9 @@ int main(void)
     LULL_RUN(parameters_are_never_interpolated);
     LULL_RUN(transactions_and_errors);
     LULL_RUN(reconnects_after_the_backend_dies);
+    LULL_RUN(read_only_server_means_reconnect);
+    LULL_RUN(read_write_url_leaves_a_server_gone_read_only);
+    LULL_RUN(idle_connection_is_probed_before_use);
     LULL_RUN(notices_are_log_lines);
     LULL_RUN(unreachable_server_is_not_fatal);
     LULL_RUN(schema_version_check);

@@ -24,6 +24,13 @@ LULL_TEST(url_userinfo)
     s_expect_conninfo("postgresql://lull:a@b@db/lull", "postgresql://lull:***@db/lull");  // the last '@' ends it
     s_expect_conninfo("postgresql://lull@127.0.0.1:5432/lull", "postgresql://lull@127.0.0.1:5432/lull");
     s_expect_conninfo("postgresql:///lull", "postgresql:///lull");
+    // libpq multi-host URLs (failover): one userinfo for every host
+    s_expect_conninfo("postgresql://lull:hunter2@db1:5432,db2:5433/lull?target_session_attrs=read-write",
+                      "postgresql://lull:***@db1:5432,db2:5433/lull?target_session_attrs=read-write");
+    s_expect_conninfo("postgresql://lull@db1,db2/lull?target_session_attrs=read-write&password=hunter2",
+                      "postgresql://lull@db1,db2/lull?target_session_attrs=read-write&password=***");
+    s_expect_conninfo("host=db1,db2 port=5432,5433 password=hunter2 target_session_attrs=read-write",
+                      "host=db1,db2 port=5432,5433 password=*** target_session_attrs=read-write");
 }
 
 LULL_TEST(url_query_password)
