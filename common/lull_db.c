@@ -28,6 +28,7 @@ struct lull_db {
     bool stale_prepared;  // the server may hold statements this handle forgot: DEALLOCATE ALL first
     bool want_rw;         // the connection string asks for a read-write server (target_session_attrs)
     int64_t probe_idle_ms;  // a connection idle this long is checked before use; 0: never
+    const char *probe_sql;  // the statement of that check ("" when NULL); not owned
     int64_t last_used_ms;   // monotonic time of the connection's last round trip
     uint64_t conn_gen;      // incremented at every new connection
     uint64_t listen_gen;    // conn_gen of the connection that ran the last LISTEN
@@ -129,6 +130,8 @@ static bool s_wants_read_write(PGconn *conn)
 
 void lull_db_set_probe(lull_db_t *self, int64_t idle_ms) { self->probe_idle_ms = idle_ms > 0 ? idle_ms : 0; }
 
+void lull_db_set_probe_sql(lull_db_t *self, const char *sql) { self->probe_sql = sql; }
+
 static void s_failed(lull_db_t *self, const PGresult *res);
 
 // A connection idle for probe_idle_ms (outside a transaction) makes one empty round trip before it is used: a
@@ -142,8 +145,8 @@ static bool s_probe(lull_db_t *self)
         PQtransactionStatus(self->conn) != PQTRANS_IDLE)
         return true;
     self->last_used_ms = now;
-    PGresult *res = PQexec(self->conn, "");
-    bool ok = res && PQresultStatus(res) == PGRES_EMPTY_QUERY;
+    PGresult *res = PQexec(self->conn, self->probe_sql ? self->probe_sql : "");
+    bool ok = res && (PQresultStatus(res) == PGRES_EMPTY_QUERY || PQresultStatus(res) == PGRES_COMMAND_OK);
     if (!ok) s_failed(self, res);  // logs db.connection_lost (masked) and drops it
     PQclear(res);
     return ok;

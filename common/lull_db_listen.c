@@ -12,6 +12,7 @@
 struct lull_db_listen {
     lull_db_t *db;        // the listener's own connection
     char channel[S_CHANNEL_MAX + 1];
+    char listen_sql[S_CHANNEL_MAX + 8];  // "LISTEN <channel>": also the idle check's statement
     char *what;           // for the log lines
     bool listening;
     bool notified;        // a notification on the channel came during this step
@@ -32,6 +33,7 @@ lull_db_listen_t *lull_db_listen_new(const char *url, const char *channel, const
     lull_db_listen_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     snprintf(self->channel, sizeof self->channel, "%s", channel);
+    snprintf(self->listen_sql, sizeof self->listen_sql, "LISTEN %s", channel);  // checked: a plain identifier
     self->what = strdup(what ? what : channel);
     self->db = self->what ? lull_db_new(url ? url : "") : NULL;
     if (!self->db) {
@@ -39,6 +41,7 @@ lull_db_listen_t *lull_db_listen_new(const char *url, const char *channel, const
         return NULL;
     }
     lull_db_set_backoff(self->db, 50, 1000);
+    lull_db_set_probe_sql(self->db, self->listen_sql);
     return self;
 }
 
@@ -62,9 +65,7 @@ static void s_on_notify(const char *channel, const char *payload, void *arg)
 // Connects and LISTENs; true when listening now.
 static bool s_listen(lull_db_listen_t *self)
 {
-    char sql[S_CHANNEL_MAX + 8];
-    snprintf(sql, sizeof sql, "LISTEN %s", self->channel);  // the channel was checked: a plain identifier
-    if (lull_db_connect(self->db) != 0 || lull_db_run(self->db, sql, 0, NULL, NULL) != 0) return false;
+    if (lull_db_connect(self->db) != 0 || lull_db_run(self->db, self->listen_sql, 0, NULL, NULL) != 0) return false;
     self->listening = true;
     LOG_INFO("notify.listening", "listening for changes", "channel", LS(self->channel), "what", LS(self->what));
     return true;
