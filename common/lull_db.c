@@ -32,7 +32,14 @@ struct lull_db {
     int64_t last_used_ms;   // monotonic time of the connection's last round trip
     uint64_t conn_gen;      // incremented at every new connection
     uint64_t listen_gen;    // conn_gen of the connection that ran the last LISTEN
+    bool schema_refused;  // the last connection was closed because its schema does not fit this build
+    int schema_logged;    // the refusal last logged (lull_db_schema_fit_t + 1; 0: none), to log a change once
 };
+
+// The schema version every new connection of this process must fit (0: not checked), and whether the
+// "one version ahead" warning was logged (once per process; handles may live on several threads).
+static int s_schema_want;
+static int s_ahead_warned;
 
 static void s_set_error(lull_db_t *self, const char *msg, const char *state, bool conn_error)
 {
@@ -152,6 +159,8 @@ static bool s_probe(lull_db_t *self)
     return ok;
 }
 
+static int s_schema_check(lull_db_t *self, int want, bool quiet_repeat);
+
 int lull_db_connect(lull_db_t *self)
 {
     if (self->conn && PQstatus(self->conn) == CONNECTION_OK) {
@@ -166,7 +175,10 @@ int lull_db_connect(lull_db_t *self)
     }
     if (self->conn) s_drop(self);
     if (lull_clock_mono_ms() < self->next_try_ms) {
-        s_set_error(self, "database unavailable (waiting to reconnect)", "08006", true);
+        s_set_error(self,
+                    self->schema_refused ? "database schema does not fit this build (see db.schema_mismatch)"
+                                         : "database unavailable (waiting to reconnect)",
+                    "08006", true);
         return -1;
     }
     self->conn = PQconnectdb(self->url);
@@ -183,7 +195,17 @@ int lull_db_connect(lull_db_t *self)
     self->want_rw = s_wants_read_write(self->conn);
     self->last_used_ms = lull_clock_mono_ms();
     self->conn_gen++;
-    self->backoff_ms = self->backoff_min_ms;
+    if (s_schema_want > 0 && s_schema_check(self, s_schema_want, true) != 0) {
+        // A database this build must not use (migrated too far, or not far enough): refused like an unreachable
+        // one, so that callers keep their data and retry later; /health says why.
+        s_drop(self);
+        self->was_up = false;
+        self->schema_refused = true;
+        s_set_error(self, "database schema does not fit this build (see db.schema_mismatch)", "08006", true);
+        return -1;
+    }
+    self->schema_refused = false;
+    self->backoff_ms = self->backoff_min_ms;  // (a refused schema keeps backing off)
     self->next_try_ms = 0;
     LOG_INFO("db.connected", "connected to the database", "server_version", LI(PQserverVersion(self->conn)));
     self->was_up = true;
@@ -412,25 +434,70 @@ const char *lull_db_sqlstate(const lull_db_t *self) { return self->sqlstate; }
 
 bool lull_db_last_was_connection_error(const lull_db_t *self) { return self->conn_error; }
 
+void lull_db_require_schema(int want) { s_schema_want = want > 0 ? want : 0; }
+
+bool lull_db_schema_refused(const lull_db_t *self) { return self->schema_refused; }
+
+lull_db_schema_fit_t lull_db_schema_fit(int64_t have, int want)
+{
+    if (have == want) return LULL_DB_SCHEMA_SAME;
+    if (have == (int64_t)want + 1) return LULL_DB_SCHEMA_NEXT;
+    return have < want ? LULL_DB_SCHEMA_OLDER : LULL_DB_SCHEMA_TOO_NEW;
+}
+
+// Reads the schema version on the open connection and judges it against want: 0 when this build may use it
+// (the same version, or the next one: migrations are expand-only within a release, see docs/operations.md),
+// -1 otherwise, logged. quiet_repeat: log a refusal only when it differs from the last one this handle logged
+// (a refused reconnect is retried with backoff).
+static int s_schema_check(lull_db_t *self, int want, bool quiet_repeat)
+{
+    PGresult *res = PQexec(self->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    bool ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
+    int64_t have = ok ? lull_db_int(res, 0, 0, &ok) : 0;
+    if (!ok) {
+        char error[512];
+        lull_mask_echo(res ? PQresultErrorMessage(res) : PQerrorMessage(self->conn), self->url, error, sizeof error);
+        size_t n = strlen(error);
+        while (n && (error[n - 1] == '\n' || error[n - 1] == ' ')) error[--n] = '\0';
+        PQclear(res);
+        if (!quiet_repeat || self->schema_logged != -1)
+            LOG_ERROR("db.schema_unknown",
+                      "cannot read schema_migrations: is the database migrated? (run scripts/db migrate)", "error",
+                      LS(error));
+        self->schema_logged = -1;
+        return -1;
+    }
+    PQclear(res);
+    lull_db_schema_fit_t fit = lull_db_schema_fit(have, want);
+    if (fit == LULL_DB_SCHEMA_SAME || fit == LULL_DB_SCHEMA_NEXT) {
+        self->schema_logged = 0;
+        if (fit == LULL_DB_SCHEMA_NEXT && !__atomic_exchange_n(&s_ahead_warned, 1, __ATOMIC_RELAXED))
+            LOG_WARN("db.schema_ahead",
+                     "database schema is one version ahead of this build: compatible (expand-only migrations); "
+                     "upgrade the binaries before the next migration",
+                     "have", LI(have), "want", LI(want));
+        return 0;
+    }
+    if (!quiet_repeat || self->schema_logged != (int)fit + 1)
+        LOG_ERROR("db.schema_mismatch",
+                  fit == LULL_DB_SCHEMA_OLDER
+                      ? "database schema is older than this build: run scripts/db migrate"
+                      : "database schema is two or more versions newer than this build: upgrade the binaries",
+                  "have", LI(have), "want", LI(want));
+    self->schema_logged = (int)fit + 1;
+    return -1;
+}
+
 int lull_db_check_schema(lull_db_t *self, int expected)
 {
-    PGresult *res = lull_db_exec(self, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL);
-    if (!res) {
-        LOG_ERROR("db.schema_unknown",
-                  "cannot read schema_migrations: is the database migrated? (run scripts/db migrate)", "error",
-                  LS(self->error));
+    if (lull_db_connect(self) != 0) {
+        if (!self->schema_refused)
+            LOG_ERROR("db.schema_unknown",
+                      "cannot read schema_migrations: is the database migrated? (run scripts/db migrate)", "error",
+                      LS(self->error));
         return -1;
     }
-    int64_t have = lull_db_int(res, 0, 0, NULL);
-    PQclear(res);
-    if (have != expected) {
-        LOG_ERROR("db.schema_mismatch",
-                  have < expected ? "database schema is older than this build: run scripts/db migrate"
-                                  : "database schema is newer than this build: upgrade the binaries",
-                  "have", LI(have), "want", LI(expected));
-        return -1;
-    }
-    return 0;
+    return s_schema_check(self, expected, false);
 }
 
 int64_t lull_db_int(const PGresult *res, int r, int c, bool *ok)

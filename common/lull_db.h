@@ -36,9 +36,26 @@ const char *lull_db_error(const lull_db_t *self);
 const char *lull_db_sqlstate(const lull_db_t *self);
 // True when the last failure was the connection (not the statement): the caller may retry later.
 bool lull_db_last_was_connection_error(const lull_db_t *self);
-// Checks schema_migrations against the version this build expects. 0 when equal; -1 with a clear log
-// line when older, newer, missing, or unreachable.
+// How a database's schema version (have) fits the version a build expects (want). A build runs against its own
+// version and the next one (migrations are expand-then-contract: see docs/operations.md).
+typedef enum {
+    LULL_DB_SCHEMA_SAME,     // have == want
+    LULL_DB_SCHEMA_NEXT,     // have == want + 1: usable; warned once (db.schema_ahead)
+    LULL_DB_SCHEMA_OLDER,    // have < want: refused (run scripts/db migrate)
+    LULL_DB_SCHEMA_TOO_NEW,  // have >= want + 2: refused (upgrade the binaries)
+} lull_db_schema_fit_t;
+lull_db_schema_fit_t lull_db_schema_fit(int64_t have, int want);
+// Checks schema_migrations against the version this build expects. 0 when the same or the next one (the next
+// one logs db.schema_ahead once per process); -1 with a clear log line when older, two or more newer,
+// missing, or unreachable.
 int lull_db_check_schema(lull_db_t *self, int expected) __attribute__((warn_unused_result));
+// From now on every new connection of every handle of this process is checked as lull_db_check_schema does
+// (want > 0; 0 turns the check off): a connection whose schema does not fit is closed at once and counts as a
+// connection failure (retried with backoff; a refusal is logged once per handle until it changes). Call once at
+// start, before the first handle.
+void lull_db_require_schema(int want);
+// True when the handle's last connection attempt reached the server and was refused for its schema.
+bool lull_db_schema_refused(const lull_db_t *self);
 // A statement run through lull_db_batch: prepared once per connection under name (plain data, static).
 typedef struct {
     const char *name;  // server-side name of the prepared statement, unique in the process

@@ -48,6 +48,19 @@ int lull_proc_init(int argc, char **argv, const lull_proc_spec_t *spec, void *cf
     }
     LOG_INFO("start", "starting", "schema_version", LI(LULL_SCHEMA_VERSION));
     lull_config_log(spec->settings, spec->nsettings, cfg);
+    // Every connection of the process checks the schema (at start and at each reconnect). A server that answers
+    // with a schema this build must not use stops the start here, for every tier; an unreachable one does not.
+    lull_db_require_schema(LULL_SCHEMA_VERSION);
+    if (c->database_url && *c->database_url) {
+        lull_db_t *probe = lull_db_new(c->database_url);
+        bool refused = probe && lull_db_schema_refused(probe);
+        lull_db_destroy(&probe);
+        if (refused) {
+            lull_config_free(spec->settings, spec->nsettings, cfg);
+            *exit_code = LULL_EXIT_CONFIG;
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -82,9 +95,8 @@ lull_proc_t *lull_proc_new(const lull_proc_spec_t *spec, const void *cfg, bool w
         lull_ops_set_check(self->ops, "db", false, "connecting");  // /health is not ok before the db is
         self->db = lull_db_new(self->common->database_url);
         if (!self->db) goto fail;
-        if (lull_db_connected(self->db)) {
-            if (lull_db_check_schema(self->db, LULL_SCHEMA_VERSION) != 0) goto fail;
-        } else {
+        if (lull_db_schema_refused(self->db)) goto fail;  // logged (db.schema_mismatch / db.schema_unknown)
+        if (!lull_db_connected(self->db)) {
             LOG_WARN("db.unavailable", "database unreachable at start; retrying in the background", "error",
                      LS(lull_db_error(self->db)));
         }

@@ -282,13 +282,93 @@ LULL_TEST(batches_and_notifications)
     lull_db_destroy(&db);
 }
 
+static char *s_slurp(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+    buf[n] = '\0';
+    if (f) fclose(f);
+    return buf;
+}
+
+static int s_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+// A build runs against its own schema version and the next one; older, or two and more ahead, are refused.
 LULL_TEST(schema_version_check)
 {
+    LULL_CHECK_EQ_INT(lull_db_schema_fit(27, 27), LULL_DB_SCHEMA_SAME);
+    LULL_CHECK_EQ_INT(lull_db_schema_fit(28, 27), LULL_DB_SCHEMA_NEXT);
+    LULL_CHECK_EQ_INT(lull_db_schema_fit(29, 27), LULL_DB_SCHEMA_TOO_NEW);
+    LULL_CHECK_EQ_INT(lull_db_schema_fit(26, 27), LULL_DB_SCHEMA_OLDER);
+    LULL_CHECK_EQ_INT(lull_db_schema_fit(0, 27), LULL_DB_SCHEMA_OLDER);
+    LULL_CHECK_EQ_INT(lull_db_schema_fit(INT64_MAX, 27), LULL_DB_SCHEMA_TOO_NEW);
+
+    char path[] = "/tmp/lull_test_db_schema_XXXXXX";
+    int fd = mkstemp(path);
+    LULL_CHECK(fd >= 0);
+    LULL_CHECK_EQ_INT(lull_log_open("unit", path, LULL_LOG_INFO), 0);
     lull_db_t *db = lull_db_new(s_url);
     LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION), 0);
+    LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION - 1), 0);  // the database is one ahead
+    LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION - 1), 0);  // (warned once per process)
+    LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION - 2), -1);
     LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION + 1), -1);
-    LULL_CHECK_EQ_INT(lull_db_check_schema(db, LULL_SCHEMA_VERSION - 1), -1);
     lull_db_destroy(&db);
+
+    // Required for every connection: a refused schema fails the connect (a connection error: retried later),
+    // logged once for repeated refusals; a fitting one connects.
+    lull_db_require_schema(LULL_SCHEMA_VERSION - 2);
+    db = lull_db_new(s_url);
+    LULL_CHECK(!lull_db_connected(db));
+    LULL_CHECK(lull_db_schema_refused(db));
+    lull_db_set_backoff(db, 1, 1);
+    usleep(3000);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "SELECT 1", 0, NULL, NULL), -1);
+    LULL_CHECK(lull_db_last_was_connection_error(db));
+    LULL_CHECK(strstr(lull_db_error(db), "schema") != NULL);
+    lull_db_destroy(&db);
+    lull_db_require_schema(LULL_SCHEMA_VERSION - 1);
+    db = lull_db_new(s_url);
+    LULL_CHECK(lull_db_connected(db));
+    LULL_CHECK(!lull_db_schema_refused(db));
+    // a reconnect is checked again: the backend killed, then the requirement changed under it
+    lull_db_t *killer = lull_db_new(s_url);
+    lull_db_set_backoff(db, 1, 1);
+    PGresult *r = lull_db_exec(db, "SELECT pg_backend_pid()", 0, NULL);
+    const char *p[] = {r ? lull_db_text(r, 0, 0) : "0"};
+    LULL_CHECK_EQ_INT(lull_db_run(killer, "SELECT pg_terminate_backend($1::int)", 1, p, NULL), 0);
+    PQclear(r);
+    lull_db_require_schema(LULL_SCHEMA_VERSION + 1);
+    usleep(50000);
+    for (int i = 0; i < 3; i++) {
+        LULL_CHECK_EQ_INT(lull_db_run(db, "SELECT 1", 0, NULL, NULL), -1);
+        usleep(3000);
+    }
+    LULL_CHECK(lull_db_schema_refused(db));
+    lull_db_require_schema(0);
+    lull_db_destroy(&db);
+    lull_db_destroy(&killer);
+    lull_log_close();
+    lull_log_set_level(LULL_LOG_ERROR);
+    close(fd);
+    static char buf[65536];
+    s_slurp(path, buf, sizeof buf);
+    unlink(path);
+    LULL_CHECK_EQ_INT(s_count(buf, "\"ev\":\"db.schema_ahead\""), 1);
+    LULL_CHECK(strstr(buf, "one version ahead of this build") != NULL);
+    // explicit checks: older (want +1) and too new (want -2); the required check: too new once (repeats quiet),
+    // then older once after the reconnect
+    LULL_CHECK_EQ_INT(s_count(buf, "two or more versions newer than this build: upgrade the binaries"), 2);
+    LULL_CHECK_EQ_INT(s_count(buf, "older than this build: run scripts/db migrate"), 2);
+    const char *ahead = strstr(buf, "\"ev\":\"db.schema_ahead\"");
+    const char *line = ahead;
+    while (line && line > buf && line[-1] != '\n') line--;
+    LULL_CHECK(line && strncmp(strstr(line, "\"lvl\":"), "\"lvl\":\"warn\"", 12) == 0);
 }
 
 int main(void)

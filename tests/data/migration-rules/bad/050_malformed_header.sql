@@ -1,0 +1,3 @@
+-- expect: malformed header
+-- contract: drop the old label column
+ALTER TABLE conversations DROP COLUMN sample_label;

@@ -1,0 +1,2 @@
+-- expect: TRUNCATE is a contract change
+TRUNCATE sample_notes;
