@@ -734,7 +734,7 @@ static void s_on_signal(int sig)
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: fake_channels --port N [--twilio-sid SID] [--twilio-token T] [--tiktok-token T]\n"
+    fprintf(out, "usage: fake_channels --port N [--bind IPV4] [--twilio-sid SID] [--twilio-token T] [--tiktok-token T]\n"
                  "                     [--callback-secret S] [--latency-ms N]\n"
                  "Fake Twilio / TikTok / callback receiver with fault injection and a delivery ledger.\n");
 }
@@ -742,6 +742,7 @@ static void s_usage(FILE *out)
 int main(int argc, char **argv)
 {
     int port = 0;
+    const char *bind_addr = "127.0.0.1";
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -753,6 +754,7 @@ int main(int argc, char **argv)
             return 64;
         }
         if (strcmp(a, "--port") == 0) port = atoi(v);
+        else if (strcmp(a, "--bind") == 0) bind_addr = v;
         else if (strcmp(a, "--twilio-sid") == 0) snprintf(G.twilio_sid, sizeof G.twilio_sid, "%s", v);
         else if (strcmp(a, "--twilio-token") == 0) snprintf(G.twilio_token, sizeof G.twilio_token, "%s", v);
         else if (strcmp(a, "--tiktok-token") == 0) snprintf(G.tiktok_token, sizeof G.tiktok_token, "%s", v);
@@ -771,19 +773,22 @@ int main(int argc, char **argv)
     signal(SIGINT, s_on_signal);
     signal(SIGPIPE, SIG_IGN);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, bind_addr, &addr.sin_addr) != 1) {
+        fprintf(stderr, "fake_channels: --bind %s is not an IPv4 address\n", bind_addr);
+        return 64;
+    }
     G.daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
                                 (uint16_t)port, NULL, NULL, s_handler, NULL, MHD_OPTION_SOCK_ADDR, &addr,
                                 MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
                                 (unsigned)8192, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
                                 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
     if (!G.daemon) {
-        fprintf(stderr, "fake_channels: cannot listen on 127.0.0.1:%d\n", port);
+        fprintf(stderr, "fake_channels: cannot listen on %s:%d\n", bind_addr, port);
         return 1;
     }
     pthread_t resumer;
     pthread_create(&resumer, NULL, s_resumer, NULL);
-    fprintf(stderr, "fake_channels: listening on 127.0.0.1:%d\n", port);
+    fprintf(stderr, "fake_channels: listening on %s:%d\n", bind_addr, port);
     while (!G.stop) pause();
     pthread_join(resumer, NULL);
     pthread_mutex_lock(&G.mu);

@@ -630,9 +630,9 @@ static void s_on_signal(int sig)
 static void s_usage(FILE *out)
 {
     fprintf(out,
-            "usage: fake_llm --port N [--latency-ms N] [--threads N] [--ledger FILE] [--ledger-max N] [--no-ledger]\n"
+            "usage: fake_llm --port N [--bind IPV4] [--latency-ms N] [--threads N] [--ledger FILE] [--ledger-max N] [--no-ledger]\n"
             "                [--fault PROVIDER:MODE:COUNT[:RETRY_AFTER]]...\n"
-            "Fake OpenAI/Anthropic/Gemini server for lull's tests and benchmarks. Listens on 127.0.0.1.\n"
+            "Fake OpenAI/Anthropic/Gemini server for lull's tests and benchmarks. Listens on 127.0.0.1 (or --bind).\n"
             "Control: POST /_fake/faults {\"provider\",\"mode\",\"count\",\"retry_after\",\"kind\"},\n"
             "POST /_fake/config {\"latency_ms\"}, POST /_fake/reset, GET /_fake/ledger, GET /_fake/stats.\n"
             "Modes: 429 500 503 529 hang malformed truncated insufficient_quota.\n");
@@ -641,12 +641,14 @@ static void s_usage(FILE *out)
 int main(int argc, char **argv)
 {
     int port = 0, threads = 1;
+    const char *bind_addr = "127.0.0.1";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             s_usage(stdout);
             return 0;
         } else if (strcmp(a, "--port") == 0 && v) port = atoi(argv[++i]);
+        else if (strcmp(a, "--bind") == 0 && v) bind_addr = argv[++i];
         else if (strcmp(a, "--latency-ms") == 0 && v) s_latency_ms = atoll(argv[++i]);
         else if (strcmp(a, "--threads") == 0 && v) threads = atoi(argv[++i]);
         else if (strcmp(a, "--ledger-max") == 0 && v) s_ledger_max = (size_t)atoll(argv[++i]);
@@ -700,7 +702,10 @@ int main(int argc, char **argv)
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, bind_addr, &addr.sin_addr) != 1) {
+        fprintf(stderr, "fake_llm: --bind %s is not an IPv4 address\n", bind_addr);
+        return 64;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, s_handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -708,7 +713,7 @@ int main(int argc, char **argv)
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED, s_completed_cb, NULL,
         threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (unsigned)threads, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "fake_llm: cannot listen on 127.0.0.1:%d\n", port);
+        fprintf(stderr, "fake_llm: cannot listen on %s:%d\n", bind_addr, port);
         pthread_mutex_lock(&s_mu);
         s_timer_quit = true;
         pthread_cond_signal(&s_cv);
@@ -716,7 +721,7 @@ int main(int argc, char **argv)
         pthread_join(timer, NULL);
         return 1;
     }
-    fprintf(stderr, "fake_llm: listening on 127.0.0.1:%d latency %lld ms\n", port, (long long)s_latency_ms);
+    fprintf(stderr, "fake_llm: listening on %s:%d latency %lld ms\n", bind_addr, port, (long long)s_latency_ms);
     while (!s_stop) usleep(50000);
     // resume everything still waiting so MHD can close those connections
     pthread_mutex_lock(&s_mu);
