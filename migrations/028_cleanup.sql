@@ -1,0 +1,12 @@
+-- contract: index conversations_unanswered_idx, unused since schema 27
+-- 028_cleanup.sql — loose ends: one index of the unanswered set.
+--
+-- 1. conversations_unanswered_idx (id) of 001 and conversations_unanswered_partition_idx (partition, id) of 024
+--    have the same predicate (last_inbound_id > greatest(answered_upto, cancelled_upto)), so every reply and
+--    every inbound message changed an entry of both. The scheduler's recovery and sweep, the only queries with
+--    that predicate, now page in (partition, id) order (the row comparison `(partition, id) > ($1, $2)`), which
+--    the partition index serves in the lease mode (with `partition = ANY(…)`) and in the static-shard mode
+--    (every partition): checked with EXPLAIN, an index scan of conversations_unanswered_partition_idx with no
+--    sort in both (tests/it/test_db.sh). Dropping an index is safe for a binary of the previous schema: its
+--    queries stay correct (they read the primary key instead).
+DROP INDEX IF EXISTS conversations_unanswered_idx;
