@@ -1,5 +1,5 @@
 -- contract: index conversations_unanswered_idx, unused since schema 27
--- 028_cleanup.sql — loose ends: one index of the unanswered set.
+-- 028_cleanup.sql — loose ends: one index of the unanswered set; the price of the new default Gemini model.
 --
 -- 1. conversations_unanswered_idx (id) of 001 and conversations_unanswered_partition_idx (partition, id) of 024
 --    have the same predicate (last_inbound_id > greatest(answered_upto, cancelled_upto)), so every reply and
@@ -10,3 +10,11 @@
 --    sort in both (tests/it/test_db.sh). Dropping an index is safe for a binary of the previous schema: its
 --    queries stay correct (they read the primary key instead).
 DROP INDEX IF EXISTS conversations_unanswered_idx;
+
+-- 2. gemini-2.0-flash is shut down; the worker's default Gemini model is now gemini-3.1-flash-lite (the Gemini
+--    API's stable Flash-Lite: $0.25 input, $1.50 output, $0.025 cached input per million tokens). A price an
+--    operator already set stays.
+INSERT INTO llm_prices (provider, model_prefix, input_usd_per_mtok, output_usd_per_mtok, cached_input_usd_per_mtok)
+  VALUES ('gemini', 'gemini-3.1-flash-lite', 0.25, 1.50, 0.025)
+  ON CONFLICT (provider, model_prefix) DO NOTHING;
+

@@ -25,7 +25,7 @@ static const lull_setting_t s_settings[] = {
     W_("LULL_ANTHROPIC_VERSION", LULL_CFG_STR, WORKER_LLM_ANTHROPIC_VERSION, "anthropic-version header of Anthropic requests", false, 0, 0, anthropic_version),
     W_("GEMINI_API_KEY", LULL_CFG_STR, "", "Gemini API key (sent as x-goog-api-key)", true, 0, 0, gemini_key),
     W_("GEMINI_BASE_URL", LULL_CFG_STR, "https://generativelanguage.googleapis.com/v1beta", "Gemini base URL (/models/{model}:generateContent is appended)", false, 0, 0, gemini_base),
-    W_("LULL_GEMINI_MODEL", LULL_CFG_STR, "gemini-2.0-flash", "Gemini model when the tenant sets none", false, 0, 0, gemini_model),
+    W_("LULL_GEMINI_MODEL", LULL_CFG_STR, "gemini-3.1-flash-lite", "Gemini model when the tenant sets none", false, 0, 0, gemini_model),
     W_("LULL_WORKER_LLM_TIMEOUT_MS", LULL_CFG_INT, "60000", "timeout of one provider request, milliseconds", false, 10, 600000, llm_timeout_ms),
     W_("LULL_WORKER_LLM_RETRIES", LULL_CFG_INT, "2", "retries of one provider after 429/5xx/529/timeouts before the next provider", false, 0, 10, llm_retries),
     W_("LULL_WORKER_RETRY_BASE_MS", LULL_CFG_INT, "500", "provider retry backoff base, milliseconds (full jitter)", false, 0, 600000, retry_base_ms),
