@@ -1,5 +1,6 @@
 -- contract: index conversations_unanswered_idx, unused since schema 27
--- 028_cleanup.sql — loose ends: one index of the unanswered set; the price of the new default Gemini model.
+-- 028_cleanup.sql — loose ends: one index of the unanswered set; the price of the new default Gemini model;
+-- usage_tenant_day pruned by day.
 --
 -- 1. conversations_unanswered_idx (id) of 001 and conversations_unanswered_partition_idx (partition, id) of 024
 --    have the same predicate (last_inbound_id > greatest(answered_upto, cancelled_upto)), so every reply and
@@ -18,3 +19,7 @@ INSERT INTO llm_prices (provider, model_prefix, input_usd_per_mtok, output_usd_p
   VALUES ('gemini', 'gemini-3.1-flash-lite', 0.25, 1.50, 0.025)
   ON CONFLICT (provider, model_prefix) DO NOTHING;
 
+-- 3. The worker deletes the rows of usage_tenant_day older than LULL_USAGE_DAYS_KEEP days, a bounded batch at
+--    a time (the running total is read for today only; usage keeps the history). This index finds them without
+--    reading the table; day never changes in a row, so the updates of requests stay HOT.
+CREATE INDEX IF NOT EXISTS usage_tenant_day_day_idx ON usage_tenant_day (day);
