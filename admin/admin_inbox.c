@@ -15,6 +15,7 @@
 #include "lull_db_listen.h"
 #include "lull_json.h"
 #include "lull_log.h"
+#include "lull_sse.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -29,13 +30,9 @@
 
 typedef struct s_stream {
     struct s_stream *next, *prev;  // active list
-    struct MHD_Connection *conn;
     int64_t opened_ms;             // monotonic, milliseconds
     bool want;                     // waiting for its first list
-    bool suspended;                // suspended by the reader, waiting for data
-    bool closed;                   // end the response once the buffer is drained
-    char *buf;
-    size_t len, off, cap;
+    lull_sse_t out;                // the connection and its queued bytes (S_BUF_MAX)
 } s_stream_t;
 
 struct admin_inbox {
@@ -60,48 +57,12 @@ struct admin_inbox {
 // ---------------------------------------------------------------------------------------------------------
 // Streams (callers hold mu)
 
-static void s_kick(s_stream_t *s)
-{
-    if (s->suspended) {
-        s->suspended = false;
-        MHD_resume_connection(s->conn);
-    }
-}
-
-static void s_close(s_stream_t *s)
-{
-    s->closed = true;
-    s_kick(s);
-}
+static void s_close(s_stream_t *s) { lull_sse_close(&s->out); }
 
 static void s_append(s_stream_t *s, const char *data, size_t n)
 {
-    if (s->closed) return;
-    if (s->off > 0 && s->off == s->len) s->off = s->len = 0;
-    if (s->len - s->off + n > S_BUF_MAX) {
+    if (lull_sse_append(&s->out, data, n) == LULL_SSE_OVERFLOW)
         LOG_WARN("inbox.stream_overflow", "an inbox stream's client is not reading; closing it");
-        s_close(s);
-        return;
-    }
-    if (s->len + n > s->cap) {
-        if (s->off > 0) {
-            memmove(s->buf, s->buf + s->off, s->len - s->off);
-            s->len -= s->off;
-            s->off = 0;
-        }
-        size_t cap = s->cap ? s->cap : 1024;
-        while (s->len + n > cap) cap *= 2;
-        char *b = realloc(s->buf, cap);
-        if (!b) {
-            s_close(s);
-            return;
-        }
-        s->buf = b;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    s_kick(s);
 }
 
 static void s_unlink(admin_inbox_t *self, s_stream_t *s)
@@ -127,22 +88,8 @@ static ssize_t s_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     s_handle_t *h = cls;
-    s_stream_t *s = h->s;
-    ssize_t ret = 0;
     pthread_mutex_lock(&h->self->mu);
-    if (s->len > s->off) {
-        size_t n = s->len - s->off;
-        if (n > max) n = max;
-        memcpy(buf, s->buf + s->off, n);
-        s->off += n;
-        if (s->off == s->len) s->off = s->len = 0;
-        ret = (ssize_t)n;
-    } else if (s->closed) {
-        ret = MHD_CONTENT_READER_END_OF_STREAM;
-    } else {
-        s->suspended = true;  // resumed by s_kick when data is queued
-        MHD_suspend_connection(s->conn);
-    }
+    ssize_t ret = lull_sse_read(&h->s->out, buf, max);
     pthread_mutex_unlock(&h->self->mu);
     return ret;
 }
@@ -154,7 +101,7 @@ static void s_read_free(void *cls)
     s_unlink(h->self, h->s);
     pthread_mutex_unlock(&h->self->mu);
     LOG_DEBUG("inbox.stream_closed", "inbox stream closed");
-    free(h->s->buf);
+    lull_sse_clear(&h->s->out);
     free(h->s);
     free(h);
 }
@@ -195,7 +142,7 @@ enum MHD_Result admin_inbox_stream(admin_inbox_t *self, struct MHD_Connection *c
     s_handle_t *h = malloc(sizeof *h);
     struct MHD_Response *r = NULL;
     if (!s || !h) goto oom;
-    s->conn = conn;
+    lull_sse_init(&s->out, conn, S_BUF_MAX);
     s->opened_ms = lull_clock_mono_ms();
     s->want = true;
     h->self = self;
@@ -231,7 +178,7 @@ enum MHD_Result admin_inbox_stream(admin_inbox_t *self, struct MHD_Connection *c
     MHD_destroy_response(r);  // frees s and h (through s_read_free) when the connection ends
     return ret;
 oom:
-    if (s) free(s->buf);
+    if (s) lull_sse_clear(&s->out);
     free(s);
     free(h);
     return s_refuse(self, conn, "out_of_memory", "out of memory");
@@ -286,29 +233,6 @@ enum MHD_Result admin_inbox_page(struct MHD_Connection *conn, int file)
 // ---------------------------------------------------------------------------------------------------------
 // Listener thread
 
-// The SSE frame of a list: event: list, one data: line per line of json. NULL when out of memory.
-static char *s_frame(const char *json, size_t *n)
-{
-    size_t lines = 1;
-    for (const char *p = json; *p; p++) lines += *p == '\n';
-    static const char head[] = "event: list\ndata: ";
-    size_t cap = sizeof head + strlen(json) + lines * 6 + 3;  // each newline grows by 6 ("\ndata: "), then "\n\n"
-    char *out = malloc(cap), *o = out;
-    if (!out) return NULL;
-    memcpy(o, head, sizeof head - 1);
-    o += sizeof head - 1;
-    for (const char *p = json; *p; p++) {
-        if (*p == '\r') continue;
-        if (*p == '\n') {
-            memcpy(o, "\ndata: ", 7);
-            o += 7;
-        } else *o++ = *p;
-    }
-    memcpy(o, "\n\n", 3);
-    *n = (size_t)(o + 2 - out);
-    return out;
-}
-
 // Reads the list and queues it on the streams that wait for their first list, and on every stream when it
 // changed. 0, or -1 on a database error (the streams wait; the caller retries).
 static int s_refresh(admin_inbox_t *self, bool read)
@@ -320,7 +244,7 @@ static int s_refresh(admin_inbox_t *self, bool read)
             return -1;
         }
         size_t n = 0;
-        char *frame = s_frame(json, &n);
+        char *frame = lull_sse_frame(NULL, "list", json, &n);  // one data: line per line of json
         free(json);
         if (!frame) return -1;
         bool changed = !self->last || strcmp(self->last, frame) != 0;
@@ -363,7 +287,7 @@ static int64_t s_tick(admin_inbox_t *self, int64_t now, int64_t *next_hb, bool *
         if (now >= end) s_close(s);
         else if (end < next) next = end;
         if (beat) s_append(s, hb, sizeof hb - 1);
-        *wanting = *wanting || (s->want && !s->closed);
+        *wanting = *wanting || (s->want && !s->out.closed);
     }
     int64_t nactive = self->nactive;
     pthread_mutex_unlock(&self->mu);

@@ -193,6 +193,34 @@ void admin_seed_usage(admin_ctx_t *ctx, admin_req_t *req)
     free(uri);
 }
 
+// The dry run's reply to a /reply/ message, kept as the bot's answer in the conversation (history of the
+// contact's next messages; answered_upto moves to the message): the HTTP answer is its only delivery (no
+// outbox row). A failure is logged; the caller still gets the reply.
+static void s_store_reply(admin_ctx_t *ctx, const admin_req_t *req, int64_t tenant, int64_t conv, int64_t mid)
+{
+    char err[160];
+    cJSON *a = NULL;
+    if (req->status != 200 || !req->answer) return;
+    a = lull_json_parse(req->answer, strlen(req->answer), LULL_JSON_MAX_DEPTH, err, sizeof err);
+    const cJSON *reply = a ? cJSON_GetObjectItemCaseSensitive(a, "reply") : NULL;
+    if (cJSON_IsString(reply) && reply->valuestring[0]) {
+        char ts[24], cs[24], ms[24];
+        snprintf(ts, sizeof ts, "%lld", (long long)tenant);
+        snprintf(cs, sizeof cs, "%lld", (long long)conv);
+        snprintf(ms, sizeof ms, "%lld", (long long)mid);
+        const char *p[] = {ts, cs, ms, reply->valuestring};
+        if (lull_db_run(ctx->db,
+                        "WITH m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
+                        " VALUES ($2::bigint, $1::bigint, 'generic', 'out', 'bot', $4) RETURNING id)"
+                        " UPDATE conversations SET answered_upto = greatest(answered_upto, $3::bigint),"
+                        " last_reply_at = now(), updated_at = now() FROM m WHERE conversations.id = $2::bigint",
+                        4, p, NULL) != 0)
+            LOG_WARN("seed.reply_not_kept", "the dry run's reply was answered but not stored", "conv", LI(conv),
+                     "error", LS(lull_db_error(ctx->db)));
+    }
+    cJSON_Delete(a);
+}
+
 void admin_seed_reply(admin_ctx_t *ctx, admin_req_t *req)
 {
     static const char *const response[][2] = {{"response", "reply"}};
@@ -228,24 +256,46 @@ void admin_seed_reply(admin_ctx_t *ctx, admin_req_t *req)
         admin_util_error(req, 500, "out_of_memory", "out of memory");
         goto cleanup;
     }
+    // stored and taken out of the pipeline's hands in one transaction (cancelled_upto: no bot job answers up to
+    // this message), so the scheduler's sweep never finds it and the answer is the dry run's, once
     const char *p[] = {batch};
-    r = lull_db_exec(ctx->db, "SELECT outcome, tenant_id, conversation_id, message_id FROM lull_ingress_store($1::jsonb)",
-                     1, p);
-    if (!r) {
+    if (lull_db_begin(ctx->db) != 0) {
         admin_util_db_error(ctx, req);
         goto cleanup;
     }
-    const char *outcome = PQntuples(r) == 1 ? lull_db_text(r, 0, 0) : NULL;
-    if (!outcome || strcmp(outcome, "new") != 0) {
+    r = lull_db_exec(ctx->db, "SELECT outcome, tenant_id, conversation_id, message_id FROM lull_ingress_store($1::jsonb)",
+                     1, p);
+    const char *outcome = r && PQntuples(r) == 1 ? lull_db_text(r, 0, 0) : NULL;
+    bool stored = outcome && strcmp(outcome, "new") == 0;
+    int64_t tenant = stored ? lull_db_int(r, 0, 1, NULL) : 0, conv = stored ? lull_db_int(r, 0, 2, NULL) : 0;
+    int64_t mid = stored ? lull_db_int(r, 0, 3, NULL) : 0;
+    if (stored) {
+        char cs[24], ms[24];
+        snprintf(cs, sizeof cs, "%lld", (long long)conv);
+        snprintf(ms, sizeof ms, "%lld", (long long)mid);
+        const char *q[] = {cs, ms};
+        stored = lull_db_run(ctx->db,
+                             "UPDATE conversations SET cancelled_upto = greatest(cancelled_upto, $2::bigint),"
+                             " first_unanswered_at = CASE WHEN last_inbound_id <= $2::bigint THEN NULL"
+                             " ELSE first_unanswered_at END, updated_at = now() WHERE id = $1::bigint",
+                             2, q, NULL) == 0 &&
+                 lull_db_commit(ctx->db) == 0;
+    }
+    if (!stored) {
+        lull_db_rollback(ctx->db);
+        if (!r || (outcome && strcmp(outcome, "new") == 0)) {
+            admin_util_db_error(ctx, req);
+            goto cleanup;
+        }
         bool unknown = outcome && strcmp(outcome, "unknown_tenant") == 0;
         admin_util_error(req, unknown ? 404 : 503, unknown ? "not_found" : "unavailable",
                          unknown ? "no tenant with this slug" : "the message was not stored; retry");
         goto cleanup;
     }
-    int64_t tenant = lull_db_int(r, 0, 1, NULL), conv = lull_db_int(r, 0, 2, NULL), mid = lull_db_int(r, 0, 3, NULL);
     LOG_INFO("inbound.accepted", "seed reply stored", "tenant", LI(tenant), "channel", LS("generic"), "conv", LI(conv),
              "message_id", LI(mid));
     s_with_body(ctx, req, s_try_body(text, NULL, tenant), admin_try_run, 0);
+    s_store_reply(ctx, req, tenant, conv, mid);
     out = cJSON_CreateObject();
     if (out) {
         cJSON_AddNumberToObject(out, "conversation_id", (double)conv);

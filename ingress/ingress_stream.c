@@ -11,6 +11,7 @@
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_ratelimit.h"
+#include "lull_sse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,13 +42,10 @@ typedef struct s_stream {
     s_phase_t phase;
     bool abandoned;                // completed while the thread was resolving it: the thread frees it
     bool active;                   // in the active list
-    bool suspended;                // suspended by the reader, waiting for data
-    bool closed;                   // end the response once the buffer is drained
     bool escalated;                // the conversation waits for a person when the stream opened
     unsigned status;               // resolved answer: 200, or an error with code/message
     const char *code, *message;
-    char *buf;
-    size_t len, off, cap;
+    lull_sse_t out;                // the queued bytes (S_BUF_MAX; its connection is conn)
 } s_stream_t;
 
 struct ingress_stream {
@@ -87,7 +85,7 @@ static const char *SQL_MESSAGE =
 static void s_stream_free(s_stream_t *s)
 {
     if (!s) return;
-    free(s->buf);
+    lull_sse_clear(&s->out);
     free(s);
 }
 
@@ -114,47 +112,12 @@ static void s_link_active(ingress_stream_t *self, s_stream_t *s)
     if (self->gauge) lull_gauge_set(self->gauge, (double)self->nactive);
 }
 
-// Wakes the connection when the reader suspended it.
-static void s_kick(s_stream_t *s)
-{
-    if (s->suspended && s->phase == SS_STREAMING) {
-        s->suspended = false;
-        MHD_resume_connection(s->conn);
-    }
-}
-
 // Queues bytes; a stream whose client does not read is closed instead of growing without bound.
 static void s_append(s_stream_t *s, const char *data, size_t n)
 {
-    if (s->closed) return;
-    if (s->off > 0 && s->off == s->len) s->off = s->len = 0;
-    if (s->len - s->off + n > S_BUF_MAX) {
+    if (lull_sse_append(&s->out, data, n) == LULL_SSE_OVERFLOW)
         LOG_WARN("stream.overflow", "a chat stream's client is not reading; closing it", "conversation_id",
                  LI(s->conversation_id));
-        s->closed = true;
-        s_kick(s);
-        return;
-    }
-    if (s->len + n > s->cap) {
-        if (s->off > 0) {
-            memmove(s->buf, s->buf + s->off, s->len - s->off);
-            s->len -= s->off;
-            s->off = 0;
-        }
-        size_t cap = s->cap ? s->cap : 512;
-        while (s->len + n > cap) cap *= 2;
-        char *b = realloc(s->buf, cap);
-        if (!b) {
-            s->closed = true;
-            s_kick(s);
-            return;
-        }
-        s->buf = b;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    s_kick(s);
 }
 
 // The SSE frame of one message: id, event and the JSON data line; name is the display name of the agent who wrote a
@@ -175,12 +138,9 @@ static char *s_event(int64_t id, const char *author, const char *body, const cha
     json = cJSON_PrintUnformatted(o);  // JSON escapes newlines: one data line
     cJSON_Delete(o);
     if (!json) return NULL;
-    size_t cap = strlen(json) + 64;
-    out = malloc(cap);
-    if (out) {
-        int k = snprintf(out, cap, "id: %lld\nevent: message\ndata: %s\n\n", (long long)id, json);
-        *n = k > 0 ? (size_t)k : 0;
-    }
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    out = lull_sse_frame(ids, "message", json, n);
     free(json);
     return out;
 }
@@ -200,22 +160,8 @@ static ssize_t s_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     s_handle_t *h = cls;
-    s_stream_t *s = h->s;
-    ssize_t ret = 0;
     pthread_mutex_lock(&h->self->mu);
-    if (s->len > s->off) {
-        size_t n = s->len - s->off;
-        if (n > max) n = max;
-        memcpy(buf, s->buf + s->off, n);
-        s->off += n;
-        if (s->off == s->len) s->off = s->len = 0;
-        ret = (ssize_t)n;
-    } else if (s->closed) {
-        ret = MHD_CONTENT_READER_END_OF_STREAM;
-    } else {
-        s->suspended = true;  // resumed by s_kick when data is queued
-        MHD_suspend_connection(s->conn);
-    }
+    ssize_t ret = lull_sse_read(&h->s->out, buf, max);
     pthread_mutex_unlock(&h->self->mu);
     return ret;
 }
@@ -320,6 +266,7 @@ enum MHD_Result ingress_stream_request(ingress_stream_t *self, struct MHD_Connec
         if (!s) return s_error(conn, self, 503, "out_of_memory", "out of memory");
         memcpy(s->session, want.session, sizeof s->session);
         s->conn = conn;
+        lull_sse_init(&s->out, conn, S_BUF_MAX);
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         s->addrlen = ci ? lull_ratelimit_addr_key(ci->client_addr, s->addr) : 0;
         s->last_id = want.after;  // -1: from now on
@@ -622,7 +569,7 @@ static int64_t s_expire(ingress_stream_t *self, int64_t now_ms)
     int64_t next = INT64_MAX;
     pthread_mutex_lock(&self->mu);
     for (s_stream_t *a = self->active; a; a = a->next) {
-        if (!a->ends_ms || a->closed) continue;
+        if (!a->ends_ms || a->out.closed) continue;
         if (a->ends_ms > now_ms) {
             if (a->ends_ms < next) next = a->ends_ms;
             continue;
@@ -631,8 +578,7 @@ static int64_t s_expire(ingress_stream_t *self, int64_t now_ms)
         int k = snprintf(end, sizeof end, "id: %lld\nevent: end\ndata: {\"reason\":\"lifetime\"}\n\n",
                          (long long)(a->last_id > 0 ? a->last_id : 0));
         s_append(a, end, (size_t)k);
-        a->closed = true;
-        s_kick(a);
+        lull_sse_close(&a->out);
         LOG_DEBUG("stream.lifetime", "chat stream reached its lifetime; the page reconnects", "conversation_id",
                   LI(a->conversation_id));
     }
@@ -735,10 +681,7 @@ void ingress_stream_stop(ingress_stream_t *self)
         self->started = false;
     }
     pthread_mutex_lock(&self->mu);
-    for (s_stream_t *a = self->active; a; a = a->next) {
-        a->closed = true;
-        s_kick(a);
-    }
+    for (s_stream_t *a = self->active; a; a = a->next) lull_sse_close(&a->out);
     pthread_mutex_unlock(&self->mu);
 }
 

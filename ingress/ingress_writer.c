@@ -230,6 +230,44 @@ static bool s_signature_ok(ingress_item_t *it, const char *env, const char *slug
     return false;
 }
 
+// A verified generic webhook without message.id gets its webhook-id as its dedupe key ("webhook-id:<id>"): the
+// Standard Webhooks idempotency key, the same on the sender's retries and on a replay of the captured request
+// within the timestamp tolerance, so either is a duplicate instead of a second message. Out of memory: left
+// unkeyed (stored as it would have been).
+static void s_key_by_webhook_id(ingress_item_t *it)
+{
+    const char *id = it->sig_headers[0];
+    if (it->provider_id || !id || !*id) return;
+    cJSON *row = cJSON_Parse(it->row_json);
+    size_t len = strlen("webhook-id:") + strlen(id) + 1;
+    char *key = malloc(len);
+    char *text = NULL;
+    if (row && key) {
+        snprintf(key, len, "webhook-id:%s", id);
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "provider_message_id");
+        if (cJSON_AddStringToObject(row, "provider_message_id", key)) text = cJSON_PrintUnformatted(row);
+    }
+    cJSON_Delete(row);
+    if (!text) {
+        free(key);
+        return;
+    }
+    it->sig_orig_row_ = it->row_json;
+    it->row_json = it->sig_row_ = text;
+    it->provider_id = it->sig_id_ = key;
+}
+
+// Restores what s_key_by_webhook_id changed and frees its copies.
+static void s_unkey(ingress_item_t *it)
+{
+    if (!it->sig_row_) return;
+    it->row_json = it->sig_orig_row_;
+    it->provider_id = NULL;
+    free(it->sig_row_);
+    free(it->sig_id_);
+    it->sig_row_ = it->sig_id_ = NULL;
+}
+
 // Generic webhooks whose tenant requires a signature (tenants.webhook_secret_env) are verified here, where the
 // tenant is known, before anything is stored: one query for the batch's tenants, then HMACs. The items that fail
 // keep their outcome and leave items (compacted); returns how many remain.
@@ -266,6 +304,7 @@ static int s_check_signatures(s_conn_t *c, ingress_item_t **items, int n)
                 if (strcmp(lull_db_text(res, r, 0), slug[i]) == 0) env = lull_db_text(res, r, 1);
             ok = !env || s_signature_ok(it, env, slug[i]);  // no secret: the tenant takes unsigned webhooks
             it->sig_verified = env && ok;
+            if (it->sig_verified) s_key_by_webhook_id(it);
         }
         if (ok) items[kept++] = it;
     }
@@ -538,6 +577,7 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
         if (it->op == INGRESS_OP_MULTI && connected) s_multi_outcome(it);
         s_log_stored(it);
         if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(c, it);
+        s_unkey(it);
         it->done(it, it->done_arg);  // the item may be freed from here on
     }
 }

@@ -72,6 +72,10 @@ struct ingress_item {
     void *done_arg;
     ingress_item_t *next_;    // private: queue link
     ingress_item_t *dup_of_;  // private: same provider id earlier in the batch
+    // private: a signed generic webhook without message.id is keyed by its webhook-id (owned, freed before done;
+    // row_json and provider_id point at them meanwhile, and sig_orig_row_ is the caller's row_json)
+    char *sig_row_, *sig_id_;
+    const char *sig_orig_row_;
 };
 
 typedef struct ingress_writer ingress_writer_t;

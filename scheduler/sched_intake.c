@@ -10,6 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+// A keyset position in conversations_unanswered_partition_idx (partition, id): pages are read in that order so
+// both modes are served by the one partial index of the unanswered set.
+typedef struct {
+    int64_t partition;  // -1 before the first page
+    int64_t id;
+} sched_intake_cursor_t;
+
 struct sched_intake {
     const sched_cfg_t *cfg;
     lull_proc_t *proc;
@@ -18,7 +25,7 @@ struct sched_intake {
     sched_lease_t *lease;    // lease mode: the partitions owned; NULL in static shard mode
     bool recovered;          // the first full pass (recovery) is done
     bool sweeping;           // a pass is in progress
-    int64_t sweep_cursor;    // keyset: the last conversation id read
+    sched_intake_cursor_t sweep_cursor;  // keyset: the last (partition, conversation id) read
     int sweep_page_timer;    // loop timer reading the pass's next page, 0 when none
     int64_t sweep_added;     // windows this pass added
     int64_t sweep_started_ms;  // monotonic
@@ -118,42 +125,43 @@ void sched_intake_inbound(sched_intake_t *self, zmsg_t *z)
 
 // Reads one keyset page of conversations due for recovery after *cursor (moved on), of the partitions in
 // parts (a PostgreSQL int[] literal; NULL: every conversation); adds the unknown ones to *added, logging each
-// as window.opened with source (NULL: at debug level only). Rows read, -1 on error.
-static int s_sweep_page(sched_intake_t *self, int64_t *cursor, int64_t *added, const char *parts,
+// as window.opened with source (NULL: at debug level only). Rows read, -1 on error. Pages go in (partition, id)
+// order, the order of conversations_unanswered_partition_idx, which serves both queries (checked with EXPLAIN:
+// an index scan with the row comparison as its condition; docs/scheduler.md).
+static int s_sweep_page(sched_intake_t *self, sched_intake_cursor_t *cursor, int64_t *added, const char *parts,
                         const char *source)
 {
-    static const char *sql_parts =
-        "SELECT id, tenant_id, channel, last_inbound_id, "
-        "(extract(epoch FROM coalesce(first_unanswered_at, last_inbound_at, now())) * 1000)::bigint, "
-        "(extract(epoch FROM coalesce(last_inbound_at, now())) * 1000)::bigint, "
-        "(extract(epoch FROM now()) * 1000)::bigint "
-        "FROM conversations WHERE last_inbound_id > greatest(answered_upto, cancelled_upto) AND id > $1 "
-        "AND partition = ANY($3::int[]) "
-        "AND status = 'open' AND (paused_until IS NULL OR paused_until <= now()) ORDER BY id LIMIT $2";
-    static const char *sql =
-        "SELECT id, tenant_id, channel, last_inbound_id, "
-        "(extract(epoch FROM coalesce(first_unanswered_at, last_inbound_at, now())) * 1000)::bigint, "
-        "(extract(epoch FROM coalesce(last_inbound_at, now())) * 1000)::bigint, "
-        "(extract(epoch FROM now()) * 1000)::bigint "
-        "FROM conversations WHERE last_inbound_id > greatest(answered_upto, cancelled_upto) AND id > $1 "
-        "AND status = 'open' AND (paused_until IS NULL OR paused_until <= now()) ORDER BY id LIMIT $2";
+#define S_SWEEP_COLUMNS                                                                       \
+    "SELECT id, tenant_id, channel, last_inbound_id, "                                        \
+    "(extract(epoch FROM coalesce(first_unanswered_at, last_inbound_at, now())) * 1000)::bigint, " \
+    "(extract(epoch FROM coalesce(last_inbound_at, now())) * 1000)::bigint, "                 \
+    "(extract(epoch FROM now()) * 1000)::bigint, partition "                                  \
+    "FROM conversations WHERE last_inbound_id > greatest(answered_upto, cancelled_upto) "     \
+    "AND (partition, id) > ($1::int, $2::bigint) "
+#define S_SWEEP_TAIL \
+    "AND status = 'open' AND (paused_until IS NULL OR paused_until <= now()) ORDER BY partition, id LIMIT $3"
+    static const char *sql_parts = S_SWEEP_COLUMNS "AND partition = ANY($4::int[]) " S_SWEEP_TAIL;
+    static const char *sql = S_SWEEP_COLUMNS S_SWEEP_TAIL;
+#undef S_SWEEP_COLUMNS
+#undef S_SWEEP_TAIL
     lull_db_t *db = self->proc->db;
     PGresult *res = NULL;
     int n = -1;
     if (!db) goto cleanup;
-    char a[24], b[24];
-    snprintf(a, sizeof a, "%lld", (long long)*cursor);
+    char p[24], a[24], b[24];
+    snprintf(p, sizeof p, "%lld", (long long)cursor->partition);
+    snprintf(a, sizeof a, "%lld", (long long)cursor->id);
     snprintf(b, sizeof b, "%lld", (long long)self->cfg->sweep_page);
-    const char *params[3] = {a, b, parts};
-    res = parts ? lull_db_exec(db, sql_parts, 3, params) : lull_db_exec(db, sql, 2, params);
+    const char *params[4] = {p, a, b, parts};
+    res = parts ? lull_db_exec(db, sql_parts, 4, params) : lull_db_exec(db, sql, 3, params);
     if (!res) goto cleanup;
     n = PQntuples(res);
     int64_t mono = lull_clock_mono_ms();
     for (int r = 0; r < n; r++) {
-        bool ok[7];
-        int64_t v[7];
-        for (int c = 0; c < 7; c++) v[c] = c == 2 ? 0 : lull_db_int(res, r, c, &ok[c]);
-        if (ok[0] && v[0] > *cursor) *cursor = v[0];  // keyset: move on, even past a bad row
+        bool ok[8];
+        int64_t v[8];
+        for (int c = 0; c < 8; c++) v[c] = c == 2 ? 0 : lull_db_int(res, r, c, &ok[c]);
+        if (ok[0] && ok[7]) *cursor = (sched_intake_cursor_t){v[7], v[0]};  // keyset: move on, even past a bad row
         if (!ok[0] || !ok[1] || !ok[3] || !ok[4] || !ok[5] || !ok[6]) continue;
         if (!s_mine(self, v[0])) continue;  // another shard's conversation, or a partition released meanwhile
         if (sched_windows_get(self->win, v[0], NULL)) continue;
@@ -183,7 +191,7 @@ cleanup:
 static void s_sweep_start(sched_intake_t *self)
 {
     self->sweeping = true;
-    self->sweep_cursor = 0;
+    self->sweep_cursor = (sched_intake_cursor_t){-1, 0};
     self->sweep_added = 0;
     self->sweep_started_ms = lull_clock_mono_ms();
 }
@@ -277,7 +285,8 @@ void sched_intake_recover(sched_intake_t *self, const int *partitions, int n)
         free(parts);
         return;
     }
-    int64_t t0 = lull_clock_mono_ms(), cursor = 0, added = 0;
+    int64_t t0 = lull_clock_mono_ms(), added = 0;
+    sched_intake_cursor_t cursor = {-1, 0};
     for (;;) {
         int got = s_sweep_page(self, &cursor, &added, parts, NULL);
         if (got < 0) {

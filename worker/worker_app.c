@@ -10,6 +10,7 @@
 #include "lull_log.h"
 #include "lull_schedmap.h"
 #include "worker_job.h"
+#include "worker_prune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct worker_app {
     uint64_t map_version;  // the map version the connections follow
     zsock_t *push;
     worker_jobs_t *jobs;
+    worker_prune_t *prune;  // old rows of usage_tenant_day
     int hb_timer;
     lull_counter_t *m_reconnects, *m_bad_frames, *m_outbox_dropped, *m_joined, *m_left;
 };
@@ -295,6 +297,8 @@ worker_app_t *worker_app_new(lull_proc_t *proc, const worker_cfg_t *cfg)
     if (!self->conns) goto fail;
     self->jobs = worker_jobs_new(cfg, proc->loop, proc->db, proc->metrics, s_job_done, self);
     if (!self->jobs) goto fail;
+    self->prune = worker_prune_new(cfg, proc->loop, proc->db, proc->metrics);
+    if (!self->prune) goto fail;
     if (cfg->senders.n > MAX_SENDERS) {
         LOG_ERROR("config.senders", "too many sender endpoints", "max", LI(MAX_SENDERS));
         goto fail;
@@ -336,6 +340,7 @@ void worker_app_destroy(worker_app_t **self_p)
     if (!self_p || !*self_p) return;
     worker_app_t *self = *self_p;
     if (self->hb_timer > 0) lull_loop_cancel_timer(self->proc->loop, self->hb_timer);
+    worker_prune_destroy(&self->prune);
     worker_jobs_destroy(&self->jobs);  // DONE for every job still held
     for (int i = 0; self->conns && i < self->nconns; i++) {
         s_conn_t *c = &self->conns[i];

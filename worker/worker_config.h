@@ -32,6 +32,9 @@ typedef struct {
     int64_t block_limit_ms;     // contact limit after a blocked message, milliseconds; 0 = none
     bool analysis;              // run the structured analysis call
     int64_t prices_refresh_ms;  // how often llm_prices is read again, milliseconds; 0 = at start only
+    int64_t usage_days_keep;    // days of usage_tenant_day kept (today counts as 0); 0 = never pruned
+    int64_t usage_prune_ms;     // how often old rows of usage_tenant_day are deleted, milliseconds
+    int64_t usage_prune_batch;  // rows deleted per statement at most
     // media of the burst (worker_media)
     int64_t media_max_bytes;    // bytes of one media file at most (the transfer is aborted past it)
     int64_t media_timeout_ms;   // one media request, milliseconds

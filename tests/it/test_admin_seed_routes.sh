@@ -85,11 +85,27 @@ e2e_admin POST /reply/ '{"sender_id":"seed-r1","message":"What are your opening 
 it_check_eq "reply/: 200 with the dry run's reply" "200|$want" "$ADM_CODE|$(jq -r .response <<<"$ADM_BODY")"
 rconv=$(e2e_conv seed-r1)
 it_check_eq "reply/: the message is stored as the contact's inbound generic message" \
-    "$rconv|$(it_sql "SELECT max(id) FROM messages")|in|contact|generic|What are your opening hours?" \
+    "$rconv|$(it_sql "SELECT max(id) FROM messages WHERE direction = 'in'")|in|contact|generic|What are your opening hours?" \
     "$(jq -r .conversation_id <<<"$ADM_BODY")|$(jq -r .message_id <<<"$ADM_BODY")|$(it_sql "SELECT direction || '|' || author || '|' || channel || '|' || body FROM messages WHERE id = $(jq -r .message_id <<<"$ADM_BODY")")"
-it_check_eq "reply/: one message stored" $((n0 + 1)) "$(it_sql "SELECT count(*) FROM messages")"
-it_check_eq "reply/: the conversation is waiting for its answer" t \
-    "$(it_sql "SELECT last_inbound_id > answered_upto FROM conversations WHERE id = $rconv")"
+it_check_eq "reply/: the message and the reply stored, nothing else" $((n0 + 2)) "$(it_sql "SELECT count(*) FROM messages")"
+it_check_eq "reply/: the answer is kept as the bot's reply in the conversation" "out|bot|$want" \
+    "$(it_sql "SELECT direction || '|' || author || '|' || body FROM messages WHERE conversation_id = $rconv AND id > $(jq -r .message_id <<<"$ADM_BODY")")"
+# answered once: the HTTP answer is the delivery, the pipeline has nothing left to answer (the sweep's predicate
+# is false, and a job of it would be refused by the worker's compare-and-swap on cancelled_upto)
+it_check_eq "reply/: answered up to the message, not in the unanswered set" "t|f" \
+    "$(it_sql "SELECT answered_upto = last_inbound_id AND cancelled_upto = last_inbound_id, last_inbound_id > greatest(answered_upto, cancelled_upto) FROM conversations WHERE id = $rconv")"
+it_check_eq "reply/: no delivery queued (the HTTP answer was it)" 0 \
+    "$(it_sql "SELECT count(*) FROM outbox WHERE conversation_id = $rconv")"
+# a later webhook of another contact is answered by the pipeline: the sweeps ran meanwhile, and still nothing
+# was sent for the /reply/ conversation
+it_check_eq "a webhook of another contact" 200 "$(e2e_post seed-r3 'and you?')"
+r3=$(e2e_conv seed-r3)
+it_wait_for "its window is open" 10 grep -q "\"ev\":\"window.opened\".*\"conv\":$r3," "$IT_TMP/scheduler.jsonl"
+e2e_admin POST "/api/v1/windows/$r3/flush" '{}'
+it_wait_for "is answered through the pipeline" 30 \
+    sh -c "[ \"\$(psql '$LULL_DATABASE_URL' -XAtc \"SELECT count(*) FROM outbox WHERE conversation_id = (SELECT v.id FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE c.external_id = 'seed-r3')\")\" = 1 ]"
+it_check_eq "reply/: still no delivery and one bot message for its conversation" "0|1" \
+    "$(it_sql "SELECT (SELECT count(*) FROM outbox WHERE conversation_id = $rconv) || '|' || (SELECT count(*) FROM messages WHERE conversation_id = $rconv AND author = 'bot')")"
 it_check "reply/: logged inbound.accepted with the ids" \
     grep -q "\"ev\":\"inbound.accepted\".*\"conv\":$rconv" "$IT_TMP/admin.jsonl"
 e2e_admin POST /reply/ '{"sender_id":42,"message":"hi","tenant":"acme"}'

@@ -46,7 +46,9 @@ done
 
 # A schema at another version is refused with a clear message.
 it_sql "INSERT INTO schema_migrations(version, name) VALUES (9999, 'from the future')" >/dev/null
-LULL_OPS_PORT=0 "$LULL_BIN/lull-worker" 2>"$IT_TMP/future.log"; rc=$?
+# through it_start, so its output is in the end-of-run check that every log line is JSON
+it_start future env LULL_OPS_PORT=0 "$LULL_BIN/lull-worker"
+wait "$IT_LAST_PID"; rc=$?
 it_check_eq "worker refuses a schema two or more versions newer (exit 78)" 78 "$rc"
 it_check_match "and says why" 'schema is two or more versions newer than this build: upgrade the binaries' "$(cat "$IT_TMP/future.log")"
 

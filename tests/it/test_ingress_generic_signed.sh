@@ -3,6 +3,8 @@
 # webhook-timestamp and webhook-signature on POST /webhook; signatures here are computed by the openssl CLI, not
 # by lull. Good → stored; missing → 400; wrong key, changed body, stale or future timestamp → 403; the secret
 # variable unset → 503; nothing stored on a refusal. A tenant without a secret still takes unsigned webhooks.
+# Without message.id, a signed webhook is deduplicated by its webhook-id (a replay within the 5 minutes stores
+# nothing).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ingress_lib.sh"
 it_db_create || it_finish
@@ -72,6 +74,28 @@ ing_json /webhook "$b5"
 it_check_eq "the default tenant with a secret requires it at once (no cache)" 400 "$ING_CODE"
 signed_post "$b5" msg_6 "$now" "$(sig "$SECRET" msg_6 "$now" "$b5")"
 it_check_eq "… and takes a signed one" 200 "$ING_CODE"
+
+# --- without message.id, the webhook-id is the dedupe key: a replay of the captured request (within the
+# timestamp tolerance) or the sender's retry is a duplicate, a new webhook-id is a new message
+b6='{"tenant":"signed","contact_id":"s2","message":{"body":"no id, signed"}}'
+signed_post "$b6" msg_7 "$now" "$(sig "$SECRET" msg_7 "$now" "$b6")"
+first=$(jq -r .message_id <<<"$ING_BODY")
+it_check_eq "signed without message.id: stored, keyed by its webhook-id" "200|false|webhook-id:msg_7" \
+    "$ING_CODE|$(jq -r .duplicate <<<"$ING_BODY")|$(it_sql "SELECT provider_message_id FROM messages WHERE id = $first")"
+signed_post "$b6" msg_7 "$now" "$(sig "$SECRET" msg_7 "$now" "$b6")"
+it_check_eq "the same request replayed: a duplicate of the first, nothing stored" "200|true|$first|1" \
+    "$ING_CODE|$(jq -r .duplicate <<<"$ING_BODY")|$(jq -r .message_id <<<"$ING_BODY")|$(it_sql "SELECT count(*) FROM messages WHERE body = 'no id, signed'")"
+later=$((now + 1))
+signed_post "$b6" msg_7 "$later" "$(sig "$SECRET" msg_7 "$later" "$b6")"
+it_check_eq "the sender's retry (same webhook-id, new timestamp): a duplicate" "200|true" \
+    "$ING_CODE|$(jq -r .duplicate <<<"$ING_BODY")"
+signed_post "$b6" msg_8 "$now" "$(sig "$SECRET" msg_8 "$now" "$b6")"
+it_check_eq "the same text under a new webhook-id: a new message" "200|false|2" \
+    "$ING_CODE|$(jq -r .duplicate <<<"$ING_BODY")|$(it_sql "SELECT count(*) FROM messages WHERE body = 'no id, signed'")"
+ing_json /webhook '{"tenant":"plain","contact_id":"p2","message":{"body":"plain twice"}}' -H "webhook-id: msg_9"
+ing_json /webhook '{"tenant":"plain","contact_id":"p2","message":{"body":"plain twice"}}' -H "webhook-id: msg_9"
+it_check_eq "an unsigned tenant's webhook-id header keys nothing (no verified sender): two messages" "2|0" \
+    "$(it_sql "SELECT count(*), count(provider_message_id) FROM messages WHERE body = 'plain twice'")"
 it_check "webhook_secret_env must be LULL_TENANT_… (CHECK)" \
     sh -c "! psql '$LULL_DATABASE_URL' -X -q -c \"UPDATE tenants SET webhook_secret_env = 'LULL_ADMIN_TOKEN' WHERE slug = 'plain'\""
 it_stop "$ING_PID" TERM

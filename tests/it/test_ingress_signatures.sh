@@ -75,9 +75,12 @@ it_check_match "dev-allow is warned about at start" '"lvl":"warn".*"ev":"dev.all
 it_stop "$ING_PID" TERM
 
 # A Twilio token without LULL_PUBLIC_URL: the Host header would choose the signed URL, so ingress refuses to start.
+# (through it_start, so its log is in the end-of-run check that every log line is JSON)
+it_start no_public_url env LULL_HTTP_PORT="$(it_free_port)" LULL_OPS_PORT="$(it_free_port)" \
+    LULL_TWILIO_AUTH_TOKEN="$ING_TOKEN" LULL_PUBLIC_URL= LULL_LOG_FILE="$IT_TMP/no_public_url.jsonl" \
+    timeout 10 "$LULL_BIN/lull-ingress"
 rc=0
-env LULL_HTTP_PORT="$(it_free_port)" LULL_OPS_PORT="$(it_free_port)" LULL_TWILIO_AUTH_TOKEN="$ING_TOKEN" \
-    LULL_PUBLIC_URL= LULL_LOG_FILE="$IT_TMP/no_public_url.jsonl" timeout 10 "$LULL_BIN/lull-ingress" || rc=$?
+wait "$IT_LAST_PID" || rc=$?
 it_check_eq "a Twilio token without LULL_PUBLIC_URL: exit 78" 78 "$rc"
 it_check_match "… saying why" '"ev":"config.invalid".*LULL_PUBLIC_URL' "$(cat "$IT_TMP/no_public_url.jsonl")"
 it_finish

@@ -44,7 +44,8 @@ ids=$(IFS=,; echo "${convs[*]}")
 unanswered=$(it_sql "SELECT id FROM conversations WHERE id IN ($ids) AND answered_upto < last_inbound_id ORDER BY id" | tr '\n' ' ')
 before=$(wc -l <"$W")
 it_check "some conversations are still unanswered at the kill" test -n "$unanswered"
-sched_start sched2
+# pages of 3 rows: the recovery's keyset (partition, id) crosses partitions from page to page
+LULL_SCHED_SWEEP_PAGE=3 sched_start sched2
 it_wait_for "every conversation answered after the restart" 20 sh -c \
     "[ \$(psql '$LULL_DATABASE_URL' -XAtc 'SELECT count(*) FROM conversations WHERE id IN ($ids) AND answered_upto < last_inbound_id') -eq 0 ]"
 after=$(tail -n +"$((before + 1))" "$W" | grep '"ev":"job"' | grep -o '"conversation_id":[0-9]*' | cut -d: -f2 | sort -n)
@@ -80,14 +81,14 @@ it_stop "$WORKER_PID" KILL
 it_stop "$SCHED_PID" TERM
 it_check_eq "scheduler exits 0 on SIGTERM" 0 "$IT_RC"
 
-# --- shards: scheduler 1 of 2 recovers and accepts only its own conversations ---------------------------
+# --- shards: scheduler 1 of 2 recovers (pages of 2 over every partition) and accepts only its own conversations
 mine=(); theirs=()
 for i in $(seq 1 12); do
     c=$(sched_conv "$t"); sched_msg "$c" >/dev/null
     if [ "$("$SCHED_CTL" shard "$c" 2)" = 1 ]; then mine+=("$c"); else theirs+=("$c"); fi
 done
 it_check "both shards have conversations (${#mine[@]} / ${#theirs[@]})" test "${#mine[@]}" -gt 0 -a "${#theirs[@]}" -gt 0
-LULL_SCHED_SHARDS=2 LULL_SCHED_SHARD=1 sched_start shard1
+LULL_SCHED_SHARDS=2 LULL_SCHED_SHARD=1 LULL_SCHED_SWEEP_PAGE=2 sched_start shard1
 worker_start sw --credit 4 --commit
 for c in "${mine[@]}"; do it_wait_for "shard 1 answers conversation $c" 10 answered "$c"; done
 it_check_eq "shard 1 never dispatched shard 0's conversations" 0 \

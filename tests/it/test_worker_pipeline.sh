@@ -68,8 +68,13 @@ for t in 2:anthropic 3:gemini; do
 done
 W_TENANT=1
 it_check_match "anthropic combined request carries the answer tool and a cache breakpoint" '"reply_with_analysis","ephemeral"' "$(w_ledger | jq -c '[.[] | select(.provider == "anthropic" and .combined) | .body.tools[-1].name, .body.system[0].cache_control.type]')"
-it_check_match "gemini 2.0 with tools cannot combine: two calls" '"job.combined_fallback"' "$(cat "$IT_TMP/worker.jsonl")"
-it_check_match "gemini analysis uses responseSchema" 'application/json' "$(w_ledger | jq -c '[.[] | select(.provider == "gemini" and .kind == "analysis") | .body.generationConfig.responseMimeType]')"
+# the default Gemini model (gemini-3.1-flash-lite; gemini-2.0 with tools, which cannot combine, is in
+# test_worker_combined) answers with tools in one combined request, its schema in responseSchema
+it_check_eq "gemini: the default model answers in one combined request" \
+    '["/v1beta/models/gemini-3.1-flash-lite:generateContent",true,"application/json"]' \
+    "$(w_ledger | jq -c '[.[] | select(.provider == "gemini")] | last | [.path, .combined, .body.generationConfig.responseMimeType]')"
+it_check_eq "gemini: no analysis request of its own" 0 \
+    "$(w_ledger | jq '[.[] | select(.provider == "gemini" and .kind == "analysis")] | length')"
 
 # --- TikTok addressing and the prompt template variables
 w_conv tiktok tkuser1 "hey"

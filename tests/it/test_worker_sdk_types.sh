@@ -22,6 +22,14 @@ for p in openai anthropic gemini; do
     w_job "$CONV" 0 "$UPTO"
     it_check_eq "$p: job with tools replied" replied "$(w_done "$CONV")"
 done
+# Gemini's default model answers in one combined call: its separate reply and analysis bodies, too
+it_sql "UPDATE tenants SET provider_chain = '{gemini}', llm_mode = 'separate' WHERE id = 1" >/dev/null
+w_conv webchat sess-gemini-separate "hello" "have you got a rain jacket?"
+w_job "$CONV" 0 "$UPTO"
+it_check_eq "gemini, separate calls: replied" replied "$(w_done "$CONV")"
+it_check_eq "gemini, separate calls: an analysis request of its own" 1 \
+    "$(w_ledger | jq '[.[] | select(.provider == "gemini" and .kind == "analysis")] | length')"
+it_sql "UPDATE tenants SET llm_mode = 'combined' WHERE id = 1" >/dev/null
 # a reasoning model: no temperature; and Anthropic at the column default: none either
 it_sql "UPDATE tenants SET provider_chain = '{openai,anthropic}', temperature = 0.7, models = '{\"openai\":\"gpt-5-mini\"}' WHERE id = 1" >/dev/null
 w_conv webchat sess-reasoning "hello there"

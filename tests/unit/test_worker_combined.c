@@ -7,10 +7,20 @@
 #include "lull_log.h"
 #include "../../worker/worker_combined.h"
 #include "../../worker/worker_llm.h"
+#include "../../worker/worker_config.h"
 #include "../../worker/worker_price.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+// The default of one of lull-worker's settings (NULL when the table has no such setting).
+static const char *s_default(const char *name)
+{
+    for (size_t i = 0; i < WORKER_PROC.nsettings; i++)
+        if (strcmp(WORKER_PROC.settings[i].name, name) == 0) return WORKER_PROC.settings[i].def;
+    return NULL;
+}
 
 static const char *s_fields = "[{\"name\":\"product_name\",\"description\":\"the product\"}]";
 
@@ -267,10 +277,26 @@ LULL_TEST(cost_with_cache)
     LULL_CHECK(s_near(worker_prices_cost(p, "openai", "gpt-unit", 100, 500, 500, 0), 50e-6));
     // migration 022 priced the seeded models' cached input
     LULL_CHECK(worker_prices_cost(p, "openai", "gpt-4o-mini", 1000000, 1000000, 0, 0) < 0.15);
+    // migration 028 priced the default Gemini model: 1M in (half of it cached) and 1M out
+    const char *gemini = s_default("LULL_GEMINI_MODEL");
+    LULL_CHECK(gemini && s_near(worker_prices_cost(p, "gemini", gemini, 1000000, 500000, 0, 1000000),
+                                0.5 * 0.25 + 0.5 * 0.025 + 1.50));
     worker_prices_destroy(&p);
     r = lull_db_exec(db, "DELETE FROM llm_prices WHERE model_prefix LIKE '%-unit'", 0, NULL);
     PQclear(r);
     lull_db_destroy(&db);
+}
+
+LULL_TEST(gemini_default)
+{
+    // gemini-1.5 and gemini-2.0 are shut down (Gemini API deprecations): the default is a current model, and one
+    // that answers a burst in one combined call with tools
+    const char *m = s_default("LULL_GEMINI_MODEL");
+    LULL_CHECK(m != NULL);
+    if (!m) return;
+    LULL_CHECK_EQ_STR(m, "gemini-3.1-flash-lite");
+    LULL_CHECK(strncmp(m, "gemini-1.", 9) != 0 && strncmp(m, "gemini-2.", 9) != 0);
+    LULL_CHECK(worker_combined_capable(2, m, true));
 }
 
 LULL_TEST(capable)
@@ -313,6 +339,7 @@ int main(void)
     LULL_RUN(cached_tokens);
     LULL_RUN(cost_with_cache);
     LULL_RUN(capable);
+    LULL_RUN(gemini_default);
     LULL_RUN(history_budget);
     return lull_test_summary();
 }

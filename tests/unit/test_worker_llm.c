@@ -183,8 +183,8 @@ LULL_TEST(gemini_build)
     cJSON_Delete(j);
     worker_conv_clear(&c);
     char url[128];
-    LULL_CHECK_EQ_INT(WORKER_GEMINI.url("http://h/v1beta", "gemini-2.0-flash", url, sizeof url), 0);
-    LULL_CHECK_EQ_STR(url, "http://h/v1beta/models/gemini-2.0-flash:generateContent");
+    LULL_CHECK_EQ_INT(WORKER_GEMINI.url("http://h/v1beta", "gemini-3.1-flash-lite", url, sizeof url), 0);
+    LULL_CHECK_EQ_STR(url, "http://h/v1beta/models/gemini-3.1-flash-lite:generateContent");
     LULL_CHECK_EQ_INT(WORKER_GEMINI.url("http://h", "../admin?x", url, sizeof url), -1);
 }
 
