@@ -112,6 +112,15 @@ static void s_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_
     (*buf)[*len] = '\0';
 }
 
+// The store call, prepared once per connection (parsing and planning the call itself was ~5 % of the backend's
+// CPU per batch).
+static const lull_db_stmt_t s_store_stmt = {
+    .name = "lull_ingress_store",
+    .sql = "SELECT i, outcome, tenant_id, contact_id, conversation_id, message_id, window_ms "
+           "FROM lull_ingress_store($1::jsonb)",
+    .nparams = 1,
+};
+
 // Runs lull_ingress_store over items[0..n) in one transaction. 0 when the outcomes are set; -1 when the
 // database refused the statement (not a connection problem): the caller retries row by row.
 static int s_store(s_conn_t *c, ingress_item_t **items, int n)
@@ -133,11 +142,14 @@ static int s_store(s_conn_t *c, ingress_item_t **items, int n)
         return 0;
     }
     const char *params[1] = {json};
+    const char *const *pp[1] = {params};
+    const lull_db_stmt_t *stmts[1] = {&s_store_stmt};
+    PGresult *res = NULL;
     int64_t t0 = lull_clock_mono_us();
-    PGresult *res = lull_db_exec(c->db,
-                                 "SELECT i, outcome, tenant_id, contact_id, conversation_id, message_id, window_ms "
-                                 "FROM lull_ingress_store($1::jsonb)",
-                                 1, params);
+    if (lull_db_batch(c->db, stmts, pp, 1, false, &res) != 0 && res) {  // answered, but the sync failed
+        PQclear(res);
+        res = NULL;
+    }
     free(json);
     if (!res) {
         lull_counter_add(self->db_errors, 1);
