@@ -8,6 +8,7 @@
 #include "lull_test.h"
 #include "lull_loop.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -264,7 +265,7 @@ static void s_on_old(lull_loop_t *loop, int fd, int events, void *arg)
     lull_loop_remove_fd(loop, other[0]);
     close(other[0]);
     close(other[1]);
-    if (pipe(other) != 0 || other[0] != num) return;  // checked by the caller
+    if (pipe2(other, O_NONBLOCK) != 0 || other[0] != num) return;  // checked by the caller (a stale event would not block)
     lull_loop_add_fd(loop, other[0], LULL_LOOP_IN, s_on_new, r);
 }
 
