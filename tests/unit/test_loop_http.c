@@ -39,6 +39,7 @@ static enum MHD_Result s_serve(void *cls, struct MHD_Connection *c, const char *
         atomic_fetch_sub(&s_active, 1);
     }
     if (strcmp(url, "/busy") == 0) status = 429;
+    bool close_conn = strcmp(url, "/close") == 0;
     if (strcmp(url, "/big") == 0) {
         memset(big, 'b', sizeof big - 1);
         body = big;
@@ -50,6 +51,7 @@ static enum MHD_Result s_serve(void *cls, struct MHD_Connection *c, const char *
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     if (status == 429) MHD_add_response_header(r, "Retry-After", "7");
     MHD_add_response_header(r, "X-Test", "yes");
+    if (close_conn) MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -274,6 +276,52 @@ LULL_TEST(ops_server_health_and_metrics)
     lull_metrics_destroy(&m);
 }
 
+// Churn as in the worker: 200 requests kept in flight, each finished one replaced by a new one from its
+// completion callback, half of them on connections the server closes (libcurl removes and closes the socket
+// and the next connection often gets the same number within one socket action), 1,000 in all. Every
+// request must complete with 200: a socket event lost by the loop would leave a request waiting for its
+// 30 s timeout, past the 20 s this test waits.
+typedef struct {
+    lull_http_t *http;
+    int started, done, ok, timed_out;
+} s_churn_t;
+
+static void s_churn_next(s_churn_t *c);
+
+static void s_churn_done(const lull_http_resp_t *resp, void *arg)
+{
+    s_churn_t *c = arg;
+    c->done++;
+    c->ok += resp->status == 200 && strcmp(resp->body, "hello") == 0;
+    c->timed_out += resp->timed_out;
+    s_churn_next(c);
+}
+
+static void s_churn_next(s_churn_t *c)
+{
+    if (c->started == 1000) return;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_port, c->started % 2 ? "/close" : "/");
+    lull_http_req_t req = {.url = url, .timeout_ms = 30000};
+    if (lull_http_start(c->http, &req, s_churn_done, c) == 0) c->started++;
+}
+
+LULL_TEST(churn_with_closed_connections)
+{
+    lull_loop_t *loop = lull_loop_new();
+    s_churn_t c = {lull_http_new(loop, 1 << 20, 30000, 0), 0, 0, 0, 0};
+    for (int i = 0; i < 200; i++) s_churn_next(&c);
+    LULL_CHECK_EQ_INT(c.started, 200);
+    for (int64_t end = lull_clock_mono_ms() + 20000; c.done < 1000 && lull_clock_mono_ms() < end;)
+        lull_loop_run_once(loop, 100);
+    LULL_CHECK_EQ_INT(c.done, 1000);
+    LULL_CHECK_EQ_INT(c.ok, 1000);
+    LULL_CHECK_EQ_INT(c.timed_out, 0);
+    LULL_CHECK_EQ_INT(lull_http_in_flight(c.http), 0);
+    lull_http_destroy(&c.http);
+    lull_loop_destroy(&loop);
+}
+
 int main(void)
 {
     for (int i = 0; i < 50 && !s_daemon; i++) {
@@ -286,6 +334,7 @@ int main(void)
         return 1;
     }
     LULL_RUN(many_requests_in_flight_on_one_loop);
+    LULL_RUN(churn_with_closed_connections);
     LULL_RUN(status_headers_timeout_limits_auth);
     LULL_RUN(destroy_aborts_in_flight);
     LULL_RUN(connection_refused);
