@@ -1,6 +1,7 @@
--- contract: index conversations_unanswered_idx, unused since schema 27
 -- 028_cleanup.sql — loose ends: one index of the unanswered set; the price of the new default Gemini model;
 -- usage_tenant_day pruned by day.
+-- (Dropping an index is an expand-safe change: binaries of schema 27 name no index; their queries read the
+-- primary key instead.)
 --
 -- 1. conversations_unanswered_idx (id) of 001 and conversations_unanswered_partition_idx (partition, id) of 024
 --    have the same predicate (last_inbound_id > greatest(answered_upto, cancelled_upto)), so every reply and
