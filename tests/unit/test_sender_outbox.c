@@ -1,12 +1,16 @@
 // Unit tests of the sender's outbox SQL and dead-letter functions against the real test database
 // (LULL_TEST_DATABASE_URL): claim with a lease, SKIP LOCKED between owners, batch results with awkward
 // error text, the lease guard, release (not an attempt), list / replay / replay all; the claim cancels a bot
-// reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body.
+// reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body;
+// an in-memory retry's resume (attempt counted, lease kept, lease guard, a bot reply answered over cancelled) and
+// the held deliveries' heap.
 #include "lull_test.h"
 #include "lull_db.h"
 #include "lull_log.h"
+#include "lull_loop.h"
 #include "lull_dead.h"
 #include "../../sender/sender_event.h"
+#include "../../sender/sender_hold.h"
 #include "../../sender/sender_outbox.h"
 
 #include <libpq-fe.h>
@@ -242,6 +246,92 @@ LULL_TEST(claim_cancels_bot_replies_a_person_answered_over)
     LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'unit_person_%'"), 0);
 }
 
+typedef struct {
+    int go, cancelled, lost, expired;
+    int attempts[8];
+} s_resumed_t;
+
+static void s_on_resume(sender_held_t *h, sender_resume_t what, int attempts, void *arg)
+{
+    s_resumed_t *r = arg;
+    if (what == SENDER_RESUME_GO) r->go++;
+    if (what == SENDER_RESUME_CANCELLED) r->cancelled++;
+    if (what == SENDER_RESUME_LOST) r->lost++;
+    if (what == SENDER_RESUME_EXPIRED) r->expired++;
+    int i = (int)(intptr_t)h->job;
+    if (i >= 0 && i < 8) r->attempts[i] = what == SENDER_RESUME_EXPIRED ? -2 : what == SENDER_RESUME_LOST ? -1 : attempts;
+}
+
+static void s_noop(void *arg) { (void)arg; }
+
+LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox WHERE lease_owner IS NOT NULL OR status IN ('pending','retry')",
+                                  0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, s_person_fixture, 0, NULL, NULL), 0);
+    s_reset(3);
+    s_out(s_msg("3", "bot"), "reply", "unit_person_bot3");
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-r");
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 4);
+    PQclear(c);
+    int64_t id1 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_1'");
+    int64_t id2 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    int64_t id3 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_3'");
+    int64_t bot = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_person_bot3'");
+    s_msg("3", "human");  // a person answered over the bot reply while its retry waited
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET lease_owner = 'owner-x' WHERE idempotency_key = 'unit_sender_2'",
+                                  0, NULL, NULL), 0);
+    // The held deliveries come out in due order; only the due ones; one too close to its lease's end expires.
+    lull_loop_t *loop = lull_loop_new();
+    sender_hold_t *hold = sender_hold_new(loop, 8, s_noop, NULL);
+    LULL_CHECK(hold != NULL);
+    if (!hold) return;
+    sender_held_t h[5] = {
+        {.id = bot, .due_ms = 30, .lease_end_ms = 100000, .fail_status = 500, .job = (void *)3},
+        {.id = id1, .due_ms = 10, .lease_end_ms = 100000, .fail_status = 503, .job = (void *)0},
+        {.id = id2, .due_ms = 20, .lease_end_ms = 100000, .fail_status = 429, .job = (void *)1},
+        {.id = id3, .due_ms = 40, .lease_end_ms = 1000, .fail_status = 503, .job = (void *)2},
+        {.id = id3, .due_ms = 5000, .lease_end_ms = 100000, .fail_status = 503, .job = (void *)4},
+    };
+    snprintf(h[1].fail_error, sizeof h[1].fail_error, "unknown outcome: HTTP 503: %s", AWKWARD);
+    for (int i = 0; i < 5; i++) LULL_CHECK_EQ_INT(sender_hold_push(hold, &h[i]), 0);
+    LULL_CHECK_EQ_INT(sender_hold_count(hold), 5);
+    s_resumed_t r = {0};
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, s_on_resume, &r), 4);
+    LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // due at 5000: not yet
+    LULL_CHECK_EQ_INT(r.go, 1);
+    LULL_CHECK_EQ_INT(r.cancelled, 1);
+    LULL_CHECK_EQ_INT(r.lost, 1);
+    LULL_CHECK_EQ_INT(r.expired, 1);
+    LULL_CHECK_EQ_INT(r.attempts[0], 2);   // id1: its second attempt
+    LULL_CHECK_EQ_INT(r.attempts[1], -1);  // id2: another owner holds it now
+    LULL_CHECK_EQ_INT(r.attempts[2], -2);  // id3 (first entry): lease ends within the margin
+    LULL_CHECK_EQ_INT(r.attempts[3], 1);   // the bot reply: cancelled, attempt not counted
+    LULL_CHECK(sender_hold_take(hold) == &h[4]);
+    LULL_CHECK(sender_hold_take(hold) == NULL);
+    sender_hold_destroy(&hold);
+    lull_loop_destroy(&loop);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT status || '|' || attempts || '|' || last_status || '|' || last_error || '|' ||"
+             " (lease_until > now() + interval '50 s' AND next_attempt_at = lease_until) FROM outbox WHERE id = %lld",
+             (long long)id1);
+    char *t = s_text(sql);
+    char want[256];
+    snprintf(want, sizeof want, "sending|2|503|unknown outcome: HTTP 503: %s|true", AWKWARD);
+    LULL_CHECK_EQ_STR(t, want);
+    free(t);
+    t = s_text("SELECT status || '|' || attempts || '|' || lease_owner FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    LULL_CHECK_EQ_STR(t, "sending|1|owner-x");  // untouched
+    free(t);
+    t = s_text("SELECT status || '|' || attempts || '|' || cancel_reason || '|' || (lease_owner IS NULL)"
+               " FROM outbox WHERE idempotency_key = 'unit_person_bot3'");
+    LULL_CHECK_EQ_STR(t, "cancelled|1|superseded_by_person|true");
+    free(t);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
+}
+
 int main(void)
 {
     const char *url = getenv("LULL_TEST_DATABASE_URL");
@@ -260,6 +350,7 @@ int main(void)
     LULL_RUN(results_are_guarded_by_the_lease);
     LULL_RUN(dead_letters_list_and_replay);
     LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
+    LULL_RUN(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies);
     lull_db_destroy(&s_db);
     return lull_test_summary();
 }
