@@ -71,8 +71,7 @@ typedef struct {
     int64_t base_ms, cap_ms;
     sender_kind_t kind;
     lull_http_t *client;       // the client that sends it
-    lull_http_kept_t *kept;    // held for an in-memory retry: the request to send again
-    sender_held_t held;        // … its due time, lease end and failed attempt (lease_end_ms set at the claim)
+    sender_held_t held;        // an in-memory retry (sender_hold.c); lease_end_ms is set at the claim
 } s_job_t;
 
 static void s_kick(sender_app_t *self);
@@ -621,68 +620,30 @@ static bool s_hold(sender_app_t *self, s_job_t *job, const lull_http_resp_t *res
         return false;
     lull_http_kept_t *k = lull_http_keep(resp);
     if (!k) return false;
-    job->kept = k;
     job->held = (sender_held_t){.id = job->id, .due_ms = due, .lease_end_ms = job->held.lease_end_ms,
-                                .fail_status = status, .job = job};
+                                .fail_status = status, .client = job->client, .kept = k, .job = job};
     snprintf(job->held.fail_error, sizeof job->held.fail_error, "%s", error ? error : "");
     return sender_hold_push(self->holds, &job->held) == 0;  // below capacity: cannot fail
 }
 
-// A held delivery back to the queue, due after delay_ms, with its failed attempt's status and error (its retry
-// was counted and logged when it was held).
-static void s_requeue(sender_app_t *self, const sender_held_t *h, int64_t delay_ms)
+static void s_on_resume(sender_held_t *h, int attempts, void *arg)
 {
-    if (sender_results_add(self->results, h->id, SENDER_REC_RETRY, delay_ms, h->fail_status,
-                           h->fail_error[0] ? h->fail_error : NULL, NULL) != 0)
-        LOG_ERROR("sender.oom", "cannot queue a result; the lease will expire", "outbox", LI(h->id));
-}
-
-static void s_on_resume(sender_held_t *h, sender_resume_t what, int attempts, void *arg)
-{
-    sender_app_t *self = arg;
     s_job_t *job = h->job;
-    lull_http_kept_t *k = job->kept;
-    job->kept = NULL;
-    if (what == SENDER_RESUME_GO) {
-        job->attempts = attempts;
-        if (lull_http_resend(job->client, k, s_on_done, job) == 0) return;
-        s_record(self, job, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "cannot start request", NULL);
-    } else {
-        lull_http_drop(job->client, k);
-        if (what == SENDER_RESUME_EXPIRED) {
-            s_requeue(self, h, 0);
-        } else if (what == SENDER_RESUME_LOST) {
-            lull_counter_add(self->lease_lost, 1);
-            LOG_WARN("sender.lease_lost", "in-memory retry dropped: the row's lease was taken over", "outbox", LI(h->id));
-        }
-    }
+    job->attempts = attempts;
+    if (lull_http_resend(job->client, h->kept, s_on_done, job) == 0) return;
+    s_record(arg, job, SENDER_REC_RETRY, job->base_ms, 0, "cannot start request", NULL);
     free(job);
 }
 
 static void s_resume(sender_app_t *self)
 {
     size_t busy = s_in_flight(self), max = self->cfg->max_in_flight;
-    if (sender_hold_count(self->holds) == 0) return;
-    if (sender_hold_resume(self->holds, self->db, self->owner, lull_clock_mono_ms(), s_hold_margin(self),
-                           busy < max ? max - busy : 0, self->cfg->poll_ms, s_on_resume, self) < 0)
+    if (sender_hold_count(self->holds) &&
+        sender_hold_resume(self->holds, self->db, self->owner, lull_clock_mono_ms(), s_hold_margin(self),
+                           busy < max ? max - busy : 0, self->cfg->poll_ms, self->results, self->lease_lost,
+                           s_on_resume, self) < 0)
         LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
                  LS(lull_db_error(self->db)));
-}
-
-// At shutdown: every held delivery back to the queue at its due time. How many.
-static size_t s_unhold_all(sender_app_t *self)
-{
-    size_t n = 0;
-    sender_held_t *h;
-    int64_t now = lull_clock_mono_ms();
-    while ((h = sender_hold_take(self->holds))) {
-        s_job_t *job = h->job;
-        lull_http_drop(job->client, job->kept);
-        s_requeue(self, h, h->due_ms - now);
-        free(job);
-        n++;
-    }
-    return n;
 }
 
 static void s_pump(sender_app_t *self);
@@ -837,7 +798,8 @@ void sender_app_destroy(sender_app_t **self_p)
     if (!self_p || !*self_p) return;
     sender_app_t *self = *self_p;
     self->stopping = true;
-    size_t handed = s_in_flight(self) + (self->holds ? s_unhold_all(self) : 0);
+    size_t handed = s_in_flight(self);
+    if (self->holds && self->results) handed += sender_hold_hand_back(self->holds, self->results, lull_clock_mono_ms());
     lull_http_destroy(&self->http);  // in-flight deliveries complete as aborted → retry now
     lull_http_destroy(&self->callback_http);
     if (self->results && self->db) {

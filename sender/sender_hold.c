@@ -3,8 +3,8 @@
 #include "sender_hold.h"
 #include "lull_clock.h"
 #include "lull_log.h"
-#include "sender_outbox.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,7 +105,26 @@ static sender_held_t *s_pop(sender_hold_t *self)
     return top;
 }
 
-sender_held_t *sender_hold_take(sender_hold_t *self) { return s_pop(self); }
+// Out of the heap for good: its request released, back to the queue after delay_ms when requeue, job freed.
+static void s_release(sender_held_t *h, sender_results_t *results, bool requeue, int64_t delay_ms)
+{
+    lull_http_drop(h->client, h->kept);
+    if (requeue && sender_results_add(results, h->id, SENDER_REC_RETRY, delay_ms, h->fail_status,
+                                      h->fail_error[0] ? h->fail_error : NULL, NULL) != 0)
+        LOG_ERROR("sender.oom", "cannot queue a result; the lease will expire", "outbox", LI(h->id));
+    free(h->job);
+}
+
+size_t sender_hold_hand_back(sender_hold_t *self, sender_results_t *results, int64_t now_ms)
+{
+    size_t n = 0;
+    sender_held_t *h;
+    while ((h = s_pop(self))) {
+        s_release(h, results, true, h->due_ms - now_ms);
+        n++;
+    }
+    return n;
+}
 
 static int s_by_id(const void *a, const void *b)
 {
@@ -114,7 +133,8 @@ static int s_by_id(const void *a, const void *b)
 }
 
 int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, int64_t now_ms, int64_t margin_ms,
-                       size_t max, int64_t retry_ms, sender_resume_fn *fn, void *arg)
+                       size_t max, int64_t retry_ms, sender_results_t *results, lull_counter_t *lease_lost,
+                       sender_resume_fn *fn, void *arg)
 {
     sender_held_t *due[RESUME_MAX];
     int64_t ids[RESUME_MAX];
@@ -126,7 +146,7 @@ int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, in
     while (taken < max && self->n && self->v[0]->due_ms <= now_ms) {
         sender_held_t *h = s_pop(self);
         taken++;
-        if (h->lease_end_ms - now_ms <= margin_ms) fn(h, SENDER_RESUME_EXPIRED, 0, arg);
+        if (h->lease_end_ms - now_ms <= margin_ms) s_release(h, results, true, 0);
         else due[n++] = h;
     }
     int rc = (int)taken;
@@ -149,7 +169,10 @@ int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, in
             for (size_t i = 0; i < n; i++) {  // both by id: a row missing from the result lost its lease
                 int64_t id = r < rows ? lull_db_int(res, r, 0, NULL) : -1;
                 if (id != due[i]->id) {
-                    fn(due[i], SENDER_RESUME_LOST, 0, arg);
+                    if (lease_lost) lull_counter_add(lease_lost, 1);
+                    LOG_WARN("sender.lease_lost", "in-memory retry dropped: the row's lease was taken over", "outbox",
+                             LI(due[i]->id));
+                    s_release(due[i], results, false, 0);
                     continue;
                 }
                 const char *c = lull_db_text(res, r, 1);
@@ -158,9 +181,9 @@ int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, in
                     LOG_INFO("outbox.cancelled", "a person answered the conversation: the bot reply is not sent",
                              "outbox", LI(id), "conv", LI(lull_db_int(res, r, 3, NULL)), "reason",
                              LS("superseded_by_person"));
-                    fn(due[i], SENDER_RESUME_CANCELLED, attempts, arg);
+                    s_release(due[i], results, false, 0);
                 } else {
-                    fn(due[i], SENDER_RESUME_GO, attempts, arg);
+                    fn(due[i], attempts, arg);
                 }
                 r++;
             }

@@ -9,7 +9,10 @@
 #include <stdint.h>
 
 #include "lull_db.h"
+#include "lull_http.h"
 #include "lull_loop.h"
+#include "lull_metrics.h"
+#include "sender_outbox.h"
 
 // One held delivery (embedded in the caller's job).
 typedef struct {
@@ -18,19 +21,15 @@ typedef struct {
     int64_t lease_end_ms;   // monotonic end of the claim's lease: the retry must be done by then
     long fail_status;       // the failed attempt's HTTP status (< 0: none) and error, written when the retry starts
     char fail_error[256];
-    void *job;              // the caller's
+    lull_http_t *client;    // the client that sent it …
+    lull_http_kept_t *kept; // … and its request, kept to be sent again
+    void *job;              // the caller's, malloc'ed: freed here when the delivery does not go on
 } sender_held_t;
 
 typedef struct sender_hold sender_hold_t;
 
-// What became of a held delivery at its due time.
-typedef enum {
-    SENDER_RESUME_GO,         // its next attempt is counted: send it again (attempts = the row's new count)
-    SENDER_RESUME_CANCELLED,  // a person answered over the bot reply: the row is cancelled (logged outbox.cancelled)
-    SENDER_RESUME_LOST,       // the row's lease was taken over: drop it
-    SENDER_RESUME_EXPIRED     // too close to the lease's end to retry in memory: hand it back to the queue
-} sender_resume_t;
-typedef void(sender_resume_fn)(sender_held_t *h, sender_resume_t what, int attempts, void *arg);
+// Called for a held delivery whose next attempt was counted (attempts = the row's new count): send h->kept again.
+typedef void(sender_resume_fn)(sender_held_t *h, int attempts, void *arg);
 
 // Creates a heap holding at most cap deliveries (allocated at once: a push below cap cannot fail); when one
 // comes due, due(arg) is called from loop. NULL on failure.
@@ -41,12 +40,15 @@ void sender_hold_destroy(sender_hold_t **self_p);
 int sender_hold_push(sender_hold_t *self, sender_held_t *h) __attribute__((warn_unused_result));
 // Deliveries held.
 size_t sender_hold_count(const sender_hold_t *self);
-// Takes up to max due deliveries (at now_ms) out: those whose lease ends within margin_ms get EXPIRED, the others
-// start their next attempt in one sender_outbox_resume and get GO, CANCELLED or LOST; fn is called for each.
-// Returns how many were taken, or -1 on a database error (they are held again, due after retry_ms).
+// Takes up to max due deliveries (at now_ms) out. One whose lease ends within margin_ms goes back to the queue
+// (a retry result in results, due now, with its failed attempt). The others start their next attempt in one
+// sender_outbox_resume: fn is called for each that goes on; a bot reply a person answered over is cancelled and
+// a row whose lease was taken over is dropped (counted in lease_lost, may be NULL). Returns how many were taken,
+// or -1 on a database error (they are held again, due after retry_ms).
 int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, int64_t now_ms, int64_t margin_ms,
-                       size_t max, int64_t retry_ms, sender_resume_fn *fn, void *arg);
-// Takes any one delivery out (at shutdown), or NULL when none is held.
-sender_held_t *sender_hold_take(sender_hold_t *self);
+                       size_t max, int64_t retry_ms, sender_results_t *results, lull_counter_t *lease_lost,
+                       sender_resume_fn *fn, void *arg);
+// At shutdown: every held delivery back to the queue at its due time (retry results in results). How many.
+size_t sender_hold_hand_back(sender_hold_t *self, sender_results_t *results, int64_t now_ms);
 
 #endif

@@ -247,19 +247,26 @@ LULL_TEST(claim_cancels_bot_replies_a_person_answered_over)
 }
 
 typedef struct {
-    int go, cancelled, lost, expired;
-    int attempts[8];
+    int go;
+    int attempts;
+    int64_t id;
 } s_resumed_t;
 
-static void s_on_resume(sender_held_t *h, sender_resume_t what, int attempts, void *arg)
+static void s_on_resume(sender_held_t *h, int attempts, void *arg)
 {
     s_resumed_t *r = arg;
-    if (what == SENDER_RESUME_GO) r->go++;
-    if (what == SENDER_RESUME_CANCELLED) r->cancelled++;
-    if (what == SENDER_RESUME_LOST) r->lost++;
-    if (what == SENDER_RESUME_EXPIRED) r->expired++;
-    int i = (int)(intptr_t)h->job;
-    if (i >= 0 && i < 8) r->attempts[i] = what == SENDER_RESUME_EXPIRED ? -2 : what == SENDER_RESUME_LOST ? -1 : attempts;
+    r->go++;
+    r->attempts = attempts;
+    r->id = h->id;
+    free(h->job);
+}
+
+static sender_held_t *s_held(int64_t id, int64_t due, int64_t lease_end, long status)
+{
+    sender_held_t *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    *h = (sender_held_t){.id = id, .due_ms = due, .lease_end_ms = lease_end, .fail_status = status, .job = h};
+    return h;
 }
 
 static void s_noop(void *arg) { (void)arg; }
@@ -287,29 +294,28 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     sender_hold_t *hold = sender_hold_new(loop, 8, s_noop, NULL);
     LULL_CHECK(hold != NULL);
     if (!hold) return;
-    sender_held_t h[5] = {
-        {.id = bot, .due_ms = 30, .lease_end_ms = 100000, .fail_status = 500, .job = (void *)3},
-        {.id = id1, .due_ms = 10, .lease_end_ms = 100000, .fail_status = 503, .job = (void *)0},
-        {.id = id2, .due_ms = 20, .lease_end_ms = 100000, .fail_status = 429, .job = (void *)1},
-        {.id = id3, .due_ms = 40, .lease_end_ms = 1000, .fail_status = 503, .job = (void *)2},
-        {.id = id3, .due_ms = 5000, .lease_end_ms = 100000, .fail_status = 503, .job = (void *)4},
+    sender_held_t *h[5] = {
+        s_held(bot, 30, 100000, 500),   // a person answered over it: cancelled
+        s_held(id1, 10, 100000, 503),   // goes on
+        s_held(id2, 20, 100000, 429),   // another owner holds it now: dropped
+        s_held(id3, 40, 1000, 503),     // its lease ends within the margin: back to the queue
+        s_held(id3, 5000, 100000, 503), // not due yet
     };
-    snprintf(h[1].fail_error, sizeof h[1].fail_error, "unknown outcome: HTTP 503: %s", AWKWARD);
-    for (int i = 0; i < 5; i++) LULL_CHECK_EQ_INT(sender_hold_push(hold, &h[i]), 0);
+    snprintf(h[1]->fail_error, sizeof h[1]->fail_error, "unknown outcome: HTTP 503: %s", AWKWARD);
+    for (int i = 0; i < 5; i++) LULL_CHECK_EQ_INT(h[i] ? sender_hold_push(hold, h[i]) : -1, 0);
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 5);
     s_resumed_t r = {0};
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, s_on_resume, &r), 4);
+    sender_results_t *res = sender_results_new();
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, res, NULL, s_on_resume, &r), 4);
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // due at 5000: not yet
     LULL_CHECK_EQ_INT(r.go, 1);
-    LULL_CHECK_EQ_INT(r.cancelled, 1);
-    LULL_CHECK_EQ_INT(r.lost, 1);
-    LULL_CHECK_EQ_INT(r.expired, 1);
-    LULL_CHECK_EQ_INT(r.attempts[0], 2);   // id1: its second attempt
-    LULL_CHECK_EQ_INT(r.attempts[1], -1);  // id2: another owner holds it now
-    LULL_CHECK_EQ_INT(r.attempts[2], -2);  // id3 (first entry): lease ends within the margin
-    LULL_CHECK_EQ_INT(r.attempts[3], 1);   // the bot reply: cancelled, attempt not counted
-    LULL_CHECK(sender_hold_take(hold) == &h[4]);
-    LULL_CHECK(sender_hold_take(hold) == NULL);
+    LULL_CHECK_EQ_INT(r.id, id1);
+    LULL_CHECK_EQ_INT(r.attempts, 2);                 // its second attempt
+    LULL_CHECK_EQ_INT(sender_results_count(res), 1);  // the expired one, as a retry due now
+    LULL_CHECK_EQ_INT(sender_hold_hand_back(hold, res, 100), 1);  // the one not due yet, at shutdown
+    LULL_CHECK_EQ_INT(sender_hold_count(hold), 0);
+    LULL_CHECK_EQ_INT(sender_results_count(res), 2);
+    sender_results_destroy(&res);
     sender_hold_destroy(&hold);
     lull_loop_destroy(&loop);
     char sql[256];
