@@ -646,8 +646,9 @@ static void s_resume(sender_app_t *self)
                  LS(lull_db_error(self->db)));
 }
 
-static void s_pump(sender_app_t *self);
-static void s_on_hold_due(void *arg) { s_pump(arg); }
+// Retries coming due wait for the next pump (at most LULL_SENDER_FLUSH_MS), so that those due close together
+// start in one statement.
+static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
 static void s_pump(sender_app_t *self)
 {

@@ -130,7 +130,7 @@ it_stop "$SENDER_PID" TERM
 sender_start held LULL_SENDER_LEASE_MS=60000 LULL_RETRY_BASE_MS=10
 requests_of() { local n; n=$(fake_key "$1" | jq '.requests // 0'); echo "${n:-0}"; }
 first_request() { [ "$(requests_of "$1")" -ge 1 ]; }
-fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"1"}'
+fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"4"}'
 r=$(outbox_add generic c7 '' '{"body":"held"}' out_held)
 it_wait_for "first attempt (503)" 10 first_request out_held
 sleep 0.3
@@ -148,7 +148,7 @@ conv=$(it_sql "WITH k AS (INSERT INTO contacts (tenant_id, channel, external_id)
                RETURNING id")
 mid=$(it_sql "INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)
               VALUES ($conv, 1, 'generic', 'out', 'bot', 'bot reply') RETURNING id")
-fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"1"}'
+fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"4"}'
 r=$(it_sql "INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, payload, idempotency_key)
             VALUES (1, $conv, $mid, 'generic', 'held_person', '{\"body\":\"bot reply\",\"kind\":\"reply\"}', 'out_answered')
             RETURNING id")
@@ -163,7 +163,7 @@ sleep 0.3
 it_check_eq "never sent again" 1 "$(requests_of out_answered)"
 fake_clear
 
-fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"5"}'
+fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"8"}'
 r=$(outbox_add generic c8 '' '{"body":"held at shutdown"}' out_held_term)
 it_wait_for "first attempt before shutdown (503)" 10 first_request out_held_term
 sleep 0.3
