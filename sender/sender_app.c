@@ -13,6 +13,7 @@
 #include "lull_log.h"
 #include "lull_retry.h"
 #include "sender_event.h"
+#include "sender_hold.h"
 #include "sender_meta.h"
 #include "sender_outbox.h"
 #include "sender_payload.h"
@@ -45,6 +46,8 @@ struct sender_app {
     void *pull_raw;
     sender_rate_t *rate;
     sender_results_t *results;
+    sender_hold_t *holds;        // in-memory retries waiting for their delay (sender_hold.c)
+    int64_t claim_ms;            // monotonic time of the current claim
     int64_t *webchat;            // web chat ids of the current claim
     size_t webchat_n, webchat_cap;
     char owner[128];             // lease_owner: host:pid:random
@@ -67,11 +70,15 @@ typedef struct {
     int max_retries;
     int64_t base_ms, cap_ms;
     sender_kind_t kind;
-    sender_meta_t *meta;  // SENDER_META: the requests of the row (owned)
+    sender_meta_t *meta;       // SENDER_META: the requests of the row (owned); such a job is never held
+    lull_http_t *client;       // the client that sends it
+    sender_held_t held;        // an in-memory retry (sender_hold.c); lease_end_ms is set at the claim
 } s_job_t;
 
 static void s_kick(sender_app_t *self);
 static void s_kick_later(sender_app_t *self);
+static bool s_hold(sender_app_t *self, s_job_t *job, const lull_http_resp_t *resp, int64_t delay, long status,
+                   const char *error);
 
 static void s_job_free(s_job_t *job)
 {
@@ -184,6 +191,13 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
     } else if (out.verdict == SENDER_RETRY && job->attempts - 1 < job->max_retries) {
         int64_t ra = lull_http_retry_after_ms(resp, MAX_RETRY_AFTER_MS);
         int64_t delay = lull_retry_delay_ms(job->attempts - 1, job->base_ms, job->cap_ms, ra);
+        if (s_hold(self, job, resp, delay, out.status, out.error)) {
+            s_count(self, job->kind, K_RETRY);
+            s_log_result(job, K_RETRY, delay, out.status, out.error, NULL);
+            lull_gauge_set(self->in_flight, (double)s_in_flight(self));
+            s_kick_later(self);
+            return;  // the job waits in self->holds
+        }
         s_record(self, job, SENDER_REC_RETRY, delay, out.status, out.error, NULL);
     } else {
         char why[300];
@@ -221,6 +235,7 @@ static void s_finish(sender_app_t *self, s_job_t *job, const lull_http_req_t *re
                      char *body)
 {
     lull_http_t *client = req && req->public_only ? self->callback_http : self->http;
+    job->client = client;
     if (req && lull_http_start(client, req, s_on_done, job) == 0) {
         lull_gauge_set(self->in_flight, (double)s_in_flight(self));
         job = NULL;
@@ -495,7 +510,7 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     char err[256] = "";
     cJSON *payload = NULL, *creds = NULL;
     bool ok = false;
-    s_job_t row = {.app = self};
+    s_job_t row = {.app = self, .held.lease_end_ms = self->claim_ms + self->cfg->lease_ms};
     row.id = lull_db_int(res, r, SO_ID, &ok);
     if (!ok) return;  // cannot happen for a primary key; nothing to record against
     if (sender_outbox_row_cancelled(res, r)) return;  // a person answered over this bot reply
@@ -591,6 +606,7 @@ static void s_webchat_sent(int64_t id, int64_t conv, int attempt, void *arg)
 // Claims up to n rows and starts them. Rows claimed, or -1 on a database error.
 static int s_claim(sender_app_t *self, int n)
 {
+    self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
     PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner);
     if (!res) {
         LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
@@ -608,9 +624,55 @@ static int s_claim(sender_app_t *self, int n)
     return rows;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// In-memory retries (sender_hold.c): a retryable failure of a row without a rate limit whose retry ends well
+// within the claim's lease keeps its request and is sent again after its delay, without a new claim.
+
+static int64_t s_hold_margin(const sender_app_t *self) { return self->cfg->timeout_ms + self->cfg->lease_ms / 10; }
+
+static bool s_hold(sender_app_t *self, s_job_t *job, const lull_http_resp_t *resp, int64_t delay, long status,
+                   const char *error)
+{
+    int64_t due = lull_clock_mono_ms() + delay;
+    if (self->stopping || !job->client || job->meta || self->cfg->tenant_per_s > 0 || s_channel_rate(self, job->kind) > 0 ||
+        job->held.lease_end_ms - due <= s_hold_margin(self) || sender_hold_count(self->holds) >= (size_t)self->cfg->max_in_flight)
+        return false;
+    lull_http_kept_t *k = lull_http_keep(resp);
+    if (!k) return false;
+    job->held = (sender_held_t){.id = job->id, .due_ms = due, .lease_end_ms = job->held.lease_end_ms,
+                                .fail_status = status, .client = job->client, .kept = k, .job = job};
+    snprintf(job->held.fail_error, sizeof job->held.fail_error, "%s", error ? error : "");
+    return sender_hold_push(self->holds, &job->held) == 0;  // below capacity: cannot fail
+}
+
+static void s_on_resume(sender_held_t *h, int attempts, void *arg)
+{
+    s_job_t *job = h->job;
+    job->attempts = attempts;
+    if (lull_http_resend(job->client, h->kept, s_on_done, job) == 0) return;
+    s_record(arg, job, SENDER_REC_RETRY, job->base_ms, 0, "cannot start request", NULL);
+    s_job_free(job);
+}
+
+static void s_resume(sender_app_t *self)
+{
+    size_t busy = s_in_flight(self), max = self->cfg->max_in_flight;
+    if (sender_hold_count(self->holds) &&
+        sender_hold_resume(self->holds, self->db, self->owner, lull_clock_mono_ms(), s_hold_margin(self),
+                           busy < max ? max - busy : 0, self->cfg->poll_ms, self->results, self->lease_lost,
+                           s_on_resume, self) < 0)
+        LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
+                 LS(lull_db_error(self->db)));
+}
+
+// Retries coming due wait for the next pump (at most LULL_SENDER_FLUSH_MS), so that those due close together
+// start in one statement.
+static void s_on_hold_due(void *arg) { s_kick_later(arg); }
+
 static void s_pump(sender_app_t *self)
 {
     s_flush(self);
+    s_resume(self);
     for (int round = 0; self->want_claim && !self->stopping; round++) {
         if (round == MAX_CLAIM_ROUNDS) {
             s_kick(self);  // let the loop serve sockets, then go on
@@ -717,7 +779,8 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     self->callback_http = lull_http_new(self->loop, RESP_MAX, cfg->timeout_ms, 0);
     self->rate = sender_rate_new(4096);
     self->results = sender_results_new();
-    if (!self->http || !self->callback_http || !self->rate || !self->results) goto fail;
+    self->holds = sender_hold_new(self->loop, (size_t)cfg->max_in_flight, s_on_hold_due, self);
+    if (!self->http || !self->callback_http || !self->rate || !self->results || !self->holds) goto fail;
     self->pull = zsock_new(ZMQ_PULL);
     if (!self->pull) goto fail;
     zsock_set_rcvhwm(self->pull, 100000);
@@ -756,6 +819,7 @@ void sender_app_destroy(sender_app_t **self_p)
     sender_app_t *self = *self_p;
     self->stopping = true;
     size_t handed = s_in_flight(self);
+    if (self->holds && self->results) handed += sender_hold_hand_back(self->holds, self->results, lull_clock_mono_ms());
     lull_http_destroy(&self->http);  // in-flight deliveries complete as aborted → retry now
     lull_http_destroy(&self->callback_http);
     if (self->results && self->db) {
@@ -768,6 +832,7 @@ void sender_app_destroy(sender_app_t **self_p)
     if (self->pull_raw) lull_loop_remove_socket(self->loop, self->pull_raw);
     zsock_destroy(&self->pull);
     sender_results_destroy(&self->results);
+    sender_hold_destroy(&self->holds);
     sender_rate_destroy(&self->rate);
     free(self->webchat);
     free(self);
