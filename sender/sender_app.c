@@ -19,6 +19,7 @@
 #include "sender_payload.h"
 #include "sender_policy.h"
 #include "sender_rate.h"
+#include "sender_twilio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,15 +221,6 @@ static bool s_is_http_url(const char *u)
     return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) && strlen(u) < 2048;
 }
 
-static bool s_is_alnum_id(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > max) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9'))) return false;
-    return true;
-}
-
 // Ends an adapter and frees what it built (j, body): starts req when given; else the job is never started and is
 // dead-lettered with err, or (err NULL or "": out of memory) retried later. The job is the request's, or freed.
 static void s_finish(sender_app_t *self, s_job_t *job, const lull_http_req_t *req, const char *err, cJSON *j,
@@ -267,77 +259,16 @@ static void s_escalate(sender_app_t *self, s_job_t *job, const char *why)
 static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p,
                      const cJSON *creds, const char *channel)
 {
-    char err[256] = "";
-    sender_form_t form = {.max_len = 65536};
-    const char *sid = NULL, *token = NULL, *msid = NULL;
-    const char *to = lull_db_text(res, r, SO_RECIPIENT), *from = lull_db_text(res, r, SO_SENDER_ADDR);
-    if (sender_credential(creds, job->tenant_id, "twilio_account_sid_env", self->cfg->twilio_sid, &sid, err, sizeof err) != 0 ||
-        sender_credential(creds, job->tenant_id, "twilio_auth_token_env", self->cfg->twilio_token, &token, err, sizeof err) != 0)
-        goto fail;
-    if (creds && lull_json_str(creds, "twilio_messaging_service_sid", false, 64, &msid, err, sizeof err) != 0) goto fail;
-    if (!msid || !*msid) msid = self->cfg->twilio_msid;
-    if (!s_is_alnum_id(sid, 64) || !token || !*token) {
-        snprintf(err, sizeof err, "no valid Twilio credentials (LULL_TWILIO_ACCOUNT_SID/AUTH_TOKEN or tenant's)");
-        goto fail;
+    char err[256];
+    sender_twilio_t t;
+    sender_twilio_rc_t rc = sender_twilio_build(self->cfg, job->id, job->tenant_id, res, r, p, creds, channel, &t, err,
+                                                sizeof err);
+    if (rc == SENDER_TWILIO_ESCALATE) {
+        s_escalate(self, job, err);
+        free(t.form.buf);
+        return;
     }
-    if (!to || !*to || strlen(to) > 256) {
-        snprintf(err, sizeof err, "missing or invalid recipient");
-        goto fail;
-    }
-    bool whatsapp = lull_channel_parse(channel) == LULL_CH_WHATSAPP;
-    if (whatsapp && strncmp(to, "whatsapp:", 9) != 0) {
-        snprintf(err, sizeof err, "whatsapp recipient lacks the whatsapp: prefix");
-        goto fail;
-    }
-    if ((!msid || !*msid) && (!from || !*from || strlen(from) > 256)) {
-        snprintf(err, sizeof err, "missing sender_address (From) and no MessagingServiceSid");
-        goto fail;
-    }
-    bool use_template = false;
-    if (whatsapp) {
-        bool ok = false;
-        int64_t age = lull_db_int(res, r, SO_INBOUND_AGE_MS, &ok);
-        const char *tpl = lull_db_text(res, r, SO_WA_TEMPLATE_SID);
-        sender_wa_t wa = sender_wa_decide(ok ? age : -1, self->cfg->wa_window_ms, tpl && *tpl);
-        if (wa == SENDER_WA_ESCALATE) {
-            s_escalate(self, job, "whatsapp: outside the 24-hour window and no approved template configured");
-            return;
-        }
-        use_template = wa == SENDER_WA_TEMPLATE;
-    }
-    if (sender_form_add(&form, "To", to) != 0) goto toolong;
-    if (msid && *msid) {
-        if (sender_form_add(&form, "MessagingServiceSid", msid) != 0) goto toolong;
-    } else if (sender_form_add(&form, "From", from) != 0) {
-        goto toolong;
-    }
-    if (use_template) {
-        const char *vars = lull_db_text(res, r, SO_WA_TEMPLATE_VARS);
-        if (sender_form_add(&form, "ContentSid", lull_db_text(res, r, SO_WA_TEMPLATE_SID)) != 0) goto toolong;
-        if (vars && sender_form_add(&form, "ContentVariables", vars) != 0) goto toolong;
-    } else {
-        if (p->body && *p->body && sender_form_add(&form, "Body", p->body) != 0) goto toolong;
-        for (int i = 0; i < p->nmedia; i++)
-            if (sender_form_add(&form, "MediaUrl", p->media[i]) != 0) goto toolong;
-    }
-    if (*self->cfg->twilio_status_cb) {
-        char cb[2200];
-        snprintf(cb, sizeof cb, "%s%soutbox=%lld", self->cfg->twilio_status_cb,
-                 strchr(self->cfg->twilio_status_cb, '?') ? "&" : "?", (long long)job->id);
-        if (sender_form_add(&form, "StatusCallback", cb) != 0) goto toolong;
-    }
-    char url[2300], userpwd[512];
-    snprintf(url, sizeof url, "%s/2010-04-01/Accounts/%s/Messages.json", self->cfg->twilio_base, sid);
-    snprintf(userpwd, sizeof userpwd, "%s:%s", sid, token);
-    lull_http_req_t req = {.url = url, .body = form.buf, .body_len = form.len, .userpwd = userpwd,
-                           .timeout_ms = self->cfg->timeout_ms,
-                           .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"}};
-    s_finish(self, job, &req, NULL, NULL, form.buf);
-    return;
-toolong:
-    snprintf(err, sizeof err, "message too long for a Twilio request");
-fail:
-    s_finish(self, job, NULL, err, NULL, form.buf);
+    s_finish(self, job, rc == SENDER_TWILIO_SEND ? &t.req : NULL, err, NULL, t.form.buf);
 }
 
 // WhatsApp Cloud API: the text in parts of 4096 characters, the tenant's template outside the 24-hour window, or
