@@ -108,7 +108,14 @@ e2e_fake "$CH/_fake/faults" '{"target":"callback","mode":"503","count":1,"retry_
 it_check_eq "Cy's message accepted" 200 "$(e2e_post cy 'cy asks for the opening hours')"
 CCONV=$(e2e_conv cy)
 bot_row() { it_sql "SELECT o.id FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.conversation_id = $CCONV AND m.author = 'bot'"; }
-retry_waiting() { [ "$(it_sql "SELECT status || ':' || attempts FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.conversation_id = $CCONV AND m.author = 'bot'")" = retry:1 ]; }
+# Waiting for its retry: in the table ('retry') or, within its lease, in the sender's memory ('sending'); either way
+# one attempt, and the fake answered it 503.
+retry_waiting() {
+    local mid
+    mid=$(it_sql "SELECT o.message_id FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.conversation_id = $CCONV
+                  AND m.author = 'bot' AND o.status IN ('retry', 'sending') AND o.attempts = 1")
+    [ -n "$mid" ] && [ "$(ledger | jq -r --arg k "out_$mid" '.by_key[$k].log[0].status // empty')" = 503 ]
+}
 it_wait_for "Cy's bot reply failed once (503) and waits for its retry" 20 retry_waiting
 CB=$(bot_row)
 e2e_admin POST "/api/v1/conversations/$CCONV/reply" '{"body":"Cy, we open at nine"}'
