@@ -74,6 +74,7 @@ typedef struct {
     sender_meta_t *meta;       // SENDER_META: the requests of the row (owned); such a job is never held
     lull_http_t *client;       // the client that sends it
     sender_held_t held;        // an in-memory retry (sender_hold.c); lease_end_ms is set at the claim
+    int64_t req_ms;            // the last request's time, from its start to its answer (delivery.sent's ms)
 } s_job_t;
 
 static void s_kick(sender_app_t *self);
@@ -101,7 +102,7 @@ static void s_log_result(const s_job_t *job, int k, int64_t delay_ms, long statu
     long st = status > 0 ? status : 0;
     if (k == K_SENT)
         LOG_INFO("delivery.sent", NULL, "outbox", LI(job->id), "conv", LI(job->conv), "channel", LS(job->channel),
-                 "provider_id", LS(provider_id ? provider_id : ""), "attempt", LI(job->attempts));
+                 "provider_id", LS(provider_id ? provider_id : ""), "attempt", LI(job->attempts), "ms", LI(job->req_ms));
     else if (k == K_RETRY)
         LOG_INFO("delivery.retry", error, "outbox", LI(job->id), "conv", LI(job->conv), "attempt", LI(job->attempts),
                  "status", LI(st), "delay_ms", LI(delay_ms));
@@ -179,6 +180,7 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
     sender_classify(job->kind, resp->status, resp->curl_code, resp->error, resp->request_sent, resp->timed_out,
                     resp->body, resp->body_len, &out);
     lull_histogram_observe(self->latency, (double)resp->elapsed_ms / 1000.0);
+    job->req_ms = resp->elapsed_ms;
     if (self->stopping && resp->status == 0) {
         // Aborted by shutdown: hand it back now, with the same idempotency key.
         s_record(self, job, SENDER_REC_RETRY, 0, 0,
