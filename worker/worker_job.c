@@ -89,14 +89,11 @@ struct worker_jobs {
     size_t njobs;
     s_job_t *lhead, *ltail;  // jobs waiting for the next load batch
     int tick, price_timer;
-    int commit_timer;  // a commit due at the next loop pass (a job finished); -1 when none
     lull_counter_t *m_outcome[LULL_OUTCOME_MAX + 1];
     lull_counter_t *m_tries, *m_analysis_failed, *m_db_errors;
     lull_gauge_t *m_running;
     lull_histogram_t *m_job_seconds;
 };
-
-static void s_commit_now(lull_loop_t *loop, int timer_id, void *arg);
 
 static char *s_dup(const char *s)
 {
@@ -160,8 +157,6 @@ static void s_emit(s_job_t *job, const worker_outcome_t *out)
     };
     job->sink->emit(job->sink, &view, out);
     if (job->sink != o->commit) job->sink->destroy(&job->sink);
-    else if (o->commit_timer < 0 && o->tick >= 0)  // committed at the next loop pass, with the others finished in it
-        o->commit_timer = lull_loop_add_timer(o->loop, 0, 0, s_commit_now, o);
     s_job_free(job);
 }
 
@@ -589,15 +584,6 @@ static void s_tick(lull_loop_t *loop, int timer_id, void *arg)
     o->commit->end(o->commit);
 }
 
-static void s_commit_now(lull_loop_t *loop, int timer_id, void *arg)
-{
-    (void)loop;
-    (void)timer_id;
-    worker_jobs_t *o = arg;
-    o->commit_timer = -1;
-    o->commit->end(o->commit);
-}
-
 static void s_refresh_prices(lull_loop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -619,7 +605,7 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
     self->db = db;
     self->done = done;
     self->done_arg = arg;
-    self->tick = self->price_timer = self->commit_timer = -1;
+    self->tick = self->price_timer = -1;
     self->chain = worker_chain_new(cfg, loop, db, metrics);
     self->media = worker_media_new(cfg, loop, db);
     self->commit = worker_commit_new(db, metrics, s_report, self);
@@ -674,7 +660,6 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
     }
     if (reported) LOG_INFO("jobs.returned", "jobs in flight handed back to the scheduler at shutdown", "jobs", LI(reported));
     if (self->tick >= 0) lull_loop_cancel_timer(self->loop, self->tick);
-    if (self->commit_timer >= 0) lull_loop_cancel_timer(self->loop, self->commit_timer);
     if (self->price_timer >= 0) lull_loop_cancel_timer(self->loop, self->price_timer);
     if (self->commit) self->commit->destroy(&self->commit);
     worker_chain_destroy(&self->chain);
