@@ -602,26 +602,24 @@ static void s_resume(sender_app_t *self)
 // start in one statement.
 static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
-// Due retries and claims first, the results of earlier deliveries after: a wake-up's rows go out without waiting
-// for that commit, which no delivery waits for (they are with the provider already).
 static void s_pump(sender_app_t *self)
 {
+    s_flush(self);
     s_resume(self);
     for (int round = 0; self->want_claim && !self->stopping; round++) {
         if (round == MAX_CLAIM_ROUNDS) {
             s_kick(self);  // let the loop serve sockets, then go on
-            break;
+            return;
         }
         size_t busy = s_in_flight(self);
-        if (busy >= (size_t)self->cfg->max_in_flight) break;  // a completion kicks us again
+        if (busy >= (size_t)self->cfg->max_in_flight) return;  // a completion kicks us again
         size_t room = (size_t)self->cfg->max_in_flight - busy;
         int n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
         int got = s_claim(self, n);
-        if (got < 0) break;  // the poll timer tries again
+        if (got < 0) return;  // the poll timer tries again
         if (got < n) self->want_claim = false;
         s_flush(self);
     }
-    s_flush(self);
 }
 
 static void s_on_pump(lull_loop_t *loop, int timer_id, void *arg)
