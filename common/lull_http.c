@@ -1,5 +1,8 @@
 // libcurl multi on a lull_loop: socket callbacks add/modify/remove fds on the loop, the timer callback
-// arms one loop timer, completions are collected after each socket action.
+// arms one loop timer, completions are collected after each socket action. Finished requests go back to a
+// pool with their easy handle reset (curl_easy_reset: no option, header or credential survives), so a
+// request costs no handle set-up; connections stay in the multi handle's cache, per host, across handles.
+// A request kept by its completion callback (lull_http_keep) can be sent again as it is, to retry it.
 #include "lull_http.h"
 #include "lull_buf.h"
 #include "lull_clock.h"
@@ -13,7 +16,8 @@
 #include <time.h>
 
 #define MAX_HEADER_BYTES 16384
-#define MAX_IDLE_EASY 512  // finished easy handles kept (reset) for the next requests of one client
+#define POOL_MAX 1024          // idle requests (with their easy handles) kept for reuse
+#define POOL_KEEP_BODY 4096    // a pooled response buffer keeps its memory up to this size
 
 typedef struct s_req {
     CURL *easy;
@@ -25,10 +29,12 @@ typedef struct s_req {
     int64_t started_ms;
     lull_netaddr_allow_t allow;         // public_only: copy of the request's allowlist
     bool refused;                       // an address was refused by public_only
+    bool keep;                          // lull_http_keep was called in the completion callback
+    bool kept;                          // kept, not in flight: in the kept list, its last answer is stale
     lull_http_done_fn *done;
     void *arg;
     lull_http_t *owner;
-    struct s_req *prev, *next;  // in-flight list
+    struct s_req *prev, *next;  // in-flight list, kept list, or (next only) the idle pool
 } s_req_t;
 
 struct lull_http {
@@ -39,8 +45,10 @@ struct lull_http {
     int timer_id;
     size_t in_flight;
     s_req_t *head;
-    CURL *idle[MAX_IDLE_EASY];  // easy handles reset after use: a request reuses one instead of a new one
+    s_req_t *kept;     // kept requests waiting for lull_http_resend or lull_http_drop
+    s_req_t *idle;     // pool of reset requests
     size_t nidle;
+    bool destroying;
 };
 
 static void s_check_done(lull_http_t *self);
@@ -129,10 +137,78 @@ lull_http_t *lull_http_new(lull_loop_t *loop, size_t max_body, int64_t default_t
     return self;
 }
 
-static void s_free_req(s_req_t *r)
+static void s_list_add(s_req_t **head, s_req_t *r)
+{
+    r->prev = NULL;
+    r->next = *head;
+    if (*head) (*head)->prev = r;
+    *head = r;
+}
+
+static void s_list_del(s_req_t **head, s_req_t *r)
+{
+    if (r->prev) r->prev->next = r->next;
+    else *head = r->next;
+    if (r->next) r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+}
+
+// A request to fill: from the pool (its easy handle already reset) or new. NULL when out of memory.
+static s_req_t *s_req_get(lull_http_t *self)
+{
+    s_req_t *r = self->idle;
+    if (r) {
+        self->idle = r->next;
+        self->nidle--;
+        r->next = NULL;
+    } else {
+        r = calloc(1, sizeof *r);
+        if (!r) return NULL;
+        lull_buf_init(&r->resp, self->max_body, false);
+        r->easy = curl_easy_init();
+        if (!r->easy) {
+            free(r);
+            return NULL;
+        }
+    }
+    r->owner = self;
+    return r;
+}
+
+// Empties the response buffer, keeping a small allocation for the next answer.
+static void s_resp_clear(s_req_t *r)
+{
+    if (r->resp.cap > POOL_KEEP_BODY) lull_buf_reset(&r->resp);
+    r->resp.len = 0;
+    if (r->resp.data) r->resp.data[0] = '\0';
+    r->resp.failed = r->resp.truncated = false;
+    r->hdrs_len = 0;
+    r->hdrs[0] = '\0';
+    r->refused = false;
+}
+
+// Returns a finished request to the pool: its easy handle is reset at once (URL, headers, credentials and
+// body pointer are gone), its copies freed. Beyond POOL_MAX (or while destroying) it is freed.
+static void s_req_put(lull_http_t *self, s_req_t *r)
 {
     curl_slist_free_all(r->headers);
+    r->headers = NULL;
     free(r->body);
+    r->body = NULL;
+    r->keep = r->kept = false;
+    r->done = NULL;
+    r->arg = NULL;
+    memset(&r->allow, 0, sizeof r->allow);
+    if (r->easy && !self->destroying && self->nidle < POOL_MAX) {
+        curl_easy_reset(r->easy);
+        s_resp_clear(r);
+        r->prev = NULL;
+        r->next = self->idle;
+        self->idle = r;
+        self->nidle++;
+        return;
+    }
+    if (r->easy) curl_easy_cleanup(r->easy);
     lull_buf_reset(&r->resp);
     free(r);
 }
@@ -153,9 +229,11 @@ static curl_socket_t s_open_socket(void *clientp, curlsocktype purpose, struct c
 static void s_finish(lull_http_t *self, s_req_t *r, CURLcode code)
 {
     long status = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     long req_size = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &req_size);
+    if (!r->kept) {  // a kept request never resent: its handle still holds the previous answer's figures
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &req_size);
+    }
     // A refused address says only that: connect errors of the other addresses would make a port scanner.
     bool refused = r->refused && code != CURLE_OK && status == 0;
     lull_http_resp_t resp = {
@@ -171,23 +249,25 @@ static void s_finish(lull_http_t *self, s_req_t *r, CURLcode code)
         .timed_out = code == CURLE_OPERATION_TIMEDOUT,
         .elapsed_ms = lull_clock_mono_ms() - r->started_ms,
         .headers_ = r->hdrs,
+        .req_ = r,
     };
-    if (r->prev) r->prev->next = r->next;
-    else self->head = r->next;
-    if (r->next) r->next->prev = r->prev;
-    self->in_flight--;
-    curl_multi_remove_handle(self->multi, r->easy);
-    // curl_easy_reset drops every option (credentials, callbacks, the allowlist hook) but keeps the
-    // handle's buffers, so the next request does not allocate them again.
-    if (self->nidle < MAX_IDLE_EASY) {
-        curl_easy_reset(r->easy);
-        self->idle[self->nidle++] = r->easy;
+    if (r->kept) {
+        s_list_del(&self->kept, r);
+        r->kept = false;
     } else {
-        curl_easy_cleanup(r->easy);
+        s_list_del(&self->head, r);
+        self->in_flight--;
+        curl_multi_remove_handle(self->multi, r->easy);
     }
-    r->easy = NULL;
+    r->keep = false;
     r->done(&resp, r->arg);
-    s_free_req(r);
+    if (r->keep && !self->destroying) {
+        s_resp_clear(r);
+        r->kept = true;
+        s_list_add(&self->kept, r);
+    } else {
+        s_req_put(self, r);
+    }
 }
 
 static void s_check_done(lull_http_t *self)
@@ -217,9 +297,17 @@ void lull_http_destroy(lull_http_t **self_p)
 {
     if (!self_p || !*self_p) return;
     lull_http_t *self = *self_p;
+    self->destroying = true;
     while (self->head) s_finish(self, self->head, CURLE_ABORTED_BY_CALLBACK);
+    while (self->kept) s_finish(self, self->kept, CURLE_ABORTED_BY_CALLBACK);  // never resent: not sent
+    while (self->idle) {
+        s_req_t *r = self->idle;
+        self->idle = r->next;
+        curl_easy_cleanup(r->easy);
+        lull_buf_reset(&r->resp);
+        free(r);
+    }
     if (self->timer_id) lull_loop_cancel_timer(self->loop, self->timer_id);
-    while (self->nidle > 0) curl_easy_cleanup(self->idle[--self->nidle]);
     curl_multi_cleanup(self->multi);
     free(self);
     *self_p = NULL;
@@ -227,14 +315,11 @@ void lull_http_destroy(lull_http_t **self_p)
 
 int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_done_fn *done, void *arg)
 {
-    s_req_t *r = calloc(1, sizeof *r);
+    if (self->destroying) return -1;
+    s_req_t *r = s_req_get(self);
     if (!r) return -1;
-    r->owner = self;
-    lull_buf_init(&r->resp, self->max_body, false);
     r->done = done;
     r->arg = arg;
-    r->easy = self->nidle > 0 ? self->idle[--self->nidle] : curl_easy_init();
-    if (!r->easy) goto fail;
     for (int i = 0; i < LULL_HTTP_MAX_HEADERS && req->headers[i]; i++) {
         struct curl_slist *h = curl_slist_append(r->headers, req->headers[i]);
         if (!h) goto fail;
@@ -280,18 +365,51 @@ int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_don
     else if (strcmp(method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     r->started_ms = lull_clock_mono_ms();
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) goto fail;
-    r->next = self->head;
-    if (self->head) self->head->prev = r;
-    self->head = r;
+    s_list_add(&self->head, r);
     self->in_flight++;
     return 0;
 fail:
-    if (r->easy) curl_easy_cleanup(r->easy);
-    s_free_req(r);
+    s_req_put(self, r);
     return -1;
 }
 
 size_t lull_http_in_flight(const lull_http_t *self) { return self->in_flight; }
+
+size_t lull_http_pooled(const lull_http_t *self) { return self->nidle; }
+
+lull_http_kept_t *lull_http_keep(const lull_http_resp_t *resp)
+{
+    s_req_t *r = resp ? (s_req_t *)resp->req_ : NULL;
+    if (!r || r->owner->destroying) return NULL;
+    r->keep = true;
+    return (lull_http_kept_t *)r;
+}
+
+int lull_http_resend(lull_http_t *self, lull_http_kept_t *k, lull_http_done_fn *done, void *arg)
+{
+    s_req_t *r = (s_req_t *)k;
+    if (!r || !r->kept || r->owner != self) return -1;
+    s_list_del(&self->kept, r);
+    r->kept = false;
+    r->done = done;
+    r->arg = arg;
+    r->started_ms = lull_clock_mono_ms();
+    if (self->destroying || curl_multi_add_handle(self->multi, r->easy) != CURLM_OK) {
+        s_req_put(self, r);
+        return -1;
+    }
+    s_list_add(&self->head, r);
+    self->in_flight++;
+    return 0;
+}
+
+void lull_http_drop(lull_http_t *self, lull_http_kept_t *k)
+{
+    s_req_t *r = (s_req_t *)k;
+    if (!r || !r->kept || r->owner != self) return;
+    s_list_del(&self->kept, r);
+    s_req_put(self, r);
+}
 
 const char *lull_http_header(const lull_http_resp_t *resp, const char *name)
 {

@@ -40,7 +40,11 @@ typedef struct {
     bool address_refused;   // public_only: no address of the host was allowed (error says only that)
     int64_t elapsed_ms;
     const void *headers_;   // private: use lull_http_header()
+    void *req_;             // private: for lull_http_keep()
 } lull_http_resp_t;
+
+// A finished request kept to be sent again (lull_http_keep).
+typedef struct lull_http_kept lull_http_kept_t;
 
 // Completion callback: called exactly once per accepted request, from the loop (or from destroy with
 // curl_code = CURLE_ABORTED_BY_CALLBACK).
@@ -54,8 +58,22 @@ void lull_http_destroy(lull_http_t **self_p);
 // Starts a request; the request's strings are copied. 0 when started (done will be called), -1 otherwise.
 int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_done_fn *done, void *arg)
     __attribute__((warn_unused_result));
-// Requests in flight.
+// Requests in flight (kept requests waiting to be resent are not).
 size_t lull_http_in_flight(const lull_http_t *self);
+// Finished requests whose easy handles wait in the pool for the next request (reset: nothing of the
+// request they served survives, credentials included).
+size_t lull_http_pooled(const lull_http_t *self);
+// From inside a completion callback only: keeps the request (URL, headers, body, credentials, options) so that
+// lull_http_resend can send it again as it is, e.g. to retry it after a delay. NULL when it cannot be kept
+// (the client is being destroyed). A kept request must be resent or dropped; lull_http_destroy completes the
+// ones left with an abort code, status 0 and request_sent false (the new attempt never started).
+lull_http_kept_t *lull_http_keep(const lull_http_resp_t *resp);
+// Sends a kept request again; done is called once for it, as for lull_http_start. 0 when started; -1 when it
+// cannot be (it is dropped then).
+int lull_http_resend(lull_http_t *self, lull_http_kept_t *k, lull_http_done_fn *done, void *arg)
+    __attribute__((warn_unused_result));
+// Releases a kept request without sending it again.
+void lull_http_drop(lull_http_t *self, lull_http_kept_t *k);
 // Value of a response header (case-insensitive name), or NULL; borrowed during the callback.
 const char *lull_http_header(const lull_http_resp_t *resp, const char *name);
 // Parses Retry-After (delta seconds or an HTTP date) and retry-after-ms into milliseconds from now;

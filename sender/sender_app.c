@@ -13,11 +13,13 @@
 #include "lull_log.h"
 #include "lull_retry.h"
 #include "sender_event.h"
+#include "sender_hold.h"
 #include "sender_meta.h"
 #include "sender_outbox.h"
 #include "sender_payload.h"
 #include "sender_policy.h"
 #include "sender_rate.h"
+#include "sender_twilio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,8 @@ struct sender_app {
     void *pull_raw;
     sender_rate_t *rate;
     sender_results_t *results;
+    sender_hold_t *holds;        // in-memory retries waiting for their delay (sender_hold.c)
+    int64_t claim_ms;            // monotonic time of the current claim
     int64_t *webchat;            // web chat ids of the current claim
     size_t webchat_n, webchat_cap;
     char owner[128];             // lease_owner: host:pid:random
@@ -67,11 +71,16 @@ typedef struct {
     int max_retries;
     int64_t base_ms, cap_ms;
     sender_kind_t kind;
-    sender_meta_t *meta;  // SENDER_META: the requests of the row (owned)
+    sender_meta_t *meta;       // SENDER_META: the requests of the row (owned); such a job is never held
+    lull_http_t *client;       // the client that sends it
+    sender_held_t held;        // an in-memory retry (sender_hold.c); lease_end_ms is set at the claim
+    int64_t req_ms;            // the last request's time, from its start to its answer (delivery.sent's ms)
 } s_job_t;
 
 static void s_kick(sender_app_t *self);
 static void s_kick_later(sender_app_t *self);
+static bool s_hold(sender_app_t *self, s_job_t *job, const lull_http_resp_t *resp, int64_t delay, long status,
+                   const char *error);
 
 static void s_job_free(s_job_t *job)
 {
@@ -93,7 +102,7 @@ static void s_log_result(const s_job_t *job, int k, int64_t delay_ms, long statu
     long st = status > 0 ? status : 0;
     if (k == K_SENT)
         LOG_INFO("delivery.sent", NULL, "outbox", LI(job->id), "conv", LI(job->conv), "channel", LS(job->channel),
-                 "provider_id", LS(provider_id ? provider_id : ""), "attempt", LI(job->attempts));
+                 "provider_id", LS(provider_id ? provider_id : ""), "attempt", LI(job->attempts), "ms", LI(job->req_ms));
     else if (k == K_RETRY)
         LOG_INFO("delivery.retry", error, "outbox", LI(job->id), "conv", LI(job->conv), "attempt", LI(job->attempts),
                  "status", LI(st), "delay_ms", LI(delay_ms));
@@ -171,6 +180,7 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
     sender_classify(job->kind, resp->status, resp->curl_code, resp->error, resp->request_sent, resp->timed_out,
                     resp->body, resp->body_len, &out);
     lull_histogram_observe(self->latency, (double)resp->elapsed_ms / 1000.0);
+    job->req_ms = resp->elapsed_ms;
     if (self->stopping && resp->status == 0) {
         // Aborted by shutdown: hand it back now, with the same idempotency key.
         s_record(self, job, SENDER_REC_RETRY, 0, 0,
@@ -184,6 +194,13 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
     } else if (out.verdict == SENDER_RETRY && job->attempts - 1 < job->max_retries) {
         int64_t ra = lull_http_retry_after_ms(resp, MAX_RETRY_AFTER_MS);
         int64_t delay = lull_retry_delay_ms(job->attempts - 1, job->base_ms, job->cap_ms, ra);
+        if (s_hold(self, job, resp, delay, out.status, out.error)) {
+            s_count(self, job->kind, K_RETRY);
+            s_log_result(job, K_RETRY, delay, out.status, out.error, NULL);
+            lull_gauge_set(self->in_flight, (double)s_in_flight(self));
+            s_kick_later(self);
+            return;  // the job waits in self->holds
+        }
         s_record(self, job, SENDER_REC_RETRY, delay, out.status, out.error, NULL);
     } else {
         char why[300];
@@ -206,21 +223,13 @@ static bool s_is_http_url(const char *u)
     return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) && strlen(u) < 2048;
 }
 
-static bool s_is_alnum_id(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > max) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9'))) return false;
-    return true;
-}
-
 // Ends an adapter and frees what it built (j, body): starts req when given; else the job is never started and is
 // dead-lettered with err, or (err NULL or "": out of memory) retried later. The job is the request's, or freed.
 static void s_finish(sender_app_t *self, s_job_t *job, const lull_http_req_t *req, const char *err, cJSON *j,
                      char *body)
 {
     lull_http_t *client = req && req->public_only ? self->callback_http : self->http;
+    job->client = client;
     if (req && lull_http_start(client, req, s_on_done, job) == 0) {
         lull_gauge_set(self->in_flight, (double)s_in_flight(self));
         job = NULL;
@@ -252,77 +261,16 @@ static void s_escalate(sender_app_t *self, s_job_t *job, const char *why)
 static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p,
                      const cJSON *creds, const char *channel)
 {
-    char err[256] = "";
-    sender_form_t form = {.max_len = 65536};
-    const char *sid = NULL, *token = NULL, *msid = NULL;
-    const char *to = lull_db_text(res, r, SO_RECIPIENT), *from = lull_db_text(res, r, SO_SENDER_ADDR);
-    if (sender_credential(creds, job->tenant_id, "twilio_account_sid_env", self->cfg->twilio_sid, &sid, err, sizeof err) != 0 ||
-        sender_credential(creds, job->tenant_id, "twilio_auth_token_env", self->cfg->twilio_token, &token, err, sizeof err) != 0)
-        goto fail;
-    if (creds && lull_json_str(creds, "twilio_messaging_service_sid", false, 64, &msid, err, sizeof err) != 0) goto fail;
-    if (!msid || !*msid) msid = self->cfg->twilio_msid;
-    if (!s_is_alnum_id(sid, 64) || !token || !*token) {
-        snprintf(err, sizeof err, "no valid Twilio credentials (LULL_TWILIO_ACCOUNT_SID/AUTH_TOKEN or tenant's)");
-        goto fail;
+    char err[256];
+    sender_twilio_t t;
+    sender_twilio_rc_t rc = sender_twilio_build(self->cfg, job->id, job->tenant_id, res, r, p, creds, channel, &t, err,
+                                                sizeof err);
+    if (rc == SENDER_TWILIO_ESCALATE) {
+        s_escalate(self, job, err);
+        free(t.form.buf);
+        return;
     }
-    if (!to || !*to || strlen(to) > 256) {
-        snprintf(err, sizeof err, "missing or invalid recipient");
-        goto fail;
-    }
-    bool whatsapp = lull_channel_parse(channel) == LULL_CH_WHATSAPP;
-    if (whatsapp && strncmp(to, "whatsapp:", 9) != 0) {
-        snprintf(err, sizeof err, "whatsapp recipient lacks the whatsapp: prefix");
-        goto fail;
-    }
-    if ((!msid || !*msid) && (!from || !*from || strlen(from) > 256)) {
-        snprintf(err, sizeof err, "missing sender_address (From) and no MessagingServiceSid");
-        goto fail;
-    }
-    bool use_template = false;
-    if (whatsapp) {
-        bool ok = false;
-        int64_t age = lull_db_int(res, r, SO_INBOUND_AGE_MS, &ok);
-        const char *tpl = lull_db_text(res, r, SO_WA_TEMPLATE_SID);
-        sender_wa_t wa = sender_wa_decide(ok ? age : -1, self->cfg->wa_window_ms, tpl && *tpl);
-        if (wa == SENDER_WA_ESCALATE) {
-            s_escalate(self, job, "whatsapp: outside the 24-hour window and no approved template configured");
-            return;
-        }
-        use_template = wa == SENDER_WA_TEMPLATE;
-    }
-    if (sender_form_add(&form, "To", to) != 0) goto toolong;
-    if (msid && *msid) {
-        if (sender_form_add(&form, "MessagingServiceSid", msid) != 0) goto toolong;
-    } else if (sender_form_add(&form, "From", from) != 0) {
-        goto toolong;
-    }
-    if (use_template) {
-        const char *vars = lull_db_text(res, r, SO_WA_TEMPLATE_VARS);
-        if (sender_form_add(&form, "ContentSid", lull_db_text(res, r, SO_WA_TEMPLATE_SID)) != 0) goto toolong;
-        if (vars && sender_form_add(&form, "ContentVariables", vars) != 0) goto toolong;
-    } else {
-        if (p->body && *p->body && sender_form_add(&form, "Body", p->body) != 0) goto toolong;
-        for (int i = 0; i < p->nmedia; i++)
-            if (sender_form_add(&form, "MediaUrl", p->media[i]) != 0) goto toolong;
-    }
-    if (*self->cfg->twilio_status_cb) {
-        char cb[2200];
-        snprintf(cb, sizeof cb, "%s%soutbox=%lld", self->cfg->twilio_status_cb,
-                 strchr(self->cfg->twilio_status_cb, '?') ? "&" : "?", (long long)job->id);
-        if (sender_form_add(&form, "StatusCallback", cb) != 0) goto toolong;
-    }
-    char url[2300], userpwd[512];
-    snprintf(url, sizeof url, "%s/2010-04-01/Accounts/%s/Messages.json", self->cfg->twilio_base, sid);
-    snprintf(userpwd, sizeof userpwd, "%s:%s", sid, token);
-    lull_http_req_t req = {.url = url, .body = form.buf, .body_len = form.len, .userpwd = userpwd,
-                           .timeout_ms = self->cfg->timeout_ms,
-                           .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"}};
-    s_finish(self, job, &req, NULL, NULL, form.buf);
-    return;
-toolong:
-    snprintf(err, sizeof err, "message too long for a Twilio request");
-fail:
-    s_finish(self, job, NULL, err, NULL, form.buf);
+    s_finish(self, job, rc == SENDER_TWILIO_SEND ? &t.req : NULL, err, NULL, t.form.buf);
 }
 
 // WhatsApp Cloud API: the text in parts of 4096 characters, the tenant's template outside the 24-hour window, or
@@ -495,7 +443,7 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     char err[256] = "";
     cJSON *payload = NULL, *creds = NULL;
     bool ok = false;
-    s_job_t row = {.app = self};
+    s_job_t row = {.app = self, .held.lease_end_ms = self->claim_ms + self->cfg->lease_ms};
     row.id = lull_db_int(res, r, SO_ID, &ok);
     if (!ok) return;  // cannot happen for a primary key; nothing to record against
     if (sender_outbox_row_cancelled(res, r)) return;  // a person answered over this bot reply
@@ -591,6 +539,7 @@ static void s_webchat_sent(int64_t id, int64_t conv, int attempt, void *arg)
 // Claims up to n rows and starts them. Rows claimed, or -1 on a database error.
 static int s_claim(sender_app_t *self, int n)
 {
+    self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
     PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner);
     if (!res) {
         LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
@@ -608,9 +557,55 @@ static int s_claim(sender_app_t *self, int n)
     return rows;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// In-memory retries (sender_hold.c): a retryable failure of a row without a rate limit whose retry ends well
+// within the claim's lease keeps its request and is sent again after its delay, without a new claim.
+
+static int64_t s_hold_margin(const sender_app_t *self) { return self->cfg->timeout_ms + self->cfg->lease_ms / 10; }
+
+static bool s_hold(sender_app_t *self, s_job_t *job, const lull_http_resp_t *resp, int64_t delay, long status,
+                   const char *error)
+{
+    int64_t due = lull_clock_mono_ms() + delay;
+    if (self->stopping || !job->client || job->meta || self->cfg->tenant_per_s > 0 || s_channel_rate(self, job->kind) > 0 ||
+        job->held.lease_end_ms - due <= s_hold_margin(self) || sender_hold_count(self->holds) >= (size_t)self->cfg->max_in_flight)
+        return false;
+    lull_http_kept_t *k = lull_http_keep(resp);
+    if (!k) return false;
+    job->held = (sender_held_t){.id = job->id, .due_ms = due, .lease_end_ms = job->held.lease_end_ms,
+                                .fail_status = status, .client = job->client, .kept = k, .job = job};
+    snprintf(job->held.fail_error, sizeof job->held.fail_error, "%s", error ? error : "");
+    return sender_hold_push(self->holds, &job->held) == 0;  // below capacity: cannot fail
+}
+
+static void s_on_resume(sender_held_t *h, int attempts, void *arg)
+{
+    s_job_t *job = h->job;
+    job->attempts = attempts;
+    if (lull_http_resend(job->client, h->kept, s_on_done, job) == 0) return;
+    s_record(arg, job, SENDER_REC_RETRY, job->base_ms, 0, "cannot start request", NULL);
+    s_job_free(job);
+}
+
+static void s_resume(sender_app_t *self)
+{
+    size_t busy = s_in_flight(self), max = self->cfg->max_in_flight;
+    if (sender_hold_count(self->holds) &&
+        sender_hold_resume(self->holds, self->db, self->owner, lull_clock_mono_ms(), s_hold_margin(self),
+                           busy < max ? max - busy : 0, self->cfg->poll_ms, self->results, self->lease_lost,
+                           s_on_resume, self) < 0)
+        LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
+                 LS(lull_db_error(self->db)));
+}
+
+// Retries coming due wait for the next pump (at most LULL_SENDER_FLUSH_MS), so that those due close together
+// start in one statement.
+static void s_on_hold_due(void *arg) { s_kick_later(arg); }
+
 static void s_pump(sender_app_t *self)
 {
     s_flush(self);
+    s_resume(self);
     for (int round = 0; self->want_claim && !self->stopping; round++) {
         if (round == MAX_CLAIM_ROUNDS) {
             s_kick(self);  // let the loop serve sockets, then go on
@@ -717,7 +712,8 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     self->callback_http = lull_http_new(self->loop, RESP_MAX, cfg->timeout_ms, 0);
     self->rate = sender_rate_new(4096);
     self->results = sender_results_new();
-    if (!self->http || !self->callback_http || !self->rate || !self->results) goto fail;
+    self->holds = sender_hold_new(self->loop, (size_t)cfg->max_in_flight, s_on_hold_due, self);
+    if (!self->http || !self->callback_http || !self->rate || !self->results || !self->holds) goto fail;
     self->pull = zsock_new(ZMQ_PULL);
     if (!self->pull) goto fail;
     zsock_set_rcvhwm(self->pull, 100000);
@@ -756,6 +752,7 @@ void sender_app_destroy(sender_app_t **self_p)
     sender_app_t *self = *self_p;
     self->stopping = true;
     size_t handed = s_in_flight(self);
+    if (self->holds && self->results) handed += sender_hold_hand_back(self->holds, self->results, lull_clock_mono_ms());
     lull_http_destroy(&self->http);  // in-flight deliveries complete as aborted → retry now
     lull_http_destroy(&self->callback_http);
     if (self->results && self->db) {
@@ -768,6 +765,7 @@ void sender_app_destroy(sender_app_t **self_p)
     if (self->pull_raw) lull_loop_remove_socket(self->loop, self->pull_raw);
     zsock_destroy(&self->pull);
     sender_results_destroy(&self->results);
+    sender_hold_destroy(&self->holds);
     sender_rate_destroy(&self->rate);
     free(self->webchat);
     free(self);

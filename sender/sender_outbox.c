@@ -12,11 +12,14 @@
 // was committed — the conversation is paused (human reply, im_send_msg echo, take over) or holds a person's
 // message newer than the reply: the claim marks it cancelled instead (superseded_by_person), attempt not
 // counted. A person's replies (author human) and escalation notifications (no message) are always sent.
+// The test itself, on outbox o, its message m and its conversation cv; also run when an in-memory retry starts.
+#define SQL_PERSON_ANSWERED                                                                                     \
+    "coalesce(m.author = 'bot' AND (cv.status = 'paused' OR cv.paused_until > now()"                           \
+    "    OR EXISTS (SELECT 1 FROM messages h WHERE h.conversation_id = o.conversation_id AND h.author = 'human'" \
+    "    AND h.id > o.message_id)), false)"
 static const char *SQL_CLAIM =
     "WITH c AS ("
-    "  SELECT o.id, coalesce(m.author = 'bot' AND (cv.status = 'paused' OR cv.paused_until > now()"
-    "    OR EXISTS (SELECT 1 FROM messages h WHERE h.conversation_id = o.conversation_id AND h.author = 'human'"
-    "    AND h.id > o.message_id)), false) AS person"
+    "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person"
     "  FROM outbox o LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN conversations cv ON cv.id = o.conversation_id"
     "  WHERE o.status IN ('pending','retry','sending') AND o.next_attempt_at <= now()"
     "  ORDER BY o.next_attempt_at LIMIT $1 FOR UPDATE OF o SKIP LOCKED),"
@@ -223,6 +226,57 @@ int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owne
 cleanup:
     for (size_t k = 0; k < 6; k++) free(all[k]->buf);
     return rc;
+}
+
+// The next attempt of rows this sender holds and retries in memory: counted as the claim counts it, with the
+// failed attempt's status and error; a bot reply a person answered over meanwhile is cancelled as the claim
+// cancels it. Lease and next_attempt_at stay (the retry ends within the claim's lease), so no indexed column
+// changes for a row that goes on.
+static const char *SQL_RESUME =
+    "WITH c AS ("
+    "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person, v.last_status, v.err"
+    "  FROM unnest($2::bigint[], $3::int[], $4::text[]) AS v(id, last_status, err)"
+    "  JOIN outbox o ON o.id = v.id LEFT JOIN messages m ON m.id = o.message_id"
+    "  LEFT JOIN conversations cv ON cv.id = o.conversation_id"
+    "  WHERE o.lease_owner = $1 AND o.status = 'sending'),"
+    " u AS ("
+    "  UPDATE outbox o SET status = CASE WHEN c.person THEN 'cancelled' ELSE 'sending' END,"
+    "    lease_until = CASE WHEN c.person THEN NULL ELSE o.lease_until END,"
+    "    lease_owner = CASE WHEN c.person THEN NULL ELSE o.lease_owner END,"
+    "    attempts = o.attempts + CASE WHEN c.person THEN 0 ELSE 1 END,"
+    "    last_status = CASE WHEN c.last_status < 0 THEN o.last_status ELSE c.last_status END,"
+    "    last_error = coalesce(c.err, o.last_error),"
+    "    cancel_reason = CASE WHEN c.person THEN 'superseded_by_person' ELSE o.cancel_reason END,"
+    "    cancelled_at = CASE WHEN c.person THEN now() ELSE o.cancelled_at END, updated_at = now()"
+    "  FROM c WHERE o.id = c.id AND o.lease_owner = $1 AND o.status = 'sending'"
+    "  RETURNING o.id, o.status = 'cancelled' AS cancelled, o.attempts, o.conversation_id)"
+    " SELECT id, cancelled, attempts, coalesce(conversation_id, 0) FROM u ORDER BY id";
+
+PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *ids, const long *statuses,
+                               const char *const *errors, size_t n)
+{
+    PGresult *res = NULL;
+    s_buf_t b[3] = {{0}};
+    for (size_t k = 0; k < 3; k++)
+        if (s_buf_put(&b[k], "{", 1) != 0) goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        char num[2][32];
+        snprintf(num[0], sizeof num[0], "%lld", (long long)ids[i]);
+        snprintf(num[1], sizeof num[1], "%ld", statuses[i]);
+        if (s_buf_elem(&b[0], num[0]) != 0 || s_buf_elem(&b[1], num[1]) != 0 || s_buf_elem(&b[2], errors[i]) != 0)
+            goto cleanup;
+    }
+    for (size_t k = 0; k < 3; k++)
+        if (s_buf_put(&b[k], "}", 1) != 0) goto cleanup;
+    const char *params[] = {owner, b[0].buf, b[1].buf, b[2].buf};
+    res = lull_db_exec(db, SQL_RESUME, 4, params);
+    if (res && PQnfields(res) != 4) {
+        PQclear(res);
+        res = NULL;
+    }
+cleanup:
+    for (size_t k = 0; k < 3; k++) free(b[k].buf);
+    return res;
 }
 
 static const char *SQL_WEBCHAT =

@@ -56,6 +56,14 @@ size_t sender_results_count(const sender_results_t *self);
 int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
     __attribute__((warn_unused_result));
 
+// Starts the next attempt of n rows this sender holds and retries in memory (rows it claimed and still leases):
+// attempts + 1, last_status = statuses[i] (unless < 0) and last_error = errors[i] (unless NULL) of the attempt
+// that failed; a bot reply a person answered over since is cancelled instead, as sender_outbox_claim does. Lease
+// and next_attempt_at stay. Returns (id, cancelled, attempts, conversation id) of the rows still held, by id (a
+// row missing lost its lease); NULL on a database error. The caller PQclear()s.
+PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *ids, const long *statuses,
+                               const char *const *errors, size_t n) __attribute__((warn_unused_result));
+
 // Called for each web chat row written sent: its id, conversation id and attempt (the claim's count).
 typedef void(sender_sent_fn)(int64_t id, int64_t conv, int attempt, void *arg);
 // Marks claimed web chat rows sent and notifies channel lull_webchat for each, in one statement; calls sent (may be

@@ -4,7 +4,8 @@
 //   GET  /{version}/{media-id}                    media metadata {"url","mime_type","sha256","file_size","id"}
 //   GET  /_media/{media-id}                       the media bytes (the download URL; bearer token required too)
 // Errors come in Meta's envelope {"error":{"message","type","code","error_subcode","fbtrace_id"}}.
-// Control: POST /_fake/faults {"mode":"error"|"reset","status","code","count"}   DELETE /_fake/faults
+// Control: POST /_fake/faults {"mode":"error"|"reset","status","code","count","retry_after"?}   DELETE /_fake/faults
+//          (retry_after: seconds, sent as Retry-After with each injected error)
 //          POST /_fake/media {"id","mime_type","body"}   POST /_fake/reset   GET /_fake/ledger[?key=K]
 // Ledger key of a send: "meta:<to>|<text body or template name>"; deliveries counts the 200s.
 // One thread per connection (tests send little), a mutex around the state.
@@ -40,6 +41,7 @@ static struct {
     char mode[16];     // fault: "" | "error" | "reset"
     long f_status;
     int64_t f_code, f_count, injected;
+    int64_t f_retry_after;  // seconds; 0 = no Retry-After header
     s_entry_t *keys;
     size_t nkeys;
     int64_t requests, deliveries;
@@ -55,14 +57,25 @@ typedef struct {
     bool too_large;
 } s_conn_t;
 
-static enum MHD_Result s_reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body, size_t len)
+static enum MHD_Result s_reply_ra(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+                                   size_t len, int64_t retry_after)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
+    if (retry_after > 0) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld", (long long)retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+static enum MHD_Result s_reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body, size_t len)
+{
+    return s_reply_ra(c, status, type, body, len, 0);
 }
 
 static enum MHD_Result s_json(struct MHD_Connection *c, unsigned status, const char *body)
@@ -71,13 +84,19 @@ static enum MHD_Result s_json(struct MHD_Connection *c, unsigned status, const c
 }
 
 // Meta's error envelope.
-static enum MHD_Result s_error(struct MHD_Connection *c, unsigned status, int64_t code, const char *type, const char *msg)
+static enum MHD_Result s_error_ra(struct MHD_Connection *c, unsigned status, int64_t code, const char *type,
+                                   const char *msg, int64_t retry_after)
 {
     char buf[512];
     snprintf(buf, sizeof buf,
              "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":%lld,\"error_subcode\":2494010,\"fbtrace_id\":\"AbCdEfFake\"}}",
              msg, type, (long long)code);
-    return s_json(c, status, buf);
+    return s_reply_ra(c, status, "application/json", buf, strlen(buf), retry_after);
+}
+
+static enum MHD_Result s_error(struct MHD_Connection *c, unsigned status, int64_t code, const char *type, const char *msg)
+{
+    return s_error_ra(c, status, code, type, msg, 0);
 }
 
 static bool s_bearer_ok(struct MHD_Connection *c)
@@ -187,7 +206,7 @@ static enum MHD_Result s_send(struct MHD_Connection *c, const char *url, s_conn_
             cJSON_Delete(j);
             return MHD_NO;
         }
-        r = s_error(c, (unsigned)G.f_status, G.f_code, "OAuthException", "injected fault");
+        r = s_error_ra(c, (unsigned)G.f_status, G.f_code, "OAuthException", "injected fault", G.f_retry_after);
     } else {
         uint8_t rnd[18];
         char b64[40], buf[512];
@@ -257,15 +276,17 @@ static enum MHD_Result s_control(struct MHD_Connection *c, const char *url, cons
         r = s_json(c, 200, "{\"ok\":true}");
     } else if (strcmp(url, "/_fake/faults") == 0 && j) {
         const char *mode = NULL;
-        int64_t status = 500, code = 2, count = -1;
+        int64_t status = 500, code = 2, count = -1, retry_after = 0;
         (void)!lull_json_str(j, "mode", true, 15, &mode, err, sizeof err);
         (void)!lull_json_int(j, "status", false, false, 100, 599, &status, err, sizeof err);
         (void)!lull_json_int(j, "code", false, false, 0, 1000000000, &code, err, sizeof err);
         (void)!lull_json_int(j, "count", false, false, -1, 1000000000, &count, err, sizeof err);
+        (void)!lull_json_int(j, "retry_after", false, false, 0, 86400, &retry_after, err, sizeof err);
         snprintf(G.mode, sizeof G.mode, "%s", mode && strcmp(mode, "none") != 0 ? mode : "");
         G.f_status = (long)status;
         G.f_code = code;
         G.f_count = count;
+        G.f_retry_after = retry_after;
         r = s_json(c, 200, "{\"ok\":true}");
     } else if (strcmp(url, "/_fake/media") == 0 && j && G.nmedia < MAX_MEDIA) {
         const char *id = NULL, *mime = NULL, *body = NULL;

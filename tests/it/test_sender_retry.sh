@@ -2,7 +2,8 @@
 # lull-sender retries like Celery's autoretry: 429 honours Retry-After, 5xx three times then success is
 # delivered once, 401 / 63016 / TikTok refusals are dead at once, exhausted retries end dead (429) or
 # unknown (5xx: may have been delivered), and a dead letter replayed with the dead-letter functions is
-# delivered.
+# delivered. A retry due within the claim's lease waits in memory (row still leased), is cancelled when a person
+# answered over the bot reply meanwhile, and is handed back at its due time on SIGTERM.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sender_lib.sh"
 it_db_create || it_finish
@@ -122,6 +123,63 @@ it_wait_for "replayed callbacks delivered" 20 generic_done
 it_check_eq "all replayed callbacks sent" 0 "$(it_sql "SELECT count(*) FROM outbox WHERE channel = 'generic' AND status <> 'sent'")"
 it_check_match "dead letters were logged" '"ev":"delivery.dead"' "$(cat "$IT_TMP/sender.jsonl")"
 it_stop "$SENDER_PID" TERM
+
+# --- retries in memory: a retry due well within the claim's lease keeps its request and the row (still 'sending',
+# attempt counted when it starts); a bot reply a person answered over meanwhile is cancelled, not sent; SIGTERM
+# hands a waiting retry back at its due time with the failed attempt's status.
+sender_start held LULL_SENDER_LEASE_MS=60000 LULL_RETRY_BASE_MS=10
+requests_of() { local n; n=$(fake_key "$1" | jq '.requests // 0'); echo "${n:-0}"; }
+first_request() { [ "$(requests_of "$1")" -ge 1 ]; }
+fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"4"}'
+r=$(outbox_add generic c7 '' '{"body":"held"}' out_held)
+it_wait_for "first attempt (503)" 10 first_request out_held
+sleep 0.3
+it_check_eq "while its retry waits in memory the row stays leased, one attempt counted" 'sending|1' \
+    "$(outbox_field "$r" "status || '|' || attempts")"
+wait_final "held retry" "$r"
+it_check_eq "held retry → sent on the second attempt" 'sent|2' "$(outbox_field "$r" "status || '|' || attempts")"
+it_check_eq "503 then 200, same key, delivered once" '503,200|1' \
+    "$(fake_key out_held | jq -r '"\([.log[].status]|map(tostring)|join(","))|\(.deliveries)"')"
+it_check_match "the failed attempt's error was recorded" 'unknown outcome: HTTP 503' "$(outbox_field "$r" last_error)"
+fake_clear
+
+conv=$(it_sql "WITH k AS (INSERT INTO contacts (tenant_id, channel, external_id) VALUES (1, 'generic', 'held_person')
+               RETURNING id) INSERT INTO conversations (tenant_id, contact_id, channel) SELECT 1, id, 'generic' FROM k
+               RETURNING id")
+mid=$(it_sql "INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)
+              VALUES ($conv, 1, 'generic', 'out', 'bot', 'bot reply') RETURNING id")
+fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"4"}'
+r=$(it_sql "INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, payload, idempotency_key)
+            VALUES (1, $conv, $mid, 'generic', 'held_person', '{\"body\":\"bot reply\",\"kind\":\"reply\"}', 'out_answered')
+            RETURNING id")
+it_wait_for "bot reply's first attempt (503)" 10 first_request out_answered
+it_sql "INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)
+        VALUES ($conv, 1, 'generic', 'out', 'human', 'a person answers')" >/dev/null
+cancelled() { [ "$(outbox_field "$r" status)" = cancelled ]; }
+it_wait_for "bot reply cancelled when its retry starts" 10 cancelled
+it_check_eq "answered over while its retry waited → cancelled, one attempt" 'cancelled|superseded_by_person|1' \
+    "$(outbox_field "$r" "status || '|' || cancel_reason || '|' || attempts")"
+sleep 0.3
+it_check_eq "never sent again" 1 "$(requests_of out_answered)"
+fake_clear
+
+fake_fault '{"target":"callback","mode":"503","count":1,"retry_after":"8"}'
+r=$(outbox_add generic c8 '' '{"body":"held at shutdown"}' out_held_term)
+it_wait_for "first attempt before shutdown (503)" 10 first_request out_held_term
+sleep 0.3
+it_stop "$SENDER_PID" TERM
+it_check_eq "sender exits 0 with a retry waiting" 0 "$IT_RC"
+it_check_eq "a waiting retry is handed back at its due time, with its failed attempt" 'retry|1|503|true|' \
+    "$(outbox_field "$r" "status || '|' || attempts || '|' || last_status || '|' ||
+                        (next_attempt_at > now() + interval '2 s') || '|' || coalesce(lease_owner, '')")"
+it_check_eq "one request before shutdown" 1 "$(requests_of out_held_term)"
+it_sql "UPDATE outbox SET next_attempt_at = now() WHERE id = $r" >/dev/null
+sender_start held2 LULL_SENDER_LEASE_MS=60000
+wait_final "handed-back retry" "$r"
+it_check_eq "delivered by the next sender, same key" 'sent|2|2' \
+    "$(outbox_field "$r" "status || '|' || attempts")|$(requests_of out_held_term)"
+it_stop "$SENDER_PID" TERM
+fake_clear
 
 # --- rate limit: TikTok at 60/min → three rows go out one second apart; a wait is not an attempt
 sender_start limited LULL_TIKTOK_RATE_PER_MIN=60

@@ -2,7 +2,8 @@
 # The sender's WhatsApp Cloud API adapter against the fake Graph API: the request (URL, bearer token, body), the
 # returned wamid kept, long texts in parts of 4096 characters, the 24-hour window (template or escalation, also
 # when Meta answers 131047), each class of Graph errors (retry: 429, 4, 80007, 130429, 131056, 5xx; fail at once:
-# 190, 100, 131008, 131026), tenant tokens by env reference, and the token never in a log or dead letter.
+# 190, 100, 131008, 131026), tenant tokens by env reference, the token never in a log or dead letter, and Cloud API
+# retries written back to the queue (never held in memory).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sender_lib.sh"
 it_db_create || it_finish
@@ -137,4 +138,26 @@ it_check_eq "metrics: the meta adapter counted" 1 \
 it_stop "$SENDER_PID" TERM
 it_check_eq "sender exits 0 on SIGTERM (under ASan: no leak)" 0 "$IT_RC"
 it_check_eq "no sanitizer report in its output" 0 "$(grep -c -E 'Sanitizer|runtime error' "$IT_TMP/sender.log")"
+
+# --- a Cloud API retry goes back to the queue even when it would end well within the lease (a reply may be
+# several requests in turn, so its retries are not held in memory), also with no Cloud API rate limit (a rate
+# limit alone keeps a retry out of memory): the row is written back as 'retry', unleased, then claimed again, and
+# each part is delivered once
+sender_start sender_long LULL_META_API_BASE="$GRAPH" LULL_META_ACCESS_TOKEN="$META_TOKEN" LULL_SENDER_LEASE_MS=60000 \
+    LULL_META_RATE_PER_S=0
+graph_fault '{"mode":"error","status":503,"code":1,"count":1,"retry_after":3}'
+long2="$(printf 'ü%.0s' $(seq 4100))"
+o=$(wa 1 "$c1" 16505551234 "$long2")
+back_in_queue() { [ "$(outbox_field "$o" "status || '|' || coalesce(lease_owner, '')")" = 'retry|' ]; }
+it_wait_for "the Cloud API row's retry written back to the queue" 10 back_in_queue
+it_check_eq "written back with its attempt and the 503" 'retry|1|503' \
+    "$(outbox_field "$o" "status || '|' || attempts || '|' || last_status")"
+wait_final "Cloud API retry" "$o"
+q1=$(printf 'ü%.0s' $(seq 4096)); q2=$(printf 'ü%.0s' $(seq 4))
+it_check_eq "then sent on the second claim, each part delivered once" 'sent|2|1|1' \
+    "$(outbox_field "$o" "status || '|' || attempts")|$(jq -r .deliveries <<<"$(graph_key "meta:16505551234|$q1")")|$(jq -r .deliveries <<<"$(graph_key "meta:16505551234|$q2")")"
+it_stop "$SENDER_PID" TERM
+it_check_eq "second sender exits 0 on SIGTERM" 0 "$IT_RC"
+it_check_eq "no sanitizer report in the second sender's output" 0 \
+    "$(grep -c -E 'Sanitizer|runtime error' "$IT_TMP/sender_long.log")"
 it_finish

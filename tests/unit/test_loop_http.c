@@ -44,6 +44,13 @@ static enum MHD_Result s_serve(void *cls, struct MHD_Connection *c, const char *
         memset(big, 'b', sizeof big - 1);
         body = big;
     }
+    static _Thread_local char creds[512];
+    if (strcmp(url, "/echo-creds") == 0) {
+        const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        const char *k = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key");
+        snprintf(creds, sizeof creds, "auth=%s key=%s", a ? a : "none", k ? k : "none");
+        body = creds;
+    }
     if (strcmp(url, "/echo-auth") == 0) {
         body = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         if (!body) body = "none";
@@ -97,6 +104,90 @@ static void s_run_until(lull_loop_t *loop, int *counter, int want)
 }
 
 static struct MHD_Daemon *s_daemon;
+
+// Keeps the request it completes (for lull_http_resend) in *s_kept.
+static lull_http_kept_t *s_kept;
+static void s_done_keep(const lull_http_resp_t *resp, void *arg)
+{
+    s_done(resp, arg);
+    s_kept = lull_http_keep(resp);
+}
+
+LULL_TEST(pooled_handle_never_carries_credentials_to_the_next_request)
+{
+    lull_loop_t *loop = lull_loop_new();
+    lull_http_t *http = lull_http_new(loop, 1000, 5000, 0);
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/echo-creds", s_port);
+    s_result_t first = {0}, second = {0};
+    lull_http_req_t req = {.url = url, .userpwd = "user:pw", .headers = {"X-Api-Key: secret-one"}};
+    LULL_CHECK_EQ_INT(lull_http_start(http, &req, s_done, &first), 0);
+    s_run_until(loop, &first.done, 1);
+    LULL_CHECK_EQ_STR(first.body, "auth=Basic dXNlcjpwdw== key=secret-one");
+    LULL_CHECK_EQ_INT(lull_http_pooled(http), 1);  // its easy handle went back to the pool
+    lull_http_req_t bare = {.url = url};
+    LULL_CHECK_EQ_INT(lull_http_start(http, &bare, s_done, &second), 0);
+    LULL_CHECK_EQ_INT(lull_http_pooled(http), 0);  // … and serves this request
+    s_run_until(loop, &second.done, 1);
+    LULL_CHECK_EQ_INT(second.status, 200);
+    LULL_CHECK_EQ_STR(second.body, "auth=none key=none");  // curl_easy_reset cleared both
+    lull_http_destroy(&http);
+    lull_loop_destroy(&loop);
+}
+
+LULL_TEST(kept_request_is_resent_as_it_was)
+{
+    lull_loop_t *loop = lull_loop_new();
+    lull_http_t *http = lull_http_new(loop, 1000, 5000, 0);
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/echo-creds", s_port);
+    s_result_t r = {0};
+    lull_http_req_t req = {.url = url, .userpwd = "user:pw", .headers = {"X-Api-Key: secret-two"}};
+    s_kept = NULL;
+    LULL_CHECK_EQ_INT(lull_http_start(http, &req, s_done_keep, &r), 0);
+    s_run_until(loop, &r.done, 1);
+    LULL_CHECK(s_kept != NULL);
+    LULL_CHECK_EQ_INT(lull_http_in_flight(http), 0);
+    LULL_CHECK_EQ_INT(lull_http_pooled(http), 0);  // kept, not pooled
+    memset(r.body, 0, sizeof r.body);
+    LULL_CHECK_EQ_INT(lull_http_resend(http, s_kept, s_done, &r), 0);
+    LULL_CHECK_EQ_INT(lull_http_in_flight(http), 1);
+    s_run_until(loop, &r.done, 2);
+    LULL_CHECK_EQ_INT(r.done, 2);
+    LULL_CHECK_EQ_INT(r.status, 200);
+    LULL_CHECK_EQ_STR(r.body, "auth=Basic dXNlcjpwdw== key=secret-two");  // same credentials, same headers
+    LULL_CHECK_EQ_INT(lull_http_pooled(http), 1);
+    // A kept request dropped goes to the pool; one left kept is completed by destroy as never sent.
+    s_result_t busy = {0};
+    s_kept = NULL;
+    LULL_CHECK_EQ_INT(s_start(http, "/busy", 0, NULL, &busy), 0);
+    lull_http_destroy(&http);  // in flight: aborted (no keep while destroying)
+    LULL_CHECK_EQ_INT(busy.done, 1);
+    LULL_CHECK(busy.curl_code != 0);
+    http = lull_http_new(loop, 1000, 5000, 0);
+    s_result_t k = {0};
+    char busy_url[96];
+    snprintf(busy_url, sizeof busy_url, "http://127.0.0.1:%d/busy", s_port);
+    lull_http_req_t breq = {.url = busy_url};
+    s_kept = NULL;
+    LULL_CHECK_EQ_INT(lull_http_start(http, &breq, s_done_keep, &k), 0);
+    s_run_until(loop, &k.done, 1);
+    LULL_CHECK_EQ_INT(k.status, 429);
+    LULL_CHECK(s_kept != NULL);
+    lull_http_drop(http, s_kept);
+    LULL_CHECK_EQ_INT(lull_http_pooled(http), 1);
+    s_kept = NULL;
+    LULL_CHECK_EQ_INT(lull_http_start(http, &breq, s_done_keep, &k), 0);
+    s_run_until(loop, &k.done, 2);
+    LULL_CHECK(s_kept != NULL);
+    k.status = -1;
+    lull_http_destroy(&http);  // the kept one completes: never resent, so not sent and no status
+    LULL_CHECK_EQ_INT(k.done, 3);
+    LULL_CHECK_EQ_INT(k.status, 0);
+    LULL_CHECK(!k.sent);
+    LULL_CHECK(k.curl_code != 0);
+    lull_loop_destroy(&loop);
+}
 
 LULL_TEST(many_requests_in_flight_on_one_loop)
 {
@@ -338,6 +429,8 @@ int main(void)
     LULL_RUN(status_headers_timeout_limits_auth);
     LULL_RUN(destroy_aborts_in_flight);
     LULL_RUN(connection_refused);
+    LULL_RUN(pooled_handle_never_carries_credentials_to_the_next_request);
+    LULL_RUN(kept_request_is_resent_as_it_was);
     LULL_RUN(retry_after_parsing);
     LULL_RUN(timers_and_fds);
     LULL_RUN(ops_server_health_and_metrics);

@@ -1,12 +1,16 @@
 // Unit tests of the sender's outbox SQL and dead-letter functions against the real test database
 // (LULL_TEST_DATABASE_URL): claim with a lease, SKIP LOCKED between owners, batch results with awkward
 // error text, the lease guard, release (not an attempt), list / replay / replay all; the claim cancels a bot
-// reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body.
+// reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body;
+// an in-memory retry's resume (attempt counted, lease kept, lease guard, a bot reply answered over cancelled) and
+// the held deliveries' heap.
 #include "lull_test.h"
 #include "lull_db.h"
 #include "lull_log.h"
+#include "lull_loop.h"
 #include "lull_dead.h"
 #include "../../sender/sender_event.h"
+#include "../../sender/sender_hold.h"
 #include "../../sender/sender_outbox.h"
 
 #include <libpq-fe.h>
@@ -242,6 +246,98 @@ LULL_TEST(claim_cancels_bot_replies_a_person_answered_over)
     LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'unit_person_%'"), 0);
 }
 
+typedef struct {
+    int go;
+    int attempts;
+    int64_t id;
+} s_resumed_t;
+
+static void s_on_resume(sender_held_t *h, int attempts, void *arg)
+{
+    s_resumed_t *r = arg;
+    r->go++;
+    r->attempts = attempts;
+    r->id = h->id;
+    free(h->job);
+}
+
+static sender_held_t *s_held(int64_t id, int64_t due, int64_t lease_end, long status)
+{
+    sender_held_t *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    *h = (sender_held_t){.id = id, .due_ms = due, .lease_end_ms = lease_end, .fail_status = status, .job = h};
+    return h;
+}
+
+static void s_noop(void *arg) { (void)arg; }
+
+LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox WHERE lease_owner IS NOT NULL OR status IN ('pending','retry')",
+                                  0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, s_person_fixture, 0, NULL, NULL), 0);
+    s_reset(3);
+    s_out(s_msg("3", "bot"), "reply", "unit_person_bot3");
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-r");
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 4);
+    PQclear(c);
+    int64_t id1 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_1'");
+    int64_t id2 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    int64_t id3 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_3'");
+    int64_t bot = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_person_bot3'");
+    s_msg("3", "human");  // a person answered over the bot reply while its retry waited
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET lease_owner = 'owner-x' WHERE idempotency_key = 'unit_sender_2'",
+                                  0, NULL, NULL), 0);
+    // The held deliveries come out in due order; only the due ones; one too close to its lease's end expires.
+    lull_loop_t *loop = lull_loop_new();
+    sender_hold_t *hold = sender_hold_new(loop, 8, s_noop, NULL);
+    LULL_CHECK(hold != NULL);
+    if (!hold) return;
+    sender_held_t *h[5] = {
+        s_held(bot, 30, 100000, 500),   // a person answered over it: cancelled
+        s_held(id1, 10, 100000, 503),   // goes on
+        s_held(id2, 20, 100000, 429),   // another owner holds it now: dropped
+        s_held(id3, 40, 1000, 503),     // its lease ends within the margin: back to the queue
+        s_held(id3, 5000, 100000, 503), // not due yet
+    };
+    snprintf(h[1]->fail_error, sizeof h[1]->fail_error, "unknown outcome: HTTP 503: %s", AWKWARD);
+    for (int i = 0; i < 5; i++) LULL_CHECK_EQ_INT(h[i] ? sender_hold_push(hold, h[i]) : -1, 0);
+    LULL_CHECK_EQ_INT(sender_hold_count(hold), 5);
+    s_resumed_t r = {0};
+    sender_results_t *res = sender_results_new();
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, res, NULL, s_on_resume, &r), 4);
+    LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // due at 5000: not yet
+    LULL_CHECK_EQ_INT(r.go, 1);
+    LULL_CHECK_EQ_INT(r.id, id1);
+    LULL_CHECK_EQ_INT(r.attempts, 2);                 // its second attempt
+    LULL_CHECK_EQ_INT(sender_results_count(res), 1);  // the expired one, as a retry due now
+    LULL_CHECK_EQ_INT(sender_hold_hand_back(hold, res, 100), 1);  // the one not due yet, at shutdown
+    LULL_CHECK_EQ_INT(sender_hold_count(hold), 0);
+    LULL_CHECK_EQ_INT(sender_results_count(res), 2);
+    sender_results_destroy(&res);
+    sender_hold_destroy(&hold);
+    lull_loop_destroy(&loop);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT status || '|' || attempts || '|' || last_status || '|' || last_error || '|' ||"
+             " (lease_until > now() + interval '50 s' AND next_attempt_at = lease_until) FROM outbox WHERE id = %lld",
+             (long long)id1);
+    char *t = s_text(sql);
+    char want[256];
+    snprintf(want, sizeof want, "sending|2|503|unknown outcome: HTTP 503: %s|true", AWKWARD);
+    LULL_CHECK_EQ_STR(t, want);
+    free(t);
+    t = s_text("SELECT status || '|' || attempts || '|' || lease_owner FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    LULL_CHECK_EQ_STR(t, "sending|1|owner-x");  // untouched
+    free(t);
+    t = s_text("SELECT status || '|' || attempts || '|' || cancel_reason || '|' || (lease_owner IS NULL)"
+               " FROM outbox WHERE idempotency_key = 'unit_person_bot3'");
+    LULL_CHECK_EQ_STR(t, "cancelled|1|superseded_by_person|true");
+    free(t);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
+}
+
 int main(void)
 {
     const char *url = getenv("LULL_TEST_DATABASE_URL");
@@ -260,6 +356,7 @@ int main(void)
     LULL_RUN(results_are_guarded_by_the_lease);
     LULL_RUN(dead_letters_list_and_replay);
     LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
+    LULL_RUN(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies);
     lull_db_destroy(&s_db);
     return lull_test_summary();
 }
