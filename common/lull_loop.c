@@ -1,9 +1,6 @@
-// epoll-based loop. A pass costs what is ready, not what is watched: plain fds (libcurl's sockets, libpq's,
-// the signal pipe) live in an epoll set and in a table indexed by the descriptor; the few ZeroMQ sockets are
-// watched through their ZMQ_FD in the same set and asked for ZMQ_EVENTS before each wait and after it (a
-// ZMQ_FD only says that the socket's state may have changed, as zmq_poll itself uses it). A small timer
-// table scanned linearly (processes have a handful of timers; bulk timers live in their own modules), and
-// deadline providers for those modules.
+// zmq_poll-based loop: items (ZeroMQ sockets and fds) in a dense array rebuilt when it changes, a small
+// timer table scanned linearly (processes have a handful of timers; bulk timers live in their own modules),
+// and deadline providers for those modules.
 #include "lull_loop.h"
 #include "lull_clock.h"
 #include "lull_log.h"
@@ -12,35 +9,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #define MAX_TIMERS 64
 #define MAX_DEADLINES 4
-#define MAX_EVENTS 256          // epoll events taken per pass (the rest stay ready for the next one)
-#define MAX_FD (1 << 24)        // highest descriptor the fd table grows to
-#define TAG_ZMQ (1ULL << 62)    // epoll data: a ZeroMQ socket's ZMQ_FD
-#define TAG_SIGNAL (1ULL << 61) // epoll data: the signal pipe
-
-// A plain fd's slot (on = watched). gen tells a stale epoll event (the fd was removed and
-// reused within one batch of events) from a current one.
-typedef struct {
-    lull_loop_io_fn *fn;
-    void *arg;
-    int events;
-    uint32_t gen;
-    bool on;
-} s_fd_t;
 
 typedef struct {
-    void *socket;
-    int zfd;  // its ZMQ_FD
+    void *socket;  // NULL for fds
+    int fd;
     int events;
     lull_loop_io_fn *fn;
     void *arg;
     bool removed;
-} s_sock_t;
+} s_item_t;
 
 typedef struct {
     int id;  // 0 = free slot
@@ -51,12 +32,10 @@ typedef struct {
 } s_timer_t;
 
 struct lull_loop {
-    int epfd;
-    s_fd_t *fds;           // indexed by descriptor
-    size_t nfds_cap;
-    s_sock_t *socks;       // ZeroMQ sockets (a handful), compacted between passes
-    size_t nsocks, socks_cap;
-    int sigfd;             // the signal pipe registered in the epoll set; -1 = none yet
+    s_item_t *items;
+    size_t nitems, cap;
+    zmq_pollitem_t *poll;  // parallel to items (+1 for the signal fd at the end)
+    size_t poll_cap;
     s_timer_t timers[MAX_TIMERS];
     int next_timer_id;
     struct {
@@ -65,128 +44,88 @@ struct lull_loop {
     } deadlines[MAX_DEADLINES];
     int ndeadlines;
     bool stop;
+    bool dispatching;
 };
 
 lull_loop_t *lull_loop_new(void)
 {
     lull_loop_t *self = calloc(1, sizeof *self);
-    if (!self) return NULL;
-    self->sigfd = -1;
-    self->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (self->epfd < 0) {
-        LOG_ERROR("loop.epoll_failed", strerror(errno));
-        free(self);
-        return NULL;
-    }
     return self;
 }
 
 void lull_loop_destroy(lull_loop_t **self_p)
 {
     if (!self_p || !*self_p) return;
-    lull_loop_t *self = *self_p;
-    if (self->epfd >= 0) close(self->epfd);
-    free(self->fds);
-    free(self->socks);
-    free(self);
+    free((*self_p)->items);
+    free((*self_p)->poll);
+    free(*self_p);
     *self_p = NULL;
 }
 
-static uint32_t s_epoll_events(int events)
+static int s_short_events(int events)
 {
-    return (events & LULL_LOOP_IN ? EPOLLIN : 0) | (events & LULL_LOOP_OUT ? EPOLLOUT : 0);
+    return (events & LULL_LOOP_IN ? ZMQ_POLLIN : 0) | (events & LULL_LOOP_OUT ? ZMQ_POLLOUT : 0);
 }
 
-static s_sock_t *s_sock_find(lull_loop_t *self, void *socket)
+static int s_add(lull_loop_t *self, void *socket, int fd, int events, lull_loop_io_fn *fn, void *arg)
 {
-    for (size_t i = 0; i < self->nsocks; i++)
-        if (!self->socks[i].removed && self->socks[i].socket == socket) return &self->socks[i];
+    for (size_t i = 0; i < self->nitems; i++) {
+        s_item_t *it = &self->items[i];
+        if (!it->removed && ((socket && it->socket == socket) || (!socket && !it->socket && it->fd == fd)))
+            return -1;
+    }
+    if (self->nitems == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 16;
+        s_item_t *items = realloc(self->items, cap * sizeof *items);
+        if (!items) return -1;
+        self->items = items;
+        self->cap = cap;
+    }
+    self->items[self->nitems++] = (s_item_t){socket, fd, events, fn, arg, false};
+    return 0;
+}
+
+static s_item_t *s_find(lull_loop_t *self, void *socket, int fd)
+{
+    for (size_t i = 0; i < self->nitems; i++) {
+        s_item_t *it = &self->items[i];
+        if (!it->removed && ((socket && it->socket == socket) || (!socket && !it->socket && it->fd == fd)))
+            return it;
+    }
     return NULL;
 }
 
 int lull_loop_add_socket(lull_loop_t *self, void *socket, int events, lull_loop_io_fn *fn, void *arg)
 {
-    if (!socket || s_sock_find(self, socket)) return -1;
-    int zfd = -1;
-    size_t len = sizeof zfd;
-    if (zmq_getsockopt(socket, ZMQ_FD, &zfd, &len) != 0 || zfd < 0) return -1;
-    if (self->nsocks == self->socks_cap) {
-        size_t cap = self->socks_cap ? self->socks_cap * 2 : 8;
-        s_sock_t *s = realloc(self->socks, cap * sizeof *s);
-        if (!s) return -1;
-        self->socks = s;
-        self->socks_cap = cap;
-    }
-    // The event only wakes the wait: every socket is asked for ZMQ_EVENTS after each wait anyway.
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_ZMQ};
-    if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, zfd, &ev) != 0) return -1;
-    self->socks[self->nsocks++] = (s_sock_t){socket, zfd, events, fn, arg, false};
-    return 0;
-}
-
-int lull_loop_remove_socket(lull_loop_t *self, void *socket)
-{
-    s_sock_t *s = socket ? s_sock_find(self, socket) : NULL;
-    if (!s) return -1;
-    s->removed = true;  // compacted at the start of the next pass (handlers may be iterating)
-    (void)epoll_ctl(self->epfd, EPOLL_CTL_DEL, s->zfd, NULL);
-    return 0;
-}
-
-static s_fd_t *s_fd_slot(lull_loop_t *self, int fd)
-{
-    return fd >= 0 && (size_t)fd < self->nfds_cap && self->fds[fd].on ? &self->fds[fd] : NULL;
+    return socket ? s_add(self, socket, -1, events, fn, arg) : -1;
 }
 
 int lull_loop_add_fd(lull_loop_t *self, int fd, int events, lull_loop_io_fn *fn, void *arg)
 {
-    if (fd < 0 || fd >= MAX_FD || s_fd_slot(self, fd)) return -1;
-    if ((size_t)fd >= self->nfds_cap) {
-        size_t cap = self->nfds_cap ? self->nfds_cap : 64;
-        while (cap <= (size_t)fd) cap *= 2;
-        s_fd_t *f = realloc(self->fds, cap * sizeof *f);
-        if (!f) return -1;
-        memset(f + self->nfds_cap, 0, (cap - self->nfds_cap) * sizeof *f);
-        self->fds = f;
-        self->nfds_cap = cap;
-    }
-    s_fd_t *slot = &self->fds[fd];
-    uint32_t gen = slot->gen + 1;
-    struct epoll_event ev = {.events = s_epoll_events(events), .data.u64 = (uint64_t)gen << 32 | (uint32_t)fd};
-    if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        // A descriptor closed without its removal stays in the set until its last copy closes; take it over.
-        if (errno != EEXIST || epoll_ctl(self->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) return -1;
-    }
-    *slot = (s_fd_t){fn, arg, events, gen, true};
-    return 0;
+    return fd >= 0 ? s_add(self, NULL, fd, events, fn, arg) : -1;
 }
 
-int lull_loop_mod_fd(lull_loop_t *self, int fd, int events)
+int lull_loop_remove_socket(lull_loop_t *self, void *socket)
 {
-    s_fd_t *slot = s_fd_slot(self, fd);
-    if (!slot) return -1;
-    // Always told to the kernel, even when the events did not change: the descriptor may have been closed
-    // without its removal (the set forgot it) and its number reused by a new socket of the same owner
-    // (libcurl does that); then the registration is made again (ENOENT → ADD), else that socket would
-    // never be reported.
-    struct epoll_event ev = {.events = s_epoll_events(events), .data.u64 = (uint64_t)slot->gen << 32 | (uint32_t)fd};
-    if (epoll_ctl(self->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-        (errno != ENOENT || epoll_ctl(self->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)) {
-        if (errno == EBADF) slot->on = false;  // closed and not reused: forget it
-        return -1;
-    }
-    slot->events = events;
+    s_item_t *it = socket ? s_find(self, socket, -1) : NULL;
+    if (!it) return -1;
+    it->removed = true;
     return 0;
 }
 
 int lull_loop_remove_fd(lull_loop_t *self, int fd)
 {
-    s_fd_t *slot = s_fd_slot(self, fd);
-    if (!slot) return -1;
-    (void)epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, NULL);  // fails harmlessly when fd was closed already
-    slot->on = false;
-    slot->fn = NULL;
-    slot->arg = NULL;
+    s_item_t *it = s_find(self, NULL, fd);
+    if (!it) return -1;
+    it->removed = true;
+    return 0;
+}
+
+int lull_loop_mod_fd(lull_loop_t *self, int fd, int events)
+{
+    s_item_t *it = s_find(self, NULL, fd);
+    if (!it) return -1;
+    it->events = events;
     return 0;
 }
 
@@ -220,6 +159,14 @@ int lull_loop_add_deadline(lull_loop_t *self, lull_loop_deadline_fn *fn, void *a
     return 0;
 }
 
+static void s_compact(lull_loop_t *self)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < self->nitems; i++)
+        if (!self->items[i].removed) self->items[j++] = self->items[i];
+    self->nitems = j;
+}
+
 static int s_fire_timers(lull_loop_t *self)
 {
     int fired = 0;
@@ -242,35 +189,25 @@ static int s_fire_timers(lull_loop_t *self)
     return fired;
 }
 
-// The LULL_LOOP_* events socket s has now among those it is watched for (ZMQ_EVENTS).
-static int s_sock_ready(const s_sock_t *s)
+int lull_loop_run_once(lull_loop_t *self, int64_t max_wait_ms)
 {
-    int zev = 0;
-    size_t len = sizeof zev;
-    if (zmq_getsockopt(s->socket, ZMQ_EVENTS, &zev, &len) != 0) return errno == ETERM ? 0 : LULL_LOOP_ERR;
-    return (s->events & LULL_LOOP_IN && zev & ZMQ_POLLIN ? LULL_LOOP_IN : 0) |
-           (s->events & LULL_LOOP_OUT && zev & ZMQ_POLLOUT ? LULL_LOOP_OUT : 0);
-}
-
-static void s_compact_socks(lull_loop_t *self)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < self->nsocks; i++)
-        if (!self->socks[i].removed) self->socks[j++] = self->socks[i];
-    self->nsocks = j;
-}
-
-// The signal pipe joins the set once it exists (signals may be installed after the loop is made).
-static void s_watch_signals(lull_loop_t *self)
-{
+    s_compact(self);
+    if (self->poll_cap < self->nitems + 1) {
+        size_t cap = self->nitems + 16;
+        zmq_pollitem_t *p = realloc(self->poll, cap * sizeof *p);
+        if (!p) return -1;
+        self->poll = p;
+        self->poll_cap = cap;
+    }
+    size_t n = self->nitems;
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &self->items[i];
+        self->poll[i] = (zmq_pollitem_t){it->socket, it->socket ? 0 : it->fd, (short)s_short_events(it->events), 0};
+    }
     int sigfd = lull_signal_fd();
-    if (sigfd < 0 || sigfd == self->sigfd) return;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_SIGNAL};
-    if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, sigfd, &ev) == 0 || errno == EEXIST) self->sigfd = sigfd;
-}
+    size_t npoll = n;
+    if (sigfd >= 0) self->poll[npoll++] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
 
-static int64_t s_wait_ms(lull_loop_t *self, int64_t max_wait_ms)
-{
     int64_t now = lull_clock_mono_ms();
     int64_t wait = max_wait_ms;
     for (int i = 0; i < MAX_TIMERS; i++) {
@@ -283,61 +220,39 @@ static int64_t s_wait_ms(lull_loop_t *self, int64_t max_wait_ms)
         int64_t d = self->deadlines[i].fn(self->deadlines[i].arg);
         if (d >= 0 && (wait < 0 || d < wait)) wait = d;
     }
-    for (size_t i = 0; wait != 0 && i < self->nsocks; i++)  // a socket with messages already queued
-        if (s_sock_ready(&self->socks[i])) wait = 0;
-    return wait > 2000000000 ? 2000000000 : wait;
-}
-
-int lull_loop_run_once(lull_loop_t *self, int64_t max_wait_ms)
-{
-    s_compact_socks(self);
-    s_watch_signals(self);
-    int64_t wait = s_wait_ms(self, max_wait_ms);
     if (lull_signal_stop_requested() || self->stop) return -1;
 
-    struct epoll_event evs[MAX_EVENTS];
-    int rc = epoll_wait(self->epfd, evs, MAX_EVENTS, (int)wait);
+    int rc = zmq_poll(self->poll, (int)npoll, (long)wait);
     if (rc < 0 && errno != EINTR) {
-        LOG_ERROR("loop.poll_failed", strerror(errno));
+        LOG_ERROR("loop.poll_failed", zmq_strerror(errno));
         return -1;
     }
-    int ran = 0;
-    for (int i = 0; i < rc; i++) {
-        uint64_t data = evs[i].data.u64;
-        if (data & (TAG_ZMQ | TAG_SIGNAL)) {
-            if (data & TAG_SIGNAL) {
-                lull_signal_drain();
-                if (lull_signal_take_hup()) {
-                    lull_log_reopen();
-                    LOG_INFO("log.reopened", "log reopened after SIGHUP");
-                }
-            }
-            continue;  // the sockets are asked below
+    if (sigfd >= 0 && rc > 0 && (self->poll[npoll - 1].revents & ZMQ_POLLIN)) {
+        lull_signal_drain();
+        if (lull_signal_take_hup()) {
+            lull_log_reopen();
+            LOG_INFO("log.reopened", "log reopened after SIGHUP");
         }
-        int fd = (int)(uint32_t)data;
-        s_fd_t *slot = s_fd_slot(self, fd);
-        if (!slot || slot->gen != (uint32_t)(data >> 32)) continue;  // removed (and maybe reused) in this batch
-        uint32_t re = evs[i].events;
-        int ev = (re & EPOLLIN ? LULL_LOOP_IN : 0) | (re & EPOLLOUT ? LULL_LOOP_OUT : 0);
-        // An error or hang-up is also reported as the events the fd is watched for, as poll() does for a
-        // socket: the owner's read or write then meets the error itself (libcurl treats CURL_CSELECT_ERR
-        // alone as "select/poll returned error" without reading what the peer sent before it closed).
-        if (re & (EPOLLERR | EPOLLHUP)) ev |= LULL_LOOP_ERR | (slot->events & (LULL_LOOP_IN | LULL_LOOP_OUT));
-        lull_loop_io_fn *fn = slot->fn;  // copied: handlers may add fds (the table moves)
-        if (!fn) continue;
-        fn(self, fd, ev, slot->arg);
-        ran++;
     }
     if (lull_signal_stop_requested()) self->stop = true;
-    // Every socket, ready or not by its ZMQ_FD: handlers above may have changed their state, and a ZMQ_FD
-    // says nothing about messages that were queued before the wait.
-    for (size_t i = 0; i < self->nsocks; i++) {
-        if (self->socks[i].removed) continue;
-        int ev = s_sock_ready(&self->socks[i]);
-        if (!ev) continue;
-        s_sock_t s = self->socks[i];  // copied: handlers may add sockets (the array moves)
-        s.fn(self, -1, ev, s.arg);
-        ran++;
+    int ran = 0;
+    if (rc > 0) {
+        for (size_t i = 0; i < n; i++) {
+            short re = self->poll[i].revents;
+            if (!re) continue;
+            s_item_t it = self->items[i];  // copy: handlers may add items (realloc)
+            if (self->items[i].removed) continue;
+            int ev = (re & ZMQ_POLLIN ? LULL_LOOP_IN : 0) | (re & ZMQ_POLLOUT ? LULL_LOOP_OUT : 0) |
+                     (re & ZMQ_POLLERR ? LULL_LOOP_ERR : 0);
+            // An error or hang-up is also reported as the events the fd watches for, as poll(2) callers expect:
+            // libcurl then reads or writes and meets the error (or the peer's last bytes) itself.
+            if (re & ZMQ_POLLERR) {
+                short want = self->poll[i].events;
+                ev |= (want & ZMQ_POLLIN ? LULL_LOOP_IN : 0) | (want & ZMQ_POLLOUT ? LULL_LOOP_OUT : 0);
+            }
+            it.fn(self, it.socket ? -1 : it.fd, ev, it.arg);
+            ran++;
+        }
     }
     ran += s_fire_timers(self);
     return ran;

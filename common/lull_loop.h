@@ -1,4 +1,4 @@
-// The event loop of a process thread: epoll over ZeroMQ sockets (their ZMQ_FD) and plain file descriptors, with
+// The event loop of a process thread: zmq_poll over ZeroMQ sockets and plain file descriptors, with
 // timers; wakes at once on signals (stop, SIGHUP → log reopen).
 #ifndef LULL_LOOP_H
 #define LULL_LOOP_H
