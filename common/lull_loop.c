@@ -44,6 +44,7 @@ struct lull_loop {
     } deadlines[MAX_DEADLINES];
     int ndeadlines;
     bool stop;
+    bool draining;  // run passes although a stop was requested (lull_loop_set_draining)
     bool dispatching;
 };
 
@@ -220,7 +221,7 @@ int lull_loop_run_once(lull_loop_t *self, int64_t max_wait_ms)
         int64_t d = self->deadlines[i].fn(self->deadlines[i].arg);
         if (d >= 0 && (wait < 0 || d < wait)) wait = d;
     }
-    if (lull_signal_stop_requested() || self->stop) return -1;
+    if (!self->draining && (lull_signal_stop_requested() || self->stop)) return -1;
 
     int rc = zmq_poll(self->poll, (int)npoll, (long)wait);
     if (rc < 0 && errno != EINTR) {
@@ -257,6 +258,8 @@ int lull_loop_run_once(lull_loop_t *self, int64_t max_wait_ms)
     ran += s_fire_timers(self);
     return ran;
 }
+
+void lull_loop_set_draining(lull_loop_t *self, bool on) { self->draining = on; }
 
 int lull_loop_run(lull_loop_t *self)
 {

@@ -44,6 +44,9 @@ int lull_loop_add_deadline(lull_loop_t *self, lull_loop_deadline_fn *fn, void *a
 // Polls once for at most max_wait_ms (bounded by timers and deadlines), dispatches ready handlers and due
 // timers. Returns the number of handlers run, or -1 when interrupted by a stop request.
 int lull_loop_run_once(lull_loop_t *self, int64_t max_wait_ms);
+// While on, lull_loop_run_once runs its pass even after a stop request (a process finishing its work in flight
+// after SIGTERM, for a bounded time of its own); lull_loop_run still returns on a stop request.
+void lull_loop_set_draining(lull_loop_t *self, bool on);
 // Runs until lull_loop_stop() or a stop signal (SIGTERM/SIGINT). Returns 0.
 int lull_loop_run(lull_loop_t *self);
 // Makes lull_loop_run return after the current iteration.

@@ -17,6 +17,7 @@ int main(int argc, char **argv)
     lull_proc_t *proc = lull_proc_new(&SENDER_PROC, &cfg, true);
     sender_app_t *app = proc ? sender_app_new(&cfg, proc) : NULL;
     rc = app ? lull_proc_run(proc) : 1;
+    sender_app_drain(app);
     sender_app_destroy(&app);
     lull_proc_destroy(&proc);
     lull_proc_fini(&SENDER_PROC, &cfg, rc);

@@ -746,6 +746,27 @@ fail:
     return NULL;
 }
 
+void sender_app_drain(sender_app_t *self)
+{
+    if (!self) return;
+    self->stopping = true;  // no claim, no held retry from now on
+    size_t n = s_in_flight(self);
+    if (n == 0 || self->cfg->drain_ms <= 0) return;
+    int64_t start = lull_clock_mono_ms(), deadline = start + self->cfg->drain_ms;
+    LOG_INFO("sender.draining", "letting deliveries in flight finish", "in_flight", LI(n), "drain_ms",
+             LI(self->cfg->drain_ms));
+    lull_loop_set_draining(self->loop, true);
+    for (int64_t now = start; s_in_flight(self) > 0 && now < deadline; now = lull_clock_mono_ms()) {
+        int64_t wait = deadline - now < 100 ? deadline - now : 100;
+        if (lull_loop_run_once(self->loop, wait) < 0) break;
+    }
+    lull_loop_set_draining(self->loop, false);
+    s_flush(self);
+    size_t left = s_in_flight(self);
+    LOG_INFO("sender.drained", left ? "drain time over: the rest is handed back" : "every delivery in flight finished",
+             "finished", LI(n > left ? n - left : 0), "left", LI(left), "ms", LI(lull_clock_mono_ms() - start));
+}
+
 void sender_app_destroy(sender_app_t **self_p)
 {
     if (!self_p || !*self_p) return;

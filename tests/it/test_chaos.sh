@@ -44,7 +44,9 @@ for f in "SIGKILL every process of host s1" "cut the link of host s2" "SIGSTOP t
          "rolling restart"; do
     it_check "fault done: $f" grep -q "fault [0-9]*: $f" "$IT_TMP/chaos.out"
 done
-it_check_eq "three scheduler faults timed (heal)" 3 "$(grep -cE '^    fault [0-9]+: [0-9]+ ms \(' "$IT_TMP/chaos.out")"
+# the fixed schedule times three (s1, s2, s3); the kill loop after it may add more, as time allows
+healed=$(grep -cE '^    fault [0-9]+: [0-9]+ ms \(' "$IT_TMP/chaos.out")
+it_check "at least three scheduler faults timed (heal: $healed)" test "$healed" -ge 3
 it_check "the client's POSTs were retried through the faults" \
     grep -qE 'retried [1-9][0-9]* POSTs, gave up 0' "$IT_TMP/chaos.out"
 it_check_eq "torn down: no namespace, bridge, veth or database left" "" "$(leftovers)"

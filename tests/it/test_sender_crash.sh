@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Crash safety of lull-sender: kill -9 mid-run with requests in flight and restart → every row is
 # delivered, duplicates only for requests that were in flight at the kill, each with the same
-# idempotency key; two senders at once never deliver a row twice; SIGTERM hands in-flight rows back.
+# idempotency key; two senders at once never deliver a row twice; SIGTERM lets requests in flight finish for
+# LULL_SENDER_DRAIN_MS, then hands the rest back.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sender_lib.sh"
 it_db_create || it_finish
@@ -58,13 +59,25 @@ s1=$(sender_sent_count "$ops1"); s2=$(sender_sent_count "$ops2")
 it_check_eq "the senders' sent counts add up to the rows ($s1 + $s2)" "$M" "$((s1 + s2))"
 it_stop "$p1" TERM; it_check_eq "p1 exits 0" 0 "$IT_RC"
 
-# --- SIGTERM with requests in flight: they are handed back at once and delivered by the other sender
+# --- SIGTERM with a request in flight: the sender lets it finish (LULL_SENDER_DRAIN_MS, default 5 s) and records
+# it, so no other sender repeats it
 fake_post /_fake/config '{"latency_ms":1500}'
-r=$(outbox_add generic e1 '' '{"body":"handed back"}' out_handback)
+r=$(outbox_add generic e1 '' '{"body":"drained"}' out_drained)
 busy() { [ "$(outbox_field "$r" status)" = sending ]; }
 it_wait_for "row in flight" 10 busy
 it_stop "$p2" TERM
-it_check_eq "p2 exits 0 with a request in flight" 0 "$IT_RC"
+it_check_eq "p2 exits 0 after letting its request finish" 0 "$IT_RC"
+it_check_eq "the request in flight finished and was recorded sent" sent "$(outbox_field "$r" status)"
+it_check_eq "… delivered once" 1 "$(curl -fsS "$FAKE/_fake/ledger" | jq '.by_key.out_drained.deliveries')"
+it_check_match "the drain is logged" '"ev":"sender.drained".*"finished":1,"left":0' "$(cat "$IT_TMP/p2.jsonl")"
+
+# --- a request slower than the drain: handed back for a retry now, the lease released
+sender_start p3 LULL_SENDER_BATCH=20 LULL_SENDER_DRAIN_MS=200
+r=$(outbox_add generic e1 '' '{"body":"handed back"}' out_handback)
+it_wait_for "row in flight" 10 busy
+it_stop "$SENDER_PID" TERM
+it_check_eq "p3 exits 0 with a request in flight" 0 "$IT_RC"
 it_check_match "handed back for a retry now" 'retry|.*sender stopped' "$(outbox_field "$r" "status || '|' || coalesce(last_error,'')")"
 it_check_eq "lease released" '' "$(outbox_field "$r" "coalesce(lease_owner,'')")"
+it_check_match "the drain says what was left" '"ev":"sender.drained".*"finished":0,"left":1' "$(cat "$IT_TMP/p3.jsonl")"
 it_finish

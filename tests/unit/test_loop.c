@@ -358,6 +358,28 @@ LULL_TEST(hangup_in_out_and_bounded_waits)
     lull_loop_destroy(&loop);
 }
 
+LULL_TEST(draining_runs_after_a_stop)
+{
+    lull_loop_t *loop = lull_loop_new();
+    int fds[2];
+    LULL_CHECK_EQ_INT(pipe(fds), 0);
+    int rec[2] = {0, 0};
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, fds[0], LULL_LOOP_IN, s_on_record, rec), 0);
+    LULL_CHECK_EQ_INT(write(fds[1], "x", 1), 1);
+    lull_loop_stop(loop);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 100), -1);  // stopped: nothing runs
+    LULL_CHECK_EQ_INT(rec[0], 0);
+    lull_loop_set_draining(loop, true);  // a process finishing its work in flight
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 100), 1);
+    LULL_CHECK_EQ_INT(rec[0], 1);
+    lull_loop_set_draining(loop, false);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 100), -1);
+    lull_loop_remove_fd(loop, fds[0]);
+    close(fds[0]);
+    close(fds[1]);
+    lull_loop_destroy(&loop);
+}
+
 int main(void)
 {
     LULL_RUN(zmq_socket_queued_messages);
@@ -365,5 +387,6 @@ int main(void)
     LULL_RUN(zmq_fd_drained_outside_the_handler);
     LULL_RUN(reused_number_gets_no_stale_event);
     LULL_RUN(hangup_in_out_and_bounded_waits);
+    LULL_RUN(draining_runs_after_a_stop);
     return lull_test_summary();
 }
