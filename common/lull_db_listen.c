@@ -16,6 +16,9 @@ struct lull_db_listen {
     char *what;           // for the log lines
     bool listening;
     bool notified;        // a notification on the channel came during this step
+    void (*on_start)(void *arg);
+    void (*on_payload)(const char *payload, void *arg);
+    void *hook_arg;
 };
 
 static bool s_channel_ok(const char *c)
@@ -57,9 +60,10 @@ void lull_db_listen_destroy(lull_db_listen_t **self_p)
 
 static void s_on_notify(const char *channel, const char *payload, void *arg)
 {
-    (void)payload;
     lull_db_listen_t *self = arg;
-    if (strcmp(channel, self->channel) == 0) self->notified = true;
+    if (strcmp(channel, self->channel) != 0) return;
+    self->notified = true;
+    if (self->on_payload) self->on_payload(payload ? payload : "", self->hook_arg);
 }
 
 // Connects and LISTENs; true when listening now.
@@ -68,6 +72,7 @@ static bool s_listen(lull_db_listen_t *self)
     if (lull_db_connect(self->db) != 0 || lull_db_run(self->db, self->listen_sql, 0, NULL, NULL) != 0) return false;
     self->listening = true;
     LOG_INFO("notify.listening", "listening for changes", "channel", LS(self->channel), "what", LS(self->what));
+    if (self->on_start) self->on_start(self->hook_arg);
     return true;
 }
 
@@ -101,4 +106,12 @@ bool lull_db_listen_up(const lull_db_listen_t *self)
 lull_db_t *lull_db_listen_db(lull_db_listen_t *self)
 {
     return self->db;
+}
+
+void lull_db_listen_set_hooks(lull_db_listen_t *self, void (*on_start)(void *arg),
+                              void (*on_payload)(const char *payload, void *arg), void *arg)
+{
+    self->on_start = on_start;
+    self->on_payload = on_payload;
+    self->hook_arg = arg;
 }

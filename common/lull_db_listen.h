@@ -29,5 +29,11 @@ int lull_db_listen_fd(lull_db_listen_t *self);
 bool lull_db_listen_up(const lull_db_listen_t *self);
 // The connection, for the owner's reads between steps (borrowed for the listener's life).
 lull_db_t *lull_db_listen_db(lull_db_listen_t *self);
+// Optional hooks, called inside lull_db_listen_step on the owner's thread (either may be NULL): on_start after
+// every (re)LISTEN and before the notifications are drained, so the owner can catch up on what it missed with
+// reads on lull_db_listen_db before any newer payload reaches it; on_payload with each notification's payload
+// on the channel, in order (the payload is valid during the call only).
+void lull_db_listen_set_hooks(lull_db_listen_t *self, void (*on_start)(void *arg),
+                              void (*on_payload)(const char *payload, void *arg), void *arg);
 
 #endif

@@ -8,6 +8,7 @@
 #include "ingress_stream.h"
 #include "lull_clock.h"
 #include "lull_db.h"
+#include "lull_db_listen.h"
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_ratelimit.h"
@@ -51,7 +52,8 @@ typedef struct s_stream {
 struct ingress_stream {
     ingress_stream_cfg_t cfg;
     char *url;
-    lull_db_t *db;
+    lull_db_listen_t *listen;  // LISTENs on lull_webchat; its connection also runs the stream's reads
+    lull_db_t *db;             // that connection (borrowed from listen)
     pthread_t thread;
     bool started;
     int wake[2];
@@ -531,15 +533,16 @@ static void s_notified(ingress_stream_t *self, const char *payload)
     cJSON_Delete(o);
 }
 
-// lull_db_notifications callback: a NOTIFY on lull_webchat carries a reply to publish.
-static void s_on_notify(const char *channel, const char *payload, void *arg)
+// The listener's payload hook: a NOTIFY on lull_webchat carries a reply to publish.
+static void s_on_payload(const char *payload, void *arg)
 {
-    if (strcmp(channel, "lull_webchat") == 0) s_notified(arg, payload);
+    s_notified(arg, payload);
 }
 
 // After a (re)connect: every active stream gets what was sent while nobody listened.
-static void s_catch_up(ingress_stream_t *self)
+static void s_catch_up(void *arg)
 {
+    ingress_stream_t *self = arg;
     typedef struct {
         uint64_t serial;
         int64_t conv, after;
@@ -597,26 +600,15 @@ static void s_keepalive(ingress_stream_t *self)
 static void *s_thread(void *arg)
 {
     ingress_stream_t *self = arg;
-    bool listening = false;
     int64_t next_ka = lull_clock_mono_ms() + self->cfg.keepalive_ms;
     for (;;) {
         pthread_mutex_lock(&self->mu);
         bool stop = self->stopping;
         pthread_mutex_unlock(&self->mu);
         if (stop) break;
-        if (!listening && lull_db_connect(self->db) == 0) {
-            if (lull_db_run(self->db, "LISTEN lull_webchat", 0, NULL, NULL) == 0) {
-                listening = true;
-                LOG_INFO("notify.listening", "listening for web chat replies", "channel", LS("lull_webchat"));
-                s_catch_up(self);
-            }
-        }
+        // (re)LISTENs with the catch-up first (s_catch_up), then hands each reply to s_on_payload
+        bool listening = lull_db_listen_step(self->listen) >= 0;
         s_resolve_pending(self);
-        if (listening && lull_db_notifications(self->db, s_on_notify, self) != 0) {
-            LOG_WARN("notify.lost", "lost the LISTEN connection; reconnecting", "error", LS(lull_db_error(self->db)));
-            listening = false;
-            if (lull_db_run(self->db, "SELECT 1", 0, NULL, NULL) == 0) continue;  // still up: LISTEN again
-        }
         int64_t now = lull_clock_mono_ms();
         if (now >= next_ka) {
             s_keepalive(self);
@@ -625,9 +617,9 @@ static void *s_thread(void *arg)
         int64_t next_end = s_expire(self, now);
         int timeout = (int)((next_end < next_ka ? next_end : next_ka) - now);
         if (timeout < 0) timeout = 0;
-        if (!listening && timeout > 100) timeout = 100;  // retry the connection
-        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN}, {.fd = -1, .events = POLLIN}};
-        if (listening) fds[1].fd = lull_db_socket(self->db);
+        if (!listening && timeout > LULL_DB_LISTEN_RETRY_MS) timeout = LULL_DB_LISTEN_RETRY_MS;  // reconnect soon
+        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN},
+                                {.fd = lull_db_listen_fd(self->listen), .events = POLLIN}};
         if (poll(fds, 2, timeout) > 0 && (fds[0].revents & POLLIN)) {
             char drain[64];
             while (read(self->wake[0], drain, sizeof drain) > 0) {}
@@ -652,9 +644,10 @@ ingress_stream_t *ingress_stream_new(const ingress_stream_cfg_t *cfg)
     self->cfg.database_url = self->url;
     if (pipe(self->wake) != 0) goto fail;
     for (int i = 0; i < 2; i++) fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
-    self->db = lull_db_new(self->url);
-    if (!self->db) goto fail;
-    lull_db_set_backoff(self->db, 50, 1000);
+    self->listen = lull_db_listen_new(self->url, "lull_webchat", "web chat replies");
+    if (!self->listen) goto fail;
+    self->db = lull_db_listen_db(self->listen);
+    lull_db_listen_set_hooks(self->listen, s_catch_up, s_on_payload, self);
     if (cfg->metrics) {
         self->events = lull_metrics_counter(cfg->metrics, "lull_ingress_chat_events_total", "",
                                             "web chat replies written to SSE streams");
@@ -694,7 +687,8 @@ void ingress_stream_destroy(ingress_stream_t **self_p)
     pthread_mutex_lock(&self->mu);
     while (self->active) s_unlink_active(self, self->active);
     pthread_mutex_unlock(&self->mu);
-    lull_db_destroy(&self->db);
+    lull_db_listen_destroy(&self->listen);
+    self->db = NULL;
     for (int i = 0; i < 2; i++)
         if (self->wake[i] >= 0) close(self->wake[i]);
     pthread_mutex_destroy(&self->mu);

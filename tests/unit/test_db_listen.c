@@ -1,7 +1,7 @@
 // Unit tests of lull_db_listen against the real test database (LULL_TEST_DATABASE_URL, set by tests/run): the
 // channel check, a start reported as a change, a NOTIFY heard on the socket, one on another channel ignored,
 // and after the listening backend is killed: the loss, the reconnect (reported as a change) and a NOTIFY heard
-// again.
+// again; the hooks: the start hook after each LISTEN and before any payload, the payloads in order.
 #include "lull_test.h"
 #include "lull_db_listen.h"
 #include "lull_log.h"
@@ -79,6 +79,66 @@ LULL_TEST(hears_its_channel_and_reconnects)
     lull_db_listen_destroy(&l);
 }
 
+// What the hooks saw, in order: "S" for a start, then each payload.
+typedef struct {
+    char seen[256];
+    lull_db_listen_t *l;
+    bool caught_up;  // the start hook could read on the listener's connection
+} s_hooks_t;
+
+static void s_seen(s_hooks_t *h, const char *what)
+{
+    size_t n = strlen(h->seen);
+    snprintf(h->seen + n, sizeof h->seen - n, "%s%s", n ? "," : "", what);
+}
+
+static void s_on_start(void *arg)
+{
+    s_hooks_t *h = arg;
+    s_seen(h, "S");
+    PGresult *r = lull_db_exec(lull_db_listen_db(h->l), "SELECT 1", 0, NULL);
+    h->caught_up = r && PQntuples(r) == 1;
+    PQclear(r);
+}
+
+static void s_on_payload(const char *payload, void *arg)
+{
+    s_seen(arg, payload[0] ? payload : "(empty)");
+}
+
+LULL_TEST(hooks_start_before_payloads_in_order)
+{
+    s_hooks_t h = {.seen = ""};
+    h.l = lull_db_listen_new(s_url, "test_hooks", "unit test");
+    lull_db_t *other = lull_db_new(s_url);
+    lull_db_listen_set_hooks(h.l, s_on_start, s_on_payload, &h);
+    LULL_CHECK_EQ_INT(lull_db_listen_step(h.l), 1);
+    LULL_CHECK(h.caught_up);
+    LULL_CHECK_EQ_STR(h.seen, "S");
+    // a transaction's notifications arrive together and in order; another channel's never reach the hook
+    LULL_CHECK_EQ_INT(lull_db_begin(other), 0);
+    const char *const notifies[] = {"NOTIFY test_hooks, 'a'", "NOTIFY test_other, 'x'", "NOTIFY test_hooks, 'b'",
+                                    "NOTIFY test_hooks"};
+    for (size_t i = 0; i < sizeof notifies / sizeof notifies[0]; i++)
+        LULL_CHECK_EQ_INT(lull_db_run(other, notifies[i], 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_commit(other), 0);
+    LULL_CHECK_EQ_INT(s_step_until(h.l, 1), 1);
+    LULL_CHECK_EQ_STR(h.seen, "S,a,b,(empty)");
+    // after a lost backend: the start hook again before the payload notified after the new LISTEN
+    PGresult *r = lull_db_exec(lull_db_listen_db(h.l), "SELECT pg_backend_pid()", 0, NULL);
+    char pid[32] = "";
+    if (r) snprintf(pid, sizeof pid, "%s", lull_db_text(r, 0, 0));
+    PQclear(r);
+    const char *p[] = {pid};
+    LULL_CHECK_EQ_INT(lull_db_run(other, "SELECT pg_terminate_backend($1::int)", 1, p, NULL), 0);
+    LULL_CHECK_EQ_INT(s_step_until(h.l, 1), 1);
+    LULL_CHECK_EQ_INT(lull_db_run(other, "NOTIFY test_hooks, 'c'", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(s_step_until(h.l, 1), 1);
+    LULL_CHECK_EQ_STR(h.seen, "S,a,b,(empty),S,c");
+    lull_db_destroy(&other);
+    lull_db_listen_destroy(&h.l);
+}
+
 LULL_TEST(unreachable_server_is_not_listening)
 {
     lull_db_listen_t *l = lull_db_listen_new("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1", "test_listen",
@@ -100,6 +160,7 @@ int main(void)
     lull_log_set_level(LULL_LOG_ERROR);
     LULL_RUN(channel_names_are_checked);
     LULL_RUN(hears_its_channel_and_reconnects);
+    LULL_RUN(hooks_start_before_payloads_in_order);
     LULL_RUN(unreachable_server_is_not_listening);
     return lull_test_summary();
 }
