@@ -170,7 +170,7 @@ int lull_db_connect(lull_db_t *self)
             LOG_WARN("db.read_only", "the server no longer accepts writes (a standby, or a demoted primary): reconnecting");
             self->was_up = true;
         }
-        if (self->conn) s_drop(self);
+        if (self->conn) s_drop(self);  // (before the next line: s_drop schedules the next try)
         self->next_try_ms = 0;  // reconnect now: target_session_attrs finds the server that accepts writes
     }
     if (self->conn) s_drop(self);

@@ -46,16 +46,22 @@ static void s_pass_end(worker_prune_t *self)
     self->pass_rows = 0;
 }
 
+// One batch of the pass; true when it was full (more to delete), else the pass ends here (last batch or error).
+static bool s_step(worker_prune_t *self)
+{
+    int64_t n = worker_prune_batch(self);
+    if (n > 0) self->pass_rows += n;
+    if (n >= self->cfg->usage_prune_batch) return true;
+    s_pass_end(self);
+    return false;
+}
+
 static void s_on_more(lull_loop_t *loop, int timer_id, void *arg)
 {
     worker_prune_t *self = arg;
-    int64_t n = worker_prune_batch(self);
-    if (n > 0) self->pass_rows += n;
-    if (n < self->cfg->usage_prune_batch) {  // the last batch, or an error
-        lull_loop_cancel_timer(loop, timer_id);
-        self->more_timer = 0;
-        s_pass_end(self);
-    }
+    if (s_step(self)) return;
+    lull_loop_cancel_timer(loop, timer_id);
+    self->more_timer = 0;
 }
 
 static void s_on_tick(lull_loop_t *loop, int timer_id, void *arg)
@@ -63,12 +69,7 @@ static void s_on_tick(lull_loop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     worker_prune_t *self = arg;
     if (self->more_timer || !lull_db_connected(self->db)) return;  // a pass in progress, or no database now
-    int64_t n = worker_prune_batch(self);
-    if (n > 0) self->pass_rows += n;
-    if (n < self->cfg->usage_prune_batch) {
-        s_pass_end(self);
-        return;
-    }
+    if (!s_step(self)) return;
     // a full batch: the next ones on the following loop turns, so jobs and heartbeats keep flowing
     self->more_timer = lull_loop_add_timer(loop, 0, 1, s_on_more, self);
     if (self->more_timer < 0) {
