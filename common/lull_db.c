@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PREPARED 32  // distinct lull_db_batch statements per connection
+#define MAX_PREPARED 32  // distinct prepared statements per connection (lull_db_batch, lull_db_exec_stmt)
 #define PROBE_IDLE_MS 1000  // default: a connection idle this long is checked (an empty query) before it is used
 
 struct lull_db {
@@ -263,10 +263,9 @@ static void s_failed(lull_db_t *self, const PGresult *res)
     }
 }
 
-PGresult *lull_db_exec(lull_db_t *self, const char *sql, int nparams, const char *const *params)
+// A statement's result: kept when it succeeded, else the failure is recorded and NULL returned.
+static PGresult *s_result(lull_db_t *self, PGresult *res, const char *sql)
 {
-    if (lull_db_connect(self) != 0) return NULL;
-    PGresult *res = PQexecParams(self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     self->last_used_ms = lull_clock_mono_ms();
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -277,6 +276,41 @@ PGresult *lull_db_exec(lull_db_t *self, const char *sql, int nparams, const char
     s_failed(self, res);
     if (res) PQclear(res);
     return NULL;
+}
+
+PGresult *lull_db_exec(lull_db_t *self, const char *sql, int nparams, const char *const *params)
+{
+    if (lull_db_connect(self) != 0) return NULL;
+    return s_result(self, PQexecParams(self->conn, sql, nparams, NULL, params, NULL, NULL, 0), sql);
+}
+
+static bool s_prepare(lull_db_t *self, const lull_db_stmt_t *st);
+
+PGresult *lull_db_exec_stmt(lull_db_t *self, const lull_db_stmt_t *st, const char *const *params)
+{
+    if (lull_db_connect(self) != 0) return NULL;
+    if (!s_prepare(self, st))  // (logged): the statement still runs, planned this once
+        return s_result(self, PQexecParams(self->conn, st->sql, st->nparams, NULL, params, NULL, NULL, 0), st->sql);
+    PGresult *res = s_result(self, PQexecPrepared(self->conn, st->name, st->nparams, params, NULL, NULL, 0), st->sql);
+    // the server lost the statement (a pooler's DISCARD ALL) or its plan went stale (the schema changed under
+    // it): prepared again on the next call, after DEALLOCATE ALL
+    if (!res && (strcmp(self->sqlstate, "26000") == 0 || strcmp(self->sqlstate, "0A000") == 0)) {
+        self->nprepared = 0;
+        self->stale_prepared = true;
+    }
+    return res;
+}
+
+int lull_db_run_stmt(lull_db_t *self, const lull_db_stmt_t *st, const char *const *params, int64_t *affected)
+{
+    PGresult *res = lull_db_exec_stmt(self, st, params);
+    if (!res) return -1;
+    if (affected) {
+        const char *n = PQcmdTuples(res);
+        *affected = n && *n ? strtoll(n, NULL, 10) : 0;
+    }
+    PQclear(res);
+    return 0;
 }
 
 // Prepares st on the connection unless it is already. False when it cannot (it is then sent unprepared).
@@ -294,6 +328,7 @@ static bool s_prepare(lull_db_t *self, const lull_db_stmt_t *st)
         r = NULL;
         if (!ok) goto cleanup;
         self->stale_prepared = false;
+        self->nprepared = 0;  // none of them is on the server any more
     }
     r = PQprepare(self->conn, st->name, st->sql, st->nparams, NULL);
     ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;

@@ -63,6 +63,14 @@ typedef struct {
     int nparams;
 } lull_db_stmt_t;
 
+// lull_db_exec / lull_db_run of a statement prepared once per connection (a statement run often: it is parsed
+// and planned once, not at every call). A statement the server lost or whose plan went stale fails this once
+// and is prepared again at the next call.
+PGresult *lull_db_exec_stmt(lull_db_t *self, const lull_db_stmt_t *st, const char *const *params)
+    __attribute__((warn_unused_result));
+int lull_db_run_stmt(lull_db_t *self, const lull_db_stmt_t *st, const char *const *params, int64_t *affected)
+    __attribute__((warn_unused_result));
+
 // Runs n statements (stmts[i] with the text parameters params[i]) in one libpq pipeline with one sync point:
 // one round trip, and PostgreSQL runs them as one implicit transaction (a failing statement aborts the ones
 // after it). Each statement is prepared once per connection. When the connection cannot pipeline, they run

@@ -9,11 +9,13 @@
 
 int sched_convs_check(lull_db_t *db, sched_convs_due_t *due, int n)
 {
-    static const char *sql =
+    static const lull_db_stmt_t check = {  // at every dispatch: prepared once
+        "lull_s_convs_check",
         "SELECT id, status = 'open' AND last_inbound_id > greatest(answered_upto, cancelled_upto), answered_upto, "
         "last_inbound_id, CASE WHEN paused_until > now() THEN "
         "ceil(extract(epoch FROM paused_until - now()) * 1000)::bigint ELSE 0 END "
-        "FROM conversations WHERE id = ANY($1::bigint[])";
+        "FROM conversations WHERE id = ANY($1::bigint[])",
+        1};
     int rc = -1;
     char *ids = NULL;
     PGresult *res = NULL;
@@ -29,7 +31,7 @@ int sched_convs_check(lull_db_t *db, sched_convs_due_t *due, int n)
     ids[len++] = '}';
     ids[len] = '\0';
     const char *params[1] = {ids};
-    res = lull_db_exec(db, sql, 1, params);
+    res = lull_db_exec_stmt(db, &check, params);
     if (!res) goto cleanup;
     for (int r = 0; r < PQntuples(res); r++) {
         bool ok1, ok2, ok3, ok4;

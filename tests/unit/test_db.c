@@ -149,6 +149,65 @@ LULL_TEST(read_write_url_leaves_a_server_gone_read_only)
     lull_db_destroy(&db);
 }
 
+// A statement run through lull_db_exec_stmt is prepared once per connection and then only executed; a server
+// that lost it (DEALLOCATE ALL, as a pooler's DISCARD ALL does) or a plan gone stale (the result's columns
+// changed) costs one failed call, and the next one prepares it again.
+LULL_TEST(prepared_single_statements)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    static const lull_db_stmt_t st = {"test_exec_stmt", "SELECT $1::int + 1 AS n", 1};
+    static const lull_db_stmt_t count = {"test_exec_stmt_count",
+                                         "SELECT count(*) FROM pg_prepared_statements WHERE name = 'test_exec_stmt'", 0};
+    const char *two[] = {"2"};
+    for (int i = 0; i < 3; i++) {
+        PGresult *r = lull_db_exec_stmt(db, &st, two);
+        LULL_CHECK(r != NULL && strcmp(lull_db_text(r, 0, 0), "3") == 0);
+        PQclear(r);
+    }
+    PGresult *r = lull_db_exec_stmt(db, &count, NULL);
+    LULL_CHECK(r != NULL && strcmp(lull_db_text(r, 0, 0), "1") == 0);  // prepared on the server, once
+    PQclear(r);
+    int64_t n = -1;
+    LULL_CHECK_EQ_INT(lull_db_run_stmt(db, &st, two, &n), 0);
+    LULL_CHECK(n == 1);  // one row
+    LULL_CHECK_EQ_INT(lull_db_run(db, "DEALLOCATE ALL", 0, NULL, NULL), 0);
+    LULL_CHECK(lull_db_exec_stmt(db, &st, two) == NULL);
+    LULL_CHECK_EQ_STR(lull_db_sqlstate(db), "26000");
+    LULL_CHECK(lull_db_connected(db));  // a statement error, not a lost connection
+    r = lull_db_exec_stmt(db, &st, two);
+    LULL_CHECK(r != NULL && strcmp(lull_db_text(r, 0, 0), "3") == 0);
+    PQclear(r);
+    // the plan goes stale: a table's columns change under a prepared SELECT *
+    LULL_CHECK_EQ_INT(lull_db_run(db, "CREATE TEMP TABLE stale_t (a int)", 0, NULL, NULL), 0);
+    static const lull_db_stmt_t star = {"test_exec_stmt_star", "SELECT * FROM stale_t", 0};
+    r = lull_db_exec_stmt(db, &star, NULL);
+    LULL_CHECK(r != NULL && PQnfields(r) == 1);
+    PQclear(r);
+    LULL_CHECK_EQ_INT(lull_db_run(db, "ALTER TABLE stale_t ADD COLUMN b int", 0, NULL, NULL), 0);
+    LULL_CHECK(lull_db_exec_stmt(db, &star, NULL) == NULL);
+    LULL_CHECK_EQ_STR(lull_db_sqlstate(db), "0A000");
+    r = lull_db_exec_stmt(db, &star, NULL);
+    LULL_CHECK(r != NULL && PQnfields(r) == 2);
+    PQclear(r);
+    // a bad statement: an error each time, the connection kept
+    static const lull_db_stmt_t bad = {"test_exec_stmt_bad", "SELECT nonsense FROM nowhere", 0};
+    LULL_CHECK(lull_db_exec_stmt(db, &bad, NULL) == NULL);
+    LULL_CHECK(lull_db_connected(db));
+    r = lull_db_exec_stmt(db, &st, two);  // the others still run
+    LULL_CHECK(r != NULL);
+    PQclear(r);
+    // after the failed prepare the handle cleans the server's statements up before the next prepare, and
+    // forgets them too: no call fails for it
+    static const lull_db_stmt_t other = {"test_exec_stmt_other", "SELECT 7", 0};
+    r = lull_db_exec_stmt(db, &other, NULL);
+    LULL_CHECK(r != NULL && strcmp(lull_db_text(r, 0, 0), "7") == 0);
+    PQclear(r);
+    r = lull_db_exec_stmt(db, &st, two);
+    LULL_CHECK(r != NULL && strcmp(lull_db_text(r, 0, 0), "3") == 0);
+    PQclear(r);
+    lull_db_destroy(&db);
+}
+
 static void s_ignore(const char *channel, const char *payload, void *arg)
 {
     (void)channel;
@@ -389,5 +448,6 @@ int main(void)
     LULL_RUN(unreachable_server_is_not_fatal);
     LULL_RUN(schema_version_check);
     LULL_RUN(batches_and_notifications);
+    LULL_RUN(prepared_single_statements);
     return lull_test_summary();
 }
