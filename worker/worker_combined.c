@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *worker_combined_schema(const char *extraction_fields)
+static char *s_schema_build(const char *extraction_fields)
 {
     char *analysis = worker_analysis_schema(extraction_fields), *out = NULL;
     cJSON *schema = analysis ? cJSON_Parse(analysis) : NULL;
@@ -33,6 +33,11 @@ cleanup:
     cJSON_Delete(schema);
     free(analysis);
     return out;
+}
+
+char *worker_combined_schema(const char *extraction_fields)
+{
+    return worker_analysis_memo(1, extraction_fields, s_schema_build);
 }
 
 // True when s (after blanks) is a JSON object or array: a model that nested its answer in the reply.
@@ -67,7 +72,8 @@ int worker_combined_parse(const char *text, const char *extraction_fields, char 
         snprintf(err, errlen, "combined: empty reply");
     else if (strlen(r->valuestring) > WORKER_COMBINED_MAX_REPLY) snprintf(err, errlen, "combined: reply too long");
     else if (s_looks_json(r->valuestring)) snprintf(err, errlen, "combined: the reply is itself JSON");
-    else if (worker_analysis_parse(text, extraction_fields, a, err, errlen) == 0) {
+    else if (strlen(text) > WORKER_ANALYSIS_MAX_ANSWER) snprintf(err, errlen, "analysis: no answer or too long");
+    else if (worker_analysis_from(doc, extraction_fields, a, err, errlen) == 0) {
         *reply = strdup(r->valuestring);
         if (*reply) rc = 0;
         else {
