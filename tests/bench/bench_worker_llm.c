@@ -28,11 +28,12 @@ static long s_cpu_ns(void)
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-// The answer body of provider pi carrying the combined answer text, as the provider sends it.
-static char *s_answer(int pi)
+// The answer body of provider pi carrying the combined answer text, as the provider sends it; n makes the
+// reply of each conversation different, as real answers are.
+static char *s_answer(int pi, long n)
 {
     char text[1024], esc[2048], *out = malloc(4096);
-    snprintf(text, sizeof text, "{\"reply\":\"%s\",%s}", s_reply, s_analysis);
+    snprintf(text, sizeof text, "{\"reply\":\"%s (%ld)\",%s}", s_reply, n, s_analysis);
     size_t j = 0;
     for (size_t i = 0; text[i] && j + 2 < sizeof esc; i++) {
         if (text[i] == '"') esc[j++] = '\\';
@@ -70,11 +71,12 @@ static int s_run(int pi, long convs)
              "Never invent prices: use the inventory search tool. Do not give medical or legal advice.\n\n"
              "Answer with one JSON object: reply (your message to the customer) and the analysis of their "
              "latest messages (sentiment, intent, entities, priority, escalate, moderation, extracted fields).");
-    char *body = s_answer(pi);
-    if (!body) return -1;
-    size_t blen = strlen(body), body_bytes = 0;
-    long t_schema = 0, t_build = 0, t_parse = 0, t_comb = 0, t0 = s_cpu_ns();
+    size_t body_bytes = 0;
+    long t_schema = 0, t_build = 0, t_parse = 0, t_comb = 0;
     for (long n = 0; n < convs; n++) {
+        char *body = s_answer(pi, n);
+        if (!body) return -1;
+        size_t blen = strlen(body);
         long a = s_cpu_ns();
         char *an_schema = worker_analysis_schema(NULL), *schema = worker_combined_schema(NULL);
         long b = s_cpu_ns();
@@ -113,6 +115,7 @@ static int s_run(int pi, long convs)
         }
         long e = s_cpu_ns();
         worker_llm_result_clear(&res);
+        free(body);
         free(req);
         worker_conv_clear(&conv);
         free(schema);
@@ -122,12 +125,11 @@ static int s_run(int pi, long convs)
         t_parse += d - c;
         t_comb += e - d;
     }
-    long total = s_cpu_ns() - t0;
+    long total = t_schema + t_build + t_parse + t_comb;  // without making the answers
     if (!s_bodies)
         printf("worker_llm: provider=%s convs=%ld cpu_ns_per_conv=%ld schema_ns=%ld build_ns=%ld parse_ns=%ld "
            "combined_ns=%ld body_bytes=%zu\n",
            p->name, convs, total / convs, t_schema / convs, t_build / convs, t_parse / convs, t_comb / convs, body_bytes);
-    free(body);
     return 0;
 }
 
