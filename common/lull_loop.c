@@ -39,6 +39,9 @@ struct lull_loop {
     size_t fdmap_cap;      // entries of fdmap
     zmq_pollitem_t *poll;  // parallel to items (+1 for the signal fd at the end)
     size_t poll_cap;
+    size_t npoll;          // entries of poll built (items, then the signal fd when there is one)
+    int poll_sigfd;        // the signal fd at the end of poll (-1: none)
+    bool dirty;            // items added or removed since poll was built: compact and build again
     s_timer_t timers[MAX_TIMERS];
     int next_timer_id;
     struct {
@@ -105,6 +108,7 @@ static int s_add(lull_loop_t *self, void *socket, int fd, int events, lull_loop_
         self->cap = cap;
     }
     self->items[self->nitems++] = (s_item_t){socket, fd, events, fn, arg, false};
+    self->dirty = true;
     if (!socket) self->fdmap[fd] = (int)self->nitems;
     return 0;
 }
@@ -124,6 +128,7 @@ int lull_loop_remove_socket(lull_loop_t *self, void *socket)
     s_item_t *it = socket ? s_find(self, socket, -1) : NULL;
     if (!it) return -1;
     it->removed = true;
+    self->dirty = true;
     return 0;
 }
 
@@ -133,6 +138,7 @@ int lull_loop_remove_fd(lull_loop_t *self, int fd)
     if (!it) return -1;
     it->removed = true;
     self->fdmap[fd] = 0;
+    self->dirty = true;
     return 0;
 }
 
@@ -141,6 +147,8 @@ int lull_loop_mod_fd(lull_loop_t *self, int fd, int events)
     s_item_t *it = s_find(self, NULL, fd);
     if (!it) return -1;
     it->events = events;
+    // Without an add or remove since poll was built, items and poll are parallel: change the entry in place.
+    if (!self->dirty) self->poll[it - self->items].events = (short)s_short_events(events);
     return 0;
 }
 
@@ -210,23 +218,28 @@ static int s_fire_timers(lull_loop_t *self)
 
 int lull_loop_run_once(lull_loop_t *self, int64_t max_wait_ms)
 {
-    s_compact(self);
-    if (self->poll_cap < self->nitems + 1) {
-        size_t cap = self->nitems + 16;
-        zmq_pollitem_t *p = realloc(self->poll, cap * sizeof *p);
-        if (!p) return -1;
-        self->poll = p;
-        self->poll_cap = cap;
-    }
-    size_t n = self->nitems;
-    for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &self->items[i];
-        self->poll[i] = (zmq_pollitem_t){it->socket, it->socket ? 0 : it->fd, (short)s_short_events(it->events), 0};
-    }
+    // The poll array is built again only after items were added or removed (a busy worker's pass would
+    // otherwise copy thousands of entries twice); a changed watch is written in place (lull_loop_mod_fd).
     int sigfd = lull_signal_fd();
-    size_t npoll = n;
-    if (sigfd >= 0) self->poll[npoll++] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
-
+    if (self->dirty || sigfd != self->poll_sigfd || !self->poll) {
+        s_compact(self);
+        if (self->poll_cap < self->nitems + 1) {
+            size_t cap = self->nitems + 16;
+            zmq_pollitem_t *p = realloc(self->poll, cap * sizeof *p);
+            if (!p) return -1;
+            self->poll = p;
+            self->poll_cap = cap;
+        }
+        for (size_t i = 0; i < self->nitems; i++) {
+            s_item_t *it = &self->items[i];
+            self->poll[i] = (zmq_pollitem_t){it->socket, it->socket ? 0 : it->fd, (short)s_short_events(it->events), 0};
+        }
+        self->npoll = self->nitems;
+        if (sigfd >= 0) self->poll[self->npoll++] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
+        self->poll_sigfd = sigfd;
+        self->dirty = false;
+    }
+    size_t n = self->nitems, npoll = self->npoll;
     int64_t now = lull_clock_mono_ms();
     int64_t wait = max_wait_ms;
     for (int i = 0; i < MAX_TIMERS; i++) {
