@@ -1,4 +1,5 @@
-// zmq_poll-based loop: items (ZeroMQ sockets and fds) in a dense array rebuilt when it changes, a small
+// zmq_poll-based loop: items (ZeroMQ sockets and fds) in a dense array rebuilt when it changes (an fd's item
+// found through a table indexed by the fd, not a scan: a busy worker watches thousands of connections), a small
 // timer table scanned linearly (processes have a handful of timers; bulk timers live in their own modules),
 // and deadline providers for those modules.
 #include "lull_loop.h"
@@ -34,8 +35,13 @@ typedef struct {
 struct lull_loop {
     s_item_t *items;
     size_t nitems, cap;
+    int *fdmap;            // fdmap[fd] = 1 + the index in items of fd's live item, 0 = none
+    size_t fdmap_cap;      // entries of fdmap
     zmq_pollitem_t *poll;  // parallel to items (+1 for the signal fd at the end)
     size_t poll_cap;
+    size_t npoll;          // entries of poll built (items, then the signal fd when there is one)
+    int poll_sigfd;        // the signal fd at the end of poll (-1: none)
+    bool dirty;            // items added or removed since poll was built: compact and build again
     s_timer_t timers[MAX_TIMERS];
     int next_timer_id;
     struct {
@@ -58,6 +64,7 @@ void lull_loop_destroy(lull_loop_t **self_p)
 {
     if (!self_p || !*self_p) return;
     free((*self_p)->items);
+    free((*self_p)->fdmap);
     free((*self_p)->poll);
     free(*self_p);
     *self_p = NULL;
@@ -68,12 +75,30 @@ static int s_short_events(int events)
     return (events & LULL_LOOP_IN ? ZMQ_POLLIN : 0) | (events & LULL_LOOP_OUT ? ZMQ_POLLOUT : 0);
 }
 
-static int s_add(lull_loop_t *self, void *socket, int fd, int events, lull_loop_io_fn *fn, void *arg)
+static s_item_t *s_find(lull_loop_t *self, void *socket, int fd)
 {
+    if (!socket) {
+        size_t k = fd >= 0 && (size_t)fd < self->fdmap_cap ? (size_t)self->fdmap[fd] : 0;
+        return k ? &self->items[k - 1] : NULL;
+    }
     for (size_t i = 0; i < self->nitems; i++) {
         s_item_t *it = &self->items[i];
-        if (!it->removed && ((socket && it->socket == socket) || (!socket && !it->socket && it->fd == fd)))
-            return -1;
+        if (!it->removed && it->socket == socket) return it;
+    }
+    return NULL;
+}
+
+static int s_add(lull_loop_t *self, void *socket, int fd, int events, lull_loop_io_fn *fn, void *arg)
+{
+    if (s_find(self, socket, fd)) return -1;
+    if (!socket && (size_t)fd >= self->fdmap_cap) {
+        size_t cap = self->fdmap_cap ? self->fdmap_cap : 64;
+        while (cap <= (size_t)fd) cap *= 2;
+        int *map = realloc(self->fdmap, cap * sizeof *map);
+        if (!map) return -1;
+        memset(map + self->fdmap_cap, 0, (cap - self->fdmap_cap) * sizeof *map);
+        self->fdmap = map;
+        self->fdmap_cap = cap;
     }
     if (self->nitems == self->cap) {
         size_t cap = self->cap ? self->cap * 2 : 16;
@@ -83,17 +108,9 @@ static int s_add(lull_loop_t *self, void *socket, int fd, int events, lull_loop_
         self->cap = cap;
     }
     self->items[self->nitems++] = (s_item_t){socket, fd, events, fn, arg, false};
+    self->dirty = true;
+    if (!socket) self->fdmap[fd] = (int)self->nitems;
     return 0;
-}
-
-static s_item_t *s_find(lull_loop_t *self, void *socket, int fd)
-{
-    for (size_t i = 0; i < self->nitems; i++) {
-        s_item_t *it = &self->items[i];
-        if (!it->removed && ((socket && it->socket == socket) || (!socket && !it->socket && it->fd == fd)))
-            return it;
-    }
-    return NULL;
 }
 
 int lull_loop_add_socket(lull_loop_t *self, void *socket, int events, lull_loop_io_fn *fn, void *arg)
@@ -111,6 +128,7 @@ int lull_loop_remove_socket(lull_loop_t *self, void *socket)
     s_item_t *it = socket ? s_find(self, socket, -1) : NULL;
     if (!it) return -1;
     it->removed = true;
+    self->dirty = true;
     return 0;
 }
 
@@ -119,6 +137,8 @@ int lull_loop_remove_fd(lull_loop_t *self, int fd)
     s_item_t *it = s_find(self, NULL, fd);
     if (!it) return -1;
     it->removed = true;
+    self->fdmap[fd] = 0;
+    self->dirty = true;
     return 0;
 }
 
@@ -127,6 +147,8 @@ int lull_loop_mod_fd(lull_loop_t *self, int fd, int events)
     s_item_t *it = s_find(self, NULL, fd);
     if (!it) return -1;
     it->events = events;
+    // Without an add or remove since poll was built, items and poll are parallel: change the entry in place.
+    if (!self->dirty) self->poll[it - self->items].events = (short)s_short_events(events);
     return 0;
 }
 
@@ -163,8 +185,12 @@ int lull_loop_add_deadline(lull_loop_t *self, lull_loop_deadline_fn *fn, void *a
 static void s_compact(lull_loop_t *self)
 {
     size_t j = 0;
-    for (size_t i = 0; i < self->nitems; i++)
-        if (!self->items[i].removed) self->items[j++] = self->items[i];
+    for (size_t i = 0; i < self->nitems; i++) {
+        if (self->items[i].removed) continue;
+        self->items[j] = self->items[i];
+        if (!self->items[j].socket) self->fdmap[self->items[j].fd] = (int)(j + 1);
+        j++;
+    }
     self->nitems = j;
 }
 
@@ -192,23 +218,28 @@ static int s_fire_timers(lull_loop_t *self)
 
 int lull_loop_run_once(lull_loop_t *self, int64_t max_wait_ms)
 {
-    s_compact(self);
-    if (self->poll_cap < self->nitems + 1) {
-        size_t cap = self->nitems + 16;
-        zmq_pollitem_t *p = realloc(self->poll, cap * sizeof *p);
-        if (!p) return -1;
-        self->poll = p;
-        self->poll_cap = cap;
-    }
-    size_t n = self->nitems;
-    for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &self->items[i];
-        self->poll[i] = (zmq_pollitem_t){it->socket, it->socket ? 0 : it->fd, (short)s_short_events(it->events), 0};
-    }
+    // The poll array is built again only after items were added or removed (a busy worker's pass would
+    // otherwise copy thousands of entries twice); a changed watch is written in place (lull_loop_mod_fd).
     int sigfd = lull_signal_fd();
-    size_t npoll = n;
-    if (sigfd >= 0) self->poll[npoll++] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
-
+    if (self->dirty || sigfd != self->poll_sigfd || !self->poll) {
+        s_compact(self);
+        if (self->poll_cap < self->nitems + 1) {
+            size_t cap = self->nitems + 16;
+            zmq_pollitem_t *p = realloc(self->poll, cap * sizeof *p);
+            if (!p) return -1;
+            self->poll = p;
+            self->poll_cap = cap;
+        }
+        for (size_t i = 0; i < self->nitems; i++) {
+            s_item_t *it = &self->items[i];
+            self->poll[i] = (zmq_pollitem_t){it->socket, it->socket ? 0 : it->fd, (short)s_short_events(it->events), 0};
+        }
+        self->npoll = self->nitems;
+        if (sigfd >= 0) self->poll[self->npoll++] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
+        self->poll_sigfd = sigfd;
+        self->dirty = false;
+    }
+    size_t n = self->nitems, npoll = self->npoll;
     int64_t now = lull_clock_mono_ms();
     int64_t wait = max_wait_ms;
     for (int i = 0; i < MAX_TIMERS; i++) {

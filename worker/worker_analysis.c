@@ -4,11 +4,11 @@
 #include "lull_json.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ANSWER (64 * 1024)
 #define MAX_ENTITY 200
 #define MAX_ENTITIES 20
 #define MAX_REASON 500
@@ -110,7 +110,51 @@ static void s_add_field_schema(const char *name, const char *desc, void *arg)
     cJSON_AddItemToObject(props, name, f);
 }
 
-char *worker_analysis_schema(const char *extraction_fields)
+#define MEMO_SLOTS 32
+#define MEMO_MAX_KEY (16 * 1024)
+
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        int slot;
+        char *key, *text;
+    } e[MEMO_SLOTS];
+    size_t next;  // the entry replaced next (round robin)
+} s_memo = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+char *worker_analysis_memo(int slot, const char *key, char *(*build)(const char *key))
+{
+    if (!key) key = "";
+    if (strlen(key) > MEMO_MAX_KEY) return build(key);
+    char *out = NULL;
+    bool hit = false;
+    pthread_mutex_lock(&s_memo.lock);
+    for (size_t i = 0; i < MEMO_SLOTS && !hit; i++)
+        if (s_memo.e[i].key && s_memo.e[i].slot == slot && strcmp(s_memo.e[i].key, key) == 0) {
+            hit = true;
+            out = strdup(s_memo.e[i].text);
+        }
+    pthread_mutex_unlock(&s_memo.lock);
+    if (hit) return out;
+    char *text = build(key), *k = strdup(key), *t = text ? strdup(text) : NULL;
+    if (!text || !k || !t) {
+        free(k);
+        free(t);
+        return text;
+    }
+    pthread_mutex_lock(&s_memo.lock);
+    size_t i = s_memo.next;
+    s_memo.next = (i + 1) % MEMO_SLOTS;
+    free(s_memo.e[i].key);
+    free(s_memo.e[i].text);
+    s_memo.e[i].slot = slot;
+    s_memo.e[i].key = k;
+    s_memo.e[i].text = t;
+    pthread_mutex_unlock(&s_memo.lock);
+    return text;
+}
+
+static char *s_schema_build(const char *extraction_fields)
 {
     cJSON *props = cJSON_CreateObject(), *ent = cJSON_CreateObject(), *mod = cJSON_CreateObject();
     cJSON *ext = cJSON_CreateObject();
@@ -138,6 +182,11 @@ char *worker_analysis_schema(const char *extraction_fields)
     char *out = schema ? lull_json_print(schema) : NULL;
     cJSON_Delete(schema);
     return out;
+}
+
+char *worker_analysis_schema(const char *extraction_fields)
+{
+    return worker_analysis_memo(0, extraction_fields, s_schema_build);
 }
 
 static int s_enum_get(const cJSON *doc, const char *key, const char *const *values, char *out, size_t len,
@@ -187,15 +236,35 @@ int worker_analysis_parse(const char *text, const char *extraction_fields, worke
                           size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    int rc = -1;
-    cJSON *doc = NULL, *ent = NULL, *mod = NULL, *ext = NULL, *raw = NULL;
-    if (!text || strlen(text) > MAX_ANSWER) {
+    if (!text || strlen(text) > WORKER_ANALYSIS_MAX_ANSWER) {
         snprintf(err, errlen, "analysis: no answer or too long");
-        goto cleanup;
+        return -1;
     }
-    doc = lull_json_parse(text, strlen(text), 8, err, errlen);
+    cJSON *doc = lull_json_parse(text, strlen(text), 8, err, errlen);
     if (!cJSON_IsObject(doc)) {
         if (doc) snprintf(err, errlen, "analysis: not a JSON object");
+        cJSON_Delete(doc);
+        return -1;
+    }
+    int rc = worker_analysis_from(doc, extraction_fields, out, err, errlen);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+// A JSON value as printed text inside another object: the text is copied in, not parsed and printed again.
+static void s_add_raw(cJSON *obj, const char *key, const char *text)
+{
+    cJSON_AddItemToObject(obj, key, cJSON_CreateRaw(text));
+}
+
+int worker_analysis_from(const cJSON *doc, const char *extraction_fields, worker_analysis_t *out, char *err,
+                         size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int rc = -1;
+    cJSON *ent = NULL, *mod = NULL, *ext = NULL, *raw = NULL;
+    if (!cJSON_IsObject(doc)) {
+        snprintf(err, errlen, "analysis: not a JSON object");
         goto cleanup;
     }
     if (s_enum_get(doc, "sentiment", s_sentiments, out->sentiment, sizeof out->sentiment, err, errlen) != 0 ||
@@ -234,30 +303,48 @@ int worker_analysis_parse(const char *text, const char *extraction_fields, worke
     out->entities = lull_json_print(ent);
     out->moderation = lull_json_print(mod);
     out->extracted = lull_json_print(ext);
+    if (!out->escalate_reason || !out->entities || !out->moderation || !out->extracted) {
+        snprintf(err, errlen, "out of memory");
+        goto cleanup;
+    }
     cJSON_AddStringToObject(raw, "sentiment", out->sentiment);
     cJSON_AddNumberToObject(raw, "confidence", out->confidence);
     cJSON_AddStringToObject(raw, "intent", out->intent);
     cJSON_AddStringToObject(raw, "priority", out->priority);
     cJSON_AddBoolToObject(raw, "escalate", out->escalate);
     cJSON_AddStringToObject(raw, "escalate_reason", reason ? reason : "");
-    cJSON_AddItemToObject(raw, "entities", ent);
-    cJSON_AddItemToObject(raw, "moderation", mod);
-    cJSON_AddItemToObject(raw, "extracted", ext);
-    ent = mod = ext = NULL;
+    s_add_raw(raw, "entities", out->entities);
+    s_add_raw(raw, "moderation", out->moderation);
+    s_add_raw(raw, "extracted", out->extracted);
     out->raw = lull_json_print(raw);
-    if (!out->escalate_reason || !out->entities || !out->moderation || !out->extracted || !out->raw) {
+    if (!out->raw) {
         snprintf(err, errlen, "out of memory");
         goto cleanup;
     }
     rc = 0;
 cleanup:
     if (rc != 0) worker_analysis_clear(out);
-    cJSON_Delete(doc);
     cJSON_Delete(ent);
     cJSON_Delete(mod);
     cJSON_Delete(ext);
     cJSON_Delete(raw);
     return rc;
+}
+
+int worker_analysis_copy(worker_analysis_t *dst, const worker_analysis_t *src)
+{
+    *dst = *src;
+    dst->escalate_reason = src->escalate_reason ? strdup(src->escalate_reason) : NULL;
+    dst->entities = src->entities ? strdup(src->entities) : NULL;
+    dst->moderation = src->moderation ? strdup(src->moderation) : NULL;
+    dst->extracted = src->extracted ? strdup(src->extracted) : NULL;
+    dst->raw = src->raw ? strdup(src->raw) : NULL;
+    if ((src->escalate_reason && !dst->escalate_reason) || (src->entities && !dst->entities) ||
+        (src->moderation && !dst->moderation) || (src->extracted && !dst->extracted) || (src->raw && !dst->raw)) {
+        worker_analysis_clear(dst);
+        return -1;
+    }
+    return 0;
 }
 
 void worker_analysis_clear(worker_analysis_t *a)

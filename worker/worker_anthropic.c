@@ -23,9 +23,11 @@ static int s_headers(const char *key, const worker_llm_opts_t *opts, char hdrs[]
     return 3;
 }
 
-static cJSON *s_tool(const char *name, const char *description, const char *schema)
+// A tool object; schema is JSON text, parsed (the static tool table's texts), or copied in as is when raw
+// (the analysis and combined schemas, cJSON's own compact print: no parse and print per request).
+static cJSON *s_tool(const char *name, const char *description, const char *schema, bool raw)
 {
-    cJSON *t = cJSON_CreateObject(), *in = schema ? cJSON_Parse(schema) : NULL;
+    cJSON *t = cJSON_CreateObject(), *in = !schema ? NULL : raw ? cJSON_CreateRaw(schema) : cJSON_Parse(schema);
     if (!t || !in) {
         cJSON_Delete(t);
         cJSON_Delete(in);
@@ -43,7 +45,7 @@ static cJSON *s_tools_json(void)
     cJSON *tools = cJSON_CreateArray();
     for (size_t i = 0; tools && i < worker_tools_count(); i++) {
         const worker_tool_t *wt = worker_tool_at(i);
-        cJSON *t = s_tool(wt->name, wt->description, wt->parameters);
+        cJSON *t = s_tool(wt->name, wt->description, wt->parameters, false);
         if (!t) {
             cJSON_Delete(tools);
             return NULL;
@@ -145,7 +147,7 @@ static char *s_build(const worker_conv_t *conv)
     if (!choice) goto cleanup;
     if (conv->mode == WORKER_MODE_ANALYSIS) {
         tools = cJSON_CreateArray();
-        cJSON *t = s_tool(WORKER_ANALYSIS_TOOL, "Record the analysis of the customer's latest messages.", conv->schema);
+        cJSON *t = s_tool(WORKER_ANALYSIS_TOOL, "Record the analysis of the customer's latest messages.", conv->schema, true);
         if (!tools || !t) {
             cJSON_Delete(t);
             cJSON_Delete(tools);
@@ -158,15 +160,14 @@ static char *s_build(const worker_conv_t *conv)
     } else if (conv->mode == WORKER_MODE_COMBINED) {
         // The inventory tools and the answer tool, the same list in every round (a stable cached prefix);
         // the model must call a tool: any of them while tool rounds remain, the answer tool at the end.
+        // The inventory tools are references to the static table (worker_llm_tools_ref), not parsed again.
         bool inventory = conv->tools && worker_tools_count() > 0;
+        cJSON *table = inventory ? worker_llm_tools_ref(1, s_tools_json) : NULL, *ti;
         tools = cJSON_CreateArray();
-        for (size_t i = 0; tools && inventory && i < worker_tools_count(); i++) {
-            const worker_tool_t *wt = worker_tool_at(i);
-            cJSON *t = s_tool(wt->name, wt->description, wt->parameters);
-            if (t) cJSON_AddItemToArray(tools, t);
-        }
+        cJSON_ArrayForEach(ti, table) if (tools) cJSON_AddItemToArray(tools, cJSON_CreateObjectReference(ti->child));
+        cJSON_Delete(table);
         cJSON *t = s_tool(WORKER_COMBINED_NAME, "Answer the customer and record the analysis of their latest messages.",
-                          conv->schema);
+                          conv->schema, true);
         if (!tools || !t) {
             cJSON_Delete(t);
             cJSON_Delete(tools);

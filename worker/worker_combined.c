@@ -5,11 +5,12 @@
 #include "worker_llm.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-char *worker_combined_schema(const char *extraction_fields)
+static char *s_schema_build(const char *extraction_fields)
 {
     char *analysis = worker_analysis_schema(extraction_fields), *out = NULL;
     cJSON *schema = analysis ? cJSON_Parse(analysis) : NULL;
@@ -35,6 +36,11 @@ cleanup:
     return out;
 }
 
+char *worker_combined_schema(const char *extraction_fields)
+{
+    return worker_analysis_memo(1, extraction_fields, s_schema_build);
+}
+
 // True when s (after blanks) is a JSON object or array: a model that nested its answer in the reply.
 static bool s_looks_json(const char *s)
 {
@@ -47,11 +53,59 @@ static bool s_looks_json(const char *s)
     return json;
 }
 
+// The last answer that validated, with its results: a job validates its combined answer twice in a row (the
+// chain's check of the provider's answer, then the job's finish), and the second time copies these.
+static struct {
+    pthread_mutex_t lock;
+    char *text, *fields, *reply;
+    worker_analysis_t a;
+} s_last = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+// Copies the last validated results when text and fields are the same. True when it did.
+static bool s_last_get(const char *text, const char *fields, char **reply, worker_analysis_t *a)
+{
+    bool hit = false;
+    pthread_mutex_lock(&s_last.lock);
+    if (s_last.text && strcmp(s_last.text, text) == 0 && strcmp(s_last.fields, fields ? fields : "") == 0) {
+        *reply = strdup(s_last.reply);
+        hit = *reply && worker_analysis_copy(a, &s_last.a) == 0;
+        if (!hit) {
+            free(*reply);
+            *reply = NULL;
+        }
+    }
+    pthread_mutex_unlock(&s_last.lock);
+    return hit;
+}
+
+static void s_last_put(const char *text, const char *fields, const char *reply, const worker_analysis_t *a)
+{
+    char *t = strdup(text), *f = strdup(fields ? fields : ""), *r = strdup(reply);
+    worker_analysis_t c = {0};
+    if (!t || !f || !r || worker_analysis_copy(&c, a) != 0) {
+        free(t);
+        free(f);
+        free(r);
+        return;
+    }
+    pthread_mutex_lock(&s_last.lock);
+    free(s_last.text);
+    free(s_last.fields);
+    free(s_last.reply);
+    worker_analysis_clear(&s_last.a);
+    s_last.text = t;
+    s_last.fields = f;
+    s_last.reply = r;
+    s_last.a = c;
+    pthread_mutex_unlock(&s_last.lock);
+}
+
 int worker_combined_parse(const char *text, const char *extraction_fields, char **reply, worker_analysis_t *a,
                           char *err, size_t errlen)
 {
     *reply = NULL;
     memset(a, 0, sizeof *a);
+    if (text && *text && s_last_get(text, extraction_fields, reply, a)) return 0;
     if (!text || !*text) {
         snprintf(err, errlen, "combined: no answer");
         return -1;
@@ -67,9 +121,13 @@ int worker_combined_parse(const char *text, const char *extraction_fields, char 
         snprintf(err, errlen, "combined: empty reply");
     else if (strlen(r->valuestring) > WORKER_COMBINED_MAX_REPLY) snprintf(err, errlen, "combined: reply too long");
     else if (s_looks_json(r->valuestring)) snprintf(err, errlen, "combined: the reply is itself JSON");
-    else if (worker_analysis_parse(text, extraction_fields, a, err, errlen) == 0) {
+    else if (strlen(text) > WORKER_ANALYSIS_MAX_ANSWER) snprintf(err, errlen, "analysis: no answer or too long");
+    else if (worker_analysis_from(doc, extraction_fields, a, err, errlen) == 0) {
         *reply = strdup(r->valuestring);
-        if (*reply) rc = 0;
+        if (*reply) {
+            rc = 0;
+            s_last_put(text, extraction_fields, *reply, a);
+        }
         else {
             worker_analysis_clear(a);
             snprintf(err, errlen, "out of memory");

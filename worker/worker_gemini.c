@@ -2,6 +2,7 @@
 // functionCall / functionResponse parts, responseSchema for the analysis and the combined answer, the stable
 // part first for the implicit prompt cache) and answer → text / tool calls / usage.
 #include "worker_llm.h"
+#include "worker_analysis.h"
 #include "worker_tools.h"
 #include "lull_json.h"
 
@@ -56,6 +57,17 @@ static void s_schema_fix(cJSON *node)
     }
     cJSON *child;
     cJSON_ArrayForEach(child, node) s_schema_fix(child);
+}
+
+// A schema text in Gemini's dialect (compact); NULL when not JSON or out of memory.
+static char *s_schema_gemini(const char *schema)
+{
+    cJSON *doc = cJSON_Parse(schema);
+    if (!doc) return NULL;
+    s_schema_fix(doc);
+    char *out = lull_json_print(doc);
+    cJSON_Delete(doc);
+    return out;
 }
 
 // The tool table in Gemini's form, [{"functionDeclarations": [...]}] (built once: worker_llm_tools_ref).
@@ -151,9 +163,11 @@ static char *s_build(const worker_conv_t *conv)
     cJSON_AddNumberToObject(gen, "temperature", conv->temperature);
     cJSON_AddNumberToObject(gen, "maxOutputTokens", conv->max_tokens);
     if (conv->mode == WORKER_MODE_ANALYSIS || conv->mode == WORKER_MODE_COMBINED) {
-        cJSON *schema = conv->schema ? cJSON_Parse(conv->schema) : NULL;
+        // Converted once per distinct schema (worker_analysis_memo), copied in as is.
+        char *text = conv->schema ? worker_analysis_memo(2, conv->schema, s_schema_gemini) : NULL;
+        cJSON *schema = text ? cJSON_CreateRaw(text) : NULL;
+        free(text);
         if (!schema) goto cleanup;
-        s_schema_fix(schema);
         cJSON_AddStringToObject(gen, "responseMimeType", "application/json");
         cJSON_AddItemToObject(gen, "responseSchema", schema);
     }

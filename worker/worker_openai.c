@@ -151,7 +151,9 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddStringToObject(root, "tool_choice", conv->tool_choice_none ? "none" : "auto");
     }
     if (conv->mode == WORKER_MODE_ANALYSIS || conv->mode == WORKER_MODE_COMBINED) {
-        cJSON *schema = conv->schema ? cJSON_Parse(conv->schema) : NULL;
+        // The schema text is cJSON's own compact print (worker_combined_schema): copied in as is, not
+        // parsed and printed again for every request.
+        cJSON *schema = conv->schema ? cJSON_CreateRaw(conv->schema) : NULL;
         cJSON *rf = cJSON_CreateObject(), *js = cJSON_CreateObject();
         if (!schema || !rf || !js) {
             cJSON_Delete(schema);

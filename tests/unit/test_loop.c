@@ -380,6 +380,40 @@ LULL_TEST(draining_runs_after_a_stop)
     lull_loop_destroy(&loop);
 }
 
+static void s_on_count(lull_loop_t *loop, int fd, int events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    int *n = arg;
+    if (events & LULL_LOOP_OUT) (*n)++;
+}
+
+// The watch of an fd changed between passes (no add or remove in between) takes effect in the next pass; an
+// fd watched twice is refused, and after a remove the same number can be added again.
+LULL_TEST(mod_between_passes_and_readd)
+{
+    int fds[2], writes = 0, other = 0;
+    LULL_CHECK_EQ_INT(pipe(fds), 0);
+    lull_loop_t *loop = lull_loop_new();
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, fds[1], LULL_LOOP_IN, s_on_count, &writes), 0);
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, fds[1], LULL_LOOP_OUT, s_on_count, &writes), -1);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 0), 0);  // the write end is never readable
+    LULL_CHECK_EQ_INT(lull_loop_mod_fd(loop, fds[1], LULL_LOOP_OUT), 0);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 200), 1);
+    LULL_CHECK_EQ_INT(writes, 1);
+    LULL_CHECK_EQ_INT(lull_loop_mod_fd(loop, fds[1], LULL_LOOP_IN), 0);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 0), 0);
+    LULL_CHECK_EQ_INT(lull_loop_remove_fd(loop, fds[1]), 0);
+    LULL_CHECK_EQ_INT(lull_loop_mod_fd(loop, fds[1], LULL_LOOP_OUT), -1);
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, fds[1], LULL_LOOP_OUT, s_on_count, &other), 0);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 200), 1);
+    LULL_CHECK_EQ_INT(writes, 1);
+    LULL_CHECK_EQ_INT(other, 1);
+    lull_loop_destroy(&loop);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 int main(void)
 {
     LULL_RUN(zmq_socket_queued_messages);
@@ -388,5 +422,6 @@ int main(void)
     LULL_RUN(reused_number_gets_no_stale_event);
     LULL_RUN(hangup_in_out_and_bounded_waits);
     LULL_RUN(draining_runs_after_a_stop);
+    LULL_RUN(mod_between_passes_and_readd);
     return lull_test_summary();
 }

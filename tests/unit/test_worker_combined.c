@@ -328,6 +328,36 @@ LULL_TEST(history_budget)
     LULL_CHECK_EQ_INT((long)worker_history_first(h, 0, 0, 100), 0);
 }
 
+// The second validation of the same answer (the job's finish after the chain's check) gives the same results
+// as the first, and another tenant's fields are not served from the first one's results.
+LULL_TEST(combined_parse_again)
+{
+    char *r1 = NULL, *r2 = NULL, *r3 = NULL, err[160];
+    worker_analysis_t a1, a2, a3;
+    LULL_CHECK_EQ_INT(worker_combined_parse(s_good, s_fields, &r1, &a1, err, sizeof err), 0);
+    LULL_CHECK_EQ_INT(worker_combined_parse(s_good, s_fields, &r2, &a2, err, sizeof err), 0);
+    LULL_CHECK(r1 != r2 && a1.raw != a2.raw);  // the caller's own copies
+    LULL_CHECK_EQ_STR(r2 ? r2 : "", r1 ? r1 : "");
+    LULL_CHECK_EQ_STR(a2.raw ? a2.raw : "", a1.raw ? a1.raw : "");
+    LULL_CHECK_EQ_STR(a2.extracted ? a2.extracted : "", "{\"product_name\":\"boots\"}");
+    LULL_CHECK_EQ_INT(worker_combined_parse(s_good, NULL, &r3, &a3, err, sizeof err), 0);
+    LULL_CHECK_EQ_STR(a3.extracted ? a3.extracted : "", "{}");
+    free(r1);
+    free(r2);
+    free(r3);
+    worker_analysis_clear(&a1);
+    worker_analysis_clear(&a2);
+    worker_analysis_clear(&a3);
+    // A schema text asked for twice is the same text, a caller's own copy.
+    char *s1 = worker_combined_schema(s_fields), *s2 = worker_combined_schema(s_fields), *s3 = worker_combined_schema(NULL);
+    LULL_CHECK(s1 && s2 && s3 && s1 != s2);
+    LULL_CHECK_EQ_STR(s2 ? s2 : "", s1 ? s1 : "");
+    LULL_CHECK(s1 && s3 && strstr(s1, "product_name") && !strstr(s3, "product_name"));
+    free(s1);
+    free(s2);
+    free(s3);
+}
+
 int main(void)
 {
     lull_log_set_level(LULL_LOG_ERROR);
@@ -336,6 +366,7 @@ int main(void)
     LULL_RUN(anthropic_combined_body);
     LULL_RUN(gemini_combined_body);
     LULL_RUN(combined_parse);
+    LULL_RUN(combined_parse_again);
     LULL_RUN(cached_tokens);
     LULL_RUN(cost_with_cache);
     LULL_RUN(capable);
