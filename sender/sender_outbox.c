@@ -17,12 +17,26 @@
     "coalesce(m.author = 'bot' AND (cv.status = 'paused' OR cv.paused_until > now()"                           \
     "    OR EXISTS (SELECT 1 FROM messages h WHERE h.conversation_id = o.conversation_id AND h.author = 'human'" \
     "    AND h.id > o.message_id)), false)"
+// The lease guard's status test on outbox o (alias A). Statements that find their rows by id must reach them
+// through the primary key: written plainly, status = 'sending' implies outbox_due_idx's predicate, and when the
+// statistics say that index is almost empty (taken while every row was sent, then a burst of new rows; after a
+// TRUNCATE, which keeps them) the planner scans the whole due index instead — once per id in a nested loop
+// (the resume statement: a stalled sender, the database at 100 % CPU). The "C" collation, the same equality
+// for text, is not the index predicate's, so the predicate is not implied and the index is not considered.
+#define SQL_SENDING(A) A ".status COLLATE \"C\" = 'sending'"
+
+// The due rows are locked by a statement on outbox alone, which stops after n rows in outbox_due_idx order
+// whatever the statistics say; the person test and the joins then run on those n rows only. (With the
+// joins in the locking statement, statistics saying the due index is almost empty — taken while every row
+// was sent, before a burst — planned hash joins over every due row and a sort of all of them, per claim.)
 static const char *SQL_CLAIM =
-    "WITH c AS ("
-    "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person"
-    "  FROM outbox o LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN conversations cv ON cv.id = o.conversation_id"
+    "WITH d AS MATERIALIZED ("
+    "  SELECT o.id, o.conversation_id, o.message_id FROM outbox o"
     "  WHERE o.status IN ('pending','retry','sending') AND o.next_attempt_at <= now()"
-    "  ORDER BY o.next_attempt_at LIMIT $1 FOR UPDATE OF o SKIP LOCKED),"
+    "  ORDER BY o.next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    " c AS MATERIALIZED ("  // the person test once per row, not once per SET column that reads it
+    "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person"
+    "  FROM d o LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN conversations cv ON cv.id = o.conversation_id),"
     " u AS ("
     "  UPDATE outbox o SET status = CASE WHEN c.person THEN 'cancelled' ELSE 'sending' END,"
     "    lease_until = CASE WHEN c.person THEN NULL ELSE now() + $2::bigint * interval '1 millisecond' END,"
@@ -195,7 +209,7 @@ static const char *SQL_FLUSH =
     "  updated_at = now()"
     " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[])"
     "   AS v(id, st, delay_ms, last_status, err, pid)"
-    " WHERE o.id = v.id AND o.lease_owner = $1 AND o.status = 'sending'";
+    " WHERE o.id = v.id AND o.lease_owner = $1 AND " SQL_SENDING("o");
 
 int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
 {
@@ -238,7 +252,7 @@ static const char *SQL_RESUME =
     "  FROM unnest($2::bigint[], $3::int[], $4::text[]) AS v(id, last_status, err)"
     "  JOIN outbox o ON o.id = v.id LEFT JOIN messages m ON m.id = o.message_id"
     "  LEFT JOIN conversations cv ON cv.id = o.conversation_id"
-    "  WHERE o.lease_owner = $1 AND o.status = 'sending'),"
+    "  WHERE o.lease_owner = $1 AND " SQL_SENDING("o") "),"
     " u AS ("
     "  UPDATE outbox o SET status = CASE WHEN c.person THEN 'cancelled' ELSE 'sending' END,"
     "    lease_until = CASE WHEN c.person THEN NULL ELSE o.lease_until END,"
@@ -248,7 +262,7 @@ static const char *SQL_RESUME =
     "    last_error = coalesce(c.err, o.last_error),"
     "    cancel_reason = CASE WHEN c.person THEN 'superseded_by_person' ELSE o.cancel_reason END,"
     "    cancelled_at = CASE WHEN c.person THEN now() ELSE o.cancelled_at END, updated_at = now()"
-    "  FROM c WHERE o.id = c.id AND o.lease_owner = $1 AND o.status = 'sending'"
+    "  FROM c WHERE o.id = c.id AND o.lease_owner = $1 AND " SQL_SENDING("o")
     "  RETURNING o.id, o.status = 'cancelled' AS cancelled, o.attempts, o.conversation_id)"
     " SELECT id, cancelled, attempts, coalesce(conversation_id, 0) FROM u ORDER BY id";
 
@@ -283,7 +297,7 @@ static const char *SQL_WEBCHAT =
     "WITH u AS ("
     "  UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, lease_owner = NULL,"
     "    last_status = NULL, updated_at = now()"
-    "  WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND status = 'sending'"
+    "  WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND " SQL_SENDING("outbox")
     "  RETURNING id, conversation_id, message_id, recipient, attempts)"
     " SELECT id, coalesce(conversation_id, 0), attempts, pg_notify('lull_webchat', json_build_object("
     "   'conversation_id', conversation_id, 'message_id', message_id, 'session', recipient)::text) FROM u";
@@ -325,7 +339,7 @@ int sender_outbox_escalate(lull_db_t *db, const char *owner, int64_t id, int64_t
     const char *p1[] = {sid, owner, reason};
     if (lull_db_run(db,
                     "UPDATE outbox SET status = 'dead', last_error = $3, lease_until = NULL, lease_owner = NULL,"
-                    " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+                    " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND " SQL_SENDING("outbox"),
                     3, p1, &n) != 0)
         goto fail;
     if (n == 1 && conv > 0) {

@@ -3,7 +3,8 @@
 // error text, the lease guard, release (not an attempt), list / replay / replay all; the claim cancels a bot
 // reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body;
 // an in-memory retry's resume (attempt counted, lease kept, lease guard, a bot reply answered over cancelled) and
-// the held deliveries' heap.
+// the held deliveries' heap; under statistics that say the due index is almost empty, the claim reads only the
+// rows it takes and the statements by id reach their rows by primary key.
 #include "lull_test.h"
 #include "lull_db.h"
 #include "lull_log.h"
@@ -338,6 +339,66 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
 }
 
+// Entries of outbox_due_idx read by this connection's statements so far (its statistics flushed first).
+static int64_t s_due_reads(void)
+{
+    PQclear(lull_db_exec(s_db, "SELECT pg_stat_force_next_flush()", 0, NULL));
+    PQclear(lull_db_exec(s_db, "SELECT pg_stat_clear_snapshot()", 0, NULL));
+    return s_scalar("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_due_idx'");
+}
+
+// Statistics taken while every row was sent (then a burst of new rows, not analyzed yet) say the due index is
+// almost empty. The claim still reads only the rows it takes from that index, and the statements that find
+// their rows by id (resume, results, web chat, escalation) reach them through the primary key, never by a
+// scan of the due index (once per id, it was: a stalled sender).
+LULL_TEST(statements_stay_on_their_rows_under_stale_statistics)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox SET (autovacuum_enabled = false)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db,
+                                  "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, status)"
+                                  " SELECT 1, 'generic', 'c' || g, '{\"body\":\"x\"}', 'unit_stale_' || g, 'sent'"
+                                  " FROM generate_series(1, 2000) g",
+                                  0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ANALYZE outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    s_reset(2000);
+    int64_t r0 = s_due_reads();
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-s");
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 10);
+    PQclear(c);
+    int64_t r1 = s_due_reads();
+    LULL_CHECK(r0 >= 0 && r1 - r0 >= 10 && r1 - r0 < 100);  // the 10 it took, not the 2,000 due
+    c = sender_outbox_claim(s_db, 2000, 60000, "owner-s");
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 1990);
+    PQclear(c);
+    int64_t ids[5];
+    long st[5] = {429, 503, 429, 503, 429};
+    const char *errs[5] = {"e", "e", "e", "e", "e"};
+    for (int i = 0; i < 5; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_%d'", 100 * (i + 1));
+        ids[i] = s_scalar(sql);
+    }
+    r0 = s_due_reads();
+    PGresult *res = sender_outbox_resume(s_db, "owner-s", ids, st, errs, 5);
+    LULL_CHECK_EQ_INT(res ? PQntuples(res) : -1, 5);
+    PQclear(res);
+    sender_results_t *rs = sender_results_new();
+    for (int i = 0; i < 3; i++) LULL_CHECK_EQ_INT(sender_results_add(rs, ids[i], SENDER_REC_SENT, 0, 200, NULL, "p"), 0);
+    int64_t applied = 0;
+    LULL_CHECK_EQ_INT(sender_results_flush(rs, s_db, "owner-s", &applied), 0);
+    LULL_CHECK_EQ_INT(applied, 3);
+    sender_results_destroy(&rs);
+    LULL_CHECK_EQ_INT(sender_outbox_webchat_sent(s_db, "owner-s", &ids[3], 1, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(sender_outbox_escalate(s_db, "owner-s", ids[4], 0, 1, "unit stale"), 0);
+    LULL_CHECK_EQ_INT(s_due_reads() - r0, 0);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sent' AND idempotency_key LIKE 'unit_sender_%'"), 4);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'dead' AND last_error = 'unit stale'"), 1);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
+}
+
 int main(void)
 {
     const char *url = getenv("LULL_TEST_DATABASE_URL");
@@ -357,6 +418,7 @@ int main(void)
     LULL_RUN(dead_letters_list_and_replay);
     LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
     LULL_RUN(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies);
+    LULL_RUN(statements_stay_on_their_rows_under_stale_statistics);
     lull_db_destroy(&s_db);
     return lull_test_summary();
 }
