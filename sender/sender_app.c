@@ -509,6 +509,14 @@ cleanup:
     cJSON_Delete(creds);
 }
 
+// Results written: queued of them, applied rows changed (fewer: leases taken over).
+static void s_flushed(sender_app_t *self, size_t queued, int64_t applied)
+{
+    if ((size_t)applied >= queued) return;
+    lull_counter_add(self->lease_lost, queued - (size_t)applied);
+    LOG_WARN("sender.lease_lost", "results not written: the rows' leases were taken over", "rows", LI(queued - (size_t)applied));
+}
+
 static void s_flush(sender_app_t *self)
 {
     if (sender_results_count(self->results) == 0) return;
@@ -519,11 +527,7 @@ static void s_flush(sender_app_t *self)
                   LS(lull_db_error(self->db)));
         return;
     }
-    if ((size_t)applied < queued) {
-        lull_counter_add(self->lease_lost, queued - (size_t)applied);
-        LOG_WARN("sender.lease_lost", "results not written: the rows' leases were taken over", "rows",
-                 LI(queued - (size_t)applied));
-    }
+    s_flushed(self, queued, applied);
 }
 
 // A web chat row written sent (its reply published on the session's stream).
@@ -590,12 +594,14 @@ static void s_on_resume(sender_held_t *h, int attempts, void *arg)
 static void s_resume(sender_app_t *self)
 {
     size_t busy = s_in_flight(self), max = self->cfg->max_in_flight;
+    sender_flushed_t f = {0};  // the queued results go with the resume: one round trip, one commit
     if (sender_hold_count(self->holds) &&
         sender_hold_resume(self->holds, self->db, self->owner, lull_clock_mono_ms(), s_hold_margin(self),
                            busy < max ? max - busy : 0, self->cfg->poll_ms, self->results, self->lease_lost,
-                           s_on_resume, self) < 0)
+                           s_on_resume, self, self->results, &f) < 0)
         LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
                  LS(lull_db_error(self->db)));
+    if (f.queued) s_flushed(self, f.queued, f.applied);
 }
 
 // Retries coming due wait for the next pump (at most LULL_SENDER_FLUSH_MS), so that those due close together
@@ -604,8 +610,8 @@ static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
 static void s_pump(sender_app_t *self)
 {
-    s_flush(self);
     s_resume(self);
+    s_flush(self);
     for (int round = 0; self->want_claim && !self->stopping; round++) {
         if (round == MAX_CLAIM_ROUNDS) {
             s_kick(self);  // let the loop serve sockets, then go on

@@ -194,7 +194,7 @@ static const char *s_rec_name(sender_rec_t rec)
 
 // One statement for the whole batch. 'release' undoes the claim's attempt count and returns the row to
 // pending/retry; errors and statuses are kept from earlier attempts when a result carries none.
-static const char *SQL_FLUSH =
+static const char SQL_FLUSH[] =
     "UPDATE outbox o SET"
     "  status = CASE WHEN v.st = 'release' THEN (CASE WHEN o.attempts <= 1 THEN 'pending' ELSE 'retry' END)"
     "           ELSE v.st END,"
@@ -211,34 +211,43 @@ static const char *SQL_FLUSH =
     "   AS v(id, st, delay_ms, last_status, err, pid)"
     " WHERE o.id = v.id AND o.lease_owner = $1 AND " SQL_SENDING("o");
 
-int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
+static const lull_db_stmt_t STMT_FLUSH = {"sender_flush", SQL_FLUSH, 7};
+
+// The flush's array parameters (ids, statuses, delays, last statuses, errors, provider ids) of every queued result,
+// as array literals in all[0..5] (the caller frees their buffers). 0/-1.
+static int s_results_params(const sender_results_t *self, s_buf_t all[6])
 {
-    int rc = -1;
-    s_buf_t ids = {0}, sts = {0}, delays = {0}, lasts = {0}, errs = {0}, pids = {0};
-    if (applied) *applied = 0;
-    if (self->n == 0) return 0;
-    s_buf_t *all[] = {&ids, &sts, &delays, &lasts, &errs, &pids};
     for (size_t k = 0; k < 6; k++)
-        if (s_buf_put(all[k], "{", 1) != 0) goto cleanup;
+        if (s_buf_put(&all[k], "{", 1) != 0) return -1;
     for (size_t i = 0; i < self->n; i++) {
         const s_result_t *r = &self->items[i];
         char num[3][32];
         snprintf(num[0], sizeof num[0], "%lld", (long long)r->id);
         snprintf(num[1], sizeof num[1], "%lld", (long long)r->delay_ms);
         snprintf(num[2], sizeof num[2], "%ld", r->last_status);
-        if (s_buf_elem(&ids, num[0]) != 0 || s_buf_elem(&sts, s_rec_name(r->rec)) != 0 ||
-            s_buf_elem(&delays, num[1]) != 0 || s_buf_elem(&lasts, num[2]) != 0 || s_buf_elem(&errs, r->error) != 0 ||
-            s_buf_elem(&pids, r->provider_id) != 0)
-            goto cleanup;
+        if (s_buf_elem(&all[0], num[0]) != 0 || s_buf_elem(&all[1], s_rec_name(r->rec)) != 0 ||
+            s_buf_elem(&all[2], num[1]) != 0 || s_buf_elem(&all[3], num[2]) != 0 ||
+            s_buf_elem(&all[4], r->error) != 0 || s_buf_elem(&all[5], r->provider_id) != 0)
+            return -1;
     }
     for (size_t k = 0; k < 6; k++)
-        if (s_buf_put(all[k], "}", 1) != 0) goto cleanup;
-    const char *params[] = {owner, ids.buf, sts.buf, delays.buf, lasts.buf, errs.buf, pids.buf};
+        if (s_buf_put(&all[k], "}", 1) != 0) return -1;
+    return 0;
+}
+
+int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
+{
+    int rc = -1;
+    s_buf_t all[6] = {{0}};
+    if (applied) *applied = 0;
+    if (self->n == 0) return 0;
+    if (s_results_params(self, all) != 0) goto cleanup;
+    const char *params[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf};
     if (lull_db_run(db, SQL_FLUSH, 7, params, applied) != 0) goto cleanup;
     s_results_clear(self);
     rc = 0;
 cleanup:
-    for (size_t k = 0; k < 6; k++) free(all[k]->buf);
+    for (size_t k = 0; k < 6; k++) free(all[k].buf);
     return rc;
 }
 
@@ -246,7 +255,7 @@ cleanup:
 // failed attempt's status and error; a bot reply a person answered over meanwhile is cancelled as the claim
 // cancels it. Lease and next_attempt_at stay (the retry ends within the claim's lease), so no indexed column
 // changes for a row that goes on.
-static const char *SQL_RESUME =
+static const char SQL_RESUME[] =
     "WITH c AS ("
     "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person, v.last_status, v.err"
     "  FROM unnest($2::bigint[], $3::int[], $4::text[]) AS v(id, last_status, err)"
@@ -266,11 +275,14 @@ static const char *SQL_RESUME =
     "  RETURNING o.id, o.status = 'cancelled' AS cancelled, o.attempts, o.conversation_id)"
     " SELECT id, cancelled, attempts, coalesce(conversation_id, 0) FROM u ORDER BY id";
 
+static const lull_db_stmt_t STMT_RESUME = {"sender_resume", SQL_RESUME, 4};
+
 PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *ids, const long *statuses,
-                               const char *const *errors, size_t n)
+                               const char *const *errors, size_t n, sender_results_t *first, sender_flushed_t *flushed)
 {
     PGresult *res = NULL;
-    s_buf_t b[3] = {{0}};
+    s_buf_t b[3] = {{0}}, all[6] = {{0}};
+    if (flushed) *flushed = (sender_flushed_t){0};
     for (size_t k = 0; k < 3; k++)
         if (s_buf_put(&b[k], "{", 1) != 0) goto cleanup;
     for (size_t i = 0; i < n; i++) {
@@ -283,13 +295,33 @@ PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *
     for (size_t k = 0; k < 3; k++)
         if (s_buf_put(&b[k], "}", 1) != 0) goto cleanup;
     const char *params[] = {owner, b[0].buf, b[1].buf, b[2].buf};
-    res = lull_db_exec(db, SQL_RESUME, 4, params);
+    if (!first || first->n == 0) {
+        res = lull_db_exec(db, SQL_RESUME, 4, params);
+    } else {
+        // The queued results first, in the same round trip and transaction: a pump with retries due then costs
+        // the database one statement batch and one commit, as one without does.
+        if (s_results_params(first, all) != 0) goto cleanup;
+        const char *fparams[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf};
+        const lull_db_stmt_t *stmts[] = {&STMT_FLUSH, &STMT_RESUME};
+        const char *const *bparams[] = {fparams, params};
+        PGresult *r[2];
+        if (lull_db_batch(db, stmts, bparams, 2, true, r) == 0) {
+            const char *t = PQcmdTuples(r[0]);
+            if (flushed) *flushed = (sender_flushed_t){.queued = first->n, .applied = t && *t ? strtoll(t, NULL, 10) : 0};
+            s_results_clear(first);
+            res = r[1];
+            r[1] = NULL;
+        }
+        PQclear(r[0]);
+        PQclear(r[1]);
+    }
     if (res && PQnfields(res) != 4) {
         PQclear(res);
         res = NULL;
     }
 cleanup:
     for (size_t k = 0; k < 3; k++) free(b[k].buf);
+    for (size_t k = 0; k < 6; k++) free(all[k].buf);
     return res;
 }
 

@@ -60,9 +60,17 @@ int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owne
 // attempts + 1, last_status = statuses[i] (unless < 0) and last_error = errors[i] (unless NULL) of the attempt
 // that failed; a bot reply a person answered over since is cancelled instead, as sender_outbox_claim does. Lease
 // and next_attempt_at stay. Returns (id, cancelled, attempts, conversation id) of the rows still held, by id (a
-// row missing lost its lease); NULL on a database error. The caller PQclear()s.
+// row missing lost its lease); NULL on a database error. The caller PQclear()s. When first (may be NULL) holds
+// results, they are written before, as sender_results_flush writes them, in the same round trip and transaction:
+// on success first is emptied and *flushed (may be NULL) says how many were queued and written; on error nothing
+// is written and first keeps them.
+typedef struct {
+    size_t queued;    // results written with the resume (0: none)
+    int64_t applied;  // rows they changed (fewer than queued = leases lost)
+} sender_flushed_t;
 PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *ids, const long *statuses,
-                               const char *const *errors, size_t n) __attribute__((warn_unused_result));
+                               const char *const *errors, size_t n, sender_results_t *first, sender_flushed_t *flushed)
+    __attribute__((warn_unused_result));
 
 // Called for each web chat row written sent: its id, conversation id and attempt (the claim's count).
 typedef void(sender_sent_fn)(int64_t id, int64_t conv, int attempt, void *arg);

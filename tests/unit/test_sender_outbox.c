@@ -3,7 +3,7 @@
 // error text, the lease guard, release (not an attempt), list / replay / replay all; the claim cancels a bot
 // reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body;
 // an in-memory retry's resume (attempt counted, lease kept, lease guard, a bot reply answered over cancelled) and
-// the held deliveries' heap; under statistics that say the due index is almost empty, the claim reads only the
+// the held deliveries' heap; queued results written with a resume (both or neither); under statistics that say the due index is almost empty, the claim reads only the
 // rows it takes and the statements by id reach their rows by primary key.
 #include "lull_test.h"
 #include "lull_db.h"
@@ -307,7 +307,7 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 5);
     s_resumed_t r = {0};
     sender_results_t *res = sender_results_new();
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, res, NULL, s_on_resume, &r), 4);
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, res, NULL, s_on_resume, &r, NULL, NULL), 4);
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // due at 5000: not yet
     LULL_CHECK_EQ_INT(r.go, 1);
     LULL_CHECK_EQ_INT(r.id, id1);
@@ -337,6 +337,56 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_STR(t, "cancelled|1|superseded_by_person|true");
     free(t);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
+}
+
+// Results queued when held retries come due are written with their resume, in one transaction: both or neither.
+LULL_TEST(results_go_with_the_resume_both_or_neither)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    s_reset(3);
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-f");
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 3);
+    PQclear(c);
+    int64_t id[3];
+    for (int i = 0; i < 3; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_%d'", i + 1);
+        id[i] = s_scalar(sql);
+    }
+    lull_loop_t *loop = lull_loop_new();
+    sender_hold_t *hold = sender_hold_new(loop, 8, s_noop, NULL);
+    sender_results_t *res = sender_results_new();
+    LULL_CHECK(hold != NULL && res != NULL);
+    if (!hold || !res) return;
+    // A result the database refuses (not UTF-8): the batch fails, nothing is written, both are kept.
+    LULL_CHECK_EQ_INT(sender_results_add(res, id[0], SENDER_REC_SENT, 0, 200, "bad \xff text", "p1"), 0);
+    LULL_CHECK_EQ_INT(sender_hold_push(hold, s_held(id[2], 10, 100000, 503)), 0);
+    s_resumed_t r = {0};
+    sender_flushed_t f = {0};
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-f", 100, 5000, 10, 50, res, NULL, s_on_resume, &r, res, &f), -1);
+    LULL_CHECK_EQ_INT(r.go, 0);
+    LULL_CHECK_EQ_INT((int64_t)f.queued, 0);
+    LULL_CHECK_EQ_INT(sender_results_count(res), 1);
+    LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // held again
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE lease_owner = 'owner-f' AND status = 'sending'"
+                               " AND attempts = 1"), 3);
+    sender_results_destroy(&res);
+    res = sender_results_new();
+    LULL_CHECK_EQ_INT(sender_results_add(res, id[0], SENDER_REC_SENT, 0, 200, NULL, "p1"), 0);
+    LULL_CHECK_EQ_INT(sender_results_add(res, id[1], SENDER_REC_RETRY, 0, 429, "rate limited", NULL), 0);
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-f", 200, 5000, 10, 50, res, NULL, s_on_resume, &r, res, &f), 1);
+    LULL_CHECK_EQ_INT(r.go, 1);
+    LULL_CHECK_EQ_INT(r.attempts, 2);
+    LULL_CHECK_EQ_INT((int64_t)f.queued, 2);
+    LULL_CHECK_EQ_INT(f.applied, 2);
+    LULL_CHECK_EQ_INT(sender_results_count(res), 0);
+    char *t = s_text("SELECT string_agg(idempotency_key || ':' || status || ':' || attempts || ':' || coalesce(last_status, 0),"
+                     " ' ' ORDER BY id) FROM outbox WHERE idempotency_key LIKE 'unit_sender_%'");
+    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1:200 unit_sender_2:retry:1:429 unit_sender_3:sending:2:503");
+    free(t);
+    sender_results_destroy(&res);
+    sender_hold_destroy(&hold);
+    lull_loop_destroy(&loop);
 }
 
 // Entries of outbox_due_idx read by this connection's statements so far (its statistics flushed first).
@@ -381,7 +431,7 @@ LULL_TEST(statements_stay_on_their_rows_under_stale_statistics)
         ids[i] = s_scalar(sql);
     }
     r0 = s_due_reads();
-    PGresult *res = sender_outbox_resume(s_db, "owner-s", ids, st, errs, 5);
+    PGresult *res = sender_outbox_resume(s_db, "owner-s", ids, st, errs, 5, NULL, NULL);
     LULL_CHECK_EQ_INT(res ? PQntuples(res) : -1, 5);
     PQclear(res);
     sender_results_t *rs = sender_results_new();
@@ -418,6 +468,7 @@ int main(void)
     LULL_RUN(dead_letters_list_and_replay);
     LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
     LULL_RUN(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies);
+    LULL_RUN(results_go_with_the_resume_both_or_neither);
     LULL_RUN(statements_stay_on_their_rows_under_stale_statistics);
     lull_db_destroy(&s_db);
     return lull_test_summary();
