@@ -544,11 +544,13 @@ static void s_webchat_sent(int64_t id, int64_t conv, int attempt, void *arg)
 static int s_claim(sender_app_t *self, int n)
 {
     self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
-    PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner);
+    sender_flushed_t f = {0};  // the queued results go with the claim: one round trip, one commit
+    PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner, self->results, &f);
     if (!res) {
         LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
         return -1;
     }
+    if (f.queued) s_flushed(self, f.queued, f.applied);
     int rows = PQntuples(res);
     self->webchat_n = 0;
     for (int r = 0; r < rows; r++) s_row(self, res, r);
@@ -608,24 +610,25 @@ static void s_resume(sender_app_t *self)
 // start in one statement.
 static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
+// Queued results are written with the first statement of the pump (the resume of due retries, else the claim),
+// else alone at its end: a pump is one round trip and one commit when it has one thing to start.
 static void s_pump(sender_app_t *self)
 {
     s_resume(self);
-    s_flush(self);
     for (int round = 0; self->want_claim && !self->stopping; round++) {
         if (round == MAX_CLAIM_ROUNDS) {
             s_kick(self);  // let the loop serve sockets, then go on
-            return;
+            break;
         }
         size_t busy = s_in_flight(self);
-        if (busy >= (size_t)self->cfg->max_in_flight) return;  // a completion kicks us again
+        if (busy >= (size_t)self->cfg->max_in_flight) break;  // a completion kicks us again
         size_t room = (size_t)self->cfg->max_in_flight - busy;
         int n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
         int got = s_claim(self, n);
-        if (got < 0) return;  // the poll timer tries again
+        if (got < 0) break;  // the poll timer tries again
         if (got < n) self->want_claim = false;
-        s_flush(self);
     }
+    s_flush(self);
 }
 
 static void s_on_pump(lull_loop_t *loop, int timer_id, void *arg)

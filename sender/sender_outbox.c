@@ -29,7 +29,7 @@
 // whatever the statistics say; the person test and the joins then run on those n rows only. (With the
 // joins in the locking statement, statistics saying the due index is almost empty — taken while every row
 // was sent, before a burst — planned hash joins over every due row and a sort of all of them, per claim.)
-static const char *SQL_CLAIM =
+static const char SQL_CLAIM[] =
     "WITH d AS MATERIALIZED ("
     "  SELECT o.id, o.conversation_id, o.message_id FROM outbox o"
     "  WHERE o.status IN ('pending','retry','sending') AND o.next_attempt_at <= now()"
@@ -63,13 +63,18 @@ static const char *SQL_CLAIM =
     "  LEFT JOIN contacts ct ON ct.id = cv.contact_id"
     " ORDER BY u.id";
 
-PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner)
+static const lull_db_stmt_t STMT_CLAIM = {"sender_claim", SQL_CLAIM, 3};
+static PGresult *s_after_results(lull_db_t *db, const char *owner, sender_results_t *first, sender_flushed_t *flushed,
+                                 const lull_db_stmt_t *st, const char *const *params);
+
+PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner, sender_results_t *first,
+                              sender_flushed_t *flushed)
 {
     char sn[24], sl[24];
     snprintf(sn, sizeof sn, "%d", n);
     snprintf(sl, sizeof sl, "%lld", (long long)lease_ms);
     const char *params[] = {sn, sl, owner};
-    PGresult *res = lull_db_exec(db, SQL_CLAIM, 3, params);
+    PGresult *res = s_after_results(db, owner, first, flushed, &STMT_CLAIM, params);
     if (res && PQnfields(res) != SO_NCOLS) {
         PQclear(res);
         return NULL;
@@ -251,12 +256,40 @@ cleanup:
     return rc;
 }
 
+// Runs st (its parameters params) alone, or, when first holds results, after them in one round trip and one
+// transaction (lull_db_batch): on success first is emptied and *flushed (may be NULL) set; on error neither is
+// written and first keeps them. st's result, or NULL on a database error.
+static PGresult *s_after_results(lull_db_t *db, const char *owner, sender_results_t *first, sender_flushed_t *flushed,
+                                 const lull_db_stmt_t *st, const char *const *params)
+{
+    if (flushed) *flushed = (sender_flushed_t){0};
+    if (!first || first->n == 0) return lull_db_exec(db, st->sql, st->nparams, params);
+    PGresult *res = NULL, *r[2] = {NULL, NULL};
+    s_buf_t all[6] = {{0}};
+    if (s_results_params(first, all) == 0) {
+        const char *fparams[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf};
+        const lull_db_stmt_t *stmts[] = {&STMT_FLUSH, st};
+        const char *const *bparams[] = {fparams, params};
+        if (lull_db_batch(db, stmts, bparams, 2, true, r) == 0) {
+            const char *t = PQcmdTuples(r[0]);
+            if (flushed) *flushed = (sender_flushed_t){.queued = first->n, .applied = t && *t ? strtoll(t, NULL, 10) : 0};
+            s_results_clear(first);
+            res = r[1];
+            r[1] = NULL;
+        }
+    }
+    PQclear(r[0]);
+    PQclear(r[1]);
+    for (size_t k = 0; k < 6; k++) free(all[k].buf);
+    return res;
+}
+
 // The next attempt of rows this sender holds and retries in memory: counted as the claim counts it, with the
 // failed attempt's status and error; a bot reply a person answered over meanwhile is cancelled as the claim
 // cancels it. Lease and next_attempt_at stay (the retry ends within the claim's lease), so no indexed column
 // changes for a row that goes on.
 static const char SQL_RESUME[] =
-    "WITH c AS ("
+    "WITH c AS MATERIALIZED ("  // the person test once per row
     "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person, v.last_status, v.err"
     "  FROM unnest($2::bigint[], $3::int[], $4::text[]) AS v(id, last_status, err)"
     "  JOIN outbox o ON o.id = v.id LEFT JOIN messages m ON m.id = o.message_id"
@@ -281,7 +314,7 @@ PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *
                                const char *const *errors, size_t n, sender_results_t *first, sender_flushed_t *flushed)
 {
     PGresult *res = NULL;
-    s_buf_t b[3] = {{0}}, all[6] = {{0}};
+    s_buf_t b[3] = {{0}};
     if (flushed) *flushed = (sender_flushed_t){0};
     for (size_t k = 0; k < 3; k++)
         if (s_buf_put(&b[k], "{", 1) != 0) goto cleanup;
@@ -295,33 +328,13 @@ PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *
     for (size_t k = 0; k < 3; k++)
         if (s_buf_put(&b[k], "}", 1) != 0) goto cleanup;
     const char *params[] = {owner, b[0].buf, b[1].buf, b[2].buf};
-    if (!first || first->n == 0) {
-        res = lull_db_exec(db, SQL_RESUME, 4, params);
-    } else {
-        // The queued results first, in the same round trip and transaction: a pump with retries due then costs
-        // the database one statement batch and one commit, as one without does.
-        if (s_results_params(first, all) != 0) goto cleanup;
-        const char *fparams[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf};
-        const lull_db_stmt_t *stmts[] = {&STMT_FLUSH, &STMT_RESUME};
-        const char *const *bparams[] = {fparams, params};
-        PGresult *r[2];
-        if (lull_db_batch(db, stmts, bparams, 2, true, r) == 0) {
-            const char *t = PQcmdTuples(r[0]);
-            if (flushed) *flushed = (sender_flushed_t){.queued = first->n, .applied = t && *t ? strtoll(t, NULL, 10) : 0};
-            s_results_clear(first);
-            res = r[1];
-            r[1] = NULL;
-        }
-        PQclear(r[0]);
-        PQclear(r[1]);
-    }
+    res = s_after_results(db, owner, first, flushed, &STMT_RESUME, params);
     if (res && PQnfields(res) != 4) {
         PQclear(res);
         res = NULL;
     }
 cleanup:
     for (size_t k = 0; k < 3; k++) free(b[k].buf);
-    for (size_t k = 0; k < 6; k++) free(all[k].buf);
     return res;
 }
 
