@@ -519,12 +519,11 @@ static void s_flushed(sender_app_t *self, size_t queued, int64_t applied)
 
 static void s_flush(sender_app_t *self)
 {
-    if (sender_results_count(self->results) == 0) return;
     size_t queued = sender_results_count(self->results);
     int64_t applied = 0;
+    if (queued == 0) return;
     if (sender_results_flush(self->results, self->db, self->owner, &applied) != 0) {
-        LOG_ERROR("sender.flush_failed", "cannot record results; will retry", "rows", LI(queued), "error",
-                  LS(lull_db_error(self->db)));
+        LOG_ERROR("sender.flush_failed", "cannot record results; will retry", "rows", LI(queued), "error", LS(lull_db_error(self->db)));
         return;
     }
     s_flushed(self, queued, applied);
@@ -544,13 +543,13 @@ static void s_webchat_sent(int64_t id, int64_t conv, int attempt, void *arg)
 static int s_claim(sender_app_t *self, int n)
 {
     self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
-    sender_flushed_t f = {0};  // the queued results go with the claim: one round trip, one commit
+    sender_flushed_t f = {0};  // the queued results are written with the claim
     PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner, self->results, &f);
+    s_flushed(self, f.queued, f.applied);
     if (!res) {
         LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
         return -1;
     }
-    if (f.queued) s_flushed(self, f.queued, f.applied);
     int rows = PQntuples(res);
     self->webchat_n = 0;
     for (int r = 0; r < rows; r++) s_row(self, res, r);
@@ -603,15 +602,14 @@ static void s_resume(sender_app_t *self)
                            s_on_resume, self, self->results, &f) < 0)
         LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
                  LS(lull_db_error(self->db)));
-    if (f.queued) s_flushed(self, f.queued, f.applied);
+    s_flushed(self, f.queued, f.applied);
 }
 
 // Retries coming due wait for the next pump (at most LULL_SENDER_FLUSH_MS), so that those due close together
 // start in one statement.
 static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
-// Queued results are written with the first statement of the pump (the resume of due retries, else the claim),
-// else alone at its end: a pump is one round trip and one commit when it has one thing to start.
+// Queued results go with the pump's first statement (resume, else claim), else alone: one commit per pump.
 static void s_pump(sender_app_t *self)
 {
     s_resume(self);

@@ -75,7 +75,7 @@ PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char
     snprintf(sl, sizeof sl, "%lld", (long long)lease_ms);
     const char *params[] = {sn, sl, owner};
     PGresult *res = s_after_results(db, owner, first, flushed, &STMT_CLAIM, params);
-    if (res && PQnfields(res) != SO_NCOLS) {
+    if (res && PQnfields(res) != SO_NCOLS) {  // (the results were written: *flushed says so)
         PQclear(res);
         return NULL;
     }
