@@ -509,21 +509,24 @@ cleanup:
     cJSON_Delete(creds);
 }
 
+// Results written: queued of them, applied rows changed (fewer: leases taken over).
+static void s_flushed(sender_app_t *self, size_t queued, int64_t applied)
+{
+    if ((size_t)applied >= queued) return;
+    lull_counter_add(self->lease_lost, queued - (size_t)applied);
+    LOG_WARN("sender.lease_lost", "results not written: the rows' leases were taken over", "rows", LI(queued - (size_t)applied));
+}
+
 static void s_flush(sender_app_t *self)
 {
-    if (sender_results_count(self->results) == 0) return;
     size_t queued = sender_results_count(self->results);
     int64_t applied = 0;
+    if (queued == 0) return;
     if (sender_results_flush(self->results, self->db, self->owner, &applied) != 0) {
-        LOG_ERROR("sender.flush_failed", "cannot record results; will retry", "rows", LI(queued), "error",
-                  LS(lull_db_error(self->db)));
+        LOG_ERROR("sender.flush_failed", "cannot record results; will retry", "rows", LI(queued), "error", LS(lull_db_error(self->db)));
         return;
     }
-    if ((size_t)applied < queued) {
-        lull_counter_add(self->lease_lost, queued - (size_t)applied);
-        LOG_WARN("sender.lease_lost", "results not written: the rows' leases were taken over", "rows",
-                 LI(queued - (size_t)applied));
-    }
+    s_flushed(self, queued, applied);
 }
 
 // A web chat row written sent (its reply published on the session's stream).
@@ -540,7 +543,9 @@ static void s_webchat_sent(int64_t id, int64_t conv, int attempt, void *arg)
 static int s_claim(sender_app_t *self, int n)
 {
     self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
-    PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner);
+    sender_flushed_t f = {0};  // the queued results are written with the claim
+    PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner, self->results, &f);
+    s_flushed(self, f.queued, f.applied);
     if (!res) {
         LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
         return -1;
@@ -590,36 +595,38 @@ static void s_on_resume(sender_held_t *h, int attempts, void *arg)
 static void s_resume(sender_app_t *self)
 {
     size_t busy = s_in_flight(self), max = self->cfg->max_in_flight;
+    sender_flushed_t f = {0};  // the queued results go with the resume: one round trip, one commit
     if (sender_hold_count(self->holds) &&
         sender_hold_resume(self->holds, self->db, self->owner, lull_clock_mono_ms(), s_hold_margin(self),
                            busy < max ? max - busy : 0, self->cfg->poll_ms, self->results, self->lease_lost,
-                           s_on_resume, self) < 0)
+                           s_on_resume, self, self->results, &f) < 0)
         LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
                  LS(lull_db_error(self->db)));
+    s_flushed(self, f.queued, f.applied);
 }
 
 // Retries coming due wait for the next pump (at most LULL_SENDER_FLUSH_MS), so that those due close together
 // start in one statement.
 static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
+// Queued results go with the pump's first statement (resume, else claim), else alone: one commit per pump.
 static void s_pump(sender_app_t *self)
 {
-    s_flush(self);
     s_resume(self);
     for (int round = 0; self->want_claim && !self->stopping; round++) {
         if (round == MAX_CLAIM_ROUNDS) {
             s_kick(self);  // let the loop serve sockets, then go on
-            return;
+            break;
         }
         size_t busy = s_in_flight(self);
-        if (busy >= (size_t)self->cfg->max_in_flight) return;  // a completion kicks us again
+        if (busy >= (size_t)self->cfg->max_in_flight) break;  // a completion kicks us again
         size_t room = (size_t)self->cfg->max_in_flight - busy;
         int n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
         int got = s_claim(self, n);
-        if (got < 0) return;  // the poll timer tries again
+        if (got < 0) break;  // the poll timer tries again
         if (got < n) self->want_claim = false;
-        s_flush(self);
     }
+    s_flush(self);
 }
 
 static void s_on_pump(lull_loop_t *loop, int timer_id, void *arg)

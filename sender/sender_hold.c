@@ -134,13 +134,14 @@ static int s_by_id(const void *a, const void *b)
 
 int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, int64_t now_ms, int64_t margin_ms,
                        size_t max, int64_t retry_ms, sender_results_t *results, lull_counter_t *lease_lost,
-                       sender_resume_fn *fn, void *arg)
+                       sender_resume_fn *fn, void *arg, sender_results_t *first, sender_flushed_t *flushed)
 {
     sender_held_t *due[RESUME_MAX];
     int64_t ids[RESUME_MAX];
     long sts[RESUME_MAX];
     const char *errs[RESUME_MAX];
     size_t n = 0, taken = 0;
+    if (flushed) *flushed = (sender_flushed_t){0};
     if (max == 0) return 0;  // no room: a completion brings the caller back
     if (max > RESUME_MAX) max = RESUME_MAX;
     while (taken < max && self->n && self->v[0]->due_ms <= now_ms) {
@@ -157,7 +158,7 @@ int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, in
             sts[i] = due[i]->fail_status;
             errs[i] = due[i]->fail_error[0] ? due[i]->fail_error : NULL;
         }
-        PGresult *res = sender_outbox_resume(db, owner, ids, sts, errs, n);
+        PGresult *res = sender_outbox_resume(db, owner, ids, sts, errs, n, first, flushed);
         if (!res) {
             for (size_t i = 0; i < n; i++) {
                 due[i]->due_ms = now_ms + retry_ms;

@@ -44,10 +44,11 @@ size_t sender_hold_count(const sender_hold_t *self);
 // (a retry result in results, due now, with its failed attempt). The others start their next attempt in one
 // sender_outbox_resume: fn is called for each that goes on; a bot reply a person answered over is cancelled and
 // a row whose lease was taken over is dropped (counted in lease_lost, may be NULL). Returns how many were taken,
-// or -1 on a database error (they are held again, due after retry_ms).
+// or -1 on a database error (they are held again, due after retry_ms). When a statement runs, the results in
+// first (may be NULL; may be results) are written with it (sender_outbox_resume: *flushed says how many).
 int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, int64_t now_ms, int64_t margin_ms,
                        size_t max, int64_t retry_ms, sender_results_t *results, lull_counter_t *lease_lost,
-                       sender_resume_fn *fn, void *arg);
+                       sender_resume_fn *fn, void *arg, sender_results_t *first, sender_flushed_t *flushed);
 // At shutdown: every held delivery back to the queue at its due time (retry results in results). How many.
 size_t sender_hold_hand_back(sender_hold_t *self, sender_results_t *results, int64_t now_ms);
 

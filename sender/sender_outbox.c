@@ -17,12 +17,26 @@
     "coalesce(m.author = 'bot' AND (cv.status = 'paused' OR cv.paused_until > now()"                           \
     "    OR EXISTS (SELECT 1 FROM messages h WHERE h.conversation_id = o.conversation_id AND h.author = 'human'" \
     "    AND h.id > o.message_id)), false)"
-static const char *SQL_CLAIM =
-    "WITH c AS ("
-    "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person"
-    "  FROM outbox o LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN conversations cv ON cv.id = o.conversation_id"
+// The lease guard's status test on outbox o (alias A). Statements that find their rows by id must reach them
+// through the primary key: written plainly, status = 'sending' implies outbox_due_idx's predicate, and when the
+// statistics say that index is almost empty (taken while every row was sent, then a burst of new rows; after a
+// TRUNCATE, which keeps them) the planner scans the whole due index instead — once per id in a nested loop
+// (the resume statement: a stalled sender, the database at 100 % CPU). The "C" collation, the same equality
+// for text, is not the index predicate's, so the predicate is not implied and the index is not considered.
+#define SQL_SENDING(A) A ".status COLLATE \"C\" = 'sending'"
+
+// The due rows are locked by a statement on outbox alone, which stops after n rows in outbox_due_idx order
+// whatever the statistics say; the person test and the joins then run on those n rows only. (With the
+// joins in the locking statement, statistics saying the due index is almost empty — taken while every row
+// was sent, before a burst — planned hash joins over every due row and a sort of all of them, per claim.)
+static const char SQL_CLAIM[] =
+    "WITH d AS MATERIALIZED ("
+    "  SELECT o.id, o.conversation_id, o.message_id FROM outbox o"
     "  WHERE o.status IN ('pending','retry','sending') AND o.next_attempt_at <= now()"
-    "  ORDER BY o.next_attempt_at LIMIT $1 FOR UPDATE OF o SKIP LOCKED),"
+    "  ORDER BY o.next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    " c AS MATERIALIZED ("  // the person test once per row, not once per SET column that reads it
+    "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person"
+    "  FROM d o LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN conversations cv ON cv.id = o.conversation_id),"
     " u AS ("
     "  UPDATE outbox o SET status = CASE WHEN c.person THEN 'cancelled' ELSE 'sending' END,"
     "    lease_until = CASE WHEN c.person THEN NULL ELSE now() + $2::bigint * interval '1 millisecond' END,"
@@ -49,14 +63,19 @@ static const char *SQL_CLAIM =
     "  LEFT JOIN contacts ct ON ct.id = cv.contact_id"
     " ORDER BY u.id";
 
-PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner)
+static const lull_db_stmt_t STMT_CLAIM = {"sender_claim", SQL_CLAIM, 3};
+static PGresult *s_after_results(lull_db_t *db, const char *owner, sender_results_t *first, sender_flushed_t *flushed,
+                                 const lull_db_stmt_t *st, const char *const *params);
+
+PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner, sender_results_t *first,
+                              sender_flushed_t *flushed)
 {
     char sn[24], sl[24];
     snprintf(sn, sizeof sn, "%d", n);
     snprintf(sl, sizeof sl, "%lld", (long long)lease_ms);
     const char *params[] = {sn, sl, owner};
-    PGresult *res = lull_db_exec(db, SQL_CLAIM, 3, params);
-    if (res && PQnfields(res) != SO_NCOLS) {
+    PGresult *res = s_after_results(db, owner, first, flushed, &STMT_CLAIM, params);
+    if (res && PQnfields(res) != SO_NCOLS) {  // (the results were written: *flushed says so)
         PQclear(res);
         return NULL;
     }
@@ -180,7 +199,7 @@ static const char *s_rec_name(sender_rec_t rec)
 
 // One statement for the whole batch. 'release' undoes the claim's attempt count and returns the row to
 // pending/retry; errors and statuses are kept from earlier attempts when a result carries none.
-static const char *SQL_FLUSH =
+static const char SQL_FLUSH[] =
     "UPDATE outbox o SET"
     "  status = CASE WHEN v.st = 'release' THEN (CASE WHEN o.attempts <= 1 THEN 'pending' ELSE 'retry' END)"
     "           ELSE v.st END,"
@@ -195,50 +214,87 @@ static const char *SQL_FLUSH =
     "  updated_at = now()"
     " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[])"
     "   AS v(id, st, delay_ms, last_status, err, pid)"
-    " WHERE o.id = v.id AND o.lease_owner = $1 AND o.status = 'sending'";
+    " WHERE o.id = v.id AND o.lease_owner = $1 AND " SQL_SENDING("o");
 
-int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
+static const lull_db_stmt_t STMT_FLUSH = {"sender_flush", SQL_FLUSH, 7};
+
+// The flush's array parameters (ids, statuses, delays, last statuses, errors, provider ids) of every queued result,
+// as array literals in all[0..5] (the caller frees their buffers). 0/-1.
+static int s_results_params(const sender_results_t *self, s_buf_t all[6])
 {
-    int rc = -1;
-    s_buf_t ids = {0}, sts = {0}, delays = {0}, lasts = {0}, errs = {0}, pids = {0};
-    if (applied) *applied = 0;
-    if (self->n == 0) return 0;
-    s_buf_t *all[] = {&ids, &sts, &delays, &lasts, &errs, &pids};
     for (size_t k = 0; k < 6; k++)
-        if (s_buf_put(all[k], "{", 1) != 0) goto cleanup;
+        if (s_buf_put(&all[k], "{", 1) != 0) return -1;
     for (size_t i = 0; i < self->n; i++) {
         const s_result_t *r = &self->items[i];
         char num[3][32];
         snprintf(num[0], sizeof num[0], "%lld", (long long)r->id);
         snprintf(num[1], sizeof num[1], "%lld", (long long)r->delay_ms);
         snprintf(num[2], sizeof num[2], "%ld", r->last_status);
-        if (s_buf_elem(&ids, num[0]) != 0 || s_buf_elem(&sts, s_rec_name(r->rec)) != 0 ||
-            s_buf_elem(&delays, num[1]) != 0 || s_buf_elem(&lasts, num[2]) != 0 || s_buf_elem(&errs, r->error) != 0 ||
-            s_buf_elem(&pids, r->provider_id) != 0)
-            goto cleanup;
+        if (s_buf_elem(&all[0], num[0]) != 0 || s_buf_elem(&all[1], s_rec_name(r->rec)) != 0 ||
+            s_buf_elem(&all[2], num[1]) != 0 || s_buf_elem(&all[3], num[2]) != 0 ||
+            s_buf_elem(&all[4], r->error) != 0 || s_buf_elem(&all[5], r->provider_id) != 0)
+            return -1;
     }
     for (size_t k = 0; k < 6; k++)
-        if (s_buf_put(all[k], "}", 1) != 0) goto cleanup;
-    const char *params[] = {owner, ids.buf, sts.buf, delays.buf, lasts.buf, errs.buf, pids.buf};
+        if (s_buf_put(&all[k], "}", 1) != 0) return -1;
+    return 0;
+}
+
+int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
+{
+    int rc = -1;
+    s_buf_t all[6] = {{0}};
+    if (applied) *applied = 0;
+    if (self->n == 0) return 0;
+    if (s_results_params(self, all) != 0) goto cleanup;
+    const char *params[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf};
     if (lull_db_run(db, SQL_FLUSH, 7, params, applied) != 0) goto cleanup;
     s_results_clear(self);
     rc = 0;
 cleanup:
-    for (size_t k = 0; k < 6; k++) free(all[k]->buf);
+    for (size_t k = 0; k < 6; k++) free(all[k].buf);
     return rc;
+}
+
+// Runs st (its parameters params) alone, or, when first holds results, after them in one round trip and one
+// transaction (lull_db_batch): on success first is emptied and *flushed (may be NULL) set; on error neither is
+// written and first keeps them. st's result, or NULL on a database error.
+static PGresult *s_after_results(lull_db_t *db, const char *owner, sender_results_t *first, sender_flushed_t *flushed,
+                                 const lull_db_stmt_t *st, const char *const *params)
+{
+    if (flushed) *flushed = (sender_flushed_t){0};
+    if (!first || first->n == 0) return lull_db_exec(db, st->sql, st->nparams, params);
+    PGresult *res = NULL, *r[2] = {NULL, NULL};
+    s_buf_t all[6] = {{0}};
+    if (s_results_params(first, all) == 0) {
+        const char *fparams[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf};
+        const lull_db_stmt_t *stmts[] = {&STMT_FLUSH, st};
+        const char *const *bparams[] = {fparams, params};
+        if (lull_db_batch(db, stmts, bparams, 2, true, r) == 0) {
+            const char *t = PQcmdTuples(r[0]);
+            if (flushed) *flushed = (sender_flushed_t){.queued = first->n, .applied = t && *t ? strtoll(t, NULL, 10) : 0};
+            s_results_clear(first);
+            res = r[1];
+            r[1] = NULL;
+        }
+    }
+    PQclear(r[0]);
+    PQclear(r[1]);
+    for (size_t k = 0; k < 6; k++) free(all[k].buf);
+    return res;
 }
 
 // The next attempt of rows this sender holds and retries in memory: counted as the claim counts it, with the
 // failed attempt's status and error; a bot reply a person answered over meanwhile is cancelled as the claim
 // cancels it. Lease and next_attempt_at stay (the retry ends within the claim's lease), so no indexed column
 // changes for a row that goes on.
-static const char *SQL_RESUME =
-    "WITH c AS ("
+static const char SQL_RESUME[] =
+    "WITH c AS MATERIALIZED ("  // the person test once per row
     "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person, v.last_status, v.err"
     "  FROM unnest($2::bigint[], $3::int[], $4::text[]) AS v(id, last_status, err)"
     "  JOIN outbox o ON o.id = v.id LEFT JOIN messages m ON m.id = o.message_id"
     "  LEFT JOIN conversations cv ON cv.id = o.conversation_id"
-    "  WHERE o.lease_owner = $1 AND o.status = 'sending'),"
+    "  WHERE o.lease_owner = $1 AND " SQL_SENDING("o") "),"
     " u AS ("
     "  UPDATE outbox o SET status = CASE WHEN c.person THEN 'cancelled' ELSE 'sending' END,"
     "    lease_until = CASE WHEN c.person THEN NULL ELSE o.lease_until END,"
@@ -248,15 +304,18 @@ static const char *SQL_RESUME =
     "    last_error = coalesce(c.err, o.last_error),"
     "    cancel_reason = CASE WHEN c.person THEN 'superseded_by_person' ELSE o.cancel_reason END,"
     "    cancelled_at = CASE WHEN c.person THEN now() ELSE o.cancelled_at END, updated_at = now()"
-    "  FROM c WHERE o.id = c.id AND o.lease_owner = $1 AND o.status = 'sending'"
+    "  FROM c WHERE o.id = c.id AND o.lease_owner = $1 AND " SQL_SENDING("o")
     "  RETURNING o.id, o.status = 'cancelled' AS cancelled, o.attempts, o.conversation_id)"
     " SELECT id, cancelled, attempts, coalesce(conversation_id, 0) FROM u ORDER BY id";
 
+static const lull_db_stmt_t STMT_RESUME = {"sender_resume", SQL_RESUME, 4};
+
 PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *ids, const long *statuses,
-                               const char *const *errors, size_t n)
+                               const char *const *errors, size_t n, sender_results_t *first, sender_flushed_t *flushed)
 {
     PGresult *res = NULL;
     s_buf_t b[3] = {{0}};
+    if (flushed) *flushed = (sender_flushed_t){0};
     for (size_t k = 0; k < 3; k++)
         if (s_buf_put(&b[k], "{", 1) != 0) goto cleanup;
     for (size_t i = 0; i < n; i++) {
@@ -269,7 +328,7 @@ PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *
     for (size_t k = 0; k < 3; k++)
         if (s_buf_put(&b[k], "}", 1) != 0) goto cleanup;
     const char *params[] = {owner, b[0].buf, b[1].buf, b[2].buf};
-    res = lull_db_exec(db, SQL_RESUME, 4, params);
+    res = s_after_results(db, owner, first, flushed, &STMT_RESUME, params);
     if (res && PQnfields(res) != 4) {
         PQclear(res);
         res = NULL;
@@ -283,7 +342,7 @@ static const char *SQL_WEBCHAT =
     "WITH u AS ("
     "  UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL, lease_owner = NULL,"
     "    last_status = NULL, updated_at = now()"
-    "  WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND status = 'sending'"
+    "  WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND " SQL_SENDING("outbox")
     "  RETURNING id, conversation_id, message_id, recipient, attempts)"
     " SELECT id, coalesce(conversation_id, 0), attempts, pg_notify('lull_webchat', json_build_object("
     "   'conversation_id', conversation_id, 'message_id', message_id, 'session', recipient)::text) FROM u";
@@ -325,7 +384,7 @@ int sender_outbox_escalate(lull_db_t *db, const char *owner, int64_t id, int64_t
     const char *p1[] = {sid, owner, reason};
     if (lull_db_run(db,
                     "UPDATE outbox SET status = 'dead', last_error = $3, lease_until = NULL, lease_owner = NULL,"
-                    " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+                    " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND " SQL_SENDING("outbox"),
                     3, p1, &n) != 0)
         goto fail;
     if (n == 1 && conv > 0) {

@@ -19,19 +19,26 @@ enum {
     SO_NCOLS
 };
 
+// A batch of attempt results waiting to be written.
+typedef struct sender_results sender_results_t;
+// What a batch of results written with another statement did.
+typedef struct {
+    size_t queued;    // results written (0: none)
+    int64_t applied;  // rows they changed (fewer than queued = leases lost)
+} sender_flushed_t;
+
 // Claims up to n due rows (pending/retry due, or sending with an expired lease) for owner: status
 // 'sending', lease_until = next_attempt_at = now() + lease_ms, attempts + 1; a bot reply a person answered over
 // since it was committed is marked 'cancelled' instead (SO_CANCELLED true: do not send it). Returns the rows joined with
 // their tenant's settings and the contact's last inbound age (columns SO_*; the caller PQclear()s), NULL
-// on a database error.
-PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner)
-    __attribute__((warn_unused_result));
+// on a database error. When first (may be NULL) holds results, they are written before, as sender_results_flush
+// writes them, in the same round trip and transaction: on success first is emptied and *flushed (may be NULL) says
+// how many were queued and written; on error nothing is written and first keeps them.
+PGresult *sender_outbox_claim(lull_db_t *db, int n, int64_t lease_ms, const char *owner, sender_results_t *first,
+                              sender_flushed_t *flushed) __attribute__((warn_unused_result));
 
 // True when claimed row r was not claimed but cancelled (a bot reply a person answered over); logs it.
 bool sender_outbox_row_cancelled(const PGresult *res, int r);
-
-// A batch of attempt results waiting to be written.
-typedef struct sender_results sender_results_t;
 
 // What to do with a claimed row.
 typedef enum {
@@ -60,9 +67,10 @@ int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owne
 // attempts + 1, last_status = statuses[i] (unless < 0) and last_error = errors[i] (unless NULL) of the attempt
 // that failed; a bot reply a person answered over since is cancelled instead, as sender_outbox_claim does. Lease
 // and next_attempt_at stay. Returns (id, cancelled, attempts, conversation id) of the rows still held, by id (a
-// row missing lost its lease); NULL on a database error. The caller PQclear()s.
+// row missing lost its lease); NULL on a database error. The caller PQclear()s. first/flushed: as for the claim.
 PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *ids, const long *statuses,
-                               const char *const *errors, size_t n) __attribute__((warn_unused_result));
+                               const char *const *errors, size_t n, sender_results_t *first, sender_flushed_t *flushed)
+    __attribute__((warn_unused_result));
 
 // Called for each web chat row written sent: its id, conversation id and attempt (the claim's count).
 typedef void(sender_sent_fn)(int64_t id, int64_t conv, int attempt, void *arg);

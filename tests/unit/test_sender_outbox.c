@@ -3,7 +3,8 @@
 // error text, the lease guard, release (not an attempt), list / replay / replay all; the claim cancels a bot
 // reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body;
 // an in-memory retry's resume (attempt counted, lease kept, lease guard, a bot reply answered over cancelled) and
-// the held deliveries' heap.
+// the held deliveries' heap; queued results written with a resume or a claim (both or neither); under statistics that say the due index is almost empty, the claim reads only the
+// rows it takes and the statements by id reach their rows by primary key.
 #include "lull_test.h"
 #include "lull_db.h"
 #include "lull_log.h"
@@ -52,7 +53,7 @@ static void s_reset(int n)
 LULL_TEST(claim_sets_the_lease_and_skips_locked_rows)
 {
     s_reset(5);
-    PGresult *a = sender_outbox_claim(s_db, 3, 60000, "owner-a");
+    PGresult *a = sender_outbox_claim(s_db, 3, 60000, "owner-a", NULL, NULL);
     LULL_CHECK(a != NULL);
     LULL_CHECK_EQ_INT(a ? PQntuples(a) : -1, 3);
     LULL_CHECK_EQ_INT(a ? lull_db_int(a, 0, SO_ATTEMPTS, NULL) : -1, 1);
@@ -61,13 +62,13 @@ LULL_TEST(claim_sets_the_lease_and_skips_locked_rows)
     LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE lease_owner = 'owner-a' AND status = 'sending'"
                                " AND next_attempt_at = lease_until AND lease_until > now() + interval '50 s'"),
                       3);
-    PGresult *b = sender_outbox_claim(s_db, 10, 60000, "owner-b");
+    PGresult *b = sender_outbox_claim(s_db, 10, 60000, "owner-b", NULL, NULL);
     LULL_CHECK_EQ_INT(b ? PQntuples(b) : -1, 2);  // the other three are leased
     PQclear(b);
     // An expired lease is claimed again, as a new attempt.
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET next_attempt_at = now() - interval '1 s', lease_until = now()"
                                         " - interval '1 s' WHERE lease_owner = 'owner-a'", 0, NULL, NULL), 0);
-    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-c");
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-c", NULL, NULL);
     LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 3);
     LULL_CHECK_EQ_INT(c ? lull_db_int(c, 0, SO_ATTEMPTS, NULL) : -1, 2);
     PQclear(c);
@@ -87,7 +88,7 @@ static void s_add_all(sender_results_t *r, const int64_t id[4])
 LULL_TEST(results_are_guarded_by_the_lease)
 {
     s_reset(4);
-    PGresult *a = sender_outbox_claim(s_db, 4, 60000, "owner-a");
+    PGresult *a = sender_outbox_claim(s_db, 4, 60000, "owner-a", NULL, NULL);
     int64_t id[4];
     for (int i = 0; i < 4; i++) id[i] = a ? lull_db_int(a, i, SO_ID, NULL) : 0;
     PQclear(a);
@@ -206,7 +207,7 @@ LULL_TEST(claim_cancels_bot_replies_a_person_answered_over)
                                   " WHERE k.external_id = 'unit_person_2'",
                                   0, NULL, NULL),
                       0);
-    PGresult *r = sender_outbox_claim(s_db, 100, 60000, "owner-p");
+    PGresult *r = sender_outbox_claim(s_db, 100, 60000, "owner-p", NULL, NULL);
     LULL_CHECK(r != NULL);
     int cancelled = 0, claimed = 0;
     for (int i = 0; r && i < PQntuples(r); i++) {
@@ -279,7 +280,7 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_INT(lull_db_run(s_db, s_person_fixture, 0, NULL, NULL), 0);
     s_reset(3);
     s_out(s_msg("3", "bot"), "reply", "unit_person_bot3");
-    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-r");
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-r", NULL, NULL);
     LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 4);
     PQclear(c);
     int64_t id1 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_1'");
@@ -306,7 +307,7 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 5);
     s_resumed_t r = {0};
     sender_results_t *res = sender_results_new();
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, res, NULL, s_on_resume, &r), 4);
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, res, NULL, s_on_resume, &r, NULL, NULL), 4);
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // due at 5000: not yet
     LULL_CHECK_EQ_INT(r.go, 1);
     LULL_CHECK_EQ_INT(r.id, id1);
@@ -338,6 +339,144 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
 }
 
+// Results queued when held retries come due are written with their resume, else with the claim, in one transaction:
+// both or neither.
+LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    s_reset(3);
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-f", NULL, NULL);
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 3);
+    PQclear(c);
+    int64_t id[3];
+    for (int i = 0; i < 3; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_%d'", i + 1);
+        id[i] = s_scalar(sql);
+    }
+    lull_loop_t *loop = lull_loop_new();
+    sender_hold_t *hold = sender_hold_new(loop, 8, s_noop, NULL);
+    sender_results_t *res = sender_results_new();
+    LULL_CHECK(hold != NULL && res != NULL);
+    if (!hold || !res) return;
+    // A result the database refuses (not UTF-8): the batch fails, nothing is written, both are kept.
+    LULL_CHECK_EQ_INT(sender_results_add(res, id[0], SENDER_REC_SENT, 0, 200, "bad \xff text", "p1"), 0);
+    LULL_CHECK_EQ_INT(sender_hold_push(hold, s_held(id[2], 10, 100000, 503)), 0);
+    s_resumed_t r = {0};
+    sender_flushed_t f = {0};
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-f", 100, 5000, 10, 50, res, NULL, s_on_resume, &r, res, &f), -1);
+    LULL_CHECK_EQ_INT(r.go, 0);
+    LULL_CHECK_EQ_INT((int64_t)f.queued, 0);
+    LULL_CHECK_EQ_INT(sender_results_count(res), 1);
+    LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // held again
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE lease_owner = 'owner-f' AND status = 'sending'"
+                               " AND attempts = 1"), 3);
+    sender_results_destroy(&res);
+    res = sender_results_new();
+    LULL_CHECK_EQ_INT(sender_results_add(res, id[0], SENDER_REC_SENT, 0, 200, NULL, "p1"), 0);
+    LULL_CHECK_EQ_INT(sender_results_add(res, id[1], SENDER_REC_RETRY, 0, 429, "rate limited", NULL), 0);
+    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-f", 200, 5000, 10, 50, res, NULL, s_on_resume, &r, res, &f), 1);
+    LULL_CHECK_EQ_INT(r.go, 1);
+    LULL_CHECK_EQ_INT(r.attempts, 2);
+    LULL_CHECK_EQ_INT((int64_t)f.queued, 2);
+    LULL_CHECK_EQ_INT(f.applied, 2);
+    LULL_CHECK_EQ_INT(sender_results_count(res), 0);
+    char *t = s_text("SELECT string_agg(idempotency_key || ':' || status || ':' || attempts || ':' || coalesce(last_status, 0),"
+                     " ' ' ORDER BY id) FROM outbox WHERE idempotency_key LIKE 'unit_sender_%'");
+    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1:200 unit_sender_2:retry:1:429 unit_sender_3:sending:2:503");
+    free(t);
+    // And with the claim: the queued result is written, the new rows claimed, in one transaction.
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET next_attempt_at = now() + interval '1 hour'"
+                                        " WHERE idempotency_key = 'unit_sender_2'", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key)"
+                                        " SELECT 1, 'generic', 'c', '{}', 'unit_sender_b' || g FROM generate_series(1, 2) g",
+                                  0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(sender_results_add(res, id[2], SENDER_REC_SENT, 0, 200, NULL, "p3"), 0);
+    c = sender_outbox_claim(s_db, 10, 60000, "owner-f", res, &f);
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 2);
+    PQclear(c);
+    LULL_CHECK_EQ_INT((int64_t)f.queued, 1);
+    LULL_CHECK_EQ_INT(f.applied, 1);
+    LULL_CHECK_EQ_INT(sender_results_count(res), 0);
+    t = s_text("SELECT string_agg(idempotency_key || ':' || status || ':' || attempts, ' ' ORDER BY id) FROM outbox"
+               " WHERE idempotency_key LIKE 'unit_sender_%'");
+    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1 unit_sender_2:retry:1 unit_sender_3:sent:2 unit_sender_b1:sending:1"
+                         " unit_sender_b2:sending:1");
+    free(t);
+    // A refused result: neither it nor the claim.
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key)"
+                                        " VALUES (1, 'generic', 'c', '{}', 'unit_sender_b3')", 0, NULL, NULL), 0);
+    int64_t b1 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_b1'");
+    LULL_CHECK_EQ_INT(sender_results_add(res, b1, SENDER_REC_SENT, 0, 200, "bad \xff text", NULL), 0);
+    LULL_CHECK(sender_outbox_claim(s_db, 10, 60000, "owner-f", res, &f) == NULL);
+    LULL_CHECK_EQ_INT(sender_results_count(res), 1);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'pending' AND idempotency_key = 'unit_sender_b3'"), 1);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sending' AND idempotency_key = 'unit_sender_b1'"), 1);
+    sender_results_destroy(&res);
+    sender_hold_destroy(&hold);
+    lull_loop_destroy(&loop);
+}
+
+// Entries of outbox_due_idx read by this connection's statements so far (its statistics flushed first).
+static int64_t s_due_reads(void)
+{
+    PQclear(lull_db_exec(s_db, "SELECT pg_stat_force_next_flush()", 0, NULL));
+    PQclear(lull_db_exec(s_db, "SELECT pg_stat_clear_snapshot()", 0, NULL));
+    return s_scalar("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_due_idx'");
+}
+
+// Statistics taken while every row was sent (then a burst of new rows, not analyzed yet) say the due index is
+// almost empty. The claim still reads only the rows it takes from that index, and the statements that find
+// their rows by id (resume, results, web chat, escalation) reach them through the primary key, never by a
+// scan of the due index (once per id, it was: a stalled sender).
+LULL_TEST(statements_stay_on_their_rows_under_stale_statistics)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox SET (autovacuum_enabled = false)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db,
+                                  "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, status)"
+                                  " SELECT 1, 'generic', 'c' || g, '{\"body\":\"x\"}', 'unit_stale_' || g, 'sent'"
+                                  " FROM generate_series(1, 2000) g",
+                                  0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ANALYZE outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    s_reset(2000);
+    int64_t r0 = s_due_reads();
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-s", NULL, NULL);
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 10);
+    PQclear(c);
+    int64_t r1 = s_due_reads();
+    LULL_CHECK(r0 >= 0 && r1 - r0 >= 10 && r1 - r0 < 100);  // the 10 it took, not the 2,000 due
+    c = sender_outbox_claim(s_db, 2000, 60000, "owner-s", NULL, NULL);
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 1990);
+    PQclear(c);
+    int64_t ids[5];
+    long st[5] = {429, 503, 429, 503, 429};
+    const char *errs[5] = {"e", "e", "e", "e", "e"};
+    for (int i = 0; i < 5; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_%d'", 100 * (i + 1));
+        ids[i] = s_scalar(sql);
+    }
+    r0 = s_due_reads();
+    PGresult *res = sender_outbox_resume(s_db, "owner-s", ids, st, errs, 5, NULL, NULL);
+    LULL_CHECK_EQ_INT(res ? PQntuples(res) : -1, 5);
+    PQclear(res);
+    sender_results_t *rs = sender_results_new();
+    for (int i = 0; i < 3; i++) LULL_CHECK_EQ_INT(sender_results_add(rs, ids[i], SENDER_REC_SENT, 0, 200, NULL, "p"), 0);
+    int64_t applied = 0;
+    LULL_CHECK_EQ_INT(sender_results_flush(rs, s_db, "owner-s", &applied), 0);
+    LULL_CHECK_EQ_INT(applied, 3);
+    sender_results_destroy(&rs);
+    LULL_CHECK_EQ_INT(sender_outbox_webchat_sent(s_db, "owner-s", &ids[3], 1, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(sender_outbox_escalate(s_db, "owner-s", ids[4], 0, 1, "unit stale"), 0);
+    LULL_CHECK_EQ_INT(s_due_reads() - r0, 0);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sent' AND idempotency_key LIKE 'unit_sender_%'"), 4);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'dead' AND last_error = 'unit stale'"), 1);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
+}
+
 int main(void)
 {
     const char *url = getenv("LULL_TEST_DATABASE_URL");
@@ -357,6 +496,8 @@ int main(void)
     LULL_RUN(dead_letters_list_and_replay);
     LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
     LULL_RUN(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies);
+    LULL_RUN(results_go_with_the_resume_or_the_claim_both_or_neither);
+    LULL_RUN(statements_stay_on_their_rows_under_stale_statistics);
     lull_db_destroy(&s_db);
     return lull_test_summary();
 }
