@@ -26,10 +26,6 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  AND (last_inbound_id = $8 OR ($35::boolean AND last_inbound_id > $8)) RETURNING id),"
     " m AS (INSERT INTO messages (conversation_id, tenant_id, channel, direction, author, body)"
     "  SELECT $1, $2, $3, 'out', 'bot', $4::text FROM cas WHERE $4::text IS NOT NULL RETURNING id),"
-    " o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, sender_address,"
-    "  payload, idempotency_key)"
-    "  SELECT $2, $1, m.id, $3, $5, $6, jsonb_build_object('body', $4::text, 'kind', $7::text), 'out_' || m.id"
-    "  FROM m RETURNING id),"
     " a AS (INSERT INTO analyses (conversation_id, tenant_id, message_id, upto_message_id, sentiment,"
     "  sentiment_confidence, intent, priority, escalate, escalate_reason, entities, moderation, extracted, raw,"
     "  provider, model)"
@@ -37,10 +33,14 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  $16::jsonb, $17::jsonb, $18::jsonb, $19, $20 FROM cas WHERE $9::text IS NOT NULL),"
     " e AS (INSERT INTO escalations (conversation_id, tenant_id, reason, source)"
     "  SELECT $1, $2, $21, $22 FROM cas WHERE $22::text IS NOT NULL RETURNING id),"
-    " eo AS (INSERT INTO outbox (tenant_id, conversation_id, channel, recipient, payload, idempotency_key)"
-    "  SELECT $2, $1, 'generic', $23, jsonb_build_object('kind', 'escalation', 'body', $21::text,"
+    // the reply's outbox row and the escalation's notice (rare) in one INSERT: one outbox insertion to set up
+    " o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, sender_address,"
+    "  payload, idempotency_key)"
+    "  SELECT $2, $1, m.id, $3, $5, $6, jsonb_build_object('body', $4::text, 'kind', $7::text), 'out_' || m.id"
+    "  FROM m"
+    "  UNION ALL SELECT $2, $1, NULL, 'generic', $23, NULL, jsonb_build_object('kind', 'escalation', 'body', $21::text,"
     "  'conversation_id', $1::bigint, 'escalation_id', e.id, 'source', $22::text), 'esc_' || e.id"
-    "  FROM e WHERE $23::text IS NOT NULL RETURNING id),"
+    "  FROM e WHERE $23::text IS NOT NULL RETURNING id, message_id IS NULL AS esc),"
     " wn AS (SELECT pg_notify('lull_webchat', json_build_object('type', 'escalation', 'conversation_id', $1::bigint,"
     "  'session', $5::text)::text) FROM e WHERE $3::text = 'webchat'),"  // the web chat page: a person will answer
     " u AS (INSERT INTO usage AS us (tenant_id, contact_id, day, provider, model, requests, prompt_tokens,"
@@ -56,7 +56,8 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  cache_write_tokens = us.cache_write_tokens + EXCLUDED.cache_write_tokens),"
     " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
     "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
-    " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o), (SELECT id FROM eo), (SELECT count(*) FROM wn)",
+    " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o WHERE NOT esc), (SELECT id FROM o WHERE esc),"
+    " (SELECT count(*) FROM wn)",
     COMMIT_NPARAMS,
 };
 

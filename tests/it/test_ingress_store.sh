@@ -75,6 +75,21 @@ store '[
  {"i":1,"route":"tiktok","route_key":"ck-two","channel":"tiktok","external_id":"tt-user-2","direction":"in","author":"contact","body":"after the person","external_conversation_id":"conv-2","provider_message_id":"tt-4"}
 ]'
 
+# new contacts' attributes come from their latest inbound row (one with an older inbound row carrying other names
+# and a later outbound one; one with outbound rows only: no attributes, no last_inbound_at)
+store '[
+ {"i":0,"route":"default","channel":"generic","external_id":"g20","direction":"in","author":"contact","body":"a","first_name":"Old","last_name":"Name","phone":"+15550000020","provider_message_id":"g-20"},
+ {"i":1,"route":"default","channel":"generic","external_id":"g20","direction":"in","author":"contact","body":"b","first_name":"New","profile_name":"Newer","provider_message_id":"g-21"},
+ {"i":2,"route":"default","channel":"generic","external_id":"g20","direction":"out","author":"human","body":"c","first_name":"Agent","provider_message_id":"g-22"},
+ {"i":3,"route":"default","channel":"generic","external_id":"g21","direction":"out","author":"human","body":"d","first_name":"Agent","phone":"+15550000021","provider_message_id":"g-23"},
+ {"i":4,"route":"default","channel":"generic","external_id":"g21","direction":"out","author":"human","body":"e","provider_message_id":"g-24"}
+]'
+it_check_eq "new contacts: the latest inbound row's attributes; none without an inbound row" \
+    "g20|New||Newer||f g21|||||t" \
+    "$(LULL_DATABASE_URL=$new_url it_sql "SELECT string_agg(format('%s|%s|%s|%s|%s|%s', external_id, first_name, last_name, profile_name,
+                                          phone, last_inbound_at IS NULL), ' ' ORDER BY external_id)
+                                          FROM contacts WHERE external_id IN ('g20', 'g21')")"
+
 state() {  # everything the tiers read, without ids that depend on sequence gaps
     psql "$1" -X -q -A -t -v ON_ERROR_STOP=1 -c "
       SELECT 'k', tenant_id, channel, external_id, first_name, last_name, profile_name, phone, metadata,

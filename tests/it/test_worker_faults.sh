@@ -122,6 +122,11 @@ w_job "$CONV" 0 "$UPTO"
 it_check_eq "model escalation: escalated" escalated "$(w_done "$CONV")"
 it_check_eq "model escalation: reply sent, source model" "escalated|1|model" "$(it_sql "SELECT status, (SELECT count(*) FROM outbox WHERE conversation_id = $CONV AND payload->>'kind' = 'reply'), (SELECT source FROM escalations WHERE conversation_id = $CONV) FROM conversations WHERE id = $CONV")"
 it_check_eq "model escalation: callback queued as an escalation outbox row" "generic|http://127.0.0.1:9/hook|model|t" "$(it_sql "SELECT o.channel, o.recipient, o.payload->>'source', o.idempotency_key = 'esc_' || e.id FROM outbox o JOIN escalations e ON e.conversation_id = o.conversation_id WHERE o.conversation_id = $CONV AND o.payload->>'kind' = 'escalation'")"
+# (one INSERT writes both outbox rows: the reply's first, carrying its message; the escalation's without one)
+it_check_eq "model escalation: reply row then escalation row, only the reply names a message" "reply:true|escalation:false" \
+    "$(it_sql "SELECT string_agg(o.payload->>'kind' || ':' || (o.message_id IS NOT DISTINCT FROM m.id), '|' ORDER BY o.id)
+               FROM outbox o LEFT JOIN messages m ON m.conversation_id = o.conversation_id AND m.author = 'bot'
+               WHERE o.conversation_id = $CONV")"
 it_sql "UPDATE tenants SET callback_url = NULL WHERE id = 1" >/dev/null
 
 # --- low confidence (the fake answers 0.2 for "mumble") escalates below the tenant threshold
