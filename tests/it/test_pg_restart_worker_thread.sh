@@ -33,7 +33,7 @@ it_wait_for "A's commit waits for the lock on the thread" 10 waiting
 w_job "$B" 0 "$BUP"
 it_wait_for "B reached the worker" 10 grep -q "\"ev\":\"job.start\".*\"conv\":$B," "$IT_TMP/worker.jsonl"
 it_check "pg_ctl restart -m fast with the commit on the thread" pg_ctl_do main restart -m fast -w -t 30
-wait "$LOCK_PID" 2>/dev/null  # (its session was cut)
+kill "$LOCK_PID" 2>/dev/null; wait "$LOCK_PID" 2>/dev/null  # (its session was cut; psql would wait on its input)
 it_wait_for "A's DONE after the restart" 20 dones_ge "$A" 1
 it_check_eq "A: the interrupted commit is reported failed_retryable" failed_retryable "$(last_outcome "$A")"
 it_wait_for "B's DONE after the restart" 20 dones_ge "$B" 1
