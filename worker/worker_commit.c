@@ -374,7 +374,8 @@ static void s_task_run(worker_dbq_task_t *task, lull_db_t *db)
 
 static void s_end(worker_sink_t *sink);
 
-// A batch is back from the database thread: report it, then send what queued meanwhile as the next batch.
+// A batch is back from the database thread: report it. What queued meanwhile goes at the next end (the engine's
+// tick, every few ms), so that batches stay as large as on the loop.
 static void s_task_done(worker_dbq_task_t *task)
 {
     s_batch_t *b = (s_batch_t *)task;
@@ -382,11 +383,10 @@ static void s_task_done(worker_dbq_task_t *task)
     self->in_flight = false;
     s_report_all(self, b->head);
     free(b);
-    s_end(&self->sink);
 }
 
 // Commits the queued jobs and reports each: on the loop now, or as one batch task on the database thread
-// (one at a time: what is queued while it runs goes as the next).
+// (one at a time: what is queued while it runs goes as the next, at the next end after it is back).
 static void s_end(worker_sink_t *sink)
 {
     s_commit_t *self = (s_commit_t *)sink;
@@ -415,7 +415,9 @@ static void s_destroy(worker_sink_t **self_p)
     if (!self_p || !*self_p) return;
     s_commit_t *self = (s_commit_t *)*self_p;
     s_end(*self_p);
-    worker_dbq_drain(self->dbq);  // each batch back sends the next
+    worker_dbq_drain(self->dbq);
+    s_end(*self_p);  // what queued while the last batch ran
+    worker_dbq_drain(self->dbq);
     if (self->head) {             // left by an allocation failure: on the loop's connection
         s_entry_t *e = self->head;
         self->head = self->tail = NULL;
