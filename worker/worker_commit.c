@@ -372,8 +372,6 @@ static void s_task_run(worker_dbq_task_t *task, lull_db_t *db)
     s_run(b->self, db, b->head);
 }
 
-static void s_end(worker_sink_t *sink);
-
 // A batch is back from the database thread: report it. What queued meanwhile goes at the next end (the engine's
 // tick, every few ms), so that batches stay as large as on the loop.
 static void s_task_done(worker_dbq_task_t *task)

@@ -11,7 +11,7 @@ it_db_create() {  # w_setup's database: on the private cluster
     export LULL_DATABASE_URL
 }
 w_setup
-w_worker
+w_worker LULL_WORKER_DB_THREAD=1
 
 dones() { grep -c "\"conv\":$1," "$W_SCHED_LOG"; }
 dones_ge() { [ "$(dones "$1")" -ge "$2" ]; }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The worker's database thread (LULL_WORKER_DB_THREAD, on by default): while a commit waits on PostgreSQL (a row
+# The worker's database thread (LULL_WORKER_DB_THREAD=1): while a commit waits on PostgreSQL (a row
 # lock held by a psql session of the test) the loop goes on — heartbeats, LLM answers of other jobs, new jobs
 # queued — and after the lock is released every job is committed once; SIGTERM with a commit and a load on the
 # thread finishes the commit and hands the unloaded job back; with the thread off the same jobs are committed once.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/worker_env.sh"
 w_setup
-w_worker
+w_worker LULL_WORKER_DB_THREAD=1
 
 WLOG=$IT_TMP/worker.jsonl
 llm_latency() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data "{\"latency_ms\":$1}" "$W_LLM/_fake/config"; }
