@@ -3,6 +3,7 @@
 // pipeline up to one sync point, which it runs as one implicit transaction (one fsync for the batch); a
 // statement whose CAS finds a newer state is simply a no-op inside it.
 #include "worker_commit.h"
+#include "worker_dbq.h"
 #include "lull_log.h"
 
 #include <stdarg.h>
@@ -61,23 +62,43 @@ static const lull_db_stmt_t s_commit_stmt = {
     COMMIT_NPARAMS,
 };
 
-// One job waiting for the next batch.
+// One job waiting for the next batch: a result to commit, or (with the database thread) a failed attempt to count.
 typedef struct s_entry {
     worker_done_info_t who;
-    lull_outcome_t ok_outcome;  // outcome when the CAS applies
+    lull_outcome_t ok_outcome;  // outcome when the CAS applies (an attempt: the outcome reported)
+    int64_t retry_after_ms;     // an attempt: reported with it
     char detail[LULL_PROTO_MAX_DETAIL + 1];
+    bool attempt;                  // count a failed attempt (params unused), then report
     char *params[COMMIT_NPARAMS];  // owned statement parameters
+    // set by the run (on the database thread when there is one)
+    enum { E_FAILED, E_APPLIED, E_SETTLED } state;  // the batch failed / the CAS applied / reported as is
+    lull_outcome_t outcome;     // E_SETTLED: duplicate or superseded (a lost CAS), or the attempt's outcome
+    const char *reason;         // E_SETTLED: static
+    int64_t ids[2];             // E_APPLIED: the outbox rows
+    size_t nids;
     struct s_entry *next;
 } s_entry_t;
 
 typedef struct {
     worker_sink_t sink;  // first: a worker_sink_t * is this
     lull_db_t *db;
+    worker_dbq_t *dbq;   // the database thread (NULL: batches run on the loop, with db)
+    bool in_flight;      // a batch is on the database thread (the next one waits for it)
     worker_report_fn *report;
     void *arg;
     s_entry_t *head, *tail;
     lull_counter_t *m_cas_conflict, *m_db_errors, *m_by_person;
 } s_commit_t;
+
+// The entries a batch task holds: the thread's from submit until done starts.
+typedef struct {
+    worker_dbq_task_t task;  // first
+    s_commit_t *self;
+    s_entry_t *head;
+} s_batch_t;
+
+static const char s_attempt_sql[] = "UPDATE conversations SET failed_attempts = failed_attempts + 1, updated_at = now()"
+                                    " WHERE id = $1 AND answered_upto = $2 AND status = 'open'";
 
 static void s_entry_free(s_entry_t *e)
 {
@@ -173,20 +194,48 @@ static int s_params(s_entry_t *e, const worker_job_view_t *j, const worker_outco
     return rc;
 }
 
+// Counts a failed attempt on the conversation (towards the apology). Any thread (db is that thread's).
+static void s_count_attempt(s_commit_t *self, lull_db_t *db, const worker_done_info_t *who, int64_t expected)
+{
+    char conv[24], expd[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)who->conv_id);
+    snprintf(expd, sizeof expd, "%lld", (long long)expected);
+    const char *p[] = {conv, expd};
+    if (lull_db_run(db, s_attempt_sql, 2, p, NULL) != 0) lull_counter_add(self->m_db_errors, 1);
+}
+
+static void s_queue(s_commit_t *self, s_entry_t *e)
+{
+    if (self->tail) self->tail->next = e;
+    else self->head = e;
+    self->tail = e;
+}
+
 static void s_emit(worker_sink_t *sink, const worker_job_view_t *job, const worker_outcome_t *out)
 {
     s_commit_t *self = (s_commit_t *)sink;
     const char *detail = out->detail ? out->detail : "";
-    if (out->write == WORKER_WRITE_ATTEMPT) {  // a failed attempt counts towards the apology
-        char conv[24], expected[24];
-        snprintf(conv, sizeof conv, "%lld", (long long)job->done.conv_id);
-        snprintf(expected, sizeof expected, "%lld", (long long)job->expected);
-        const char *p[] = {conv, expected};
-        if (lull_db_run(self->db,
-                        "UPDATE conversations SET failed_attempts = failed_attempts + 1, updated_at = now()"
-                        " WHERE id = $1 AND answered_upto = $2 AND status = 'open'",
-                        2, p, NULL) != 0)
+    if (out->write == WORKER_WRITE_ATTEMPT && self->dbq) {  // counted on the thread, reported after it
+        s_entry_t *e = calloc(1, sizeof *e);
+        if (e) {
+            char expected[24];
+            snprintf(expected, sizeof expected, "%lld", (long long)job->expected);
+            e->params[0] = strdup(expected);
+        }
+        if (!e || !e->params[0]) {  // the attempt goes uncounted: the job is retried all the same
+            if (e) s_entry_free(e);
             lull_counter_add(self->m_db_errors, 1);
+        } else {
+            e->attempt = true;
+            e->who = job->done;
+            e->ok_outcome = out->outcome;
+            e->retry_after_ms = out->retry_after_ms;
+            snprintf(e->detail, sizeof e->detail, "%s", detail);
+            s_queue(self, e);
+            return;
+        }
+    } else if (out->write == WORKER_WRITE_ATTEMPT) {
+        s_count_attempt(self, self->db, &job->done, job->expected);
     }
     if (out->write != WORKER_WRITE_RESULT) {
         self->report(&job->done, out->outcome, out->retry_after_ms, detail, NULL, 0, self->arg);
@@ -201,9 +250,7 @@ static void s_emit(worker_sink_t *sink, const worker_job_view_t *job, const work
     e->who = job->done;
     e->ok_outcome = out->outcome;
     snprintf(e->detail, sizeof e->detail, "%s", detail);
-    if (self->tail) self->tail->next = e;
-    else self->head = e;
-    self->tail = e;
+    s_queue(self, e);
 }
 
 // Reads one statement's result row: whether the CAS applied and the outbox ids. False when it is not there.
@@ -230,14 +277,15 @@ static const char s_reread_sql[] =
     "  WHEN cancelled_upto >= $2::bigint THEN 'cancelled' WHEN status <> 'open' THEN status"
     "  ELSE 'newer_message' END FROM conversations WHERE id = $1";
 
-// Tells duplicate from superseded after a failed compare-and-swap; reason gets why (a static string).
-static lull_outcome_t s_reread(s_commit_t *self, const worker_done_info_t *who, const char **reason)
+// Tells duplicate from superseded after a failed compare-and-swap; reason gets why (a static string). Any
+// thread (db is that thread's).
+static lull_outcome_t s_reread(s_commit_t *self, lull_db_t *db, const worker_done_info_t *who, const char **reason)
 {
     char conv[24], upto[24];
     snprintf(conv, sizeof conv, "%lld", (long long)who->conv_id);
     snprintf(upto, sizeof upto, "%lld", (long long)who->upto);
     const char *p[] = {conv, upto};
-    PGresult *r = lull_db_exec(self->db, s_reread_sql, 2, p);
+    PGresult *r = lull_db_exec(db, s_reread_sql, 2, p);
     bool ok = false;
     int64_t answered = r && PQntuples(r) == 1 ? lull_db_int(r, 0, 0, &ok) : 0;
     const char *why = ok ? lull_db_text(r, 0, 1) : NULL;
@@ -256,65 +304,137 @@ static lull_outcome_t s_reread(s_commit_t *self, const worker_done_info_t *who, 
     return LULL_OUTCOME_SUPERSEDED;
 }
 
-// Commits the queued jobs, at most WORKER_COMMIT_BATCH per transaction, and reports each. A failing
-// statement or COMMIT fails its whole batch (nothing of it is committed): every job of it is reported
-// failed_retryable.
-static void s_end(worker_sink_t *sink)
+// Runs a batch's entries on db: each WORKER_COMMIT_BATCH results one transaction (a failing statement or
+// COMMIT fails its whole transaction: nothing of it is committed), a lost CAS re-read, an attempt counted. On
+// the database thread when there is one (then db is the thread's and the entries are the thread's), else on
+// the loop. Only sets the entries' states (metrics are atomic, logs are thread-safe).
+static void s_run(s_commit_t *self, lull_db_t *db, s_entry_t *e)
 {
-    s_commit_t *self = (s_commit_t *)sink;
-    while (self->head) {
+    while (e) {
         s_entry_t *batch[WORKER_COMMIT_BATCH];
         const lull_db_stmt_t *stmts[WORKER_COMMIT_BATCH];
         const char *const *params[WORKER_COMMIT_BATCH];
         PGresult *res[WORKER_COMMIT_BATCH];
         int n = 0;
-        for (; self->head && n < WORKER_COMMIT_BATCH; n++) {
-            batch[n] = self->head;
-            self->head = self->head->next;
+        for (; e && n < WORKER_COMMIT_BATCH; e = e->next) {
+            if (e->attempt) {
+                s_count_attempt(self, db, &e->who, strtoll(e->params[0], NULL, 10));
+                e->state = E_SETTLED;
+                e->outcome = e->ok_outcome;
+                continue;
+            }
+            batch[n] = e;
             stmts[n] = &s_commit_stmt;
-            params[n] = (const char *const *)batch[n]->params;
+            params[n] = (const char *const *)e->params;
+            n++;
         }
-        if (!self->head) self->tail = NULL;
-        int64_t ids[WORKER_COMMIT_BATCH][2];
-        size_t nids[WORKER_COMMIT_BATCH];
-        bool applied[WORKER_COMMIT_BATCH];
-        bool ok = lull_db_batch(self->db, stmts, params, n, true, res) == 0;
-        for (int i = 0; i < n; i++) ok = s_commit_row(res[i], ids[i], &nids[i], &applied[i]) && ok;
+        if (n == 0) continue;
+        bool ok = lull_db_batch(db, stmts, params, n, true, res) == 0;
+        for (int i = 0; i < n; i++) {
+            bool applied = false;
+            ok = s_commit_row(res[i], batch[i]->ids, &batch[i]->nids, &applied) && ok;
+            batch[i]->state = applied ? E_APPLIED : E_SETTLED;
+            PQclear(res[i]);
+        }
         if (!ok) {
             lull_counter_add(self->m_db_errors, 1);
             LOG_WARN("job.commit_failed", "commit failed; the jobs will be retried", "jobs", LI(n), "error",
-                     LS(lull_db_error(self->db)));
+                     LS(lull_db_error(db)));
         }
         for (int i = 0; i < n; i++) {
-            s_entry_t *e = batch[i];
-            PQclear(res[i]);
-            if (!ok) self->report(&e->who, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0, self->arg);
-            else if (applied[i]) self->report(&e->who, e->ok_outcome, 0, e->detail, ids[i], nids[i], self->arg);
-            else {
+            s_entry_t *b = batch[i];
+            if (!ok) b->state = E_FAILED;
+            else if (b->state == E_SETTLED) {
                 lull_counter_add(self->m_cas_conflict, 1);
-                const char *reason = NULL;
-                lull_outcome_t oc = s_reread(self, &e->who, &reason);
-                self->report(&e->who, oc, 0, reason, NULL, 0, self->arg);
+                b->outcome = s_reread(self, db, &b->who, &b->reason);
             }
-            s_entry_free(e);
         }
     }
 }
 
+// Reports each entry of a run and frees it (on the loop).
+static void s_report_all(s_commit_t *self, s_entry_t *e)
+{
+    while (e) {
+        s_entry_t *next = e->next;
+        if (e->attempt) self->report(&e->who, e->ok_outcome, e->retry_after_ms, e->detail, NULL, 0, self->arg);
+        else if (e->state == E_FAILED)
+            self->report(&e->who, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "database error", NULL, 0, self->arg);
+        else if (e->state == E_APPLIED) self->report(&e->who, e->ok_outcome, 0, e->detail, e->ids, e->nids, self->arg);
+        else self->report(&e->who, e->outcome, 0, e->reason, NULL, 0, self->arg);
+        s_entry_free(e);
+        e = next;
+    }
+}
+
+static void s_task_run(worker_dbq_task_t *task, lull_db_t *db)
+{
+    s_batch_t *b = (s_batch_t *)task;
+    s_run(b->self, db, b->head);
+}
+
+// A batch is back from the database thread: report it. What queued meanwhile goes at the next end (the engine's
+// tick, every few ms), so that batches stay as large as on the loop.
+static void s_task_done(worker_dbq_task_t *task)
+{
+    s_batch_t *b = (s_batch_t *)task;
+    s_commit_t *self = b->self;
+    self->in_flight = false;
+    s_report_all(self, b->head);
+    free(b);
+}
+
+// Commits the queued jobs and reports each: on the loop now, or as one batch task on the database thread
+// (one at a time: what is queued while it runs goes as the next, at the next end after it is back).
+static void s_end(worker_sink_t *sink)
+{
+    s_commit_t *self = (s_commit_t *)sink;
+    if (!self->head) return;
+    if (!self->dbq) {
+        s_entry_t *e = self->head;
+        self->head = self->tail = NULL;
+        s_run(self, self->db, e);
+        s_report_all(self, e);
+        return;
+    }
+    if (self->in_flight) return;
+    s_batch_t *b = calloc(1, sizeof *b);
+    if (!b) return;  // the next tick tries again
+    b->task = (worker_dbq_task_t){.run = s_task_run, .done = s_task_done};
+    b->self = self;
+    b->head = self->head;  // the thread's now
+    self->head = self->tail = NULL;
+    self->in_flight = true;
+    worker_dbq_submit(self->dbq, &b->task);
+}
+
+// Commits and reports what is queued or on the thread (waiting for it), then frees.
 static void s_destroy(worker_sink_t **self_p)
 {
     if (!self_p || !*self_p) return;
+    s_commit_t *self = (s_commit_t *)*self_p;
     s_end(*self_p);
+    worker_dbq_drain(self->dbq);
+    s_end(*self_p);  // what queued while the last batch ran
+    worker_dbq_drain(self->dbq);
+    if (self->head) {             // left by an allocation failure: on the loop's connection
+        s_entry_t *e = self->head;
+        self->head = self->tail = NULL;
+        s_run(self, self->db, e);
+        s_report_all(self, e);
+    }
     free(*self_p);
     *self_p = NULL;
 }
 
-worker_sink_t *worker_commit_new(lull_db_t *db, lull_metrics_t *metrics, worker_report_fn *report, void *arg)
+worker_sink_t *worker_commit_new(lull_db_t *db, worker_dbq_t *dbq, lull_metrics_t *metrics, worker_report_fn *report,
+                                void *arg)
 {
     s_commit_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     self->sink = (worker_sink_t){s_begin, s_emit, s_end, s_destroy};
     self->db = db;
+    self->dbq = dbq;
     self->report = report;
     self->arg = arg;
     self->m_cas_conflict = lull_metrics_counter(metrics, "lull_worker_cas_conflicts_total", NULL,

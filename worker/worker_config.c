@@ -61,6 +61,7 @@ static const lull_setting_t s_settings[] = {
     W_("LULL_MEDIA_S3_ACCESS_KEY", LULL_CFG_STR, "", "the archive's access key id (when LULL_MEDIA_S3_ACCESS_KEY_ENV names no variable)", true, 0, 0, s3_access),
     W_("LULL_MEDIA_S3_SECRET_KEY", LULL_CFG_STR, "", "the archive's secret access key (when LULL_MEDIA_S3_SECRET_KEY_ENV names no variable)", true, 0, 0, s3_secret),
     W_("LULL_WORKER_ANALYSIS", LULL_CFG_BOOL, "1", "run the structured analysis of each burst (sentiment, intent, entities …)", false, 0, 0, analysis),
+    W_("LULL_WORKER_DB_THREAD", LULL_CFG_BOOL, "1", "run the job loads, the commits (with their re-reads and failed-attempt updates) and the price reads on a database thread with its own connection, so the loop goes on with LLM I/O while PostgreSQL works; 0 = on the loop thread (less worker CPU per conversation, but the loop waits for PostgreSQL: docs/worker.md, Performance)", false, 0, 0, db_thread),
 };
 
 const lull_proc_spec_t WORKER_PROC = {

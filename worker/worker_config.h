@@ -31,6 +31,7 @@ typedef struct {
     int64_t tool_rounds;        // maximum tool rounds per reply
     int64_t block_limit_ms;     // contact limit after a blocked message, milliseconds; 0 = none
     bool analysis;              // run the structured analysis call
+    bool db_thread;             // loads, commits and price reads on the database thread (own connection)
     int64_t prices_refresh_ms;  // how often llm_prices is read again, milliseconds; 0 = at start only
     int64_t usage_days_keep;    // days of usage_tenant_day kept (today counts as 0); 0 = never pruned
     int64_t usage_prune_ms;     // how often old rows of usage_tenant_day are deleted, milliseconds

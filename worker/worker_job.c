@@ -11,20 +11,22 @@
 #include "worker_chain.h"
 #include "worker_combined.h"
 #include "worker_commit.h"
+#include "worker_dbq.h"
 #include "worker_decide.h"
 #include "worker_load.h"
+#include "worker_loadq.h"
 #include "worker_media.h"
 #include "worker_price.h"
 #include "worker_prompt.h"
 #include "worker_sink.h"
 #include "worker_trial.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TICK_MS 5
-#define LOAD_BATCH 256  // jobs loaded in one pipeline at most
 
 static const char *const s_default_apology =
     "Sorry, something went wrong on our side. A member of our team will get back to you shortly.";
@@ -69,7 +71,7 @@ typedef struct s_job {
     worker_chain_call_t reply, analysis;
     worker_load_t load;          // while the media are fetched (owned)
     worker_media_job_t *mj;      // the job's media: notes, transcripts, images (owned)
-    struct s_job *lnext;        // load queue
+    worker_loadq_item_t litem;  // in the load queue (or its task on the database thread)
     struct s_job *prev, *next;  // jobs running
 } s_job_t;
 
@@ -87,7 +89,8 @@ struct worker_jobs {
     const char *default_model[WORKER_NPROVIDERS];
     s_job_t *jobs;
     size_t njobs;
-    s_job_t *lhead, *ltail;  // jobs waiting for the next load batch
+    worker_dbq_t *dbq;       // the database thread (NULL: database work on the loop, with db)
+    worker_loadq_t *loadq;   // jobs waiting for their load
     int tick, price_timer;
     lull_counter_t *m_outcome[LULL_OUTCOME_MAX + 1];
     lull_counter_t *m_tries, *m_analysis_failed, *m_db_errors;
@@ -537,38 +540,14 @@ cleanup:
     worker_load_clear(l);
 }
 
-// Loads the queued jobs: both statements of every job in one pipeline (one round trip), then runs each.
-static void s_flush_loads(worker_jobs_t *o)
+// A job's load is back (worker_loadq).
+static void s_loaded(worker_loadq_item_t *item, PGresult *row, PGresult *history, void *arg)
 {
-    while (o->lhead) {
-        s_job_t *batch[LOAD_BATCH];
-        const lull_db_stmt_t *stmts[2 * LOAD_BATCH];
-        const char *const *params[2 * LOAD_BATCH];
-        const char *p[LOAD_BATCH][2];
-        char ids[LOAD_BATCH][2][24];
-        PGresult *res[2 * LOAD_BATCH];
-        int n = 0;
-        for (; o->lhead && n < LOAD_BATCH; n++) {
-            s_job_t *job = batch[n] = o->lhead;
-            o->lhead = job->lnext;
-            job->lnext = NULL;
-            snprintf(ids[n][0], sizeof ids[n][0], "%lld", (long long)job->info.conv_id);
-            snprintf(ids[n][1], sizeof ids[n][1], "%lld", (long long)job->info.upto);
-            p[n][0] = ids[n][0];
-            p[n][1] = ids[n][1];
-            stmts[2 * n] = &WORKER_LOAD_ROW;
-            stmts[2 * n + 1] = &WORKER_LOAD_HISTORY;
-            params[2 * n] = params[2 * n + 1] = p[n];
-        }
-        if (!o->lhead) o->ltail = NULL;
-        if (lull_db_batch(o->db, stmts, params, 2 * n, false, res) != 0)  // each failed load is its job's error
-            LOG_DEBUG("job.load_failed", "a load batch failed", "jobs", LI(n), "error", LS(lull_db_error(o->db)));
-        for (int i = 0; i < n; i++) {
-            worker_load_t l;
-            worker_load_rc_t rc = worker_load_read(&l, res[2 * i], res[2 * i + 1]);
-            s_job_run(batch[i], &l, rc);
-        }
-    }
+    (void)arg;
+    s_job_t *job = (s_job_t *)(void *)((char *)item - offsetof(s_job_t, litem));
+    worker_load_t l;
+    worker_load_rc_t rc = worker_load_read(&l, row, history);
+    s_job_run(job, &l, rc);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -580,7 +559,7 @@ static void s_tick(lull_loop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     worker_jobs_t *o = arg;
     worker_chain_tick(o->chain);
-    s_flush_loads(o);
+    worker_loadq_flush(o->loadq);
     o->commit->end(o->commit);
 }
 
@@ -589,7 +568,7 @@ static void s_refresh_prices(lull_loop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     worker_jobs_t *o = arg;
-    worker_prices_load(o->prices, o->db);  // a failure keeps the prices read before (logged)
+    worker_prices_refresh(o->prices, o->db, o->dbq);  // a failure keeps the prices read before (logged)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -608,9 +587,14 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
     self->tick = self->price_timer = -1;
     self->chain = worker_chain_new(cfg, loop, db, metrics);
     self->media = worker_media_new(cfg, loop, db);
-    self->commit = worker_commit_new(db, metrics, s_report, self);
+    if (cfg->db_thread) {
+        self->dbq = worker_dbq_new(loop, cfg->common.database_url);
+        if (!self->dbq) goto fail;
+    }
+    self->loadq = worker_loadq_new(db, self->dbq, s_loaded, self);
+    self->commit = worker_commit_new(db, self->dbq, metrics, s_report, self);
     self->prices = worker_prices_new();
-    if (!self->chain || !self->media || !self->commit || !self->prices) goto fail;
+    if (!self->chain || !self->media || !self->loadq || !self->commit || !self->prices) goto fail;
     self->tick = lull_loop_add_timer(loop, TICK_MS, TICK_MS, s_tick, self);
     if (self->tick < 0) goto fail;
     if (cfg->prices_refresh_ms > 0) {
@@ -646,9 +630,11 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
 {
     if (!self_p || !*self_p) return;
     worker_jobs_t *self = *self_p;
+    // Jobs whose load is on the database thread stay on the list below; its commits come back reported.
+    worker_loadq_stop(self->loadq);  // jobs not loaded yet are reported below with the running ones
+    worker_dbq_drain(self->dbq);
     if (self->commit) self->commit->end(self->commit);  // finished jobs still get their commit and DONE
     worker_chain_stop(self->chain);  // aborts the requests in flight; no call goes on
-    self->lhead = self->ltail = NULL;  // jobs not loaded yet are reported below with the running ones
     // Jobs still running are reported failed_retryable with a retry after 1 ms, so the scheduler hands them
     // to another worker now instead of when this worker's heartbeat expires; dry runs are answered 503.
     int64_t reported = 0;
@@ -661,7 +647,9 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
     if (reported) LOG_INFO("jobs.returned", "jobs in flight handed back to the scheduler at shutdown", "jobs", LI(reported));
     if (self->tick >= 0) lull_loop_cancel_timer(self->loop, self->tick);
     if (self->price_timer >= 0) lull_loop_cancel_timer(self->loop, self->price_timer);
-    if (self->commit) self->commit->destroy(&self->commit);
+    if (self->commit) self->commit->destroy(&self->commit);  // waits for the commits on the thread
+    worker_dbq_destroy(&self->dbq);  // (a price read still on it is applied before the table goes)
+    worker_loadq_destroy(&self->loadq);
     worker_chain_destroy(&self->chain);
     worker_media_destroy(&self->media);  // after the jobs: their media fetches were detached
     worker_prices_destroy(&self->prices);
@@ -714,9 +702,9 @@ void worker_jobs_start(worker_jobs_t *self, const lull_msg_t *msg, int conn, int
     job->ref = (worker_job_ref_t){.tenant_id = msg->u.job.tenant_id, .expected = msg->u.job.expected_upto,
                                   .upto = msg->u.job.upto, .max_wait = (msg->u.job.flags & LULL_JOB_MAX_WAIT) != 0};
     s_begin(job);
-    if (self->ltail) self->ltail->lnext = job;
-    else self->lhead = job;
-    self->ltail = job;
+    job->litem.conv_id = job->info.conv_id;
+    job->litem.upto = job->info.upto;
+    worker_loadq_add(self->loadq, &job->litem);
 }
 
 void worker_jobs_try(worker_jobs_t *self, const lull_msg_t *msg, int conn, int gen)
@@ -775,7 +763,7 @@ cleanup:
 
 void worker_jobs_flush(worker_jobs_t *self)
 {
-    s_flush_loads(self);
+    worker_loadq_flush(self->loadq);
     self->commit->end(self->commit);
 }
 

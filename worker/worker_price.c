@@ -17,9 +17,16 @@ typedef struct {
     double cache_write;         // USD per million tokens written to the cache; < 0 = the provider's default
 } s_price_t;
 
+typedef struct {
+    worker_dbq_task_t task;  // first
+    worker_prices_t *prices;
+    PGresult *r;             // set by the thread
+} s_task_t;
+
 struct worker_prices {
     s_price_t *rows;
     int n;
+    bool in_flight;  // a read is on the database thread
 };
 
 worker_prices_t *worker_prices_new(void)
@@ -40,20 +47,56 @@ int worker_prices_count(const worker_prices_t *self)
     return self ? self->n : 0;
 }
 
-int worker_prices_load(worker_prices_t *self, lull_db_t *db)
+PGresult *worker_prices_query(lull_db_t *db)
 {
-    int rc = -1;
-    s_price_t *rows = NULL;
     PGresult *r = lull_db_exec(db,
                                "SELECT provider, model_prefix, input_usd_per_mtok, output_usd_per_mtok,"
                                " cached_input_usd_per_mtok, cache_write_usd_per_mtok FROM llm_prices ORDER BY provider, model_prefix LIMIT "
                                "10000",
                                0, NULL);
-    if (!r) {
+    if (!r)
         LOG_WARN("prices.load_failed", "cannot read llm_prices; the previous prices stay", "error",
                  LS(lull_db_error(db)));
-        goto cleanup;
+    return r;
+}
+
+int worker_prices_load(worker_prices_t *self, lull_db_t *db)
+{
+    return worker_prices_apply(self, worker_prices_query(db));
+}
+
+static void s_task_run(worker_dbq_task_t *task, lull_db_t *db)
+{
+    ((s_task_t *)task)->r = worker_prices_query(db);
+}
+
+static void s_task_done(worker_dbq_task_t *task)
+{
+    s_task_t *t = (s_task_t *)task;
+    t->prices->in_flight = false;
+    (void)worker_prices_apply(t->prices, t->r);
+    free(t);
+}
+
+void worker_prices_refresh(worker_prices_t *self, lull_db_t *db, worker_dbq_t *dbq)
+{
+    if (!dbq) {
+        (void)worker_prices_load(self, db);  // a failure keeps the prices read before (logged)
+        return;
     }
+    s_task_t *t = self->in_flight ? NULL : calloc(1, sizeof *t);
+    if (!t) return;  // a read on the thread already, or out of memory: the next refresh
+    t->task = (worker_dbq_task_t){.run = s_task_run, .done = s_task_done};
+    t->prices = self;
+    self->in_flight = true;
+    worker_dbq_submit(dbq, &t->task);
+}
+
+int worker_prices_apply(worker_prices_t *self, PGresult *r)
+{
+    int rc = -1;
+    s_price_t *rows = NULL;
+    if (!r) goto cleanup;
     int n = PQntuples(r), k = 0;
     rows = n > 0 ? calloc((size_t)n, sizeof *rows) : NULL;
     if (n > 0 && !rows) goto cleanup;

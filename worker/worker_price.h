@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lull_db.h"
+#include "worker_dbq.h"
 
 typedef struct worker_prices worker_prices_t;
 
@@ -16,6 +17,13 @@ worker_prices_t *worker_prices_new(void);
 void worker_prices_destroy(worker_prices_t **self_p);
 // Replaces the table with the rows of llm_prices. 0, or -1 (logged) leaving the table as it was.
 int worker_prices_load(worker_prices_t *self, lull_db_t *db);
+// worker_prices_load in two steps, for the database thread: the query (any thread; NULL on failure, logged),
+// then the table replaced with its rows (the owner's thread; takes r, NULL leaves the table as it was). 0/-1.
+PGresult *worker_prices_query(lull_db_t *db);
+int worker_prices_apply(worker_prices_t *self, PGresult *r);
+// Reads the prices again: now on db when dbq is NULL, else on the database thread (nothing when a read is on it
+// already), applied when back on the loop. With dbq, free the table only after worker_dbq_drain.
+void worker_prices_refresh(worker_prices_t *self, lull_db_t *db, worker_dbq_t *dbq);
 // Rows held.
 int worker_prices_count(const worker_prices_t *self);
 // Estimated cost in USD of tokens_in prompt tokens (of which cached_in were read from the prompt cache, at
