@@ -248,7 +248,7 @@ int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owne
     if (self->n == 0) return 0;
     if (s_results_params(self, all) != 0) goto cleanup;
     const char *params[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf};
-    if (lull_db_run(db, SQL_FLUSH, 7, params, applied) != 0) goto cleanup;
+    if (lull_db_run_stmt(db, &STMT_FLUSH, params, applied) != 0) goto cleanup;
     s_results_clear(self);
     rc = 0;
 cleanup:
@@ -263,7 +263,7 @@ static PGresult *s_after_results(lull_db_t *db, const char *owner, sender_result
                                  const lull_db_stmt_t *st, const char *const *params)
 {
     if (flushed) *flushed = (sender_flushed_t){0};
-    if (!first || first->n == 0) return lull_db_exec(db, st->sql, st->nparams, params);
+    if (!first || first->n == 0) return lull_db_exec_stmt(db, st, params);  // prepared once, as in the batch
     PGresult *res = NULL, *r[2] = {NULL, NULL};
     s_buf_t all[6] = {{0}};
     if (s_results_params(first, all) == 0) {
