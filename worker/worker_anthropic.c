@@ -78,10 +78,20 @@ static int s_cache_layout(cJSON *root, const worker_conv_t *conv)
         cJSON_DeleteItemFromObjectCaseSensitive(root, "system");
         cJSON_AddItemToObject(root, "system", arr);
     } else {
-        cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
+        // The breakpoint goes on the last tool. The tools may be references to the worker's static table
+        // (worker_llm_tools_ref): marking one of those would change every later request, so this request's
+        // tools become its own copy first (a rare path: a tenant without a system prompt).
+        cJSON *shared = cJSON_DetachItemFromObjectCaseSensitive(root, "tools");
+        cJSON *tools = shared ? cJSON_Duplicate(shared, 1) : NULL;
+        cJSON_Delete(shared);  // a reference array frees none of the table's items
         cJSON *last = tools ? cJSON_GetArrayItem(tools, cJSON_GetArraySize(tools) - 1) : NULL;
+        if (shared && !tools) {
+            cJSON_Delete(mark);
+            return -1;
+        }
         if (last) cJSON_AddItemToObject(last, "cache_control", mark);
         else cJSON_Delete(mark);
+        if (tools) cJSON_AddItemToObject(root, "tools", tools);
     }
     worker_llm_move_last(root, "messages");
     worker_llm_move_last(root, "tool_choice");

@@ -148,6 +148,32 @@ LULL_TEST(anthropic_build)
     CHECK_PATH(j, "tools.0.input_schema.type", "\"object\"");
     cJSON_Delete(j);
     worker_conv_clear(&c);
+    // without a system prompt the breakpoint is on the last tool, of this request only: the tool table is
+    // shared by every request, so the next one carries it once and the one with a system prompt not at all
+    s_conv(&c, WORKER_MODE_REPLY);
+    c.system = NULL;
+    for (int round = 0; round < 2; round++) {
+        j = s_build(&WORKER_ANTHROPIC, &c);
+        cJSON *tools = cJSON_GetObjectItemCaseSensitive(j, "tools");
+        int n = cJSON_GetArraySize(tools), marks = 0;
+        for (int i = 0; i < n; i++) {
+            const cJSON *t = cJSON_GetArrayItem(tools, i), *k;
+            cJSON_ArrayForEach(k, t) marks += strcmp(k->string, "cache_control") == 0;
+        }
+        LULL_CHECK(n >= 1);
+        LULL_CHECK_EQ_INT(marks, 1);
+        LULL_CHECK(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tools, n - 1), "cache_control") != NULL);
+        CHECK_PATH(j, "system", "missing");
+        cJSON_Delete(j);
+    }
+    c.system = "be nice";
+    j = s_build(&WORKER_ANTHROPIC, &c);
+    cJSON *tools = cJSON_GetObjectItemCaseSensitive(j, "tools");
+    LULL_CHECK(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tools, cJSON_GetArraySize(tools) - 1),
+                                                "cache_control") == NULL);
+    CHECK_PATH(j, "system.0.cache_control.type", "\"ephemeral\"");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
     s_conv(&c, WORKER_MODE_ANALYSIS);
     j = s_build(&WORKER_ANTHROPIC, &c);
     CHECK_PATH(j, "tool_choice.name", "\"" WORKER_ANALYSIS_TOOL "\"");
