@@ -331,22 +331,6 @@ cleanup:
     return rc;
 }
 
-int worker_analysis_copy(worker_analysis_t *dst, const worker_analysis_t *src)
-{
-    *dst = *src;
-    dst->escalate_reason = src->escalate_reason ? strdup(src->escalate_reason) : NULL;
-    dst->entities = src->entities ? strdup(src->entities) : NULL;
-    dst->moderation = src->moderation ? strdup(src->moderation) : NULL;
-    dst->extracted = src->extracted ? strdup(src->extracted) : NULL;
-    dst->raw = src->raw ? strdup(src->raw) : NULL;
-    if ((src->escalate_reason && !dst->escalate_reason) || (src->entities && !dst->entities) ||
-        (src->moderation && !dst->moderation) || (src->extracted && !dst->extracted) || (src->raw && !dst->raw)) {
-        worker_analysis_clear(dst);
-        return -1;
-    }
-    return 0;
-}
-
 void worker_analysis_clear(worker_analysis_t *a)
 {
     if (!a) return;

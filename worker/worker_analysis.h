@@ -39,8 +39,6 @@ int worker_analysis_parse(const char *text, const char *extraction_fields, worke
 // WORKER_ANALYSIS_MAX_ANSWER bytes): the combined answer's validation parses its text once.
 int worker_analysis_from(const struct cJSON *doc, const char *extraction_fields, worker_analysis_t *out, char *err,
                          size_t errlen) __attribute__((warn_unused_result));
-// Copies src into dst (zeroed first; the strings duplicated). 0, or -1 when out of memory (dst owns nothing).
-int worker_analysis_copy(worker_analysis_t *dst, const worker_analysis_t *src) __attribute__((warn_unused_result));
 // Frees what out owns and zeroes it.
 void worker_analysis_clear(worker_analysis_t *a);
 

@@ -97,6 +97,9 @@ void worker_chain_call_clear(worker_chain_call_t *call)
     worker_conv_clear(&call->conv);
     free(call->text);
     call->text = NULL;
+    free(call->combined_reply);
+    call->combined_reply = NULL;
+    worker_analysis_clear(&call->combined);
 }
 
 void worker_chain_cancel(worker_chain_t *self, worker_chain_call_t *call)
@@ -159,8 +162,8 @@ static void s_next_provider(worker_chain_t *self, worker_chain_call_t *call)
 
 // A provider's answer that parsed may still be unusable: an analysis must validate, a combined answer too
 // (when it is the final answer: no tool calls, or no tool round left), a reply must hold text or tool calls.
-// Such an answer counts as malformed (next provider).
-static void s_check_answer(const worker_chain_call_t *call, worker_llm_result_t *res, bool rounds_left)
+// Such an answer counts as malformed (next provider). A combined answer's parts are kept in the call.
+static void s_check_answer(worker_chain_call_t *call, worker_llm_result_t *res, bool rounds_left)
 {
     if (res->cls != WORKER_LLM_OK) return;
     if (call->conv.mode == WORKER_MODE_COMBINED && (res->ncalls == 0 || !rounds_left)) {
@@ -170,9 +173,12 @@ static void s_check_answer(const worker_chain_call_t *call, worker_llm_result_t 
         if (worker_combined_parse(res->text, call->extraction_fields, &reply, &check, err, sizeof err) != 0) {
             res->cls = WORKER_LLM_NEXT;
             snprintf(res->error, sizeof res->error, "malformed combined answer: %.120s", err);
+            return;
         }
-        free(reply);
-        worker_analysis_clear(&check);
+        free(call->combined_reply);  // (an earlier provider's, if any: this answer is the final one)
+        worker_analysis_clear(&call->combined);
+        call->combined_reply = reply;
+        call->combined = check;
     } else if (call->conv.mode == WORKER_MODE_ANALYSIS) {
         worker_analysis_t check = {0};
         char err[160];

@@ -13,6 +13,7 @@
 #include "lull_loop.h"
 #include "lull_metrics.h"
 #include "lull_tenant_limits.h"
+#include "worker_analysis.h"
 #include "worker_config.h"
 #include "worker_llm.h"
 
@@ -50,6 +51,10 @@ struct worker_chain_call {
     bool ok;                       // finished with an answer
     int provider;                  // provider index of the answer
     char *text;                    // the answer (owned; freed by worker_chain_call_clear)
+    // a combined answer's parts, as the chain validated them (owned, freed by worker_chain_call_clear; the job
+    // takes them instead of parsing the answer again): the reply text and the analysis
+    char *combined_reply;
+    worker_analysis_t combined;
     int64_t retry_after_ms;        // largest Retry-After seen (capped)
     char error[160];               // last failure
 };

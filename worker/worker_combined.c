@@ -5,7 +5,6 @@
 #include "worker_llm.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,59 +52,11 @@ static bool s_looks_json(const char *s)
     return json;
 }
 
-// The last answer that validated, with its results: a job validates its combined answer twice in a row (the
-// chain's check of the provider's answer, then the job's finish), and the second time copies these.
-static struct {
-    pthread_mutex_t lock;
-    char *text, *fields, *reply;
-    worker_analysis_t a;
-} s_last = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-// Copies the last validated results when text and fields are the same. True when it did.
-static bool s_last_get(const char *text, const char *fields, char **reply, worker_analysis_t *a)
-{
-    bool hit = false;
-    pthread_mutex_lock(&s_last.lock);
-    if (s_last.text && strcmp(s_last.text, text) == 0 && strcmp(s_last.fields, fields ? fields : "") == 0) {
-        *reply = strdup(s_last.reply);
-        hit = *reply && worker_analysis_copy(a, &s_last.a) == 0;
-        if (!hit) {
-            free(*reply);
-            *reply = NULL;
-        }
-    }
-    pthread_mutex_unlock(&s_last.lock);
-    return hit;
-}
-
-static void s_last_put(const char *text, const char *fields, const char *reply, const worker_analysis_t *a)
-{
-    char *t = strdup(text), *f = strdup(fields ? fields : ""), *r = strdup(reply);
-    worker_analysis_t c = {0};
-    if (!t || !f || !r || worker_analysis_copy(&c, a) != 0) {
-        free(t);
-        free(f);
-        free(r);
-        return;
-    }
-    pthread_mutex_lock(&s_last.lock);
-    free(s_last.text);
-    free(s_last.fields);
-    free(s_last.reply);
-    worker_analysis_clear(&s_last.a);
-    s_last.text = t;
-    s_last.fields = f;
-    s_last.reply = r;
-    s_last.a = c;
-    pthread_mutex_unlock(&s_last.lock);
-}
-
 int worker_combined_parse(const char *text, const char *extraction_fields, char **reply, worker_analysis_t *a,
                           char *err, size_t errlen)
 {
     *reply = NULL;
     memset(a, 0, sizeof *a);
-    if (text && *text && s_last_get(text, extraction_fields, reply, a)) return 0;
     if (!text || !*text) {
         snprintf(err, errlen, "combined: no answer");
         return -1;
@@ -124,10 +75,7 @@ int worker_combined_parse(const char *text, const char *extraction_fields, char 
     else if (strlen(text) > WORKER_ANALYSIS_MAX_ANSWER) snprintf(err, errlen, "analysis: no answer or too long");
     else if (worker_analysis_from(doc, extraction_fields, a, err, errlen) == 0) {
         *reply = strdup(r->valuestring);
-        if (*reply) {
-            rc = 0;
-            s_last_put(text, extraction_fields, *reply, a);
-        }
+        if (*reply) rc = 0;
         else {
             worker_analysis_clear(a);
             snprintf(err, errlen, "out of memory");

@@ -62,13 +62,14 @@ static const lull_db_stmt_t s_commit_stmt = {
     COMMIT_NPARAMS,
 };
 
-// One job waiting for the next batch: a result to commit, or (with the database thread) a failed attempt to count.
+// One job waiting for the next batch: a result to commit, or a failed attempt to count.
 typedef struct s_entry {
     worker_done_info_t who;
     lull_outcome_t ok_outcome;  // outcome when the CAS applies (an attempt: the outcome reported)
     int64_t retry_after_ms;     // an attempt: reported with it
     char detail[LULL_PROTO_MAX_DETAIL + 1];
     bool attempt;                  // count a failed attempt (params unused), then report
+    int64_t expected;              // an attempt: the answered_upto it counts against
     char *params[COMMIT_NPARAMS];  // owned statement parameters
     // set by the run (on the database thread when there is one)
     enum { E_FAILED, E_APPLIED, E_SETTLED } state;  // the batch failed / the CAS applied / reported as is
@@ -215,18 +216,11 @@ static void s_emit(worker_sink_t *sink, const worker_job_view_t *job, const work
 {
     s_commit_t *self = (s_commit_t *)sink;
     const char *detail = out->detail ? out->detail : "";
-    if (out->write == WORKER_WRITE_ATTEMPT && self->dbq) {  // counted on the thread, reported after it
+    if (out->write == WORKER_WRITE_ATTEMPT) {  // counted with the next batch (on the thread, if any), then reported
         s_entry_t *e = calloc(1, sizeof *e);
         if (e) {
-            char expected[24];
-            snprintf(expected, sizeof expected, "%lld", (long long)job->expected);
-            e->params[0] = strdup(expected);
-        }
-        if (!e || !e->params[0]) {  // the attempt goes uncounted: the job is retried all the same
-            if (e) s_entry_free(e);
-            lull_counter_add(self->m_db_errors, 1);
-        } else {
             e->attempt = true;
+            e->expected = job->expected;
             e->who = job->done;
             e->ok_outcome = out->outcome;
             e->retry_after_ms = out->retry_after_ms;
@@ -234,8 +228,7 @@ static void s_emit(worker_sink_t *sink, const worker_job_view_t *job, const work
             s_queue(self, e);
             return;
         }
-    } else if (out->write == WORKER_WRITE_ATTEMPT) {
-        s_count_attempt(self, self->db, &job->done, job->expected);
+        s_count_attempt(self, self->db, &job->done, job->expected);  // out of memory: here and now
     }
     if (out->write != WORKER_WRITE_RESULT) {
         self->report(&job->done, out->outcome, out->retry_after_ms, detail, NULL, 0, self->arg);
@@ -318,7 +311,7 @@ static void s_run(s_commit_t *self, lull_db_t *db, s_entry_t *e)
         int n = 0;
         for (; e && n < WORKER_COMMIT_BATCH; e = e->next) {
             if (e->attempt) {
-                s_count_attempt(self, db, &e->who, strtoll(e->params[0], NULL, 10));
+                s_count_attempt(self, db, &e->who, e->expected);
                 e->state = E_SETTLED;
                 e->outcome = e->ok_outcome;
                 continue;

@@ -245,13 +245,15 @@ static void s_job_finish(s_job_t *job)
     }
     bool have_analysis = false;
     int analysis_provider = an->provider;
-    if (job->combined && reply->ok) {  // validated by the chain: only out of memory fails here
-        char *text = NULL;
-        have_analysis = worker_combined_parse(reply->text, job->extraction_fields, &text, &a, err, sizeof err) == 0;
+    if (job->combined && reply->ok) {  // validated by the chain, which kept the parts
+        have_analysis = reply->combined_reply != NULL;
         free(reply->text);
-        reply->text = text;
+        reply->text = reply->combined_reply;
+        reply->combined_reply = NULL;
+        a = reply->combined;
+        reply->combined = (worker_analysis_t){0};
         reply->ok = have_analysis;
-        if (!have_analysis) snprintf(reply->error, sizeof reply->error, "%s", err);
+        if (!have_analysis) snprintf(reply->error, sizeof reply->error, "combined answer without its parts");
         analysis_provider = reply->provider;
     } else {
         have_analysis = job->want_analysis && an->ok &&

@@ -1,7 +1,7 @@
 // Benchmark of the worker's CPU per conversation in its LLM code alone (no network, no database): what a
 // job does around its one combined request, per provider: the analysis and combined schemas, the request
 // body (a tenant system prompt, six history messages, the tools), the parse of a typical answer, and the
-// combined answer's validation twice (the chain's check and the job's finish). Prints one line per provider:
+// combined answer's validation (once: the chain's check keeps the parts for the job). Prints one line per provider:
 //   worker_llm: provider=P convs=N cpu_ns_per_conv=X schema_ns=S build_ns=B parse_ns=A combined_ns=C body_bytes=L
 // Usage: bench_worker_llm [CONVS]   (default 20000); bench_worker_llm --bodies prints each provider's request
 // body and the combined answer's analysis instead (to diff two builds: they must be byte-identical). Link it against another liblull.a to compare builds of the
@@ -101,14 +101,14 @@ static int s_run(int pi, long convs)
             return -1;
         }
         long d = s_cpu_ns();
-        for (int k = 0; k < 2; k++) {  // the chain's check, then the job's finish
+        {  // the chain's check (the job takes its parts)
             char *reply = NULL, err[160];
             worker_analysis_t an = {0};
             if (worker_combined_parse(res.text, NULL, &reply, &an, err, sizeof err) != 0) {
                 fprintf(stderr, "bench_worker_llm: %s: combined answer refused: %s\n", p->name, err);
                 return -1;
             }
-            if (s_bodies && k == 0)
+            if (s_bodies)
                 printf("%s request: %s\n%s reply: %s\n%s analysis: %s\n", p->name, req, p->name, reply, p->name, an.raw);
             free(reply);
             worker_analysis_clear(&an);
