@@ -2,8 +2,9 @@
 //
 // Routes: POST /v1/chat/completions and /chat/completions (OpenAI), POST /v1/messages (Anthropic),
 // POST /v1beta/models/{model}:generateContent and /models/{model}:generateContent (Gemini),
-// POST /_fake/faults {"provider","mode","count","retry_after","kind"}, POST /_fake/config {"latency_ms"},
-// POST /_fake/reset, GET /_fake/ledger (JSON array of {provider, path, kind, combined, t_ms, body}),
+// POST /_fake/faults {"provider","mode","count","retry_after","kind"}, POST /_fake/config {"latency_ms",
+// "hold"} (hold: requests wait until released, whatever the latency), POST /_fake/release (every request
+// waiting now is answered now), POST /_fake/reset, GET /_fake/ledger (JSON array of {provider, path, kind, combined, t_ms, body}),
 // GET /_fake/stats. Fault kinds: "reply" (reply and combined requests), "analysis", "combined"; modes: an
 // HTTP status, "hang", "insufficient_quota", "malformed", "truncated", and for combined requests
 // "combined_not_json", "combined_no_reply", "combined_json_reply", "combined_wrong_types".
@@ -71,6 +72,7 @@ static size_t s_nheap, s_capheap;
 static volatile sig_atomic_t s_stop;
 static bool s_timer_quit;
 static int64_t s_latency_ms;
+static bool s_hold;  // requests wait for POST /_fake/release (a test's person answers while the bot waits)
 static s_fault_t s_faults[NPROV][8];
 static char **s_ledger;
 static size_t s_nledger, s_ledger_max = 20000;
@@ -447,7 +449,7 @@ static void s_provider_request(struct MHD_Connection *conn, const char *url, int
     s_requests++;
     s_ledger_add(p, url, analysis, combined, st->body ? st->body : "");
     bool faulty = s_take_fault(p, analysis, combined, &f);
-    *delay_ms = s_latency_ms;
+    *delay_ms = s_hold ? HANG_MS : s_latency_ms;
     pthread_mutex_unlock(&s_mu);
     if (!s_auth_ok(conn, p)) {
         st->status = 401;
@@ -510,12 +512,25 @@ static enum MHD_Result s_control(struct MHD_Connection *conn, const char *method
         pthread_mutex_unlock(&s_mu);
         return s_queue(conn, 200, "{\"ok\":true}", NULL);
     }
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/_fake/release") == 0) {
+        pthread_mutex_lock(&s_mu);
+        size_t n = s_nheap;
+        int64_t now = s_now_us();
+        for (size_t i = 0; i < s_nheap; i++) s_heap[i].due_us = now;  // all equal: still a heap
+        pthread_cond_signal(&s_cv);
+        pthread_mutex_unlock(&s_mu);
+        char out[64];
+        snprintf(out, sizeof out, "{\"released\":%zu}", n);
+        return s_queue(conn, 200, out, NULL);
+    }
     cJSON *j = st->body ? cJSON_ParseWithLength(st->body, st->len) : NULL;
     enum MHD_Result rc;
     if (strcmp(method, "POST") == 0 && strcmp(url, "/_fake/config") == 0 && j) {
         const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "latency_ms");
+        const cJSON *hold = cJSON_GetObjectItemCaseSensitive(j, "hold");
         pthread_mutex_lock(&s_mu);
         if (cJSON_IsNumber(lat) && lat->valuedouble >= 0) s_latency_ms = (int64_t)lat->valuedouble;
+        if (cJSON_IsBool(hold)) s_hold = cJSON_IsTrue(hold);
         pthread_mutex_unlock(&s_mu);
         rc = s_queue(conn, 200, "{\"ok\":true}", NULL);
     } else if (strcmp(method, "POST") == 0 && strcmp(url, "/_fake/faults") == 0 && j) {
@@ -634,7 +649,7 @@ static void s_usage(FILE *out)
             "                [--fault PROVIDER:MODE:COUNT[:RETRY_AFTER]]...\n"
             "Fake OpenAI/Anthropic/Gemini server for lull's tests and benchmarks. Listens on 127.0.0.1 (or --bind).\n"
             "Control: POST /_fake/faults {\"provider\",\"mode\",\"count\",\"retry_after\",\"kind\"},\n"
-            "POST /_fake/config {\"latency_ms\"}, POST /_fake/reset, GET /_fake/ledger, GET /_fake/stats.\n"
+            "POST /_fake/config {\"latency_ms\",\"hold\"}, POST /_fake/release, POST /_fake/reset, GET /_fake/ledger, GET /_fake/stats.\n"
             "Modes: 429 500 503 529 hang malformed truncated insufficient_quota.\n");
 }
 

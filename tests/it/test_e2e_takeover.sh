@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Once a person answers, the bot is silent — end to end through the real tiers, the fake LLM answering after
-# seconds. A person answers while the bot is generating: through lull-admin's reply route, from the TikTok app
-# (an im_send_msg echo), through take over: the job commits nothing (job.superseded, reason person; its LLM
+# Once a person answers, the bot is silent — end to end through the real tiers, the fake LLM holding its answer
+# until the person's answer is in (no race with the machine's speed). A person answers while the bot is
+# generating: through lull-admin's reply route, from the TikTok app (an im_send_msg echo), through take over: the job commits nothing (job.superseded, reason person; its LLM
 # usage still recorded) and the channel fake's ledger shows no bot delivery. A bot reply waiting in the outbox
 # for a retry when the person answers is cancelled (superseded_by_person, shown in the conversation view) and
 # never delivered; the person's reply is. An admin reply racing the window's expiry: no bot reply after it.
@@ -14,7 +14,7 @@ it_sql "UPDATE tenants SET window_ms = 200, max_wait_ms = 2000, human_pause_ms =
         escalation_keywords = '{talk to a manager}' WHERE slug = 'default';
         INSERT INTO tenants (slug, window_ms, max_wait_ms, tiktok_client_key, tiktok_business_id, human_pause_ms)
           VALUES ('shop', 200, 2000, 'ck_shop', 'biz_shop', 600000)" >/dev/null
-E2E_LLM_LATENCY_MS=3000 e2e_start LULL_ADMIN_PUBLIC_URL=https://console.example.test/ || it_finish
+e2e_start LULL_ADMIN_PUBLIC_URL=https://console.example.test/ || it_finish
 it_sql "UPDATE tenants SET callback_url = '$CH/callback'" >/dev/null
 
 ledger() { curl -s --max-time 5 "$CH/_fake/ledger"; }
@@ -28,17 +28,24 @@ bot_keys_delivered() {
     ledger | jq -r --argjson ks "$keys" '[.by_key | to_entries[] | select(.key as $k | $ks | index($k)) | .value.deliveries] | add // 0'
 }
 generating() { [ "$(e2e_llm_reply_has "$1")" -ge 1 ]; }
+# llm_hold true|false : the fake LLM keeps every answer until llm_release (sections 1-3: the person's answer is
+# committed while the bot's request is still waiting, however slow the machine is).
+llm_hold() { e2e_fake "$LLM/_fake/config" "{\"hold\":$1}" || it_fail "fake LLM hold $1"; }
+llm_release() { it_check_match "the fake LLM answers the held request" '"released":[1-9]' \
+    "$(curl -s --max-time 5 -X POST "$LLM/_fake/release")"; }
 superseded_by_person() { grep -q "\"ev\":\"job.superseded\".*\"conv\":$1,.*\"reason\":\"person\"" "$IT_TMP/worker.jsonl"; }
 job_done() { grep -q "\"ev\":\"job.done\".*\"conv\":$1[,}]" "$IT_TMP/worker.jsonl"; }
 status_is() { [ "$(it_sql "SELECT status FROM outbox WHERE id = $1")" = "$2" ]; }
 
 # 1. a human reply through lull-admin while the LLM is generating
+llm_hold true
 it_check_eq "Ada's message accepted" 200 "$(e2e_post ada 'ada asks about her parcel')"
 ACONV=$(e2e_conv ada)
 it_wait_for "the bot is generating Ada's reply (LLM called)" 15 generating 'ada asks about her parcel'
 e2e_admin POST "/api/v1/conversations/$ACONV/reply" '{"body":"Hi Ada, Sam from support: it left today"}'
 it_check_eq "the person's reply through the admin API: 200" 200 "$ADM_CODE"
 AH=$(jq -r .message_id <<<"$ADM_BODY")
+llm_release
 it_wait_for "the job finished, superseded by a person" 20 superseded_by_person "$ACONV"
 it_wait_for "the person's reply delivered" 10 delivered "out_$AH"
 e2e_settle 1
@@ -59,6 +66,7 @@ it_check_eq "TikTok message accepted" 200 "$(e2e_tiktok im_receive_msg 730000000
 TCONV=$(it_sql "SELECT id FROM conversations WHERE external_conversation_id = '$TC'")
 it_wait_for "the bot is generating the TikTok reply" 15 generating 'tiktok user asks for a refund'
 it_check_eq "TikTok im_send_msg accepted" 200 "$(e2e_tiktok im_send_msg 7300000000000000002 'a person answers from the app' ck_shop $TC $B $U)"
+llm_release
 it_wait_for "the TikTok job finished, superseded by a person" 20 superseded_by_person "$TCONV"
 e2e_settle 1
 it_check_eq "no TikTok delivery at all for the conversation (the person wrote from the app)" 0 \
@@ -73,6 +81,7 @@ BCONV=$(e2e_conv bo)
 it_wait_for "the bot is generating Bo's reply" 15 generating 'bo wants to change his address'
 e2e_admin POST "/api/v1/conversations/$BCONV/takeover" '{"pause_ms":120000}'
 it_check_eq "take over: 200" 200 "$ADM_CODE"
+llm_release
 it_check_eq "take over: paused, nothing answered, the burst cancelled" "paused|0|true" \
     "$(jq -r '[.status, .answered_upto, (.cancelled_upto == .last_inbound_id)] | map(tostring) | join("|")' <<<"$ADM_BODY")"
 # measured from the take-over's own transaction (its agent_actions row), not from this query's time: on a loaded
@@ -106,7 +115,7 @@ e2e_admin POST "/api/v1/conversations/$BCONV/handback" '{}'
 it_check_eq "hand back again: 200" 200 "$ADM_CODE"
 
 # 4. a bot reply waiting in the outbox for a retry when the person answers: cancelled, never delivered
-curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary '{"latency_ms":20}' "$LLM/_fake/config"
+curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary '{"latency_ms":20,"hold":false}' "$LLM/_fake/config"
 # Retry-After 12 s: the person's reply must be committed before the retry; on a loaded machine the steps below
 # took 6 s (with 4 s the retry went out first and the bot reply was delivered, as it should then be)
 e2e_fake "$CH/_fake/faults" '{"target":"callback","mode":"503","count":1,"retry_after":"12"}' || it_fail "fault injected"
