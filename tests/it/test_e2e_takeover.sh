@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Once a person answers, the bot is silent — end to end through the real tiers, the fake LLM holding its answer
 # until the person's answer is in (no race with the machine's speed). A person answers while the bot is
-# generating: through lull-admin's reply route, from the TikTok app (an im_send_msg echo), through take over: the job commits nothing (job.superseded, reason person; its LLM
-# usage still recorded) and the channel fake's ledger shows no bot delivery. A bot reply waiting in the outbox
-# for a retry when the person answers is cancelled (superseded_by_person, shown in the conversation view) and
-# never delivered; the person's reply is. An admin reply racing the window's expiry: no bot reply after it.
-# An escalation goes to the tenant's callback URL as a conversation.escalated event, signed per Standard
-# Webhooks (checked here with openssl) with a webhook-id that is the same on every retry.
+# generating: through lull-admin's reply route, from the TikTok app (an im_send_msg echo), through take over:
+# the job commits nothing (job.superseded, reason person; its LLM usage still recorded) and the channel fake's
+# ledger shows no bot delivery. A bot reply waiting in the outbox for a retry when the person answers is
+# cancelled (superseded_by_person, shown in the conversation view) and never delivered; the person's reply is.
+# An admin reply racing the window's expiry: no bot reply after it. An escalation goes to the tenant's callback
+# URL as a conversation.escalated event, signed per Standard Webhooks (checked here with openssl) with a
+# webhook-id that is the same on every retry.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/e2e_lib.sh"
 it_db_create || it_finish
