@@ -60,8 +60,8 @@ static int s_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void
     (void)easy;
     (void)socketp;
     lull_http_t *self = userp;
-    if (what == CURL_POLL_REMOVE) {
-        lull_loop_remove_fd(self->loop, fd);
+    if (what == CURL_POLL_REMOVE) {  // usually an idle keep-alive connection, reused by a later request
+        lull_loop_park_fd(self->loop, fd);
         return 0;
     }
     int ev = (what & CURL_POLL_IN ? LULL_LOOP_IN : 0) | (what & CURL_POLL_OUT ? LULL_LOOP_OUT : 0);

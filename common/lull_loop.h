@@ -1,5 +1,5 @@
-// The event loop of a process thread: zmq_poll over ZeroMQ sockets and plain file descriptors, with
-// timers; wakes at once on signals (stop, SIGHUP → log reopen).
+// The event loop of a process thread: epoll over ZeroMQ sockets (their ZMQ_FD) and plain file descriptors,
+// with timers; wakes at once on signals (stop, SIGHUP → log reopen).
 #ifndef LULL_LOOP_H
 #define LULL_LOOP_H
 
@@ -35,6 +35,10 @@ int lull_loop_add_fd(lull_loop_t *self, int fd, int events, lull_loop_io_fn *fn,
 int lull_loop_mod_fd(lull_loop_t *self, int fd, int events);
 // Stops watching an fd. 0/-1.
 int lull_loop_remove_fd(lull_loop_t *self, int fd);
+// Stops reporting a watched fd's events but leaves it registered with the kernel, for a descriptor likely to
+// be watched again soon (an idle keep-alive connection: adding it again then costs one system call instead
+// of two). The fd may be closed while parked. 0/-1 (not watched).
+int lull_loop_park_fd(lull_loop_t *self, int fd);
 // Adds a timer firing after delay_ms, then every interval_ms when interval_ms > 0. Returns its id (>0) or -1.
 int lull_loop_add_timer(lull_loop_t *self, int64_t delay_ms, int64_t interval_ms, lull_loop_timer_fn *fn, void *arg);
 // Cancels a timer (safe from inside its callback; unknown ids are ignored).

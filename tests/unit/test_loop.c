@@ -414,6 +414,64 @@ LULL_TEST(mod_between_passes_and_readd)
     close(fds[1]);
 }
 
+static void s_on_any(lull_loop_t *loop, int fd, int events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    (*(int *)arg)++;
+}
+
+// A parked fd reports nothing (its first unwanted event drops the registration), comes back with one add, and
+// a parked number closed and reused by another pipe is reported for the new owner (the add registers it
+// again although the loop still remembers the old registration).
+LULL_TEST(parked_fd_silent_readded_and_reused)
+{
+    int a[2], b[2], seen_a = 0, seen_b = 0, seen_c = 0;
+    LULL_CHECK_EQ_INT(pipe(a), 0);
+    LULL_CHECK_EQ_INT(pipe(b), 0);
+    lull_loop_t *loop = lull_loop_new();
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, a[0], LULL_LOOP_IN, s_on_any, &seen_a), 0);
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, b[0], LULL_LOOP_IN, s_on_any, &seen_b), 0);
+    LULL_CHECK_EQ_INT(lull_loop_park_fd(loop, a[0]), 0);
+    LULL_CHECK_EQ_INT(lull_loop_park_fd(loop, a[0]), -1);  // not watched any more
+    LULL_CHECK_EQ_INT(lull_loop_mod_fd(loop, a[0], LULL_LOOP_IN), -1);
+    LULL_CHECK_EQ_INT(write(a[1], "x", 1), 1);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 20), 0);  // parked: not reported (registration dropped)
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 20), 0);  // and not reported again
+    LULL_CHECK_EQ_INT(seen_a, 0);
+    // watched again (its byte still unread): reported once per pass while readable, as before
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, a[0], LULL_LOOP_IN, s_on_any, &seen_a), 0);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 200), 1);
+    LULL_CHECK_EQ_INT(seen_a, 1);
+    char c;
+    LULL_CHECK_EQ_INT((int)read(a[0], &c, 1), 1);
+    // parked with nothing pending, then closed: the number comes back as another pipe, which is reported
+    LULL_CHECK_EQ_INT(lull_loop_park_fd(loop, a[0]), 0);
+    int old = a[0];
+    close(a[0]);
+    close(a[1]);
+    LULL_CHECK_EQ_INT(pipe(a), 0);
+    LULL_CHECK_EQ_INT(a[0], old);
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, a[0], LULL_LOOP_IN, s_on_any, &seen_c), 0);
+    LULL_CHECK_EQ_INT(write(a[1], "y", 1), 1);
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 200), 1);
+    LULL_CHECK_EQ_INT(seen_c, 1);
+    LULL_CHECK_EQ_INT(seen_a, 1);
+    LULL_CHECK_EQ_INT(seen_b, 0);
+    // a parked fd's number reused within one batch: the stale event is not given to the new owner
+    LULL_CHECK_EQ_INT(write(b[1], "z", 1), 1);
+    LULL_CHECK_EQ_INT(lull_loop_park_fd(loop, b[0]), 0);
+    LULL_CHECK_EQ_INT(lull_loop_add_fd(loop, b[0], LULL_LOOP_OUT, s_on_any, &seen_c), 0);  // a read end: never writable
+    LULL_CHECK_EQ_INT(lull_loop_run_once(loop, 20), 1);  // a[0]'s byte, still unread
+    LULL_CHECK_EQ_INT(seen_b, 0);
+    lull_loop_destroy(&loop);
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+}
+
 int main(void)
 {
     LULL_RUN(zmq_socket_queued_messages);
@@ -423,5 +481,6 @@ int main(void)
     LULL_RUN(hangup_in_out_and_bounded_waits);
     LULL_RUN(draining_runs_after_a_stop);
     LULL_RUN(mod_between_passes_and_readd);
+    LULL_RUN(parked_fd_silent_readded_and_reused);
     return lull_test_summary();
 }
