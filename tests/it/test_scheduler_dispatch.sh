@@ -85,15 +85,16 @@ it_wait_for "swept conversation of a new tenant answered on its own window" 8 an
 it_stop "$WORKER_PID" KILL
 
 # --- a message during a running job opens the next window, answered by a second job after DONE ---------
-worker_start w3 --credit 1 --work-ms 1200 --commit
+# the job works 4 s: the in_flight state below must be seen while it runs, also on a loaded machine
+worker_start w3 --credit 1 --work-ms 4000 --commit
 W3=$IT_TMP/w3.log
 c6=$(sched_conv "$fast"); m6=$(sched_msg "$c6"); sched_inbound "$c6" "$m6" "$fast"
 it_wait_for "first job of c6" 5 grep -q "\"conversation_id\":$c6," "$W3"
 m7=$(sched_msg "$c6"); sched_inbound "$c6" "$m7" "$fast"
 it_wait_for "next window due while the job runs (in_flight)" 5 sh -c \
     "'$SCHED_CTL' '$SCHED_CT' list | grep -q '\"conversation_id\":$c6,[^}]*\"messages\":1,[^}]*\"state\":\"in_flight\"'"
-it_wait_for "second job of c6 after the first DONE" 5 sh -c "[ \$(grep '\"ev\":\"job\"' '$W3' | grep -c '\"conversation_id\":$c6,') -ge 2 ]"
-it_wait_for "c6 answered" 5 answered "$c6"
+it_wait_for "second job of c6 after the first DONE" 10 sh -c "[ \$(grep '\"ev\":\"job\"' '$W3' | grep -c '\"conversation_id\":$c6,') -ge 2 ]"
+it_wait_for "c6 answered" 10 answered "$c6"
 it_check_match "the first reply was superseded" "\"conversation_id\":$c6,\"outcome\":\"superseded\"" "$(grep '"ev":"done"' "$W3")"
 it_check_match "the second job answers the whole burst" "\"conversation_id\":$c6,\"tenant_id\":$fast,\"expected_upto\":0,\"upto\":$m7,\"attempt\":1" "$(grep '"ev":"job"' "$W3")"
 it_check_eq "c6 dispatched exactly twice" 2 "$(jobs "$W3" "$c6")"
