@@ -12,7 +12,7 @@ const lull_db_stmt_t WORKER_COMMIT_ROWS = {
     "WITH j AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS j(conv bigint, tenant bigint,"
     "  contact bigint, channel text, reply text, recipient text, sender text, kind text, upto bigint,"
     "  expected bigint, mw boolean, sentiment text, conf real, intent text, priority text, esc boolean,"
-    "  esc_reason text, entities text, moderation text, extracted text, raw text, aprov text, amodel text,"
+    "  esc_reason text, entities jsonb, moderation jsonb, extracted jsonb, raw jsonb, aprov text, amodel text,"
     "  usage jsonb)),"
     " cas AS (UPDATE conversations c SET answered_upto = j.upto, failed_attempts = 0,"
     "  first_unanswered_at = CASE WHEN c.last_inbound_id = j.upto THEN NULL ELSE (SELECT min(created_at) FROM messages"
@@ -28,7 +28,7 @@ const lull_db_stmt_t WORKER_COMMIT_ROWS = {
     "  sentiment_confidence, intent, priority, escalate, escalate_reason, entities, moderation, extracted, raw,"
     "  provider, model)"
     "  SELECT j.conv, j.tenant, m.id, j.upto, j.sentiment, j.conf, j.intent, j.priority, j.esc, j.esc_reason,"
-    "  j.entities::jsonb, j.moderation::jsonb, j.extracted::jsonb, j.raw::jsonb, j.aprov, j.amodel"
+    "  j.entities, j.moderation, j.extracted, j.raw, j.aprov, j.amodel"
     "  FROM j JOIN cas ON cas.id = j.conv LEFT JOIN m ON m.conversation_id = j.conv WHERE j.sentiment IS NOT NULL),"
     " o AS (INSERT INTO outbox (tenant_id, conversation_id, message_id, channel, recipient, sender_address,"
     "  payload, idempotency_key)"
@@ -67,6 +67,13 @@ static bool s_int(cJSON *o, const char *key, long long v)
 static bool s_str(cJSON *o, const char *key, const char *v)
 {
     return (v ? cJSON_AddStringToObject(o, key, v) : cJSON_AddNullToObject(o, key)) != NULL;
+}
+
+// Adds JSON text as it is (the analysis' parts: printed by cJSON from the validated answer, so valid JSON; parsed
+// once by PostgreSQL as part of the array, not once more as a string), or null for NULL. false when out of memory.
+static bool s_raw(cJSON *o, const char *key, const char *json)
+{
+    return (json ? cJSON_AddRawToObject(o, key, json) : cJSON_AddNullToObject(o, key)) != NULL;
 }
 
 // The job's usage per provider used: [{"p","mo","r","ti","tou","l","c","ca","cw"}, ...].
@@ -112,8 +119,8 @@ char *worker_commit_rows_json(const worker_job_view_t *j, const worker_outcome_t
         ok = s_str(o, "sentiment", a->sentiment) && s_str(o, "conf", conf) &&
              s_str(o, "intent", a->intent) && s_str(o, "priority", a->priority) &&
              cJSON_AddBoolToObject(o, "esc", a->escalate) != NULL && s_str(o, "esc_reason", a->escalate_reason) &&
-             s_str(o, "entities", a->entities) && s_str(o, "moderation", a->moderation) &&
-             s_str(o, "extracted", a->extracted) && s_str(o, "raw", a->raw) && s_str(o, "aprov", aprov) &&
+             s_raw(o, "entities", a->entities) && s_raw(o, "moderation", a->moderation) &&
+             s_raw(o, "extracted", a->extracted) && s_raw(o, "raw", a->raw) && s_str(o, "aprov", aprov) &&
              s_str(o, "amodel", amodel);
     if (ok) out = lull_json_print(o);
     cJSON_Delete(o);
