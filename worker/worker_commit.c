@@ -52,12 +52,7 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c, x.ca, x.cw"  // spent even when the CAS fails
     "  FROM unnest($25::text[], $26::text[], $27::int[], $28::bigint[], $29::bigint[], $30::bigint[],"
     "  $31::numeric[], $36::bigint[], $37::bigint[]) AS x(p, mo, r, ti, tou, l, c, ca, cw)"
-    "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"
-    "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens,"
-    "  completion_tokens = us.completion_tokens + EXCLUDED.completion_tokens,"
-    "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd,"
-    "  cached_prompt_tokens = us.cached_prompt_tokens + EXCLUDED.cached_prompt_tokens,"
-    "  cache_write_tokens = us.cache_write_tokens + EXCLUDED.cache_write_tokens),"
+    WORKER_COMMIT_USAGE_UPSERT "),"
     " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
     "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
     " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o WHERE NOT esc), (SELECT id FROM o WHERE esc),"

@@ -40,12 +40,7 @@ const lull_db_stmt_t WORKER_COMMIT_ROWS = {
     "  sum(x.ca), sum(x.cw) FROM j CROSS JOIN LATERAL jsonb_to_recordset(j.usage) AS x(p text, mo text, r int,"
     "  ti bigint, tou bigint, l bigint, c numeric, ca bigint, cw bigint)"
     "  GROUP BY j.tenant, j.contact, x.p, x.mo"  // one row per key: an upsert may not touch a row twice
-    "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"
-    "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens,"
-    "  completion_tokens = us.completion_tokens + EXCLUDED.completion_tokens,"
-    "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd,"
-    "  cached_prompt_tokens = us.cached_prompt_tokens + EXCLUDED.cached_prompt_tokens,"
-    "  cache_write_tokens = us.cache_write_tokens + EXCLUDED.cache_write_tokens)"
+    WORKER_COMMIT_USAGE_UPSERT ")"
     " SELECT cas.id, o.id FROM cas LEFT JOIN o ON o.conversation_id = cas.id",
     1,
 };

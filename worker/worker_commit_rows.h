@@ -10,6 +10,15 @@
 #include "lull_db.h"
 #include "worker_sink.h"
 
+// The usage upsert's conflict clause (usage AS us): the counters of a provider and model added to the day's row.
+#define WORKER_COMMIT_USAGE_UPSERT                                                                            \
+    "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"                               \
+    "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens," \
+    "  completion_tokens = us.completion_tokens + EXCLUDED.completion_tokens,"                                \
+    "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd,"         \
+    "  cached_prompt_tokens = us.cached_prompt_tokens + EXCLUDED.cached_prompt_tokens,"                       \
+    "  cache_write_tokens = us.cache_write_tokens + EXCLUDED.cache_write_tokens"
+
 // The statement: $1 a JSON array of worker_commit_rows_json() objects, each of another conversation. It advances
 // each conversation whose compare-and-swap applies and writes that job's message, analysis and outbox row, and
 // every job's usage (spent even when its CAS fails). One row per applied CAS: conversation id, outbox id (NULL
