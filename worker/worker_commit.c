@@ -1,8 +1,11 @@
-// The commit sink. A job's commit is one statement: the compare-and-swap first (a data-modifying CTE), and
-// every insert selects FROM it, so a lost CAS writes nothing. The queued statements go to PostgreSQL in one
-// pipeline up to one sync point, which it runs as one implicit transaction (one fsync for the batch); a
-// statement whose CAS finds a newer state is simply a no-op inside it.
+// The commit sink. A commit is one statement: the compare-and-swap first (a data-modifying CTE), and every
+// insert selects FROM it, so a lost CAS writes nothing. The common results of a batch (a reply, its analysis,
+// usage) share one set-based statement (worker_commit_rows.c), one per batch; a result with a rare part (an
+// escalation, a contact's rate limit) has its own statement below. A batch's statements go to PostgreSQL in
+// one pipeline up to one sync point, which it runs as one implicit transaction (one fsync for the batch); a
+// CAS that finds a newer state is simply a no-op inside it.
 #include "worker_commit.h"
+#include "worker_commit_rows.h"
 #include "worker_dbq.h"
 #include "lull_log.h"
 
@@ -49,12 +52,7 @@ static const lull_db_stmt_t s_commit_stmt = {
     "  SELECT $2, $24, current_date, x.p, x.mo, x.r, x.ti, x.tou, x.l, x.c, x.ca, x.cw"  // spent even when the CAS fails
     "  FROM unnest($25::text[], $26::text[], $27::int[], $28::bigint[], $29::bigint[], $30::bigint[],"
     "  $31::numeric[], $36::bigint[], $37::bigint[]) AS x(p, mo, r, ti, tou, l, c, ca, cw)"
-    "  ON CONFLICT (tenant_id, contact_id, day, provider, model) DO UPDATE SET"
-    "  requests = us.requests + EXCLUDED.requests, prompt_tokens = us.prompt_tokens + EXCLUDED.prompt_tokens,"
-    "  completion_tokens = us.completion_tokens + EXCLUDED.completion_tokens,"
-    "  latency_ms = us.latency_ms + EXCLUDED.latency_ms, cost_usd = us.cost_usd + EXCLUDED.cost_usd,"
-    "  cached_prompt_tokens = us.cached_prompt_tokens + EXCLUDED.cached_prompt_tokens,"
-    "  cache_write_tokens = us.cache_write_tokens + EXCLUDED.cache_write_tokens),"
+    WORKER_COMMIT_USAGE_UPSERT "),"
     " ct AS (UPDATE contacts SET limited_until = now() + $32::bigint * interval '1 millisecond',"
     "  updated_at = now() WHERE id = $24 AND $32::bigint > 0 AND EXISTS (SELECT 1 FROM cas))"
     " SELECT (SELECT count(*) FROM cas), (SELECT id FROM o WHERE NOT esc), (SELECT id FROM o WHERE esc),"
@@ -70,7 +68,8 @@ typedef struct s_entry {
     char detail[LULL_PROTO_MAX_DETAIL + 1];
     bool attempt;                  // count a failed attempt (params unused), then report
     int64_t expected;              // an attempt: the answered_upto it counts against
-    char *params[COMMIT_NPARAMS];  // owned statement parameters
+    char *params[COMMIT_NPARAMS];  // owned statement parameters (a result with a rare part)
+    char *row;                     // owned: a common result's element of WORKER_COMMIT_ROWS's array (params unused)
     // set by the run (on the database thread when there is one)
     enum { E_FAILED, E_APPLIED, E_SETTLED } state;  // the batch failed / the CAS applied / reported as is
     lull_outcome_t outcome;     // E_SETTLED: duplicate or superseded (a lost CAS), or the attempt's outcome
@@ -104,6 +103,7 @@ static const char s_attempt_sql[] = "UPDATE conversations SET failed_attempts = 
 static void s_entry_free(s_entry_t *e)
 {
     for (int i = 0; i < COMMIT_NPARAMS; i++) free(e->params[i]);
+    free(e->row);
     free(e);
 }
 
@@ -235,7 +235,9 @@ static void s_emit(worker_sink_t *sink, const worker_job_view_t *job, const work
         return;
     }
     s_entry_t *e = calloc(1, sizeof *e);
-    if (!e || s_params(e, job, out) != 0) {
+    bool rare = worker_commit_rows_rare(job, out);
+    if (e && !rare) e->row = worker_commit_rows_json(job, out);
+    if (!e || (rare ? s_params(e, job, out) != 0 : !e->row)) {
         if (e) s_entry_free(e);
         self->report(&job->done, LULL_OUTCOME_FAILED_RETRYABLE, 1000, "out of memory", NULL, 0, self->arg);
         return;
@@ -297,17 +299,113 @@ static lull_outcome_t s_reread(s_commit_t *self, lull_db_t *db, const worker_don
     return LULL_OUTCOME_SUPERSEDED;
 }
 
-// Runs a batch's entries on db: each WORKER_COMMIT_BATCH results one transaction (a failing statement or
-// COMMIT fails its whole transaction: nothing of it is committed), a lost CAS re-read, an attempt counted. On
-// the database thread when there is one (then db is the thread's and the entries are the thread's), else on
-// the loop. Only sets the entries' states (metrics are atomic, logs are thread-safe).
+// Joins the rows of the common results of group g into one JSON array (the caller frees); NULL when out of memory.
+static char *s_group_json(s_entry_t *const *batch, const int *group, int n, int g)
+{
+    size_t len = 3;
+    for (int i = 0; i < n; i++)
+        if (group[i] == g) len += strlen(batch[i]->row) + 1;
+    char *json = malloc(len), *w = json;
+    if (!json) return NULL;
+    *w++ = '[';
+    for (int i = 0; i < n; i++) {
+        if (group[i] != g) continue;
+        if (w > json + 1) *w++ = ',';
+        size_t l = strlen(batch[i]->row);
+        memcpy(w, batch[i]->row, l);
+        w += l;
+    }
+    *w++ = ']';
+    *w = '\0';
+    return json;
+}
+
+// Reads a set statement's rows (conversation id, outbox id) into the entries of its group: applied or not.
+static bool s_group_rows(const PGresult *r, s_entry_t *const *batch, const int *group, int n, int g)
+{
+    if (!r || PQnfields(r) != 2) return false;
+    for (int i = 0; i < n; i++) {
+        if (group[i] != g) continue;
+        s_entry_t *b = batch[i];
+        b->state = E_SETTLED;
+        b->nids = 0;
+        for (int row = 0; row < PQntuples(r); row++) {
+            bool okc = false, oko = false;
+            if (lull_db_int(r, row, 0, &okc) != b->who.conv_id || !okc) continue;
+            int64_t id = lull_db_int(r, row, 1, &oko);
+            b->state = E_APPLIED;
+            if (oko && id > 0) b->ids[b->nids++] = id;
+        }
+    }
+    return true;
+}
+
+// Runs the results of one transaction: the common ones as set statements (group g holds each conversation's
+// g-th result of the batch, so that one statement never meets a conversation twice: a duplicate job of the same
+// burst comes after and finds the CAS taken), each rare one as its own statement. A failing statement or COMMIT
+// fails the whole transaction: nothing of it is committed.
+static void s_run_batch(s_commit_t *self, lull_db_t *db, s_entry_t *const *batch, int n)
+{
+    int group[WORKER_COMMIT_BATCH], ngroups = 0, nst = 0;
+    const lull_db_stmt_t *stmts[WORKER_COMMIT_BATCH];
+    const char *const *params[WORKER_COMMIT_BATCH];
+    PGresult *res[WORKER_COMMIT_BATCH];
+    char *json[WORKER_COMMIT_BATCH];
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        group[i] = -1;
+        if (!batch[i]->row) continue;
+        group[i] = 0;
+        for (int k = 0; k < i; k++)
+            if (batch[k]->row && batch[k]->who.conv_id == batch[i]->who.conv_id) group[i]++;
+        if (group[i] + 1 > ngroups) ngroups = group[i] + 1;
+    }
+    for (int g = 0; g < ngroups; g++) {
+        json[g] = s_group_json(batch, group, n, g);
+        if (!json[g]) ok = false;
+        stmts[nst] = &WORKER_COMMIT_ROWS;
+        params[nst++] = (const char *const *)&json[g];
+    }
+    for (int i = 0; i < n; i++) {
+        if (group[i] >= 0) continue;
+        stmts[nst] = &s_commit_stmt;
+        params[nst++] = (const char *const *)batch[i]->params;
+    }
+    for (int k = 0; k < nst; k++) res[k] = NULL;
+    ok = ok && lull_db_batch(db, stmts, params, nst, true, res) == 0;
+    int k = 0;
+    for (int g = 0; g < ngroups; g++, k++) ok = s_group_rows(res[k], batch, group, n, g) && ok;
+    for (int i = 0; i < n; i++) {
+        if (group[i] >= 0) continue;
+        bool applied = false;
+        ok = s_commit_row(res[k++], batch[i]->ids, &batch[i]->nids, &applied) && ok;
+        batch[i]->state = applied ? E_APPLIED : E_SETTLED;
+    }
+    for (k = 0; k < nst; k++) PQclear(res[k]);
+    for (int g = 0; g < ngroups; g++) free(json[g]);
+    if (!ok) {
+        lull_counter_add(self->m_db_errors, 1);
+        LOG_WARN("job.commit_failed", "commit failed; the jobs will be retried", "jobs", LI(n), "error",
+                 LS(lull_db_error(db)));
+    }
+    for (int i = 0; i < n; i++) {
+        s_entry_t *b = batch[i];
+        if (!ok) b->state = E_FAILED;
+        else if (b->state == E_SETTLED) {
+            lull_counter_add(self->m_cas_conflict, 1);
+            b->outcome = s_reread(self, db, &b->who, &b->reason);
+        }
+    }
+}
+
+// Runs a batch's entries on db: each WORKER_COMMIT_BATCH results one transaction (s_run_batch), a lost CAS
+// re-read, an attempt counted. On the database thread when there is one (then db is the thread's and the
+// entries are the thread's), else on the loop. Only sets the entries' states (metrics are atomic, logs are
+// thread-safe).
 static void s_run(s_commit_t *self, lull_db_t *db, s_entry_t *e)
 {
     while (e) {
         s_entry_t *batch[WORKER_COMMIT_BATCH];
-        const lull_db_stmt_t *stmts[WORKER_COMMIT_BATCH];
-        const char *const *params[WORKER_COMMIT_BATCH];
-        PGresult *res[WORKER_COMMIT_BATCH];
         int n = 0;
         for (; e && n < WORKER_COMMIT_BATCH; e = e->next) {
             if (e->attempt) {
@@ -316,32 +414,9 @@ static void s_run(s_commit_t *self, lull_db_t *db, s_entry_t *e)
                 e->outcome = e->ok_outcome;
                 continue;
             }
-            batch[n] = e;
-            stmts[n] = &s_commit_stmt;
-            params[n] = (const char *const *)e->params;
-            n++;
+            batch[n++] = e;
         }
-        if (n == 0) continue;
-        bool ok = lull_db_batch(db, stmts, params, n, true, res) == 0;
-        for (int i = 0; i < n; i++) {
-            bool applied = false;
-            ok = s_commit_row(res[i], batch[i]->ids, &batch[i]->nids, &applied) && ok;
-            batch[i]->state = applied ? E_APPLIED : E_SETTLED;
-            PQclear(res[i]);
-        }
-        if (!ok) {
-            lull_counter_add(self->m_db_errors, 1);
-            LOG_WARN("job.commit_failed", "commit failed; the jobs will be retried", "jobs", LI(n), "error",
-                     LS(lull_db_error(db)));
-        }
-        for (int i = 0; i < n; i++) {
-            s_entry_t *b = batch[i];
-            if (!ok) b->state = E_FAILED;
-            else if (b->state == E_SETTLED) {
-                lull_counter_add(self->m_cas_conflict, 1);
-                b->outcome = s_reread(self, db, &b->who, &b->reason);
-            }
-        }
+        if (n > 0) s_run_batch(self, db, batch, n);
     }
 }
 

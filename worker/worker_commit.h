@@ -1,5 +1,6 @@
 // The commit sink: a job's result committed under the compare-and-swap on conversations.answered_upto, in
-// batches (each job one statement, a batch's statements pipelined as one transaction), then its DONE.
+// batches (the common results of a batch one set statement, a result with a rare part one statement of its own;
+// a batch's statements pipelined as one transaction), then its DONE.
 #ifndef WORKER_COMMIT_H
 #define WORKER_COMMIT_H
 

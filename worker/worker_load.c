@@ -29,32 +29,38 @@ enum {
     C_LIMITED, C_USED_T, C_USED_C, C_NCOLS
 };
 
-const lull_db_stmt_t WORKER_LOAD_ROW = {
-    "lull_w_load",
-    "SELECT c.tenant_id, c.contact_id, c.channel, c.status, c.answered_upto, c.last_inbound_id,"
-    " c.business_address, c.external_conversation_id, ct.external_id,"
-    " coalesce(nullif(ct.first_name, ''), nullif(ct.profile_name, ''), ''),"
-    " coalesce(ct.limited_until > now(), false),"
-    " CASE WHEN t.daily_limit_tenant IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage_tenant_day u"
-    "   WHERE u.tenant_id = c.tenant_id AND u.day = current_date) END,"  // the running total of usage (026)
-    " CASE WHEN t.daily_limit_contact IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"
-    "   WHERE u.tenant_id = c.tenant_id AND u.contact_id = c.contact_id AND u.day = current_date) END,"
-    S_TENANT_COLS
-    " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id JOIN tenants t ON t.id = c.tenant_id"
-    " LEFT JOIN prompts p ON p.id = t.prompt_id WHERE c.id = $1",
-    1,
-};
+// The conversation's, contact's and tenant's columns of the load (C_* then T_*), FROM and joins; c = the conversation.
+#define S_LOAD_FROM                                                                                          \
+    " c.tenant_id, c.contact_id, c.channel, c.status, c.answered_upto, c.last_inbound_id,"                  \
+    " c.business_address, c.external_conversation_id, ct.external_id,"                                       \
+    " coalesce(nullif(ct.first_name, ''), nullif(ct.profile_name, ''), ''),"                                 \
+    " coalesce(ct.limited_until > now(), false),"                                                            \
+    " CASE WHEN t.daily_limit_tenant IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage_tenant_day u" \
+    "   WHERE u.tenant_id = c.tenant_id AND u.day = current_date) END," /* the running total of usage (026) */ \
+    " CASE WHEN t.daily_limit_contact IS NULL THEN 0 ELSE (SELECT coalesce(sum(requests), 0) FROM usage u"    \
+    "   WHERE u.tenant_id = c.tenant_id AND u.contact_id = c.contact_id AND u.day = current_date) END,"      \
+    S_TENANT_COLS                                                                                            \
+    " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id JOIN tenants t ON t.id = c.tenant_id"   \
+    " LEFT JOIN prompts p ON p.id = t.prompt_id"
+
+const lull_db_stmt_t WORKER_LOAD_ROWS = {"lull_w_load_rows", "SELECT c.id," S_LOAD_FROM " WHERE c.id = ANY($1::bigint[])", 1};
 
 // The newest history_len messages up to the job's upto, and never fewer than the messages not answered yet
 // (after answered_upto): a burst longer than history_len is shown whole, so the model never answers a message
 // it did not see. history_len is bounded by the tenant limits (a CHECK); the same bounds cap the burst.
-const lull_db_stmt_t WORKER_LOAD_HISTORY = {
-    "lull_w_history",
-    "SELECT id, direction, body, media::text, transcript FROM (SELECT id, direction, body, media, transcript FROM messages"
-    " WHERE conversation_id = $1 AND id <= $2 ORDER BY id DESC LIMIT (SELECT least(greatest(t.history_len, "
-    S_STR(LULL_TENANT_HISTORY_LEN_MIN) ", (SELECT count(*) FROM messages u WHERE u.conversation_id = $1"
-    " AND u.id > c.answered_upto AND u.id <= $2)), " S_STR(LULL_TENANT_HISTORY_LEN_MAX) ")"
-    " FROM conversations c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1)) m ORDER BY id",
+// (S_HIST(conv, upto): the rows of one job, newest first; the statement puts them oldest first.)
+#define S_HIST(conv, upto)                                                                                        \
+    "SELECT id, direction, body, media, transcript FROM messages WHERE conversation_id = " conv " AND id <= " upto \
+    " ORDER BY id DESC LIMIT (SELECT least(greatest(t.history_len, " S_STR(LULL_TENANT_HISTORY_LEN_MIN)          \
+    ", (SELECT count(*) FROM messages u WHERE u.conversation_id = " conv " AND u.id > c.answered_upto"           \
+    " AND u.id <= " upto ")), " S_STR(LULL_TENANT_HISTORY_LEN_MAX) ")"                                           \
+    " FROM conversations c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = " conv ")"
+
+const lull_db_stmt_t WORKER_LOAD_HISTORIES = {
+    "lull_w_histories",
+    "SELECT j.ord, h.id, h.direction, h.body, h.media::text, h.transcript"
+    " FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS j(conv, upto, ord)"
+    " CROSS JOIN LATERAL (" S_HIST("j.conv", "j.upto") ") h ORDER BY j.ord, h.id",
     2,
 };
 

@@ -1,11 +1,13 @@
 // The load queue (see worker_loadq.h). A task copies the ids of its items: the thread never reads a job.
 #include "worker_loadq.h"
 #include "lull_log.h"
+#include "lull_tenant_limits.h"
 #include "worker_load.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define LOAD_BATCH 256  // jobs loaded in one pipeline at most
 
@@ -28,23 +30,92 @@ struct worker_loadq {
     bool stopped;
 };
 
-// Runs the loads of n items (ids) on db, LOAD_BATCH items per pipeline; res gets 2n results.
+#define SLICE_MAX_COLS 64  // columns of a set statement's row at most (the load's row has 34 and its id)
+
+// A result of its own for one job: the rows rows[0..nrows) of a set statement's result src, without its first
+// column (the key). The caller PQclear()s it; NULL when out of memory or src has too many columns.
+static PGresult *s_slice(const PGresult *src, const int *rows, int nrows)
+{
+    int nf = PQnfields(src) - 1;
+    if (nf < 1 || nf > SLICE_MAX_COLS) return NULL;
+    PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    if (!r) return NULL;
+    PGresAttDesc att[SLICE_MAX_COLS];
+    for (int c = 0; c < nf; c++)
+        att[c] = (PGresAttDesc){.name = PQfname(src, c + 1), .tableid = PQftable(src, c + 1),
+                                .columnid = PQftablecol(src, c + 1), .format = PQfformat(src, c + 1),
+                                .typid = PQftype(src, c + 1), .typlen = PQfsize(src, c + 1),
+                                .atttypmod = PQfmod(src, c + 1)};
+    bool ok = PQsetResultAttrs(r, nf, att) != 0;
+    for (int i = 0; ok && i < nrows; i++)
+        for (int c = 0; ok && c < nf; c++)
+            ok = PQgetisnull(src, rows[i], c + 1)
+                     ? PQsetvalue(r, i, c, NULL, -1) != 0
+                     : PQsetvalue(r, i, c, PQgetvalue(src, rows[i], c + 1), PQgetlength(src, rows[i], c + 1)) != 0;
+    if (!ok) PQclear(r);
+    return ok ? r : NULL;
+}
+
+// Writes the PostgreSQL array literal of column col (0 conversation ids, 1 uptos) of ids[0..m) into buf.
+static void s_array(char *buf, char (*ids)[2][24], int m, int col)
+{
+    size_t l = 0;
+    buf[l++] = '{';
+    for (int i = 0; i < m; i++) l += (size_t)sprintf(buf + l, "%s%s", i ? "," : "", ids[i][col]);
+    buf[l++] = '}';
+    buf[l] = '\0';
+}
+
+// Splits the two set statements' results of m jobs (rows: the row of a conversation, by its id; history: the
+// rows of the job at position i + 1, in order) into two results per job, res[2i] and res[2i + 1]; a job whose
+// statement failed gets NULL there (a load error, as for a failed statement of its own).
+static void s_split(PGresult *rows, PGresult *hist, char (*ids)[2][24], int m, PGresult **res)
+{
+    int hrow = 0, nh = hist ? PQntuples(hist) : 0, nr = rows ? PQntuples(rows) : 0;
+    int pick[LULL_TENANT_HISTORY_LEN_MAX + 1];
+    for (int i = 0; i < m; i++) {
+        res[2 * i] = res[2 * i + 1] = NULL;
+        if (rows) {
+            int found = -1;
+            for (int r = 0; r < nr && found < 0; r++)
+                if (strcmp(PQgetvalue(rows, r, 0), ids[i][0]) == 0) found = r;
+            res[2 * i] = s_slice(rows, &found, found >= 0 ? 1 : 0);
+        }
+        if (hist) {
+            int n = 0;
+            for (; hrow < nh; hrow++) {  // ordered by the job's position: this job's rows come next
+                bool ok = false;
+                int64_t ord = lull_db_int(hist, hrow, 0, &ok);
+                if (ok && ord > i + 1) break;
+                if (ok && ord == i + 1 && n < (int)(sizeof pick / sizeof pick[0])) pick[n++] = hrow;
+            }
+            res[2 * i + 1] = s_slice(hist, pick, n);
+        }
+    }
+}
+
+// Runs the loads of n items (ids) on db, LOAD_BATCH items per pipeline of two set statements (one executor
+// start-up for the rows of them all, one for their histories); res gets 2n results, two per item.
 static void s_run(lull_db_t *db, int n, char (*ids)[2][24], PGresult **res)
 {
     for (int start = 0; start < n; start += LOAD_BATCH) {
         int m = n - start < LOAD_BATCH ? n - start : LOAD_BATCH;
-        const lull_db_stmt_t *stmts[2 * LOAD_BATCH];
-        const char *const *params[2 * LOAD_BATCH];
-        const char *p[LOAD_BATCH][2];
-        for (int i = 0; i < m; i++) {
-            p[i][0] = ids[start + i][0];
-            p[i][1] = ids[start + i][1];
-            stmts[2 * i] = &WORKER_LOAD_ROW;
-            stmts[2 * i + 1] = &WORKER_LOAD_HISTORY;
-            params[2 * i] = params[2 * i + 1] = p[i];
+        char *arr[2] = {malloc((size_t)m * 24 + 3), malloc((size_t)m * 24 + 3)};
+        PGresult *set[2] = {NULL, NULL};
+        if (arr[0] && arr[1]) {
+            s_array(arr[0], ids + start, m, 0);
+            s_array(arr[1], ids + start, m, 1);
+            const char *p[2] = {arr[0], arr[1]};
+            const lull_db_stmt_t *stmts[2] = {&WORKER_LOAD_ROWS, &WORKER_LOAD_HISTORIES};
+            const char *const *params[2] = {p, p};
+            if (lull_db_batch(db, stmts, params, 2, false, set) != 0)  // each failed load: its job's error
+                LOG_DEBUG("job.load_failed", "a load batch failed", "jobs", LI(m), "error", LS(lull_db_error(db)));
         }
-        if (lull_db_batch(db, stmts, params, 2 * m, false, res + 2 * start) != 0)  // each failed load: its job's error
-            LOG_DEBUG("job.load_failed", "a load batch failed", "jobs", LI(m), "error", LS(lull_db_error(db)));
+        free(arr[0]);
+        free(arr[1]);
+        s_split(set[0], set[1], ids + start, m, res + 2 * start);
+        PQclear(set[0]);
+        PQclear(set[1]);
     }
 }
 

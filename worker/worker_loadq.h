@@ -1,6 +1,7 @@
-// The load queue of lull-worker: jobs queued for loading go to PostgreSQL together, both statements of every
-// job (WORKER_LOAD_ROW and WORKER_LOAD_HISTORY) in one pipeline: on the loop's connection at once, or as one
-// task on the database thread (one at a time: the jobs queued while it runs go as the next).
+// The load queue of lull-worker: jobs queued for loading go to PostgreSQL together, as two set statements for
+// them all (WORKER_LOAD_ROWS and WORKER_LOAD_HISTORIES) in one pipeline, whose rows are split into each job's
+// two results: on the loop's connection at once, or as one task on the database thread (one at a time: the
+// jobs queued while it runs go as the next).
 #ifndef WORKER_LOADQ_H
 #define WORKER_LOADQ_H
 
