@@ -386,17 +386,9 @@ static void s_webchat_sent(int64_t id, int64_t conv, int attempt, void *arg)
     s_log_result(&row, K_SENT, 0, 0, NULL, NULL);
 }
 
-// Claims up to n rows and starts them. Rows claimed, or -1 on a database error.
-static int s_claim(sender_app_t *self, int n)
+// Starts the rows of a claim (its result, freed here). How many.
+static int s_claimed(sender_app_t *self, PGresult *res)
 {
-    self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
-    sender_flushed_t f = {0};  // the queued results are written with the claim
-    PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner, self->results, &f);
-    s_flushed(self, f.queued, f.applied);
-    if (!res) {
-        LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
-        return -1;
-    }
     int rows = PQntuples(res);
     self->webchat_n = 0;
     for (int r = 0; r < rows; r++) s_row(self, res, r);
@@ -439,39 +431,57 @@ static void s_on_resume(sender_held_t *h, int attempts, void *arg)
     s_job_free(job);
 }
 
-static void s_resume(sender_app_t *self)
-{
-    size_t busy = s_in_flight(self), max = self->cfg->max_in_flight;
-    sender_flushed_t f = {0};  // the queued results go with the resume: one round trip, one commit
-    if (sender_hold_count(self->holds) &&
-        sender_hold_resume(self->holds, self->db, self->owner, lull_clock_mono_ms(), s_hold_margin(self),
-                           busy < max ? max - busy : 0, self->cfg->poll_ms, self->results, self->lease_lost,
-                           s_on_resume, self, self->results, &f) < 0)
-        LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
-                 LS(lull_db_error(self->db)));
-    s_flushed(self, f.queued, f.applied);
-}
-
 // Retries coming due wait for the next pump (at most LULL_SENDER_FLUSH_MS), so that those due close together
 // start in one statement.
 static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
-// Queued results go with the pump's first statement (resume, else claim), else alone: one commit per pump.
+// One pump: the queued results, the start of the in-memory retries that came due and the claim of new rows that
+// the room left allows go in one statement batch (sender_outbox_pump): one round trip, one commit. Only when a
+// claim fills its room entirely and more may be due does another claim follow (at most MAX_CLAIM_ROUNDS).
 static void s_pump(sender_app_t *self)
 {
-    s_resume(self);
-    for (int round = 0; self->want_claim && !self->stopping; round++) {
-        if (round == MAX_CLAIM_ROUNDS) {
+    size_t max = (size_t)self->cfg->max_in_flight, busy = s_in_flight(self);
+    sender_resume_t in = {0};
+    if (sender_hold_count(self->holds))
+        (void)sender_hold_take(self->holds, lull_clock_mono_ms(), s_hold_margin(self), busy < max ? max - busy : 0,
+                               self->results, &in);
+    bool resume = in.n > 0;
+    for (int round = 0;; round++) {
+        bool claim = self->want_claim && !self->stopping;
+        int n = 0;
+        if (claim && round == MAX_CLAIM_ROUNDS) {
             s_kick(self);  // let the loop serve sockets, then go on
-            break;
+            claim = false;
         }
-        size_t busy = s_in_flight(self);
-        if (busy >= (size_t)self->cfg->max_in_flight) break;  // a completion kicks us again
-        size_t room = (size_t)self->cfg->max_in_flight - busy;
-        int n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
-        int got = s_claim(self, n);
-        if (got < 0) break;  // the poll timer tries again
-        if (got < n) self->want_claim = false;
+        if (claim) {  // the room the retries starting with it leave
+            busy = s_in_flight(self) + (resume ? in.n : 0);
+            size_t room = busy < max ? max - busy : 0;
+            n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
+            claim = n > 0;  // full: a completion kicks us again
+        }
+        if (!claim && !resume) break;
+        PGresult *rres = NULL, *cres = NULL;
+        sender_flushed_t f = {0};
+        if (claim) self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
+        int rc = sender_outbox_pump(self->db, self->owner, self->results, resume ? &in : NULL, n, self->cfg->lease_ms,
+                                    resume ? &rres : NULL, claim ? &cres : NULL, &f);
+        s_flushed(self, f.queued, f.applied);
+        if (resume) {
+            if (rc != 0 || !rres)
+                LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
+                         LS(lull_db_error(self->db)));
+            sender_hold_started(self->holds, rc == 0 ? rres : NULL, lull_clock_mono_ms(), self->cfg->poll_ms,
+                                self->results, self->lease_lost, s_on_resume, self);
+            PQclear(rres);
+            resume = false;
+        }
+        if (!claim) break;
+        if (rc != 0 || !cres) {
+            LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
+            PQclear(cres);
+            break;  // the poll timer tries again
+        }
+        if (s_claimed(self, cres) < n) self->want_claim = false;
     }
     s_flush(self);
 }

@@ -272,6 +272,22 @@ static sender_held_t *s_held(int64_t id, int64_t due, int64_t lease_end, long st
 
 static void s_noop(void *arg) { (void)arg; }
 
+// What the sender's pump does with due retries and nothing to claim: take them, start them in one statement
+// (with the results of first), end the batch. How many were taken, or -1 on a database error.
+static int s_hold_resume(sender_hold_t *hold, const char *owner, int64_t now, int64_t margin, size_t max,
+                         int64_t retry_ms, sender_results_t *results, s_resumed_t *r, sender_results_t *first,
+                         sender_flushed_t *f)
+{
+    sender_resume_t in;
+    int taken = (int)sender_hold_take(hold, now, margin, max, results, &in);
+    if (in.n == 0) return taken;
+    PGresult *res = NULL;
+    int rc = sender_outbox_pump(s_db, owner, first, &in, 0, 0, &res, NULL, f);
+    sender_hold_started(hold, rc == 0 ? res : NULL, now, retry_ms, results, NULL, s_on_resume, r);
+    PQclear(res);
+    return rc == 0 && res ? taken : -1;
+}
+
 LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies)
 {
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
@@ -307,7 +323,7 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 5);
     s_resumed_t r = {0};
     sender_results_t *res = sender_results_new();
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, res, NULL, s_on_resume, &r, NULL, NULL), 4);
+    LULL_CHECK_EQ_INT(s_hold_resume(hold, "owner-r", 100, 5000, 100, 50, res, &r, NULL, NULL), 4);
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // due at 5000: not yet
     LULL_CHECK_EQ_INT(r.go, 1);
     LULL_CHECK_EQ_INT(r.id, id1);
@@ -364,7 +380,7 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
     LULL_CHECK_EQ_INT(sender_hold_push(hold, s_held(id[2], 10, 100000, 503)), 0);
     s_resumed_t r = {0};
     sender_flushed_t f = {0};
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-f", 100, 5000, 10, 50, res, NULL, s_on_resume, &r, res, &f), -1);
+    LULL_CHECK_EQ_INT(s_hold_resume(hold, "owner-f", 100, 5000, 10, 50, res, &r, res, &f), -1);
     LULL_CHECK_EQ_INT(r.go, 0);
     LULL_CHECK_EQ_INT((int64_t)f.queued, 0);
     LULL_CHECK_EQ_INT(sender_results_count(res), 1);
@@ -375,7 +391,7 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
     res = sender_results_new();
     LULL_CHECK_EQ_INT(sender_results_add(res, id[0], SENDER_REC_SENT, 0, 200, NULL, "p1"), 0);
     LULL_CHECK_EQ_INT(sender_results_add(res, id[1], SENDER_REC_RETRY, 0, 429, "rate limited", NULL), 0);
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-f", 200, 5000, 10, 50, res, NULL, s_on_resume, &r, res, &f), 1);
+    LULL_CHECK_EQ_INT(s_hold_resume(hold, "owner-f", 200, 5000, 10, 50, res, &r, res, &f), 1);
     LULL_CHECK_EQ_INT(r.go, 1);
     LULL_CHECK_EQ_INT(r.attempts, 2);
     LULL_CHECK_EQ_INT((int64_t)f.queued, 2);
@@ -412,6 +428,68 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
     LULL_CHECK_EQ_INT(sender_results_count(res), 1);
     LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'pending' AND idempotency_key = 'unit_sender_b3'"), 1);
     LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sending' AND idempotency_key = 'unit_sender_b1'"), 1);
+    sender_results_destroy(&res);
+    sender_hold_destroy(&hold);
+    lull_loop_destroy(&loop);
+}
+
+// A pump with queued results, retries held in memory that came due and new rows due writes the results, starts the
+// retries and claims the new rows in one transaction (one commit, one round trip): every row it touched has the
+// same xmin. The claim does not take the rows being retried. A refused result: none of the three is written.
+LULL_TEST(a_pump_with_results_due_retries_and_new_rows_is_one_transaction)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    s_reset(2);
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-p", NULL, NULL);
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 2);
+    PQclear(c);
+    int64_t id1 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_1'");
+    int64_t id2 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key)"
+                                        " SELECT 1, 'generic', 'c', '{}', 'unit_sender_n' || g FROM generate_series(1, 3) g",
+                                  0, NULL, NULL), 0);
+    lull_loop_t *loop = lull_loop_new();
+    sender_hold_t *hold = sender_hold_new(loop, 8, s_noop, NULL);
+    sender_results_t *res = sender_results_new();
+    LULL_CHECK(hold != NULL && res != NULL);
+    if (!hold || !res) return;
+    for (int pass = 0; pass < 2; pass++) {  // first with a result the database refuses (not UTF-8), then a good one
+        LULL_CHECK_EQ_INT(sender_results_add(res, id1, SENDER_REC_SENT, 0, 200, pass ? NULL : "bad \xff text", "p1"), 0);
+        LULL_CHECK_EQ_INT(sender_hold_push(hold, s_held(id2, 10, 100000, 503)), 0);
+        sender_resume_t in;
+        LULL_CHECK_EQ_INT((int64_t)sender_hold_take(hold, 100, 5000, 10, res, &in), 1);
+        LULL_CHECK_EQ_INT((int64_t)in.n, 1);
+        PGresult *rres = NULL, *cres = NULL;
+        sender_flushed_t f = {0};
+        int rc = sender_outbox_pump(s_db, "owner-p", res, &in, 10, 60000, &rres, &cres, &f);
+        s_resumed_t r = {0};
+        sender_hold_started(hold, rc == 0 ? rres : NULL, 100, 50, res, NULL, s_on_resume, &r);
+        if (pass == 0) {
+            LULL_CHECK_EQ_INT(rc, -1);
+            LULL_CHECK(rres == NULL && cres == NULL);
+            LULL_CHECK_EQ_INT(r.go, 0);
+            LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // held again …
+            LULL_CHECK_EQ_INT(sender_hold_hand_back(hold, res, 100), 1);  // (let go of here)
+            sender_results_destroy(&res);
+            res = sender_results_new();
+            LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'pending'"), 3);  // … nothing claimed
+            LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sending' AND attempts = 1"), 2);
+            continue;
+        }
+        LULL_CHECK_EQ_INT(rc, 0);
+        LULL_CHECK_EQ_INT(r.go, 1);
+        LULL_CHECK_EQ_INT(r.attempts, 2);
+        LULL_CHECK_EQ_INT((int64_t)f.queued, 1);
+        LULL_CHECK_EQ_INT(f.applied, 1);
+        LULL_CHECK_EQ_INT(cres ? PQntuples(cres) : -1, 3);  // the new rows, not the one being retried
+        PQclear(rres);
+        PQclear(cres);
+    }
+    char *t = s_text("SELECT string_agg(idempotency_key || ':' || status || ':' || attempts, ' ' ORDER BY id) FROM outbox");
+    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1 unit_sender_2:sending:2 unit_sender_n1:sending:1 unit_sender_n2:sending:1"
+                         " unit_sender_n3:sending:1");
+    free(t);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(DISTINCT xmin::text) FROM outbox"), 1);  // one transaction wrote them all
     sender_results_destroy(&res);
     sender_hold_destroy(&hold);
     lull_loop_destroy(&loop);
@@ -497,6 +575,7 @@ int main(void)
     LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
     LULL_RUN(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies);
     LULL_RUN(results_go_with_the_resume_or_the_claim_both_or_neither);
+    LULL_RUN(a_pump_with_results_due_retries_and_new_rows_is_one_transaction);
     LULL_RUN(statements_stay_on_their_rows_under_stale_statistics);
     lull_db_destroy(&s_db);
     return lull_test_summary();
