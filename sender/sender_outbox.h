@@ -80,8 +80,8 @@ typedef struct {
     size_t n;
 } sender_resume_t;
 
-// A pump's statements in one round trip and one transaction (lull_db_batch; one statement alone when only one
-// runs): the queued results of first (may be NULL; run when it holds any), the resume of resume's rows (run when
+// A pump's statements in one round trip and one transaction (lull_db_batch, after the sender's planner setting,
+// sender_outbox.c): the queued results of first (may be NULL; run when it holds any), the resume of resume's rows (run when
 // resumed is not NULL: *resumed gets sender_outbox_resume's result), then a claim of up to claim_n rows (run when
 // claimed is not NULL: *claimed gets sender_outbox_claim's result). 0 when they committed: first is emptied,
 // *flushed (may be NULL) says what it did; -1 on a database error: nothing is written, first keeps its results.

@@ -555,6 +555,58 @@ LULL_TEST(statements_stay_on_their_rows_under_stale_statistics)
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
 }
 
+// Sequential scans of outbox started by this connection's statements so far (its statistics flushed first).
+static int64_t s_seq_scans(void)
+{
+    PQclear(lull_db_exec(s_db, "SELECT pg_stat_force_next_flush()", 0, NULL));
+    PQclear(lull_db_exec(s_db, "SELECT pg_stat_clear_snapshot()", 0, NULL));
+    return s_scalar("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'outbox'");
+}
+
+// On a small table whose statistics say no row is leased (taken while none was), the planner prices one
+// sequential scan of outbox below 150 primary-key probes: the results batch and the resume scanned the whole
+// table on each call. The sender's statements run with the scan out of the planner's choices: none is started.
+LULL_TEST(statements_by_id_do_not_scan_the_table)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox SET (autovacuum_enabled = false)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db,
+                                  "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, status)"
+                                  " SELECT 1, 'generic', 'c' || g, '{\"body\":\"x\"}', 'unit_scan_' || g, 'sent'"
+                                  " FROM generate_series(1, 20000) g",
+                                  0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ANALYZE outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET status = 'sending', lease_owner = 'owner-q',"
+                                        " lease_until = now() + interval '1 minute' WHERE id IN"
+                                        " (SELECT id FROM outbox ORDER BY id LIMIT 200)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "RESET enable_seqscan", 0, NULL, NULL), 0);  // as a new connection has it
+    int64_t first = s_scalar("SELECT min(id) FROM outbox");
+    int64_t ids[50];
+    long st[50];
+    const char *errs[50];
+    sender_results_t *rs = sender_results_new();
+    LULL_CHECK(rs != NULL);
+    if (!rs) return;
+    for (int i = 0; i < 150; i++) LULL_CHECK_EQ_INT(sender_results_add(rs, first + i, SENDER_REC_SENT, 0, 200, NULL, "p"), 0);
+    for (int i = 0; i < 50; i++) {
+        ids[i] = first + 150 + i;
+        st[i] = 503;
+        errs[i] = "e";
+    }
+    int64_t s0 = s_seq_scans();
+    int64_t applied = 0;
+    LULL_CHECK_EQ_INT(sender_results_flush(rs, s_db, "owner-q", &applied), 0);
+    LULL_CHECK_EQ_INT(applied, 150);
+    PGresult *res = sender_outbox_resume(s_db, "owner-q", ids, st, errs, 50, NULL, NULL);
+    LULL_CHECK_EQ_INT(res ? PQntuples(res) : -1, 50);
+    PQclear(res);
+    LULL_CHECK_EQ_INT(s_seq_scans() - s0, 0);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sending' AND attempts = 1"), 50);
+    sender_results_destroy(&rs);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
+}
+
 int main(void)
 {
     const char *url = getenv("LULL_TEST_DATABASE_URL");
@@ -577,6 +629,7 @@ int main(void)
     LULL_RUN(results_go_with_the_resume_or_the_claim_both_or_neither);
     LULL_RUN(a_pump_with_results_due_retries_and_new_rows_is_one_transaction);
     LULL_RUN(statements_stay_on_their_rows_under_stale_statistics);
+    LULL_RUN(statements_by_id_do_not_scan_the_table);
     lull_db_destroy(&s_db);
     return lull_test_summary();
 }
