@@ -503,20 +503,29 @@ static int64_t s_due_reads(void)
     return s_scalar("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_due_idx'");
 }
 
+// n sent rows in outbox (and nothing else), analyzed, autovacuum off: statistics that say no row is due or leased.
+static void s_sent_and_analyzed(int n)
+{
+    char sn[16];
+    snprintf(sn, sizeof sn, "%d", n);
+    const char *p[] = {sn};
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox SET (autovacuum_enabled = false)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db,
+                                  "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, status)"
+                                  " SELECT 1, 'generic', 'c' || g, '{\"body\":\"x\"}', 'unit_stale_' || g, 'sent'"
+                                  " FROM generate_series(1, $1::int) g",
+                                  1, p, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ANALYZE outbox", 0, NULL, NULL), 0);
+}
+
 // Statistics taken while every row was sent (then a burst of new rows, not analyzed yet) say the due index is
 // almost empty. The claim still reads only the rows it takes from that index, and the statements that find
 // their rows by id (resume, results, web chat, escalation) reach them through the primary key, never by a
 // scan of the due index (once per id, it was: a stalled sender).
 LULL_TEST(statements_stay_on_their_rows_under_stale_statistics)
 {
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox SET (autovacuum_enabled = false)", 0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db,
-                                  "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, status)"
-                                  " SELECT 1, 'generic', 'c' || g, '{\"body\":\"x\"}', 'unit_stale_' || g, 'sent'"
-                                  " FROM generate_series(1, 2000) g",
-                                  0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ANALYZE outbox", 0, NULL, NULL), 0);
+    s_sent_and_analyzed(2000);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
     s_reset(2000);
     int64_t r0 = s_due_reads();
@@ -568,14 +577,7 @@ static int64_t s_seq_scans(void)
 // table on each call. The sender's statements run with the scan out of the planner's choices: none is started.
 LULL_TEST(statements_by_id_do_not_scan_the_table)
 {
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox SET (autovacuum_enabled = false)", 0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db,
-                                  "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, status)"
-                                  " SELECT 1, 'generic', 'c' || g, '{\"body\":\"x\"}', 'unit_scan_' || g, 'sent'"
-                                  " FROM generate_series(1, 20000) g",
-                                  0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ANALYZE outbox", 0, NULL, NULL), 0);
+    s_sent_and_analyzed(20000);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET status = 'sending', lease_owner = 'owner-q',"
                                         " lease_until = now() + interval '1 minute' WHERE id IN"
                                         " (SELECT id FROM outbox ORDER BY id LIMIT 200)", 0, NULL, NULL), 0);
