@@ -7,19 +7,17 @@
 #include "lull_channel.h"
 #include "lull_clock.h"
 #include "lull_crypto.h"
-#include "lull_stdwebhook.h"
 #include "lull_http.h"
 #include "lull_json.h"
 #include "lull_log.h"
 #include "lull_retry.h"
-#include "sender_event.h"
+#include "sender_adapt.h"
 #include "sender_hold.h"
 #include "sender_meta.h"
 #include "sender_outbox.h"
 #include "sender_payload.h"
 #include "sender_policy.h"
 #include "sender_rate.h"
-#include "sender_twilio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,33 +214,32 @@ static void s_on_done(const lull_http_resp_t *resp, void *arg)
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Adapters: each builds one request from a claimed row, or records why the row cannot be sent.
+// Starting a claimed row (sender_adapt.c builds its request)
 
-static bool s_is_http_url(const char *u)
+// Starts what the adapter built (rc, b) for job, or ends the job: dead-lettered with b->err, retried later (err
+// empty: out of memory), or escalated. The job is the request's, or freed; b is cleared.
+static void s_start(sender_app_t *self, s_job_t *job, sender_build_rc_t rc, sender_built_t *b)
 {
-    return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) && strlen(u) < 2048;
-}
-
-// Ends an adapter and frees what it built (j, body): starts req when given; else the job is never started and is
-// dead-lettered with err, or (err NULL or "": out of memory) retried later. The job is the request's, or freed.
-static void s_finish(sender_app_t *self, s_job_t *job, const lull_http_req_t *req, const char *err, cJSON *j,
-                     char *body)
-{
-    lull_http_t *client = req && req->public_only ? self->callback_http : self->http;
-    job->client = client;
-    if (req && lull_http_start(client, req, s_on_done, job) == 0) {
-        lull_gauge_set(self->in_flight, (double)s_in_flight(self));
-        job = NULL;
-    } else if (req) {
-        s_record(self, job, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "cannot start request", NULL);
-    } else if (err && *err) {
-        s_dead(self, job, err);
+    if (rc == SENDER_BUILD_ESCALATE) {
+        s_escalate(self, job, b->err);
+    } else if (rc == SENDER_BUILD_SEND) {
+        job->meta = b->meta;  // the job owns the parts of a WhatsApp Cloud row from now on
+        b->meta = NULL;
+        job->client = b->req.public_only ? self->callback_http : self->http;
+        if (lull_http_start(job->client, &b->req, s_on_done, job) == 0) {
+            lull_gauge_set(self->in_flight, (double)s_in_flight(self));
+        } else {
+            s_record(self, job, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "cannot start request", NULL);
+            s_job_free(job);
+        }
+    } else if (*b->err) {
+        s_dead(self, job, b->err);
+        s_job_free(job);
     } else {
         s_record(self, job, SENDER_REC_RETRY, self->cfg->retry_base_ms, 0, "out of memory", NULL);
+        s_job_free(job);
     }
-    s_job_free(job);
-    cJSON_Delete(j);
-    free(body);
+    sender_built_clear(b);
 }
 
 // Dead-letters a WhatsApp row the window refuses and escalates its conversation; frees the job.
@@ -256,156 +253,6 @@ static void s_escalate(sender_app_t *self, s_job_t *job, const char *why)
         s_log_result(job, K_DEAD, 0, 0, why, NULL);
     }
     s_job_free(job);
-}
-
-static void s_twilio(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p,
-                     const cJSON *creds, const char *channel)
-{
-    char err[256];
-    sender_twilio_t t;
-    sender_twilio_rc_t rc = sender_twilio_build(self->cfg, job->id, job->tenant_id, res, r, p, creds, channel, &t, err,
-                                                sizeof err);
-    if (rc == SENDER_TWILIO_ESCALATE) {
-        s_escalate(self, job, err);
-        free(t.form.buf);
-        return;
-    }
-    s_finish(self, job, rc == SENDER_TWILIO_SEND ? &t.req : NULL, err, NULL, t.form.buf);
-}
-
-// WhatsApp Cloud API: the text in parts of 4096 characters, the tenant's template outside the 24-hour window, or
-// an escalation when there is none.
-static void s_meta(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p,
-                   const cJSON *creds)
-{
-    char err[256] = "";
-    const char *token = NULL, *tpl = lull_db_text(res, r, SO_META_TEMPLATE);
-    if (sender_credential(creds, job->tenant_id, "meta_access_token_env", self->cfg->meta_token, &token, err, sizeof err) != 0)
-        goto fail;
-    bool ok = false;
-    int64_t age = lull_db_int(res, r, SO_INBOUND_AGE_MS, &ok);
-    sender_wa_t wa = sender_wa_decide(ok ? age : -1, self->cfg->wa_window_ms, tpl && *tpl);
-    if (wa == SENDER_WA_ESCALATE) {
-        s_escalate(self, job, "whatsapp: outside the 24-hour window and no approved template configured");
-        return;
-    }
-    sender_meta_in_t in = {.base = self->cfg->meta_base, .version = self->cfg->meta_version, .token = token,
-                           .sender_address = lull_db_text(res, r, SO_SENDER_ADDR),
-                           .recipient = lull_db_text(res, r, SO_RECIPIENT), .body = p->body, .template_json = tpl,
-                           .use_template = wa == SENDER_WA_TEMPLATE};
-    job->meta = sender_meta_new(&in, err, sizeof err);
-    if (!job->meta) goto fail;
-    lull_http_req_t req;
-    sender_meta_request(job->meta, &req, self->cfg->timeout_ms);
-    s_finish(self, job, &req, NULL, NULL, NULL);
-    return;
-fail:  // err set: dead; err empty: out of memory
-    s_finish(self, job, NULL, err, NULL, NULL);
-}
-
-static void s_tiktok(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p,
-                     const cJSON *creds)
-{
-    char err[256] = "";
-    const char *token = NULL;
-    char *body = NULL;
-    cJSON *j = NULL;
-    const char *to = lull_db_text(res, r, SO_RECIPIENT), *biz = lull_db_text(res, r, SO_SENDER_ADDR);
-    if (!biz || !*biz) biz = lull_db_text(res, r, SO_TIKTOK_BUSINESS);
-    if (sender_credential(creds, job->tenant_id, "tiktok_access_token_env", self->cfg->tiktok_token, &token, err, sizeof err) != 0) goto fail;
-    if (!token || !*token || strlen(token) > 1024 || strpbrk(token, "\r\n")) {
-        snprintf(err, sizeof err, "no valid TikTok access token (LULL_TIKTOK_ACCESS_TOKEN or tenant's)");
-        goto fail;
-    }
-    if (!to || !*to || strlen(to) > 256 || !biz || !*biz || strlen(biz) > 256) {
-        snprintf(err, sizeof err, "missing recipient (conversation id) or business id");
-        goto fail;
-    }
-    if (!p->body || !*p->body) {
-        snprintf(err, sizeof err, "tiktok: only text messages are supported");
-        goto fail;
-    }
-    j = cJSON_CreateObject();
-    cJSON *text = cJSON_CreateObject();
-    if (!j || !text) {
-        cJSON_Delete(text);
-        goto fail;
-    }
-    cJSON_AddStringToObject(j, "business_id", biz);
-    cJSON_AddStringToObject(j, "recipient_type", "CONVERSATION");
-    cJSON_AddStringToObject(j, "recipient", to);
-    cJSON_AddStringToObject(j, "message_type", "TEXT");
-    cJSON_AddStringToObject(text, "body", p->body);
-    cJSON_AddItemToObject(j, "text", text);
-    body = lull_json_print(j);
-    if (!body) goto fail;
-    char url[2300], hdr[1100];
-    snprintf(url, sizeof url, "%s/open_api/v1.3/business/message/send/", self->cfg->tiktok_base);
-    snprintf(hdr, sizeof hdr, "Access-Token: %s", token);
-    lull_http_req_t req = {.url = url, .body = body, .body_len = strlen(body), .timeout_ms = self->cfg->timeout_ms,
-                           .headers = {"Content-Type: application/json", hdr}};
-    s_finish(self, job, &req, NULL, j, body);
-    return;
-fail:  // err set: dead; err empty: out of memory
-    s_finish(self, job, NULL, err, j, body);
-}
-
-static void s_callback(sender_app_t *self, s_job_t *job, const PGresult *res, int r, const sender_payload_t *p)
-{
-    char err[256] = "";
-    char *body = NULL;
-    cJSON *j = NULL;
-    const char *url = lull_db_text(res, r, SO_CALLBACK_URL);
-    if (!url || !*url) url = self->cfg->callback_url;
-    const char *idem = lull_db_text(res, r, SO_IDEM_KEY);
-    const char *secret = self->cfg->callback_secret;
-    const char *ref = lull_db_text(res, r, SO_CALLBACK_SECRET_REF);
-    if (!s_is_http_url(url)) {
-        snprintf(err, sizeof err, "no callback URL (tenants.callback_url or LULL_CALLBACK_URL)");
-        goto fail;
-    }
-    if (!idem || !*idem || strlen(idem) > 200 || strpbrk(idem, "\r\n")) {
-        snprintf(err, sizeof err, "invalid idempotency_key");
-        goto fail;
-    }
-    if (ref && *ref) {
-        bool refused = false;
-        secret = lull_config_tenant_env(ref, "callback_secret_ref", job->tenant_id, &refused);
-        if (!secret) {
-            if (refused) snprintf(err, sizeof err, "callback_secret_ref must name a " LULL_TENANT_REF_PREFIX "* variable");
-            else snprintf(err, sizeof err, "callback_secret_ref names env %.100s, which is not set", ref);
-            goto fail;
-        }
-    }
-    j = sender_event_is_escalation(p->kind)
-            ? sender_event_escalated(res, r, self->cfg->admin_public_url)
-            : sender_event_reply(res, r, p->body, p->kind, (const char *const *)p->media, p->nmedia);
-    if (!j) goto fail;
-    body = lull_json_print(j);
-    if (!body) goto fail;
-    size_t blen = strlen(body);
-    char h_idem[256], h_id[256], h_ts[64], h_sig[128], sig[100];
-    int64_t ts = lull_clock_wall_ms() / 1000;
-    snprintf(h_idem, sizeof h_idem, "Idempotency-Key: %s", idem);
-    snprintf(h_id, sizeof h_id, "webhook-id: %s", idem);
-    snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
-    lull_http_req_t req = {.url = url, .body = body, .body_len = blen, .timeout_ms = self->cfg->timeout_ms,
-                           .headers = {"Content-Type: application/json", h_idem, h_id, h_ts},
-                           .public_only = true, .allow = &self->callback_allow};
-    if (secret && *secret) {
-        uint8_t key[LULL_STDWEBHOOK_KEY_MAX];
-        int klen = lull_stdwebhook_key(secret, key, sizeof key);
-        if (klen <= 0 || lull_stdwebhook_sign(key, (size_t)klen, idem, ts, body, blen, sig, sizeof sig) != 0) {
-            snprintf(err, sizeof err, "invalid callback signing secret (expected whsec_<base64> or raw bytes)");
-            goto fail;
-        }
-        snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
-        req.headers[4] = h_sig;
-    }
-    s_finish(self, job, &req, NULL, j, body);
-    return;
-fail:  // err set: dead; err empty: out of memory
-    s_finish(self, job, NULL, err, j, body);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -500,10 +347,10 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     s_job_t *job = malloc(sizeof *job);
     if (!job) goto cleanup;
     *job = row;
-    if (row.kind == SENDER_TWILIO) s_twilio(self, job, res, r, &p, creds, channel);
-    else if (row.kind == SENDER_TIKTOK) s_tiktok(self, job, res, r, &p, creds);
-    else if (row.kind == SENDER_META) s_meta(self, job, res, r, &p, creds);
-    else s_callback(self, job, res, r, &p);
+    sender_built_t b;
+    sender_build_rc_t rc = sender_adapt_build(self->cfg, &self->callback_allow, row.kind, row.id, row.tenant_id, res, r,
+                                              &p, creds, channel, &b);
+    s_start(self, job, rc, &b);
 cleanup:
     cJSON_Delete(payload);
     cJSON_Delete(creds);
@@ -539,17 +386,9 @@ static void s_webchat_sent(int64_t id, int64_t conv, int attempt, void *arg)
     s_log_result(&row, K_SENT, 0, 0, NULL, NULL);
 }
 
-// Claims up to n rows and starts them. Rows claimed, or -1 on a database error.
-static int s_claim(sender_app_t *self, int n)
+// Starts the rows of a claim (its result, freed here). How many.
+static int s_claimed(sender_app_t *self, PGresult *res)
 {
-    self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
-    sender_flushed_t f = {0};  // the queued results are written with the claim
-    PGresult *res = sender_outbox_claim(self->db, n, self->cfg->lease_ms, self->owner, self->results, &f);
-    s_flushed(self, f.queued, f.applied);
-    if (!res) {
-        LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
-        return -1;
-    }
     int rows = PQntuples(res);
     self->webchat_n = 0;
     for (int r = 0; r < rows; r++) s_row(self, res, r);
@@ -592,39 +431,57 @@ static void s_on_resume(sender_held_t *h, int attempts, void *arg)
     s_job_free(job);
 }
 
-static void s_resume(sender_app_t *self)
-{
-    size_t busy = s_in_flight(self), max = self->cfg->max_in_flight;
-    sender_flushed_t f = {0};  // the queued results go with the resume: one round trip, one commit
-    if (sender_hold_count(self->holds) &&
-        sender_hold_resume(self->holds, self->db, self->owner, lull_clock_mono_ms(), s_hold_margin(self),
-                           busy < max ? max - busy : 0, self->cfg->poll_ms, self->results, self->lease_lost,
-                           s_on_resume, self, self->results, &f) < 0)
-        LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
-                 LS(lull_db_error(self->db)));
-    s_flushed(self, f.queued, f.applied);
-}
-
 // Retries coming due wait for the next pump (at most LULL_SENDER_FLUSH_MS), so that those due close together
 // start in one statement.
 static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
-// Queued results go with the pump's first statement (resume, else claim), else alone: one commit per pump.
+// One pump: the queued results, the start of the in-memory retries that came due and the claim of new rows that
+// the room left allows go in one statement batch (sender_outbox_pump): one round trip, one commit. Only when a
+// claim fills its room entirely and more may be due does another claim follow (at most MAX_CLAIM_ROUNDS).
 static void s_pump(sender_app_t *self)
 {
-    s_resume(self);
-    for (int round = 0; self->want_claim && !self->stopping; round++) {
-        if (round == MAX_CLAIM_ROUNDS) {
+    size_t max = (size_t)self->cfg->max_in_flight, busy = s_in_flight(self);
+    sender_resume_t in = {0};
+    if (sender_hold_count(self->holds))
+        (void)sender_hold_take(self->holds, lull_clock_mono_ms(), s_hold_margin(self), busy < max ? max - busy : 0,
+                               self->results, &in);
+    bool resume = in.n > 0;
+    for (int round = 0;; round++) {
+        bool claim = self->want_claim && !self->stopping;
+        int n = 0;
+        if (claim && round == MAX_CLAIM_ROUNDS) {
             s_kick(self);  // let the loop serve sockets, then go on
-            break;
+            claim = false;
         }
-        size_t busy = s_in_flight(self);
-        if (busy >= (size_t)self->cfg->max_in_flight) break;  // a completion kicks us again
-        size_t room = (size_t)self->cfg->max_in_flight - busy;
-        int n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
-        int got = s_claim(self, n);
-        if (got < 0) break;  // the poll timer tries again
-        if (got < n) self->want_claim = false;
+        if (claim) {  // the room the retries starting with it leave
+            busy = s_in_flight(self) + (resume ? in.n : 0);
+            size_t room = busy < max ? max - busy : 0;
+            n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
+            claim = n > 0;  // full: a completion kicks us again
+        }
+        if (!claim && !resume) break;
+        PGresult *rres = NULL, *cres = NULL;
+        sender_flushed_t f = {0};
+        if (claim) self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
+        int rc = sender_outbox_pump(self->db, self->owner, self->results, resume ? &in : NULL, n, self->cfg->lease_ms,
+                                    resume ? &rres : NULL, claim ? &cres : NULL, &f);
+        s_flushed(self, f.queued, f.applied);
+        if (resume) {
+            if (rc != 0 || !rres)
+                LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
+                         LS(lull_db_error(self->db)));
+            sender_hold_started(self->holds, rc == 0 ? rres : NULL, lull_clock_mono_ms(), self->cfg->poll_ms,
+                                self->results, self->lease_lost, s_on_resume, self);
+            PQclear(rres);
+            resume = false;
+        }
+        if (!claim) break;
+        if (rc != 0 || !cres) {
+            LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
+            PQclear(cres);
+            break;  // the poll timer tries again
+        }
+        if (s_claimed(self, cres) < n) self->want_claim = false;
     }
     s_flush(self);
 }

@@ -4,6 +4,7 @@
 #include "lull_clock.h"
 #include "lull_log.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,12 @@
 struct sender_hold {
     sender_held_t **v;
     size_t n, cap;
+    // The batch taken out to start (sender_hold_take → sender_hold_started), by id, and its resume arguments.
+    sender_held_t *batch[RESUME_MAX];
+    int64_t ids[RESUME_MAX];
+    long sts[RESUME_MAX];
+    const char *errs[RESUME_MAX];
+    size_t ndue;
     lull_loop_t *loop;
     int timer;
     int64_t timer_due;
@@ -132,65 +139,64 @@ static int s_by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, int64_t now_ms, int64_t margin_ms,
-                       size_t max, int64_t retry_ms, sender_results_t *results, lull_counter_t *lease_lost,
-                       sender_resume_fn *fn, void *arg, sender_results_t *first, sender_flushed_t *flushed)
+size_t sender_hold_take(sender_hold_t *self, int64_t now_ms, int64_t margin_ms, size_t max, sender_results_t *results,
+                        sender_resume_t *in)
 {
-    sender_held_t *due[RESUME_MAX];
-    int64_t ids[RESUME_MAX];
-    long sts[RESUME_MAX];
-    const char *errs[RESUME_MAX];
-    size_t n = 0, taken = 0;
-    if (flushed) *flushed = (sender_flushed_t){0};
+    size_t taken = 0;
+    assert(self->ndue == 0);  // (a batch taken is started before the next is taken)
+    *in = (sender_resume_t){.ids = self->ids, .statuses = self->sts, .errors = self->errs, .n = 0};
     if (max == 0) return 0;  // no room: a completion brings the caller back
     if (max > RESUME_MAX) max = RESUME_MAX;
     while (taken < max && self->n && self->v[0]->due_ms <= now_ms) {
         sender_held_t *h = s_pop(self);
         taken++;
         if (h->lease_end_ms - now_ms <= margin_ms) s_release(h, results, true, 0);
-        else due[n++] = h;
+        else self->batch[self->ndue++] = h;
     }
-    int rc = (int)taken;
-    if (n) {
-        qsort(due, n, sizeof *due, s_by_id);
+    qsort(self->batch, self->ndue, sizeof *self->batch, s_by_id);
+    for (size_t i = 0; i < self->ndue; i++) {
+        self->ids[i] = self->batch[i]->id;
+        self->sts[i] = self->batch[i]->fail_status;
+        self->errs[i] = self->batch[i]->fail_error[0] ? self->batch[i]->fail_error : NULL;
+    }
+    in->n = self->ndue;
+    if (self->ndue == 0) s_arm(self);
+    return taken;
+}
+
+void sender_hold_started(sender_hold_t *self, const PGresult *res, int64_t now_ms, int64_t retry_ms,
+                         sender_results_t *results, lull_counter_t *lease_lost, sender_resume_fn *fn, void *arg)
+{
+    size_t n = self->ndue;
+    self->ndue = 0;  // fn may hold a delivery again: the batch is over from here on
+    if (!res) {
         for (size_t i = 0; i < n; i++) {
-            ids[i] = due[i]->id;
-            sts[i] = due[i]->fail_status;
-            errs[i] = due[i]->fail_error[0] ? due[i]->fail_error : NULL;
+            self->batch[i]->due_ms = now_ms + retry_ms;
+            s_push(self, self->batch[i]);
         }
-        PGresult *res = sender_outbox_resume(db, owner, ids, sts, errs, n, first, flushed);
-        if (!res) {
-            for (size_t i = 0; i < n; i++) {
-                due[i]->due_ms = now_ms + retry_ms;
-                s_push(self, due[i]);
-            }
-            rc = -1;
+        s_arm(self);
+        return;
+    }
+    int rows = PQntuples(res), r = 0;
+    for (size_t i = 0; i < n; i++) {  // both by id: a row missing from the result lost its lease
+        sender_held_t *h = self->batch[i];
+        int64_t id = r < rows ? lull_db_int(res, r, 0, NULL) : -1;
+        if (id != h->id) {
+            if (lease_lost) lull_counter_add(lease_lost, 1);
+            LOG_WARN("sender.lease_lost", "in-memory retry dropped: the row's lease was taken over", "outbox", LI(h->id));
+            s_release(h, results, false, 0);
+            continue;
+        }
+        const char *c = lull_db_text(res, r, 1);
+        int attempts = (int)lull_db_int(res, r, 2, NULL);
+        if (c && strcmp(c, "t") == 0) {
+            LOG_INFO("outbox.cancelled", "a person answered the conversation: the bot reply is not sent", "outbox",
+                     LI(id), "conv", LI(lull_db_int(res, r, 3, NULL)), "reason", LS("superseded_by_person"));
+            s_release(h, results, false, 0);
         } else {
-            int rows = PQntuples(res), r = 0;
-            for (size_t i = 0; i < n; i++) {  // both by id: a row missing from the result lost its lease
-                int64_t id = r < rows ? lull_db_int(res, r, 0, NULL) : -1;
-                if (id != due[i]->id) {
-                    if (lease_lost) lull_counter_add(lease_lost, 1);
-                    LOG_WARN("sender.lease_lost", "in-memory retry dropped: the row's lease was taken over", "outbox",
-                             LI(due[i]->id));
-                    s_release(due[i], results, false, 0);
-                    continue;
-                }
-                const char *c = lull_db_text(res, r, 1);
-                int attempts = (int)lull_db_int(res, r, 2, NULL);
-                if (c && strcmp(c, "t") == 0) {
-                    LOG_INFO("outbox.cancelled", "a person answered the conversation: the bot reply is not sent",
-                             "outbox", LI(id), "conv", LI(lull_db_int(res, r, 3, NULL)), "reason",
-                             LS("superseded_by_person"));
-                    s_release(due[i], results, false, 0);
-                } else {
-                    fn(due[i], attempts, arg);
-                }
-                r++;
-            }
-            PQclear(res);
+            fn(h, attempts, arg);
         }
+        r++;
     }
     s_arm(self);
-    return rc;
 }

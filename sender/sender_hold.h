@@ -1,7 +1,7 @@
 // In-memory retries of the sender: a delivery that failed with a retryable answer keeps its request
 // (lull_http_keep) and waits here, in a min-heap by due time with one loop timer, until its backoff delay has
-// passed; then the due ones start their next attempt together in one statement (sender_outbox_resume: counted,
-// cancelled if a person answered over the bot reply) and are sent again without a new claim.
+// passed; then the due ones start their next attempt together in one statement (sender_outbox_resume, in the
+// pump's batch: counted, cancelled if a person answered over the bot reply) and are sent again without a new claim.
 #ifndef SENDER_HOLD_H
 #define SENDER_HOLD_H
 
@@ -41,14 +41,17 @@ int sender_hold_push(sender_hold_t *self, sender_held_t *h) __attribute__((warn_
 // Deliveries held.
 size_t sender_hold_count(const sender_hold_t *self);
 // Takes up to max due deliveries (at now_ms) out. One whose lease ends within margin_ms goes back to the queue
-// (a retry result in results, due now, with its failed attempt). The others start their next attempt in one
-// sender_outbox_resume: fn is called for each that goes on; a bot reply a person answered over is cancelled and
-// a row whose lease was taken over is dropped (counted in lease_lost, may be NULL). Returns how many were taken,
-// or -1 on a database error (they are held again, due after retry_ms). When a statement runs, the results in
-// first (may be NULL; may be results) are written with it (sender_outbox_resume: *flushed says how many).
-int sender_hold_resume(sender_hold_t *self, lull_db_t *db, const char *owner, int64_t now_ms, int64_t margin_ms,
-                       size_t max, int64_t retry_ms, sender_results_t *results, lull_counter_t *lease_lost,
-                       sender_resume_fn *fn, void *arg, sender_results_t *first, sender_flushed_t *flushed);
+// (a retry result in results, due now, with its failed attempt). The others make the batch to start: *in gets
+// their resume arguments (ids ascending; borrowed until sender_hold_started, which must come before the next
+// take). Returns how many were taken (both kinds).
+size_t sender_hold_take(sender_hold_t *self, int64_t now_ms, int64_t margin_ms, size_t max, sender_results_t *results,
+                        sender_resume_t *in);
+// Ends the batch taken, given res, the result of its sender_outbox_resume (or of sender_outbox_pump's resume): fn
+// is called for each that goes on; a bot reply a person answered over is cancelled and a row whose lease was taken
+// over is dropped (counted in lease_lost, may be NULL). res NULL (a database error): they are held again, due
+// after retry_ms.
+void sender_hold_started(sender_hold_t *self, const PGresult *res, int64_t now_ms, int64_t retry_ms,
+                         sender_results_t *results, lull_counter_t *lease_lost, sender_resume_fn *fn, void *arg);
 // At shutdown: every held delivery back to the queue at its due time (retry results in results). How many.
 size_t sender_hold_hand_back(sender_hold_t *self, sender_results_t *results, int64_t now_ms);
 

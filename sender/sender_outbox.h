@@ -72,6 +72,24 @@ PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *
                                const char *const *errors, size_t n, sender_results_t *first, sender_flushed_t *flushed)
     __attribute__((warn_unused_result));
 
+// Held rows whose next attempt starts (sender_outbox_resume's ids, statuses, errors and n; ids ascending).
+typedef struct {
+    const int64_t *ids;
+    const long *statuses;       // the failed attempt's HTTP status (< 0: keep the row's)
+    const char *const *errors;  // its error (NULL: keep the row's)
+    size_t n;
+} sender_resume_t;
+
+// A pump's statements in one round trip and one transaction (lull_db_batch, after the sender's planner setting,
+// sender_outbox.c): the queued results of first (may be NULL; run when it holds any), the resume of resume's rows (run when
+// resumed is not NULL: *resumed gets sender_outbox_resume's result), then a claim of up to claim_n rows (run when
+// claimed is not NULL: *claimed gets sender_outbox_claim's result). 0 when they committed: first is emptied,
+// *flushed (may be NULL) says what it did; -1 on a database error: nothing is written, first keeps its results.
+// The caller PQclear()s what it gets.
+int sender_outbox_pump(lull_db_t *db, const char *owner, sender_results_t *first, const sender_resume_t *resume,
+                       int claim_n, int64_t lease_ms, PGresult **resumed, PGresult **claimed,
+                       sender_flushed_t *flushed) __attribute__((warn_unused_result));
+
 // Called for each web chat row written sent: its id, conversation id and attempt (the claim's count).
 typedef void(sender_sent_fn)(int64_t id, int64_t conv, int attempt, void *arg);
 // Marks claimed web chat rows sent and notifies channel lull_webchat for each, in one statement; calls sent (may be

@@ -272,6 +272,22 @@ static sender_held_t *s_held(int64_t id, int64_t due, int64_t lease_end, long st
 
 static void s_noop(void *arg) { (void)arg; }
 
+// What the sender's pump does with due retries and nothing to claim: take them, start them in one statement
+// (with the results of first), end the batch. How many were taken, or -1 on a database error.
+static int s_hold_resume(sender_hold_t *hold, const char *owner, int64_t now, int64_t margin, size_t max,
+                         int64_t retry_ms, sender_results_t *results, s_resumed_t *r, sender_results_t *first,
+                         sender_flushed_t *f)
+{
+    sender_resume_t in;
+    int taken = (int)sender_hold_take(hold, now, margin, max, results, &in);
+    if (in.n == 0) return taken;
+    PGresult *res = NULL;
+    int rc = sender_outbox_pump(s_db, owner, first, &in, 0, 0, &res, NULL, f);
+    sender_hold_started(hold, rc == 0 ? res : NULL, now, retry_ms, results, NULL, s_on_resume, r);
+    PQclear(res);
+    return rc == 0 && res ? taken : -1;
+}
+
 LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies)
 {
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
@@ -307,7 +323,7 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 5);
     s_resumed_t r = {0};
     sender_results_t *res = sender_results_new();
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-r", 100, 5000, 100, 50, res, NULL, s_on_resume, &r, NULL, NULL), 4);
+    LULL_CHECK_EQ_INT(s_hold_resume(hold, "owner-r", 100, 5000, 100, 50, res, &r, NULL, NULL), 4);
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // due at 5000: not yet
     LULL_CHECK_EQ_INT(r.go, 1);
     LULL_CHECK_EQ_INT(r.id, id1);
@@ -364,7 +380,7 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
     LULL_CHECK_EQ_INT(sender_hold_push(hold, s_held(id[2], 10, 100000, 503)), 0);
     s_resumed_t r = {0};
     sender_flushed_t f = {0};
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-f", 100, 5000, 10, 50, res, NULL, s_on_resume, &r, res, &f), -1);
+    LULL_CHECK_EQ_INT(s_hold_resume(hold, "owner-f", 100, 5000, 10, 50, res, &r, res, &f), -1);
     LULL_CHECK_EQ_INT(r.go, 0);
     LULL_CHECK_EQ_INT((int64_t)f.queued, 0);
     LULL_CHECK_EQ_INT(sender_results_count(res), 1);
@@ -375,7 +391,7 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
     res = sender_results_new();
     LULL_CHECK_EQ_INT(sender_results_add(res, id[0], SENDER_REC_SENT, 0, 200, NULL, "p1"), 0);
     LULL_CHECK_EQ_INT(sender_results_add(res, id[1], SENDER_REC_RETRY, 0, 429, "rate limited", NULL), 0);
-    LULL_CHECK_EQ_INT(sender_hold_resume(hold, s_db, "owner-f", 200, 5000, 10, 50, res, NULL, s_on_resume, &r, res, &f), 1);
+    LULL_CHECK_EQ_INT(s_hold_resume(hold, "owner-f", 200, 5000, 10, 50, res, &r, res, &f), 1);
     LULL_CHECK_EQ_INT(r.go, 1);
     LULL_CHECK_EQ_INT(r.attempts, 2);
     LULL_CHECK_EQ_INT((int64_t)f.queued, 2);
@@ -417,6 +433,68 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
     lull_loop_destroy(&loop);
 }
 
+// A pump with queued results, retries held in memory that came due and new rows due writes the results, starts the
+// retries and claims the new rows in one transaction (one commit, one round trip): every row it touched has the
+// same xmin. The claim does not take the rows being retried. A refused result: none of the three is written.
+LULL_TEST(a_pump_with_results_due_retries_and_new_rows_is_one_transaction)
+{
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    s_reset(2);
+    PGresult *c = sender_outbox_claim(s_db, 10, 60000, "owner-p", NULL, NULL);
+    LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 2);
+    PQclear(c);
+    int64_t id1 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_1'");
+    int64_t id2 = s_scalar("SELECT id FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key)"
+                                        " SELECT 1, 'generic', 'c', '{}', 'unit_sender_n' || g FROM generate_series(1, 3) g",
+                                  0, NULL, NULL), 0);
+    lull_loop_t *loop = lull_loop_new();
+    sender_hold_t *hold = sender_hold_new(loop, 8, s_noop, NULL);
+    sender_results_t *res = sender_results_new();
+    LULL_CHECK(hold != NULL && res != NULL);
+    if (!hold || !res) return;
+    for (int pass = 0; pass < 2; pass++) {  // first with a result the database refuses (not UTF-8), then a good one
+        LULL_CHECK_EQ_INT(sender_results_add(res, id1, SENDER_REC_SENT, 0, 200, pass ? NULL : "bad \xff text", "p1"), 0);
+        LULL_CHECK_EQ_INT(sender_hold_push(hold, s_held(id2, 10, 100000, 503)), 0);
+        sender_resume_t in;
+        LULL_CHECK_EQ_INT((int64_t)sender_hold_take(hold, 100, 5000, 10, res, &in), 1);
+        LULL_CHECK_EQ_INT((int64_t)in.n, 1);
+        PGresult *rres = NULL, *cres = NULL;
+        sender_flushed_t f = {0};
+        int rc = sender_outbox_pump(s_db, "owner-p", res, &in, 10, 60000, &rres, &cres, &f);
+        s_resumed_t r = {0};
+        sender_hold_started(hold, rc == 0 ? rres : NULL, 100, 50, res, NULL, s_on_resume, &r);
+        if (pass == 0) {
+            LULL_CHECK_EQ_INT(rc, -1);
+            LULL_CHECK(rres == NULL && cres == NULL);
+            LULL_CHECK_EQ_INT(r.go, 0);
+            LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // held again …
+            LULL_CHECK_EQ_INT(sender_hold_hand_back(hold, res, 100), 1);  // (let go of here)
+            sender_results_destroy(&res);
+            res = sender_results_new();
+            LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'pending'"), 3);  // … nothing claimed
+            LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sending' AND attempts = 1"), 2);
+            continue;
+        }
+        LULL_CHECK_EQ_INT(rc, 0);
+        LULL_CHECK_EQ_INT(r.go, 1);
+        LULL_CHECK_EQ_INT(r.attempts, 2);
+        LULL_CHECK_EQ_INT((int64_t)f.queued, 1);
+        LULL_CHECK_EQ_INT(f.applied, 1);
+        LULL_CHECK_EQ_INT(cres ? PQntuples(cres) : -1, 3);  // the new rows, not the one being retried
+        PQclear(rres);
+        PQclear(cres);
+    }
+    char *t = s_text("SELECT string_agg(idempotency_key || ':' || status || ':' || attempts, ' ' ORDER BY id) FROM outbox");
+    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1 unit_sender_2:sending:2 unit_sender_n1:sending:1 unit_sender_n2:sending:1"
+                         " unit_sender_n3:sending:1");
+    free(t);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(DISTINCT xmin::text) FROM outbox"), 1);  // one transaction wrote them all
+    sender_results_destroy(&res);
+    sender_hold_destroy(&hold);
+    lull_loop_destroy(&loop);
+}
+
 // Entries of outbox_due_idx read by this connection's statements so far (its statistics flushed first).
 static int64_t s_due_reads(void)
 {
@@ -425,20 +503,29 @@ static int64_t s_due_reads(void)
     return s_scalar("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_due_idx'");
 }
 
+// n sent rows in outbox (and nothing else), analyzed, autovacuum off: statistics that say no row is due or leased.
+static void s_sent_and_analyzed(int n)
+{
+    char sn[16];
+    snprintf(sn, sizeof sn, "%d", n);
+    const char *p[] = {sn};
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox SET (autovacuum_enabled = false)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db,
+                                  "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, status)"
+                                  " SELECT 1, 'generic', 'c' || g, '{\"body\":\"x\"}', 'unit_stale_' || g, 'sent'"
+                                  " FROM generate_series(1, $1::int) g",
+                                  1, p, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ANALYZE outbox", 0, NULL, NULL), 0);
+}
+
 // Statistics taken while every row was sent (then a burst of new rows, not analyzed yet) say the due index is
 // almost empty. The claim still reads only the rows it takes from that index, and the statements that find
 // their rows by id (resume, results, web chat, escalation) reach them through the primary key, never by a
 // scan of the due index (once per id, it was: a stalled sender).
 LULL_TEST(statements_stay_on_their_rows_under_stale_statistics)
 {
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox SET (autovacuum_enabled = false)", 0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db,
-                                  "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key, status)"
-                                  " SELECT 1, 'generic', 'c' || g, '{\"body\":\"x\"}', 'unit_stale_' || g, 'sent'"
-                                  " FROM generate_series(1, 2000) g",
-                                  0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ANALYZE outbox", 0, NULL, NULL), 0);
+    s_sent_and_analyzed(2000);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
     s_reset(2000);
     int64_t r0 = s_due_reads();
@@ -477,6 +564,51 @@ LULL_TEST(statements_stay_on_their_rows_under_stale_statistics)
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
 }
 
+// Sequential scans of outbox started by this connection's statements so far (its statistics flushed first).
+static int64_t s_seq_scans(void)
+{
+    PQclear(lull_db_exec(s_db, "SELECT pg_stat_force_next_flush()", 0, NULL));
+    PQclear(lull_db_exec(s_db, "SELECT pg_stat_clear_snapshot()", 0, NULL));
+    return s_scalar("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'outbox'");
+}
+
+// On a small table whose statistics say no row is leased (taken while none was), the planner prices one
+// sequential scan of outbox below 150 primary-key probes: the results batch and the resume scanned the whole
+// table on each call. The sender's statements run with the scan out of the planner's choices: none is started.
+LULL_TEST(statements_by_id_do_not_scan_the_table)
+{
+    s_sent_and_analyzed(20000);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET status = 'sending', lease_owner = 'owner-q',"
+                                        " lease_until = now() + interval '1 minute' WHERE id IN"
+                                        " (SELECT id FROM outbox ORDER BY id LIMIT 200)", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "RESET enable_seqscan", 0, NULL, NULL), 0);  // as a new connection has it
+    int64_t first = s_scalar("SELECT min(id) FROM outbox");
+    int64_t ids[50];
+    long st[50];
+    const char *errs[50];
+    sender_results_t *rs = sender_results_new();
+    LULL_CHECK(rs != NULL);
+    if (!rs) return;
+    for (int i = 0; i < 150; i++) LULL_CHECK_EQ_INT(sender_results_add(rs, first + i, SENDER_REC_SENT, 0, 200, NULL, "p"), 0);
+    for (int i = 0; i < 50; i++) {
+        ids[i] = first + 150 + i;
+        st[i] = 503;
+        errs[i] = "e";
+    }
+    int64_t s0 = s_seq_scans();
+    int64_t applied = 0;
+    LULL_CHECK_EQ_INT(sender_results_flush(rs, s_db, "owner-q", &applied), 0);
+    LULL_CHECK_EQ_INT(applied, 150);
+    PGresult *res = sender_outbox_resume(s_db, "owner-q", ids, st, errs, 50, NULL, NULL);
+    LULL_CHECK_EQ_INT(res ? PQntuples(res) : -1, 50);
+    PQclear(res);
+    LULL_CHECK_EQ_INT(s_seq_scans() - s0, 0);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sending' AND attempts = 1"), 50);
+    sender_results_destroy(&rs);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
+    LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
+}
+
 int main(void)
 {
     const char *url = getenv("LULL_TEST_DATABASE_URL");
@@ -497,7 +629,9 @@ int main(void)
     LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
     LULL_RUN(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies);
     LULL_RUN(results_go_with_the_resume_or_the_claim_both_or_neither);
+    LULL_RUN(a_pump_with_results_due_retries_and_new_rows_is_one_transaction);
     LULL_RUN(statements_stay_on_their_rows_under_stale_statistics);
+    LULL_RUN(statements_by_id_do_not_scan_the_table);
     lull_db_destroy(&s_db);
     return lull_test_summary();
 }
