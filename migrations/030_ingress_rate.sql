@@ -28,6 +28,8 @@ DECLARE
   ins_ids bigint[];     -- the messages really inserted (not duplicates)
   upd_conv boolean;     -- some were stored in an existing conversation
   upd_contact boolean;  -- some are an existing contact's inbound messages
+  o_i int[]; o_outcome text[]; o_tenant bigint[]; o_contact bigint[]; o_conv bigint[]; o_message bigint[];
+  o_window int[];       -- the outcomes, by row
 BEGIN
   -- 1. Route every row to its tenant, reserve its message id, find its contact and conversation if they exist.
   --    The tenant is looked up once per distinct route of the batch, not once per row.
@@ -159,7 +161,7 @@ BEGIN
   --    existing conversations and contacts of the rows really inserted is updated by statements of their own,
   --    run only when the batch has such rows (a batch of new contacts does not start their plans).
   WITH u AS (
-    SELECT x.*, t.human_pause_ms AS pause_ms,
+    SELECT x.*, t.window_ms AS win, t.channel_windows AS cw, t.human_pause_ms AS pause_ms,
            CASE WHEN x.channel = 'tiktok' THEN coalesce(t.tiktok_business_id, x.business_address)
                 ELSE x.business_address END AS ba
     FROM unnest(rows) x
@@ -198,10 +200,33 @@ BEGIN
     ORDER BY s.vid
     RETURNING id
   )
-  SELECT coalesce(array_agg(ins.message_id), '{}'), coalesce(bool_or(NOT ins.new_conv), false),
-         coalesce(bool_or(ins.direction = 'in' AND NOT ins.new_contact), false)
-  INTO ins_ids, upd_conv, upd_contact
-  FROM ins;
+  , o AS (
+    SELECT u.i,
+           CASE WHEN u.tenant_id IS NULL THEN CASE WHEN u.route = 'session' THEN 'unknown_session' ELSE 'unknown_tenant' END
+                WHEN u.vid IS NULL THEN 'retry'
+                WHEN m.id IS NOT NULL AND u.i = ANY (quiet_i) THEN 'quiet'
+                WHEN m.id IS NOT NULL THEN 'new'
+                ELSE 'duplicate' END AS outcome,
+           u.tenant_id, u.kid,
+           -- a duplicate of a message stored under another contact: its conversation (u.vid may not exist)
+           CASE WHEN m.id IS NULL AND u.new_conv THEN e.conversation_id ELSE u.vid END AS vid,
+           coalesce(m.id, e.id) AS mid,
+           coalesce((u.cw -> u.channel ->> 'window_ms')::int, u.win) AS win,
+           m.id IS NOT NULL AND NOT u.new_conv AS upd_conv,
+           m.id IS NOT NULL AND u.direction = 'in' AND NOT u.new_contact AS upd_contact
+    FROM u
+    LEFT JOIN m ON m.id = u.message_id
+    LEFT JOIN LATERAL (SELECT e.id, e.conversation_id FROM messages e
+                       WHERE m.id IS NULL AND e.tenant_id = u.tenant_id AND e.channel = u.channel
+                         AND e.provider_message_id = u.provider_message_id
+                       LIMIT 1) e ON true
+  )
+  SELECT array_agg(o.i ORDER BY o.i), array_agg(o.outcome ORDER BY o.i), array_agg(o.tenant_id ORDER BY o.i),
+         array_agg(o.kid ORDER BY o.i), array_agg(o.vid ORDER BY o.i), array_agg(o.mid ORDER BY o.i),
+         array_agg(o.win ORDER BY o.i), coalesce(array_agg(o.mid) FILTER (WHERE o.outcome IN ('new', 'quiet')), '{}'),
+         coalesce(bool_or(o.upd_conv), false), coalesce(bool_or(o.upd_contact), false)
+  INTO o_i, o_outcome, o_tenant, o_contact, o_conv, o_message, o_window, ins_ids, upd_conv, upd_contact
+  FROM o;
 
   -- 4b. The existing conversations of the rows inserted (returning contacts: most batches of real traffic).
   IF upd_conv THEN
@@ -251,25 +276,8 @@ BEGIN
     WHERE k.id = s.kid;
   END IF;
 
-  -- 5. The outcomes.
+  -- 5. The outcomes, computed by step 4.
   RETURN QUERY
-  SELECT u.i,
-         CASE WHEN u.tenant_id IS NULL THEN CASE WHEN u.route = 'session' THEN 'unknown_session' ELSE 'unknown_tenant' END
-              WHEN u.vid IS NULL THEN 'retry'
-              WHEN u.stored AND u.i = ANY (quiet_i) THEN 'quiet'
-              WHEN u.stored THEN 'new'
-              ELSE 'duplicate' END,
-         u.tenant_id, u.kid,
-         -- a duplicate of a message stored under another contact: its conversation (u.vid may not exist)
-         CASE WHEN NOT u.stored AND u.new_conv THEN e.conversation_id ELSE u.vid END,
-         CASE WHEN u.stored THEN u.message_id ELSE e.id END,
-         coalesce((t.channel_windows -> u.channel ->> 'window_ms')::int, t.window_ms)
-  FROM (SELECT w.*, w.message_id = ANY (ins_ids) AS stored FROM unnest(rows) w) u
-  LEFT JOIN tenants t ON t.id = u.tenant_id
-  LEFT JOIN LATERAL (SELECT e.id, e.conversation_id FROM messages e
-                     WHERE NOT u.stored AND e.tenant_id = u.tenant_id
-                       AND e.channel = u.channel AND e.provider_message_id = u.provider_message_id
-                     LIMIT 1) e ON true
-  ORDER BY u.i;
+  SELECT * FROM unnest(o_i, o_outcome, o_tenant, o_contact, o_conv, o_message, o_window);
 END
 $fn$;
