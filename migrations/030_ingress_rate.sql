@@ -174,8 +174,12 @@ BEGIN
     FROM u WHERE u.vid IS NOT NULL ORDER BY u.i
     ON CONFLICT (tenant_id, channel, provider_message_id) DO NOTHING
     RETURNING id
-  ), ins AS (
-    SELECT u.* FROM u JOIN m ON m.id = u.message_id
+  ), mi AS (
+    -- the ids inserted, as one array: each row tests its own id against it (no join of every row with every
+    -- inserted row, which the function's nested-loop plans would make)
+    SELECT coalesce(array_agg(m.id), '{}') AS ids FROM m
+  ), us AS (
+    SELECT u.*, u.message_id = ANY (mi.ids) AS stored FROM u, mi
   ), s AS (
     SELECT ins.vid, min(ins.tenant_id) AS tenant_id, min(ins.kid) AS kid, min(ins.channel) AS channel,
            max(ins.message_id) FILTER (WHERE ins.direction = 'in' AND ins.i <> ALL (quiet_i)) AS in_id,
@@ -184,7 +188,7 @@ BEGIN
            (array_agg(ins.ba ORDER BY ins.i DESC) FILTER (WHERE ins.ba IS NOT NULL))[1] AS ba,
            (array_agg(ins.external_conversation_id ORDER BY ins.i DESC)
               FILTER (WHERE ins.external_conversation_id IS NOT NULL))[1] AS xc
-    FROM ins WHERE ins.new_conv GROUP BY ins.vid
+    FROM us ins WHERE ins.stored AND ins.new_conv GROUP BY ins.vid
   ), cn AS (
     -- A new conversation (contact inserted by this call): one tuple with the state the update below would give.
     INSERT INTO conversations (id, tenant_id, contact_id, channel, last_inbound_id, last_inbound_at,
@@ -204,29 +208,28 @@ BEGIN
     SELECT u.i,
            CASE WHEN u.tenant_id IS NULL THEN CASE WHEN u.route = 'session' THEN 'unknown_session' ELSE 'unknown_tenant' END
                 WHEN u.vid IS NULL THEN 'retry'
-                WHEN m.id IS NOT NULL AND u.i = ANY (quiet_i) THEN 'quiet'
-                WHEN m.id IS NOT NULL THEN 'new'
+                WHEN u.stored AND u.i = ANY (quiet_i) THEN 'quiet'
+                WHEN u.stored THEN 'new'
                 ELSE 'duplicate' END AS outcome,
            u.tenant_id, u.kid,
            -- a duplicate of a message stored under another contact: its conversation (u.vid may not exist)
-           CASE WHEN m.id IS NULL AND u.new_conv THEN e.conversation_id ELSE u.vid END AS vid,
-           coalesce(m.id, e.id) AS mid,
+           CASE WHEN NOT u.stored AND u.new_conv THEN e.conversation_id ELSE u.vid END AS vid,
+           CASE WHEN u.stored THEN u.message_id ELSE e.id END AS mid,
            coalesce((u.cw -> u.channel ->> 'window_ms')::int, u.win) AS win,
-           m.id IS NOT NULL AND NOT u.new_conv AS upd_conv,
-           m.id IS NOT NULL AND u.direction = 'in' AND NOT u.new_contact AS upd_contact
-    FROM u
-    LEFT JOIN m ON m.id = u.message_id
+           u.stored AND NOT u.new_conv AS upd_conv,
+           u.stored AND u.direction = 'in' AND NOT u.new_contact AS upd_contact
+    FROM us u
     LEFT JOIN LATERAL (SELECT e.id, e.conversation_id FROM messages e
-                       WHERE m.id IS NULL AND e.tenant_id = u.tenant_id AND e.channel = u.channel
+                       WHERE NOT u.stored AND e.tenant_id = u.tenant_id AND e.channel = u.channel
                          AND e.provider_message_id = u.provider_message_id
                        LIMIT 1) e ON true
   )
-  SELECT array_agg(o.i ORDER BY o.i), array_agg(o.outcome ORDER BY o.i), array_agg(o.tenant_id ORDER BY o.i),
-         array_agg(o.kid ORDER BY o.i), array_agg(o.vid ORDER BY o.i), array_agg(o.mid ORDER BY o.i),
-         array_agg(o.win ORDER BY o.i), coalesce(array_agg(o.mid) FILTER (WHERE o.outcome IN ('new', 'quiet')), '{}'),
+  -- (one sort: the aggregates read the rows in the order of i)
+  SELECT array_agg(o.i), array_agg(o.outcome), array_agg(o.tenant_id), array_agg(o.kid), array_agg(o.vid),
+         array_agg(o.mid), array_agg(o.win), coalesce(array_agg(o.mid) FILTER (WHERE o.outcome IN ('new', 'quiet')), '{}'),
          coalesce(bool_or(o.upd_conv), false), coalesce(bool_or(o.upd_contact), false)
   INTO o_i, o_outcome, o_tenant, o_contact, o_conv, o_message, o_window, ins_ids, upd_conv, upd_contact
-  FROM o;
+  FROM (SELECT * FROM o ORDER BY o.i) o;
 
   -- 4b. The existing conversations of the rows inserted (returning contacts: most batches of real traffic).
   IF upd_conv THEN
