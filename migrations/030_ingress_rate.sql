@@ -1,14 +1,17 @@
--- 030_ingress_rate.sql — lull_ingress_store's last statement split, so that a batch starts only the plans it
--- uses (PostgreSQL's work per webhook, measured with scripts/bench/store and scripts/bench/ingress:
+-- 030_ingress_rate.sql — lull_ingress_store starts only the plans a batch uses and no longer joins the batch's
+-- rows with the inserted ones by nested loops (PostgreSQL's work per webhook, measured with scripts/bench/store and scripts/bench/ingress:
 -- docs/ingress.md "Performance").
 --
 -- Same signature, same outcomes, same state (docs/contracts.md); redefined here (029 defined it last). Steps 1-3
--- are 029's. Step 4 was one statement holding the messages insert, the new conversations insert, the update of
--- the existing conversations, the update of the existing contacts and the outcomes: every call initialised and
--- finished all of their plans, whatever the batch held. Now the messages and the new conversations are one
--- statement; the two updates are statements of their own, run only when the batch stored a row for an existing
--- conversation (4b) or an inbound row of an existing contact (4c); the outcomes are read from the rows kept in
--- memory, and the stored duplicate is looked up only for the rows that were not inserted.
+-- are 029's. Step 4 was one statement holding the messages insert, the new conversations insert, the update of the
+-- existing conversations, the update of the existing contacts and the outcomes: every call initialised and finished
+-- all of their plans, whatever the batch held, and the function's nested-loop plans joined every row with every
+-- inserted message twice (rows x inserted rows comparisons). Now:
+-- - step 4 inserts the messages and the new conversations and computes the outcomes into arrays, in one statement;
+--   a row is "stored" when its reserved id is in the array of the ids the insert returned (one test per row);
+-- - 4b and 4c update the existing conversations and contacts of the rows stored, as statements of their own run only
+--   when the batch has such rows (a batch of new contacts does not start them);
+-- - the function returns the arrays (unnest): the last statement is a function scan, no join.
 CREATE OR REPLACE FUNCTION lull_ingress_store(batch jsonb)
 RETURNS TABLE (i int, outcome text, tenant_id bigint, contact_id bigint, conversation_id bigint, message_id bigint,
                window_ms int)
