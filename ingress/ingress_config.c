@@ -59,7 +59,9 @@ static const lull_setting_t s_settings[] = {
        http_max_connections),
     S_("LULL_HTTP_THREADS", LULL_CFG_INT, "1", "HTTP polling threads (epoll)", false, 1, 64, http_threads),
     S_("LULL_INGRESS_WRITERS", LULL_CFG_INT, "1",
-       "writer threads, each with its own database connection, committing batches in parallel", false, 1, 64, writers),
+       "writer threads, each with its own database connection and queue, committing batches in parallel (one contact's "
+       "messages always go to the same thread)",
+       false, 1, 64, writers),
     S_("LULL_INGRESS_BATCH_MAX", LULL_CFG_INT, "256", "messages committed in one transaction at most", false, 1,
        10000, batch_max),
     S_("LULL_INGRESS_BATCH_WAIT_US", LULL_CFG_INT, "1000",

@@ -166,6 +166,7 @@ static enum MHD_Result s_submit_row(s_req_t *req)
     req->item.channel = req->row.channel;
     req->item.provider_id = req->row.provider_id;
     req->item.wake = req->row.wake;
+    req->item.affinity = req->row.affinity;
     return s_submit(req);
 }
 
@@ -435,6 +436,7 @@ static enum MHD_Result s_whatsapp(s_req_t *req)
     req->item.op = INGRESS_OP_MULTI;
     req->item.subs = req->meta.items;
     req->item.nsubs = req->meta.nrows + req->meta.nstatuses;
+    req->item.affinity = req->meta.nrows ? req->meta.items[0].affinity : 0;  // one contact's, usually
     return s_submit(req);
 }
 

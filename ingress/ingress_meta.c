@@ -299,6 +299,7 @@ int ingress_meta_items(ingress_meta_t *m, int64_t received_ms)
         it->channel = m->rows[i].channel;
         it->provider_id = m->rows[i].provider_id;
         it->wake = m->rows[i].wake;
+        it->affinity = m->rows[i].affinity;
         it->received_ms = received_ms;
     }
     for (size_t i = 0; i < m->nstatuses; i++) {

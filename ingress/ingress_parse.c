@@ -214,8 +214,22 @@ static int s_text(const cJSON *obj, const char *key, const char *where, const ch
                            why);
 }
 
+// FNV-1a over the strings that name a contact in a row: its route key (the tenant), channel and external id.
+static uint32_t s_affinity(const cJSON *row)
+{
+    const char *keys[3] = {"route_key", "channel", "external_id"};
+    uint32_t h = 2166136261u;
+    for (int k = 0; k < 3; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, keys[k]);
+        for (const char *p = cJSON_IsString(v) ? v->valuestring : ""; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u;  // separator
+    }
+    return h ? h : 1;
+}
+
 int ingress_row_finish(cJSON *row, ingress_row_t *out, const char *channel, const char *provider_id, ingress_err_t *err)
 {
+    out->affinity = s_affinity(row);
     out->row_json = cJSON_PrintUnformatted(row);
     snprintf(out->channel, sizeof out->channel, "%s", channel);
     out->provider_id = provider_id ? strdup(provider_id) : NULL;

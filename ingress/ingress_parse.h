@@ -35,6 +35,7 @@ typedef struct {
     bool wake;          // an inbound message: push INBOUND once stored
     char *echo;         // generic: the contact_id as sent; web chat: the session id (owned) or NULL
     bool ignored;       // TikTok: an event lull does not store (answered 200, nothing stored)
+    uint32_t affinity;  // a hash of the contact (route key, channel, external id), never 0: picks the writer
 } ingress_row_t;
 
 // Parses a form body. 0, or -1 with err (400) for bad escapes, NUL bytes or invalid UTF-8.

@@ -20,13 +20,17 @@
 #include <time.h>
 #include <zmq.h>
 
-// One writer thread: its own database connection and its own INBOUND push sockets.
+// One writer thread: its own database connection, its own queue and its own INBOUND push sockets.
 typedef struct {
     struct ingress_writer *w;
     pthread_t thread;
     bool started;
     lull_db_t *db;
-    ingress_wake_t *wake;  // the thread's INBOUND push sockets (NULL: a reader pool, or out of memory)
+    ingress_wake_t *wake;         // the thread's INBOUND push sockets (NULL: a reader pool, or out of memory)
+    pthread_cond_t ready;         // items queued for this thread, or stopping (under the writer's lock)
+    ingress_item_t *head, *tail;  // FIFO of the items given to this thread
+    int queued;
+    int last_batch;               // size of the previous batch (load indicator)
 } s_conn_t;
 
 struct ingress_writer {
@@ -36,11 +40,8 @@ struct ingress_writer {
     int nconns;
     bool started;
     pthread_mutex_t lock;
-    pthread_cond_t wake;
-    ingress_item_t *head, *tail;  // FIFO of submitted items
-    int queued;
+    int queued;                   // items queued, all threads
     bool stopping;
-    int last_batch;               // size of the previous batch (load indicator)
     void *zctx;                   // ZeroMQ context (thread-safe; the sockets are per thread)
     // metrics
     lull_counter_t *commits, *pushed, *dropped, *db_errors, *unowned;
@@ -609,31 +610,31 @@ static void *s_run(void *arg)
     ingress_item_t **batch = calloc((size_t)self->cfg.batch_max, sizeof *batch);
     for (;;) {
         pthread_mutex_lock(&self->lock);
-        while (!self->head && !self->stopping) pthread_cond_wait(&self->wake, &self->lock);
-        if (!self->head && self->stopping) {
+        while (!c->head && !self->stopping) pthread_cond_wait(&c->ready, &self->lock);
+        if (!c->head && self->stopping) {
             pthread_mutex_unlock(&self->lock);
             break;
         }
         // Under load (the last batch had company), let a batch that is not full gather for batch_wait_us.
-        if (self->last_batch > 1 && self->cfg.batch_wait_us > 0 && self->queued < self->cfg.batch_max &&
-            !self->stopping) {
+        if (c->last_batch > 1 && self->cfg.batch_wait_us > 0 && c->queued < self->cfg.batch_max && !self->stopping) {
             int64_t deadline_us = lull_clock_mono_us() + self->cfg.batch_wait_us;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             int64_t ns = (int64_t)ts.tv_nsec + self->cfg.batch_wait_us * 1000;
             ts.tv_sec += ns / 1000000000;
             ts.tv_nsec = ns % 1000000000;
-            while (self->queued < self->cfg.batch_max && !self->stopping && lull_clock_mono_us() < deadline_us)
-                if (pthread_cond_timedwait(&self->wake, &self->lock, &ts) == ETIMEDOUT) break;
+            while (c->queued < self->cfg.batch_max && !self->stopping && lull_clock_mono_us() < deadline_us)
+                if (pthread_cond_timedwait(&c->ready, &self->lock, &ts) == ETIMEDOUT) break;
         }
         int n = 0;
-        while (self->head && n < self->cfg.batch_max) {
-            batch[n++] = self->head;
-            self->head = self->head->next_;
+        while (c->head && n < self->cfg.batch_max) {
+            batch[n++] = c->head;
+            c->head = c->head->next_;
         }
-        if (!self->head) self->tail = NULL;
+        if (!c->head) c->tail = NULL;
+        c->queued -= n;
         self->queued -= n;
-        self->last_batch = n;
+        c->last_batch = n;
         lull_gauge_set(self->queue_depth, self->queued);
         pthread_mutex_unlock(&self->lock);
         if (batch) s_process(c, batch, n);
@@ -652,7 +653,6 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
     if (self->cfg.batch_max < 1) self->cfg.batch_max = 1;
     self->database_url = strdup(cfg->database_url ? cfg->database_url : "");
     pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->wake, NULL);
     lull_metrics_t *m = cfg->metrics;
     // a reader pool's metrics carry pool="reader"; the writers' keep their unlabelled names
     char pool_label[64] = "";
@@ -678,6 +678,7 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
     self->conns = calloc((size_t)self->nconns, sizeof *self->conns);
     if (!self->database_url || (!cfg->pool && !self->zctx) || !self->conns) goto fail;
     self->started = true;
+    for (int i = 0; i < self->nconns; i++) pthread_cond_init(&self->conns[i].ready, NULL);
     for (int i = 0; i < self->nconns; i++) {
         self->conns[i].w = self;
         if (pthread_create(&self->conns[i].thread, NULL, s_run, &self->conns[i]) != 0) goto fail;
@@ -694,7 +695,7 @@ void ingress_writer_stop(ingress_writer_t *self)
     if (!self || !self->started) return;
     pthread_mutex_lock(&self->lock);
     self->stopping = true;
-    pthread_cond_broadcast(&self->wake);
+    for (int i = 0; i < self->nconns; i++) pthread_cond_broadcast(&self->conns[i].ready);
     pthread_mutex_unlock(&self->lock);
     for (int i = 0; i < self->nconns; i++)
         if (self->conns[i].started) pthread_join(self->conns[i].thread, NULL);
@@ -708,11 +709,23 @@ void ingress_writer_destroy(ingress_writer_t **self_p)
     ingress_writer_stop(self);
     if (self->zctx) zmq_ctx_term(self->zctx);
     pthread_mutex_destroy(&self->lock);
-    pthread_cond_destroy(&self->wake);
+    for (int i = 0; self->conns && i < self->nconns; i++) pthread_cond_destroy(&self->conns[i].ready);
     free(self->conns);
     free(self->database_url);
     free(self);
     *self_p = NULL;
+}
+
+// The thread an item goes to: its contact's (affinity), so that one contact's messages are stored by one
+// connection in arrival order and two writers never wait for each other's locks on the same contact and
+// conversation rows; an item without one goes to the thread with the shortest queue. Under the lock.
+static s_conn_t *s_pick(ingress_writer_t *self, const ingress_item_t *item)
+{
+    if (item->affinity) return &self->conns[item->affinity % (uint32_t)self->nconns];
+    s_conn_t *best = &self->conns[0];
+    for (int i = 1; i < self->nconns; i++)
+        if (self->conns[i].queued < best->queued) best = &self->conns[i];
+    return best;
 }
 
 int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item)
@@ -725,11 +738,13 @@ int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item)
         pthread_mutex_unlock(&self->lock);
         return -1;
     }
-    if (self->tail) self->tail->next_ = item;
-    else self->head = item;
-    self->tail = item;
+    s_conn_t *c = s_pick(self, item);
+    if (c->tail) c->tail->next_ = item;
+    else c->head = item;
+    c->tail = item;
+    c->queued++;
     self->queued++;
-    if (self->queued == 1 || self->queued >= self->cfg.batch_max) pthread_cond_signal(&self->wake);
+    if (c->queued == 1 || c->queued >= self->cfg.batch_max) pthread_cond_signal(&c->ready);
     pthread_mutex_unlock(&self->lock);
     return 0;
 }

@@ -47,6 +47,8 @@ struct ingress_item {
     const char *channel;      // STORE: message channel (for in-batch dedupe and INBOUND)
     const char *provider_id;  // STORE: dedupe key or NULL
     bool wake;                // STORE: push INBOUND when it was new
+    uint32_t affinity;        // STORE, MULTI: a hash of the contact (ingress_row_affinity); its items all go to
+                              // the same writer thread. 0: any (the least busy)
     int64_t received_ms;      // wall clock when the request arrived, ms
     // STORE of a generic webhook: when the row's tenant names a webhook_secret_env, the request must carry a valid
     // Standard Webhooks signature over body (headers: webhook-id, webhook-timestamp, webhook-signature; NULL when

@@ -216,6 +216,42 @@ LULL_TEST(chat_rows)
     free(meta);
 }
 
+// The writer thread a row goes to: every message of one contact has the same affinity (another message, another
+// body, other names), another contact or the same contact id under another tenant another one; never 0.
+LULL_TEST(row_affinity_names_the_contact)
+{
+    const char *bodies[] = {
+        "{\"contact_id\":\"c1\",\"message\":{\"body\":\"hi\",\"id\":\"m1\"},\"tenant\":\"acme\"}",
+        "{\"contact_id\":\"c1\",\"message\":{\"body\":\"again\",\"id\":\"m2\"},\"first_name\":\"J\",\"tenant\":\"acme\"}",
+        "{\"contact_id\":\"c2\",\"message\":{\"body\":\"hi\",\"id\":\"m3\"},\"tenant\":\"acme\"}",
+        "{\"contact_id\":\"c1\",\"message\":{\"body\":\"hi\",\"id\":\"m4\"},\"tenant\":\"other\"}",
+    };
+    uint32_t a[4];
+    for (int i = 0; i < 4; i++) {
+        ingress_row_t r;
+        ingress_err_t e;
+        LULL_CHECK(ingress_parse_generic(bodies[i], strlen(bodies[i]), &r, &e) == 0);
+        a[i] = r.affinity;
+        LULL_CHECK(a[i] != 0);
+        ingress_row_free(&r);
+    }
+    LULL_CHECK(a[0] == a[1]);
+    LULL_CHECK(a[0] != a[2]);
+    LULL_CHECK(a[0] != a[3]);
+    ingress_form_t f;
+    ingress_err_t e;
+    ingress_row_t r1, r2;
+    const char *t1 = "MessageSid=SM0123456789abcdef0123456789ABCDEF&From=%2B1555&To=%2B1666&Body=a";
+    const char *t2 = "MessageSid=SM0123456789abcdef0123456789ABCDE0&From=%2B1555&To=%2B1666&Body=b";
+    LULL_CHECK(ingress_form_parse(t1, strlen(t1), &f, &e) == 0 && ingress_parse_twilio(&f, &r1, &e) == 0);
+    ingress_form_free(&f);
+    LULL_CHECK(ingress_form_parse(t2, strlen(t2), &f, &e) == 0 && ingress_parse_twilio(&f, &r2, &e) == 0);
+    ingress_form_free(&f);
+    LULL_CHECK(r1.affinity == r2.affinity && r1.affinity != 0);
+    ingress_row_free(&r1);
+    ingress_row_free(&r2);
+}
+
 int main(void)
 {
     LULL_RUN(form_decodes_and_rejects);
@@ -225,5 +261,6 @@ int main(void)
     LULL_RUN(tiktok_rows);
     LULL_RUN(strict_ids);
     LULL_RUN(chat_rows);
+    LULL_RUN(row_affinity_names_the_contact);
     return lull_test_summary();
 }
