@@ -327,9 +327,10 @@ END
 $$;
 
 -- The row trigger goes and the statement triggers come in one transaction (the migration's): no writer of
--- usage is counted twice or missed.
+-- usage is counted twice or missed. The insert trigger keeps 026's name (usage_tenant_day_rows), so the name
+-- an older binary's schema knows still keeps the total, as it did; the same contract, expand-only.
 DROP TRIGGER usage_tenant_day_rows ON usage;
-CREATE TRIGGER usage_tenant_day_ins AFTER INSERT ON usage REFERENCING NEW TABLE AS lull_new
+CREATE TRIGGER usage_tenant_day_rows AFTER INSERT ON usage REFERENCING NEW TABLE AS lull_new
   FOR EACH STATEMENT EXECUTE FUNCTION lull_usage_tenant_day_stmt();
 CREATE TRIGGER usage_tenant_day_upd AFTER UPDATE ON usage REFERENCING OLD TABLE AS lull_old NEW TABLE AS lull_new
   FOR EACH STATEMENT EXECUTE FUNCTION lull_usage_tenant_day_stmt();
