@@ -4,7 +4,6 @@
 #include "lull_clock.h"
 #include "lull_log.h"
 
-#include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,8 +142,11 @@ size_t sender_hold_take(sender_hold_t *self, int64_t now_ms, int64_t margin_ms, 
                         sender_resume_t *in)
 {
     size_t taken = 0;
-    assert(self->ndue == 0);  // (a batch taken is started before the next is taken)
     *in = (sender_resume_t){.ids = self->ids, .statuses = self->sts, .errors = self->errs, .n = 0};
+    if (self->ndue) {  // a batch taken is started before the next is taken: never overwrite one not started yet
+        LOG_ERROR("sender.hold_busy", "a resume batch was taken before the last one started", "due", LI((int64_t)self->ndue));
+        return 0;
+    }
     if (max == 0) return 0;  // no room: a completion brings the caller back
     if (max > RESUME_MAX) max = RESUME_MAX;
     while (taken < max && self->n && self->v[0]->due_ms <= now_ms) {

@@ -56,12 +56,19 @@ static PGresult *s_slice(const PGresult *src, const int *rows, int nrows)
     return ok ? r : NULL;
 }
 
-// Writes the PostgreSQL array literal of column col (0 conversation ids, 1 uptos) of ids[0..m) into buf.
-static void s_array(char *buf, char (*ids)[2][24], int m, int col)
+// Writes the PostgreSQL array literal of column col (0 conversation ids, 1 uptos) of ids[0..m) into buf (cap
+// bytes: m * 24 + 3 holds any m numbers of at most 23 characters, a comma each, the braces and the NUL).
+static void s_array(char *buf, size_t cap, char (*ids)[2][24], int m, int col)
 {
     size_t l = 0;
     buf[l++] = '{';
-    for (int i = 0; i < m; i++) l += (size_t)sprintf(buf + l, "%s%s", i ? "," : "", ids[i][col]);
+    for (int i = 0; i < m; i++) {
+        size_t n = strnlen(ids[i][col], sizeof ids[i][col] - 1);
+        if (l + n + 3 > cap) break;  // never with the cap above
+        if (i) buf[l++] = ',';
+        memcpy(buf + l, ids[i][col], n);
+        l += n;
+    }
     buf[l++] = '}';
     buf[l] = '\0';
 }
@@ -100,11 +107,12 @@ static void s_run(lull_db_t *db, int n, char (*ids)[2][24], PGresult **res)
 {
     for (int start = 0; start < n; start += LOAD_BATCH) {
         int m = n - start < LOAD_BATCH ? n - start : LOAD_BATCH;
-        char *arr[2] = {malloc((size_t)m * 24 + 3), malloc((size_t)m * 24 + 3)};
+        size_t cap = (size_t)m * 24 + 3;
+        char *arr[2] = {malloc(cap), malloc(cap)};
         PGresult *set[2] = {NULL, NULL};
         if (arr[0] && arr[1]) {
-            s_array(arr[0], ids + start, m, 0);
-            s_array(arr[1], ids + start, m, 1);
+            s_array(arr[0], cap, ids + start, m, 0);
+            s_array(arr[1], cap, ids + start, m, 1);
             const char *p[2] = {arr[0], arr[1]};
             const lull_db_stmt_t *stmts[2] = {&WORKER_LOAD_ROWS, &WORKER_LOAD_HISTORIES};
             const char *const *params[2] = {p, p};
