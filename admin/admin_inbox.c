@@ -17,13 +17,10 @@
 #include "lull_log.h"
 #include "lull_sse.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define S_BUF_MAX (4 * 1024 * 1024)  // queued bytes per stream before it is closed (the page reconnects)
 #define S_RETRY_DB_MS 1000           // a failed list read is tried again after this, milliseconds
@@ -42,7 +39,6 @@ struct admin_inbox {
     lull_db_t *db;                 // its connection (borrowed from listen)
     pthread_t thread;
     bool started;
-    int wake[2];
     pthread_mutex_t mu;
     bool stopping;
     bool dirty;                    // a notification or a new message came since the last read (thread only)
@@ -131,9 +127,7 @@ static enum MHD_Result s_refuse(admin_inbox_t *self, struct MHD_Connection *conn
 
 static void s_wake(admin_inbox_t *self)
 {
-    char c = 1;
-    ssize_t w = write(self->wake[1], &c, 1);
-    (void)w;  // a full pipe already wakes the thread
+    if (self->listen) lull_db_listen_wake(self->listen);
 }
 
 enum MHD_Result admin_inbox_stream(admin_inbox_t *self, struct MHD_Connection *conn)
@@ -337,15 +331,7 @@ static void *s_thread(void *arg)
             (void)s_refresh(self, false);
         }
         if (listening && have_streams && (self->dirty || !self->last) && next_read < next) next = next_read;
-        int64_t timeout = next - lull_clock_mono_ms();
-        if (timeout < 0) timeout = 0;
-        if (!listening && timeout > LULL_DB_LISTEN_RETRY_MS) timeout = LULL_DB_LISTEN_RETRY_MS;  // reconnect
-        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN},
-                                {.fd = lull_db_listen_fd(self->listen), .events = POLLIN}};
-        if (poll(fds, 2, (int)timeout) > 0 && (fds[0].revents & POLLIN)) {
-            char drain[64];
-            while (read(self->wake[0], drain, sizeof drain) > 0) {}
-        }
+        lull_db_listen_wait(self->listen, next - lull_clock_mono_ms());  // shorter while not listening
     }
     return NULL;
 }
@@ -357,15 +343,12 @@ admin_inbox_t *admin_inbox_new(const admin_inbox_cfg_t *cfg)
 {
     admin_inbox_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
-    self->wake[0] = self->wake[1] = -1;
     self->cfg = *cfg;
     self->max_msg = -1;
     pthread_mutex_init(&self->mu, NULL);
     self->url = strdup(cfg->database_url ? cfg->database_url : "");
     if (!self->url) goto fail;
     self->cfg.database_url = self->url;
-    if (pipe(self->wake) != 0) goto fail;
-    for (int i = 0; i < 2; i++) fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
     self->listen = lull_db_listen_new(self->url, "lull_inbox", "inbox changes");
     if (!self->listen) goto fail;
     self->db = lull_db_listen_db(self->listen);
@@ -410,8 +393,6 @@ void admin_inbox_destroy(admin_inbox_t **self_p)
     pthread_mutex_unlock(&self->mu);
     self->db = NULL;
     lull_db_listen_destroy(&self->listen);
-    for (int i = 0; i < 2; i++)
-        if (self->wake[i] >= 0) close(self->wake[i]);
     pthread_mutex_destroy(&self->mu);
     free(self->last);
     free(self->url);

@@ -3,9 +3,12 @@
 #include "lull_db_listen.h"
 #include "lull_log.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_CHANNEL_MAX 63  // an unquoted PostgreSQL identifier
 
@@ -19,6 +22,7 @@ struct lull_db_listen {
     void (*on_start)(void *arg);
     void (*on_payload)(const char *payload, void *arg);
     void *hook_arg;
+    int wake[2];          // non-blocking pipe: another thread wakes the owner's lull_db_listen_wait
 };
 
 static bool s_channel_ok(const char *c)
@@ -35,6 +39,13 @@ lull_db_listen_t *lull_db_listen_new(const char *url, const char *channel, const
     if (!s_channel_ok(channel)) return NULL;
     lull_db_listen_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
+    self->wake[0] = self->wake[1] = -1;
+    if (pipe(self->wake) != 0) {
+        self->wake[0] = self->wake[1] = -1;
+        lull_db_listen_destroy(&self);
+        return NULL;
+    }
+    for (int i = 0; i < 2; i++) (void)fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
     snprintf(self->channel, sizeof self->channel, "%s", channel);
     snprintf(self->listen_sql, sizeof self->listen_sql, "LISTEN %s", channel);  // checked: a plain identifier
     self->what = strdup(what ? what : channel);
@@ -53,6 +64,8 @@ void lull_db_listen_destroy(lull_db_listen_t **self_p)
     if (!self_p || !*self_p) return;
     lull_db_listen_t *self = *self_p;
     lull_db_destroy(&self->db);
+    for (int i = 0; i < 2; i++)
+        if (self->wake[i] >= 0) close(self->wake[i]);
     free(self->what);
     free(self);
     *self_p = NULL;
@@ -114,4 +127,23 @@ void lull_db_listen_set_hooks(lull_db_listen_t *self, void (*on_start)(void *arg
     self->on_start = on_start;
     self->on_payload = on_payload;
     self->hook_arg = arg;
+}
+
+void lull_db_listen_wait(lull_db_listen_t *self, int64_t timeout_ms)
+{
+    if (timeout_ms < 0) timeout_ms = 0;
+    if (!self->listening && timeout_ms > LULL_DB_LISTEN_RETRY_MS) timeout_ms = LULL_DB_LISTEN_RETRY_MS;
+    if (timeout_ms > 60000) timeout_ms = 60000;
+    struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN}, {.fd = lull_db_listen_fd(self), .events = POLLIN}};
+    if (poll(fds, 2, (int)timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
+        char drain[64];
+        while (read(self->wake[0], drain, sizeof drain) > 0) {}
+    }
+}
+
+void lull_db_listen_wake(lull_db_listen_t *self)
+{
+    char c = 1;
+    ssize_t w = write(self->wake[1], &c, 1);
+    (void)w;  // a full pipe already wakes the owner
 }

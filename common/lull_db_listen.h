@@ -35,5 +35,12 @@ lull_db_t *lull_db_listen_db(lull_db_listen_t *self);
 // on the channel, in order (the payload is valid during the call only).
 void lull_db_listen_set_hooks(lull_db_listen_t *self, void (*on_start)(void *arg),
                               void (*on_payload)(const char *payload, void *arg), void *arg);
+// For an owner thread with a poll loop of its own (not lull_loop): lull_db_listen_wait sleeps until a
+// notification is readable, another thread calls lull_db_listen_wake, or timeout_ms pass (at most
+// LULL_DB_LISTEN_RETRY_MS while not listening, so that the next step reconnects), and drains the wake-ups.
+// lull_db_listen_wake may be called from any thread while the listener exists (a write on a non-blocking pipe;
+// a full pipe already wakes the owner).
+void lull_db_listen_wait(lull_db_listen_t *self, int64_t timeout_ms);
+void lull_db_listen_wake(lull_db_listen_t *self);
 
 #endif

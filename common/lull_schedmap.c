@@ -7,15 +7,12 @@
 #include "lull_log.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define S_RETRY_MS 200        // reconnect / failed reload retry, milliseconds
+#define S_RETRY_MS 200        // a failed reload is tried again after this, milliseconds
 #define S_IPC_PATH_MAX 107    // sun_path less its NUL
 
 // ---------------------------------------------------------------------------------------------------------
@@ -218,7 +215,6 @@ struct lull_schedmap {
     lull_db_t *db;                 // its connection (borrowed from listen)
     pthread_t thread;
     bool started;
-    int wake[2];                   // pipe: destroy wakes the thread
     pthread_mutex_t mu;
     bool stopping;                 // under mu
     lull_schedmap_snap_t *snap;    // the newest (under mu), NULL before the first load
@@ -325,15 +321,7 @@ static void *s_thread(void *arg)
         int64_t now = lull_clock_mono_ms();
         if (step >= 0 && (step == 1 || now >= next_load))
             next_load = now + (s_load(self) == 0 ? self->refresh_ms : S_RETRY_MS);
-        int64_t timeout = next_load - lull_clock_mono_ms();
-        if (timeout < 0) timeout = 0;
-        if (step < 0) timeout = S_RETRY_MS;
-        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN},
-                                {.fd = lull_db_listen_fd(self->listen), .events = POLLIN}};
-        if (poll(fds, 2, (int)timeout) > 0 && (fds[0].revents & POLLIN)) {
-            char drain[64];
-            while (read(self->wake[0], drain, sizeof drain) > 0) {}
-        }
+        lull_db_listen_wait(self->listen, next_load - lull_clock_mono_ms());  // shorter while not listening
     }
     return NULL;
 }
@@ -342,12 +330,10 @@ lull_schedmap_t *lull_schedmap_new(const char *database_url, int64_t refresh_ms,
 {
     lull_schedmap_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
-    self->wake[0] = self->wake[1] = -1;
     self->refresh_ms = refresh_ms > 0 ? refresh_ms : 2000;
     pthread_mutex_init(&self->mu, NULL);
     self->url = strdup(database_url ? database_url : "");
-    if (!self->url || pipe(self->wake) != 0) goto fail;
-    for (int i = 0; i < 2; i++) (void)fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
+    if (!self->url) goto fail;
     self->listen = lull_db_listen_new(self->url, "lull_sched", "scheduler map changes");
     if (!self->listen) goto fail;
     self->db = lull_db_listen_db(self->listen);
@@ -380,14 +366,11 @@ void lull_schedmap_destroy(lull_schedmap_t **self_p)
         pthread_mutex_lock(&self->mu);
         self->stopping = true;
         pthread_mutex_unlock(&self->mu);
-        ssize_t w = write(self->wake[1], "x", 1);
-        (void)w;
+        lull_db_listen_wake(self->listen);
         pthread_join(self->thread, NULL);
     }
     self->db = NULL;
     lull_db_listen_destroy(&self->listen);
-    for (int i = 0; i < 2; i++)
-        if (self->wake[i] >= 0) close(self->wake[i]);
     lull_schedmap_snap_release(&self->snap);
     pthread_mutex_destroy(&self->mu);
     free(self->url);

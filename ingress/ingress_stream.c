@@ -15,14 +15,11 @@
 #include "lull_sse.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define S_PREFIX "/api/v1/chat/stream/"
 #define S_SESSION_MAX INGRESS_STREAM_SESSION_MAX
@@ -56,7 +53,6 @@ struct ingress_stream {
     lull_db_t *db;             // that connection (borrowed from listen)
     pthread_t thread;
     bool started;
-    int wake[2];
     pthread_mutex_t mu;
     bool stopping;
     s_stream_t *pending;           // FIFO (newest first; reversed when taken)
@@ -247,9 +243,7 @@ int ingress_stream_parse(const char *sid, const char *last_event_id, const char 
 
 static void s_wake(ingress_stream_t *self)
 {
-    char c = 1;
-    ssize_t w = write(self->wake[1], &c, 1);
-    (void)w;  // a full pipe already wakes the thread
+    if (self->listen) lull_db_listen_wake(self->listen);
 }
 
 // Handles every access-handler call of GET /api/v1/chat/stream/{session}.
@@ -607,7 +601,7 @@ static void *s_thread(void *arg)
         pthread_mutex_unlock(&self->mu);
         if (stop) break;
         // (re)LISTENs with the catch-up first (s_catch_up), then hands each reply to s_on_payload
-        bool listening = lull_db_listen_step(self->listen) >= 0;
+        (void)lull_db_listen_step(self->listen);  // not listening: the wait below is short, the next step reconnects
         s_resolve_pending(self);
         int64_t now = lull_clock_mono_ms();
         if (now >= next_ka) {
@@ -615,15 +609,7 @@ static void *s_thread(void *arg)
             next_ka = now + self->cfg.keepalive_ms;
         }
         int64_t next_end = s_expire(self, now);
-        int timeout = (int)((next_end < next_ka ? next_end : next_ka) - now);
-        if (timeout < 0) timeout = 0;
-        if (!listening && timeout > LULL_DB_LISTEN_RETRY_MS) timeout = LULL_DB_LISTEN_RETRY_MS;  // reconnect soon
-        struct pollfd fds[2] = {{.fd = self->wake[0], .events = POLLIN},
-                                {.fd = lull_db_listen_fd(self->listen), .events = POLLIN}};
-        if (poll(fds, 2, timeout) > 0 && (fds[0].revents & POLLIN)) {
-            char drain[64];
-            while (read(self->wake[0], drain, sizeof drain) > 0) {}
-        }
+        lull_db_listen_wait(self->listen, (next_end < next_ka ? next_end : next_ka) - now);
     }
     s_resolve_pending(self);  // stopping: answered 503
     return NULL;
@@ -636,14 +622,11 @@ ingress_stream_t *ingress_stream_new(const ingress_stream_cfg_t *cfg)
 {
     ingress_stream_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
-    self->wake[0] = self->wake[1] = -1;
     self->cfg = *cfg;
     pthread_mutex_init(&self->mu, NULL);
     self->url = strdup(cfg->database_url ? cfg->database_url : "");
     if (!self->url) goto fail;
     self->cfg.database_url = self->url;
-    if (pipe(self->wake) != 0) goto fail;
-    for (int i = 0; i < 2; i++) fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
     self->listen = lull_db_listen_new(self->url, "lull_webchat", "web chat replies");
     if (!self->listen) goto fail;
     self->db = lull_db_listen_db(self->listen);
@@ -689,8 +672,6 @@ void ingress_stream_destroy(ingress_stream_t **self_p)
     pthread_mutex_unlock(&self->mu);
     lull_db_listen_destroy(&self->listen);
     self->db = NULL;
-    for (int i = 0; i < 2; i++)
-        if (self->wake[i] >= 0) close(self->wake[i]);
     pthread_mutex_destroy(&self->mu);
     free(self->url);
     free(self);

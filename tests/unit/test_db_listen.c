@@ -4,7 +4,9 @@
 // again; the hooks: the start hook after each LISTEN and before any payload, the payloads in order.
 #include "lull_test.h"
 #include "lull_db_listen.h"
+#include "lull_clock.h"
 #include "lull_log.h"
+#include <pthread.h>
 
 #include <poll.h>
 #include <stdio.h>
@@ -139,6 +141,40 @@ LULL_TEST(hooks_start_before_payloads_in_order)
     lull_db_listen_destroy(&h.l);
 }
 
+static void *s_waker(void *arg)
+{
+    usleep(50 * 1000);  // the owner is (most likely) asleep in the wait by now
+    lull_db_listen_wake(arg);
+    return NULL;
+}
+
+// The owner's wait ends on a wake-up from another thread and on a notification, long before its timeout (10 s;
+// a wait that ran to its timeout fails the check); wake-ups are drained.
+LULL_TEST(wait_ends_on_wake_or_notification)
+{
+    lull_db_listen_t *l = lull_db_listen_new(s_url, "test_wait", "unit test");
+    lull_db_t *other = lull_db_new(s_url);
+    LULL_CHECK_EQ_INT(lull_db_listen_step(l), 1);
+    int64_t never = 10 * 1000;  // "never" for these checks
+    pthread_t t;
+    LULL_CHECK_EQ_INT(pthread_create(&t, NULL, s_waker, l), 0);
+    int64_t t0 = lull_clock_mono_ms();
+    lull_db_listen_wait(l, never);
+    LULL_CHECK(lull_clock_mono_ms() - t0 < never);
+    pthread_join(t, NULL);
+    for (int i = 0; i < 1000; i++) lull_db_listen_wake(l);  // a full pipe is no error
+    lull_db_listen_wait(l, never);                           // returns at once and drains them all
+    t0 = lull_clock_mono_ms();
+    lull_db_listen_wait(l, 30);                             // nothing left: waits its 30 ms
+    LULL_CHECK(lull_clock_mono_ms() - t0 >= 25);
+    LULL_CHECK_EQ_INT(lull_db_run(other, "NOTIFY test_wait", 0, NULL, NULL), 0);
+    lull_db_listen_wait(l, never);
+    LULL_CHECK_EQ_INT(s_step_until(l, 1), 1);
+    lull_db_destroy(&other);
+    lull_db_listen_destroy(&l);
+}
+
+// Not listening, the wait is at most the reconnect delay, whatever the owner asked.
 LULL_TEST(unreachable_server_is_not_listening)
 {
     lull_db_listen_t *l = lull_db_listen_new("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1", "test_listen",
@@ -147,6 +183,9 @@ LULL_TEST(unreachable_server_is_not_listening)
     LULL_CHECK_EQ_INT(lull_db_listen_step(l), -1);
     LULL_CHECK(!lull_db_listen_up(l));
     LULL_CHECK_EQ_INT(lull_db_listen_fd(l), -1);
+    int64_t t0 = lull_clock_mono_ms();
+    lull_db_listen_wait(l, 10 * 1000);
+    LULL_CHECK(lull_clock_mono_ms() - t0 < 10 * 1000);
     lull_db_listen_destroy(&l);
 }
 
@@ -161,6 +200,7 @@ int main(void)
     LULL_RUN(channel_names_are_checked);
     LULL_RUN(hears_its_channel_and_reconnects);
     LULL_RUN(hooks_start_before_payloads_in_order);
+    LULL_RUN(wait_ends_on_wake_or_notification);
     LULL_RUN(unreachable_server_is_not_listening);
     return lull_test_summary();
 }
