@@ -5,6 +5,7 @@
 #include "lull_clock.h"
 #include "lull_log.h"
 #include "lull_proto.h"
+#include "lull_schedmap.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NAME_MAX_LEN 128
+#define NAME_MAX_LEN LULL_SCHEDMAP_NAME_MAX  // the map reader checks the names it reads by the same rule
 #define ENDPOINT_MAX 256
 
 struct sched_lease {
@@ -43,18 +44,7 @@ int sched_lease_share(int partitions, int nodes, int index)
     return partitions / nodes + (index < partitions % nodes ? 1 : 0);
 }
 
-bool sched_lease_name_ok(const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    if (n < 1 || n > NAME_MAX_LEN) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == ':' || c == '@' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
-}
+bool sched_lease_name_ok(const char *name) { return lull_schedmap_name_ok(name); }
 
 int sched_lease_advertise(const char *bind, const char *host, char *out, size_t size)
 {
