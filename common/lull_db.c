@@ -29,12 +29,15 @@ struct lull_db {
     bool want_rw;         // the connection string asks for a read-write server (target_session_attrs)
     int64_t probe_idle_ms;  // a connection idle this long is checked before use; 0: never
     const char *probe_sql;  // the statement of that check ("" when NULL); not owned
+    const char *session_sql;  // run after every connect (NULL: none); not owned
     int64_t last_used_ms;   // monotonic time of the connection's last round trip
     uint64_t conn_gen;      // incremented at every new connection
     uint64_t listen_gen;    // conn_gen of the connection that ran the last LISTEN
     bool schema_refused;  // the last connection was closed because its schema does not fit this build
     int schema_logged;    // the refusal last logged (lull_db_schema_fit_t + 1; 0: none), to log a change once
 };
+
+static void s_session(lull_db_t *self);
 
 // The schema version every new connection of this process must fit (0: not checked), and whether the
 // "one version ahead" warning was logged (once per process; handles may live on several threads).
@@ -139,6 +142,12 @@ void lull_db_set_probe(lull_db_t *self, int64_t idle_ms) { self->probe_idle_ms =
 
 void lull_db_set_probe_sql(lull_db_t *self, const char *sql) { self->probe_sql = sql; }
 
+void lull_db_set_session_sql(lull_db_t *self, const char *sql)
+{
+    self->session_sql = sql;
+    if (lull_db_connected(self)) s_session(self);  // the connection already open gets them too
+}
+
 static void s_failed(lull_db_t *self, const PGresult *res);
 
 // A connection idle for probe_idle_ms (outside a transaction) makes one empty round trip before it is used: a
@@ -160,6 +169,20 @@ static bool s_probe(lull_db_t *self)
 }
 
 static int s_schema_check(lull_db_t *self, int want, bool quiet_repeat);
+
+// Runs the handle's session settings on its connection (see lull_db_set_session_sql).
+static void s_session(lull_db_t *self)
+{
+    if (!self->session_sql || !self->conn) return;
+    PGresult *res = PQexec(self->conn, self->session_sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char err[512];
+        lull_mask_echo(PQerrorMessage(self->conn), self->url, err, sizeof err);
+        err[strcspn(err, "\n")] = '\0';
+        LOG_WARN("db.session_failed", "the connection's session settings failed; used without them", "error", LS(err));
+    }
+    PQclear(res);
+}
 
 int lull_db_connect(lull_db_t *self)
 {
@@ -205,6 +228,7 @@ int lull_db_connect(lull_db_t *self)
         return -1;
     }
     self->schema_refused = false;
+    s_session(self);
     self->backoff_ms = self->backoff_min_ms;  // (a refused schema keeps backing off)
     self->next_try_ms = 0;
     LOG_INFO("db.connected", "connected to the database", "server_version", LI(PQserverVersion(self->conn)));

@@ -94,6 +94,11 @@ void lull_db_set_probe(lull_db_t *self, int64_t idle_ms);
 // The statement that check runs instead of the empty one (e.g. a listener's own LISTEN, so that the connection
 // keeps showing what it is for); must return no rows. NULL: the empty statement. Not copied: must outlive self.
 void lull_db_set_probe_sql(lull_db_t *self, const char *sql);
+// Settings every new connection of this handle runs once, right after it connects (e.g. "SET plan_cache_mode =
+// force_generic_plan"): session state, so a reconnected server gets them again. A failure is logged
+// (db.session_failed) and the connection used without them; a connection already open runs them now. NULL:
+// none. Not copied: must outlive self.
+void lull_db_set_session_sql(lull_db_t *self, const char *sql);
 // Sets the reconnect backoff bounds in milliseconds (defaults 100 and 5000).
 void lull_db_set_backoff(lull_db_t *self, int64_t min_ms, int64_t max_ms);
 // Integer value of row r, column c (0 for NULL or garbage; *ok false then, if ok given).

@@ -90,6 +90,7 @@ worker_dbq_t *worker_dbq_new(lull_loop_t *loop, const char *url)
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->cond, NULL);
     self->db = lull_db_new(url ? url : "");
+    if (self->db) lull_db_set_session_sql(self->db, WORKER_DB_SESSION_SQL);
     self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!self->db || self->efd < 0 || lull_loop_add_fd(loop, self->efd, LULL_LOOP_IN, s_on_event, self) != 0) {
         LOG_ERROR("db.thread_failed", "cannot set up the database thread", "errno", LI(errno));

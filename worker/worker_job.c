@@ -584,6 +584,7 @@ worker_jobs_t *worker_jobs_new(const worker_cfg_t *cfg, lull_loop_t *loop, lull_
     self->cfg = cfg;
     self->loop = loop;
     self->db = db;
+    if (db) lull_db_set_session_sql(db, WORKER_DB_SESSION_SQL);  // the process connection, thread or not
     self->done = done;
     self->done_arg = arg;
     self->tick = self->price_timer = -1;

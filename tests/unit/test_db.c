@@ -91,6 +91,47 @@ static long s_backend_pid(lull_db_t *db)
     return pid;
 }
 
+// The session's setting of plan_cache_mode ("" when the statement fails).
+static void s_plan_mode(lull_db_t *db, char *out, size_t n)
+{
+    PGresult *r = lull_db_exec(db, "SHOW plan_cache_mode", 0, NULL);
+    snprintf(out, n, "%s", r ? lull_db_text(r, 0, 0) : "");
+    PQclear(r);
+}
+
+// Session settings: run on the open connection when set, and on every new one after a lost backend; a setting
+// the server refuses is logged and the connection is used without it.
+LULL_TEST(session_settings_on_every_connection)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    lull_db_t *killer = lull_db_new(s_url);
+    lull_db_set_backoff(db, 1, 10);
+    char mode[64];
+    s_plan_mode(db, mode, sizeof mode);
+    LULL_CHECK_EQ_STR(mode, "auto");  // the server's default
+    lull_db_set_session_sql(db, "SET plan_cache_mode = force_generic_plan");
+    s_plan_mode(db, mode, sizeof mode);
+    LULL_CHECK_EQ_STR(mode, "force_generic_plan");  // the open connection
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", s_backend_pid(db));
+    const char *p[] = {pid};
+    LULL_CHECK_EQ_INT(lull_db_run(killer, "SELECT pg_terminate_backend($1::int)", 1, p, NULL), 0);
+    usleep(50000);
+    mode[0] = '\0';
+    for (int i = 0; i < 100 && !mode[0]; i++) {
+        s_plan_mode(db, mode, sizeof mode);
+        if (!mode[0]) usleep(5000);
+    }
+    LULL_CHECK(s_backend_pid(db) != atol(pid));     // a new backend
+    LULL_CHECK_EQ_STR(mode, "force_generic_plan");  // with the setting again
+    lull_db_t *bad = lull_db_new(s_url);
+    lull_db_set_session_sql(bad, "SET no_such_setting_here = 1");
+    LULL_CHECK_EQ_INT(lull_db_run(bad, "SELECT 1", 0, NULL, NULL), 0);  // refused setting: still usable
+    lull_db_destroy(&bad);
+    lull_db_destroy(&db);
+    lull_db_destroy(&killer);
+}
+
 // A write refused by a read-only server (25006 read_only_sql_transaction: a standby, or a demoted primary) is a
 // connection failure: the connection is dropped and the next call gets a new one, in a plain statement and in a
 // pipelined batch alike. (The session's default_transaction_read_only stands in for a server gone read-only.)
@@ -449,5 +490,6 @@ int main(void)
     LULL_RUN(schema_version_check);
     LULL_RUN(batches_and_notifications);
     LULL_RUN(prepared_single_statements);
+    LULL_RUN(session_settings_on_every_connection);
     return lull_test_summary();
 }
