@@ -62,9 +62,6 @@ static const lull_setting_t s_settings[] = {
        "writer threads, each with its own database connection and queue, committing batches in parallel (one contact's "
        "messages always go to the same thread)",
        false, 1, 64, writers),
-    S_("LULL_INGRESS_WRITER_OVERLAP", LULL_CFG_BOOL, "false",
-       "each writer thread gets a second database connection that starts a batch while the first one's is in flight"
-       " (one contact's messages are never in both)", false, 0, 0, writer_overlap),
     S_("LULL_INGRESS_BATCH_MAX", LULL_CFG_INT, "256", "messages committed in one transaction at most", false, 1,
        10000, batch_max),
     S_("LULL_INGRESS_BATCH_WAIT_US", LULL_CFG_INT, "1000",

@@ -27,7 +27,6 @@ typedef struct {
     int64_t http_max_connections;  // concurrent connections in total
     int64_t http_threads;      // libmicrohttpd polling threads
     int64_t writers;           // writer threads (database connections) committing batches in parallel
-    bool writer_overlap;       // a second connection per writer, starting a batch while the first one's is in flight
     int64_t batch_max;         // rows per group commit
     int64_t batch_wait_us;     // how long a batch that is not full may wait for more rows, microseconds
     int64_t queue_max;         // requests waiting for the writer before new ones get 503

@@ -38,21 +38,15 @@ struct s_conn {
     bool up;                      // the thread's connection is up, as far as its last use showed
     bool known;                   // up was set once (changes after that are logged)
     bool exited;                  // the thread has finished (stopping)
-    int inflight;                 // batches holding items of this queue in flight (at most 1; 2 with overlap)
-    uint16_t *busy;               // overlap: items in flight per contact bucket (affinity % BUSY_BUCKETS), else NULL
-    bool second;                  // overlap: the second connection of queue pair (which is its primary)
-    s_conn_t *pair;               // overlap: a primary's second thread, a second thread's primary; else NULL
-    struct s_held { s_conn_t *q; uint32_t bucket; } *held;  // the items of the batch in flight: queue, bucket
+    s_conn_t *taker;              // the thread running a batch of this queue's items (NULL: none in flight)
     int64_t retry_ms;             // monotonic time of the next reconnect attempt while down, ms
 };
 
 struct ingress_writer {
     ingress_writer_cfg_t cfg;
     char *database_url;
-    s_conn_t *conns;              // one per thread: the nconns primaries (each with its queue), then the seconds
-    int nconns;                   // queues (LULL_INGRESS_WRITERS)
-    int nthreads;                 // nconns, or 2 × nconns with overlap
-    bool conds;                   // the threads' condition variables are initialised
+    s_conn_t *conns;              // one per writer thread
+    int nconns;
     bool started;
     pthread_mutex_t lock;
     int queued;                   // items queued, all threads
@@ -373,20 +367,16 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 
 static bool s_other_up(const ingress_writer_t *self, const s_conn_t *c)
 {
-    for (int i = 0; i < self->nthreads; i++)
+    for (int i = 0; i < self->nconns; i++)
         if (&self->conns[i] != c && self->conns[i].up && !self->conns[i].exited) return true;
     return false;
 }
 
 // True when thread c may take the items of queue q now: its own while it is up (or when every thread is down: they
 // are then answered unavailable, as soon as possible), another's while that one is down and c is up.
-// With overlap, a queue's second thread takes while its primary's batch is in flight (or while its primary is down),
-// and the primary may start while the second's is in flight; the contacts of the batch in flight are left queued.
 static bool s_may_take(const ingress_writer_t *self, const s_conn_t *c, const s_conn_t *q)
 {
-    if (!q->head) return false;
-    if (c->second) return q == c->pair && c->up && (q->inflight == 1 || (!q->up && q->inflight == 0));
-    if (q->inflight >= (q == c && q->busy ? 2 : 1)) return false;
+    if (!q->head || q->taker) return false;
     if (q == c) return c->up || !s_other_up(self, c);
     return c->up && !q->up;
 }
@@ -399,44 +389,25 @@ static int s_available(const ingress_writer_t *self, const s_conn_t *c)
     return n;
 }
 
-#define BUSY_BUCKETS 4096  // overlap: contacts are told apart by affinity % this (a clash only defers an item)
-
-// Takes up to batch_max items, from its own queue first; each item remembers its queue, and each queue taken from
-// counts the batch in flight. With overlap, an item whose contact has an item in flight (or left queued by this
-// take) stays queued, so that one contact's messages are never in two batches at once. Returns how many.
+// Takes up to batch_max items, from its own queue first; each item remembers its queue and each queue taken from
+// gets c as its taker. Returns how many.
 static int s_take(ingress_writer_t *self, s_conn_t *c, ingress_item_t **batch)
 {
     int n = 0;
-    uint8_t skipped[BUSY_BUCKETS / 8];
-    s_conn_t *own = c->second ? c->pair : c;
     for (int k = 0; k < self->nconns && n < self->cfg.batch_max; k++) {
-        s_conn_t *q = &self->conns[(own->idx + k) % self->nconns];
+        s_conn_t *q = &self->conns[(c->idx + k) % self->nconns];
         if (!s_may_take(self, c, q)) continue;
-        if (q->busy) memset(skipped, 0, sizeof skipped);
         int took = 0;
-        ingress_item_t **link = &q->head, *last = NULL;
-        while (*link && n < self->cfg.batch_max) {
-            ingress_item_t *it = *link;
-            uint32_t b = it->affinity % BUSY_BUCKETS;
-            if (q->busy && it->affinity && (q->busy[b] || (skipped[b / 8] >> (b % 8) & 1))) {
-                skipped[b / 8] |= (uint8_t)(1u << (b % 8));
-                last = it;
-                link = &it->next_;
-                continue;
-            }
-            *link = it->next_;
-            it->queue_ = q;
-            if (q->busy && it->affinity) q->busy[b]++;
-            c->held[n] = (struct s_held){.q = q, .bucket = it->affinity ? b + 1 : 0};
-            batch[n++] = it;
+        while (q->head && n < self->cfg.batch_max) {
+            q->head->queue_ = q;
+            batch[n++] = q->head;
+            q->head = q->head->next_;
             took++;
         }
-        if (!*link) q->tail = last;  // (the scan reached the end: the last item kept is the tail)
-        if (!took) continue;
+        if (!q->head) q->tail = NULL;
         q->queued -= took;
         self->queued -= took;
-        q->inflight++;
-        if (q->pair && q->head) pthread_cond_signal(&q->pair->ready);  // the second may start meanwhile
+        q->taker = c;
     }
     lull_gauge_set(self->queue_depth, self->queued);
     return n;
@@ -444,7 +415,7 @@ static int s_take(ingress_writer_t *self, s_conn_t *c, ingress_item_t **batch)
 
 static void s_wake_all(ingress_writer_t *self)
 {
-    for (int i = 0; i < self->nthreads; i++) pthread_cond_signal(&self->conns[i].ready);
+    for (int i = 0; i < self->nconns; i++) pthread_cond_signal(&self->conns[i].ready);
 }
 
 // A batch that did not start goes back to the heads of its queues, in its order.
@@ -461,19 +432,15 @@ static void s_put_back(ingress_writer_t *self, ingress_item_t **batch, int n)
     lull_gauge_set(self->queue_depth, self->queued);
 }
 
-// The queues of the batch of n items c ran are free for their next batch (their contacts too); their threads (or
-// other helpers) are woken.
-static void s_release(ingress_writer_t *self, s_conn_t *c, int n)
+// The queues c took from are free for their next batch; their own threads (or other helpers) are woken.
+static void s_release(ingress_writer_t *self, s_conn_t *c)
 {
     bool others = false;
-    for (int i = 0; i < n; i++) {
-        s_conn_t *q = c->held[i].q;
-        if (q->busy && c->held[i].bucket) q->busy[c->held[i].bucket - 1]--;
-        if (i > 0 && c->held[i - 1].q == q) continue;  // (a batch holds each queue's items together)
-        q->inflight--;
-        if (q != c && q != c->pair) others = true;
-        else if (q->pair && q->head) pthread_cond_signal(c->second ? &q->ready : &q->pair->ready);
-    }
+    for (int i = 0; i < self->nconns; i++)
+        if (self->conns[i].taker == c) {
+            self->conns[i].taker = NULL;
+            others |= &self->conns[i] != c;
+        }
     if (others) s_wake_all(self);
 }
 
@@ -535,11 +502,6 @@ static void *s_run(void *arg)
         c->wake = ingress_wake_new(&wc);
     }
     ingress_item_t **batch = calloc((size_t)self->cfg.batch_max, sizeof *batch);
-    c->held = calloc((size_t)self->cfg.batch_max, sizeof *c->held);
-    if (!c->held) {
-        free(batch);
-        batch = NULL;  // (the thread then takes nothing: the others serve its queue)
-    }
     pthread_mutex_lock(&self->lock);
     s_set_up(self, c, c->db && lull_db_connected(c->db));  // (quiet: known is still false)
     c->known = true;
@@ -568,11 +530,7 @@ static void *s_run(void *arg)
         }
         int n = s_take(self, c, batch);
         c->last_batch = n;
-        if (n == 0) {  // another thread took them meanwhile, or (overlap) their contacts are in flight
-            if (c->up) pthread_cond_wait(&c->ready, &self->lock);
-            else s_timedwait(self, c, 1000);
-            continue;
-        }
+        if (n == 0) continue;  // (another thread took them meanwhile)
         pthread_mutex_unlock(&self->lock);
         // Nothing is sent yet: a connection found down here (an idle backend that was terminated, a server restarted)
         // hands the batch back, to the writers that are connected, instead of refusing it.
@@ -583,25 +541,24 @@ static void *s_run(void *arg)
             c->retry_ms = lull_clock_mono_ms() + RETRY_MS;
             if (s_other_up(self, c)) {
                 s_put_back(self, batch, n);
-                s_release(self, c, n);
+                s_release(self, c);
                 s_wake_all(self);
                 continue;
             }
         }
         int away = 0;
-        for (int i = 0; i < n; i++) away += batch[i]->queue_ != (c->second ? c->pair : c);
+        for (int i = 0; i < n; i++) away += batch[i]->queue_ != c;
         if (away) lull_counter_add(self->handed_over, away);
         pthread_mutex_unlock(&self->lock);
         s_process(c, batch, n);
         pthread_mutex_lock(&self->lock);
-        s_release(self, c, n);
+        s_release(self, c);
         s_set_up(self, c, c->db && lull_db_connected(c->db));
     }
     c->exited = true;
     s_wake_all(self);
     pthread_mutex_unlock(&self->lock);
     free(batch);
-    free(c->held);
     ingress_wake_destroy(&c->wake);
     lull_db_destroy(&c->db);
     return NULL;
@@ -641,20 +598,11 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
                                          "writer threads whose database connection is up");
     self->zctx = cfg->pool ? NULL : zmq_ctx_new();  // a reader pool wakes no scheduler
     self->nconns = cfg->writers > 0 ? cfg->writers : 1;
-    self->nthreads = cfg->overlap ? 2 * self->nconns : self->nconns;
-    self->conns = calloc((size_t)self->nthreads, sizeof *self->conns);
+    self->conns = calloc((size_t)self->nconns, sizeof *self->conns);
     if (!self->database_url || (!cfg->pool && !self->zctx) || !self->conns) goto fail;
-    for (int i = 0; cfg->overlap && i < self->nconns; i++) {
-        s_conn_t *p = &self->conns[i], *q = &self->conns[i + self->nconns];
-        p->pair = q;
-        q->pair = p;
-        q->second = true;
-        if (!(p->busy = calloc(BUSY_BUCKETS, sizeof *p->busy))) goto fail;
-    }
     self->started = true;
-    for (int i = 0; i < self->nthreads; i++) pthread_cond_init(&self->conns[i].ready, NULL);
-    self->conds = true;
-    for (int i = 0; i < self->nthreads; i++) {
+    for (int i = 0; i < self->nconns; i++) pthread_cond_init(&self->conns[i].ready, NULL);
+    for (int i = 0; i < self->nconns; i++) {
         self->conns[i].w = self;
         self->conns[i].idx = i;
         if (pthread_create(&self->conns[i].thread, NULL, s_run, &self->conns[i]) != 0) goto fail;
@@ -671,9 +619,9 @@ void ingress_writer_stop(ingress_writer_t *self)
     if (!self || !self->started) return;
     pthread_mutex_lock(&self->lock);
     self->stopping = true;
-    for (int i = 0; i < self->nthreads; i++) pthread_cond_broadcast(&self->conns[i].ready);
+    for (int i = 0; i < self->nconns; i++) pthread_cond_broadcast(&self->conns[i].ready);
     pthread_mutex_unlock(&self->lock);
-    for (int i = 0; i < self->nthreads; i++)
+    for (int i = 0; i < self->nconns; i++)
         if (self->conns[i].started) pthread_join(self->conns[i].thread, NULL);
     self->started = false;
 }
@@ -685,10 +633,7 @@ void ingress_writer_destroy(ingress_writer_t **self_p)
     ingress_writer_stop(self);
     if (self->zctx) zmq_ctx_term(self->zctx);
     pthread_mutex_destroy(&self->lock);
-    for (int i = 0; self->conns && i < self->nthreads; i++) {
-        if (self->conds) pthread_cond_destroy(&self->conns[i].ready);
-        free(self->conns[i].busy);
-    }
+    for (int i = 0; self->conns && i < self->nconns; i++) pthread_cond_destroy(&self->conns[i].ready);
     free(self->conns);
     free(self->database_url);
     free(self);
@@ -727,10 +672,7 @@ int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item)
     c->queued++;
     self->queued++;
     if (!c->up) s_wake_all(self);  // served by a connected thread meanwhile
-    else if (c->queued == 1 || c->queued >= self->cfg.batch_max) {
-        pthread_cond_signal(&c->ready);
-        if (c->pair && c->inflight) pthread_cond_signal(&c->pair->ready);  // its batch in flight: the second may start
-    }
+    else if (c->queued == 1 || c->queued >= self->cfg.batch_max) pthread_cond_signal(&c->ready);
     pthread_mutex_unlock(&self->lock);
     return 0;
 }

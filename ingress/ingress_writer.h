@@ -90,8 +90,6 @@ typedef struct {
     lull_schedmap_t *schedmap;  // when set (schedulers empty): INBOUND goes to the owner of the conversation's
                                 // partition, one PUSH per distinct inbound endpoint; borrowed, outlives the writer
     int writers;             // writer threads, each with its own connection (batches commit in parallel)
-    bool overlap;            // each writer has a second thread and connection that starts a batch while the first
-                             // one's is in flight (one contact's items are never in both)
     int batch_max;           // items per transaction
     int64_t batch_wait_us;   // how long a non-full batch may wait for more under load
     int queue_max;           // items waiting before submit refuses
