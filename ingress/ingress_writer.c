@@ -452,14 +452,10 @@ static void s_set_up(ingress_writer_t *self, s_conn_t *c, bool up)
     lull_gauge_set(self->connected, self->nup);
     s_wake_all(self);
     if (!c->known) return;
-    const char *pool = self->cfg.pool ? self->cfg.pool : "writer";
-    if (up)
-        LOG_INFO("ingress.writer_up", "a writer is connected again and stores its contacts' messages itself", "pool",
-                 LS(pool), "writer", LI(c->idx));
-    else
-        LOG_WARN("ingress.writer_down", "a writer's connection is down: the connected writers store its contacts' messages",
-                 "pool", LS(pool), "writer", LI(c->idx), "queued", LI(c->queued), "error",
-                 LS(c->db ? lull_db_error(c->db) : "out of memory"));
+    const char *pool = self->cfg.pool ? self->cfg.pool : "writer", *error = c->db ? lull_db_error(c->db) : "no memory";
+    if (up) LOG_INFO("ingress.writer_up", "a writer is connected again", "pool", LS(pool), "writer", LI(c->idx));
+    else LOG_WARN("ingress.writer_down", "a writer is not connected: the connected ones take its contacts meanwhile",
+                  "pool", LS(pool), "writer", LI(c->idx), "queued", LI(c->queued), "error", LS(error));
 }
 
 static void s_timedwait(ingress_writer_t *self, s_conn_t *c, int64_t us)
