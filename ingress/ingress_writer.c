@@ -6,14 +6,10 @@
 #include "ingress_ops.h"
 #include "ingress_wake.h"
 #include "lull_clock.h"
-#include "lull_config.h"
 #include "lull_db.h"
 #include "lull_log.h"
 #include "lull_proto.h"
-#include "lull_stdwebhook.h"
 
-#include <cJSON.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
