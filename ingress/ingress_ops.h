@@ -1,4 +1,5 @@
-// The group-commit writer's requests other than storing messages, run on a writer thread's connection.
+// The group-commit writer's requests other than storing messages, and the signature check before storing, run on a
+// writer thread's connection.
 #ifndef INGRESS_OPS_H
 #define INGRESS_OPS_H
 
