@@ -6,6 +6,7 @@
 #include "lull_mask.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,25 @@ int lull_db_connect(lull_db_t *self)
 bool lull_db_connected(lull_db_t *self) { return self->conn && PQstatus(self->conn) == CONNECTION_OK; }
 
 int lull_db_socket(lull_db_t *self) { return lull_db_connected(self) ? PQsocket(self->conn) : -1; }
+
+static void s_lost(lull_db_t *self);
+
+bool lull_db_idle_ok(lull_db_t *self)
+{
+    if (!lull_db_connected(self)) return false;
+    if (PQtransactionStatus(self->conn) != PQTRANS_IDLE) return true;
+    struct pollfd p = {.fd = PQsocket(self->conn), .events = POLLIN};
+    if (poll(&p, 1, 0) <= 0) return true;  // nothing arrived: as good as it was
+    // Something came while nobody asked: a FATAL before the server closed it (a terminated backend, a shutdown), a
+    // parameter change, a notice. Read it, and settle it with one round trip.
+    if (PQconsumeInput(self->conn) == 0 || PQstatus(self->conn) != CONNECTION_OK) {
+        s_set_error(self, PQerrorMessage(self->conn), "08006", true);
+        s_lost(self);
+        return false;
+    }
+    self->last_used_ms = 0;  // the probe runs now (when it fails, the connection is dropped)
+    return s_probe(self) && lull_db_connected(self);
+}
 
 static void s_clear_error(lull_db_t *self)
 {

@@ -86,6 +86,11 @@ int lull_db_notifications(lull_db_t *self, void (*fn)(const char *channel, const
     __attribute__((warn_unused_result));
 // The connection's socket, to poll for NOTIFY; -1 when disconnected.
 int lull_db_socket(lull_db_t *self);
+// Without a round trip unless the server sent something unasked: false when the connection is down or, being idle,
+// was closed by the server meanwhile (a terminated backend, a shutdown: the connection is dropped, and the next
+// lull_db_connect tries a new one at once). Lets a caller learn before it sends a statement that the statement would
+// find the connection gone. Never connects.
+bool lull_db_idle_ok(lull_db_t *self);
 // A connection idle for idle_ms or longer makes one empty round trip before it is used (and before NOTIFYs are
 // read), so that a server restarted, failed over or turned read-only meanwhile is noticed there and the
 // connection replaced, instead of failing (or reading stale data on) the caller's statement. 0: never.

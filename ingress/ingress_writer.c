@@ -3,16 +3,13 @@
 // while a lone request is committed at once. A batch the database refuses is retried row by row so one bad row
 // only fails itself.
 #include "ingress_writer.h"
+#include "ingress_ops.h"
 #include "ingress_wake.h"
 #include "lull_clock.h"
-#include "lull_config.h"
 #include "lull_db.h"
 #include "lull_log.h"
 #include "lull_proto.h"
-#include "lull_stdwebhook.h"
 
-#include <cJSON.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +18,10 @@
 #include <zmq.h>
 
 // One writer thread: its own database connection, its own queue and its own INBOUND push sockets.
-typedef struct {
+typedef struct s_conn s_conn_t;
+struct s_conn {
     struct ingress_writer *w;
+    int idx;                      // 0 … nconns-1
     pthread_t thread;
     bool started;
     lull_db_t *db;
@@ -31,7 +30,13 @@ typedef struct {
     ingress_item_t *head, *tail;  // FIFO of the items given to this thread
     int queued;
     int last_batch;               // size of the previous batch (load indicator)
-} s_conn_t;
+    // the hand-over (under the writer's lock; see "Queues and their hand-over")
+    bool up;                      // the thread's connection is up, as far as its last use showed
+    bool known;                   // up was set once (changes after that are logged)
+    bool exited;                  // the thread has finished (stopping)
+    s_conn_t *taker;              // the thread running a batch of this queue's items (NULL: none in flight)
+    int64_t retry_ms;             // monotonic time of the next reconnect attempt while down, ms
+};
 
 struct ingress_writer {
     ingress_writer_cfg_t cfg;
@@ -44,7 +49,9 @@ struct ingress_writer {
     bool stopping;
     void *zctx;                   // ZeroMQ context (thread-safe; the sockets are per thread)
     // metrics
-    lull_counter_t *commits, *pushed, *dropped, *db_errors, *unowned;
+    lull_counter_t *commits, *pushed, *dropped, *db_errors, *unowned, *handed_over;
+    lull_gauge_t *connected;
+    int nup;                      // threads whose connection is up
     lull_histogram_t *batch_size, *commit_seconds;
     lull_gauge_t *queue_depth;
 };
@@ -209,125 +216,6 @@ static void s_lookup_duplicate(s_conn_t *c, ingress_item_t *it)
     if (res) PQclear(res);
 }
 
-// The tenant slug a generic webhook row names ("default" when none), into out. false when the row is not JSON.
-static bool s_row_slug(const ingress_item_t *it, char *out, size_t cap)
-{
-    cJSON *row = cJSON_Parse(it->row_json);
-    const cJSON *route = cJSON_GetObjectItemCaseSensitive(row, "route");
-    const cJSON *key = cJSON_GetObjectItemCaseSensitive(row, "route_key");
-    bool by_slug = cJSON_IsString(route) && strcmp(route->valuestring, "slug") == 0 && cJSON_IsString(key);
-    int len = row ? snprintf(out, cap, "%s", by_slug ? key->valuestring : "default") : -1;
-    cJSON_Delete(row);
-    return len > 0 && (size_t)len < cap;
-}
-
-// Checks one request against the secret a tenant's reference names; sets its outcome when it fails.
-static bool s_signature_ok(ingress_item_t *it, const char *env, const char *slug)
-{
-    bool refused = false;
-    const char *secret = lull_config_tenant_env(env, "tenants.webhook_secret_env", 0, &refused);
-    uint8_t key[LULL_STDWEBHOOK_KEY_MAX];
-    int klen = secret ? lull_stdwebhook_key(secret, key, sizeof key) : -1;
-    if (klen <= 0) {
-        if (!refused)
-            LOG_WARN("webhook.secret_unavailable", "a tenant requires signed webhooks but its secret variable is unset or invalid",
-                     "slug", LS(slug), "name", LS(env));
-        it->outcome = INGRESS_OUT_SIG_UNAVAILABLE;
-        return false;
-    }
-    lull_stdwebhook_verdict_t v = lull_stdwebhook_verify(key, (size_t)klen, it->sig_headers[0], it->sig_headers[1],
-                                                         it->sig_headers[2], it->body, it->body_len,
-                                                         lull_clock_wall_ms() / 1000);
-    if (v == LULL_STDWEBHOOK_OK) return true;
-    it->outcome = v == LULL_STDWEBHOOK_MISSING ? INGRESS_OUT_SIG_MISSING : INGRESS_OUT_SIG_INVALID;
-    return false;
-}
-
-// A verified generic webhook without message.id gets its webhook-id as its dedupe key ("webhook-id:<id>"): the
-// Standard Webhooks idempotency key, the same on the sender's retries and on a replay of the captured request
-// within the timestamp tolerance, so either is a duplicate instead of a second message. Out of memory: left
-// unkeyed (stored as it would have been).
-static void s_key_by_webhook_id(ingress_item_t *it)
-{
-    const char *id = it->sig_headers[0];
-    if (it->provider_id || !id || !*id) return;
-    cJSON *row = cJSON_Parse(it->row_json);
-    size_t len = strlen("webhook-id:") + strlen(id) + 1;
-    char *key = malloc(len);
-    char *text = NULL;
-    if (row && key) {
-        snprintf(key, len, "webhook-id:%s", id);
-        cJSON_DeleteItemFromObjectCaseSensitive(row, "provider_message_id");
-        if (cJSON_AddStringToObject(row, "provider_message_id", key)) text = cJSON_PrintUnformatted(row);
-    }
-    cJSON_Delete(row);
-    if (!text) {
-        free(key);
-        return;
-    }
-    it->sig_orig_row_ = it->row_json;
-    it->row_json = it->sig_row_ = text;
-    it->provider_id = it->sig_id_ = key;
-}
-
-// Restores what s_key_by_webhook_id changed and frees its copies.
-static void s_unkey(ingress_item_t *it)
-{
-    if (!it->sig_row_) return;
-    it->row_json = it->sig_orig_row_;
-    it->provider_id = NULL;
-    free(it->sig_row_);
-    free(it->sig_id_);
-    it->sig_row_ = it->sig_id_ = NULL;
-}
-
-// Generic webhooks whose tenant requires a signature (tenants.webhook_secret_env) are verified here, where the
-// tenant is known, before anything is stored: one query for the batch's tenants, then HMACs. The items that fail
-// keep their outcome and leave items (compacted); returns how many remain.
-static int s_check_signatures(s_conn_t *c, ingress_item_t **items, int n)
-{
-    int nsig = 0;
-    for (int i = 0; i < n; i++) nsig += items[i]->check_sig;
-    if (nsig == 0) return n;
-    char (*slug)[256] = calloc((size_t)n, sizeof *slug);  // "" = unknown: refused, never taken as unsigned
-    cJSON *slugs = cJSON_CreateArray();
-    char *text = NULL;
-    PGresult *res = NULL;
-    int kept = 0;
-    for (int i = 0; slug && slugs && i < n; i++)
-        if (items[i]->check_sig && !s_row_slug(items[i], slug[i], sizeof slug[i])) slug[i][0] = '\0';
-        else if (items[i]->check_sig) cJSON_AddItemToArray(slugs, cJSON_CreateString(slug[i]));
-    text = slug && slugs ? cJSON_PrintUnformatted(slugs) : NULL;
-    if (text) {
-        const char *params[1] = {text};
-        res = lull_db_exec(c->db,
-                           "SELECT slug, webhook_secret_env FROM tenants"
-                           " WHERE slug IN (SELECT jsonb_array_elements_text($1::jsonb)) AND webhook_secret_env IS NOT NULL",
-                           1, params);
-    }
-    for (int i = 0; i < n; i++) {
-        ingress_item_t *it = items[i];
-        bool ok = !it->check_sig;
-        if (!ok && (!res || !slug[i][0])) {
-            it->outcome = INGRESS_OUT_UNAVAILABLE;
-            snprintf(it->error, sizeof it->error, "%s", text ? lull_db_error(c->db) : "out of memory");
-        } else if (!ok) {
-            const char *env = NULL;
-            for (int r = 0; r < PQntuples(res) && !env; r++)
-                if (strcmp(lull_db_text(res, r, 0), slug[i]) == 0) env = lull_db_text(res, r, 1);
-            ok = !env || s_signature_ok(it, env, slug[i]);  // no secret: the tenant takes unsigned webhooks
-            it->sig_verified = env && ok;
-            if (it->sig_verified) s_key_by_webhook_id(it);
-        }
-        if (ok) items[kept++] = it;
-    }
-    if (res) PQclear(res);
-    free(text);
-    cJSON_Delete(slugs);
-    free(slug);
-    return kept;
-}
-
 static void s_store_batch(s_conn_t *c, ingress_item_t **items, int n)
 {
     // Two copies of one delivery in a batch: only the first is stored, the others share its outcome. Rows that
@@ -378,145 +266,6 @@ static void s_store_batch(s_conn_t *c, ingress_item_t **items, int n)
     free(uniq);
 }
 
-// A request from a page of another origin: true when the tenant (by slug, or by the web chat session a message
-// names) lists the origin in chat_allowed_origins; otherwise the outcome is set (refused, unknown or unavailable).
-static bool s_origin_ok(s_conn_t *c, ingress_item_t *it, const char *slug, const char *session)
-{
-    if (!it->origin) return true;
-    const char *params[2] = {slug ? slug : session, it->origin};
-    PGresult *res = lull_db_exec(c->db,
-                                 slug ? "SELECT $2 = ANY(chat_allowed_origins) FROM tenants WHERE slug = $1"
-                                      : "SELECT $2 = ANY(t.chat_allowed_origins) FROM contacts k JOIN tenants t"
-                                        " ON t.id = k.tenant_id WHERE k.channel = 'webchat' AND k.external_id = $1",
-                                 2, params);
-    bool ok = false;
-    if (!res) {
-        it->outcome = INGRESS_OUT_UNAVAILABLE;
-        snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
-    } else if (PQntuples(res) == 0) {
-        it->outcome = slug ? INGRESS_OUT_UNKNOWN_TENANT : INGRESS_OUT_UNKNOWN_SESSION;
-    } else if (!(ok = lull_db_text(res, 0, 0) && strcmp(lull_db_text(res, 0, 0), "t") == 0)) {  // NULL: refused
-        it->outcome = INGRESS_OUT_ORIGIN_REFUSED;
-        LOG_INFO("chat.origin_refused", "a web chat request from an origin the tenant does not list", "origin",
-                 LS(it->origin));
-    }
-    if (res) PQclear(res);
-    return ok;
-}
-
-static void s_session(s_conn_t *c, ingress_item_t *it)
-{
-    if (!s_origin_ok(c, it, it->arg[1] ? it->arg[1] : "default", NULL)) return;
-    const char *params[3] = {it->arg[0], it->arg[1] ? it->arg[1] : "default", it->arg[2] ? it->arg[2] : "{}"};
-    PGresult *res = lull_db_exec(
-        c->db,
-        "WITH t AS (SELECT id FROM tenants WHERE slug = $2), "
-        "k AS (INSERT INTO contacts (tenant_id, channel, external_id, metadata) "
-        "      SELECT t.id, 'webchat', $1, $3::jsonb FROM t RETURNING id, tenant_id) "
-        "INSERT INTO conversations (tenant_id, contact_id, channel, external_conversation_id) "
-        "SELECT tenant_id, id, 'webchat', $1 FROM k RETURNING id, tenant_id, contact_id",
-        3, params);
-    if (!res) {
-        it->outcome = lull_db_last_was_connection_error(c->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
-        snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
-        return;
-    }
-    if (PQntuples(res) == 1) {
-        it->outcome = INGRESS_OUT_OK;
-        it->conversation_id = lull_db_int(res, 0, 0, NULL);
-        it->tenant_id = lull_db_int(res, 0, 1, NULL);
-        it->contact_id = lull_db_int(res, 0, 2, NULL);
-    } else {
-        it->outcome = INGRESS_OUT_UNKNOWN_TENANT;
-    }
-    PQclear(res);
-}
-
-// A Twilio status callback: the delivery status of the outbox row Twilio's message came from. Statuses only move
-// forward (Twilio may call out of order: "sent" after "delivered" changes nothing), by
-// lull_twilio_status_rank (migration 013).
-static void s_status(s_conn_t *c, ingress_item_t *it)
-{
-    const char *params[4] = {it->arg[0], it->arg[1], it->arg[2], it->arg[3]};
-    PGresult *res = lull_db_exec(
-        c->db,
-        "UPDATE outbox SET delivery_status = $3, delivery_error = $4, delivery_updated_at = now()"
-        " WHERE provider_message_id = $2 AND ($1::bigint IS NULL OR id = $1::bigint) AND channel IN ('sms', 'whatsapp')"
-        " AND lull_twilio_status_rank($3) >= lull_twilio_status_rank(delivery_status) RETURNING id",
-        4, params);
-    if (!res) {
-        it->outcome = lull_db_last_was_connection_error(c->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
-        snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
-        return;
-    }
-    bool updated = PQntuples(res) > 0;
-    int64_t id = updated ? lull_db_int(res, 0, 0, NULL) : 0;
-    PQclear(res);
-    bool meta = it->channel && strcmp(it->channel, "meta") == 0;
-    if (!updated)
-        LOG_INFO(meta ? "whatsapp.status_ignored" : "twilio.status_ignored",
-                 "status callback for no outbox row, or older than the status held", "sid", LS(it->arg[1]), "status",
-                 LS(it->arg[2]));
-    else if (strcmp(it->arg[2], "failed") == 0 || strcmp(it->arg[2], "undelivered") == 0)
-        LOG_WARN(meta ? "whatsapp.undelivered" : "twilio.undelivered", "the provider could not deliver a message",
-                 "outbox", LI(id), "sid", LS(it->arg[1]), "status", LS(it->arg[2]), "error_code",
-                 LS(it->arg[3] ? it->arg[3] : ""));
-    char buf[96];
-    if (updated) snprintf(buf, sizeof buf, "{\"updated\":true,\"outbox_id\":%lld}", (long long)id);
-    else snprintf(buf, sizeof buf, "{\"updated\":false}");
-    it->result_json = strdup(buf);
-    it->outcome = it->result_json ? INGRESS_OUT_OK : INGRESS_OUT_UNAVAILABLE;
-}
-
-static void s_history(s_conn_t *c, ingress_item_t *it)
-{
-    ingress_writer_t *self = c->w;
-    char limit[24];
-    snprintf(limit, sizeof limit, "%d", self->cfg.history_limit);
-    const char *params[2] = {it->arg[0], limit};
-    PGresult *res = lull_db_exec(
-        c->db,
-        "SELECT v.id, h.id, h.direction, h.author, h.body, h.media::text, "
-        "       to_char(h.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
-        "FROM contacts k JOIN conversations v ON v.contact_id = k.id "
-        "LEFT JOIN LATERAL (SELECT * FROM messages m WHERE m.conversation_id = v.id ORDER BY m.id DESC LIMIT $2::int) h "
-        "  ON true "
-        "WHERE k.channel = 'webchat' AND k.external_id = $1 ORDER BY h.id",
-        2, params);
-    if (!res) {
-        it->outcome = lull_db_last_was_connection_error(c->db) ? INGRESS_OUT_UNAVAILABLE : INGRESS_OUT_FAILED;
-        snprintf(it->error, sizeof it->error, "%s", lull_db_error(c->db));
-        return;
-    }
-    if (PQntuples(res) == 0) {
-        it->outcome = INGRESS_OUT_UNKNOWN_SESSION;
-        PQclear(res);
-        return;
-    }
-    cJSON *root = cJSON_CreateObject(), *arr = cJSON_CreateArray();
-    cJSON_AddStringToObject(root, "sessionId", it->arg[0]);
-    cJSON_AddNumberToObject(root, "conversationId", (double)lull_db_int(res, 0, 0, NULL));
-    for (int r = 0; r < PQntuples(res); r++) {
-        if (!lull_db_text(res, r, 1)) continue;  // a session without messages yet
-        cJSON *m = cJSON_CreateObject();
-        const char *dir = lull_db_text(res, r, 2), *author = lull_db_text(res, r, 3);
-        cJSON_AddNumberToObject(m, "id", (double)lull_db_int(res, r, 1, NULL));
-        cJSON_AddStringToObject(m, "role", strcmp(dir, "in") == 0 ? "user" : "assistant");
-        cJSON_AddStringToObject(m, "direction", dir);
-        cJSON_AddStringToObject(m, "author", author);
-        cJSON_AddStringToObject(m, "body", lull_db_text(res, r, 4));
-        cJSON *media = cJSON_Parse(lull_db_text(res, r, 5));
-        cJSON_AddItemToObject(m, "media", media ? media : cJSON_CreateArray());
-        cJSON_AddStringToObject(m, "createdAt", lull_db_text(res, r, 6));
-        cJSON_AddItemToArray(arr, m);
-    }
-    PQclear(res);
-    cJSON_AddItemToObject(root, "messages", arr);
-    it->result_json = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    it->outcome = it->result_json ? INGRESS_OUT_OK : INGRESS_OUT_UNAVAILABLE;
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // The thread
 
@@ -553,30 +302,32 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 {
     int total = n;
     for (int i = 0; i < n; i++) total += items[i]->op == INGRESS_OP_MULTI ? (int)items[i]->nsubs : 0;
-    bool connected = lull_db_connect(c->db) == 0;
+    bool connected = c->db && lull_db_connect(c->db) == 0;
     if (!connected) {
-        s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, lull_db_error(c->db));
+        s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, c->db ? lull_db_error(c->db) : "out of memory");
     } else {
         ingress_item_t **store = malloc((size_t)total * sizeof *store);
         int ns = 0;
         for (int i = 0; i < n; i++) {
             // a web chat message from another origin (arg[0]: its session): the tenant must list the origin
-            if (items[i]->op == INGRESS_OP_STORE && items[i]->origin && !s_origin_ok(c, items[i], NULL, items[i]->arg[0]))
+            if (items[i]->op == INGRESS_OP_STORE && items[i]->origin &&
+                !ingress_ops_origin_ok(c->db, items[i], NULL, items[i]->arg[0]))
                 continue;
             for (size_t k = 0; items[i]->op == INGRESS_OP_MULTI && k < items[i]->nsubs; k++) {
                 ingress_item_t *sub = &items[i]->subs[k];
                 sub->outcome = INGRESS_OUT_UNAVAILABLE;
                 if (sub->op == INGRESS_OP_STORE && store) store[ns++] = sub;
-                else if (sub->op == INGRESS_OP_STATUS) s_status(c, sub);
+                else if (sub->op == INGRESS_OP_STATUS) ingress_ops_status(c->db, sub);
             }
             if (items[i]->op == INGRESS_OP_MULTI) continue;
             if (items[i]->op == INGRESS_OP_STORE && store) store[ns++] = items[i];
-            else if (items[i]->op == INGRESS_OP_SESSION) s_session(c, items[i]);
-            else if (items[i]->op == INGRESS_OP_HISTORY) s_history(c, items[i]);
-            else if (items[i]->op == INGRESS_OP_STATUS) s_status(c, items[i]);
+            else if (items[i]->op == INGRESS_OP_SESSION) ingress_ops_session(c->db, items[i]);
+            else if (items[i]->op == INGRESS_OP_HISTORY)
+                ingress_ops_history(c->db, items[i], c->w->cfg.history_limit);
+            else if (items[i]->op == INGRESS_OP_STATUS) ingress_ops_status(c->db, items[i]);
             else s_fail_all(&items[i], 1, INGRESS_OUT_UNAVAILABLE, "out of memory");
         }
-        if (ns) ns = s_check_signatures(c, store, ns);
+        if (ns) ns = ingress_ops_check_signatures(c->db, store, ns);
         if (ns) s_store_batch(c, store, ns);
         free(store);
     }
@@ -590,16 +341,151 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
         if (it->op == INGRESS_OP_MULTI && connected) s_multi_outcome(it);
         s_log_stored(it);
         if (it->op == INGRESS_OP_STORE && it->outcome == INGRESS_OUT_NEW && it->wake) s_push_inbound(c, it);
-        s_unkey(it);
+        ingress_ops_unkey(it);
         it->done(it, it->done_arg);  // the item may be freed from here on
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Queues and their hand-over (under the writer's lock)
+//
+// Each thread has a queue, and a contact's items always enter the same queue (its affinity), in arrival order. A
+// queue is served by its own thread while that thread's connection is up. While it is down (its backend killed, a
+// network cut, a restart) and another thread is connected, the connected threads serve it too, so the contacts of a
+// writer that is down are stored by the writers that are up instead of waiting for its reconnection; once it is
+// connected again it serves its queue itself. The order holds because a queue is only ever taken from its head,
+// and at most one batch holding items of a queue is in flight at a time (its taker), whichever thread runs it: a
+// thread found down before it sent anything puts its batch back at the heads of its queues, and a batch that was
+// sent keeps its queue until its outcome is known. So one contact's messages are stored one batch after the other,
+// in arrival order, never by two connections at once.
+
+#define RETRY_MS 50  // how often a thread that is down tries to reconnect (lull_db's backoff paces the real attempts)
+
+static bool s_other_up(const ingress_writer_t *self, const s_conn_t *c)
+{
+    for (int i = 0; i < self->nconns; i++)
+        if (&self->conns[i] != c && self->conns[i].up && !self->conns[i].exited) return true;
+    return false;
+}
+
+// True when thread c may take the items of queue q now: its own while it is up (or when every thread is down: they
+// are then answered unavailable, as soon as possible), another's while that one is down and c is up.
+static bool s_may_take(const ingress_writer_t *self, const s_conn_t *c, const s_conn_t *q)
+{
+    if (!q->head || q->taker) return false;
+    if (q == c) return c->up || !s_other_up(self, c);
+    return c->up && !q->up;
+}
+
+static int s_available(const ingress_writer_t *self, const s_conn_t *c)
+{
+    int n = 0;
+    for (int i = 0; i < self->nconns; i++)
+        if (s_may_take(self, c, &self->conns[i])) n += self->conns[i].queued;
+    return n;
+}
+
+// Takes up to batch_max items, from its own queue first; each item remembers its queue and each queue taken from
+// gets c as its taker. Returns how many.
+static int s_take(ingress_writer_t *self, s_conn_t *c, ingress_item_t **batch)
+{
+    int n = 0;
+    for (int k = 0; k < self->nconns && n < self->cfg.batch_max; k++) {
+        s_conn_t *q = &self->conns[(c->idx + k) % self->nconns];
+        if (!s_may_take(self, c, q)) continue;
+        int took = 0;
+        while (q->head && n < self->cfg.batch_max) {
+            q->head->queue_ = q;
+            batch[n++] = q->head;
+            q->head = q->head->next_;
+            took++;
+        }
+        if (!q->head) q->tail = NULL;
+        q->queued -= took;
+        self->queued -= took;
+        q->taker = c;
+    }
+    lull_gauge_set(self->queue_depth, self->queued);
+    return n;
+}
+
+static void s_wake_all(ingress_writer_t *self)
+{
+    for (int i = 0; i < self->nconns; i++) pthread_cond_signal(&self->conns[i].ready);
+}
+
+// A batch that did not start goes back to the heads of its queues, in its order.
+static void s_put_back(ingress_writer_t *self, ingress_item_t **batch, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        s_conn_t *q = batch[i]->queue_;
+        batch[i]->next_ = q->head;
+        q->head = batch[i];
+        if (!q->tail) q->tail = batch[i];
+        q->queued++;
+        self->queued++;
+    }
+    lull_gauge_set(self->queue_depth, self->queued);
+}
+
+// The queues c took from are free for their next batch; their own threads (or other helpers) are woken.
+static void s_release(ingress_writer_t *self, s_conn_t *c)
+{
+    bool others = false;
+    for (int i = 0; i < self->nconns; i++)
+        if (self->conns[i].taker == c) {
+            self->conns[i].taker = NULL;
+            others |= &self->conns[i] != c;
+        }
+    if (others) s_wake_all(self);
+}
+
+static void s_set_up(ingress_writer_t *self, s_conn_t *c, bool up)
+{
+    if (c->up == up) return;
+    c->up = up;
+    self->nup += up ? 1 : -1;
+    lull_gauge_set(self->connected, self->nup);
+    s_wake_all(self);
+    if (!c->known) return;
+    const char *pool = self->cfg.pool ? self->cfg.pool : "writer", *error = c->db ? lull_db_error(c->db) : "no memory";
+    if (up) LOG_INFO("ingress.writer_up", "a writer is connected again", "pool", LS(pool), "writer", LI(c->idx));
+    else LOG_WARN("ingress.writer_down", "a writer is not connected: the connected ones take its contacts meanwhile",
+                  "pool", LS(pool), "writer", LI(c->idx), "queued", LI(c->queued), "error", LS(error));
+}
+
+static void s_timedwait(ingress_writer_t *self, s_conn_t *c, int64_t us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = (int64_t)ts.tv_nsec + us * 1000;
+    ts.tv_sec += ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    pthread_cond_timedwait(&c->ready, &self->lock, &ts);
+}
+
+// The thread's connection string: the configured one, named for pg_stat_activity (lull-ingress-writer-N, or
+// -reader-N) unless it names itself (fallback_application_name). NULL when out of memory.
+static char *s_thread_url(const ingress_writer_t *self, int idx)
+{
+    const char *url = self->database_url;
+    bool uri = strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
+    const char *sep = !uri ? " " : strchr(url, '?') ? "&" : "?";
+    size_t len = strlen(url) + 96;
+    char *out = malloc(len);
+    if (out)
+        snprintf(out, len, "%s%sfallback_application_name=lull-ingress-%s-%d", url, sep,
+                 self->cfg.pool ? self->cfg.pool : "writer", idx);
+    return out;
 }
 
 static void *s_run(void *arg)
 {
     s_conn_t *c = arg;
     ingress_writer_t *self = c->w;
-    c->db = lull_db_new(self->database_url);
+    char *url = s_thread_url(self, c->idx);
+    c->db = url ? lull_db_new(url) : NULL;
+    free(url);
     if (c->db) lull_db_set_backoff(c->db, 50, 1000);
     if (self->zctx) {
         ingress_wake_cfg_t wc = {.zctx = self->zctx, .schedulers = self->cfg.schedulers, .map = self->cfg.schedmap,
@@ -608,37 +494,62 @@ static void *s_run(void *arg)
         c->wake = ingress_wake_new(&wc);
     }
     ingress_item_t **batch = calloc((size_t)self->cfg.batch_max, sizeof *batch);
+    pthread_mutex_lock(&self->lock);
+    s_set_up(self, c, c->db && lull_db_connected(c->db));  // (quiet: known is still false)
+    c->known = true;
     for (;;) {
-        pthread_mutex_lock(&self->lock);
-        while (!c->head && !self->stopping) pthread_cond_wait(&c->ready, &self->lock);
-        if (!c->head && self->stopping) {
+        if (!c->up && !self->stopping && lull_clock_mono_ms() >= c->retry_ms) {
             pthread_mutex_unlock(&self->lock);
-            break;
+            bool ok = c->db && lull_db_connect(c->db) == 0;
+            pthread_mutex_lock(&self->lock);
+            c->retry_ms = lull_clock_mono_ms() + RETRY_MS;
+            if (ok) s_set_up(self, c, true);
+        }
+        int avail = batch ? s_available(self, c) : 0;
+        if (avail == 0) {
+            if (self->stopping && !c->head) break;
+            if (c->up) pthread_cond_wait(&c->ready, &self->lock);
+            else s_timedwait(self, c, RETRY_MS * 1000);
+            continue;
         }
         // Under load (the last batch had company), let a batch that is not full gather for batch_wait_us.
-        if (c->last_batch > 1 && self->cfg.batch_wait_us > 0 && c->queued < self->cfg.batch_max && !self->stopping) {
+        if (c->last_batch > 1 && self->cfg.batch_wait_us > 0 && avail < self->cfg.batch_max && !self->stopping) {
             int64_t deadline_us = lull_clock_mono_us() + self->cfg.batch_wait_us;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            int64_t ns = (int64_t)ts.tv_nsec + self->cfg.batch_wait_us * 1000;
-            ts.tv_sec += ns / 1000000000;
-            ts.tv_nsec = ns % 1000000000;
-            while (c->queued < self->cfg.batch_max && !self->stopping && lull_clock_mono_us() < deadline_us)
-                if (pthread_cond_timedwait(&c->ready, &self->lock, &ts) == ETIMEDOUT) break;
+            int64_t left;
+            while (s_available(self, c) < self->cfg.batch_max && !self->stopping &&
+                   (left = deadline_us - lull_clock_mono_us()) > 0)
+                s_timedwait(self, c, left);
         }
-        int n = 0;
-        while (c->head && n < self->cfg.batch_max) {
-            batch[n++] = c->head;
-            c->head = c->head->next_;
-        }
-        if (!c->head) c->tail = NULL;
-        c->queued -= n;
-        self->queued -= n;
+        int n = s_take(self, c, batch);
         c->last_batch = n;
-        lull_gauge_set(self->queue_depth, self->queued);
+        if (n == 0) continue;  // (another thread took them meanwhile)
         pthread_mutex_unlock(&self->lock);
-        if (batch) s_process(c, batch, n);
+        // Nothing is sent yet: a connection found down here (an idle backend that was terminated, a server restarted)
+        // hands the batch back, to the writers that are connected, instead of refusing it.
+        bool ok = c->db && (lull_db_idle_ok(c->db) || lull_db_connect(c->db) == 0);
+        pthread_mutex_lock(&self->lock);
+        if (!ok) {
+            s_set_up(self, c, false);
+            c->retry_ms = lull_clock_mono_ms() + RETRY_MS;
+            if (s_other_up(self, c)) {
+                s_put_back(self, batch, n);
+                s_release(self, c);
+                s_wake_all(self);
+                continue;
+            }
+        }
+        int away = 0;
+        for (int i = 0; i < n; i++) away += batch[i]->queue_ != c;
+        if (away) lull_counter_add(self->handed_over, away);
+        pthread_mutex_unlock(&self->lock);
+        s_process(c, batch, n);
+        pthread_mutex_lock(&self->lock);
+        s_release(self, c);
+        s_set_up(self, c, c->db && lull_db_connected(c->db));
     }
+    c->exited = true;
+    s_wake_all(self);
+    pthread_mutex_unlock(&self->lock);
     free(batch);
     ingress_wake_destroy(&c->wake);
     lull_db_destroy(&c->db);
@@ -673,6 +584,10 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
                                                   "duration of one group-commit transaction", LULL_METRICS_LATENCY_BUCKETS,
                                                   LULL_METRICS_LATENCY_NBUCKETS);
     self->queue_depth = lull_metrics_gauge(m, "lull_ingress_queue_depth", L, "requests waiting for the writer");
+    self->handed_over = lull_metrics_counter(m, "lull_ingress_handed_over_total", L,
+                                             "requests run by another writer thread while their contact's was not connected");
+    self->connected = lull_metrics_gauge(m, "lull_ingress_writers_connected", L,
+                                         "writer threads whose database connection is up");
     self->zctx = cfg->pool ? NULL : zmq_ctx_new();  // a reader pool wakes no scheduler
     self->nconns = cfg->writers > 0 ? cfg->writers : 1;
     self->conns = calloc((size_t)self->nconns, sizeof *self->conns);
@@ -681,6 +596,7 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
     for (int i = 0; i < self->nconns; i++) pthread_cond_init(&self->conns[i].ready, NULL);
     for (int i = 0; i < self->nconns; i++) {
         self->conns[i].w = self;
+        self->conns[i].idx = i;
         if (pthread_create(&self->conns[i].thread, NULL, s_run, &self->conns[i]) != 0) goto fail;
         self->conns[i].started = true;
     }
@@ -716,15 +632,18 @@ void ingress_writer_destroy(ingress_writer_t **self_p)
     *self_p = NULL;
 }
 
-// The thread an item goes to: its contact's (affinity), so that one contact's messages are stored by one
-// connection in arrival order and two writers never wait for each other's locks on the same contact and
-// conversation rows; an item without one goes to the thread with the shortest queue. Under the lock.
+// The queue an item goes to: its contact's (affinity), so that one contact's messages are stored in arrival order,
+// one batch at a time, and two writers never wait for each other's locks on the same contact and conversation rows
+// (while that queue's thread is down, the connected threads serve it); an item without one goes to the shortest
+// queue of a connected thread. Under the lock.
 static s_conn_t *s_pick(ingress_writer_t *self, const ingress_item_t *item)
 {
     if (item->affinity) return &self->conns[item->affinity % (uint32_t)self->nconns];
-    s_conn_t *best = &self->conns[0];
-    for (int i = 1; i < self->nconns; i++)
-        if (self->conns[i].queued < best->queued) best = &self->conns[i];
+    s_conn_t *best = NULL;
+    for (int i = 0; i < self->nconns; i++) {
+        s_conn_t *q = &self->conns[i];
+        if (!best || (q->up && !best->up) || (q->up == best->up && q->queued < best->queued)) best = q;
+    }
     return best;
 }
 
@@ -744,7 +663,8 @@ int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item)
     c->tail = item;
     c->queued++;
     self->queued++;
-    if (c->queued == 1 || c->queued >= self->cfg.batch_max) pthread_cond_signal(&c->ready);
+    if (!c->up) s_wake_all(self);  // served by a connected thread meanwhile
+    else if (c->queued == 1 || c->queued >= self->cfg.batch_max) pthread_cond_signal(&c->ready);
     pthread_mutex_unlock(&self->lock);
     return 0;
 }

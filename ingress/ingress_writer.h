@@ -74,6 +74,7 @@ struct ingress_item {
     void *done_arg;
     ingress_item_t *next_;    // private: queue link
     ingress_item_t *dup_of_;  // private: same provider id earlier in the batch
+    void *queue_;             // private: the writer queue it was taken from
     // private: a signed generic webhook without message.id is keyed by its webhook-id (owned, freed before done;
     // row_json and provider_id point at them meanwhile, and sig_orig_row_ is the caller's row_json)
     char *sig_row_, *sig_id_;

@@ -82,6 +82,37 @@ LULL_TEST(reconnects_after_the_backend_dies)
     lull_db_destroy(&killer);
 }
 
+// An idle connection whose backend was terminated is noticed without a statement: lull_db_idle_ok reads the FATAL
+// and the close, drops the connection, and the next connect gets a new backend; a live idle connection stays.
+LULL_TEST(idle_ok_notices_a_terminated_backend)
+{
+    lull_db_t *db = lull_db_new(s_url);
+    lull_db_t *killer = lull_db_new(s_url);
+    LULL_CHECK(lull_db_idle_ok(db));
+    PGresult *r = lull_db_exec(db, "SELECT pg_backend_pid()", 0, NULL);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%s", r ? lull_db_text(r, 0, 0) : "0");
+    PQclear(r);
+    LULL_CHECK(lull_db_idle_ok(db));  // nothing arrived: no round trip, still connected
+    LULL_CHECK(lull_db_connected(db));
+    const char *p[] = {pid};
+    LULL_CHECK_EQ_INT(lull_db_run(killer, "SELECT pg_terminate_backend($1::int, 5000)", 1, p, NULL), 0);
+    bool ok = true;
+    for (int i = 0; i < 200 && ok; i++) {  // the FATAL and the close reach the socket soon after the backend exits
+        ok = lull_db_idle_ok(db);
+        if (ok) usleep(5000);
+    }
+    LULL_CHECK(!ok);
+    LULL_CHECK(!lull_db_connected(db));
+    LULL_CHECK(lull_db_last_was_connection_error(db));
+    LULL_CHECK_EQ_INT(lull_db_connect(db), 0);  // at once, no backoff wait
+    r = lull_db_exec(db, "SELECT pg_backend_pid()::text <> $1", 1, p);
+    LULL_CHECK(r && strcmp(lull_db_text(r, 0, 0), "t") == 0);
+    PQclear(r);
+    lull_db_destroy(&db);
+    lull_db_destroy(&killer);
+}
+
 // The backend pid of db's connection (0 when the statement fails).
 static long s_backend_pid(lull_db_t *db)
 {
@@ -485,6 +516,7 @@ int main(void)
     LULL_RUN(read_only_server_means_reconnect);
     LULL_RUN(read_write_url_leaves_a_server_gone_read_only);
     LULL_RUN(idle_connection_is_probed_before_use);
+    LULL_RUN(idle_ok_notices_a_terminated_backend);
     LULL_RUN(notices_are_log_lines);
     LULL_RUN(unreachable_server_is_not_fatal);
     LULL_RUN(schema_version_check);
