@@ -213,3 +213,74 @@ cJSON *worker_llm_tools_ref(int slot, cJSON *(*build)(void))
     if (!s_tables[slot]) s_tables[slot] = build();
     return s_tables[slot] ? cJSON_CreateArrayReference(s_tables[slot]->child) : NULL;
 }
+
+int worker_llm_json_str(lull_buf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
+    if (lull_buf_append(b, "\"", 1) != 0) return -1;
+    for (; *p; p++) {
+        char esc[6] = {'\\', 0, '0', '0', 0, 0};
+        size_t n = 2;
+        switch (*p) {
+        case '\"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (*p >= 32) continue;
+            esc[1] = 'u';
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            n = 6;
+        }
+        lull_buf_append(b, run, (size_t)(p - run));
+        lull_buf_append(b, esc, n);
+        run = p + 1;
+    }
+    lull_buf_append(b, run, (size_t)(p - run));
+    return lull_buf_append(b, "\"", 1);
+}
+
+#define HEADS_MAX 64  // heads kept per provider (a tenant's settings each); the oldest goes first
+
+typedef struct {
+    char *key;   // the parts, each followed by a 0x01 byte (0x02 for a NULL part)
+    size_t keylen;
+    char *head;
+} s_head_t;
+
+const char *worker_llm_head(int slot, const char *const *parts, size_t nparts,
+                            char *(*make)(const worker_conv_t *conv), const worker_conv_t *conv)
+{
+    static s_head_t s_heads[WORKER_NPROVIDERS][HEADS_MAX];
+    static size_t s_next[WORKER_NPROVIDERS];
+    static lull_buf_t s_key;  // reused: one allocation for the worker's life
+    if (slot < 0 || slot >= WORKER_NPROVIDERS) return NULL;
+    s_key.len = 0;
+    s_key.failed = false;
+    for (size_t i = 0; i < nparts; i++) {
+        if (parts[i]) lull_buf_puts(&s_key, parts[i]);
+        lull_buf_append(&s_key, parts[i] ? "\x01" : "\x02", 1);
+    }
+    if (s_key.failed || !s_key.data) return NULL;
+    for (size_t i = 0; i < HEADS_MAX; i++) {
+        const s_head_t *h = &s_heads[slot][i];
+        if (h->key && h->keylen == s_key.len && memcmp(h->key, s_key.data, s_key.len) == 0) return h->head;
+    }
+    char *head = make(conv), *key = malloc(s_key.len + 1);
+    if (!head || !key) {
+        free(head);
+        free(key);
+        return NULL;
+    }
+    memcpy(key, s_key.data, s_key.len + 1);
+    s_head_t *h = &s_heads[slot][s_next[slot]++ % HEADS_MAX];
+    free(h->key);
+    free(h->head);
+    *h = (s_head_t){.key = key, .keylen = s_key.len, .head = head};
+    return head;
+}
