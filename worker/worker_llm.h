@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lull_buf.h"
 #include "lull_tenant_limits.h"
 
 // Items in one neutral conversation: the longest history a tenant may ask for, plus every tool round's
@@ -131,10 +130,6 @@ int worker_provider_index(const char *name);
 // Appends an item (strings copied; NULL allowed). 0/-1 when full or out of memory.
 int worker_conv_add(worker_conv_t *conv, worker_item_kind_t kind, const char *text, const char *id,
                     const char *name, const char *args) __attribute__((warn_unused_result));
-// Appends s (NULL = "") to b as a quoted JSON string, escaped byte for byte as cJSON prints one (the named
-// escapes, other bytes below 32 as \u00xx, the rest as is), so a body written by hand equals cJSON's print.
-// 0, or -1 when b failed.
-int worker_llm_json_str(lull_buf_t *b, const char *s);
 // The stable head of a request body (everything before its messages: model, settings, cache key, tools,
 // schema), kept per provider slot and key: make(conv) builds it (a malloc'd text) the first time its key is
 // seen. The key is the nparts texts that decide the head (NULL allowed). Borrowed until the next call; NULL

@@ -103,9 +103,9 @@ static void s_text_msg(lull_buf_t *b, bool *first, const char *role, const char 
 {
     lull_buf_puts(b, *first ? "{\"role\":" : ",{\"role\":");
     *first = false;
-    worker_llm_json_str(b, role);
+    lull_json_write_str(b, role);
     lull_buf_puts(b, ",\"content\":");
-    worker_llm_json_str(b, text);
+    lull_json_write_str(b, text);
     lull_buf_puts(b, "}");
 }
 
@@ -122,7 +122,7 @@ static void s_image_msg(lull_buf_t *b, bool *first, const char *mime, const char
     lull_buf_puts(b, *first ? "{" : ",{");
     *first = false;
     lull_buf_puts(b, "\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":");
-    worker_llm_json_str(b, url);
+    lull_json_write_str(b, url);
     lull_buf_puts(b, "}}]}");
     free(url);
 }
@@ -159,11 +159,11 @@ static char *s_build(const worker_conv_t *conv)
             for (bool one = true; i < conv->nitems && conv->items[i].kind == WORKER_ITEM_TOOL_CALL; i++, one = false) {
                 const worker_item_t *c = &conv->items[i];
                 lull_buf_puts(&b, one ? "{\"id\":" : ",{\"id\":");
-                worker_llm_json_str(&b, c->id ? c->id : "call");
+                lull_json_write_str(&b, c->id ? c->id : "call");
                 lull_buf_puts(&b, ",\"type\":\"function\",\"function\":{\"name\":");
-                worker_llm_json_str(&b, c->name ? c->name : "");
+                lull_json_write_str(&b, c->name ? c->name : "");
                 lull_buf_puts(&b, ",\"arguments\":");
-                worker_llm_json_str(&b, c->args ? c->args : "{}");
+                lull_json_write_str(&b, c->args ? c->args : "{}");
                 lull_buf_puts(&b, "}}");
             }
             i--;
@@ -171,9 +171,9 @@ static char *s_build(const worker_conv_t *conv)
         } else if (it->kind == WORKER_ITEM_TOOL_RESULT) {
             lull_buf_puts(&b, first ? "{\"role\":\"tool\",\"tool_call_id\":" : ",{\"role\":\"tool\",\"tool_call_id\":");
             first = false;
-            worker_llm_json_str(&b, it->id ? it->id : "call");
+            lull_json_write_str(&b, it->id ? it->id : "call");
             lull_buf_puts(&b, ",\"content\":");
-            worker_llm_json_str(&b, it->text ? it->text : "");
+            lull_json_write_str(&b, it->text ? it->text : "");
             lull_buf_puts(&b, "}");
         }
     }
