@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const lull_db_stmt_t WORKER_COMMIT_ROWS = {
     "lull_w_commit_rows",
@@ -120,8 +121,13 @@ char *worker_commit_rows_json(const worker_job_view_t *j, const worker_outcome_t
 {
     lull_buf_t b;
     lull_buf_init(&b, 0, false);
-    lull_buf_append(&b, "{", 1);
     const worker_analysis_t *a = c->analysis;
+    size_t guess = 768 + (c->reply ? strlen(c->reply) * 9 / 8 : 0);  // the fixed members, the reply, the analysis
+    if (a)
+        guess += strlen(a->escalate_reason) * 9 / 8 + strlen(a->entities) + strlen(a->moderation) + strlen(a->extracted) +
+                 strlen(a->raw);
+    lull_buf_reserve(&b, guess);
+    lull_buf_append(&b, "{", 1);
     const char *aprov = a && c->analysis_provider >= 0 ? WORKER_PROVIDERS[c->analysis_provider]->name : NULL;
     const char *amodel = a && c->analysis_provider >= 0 ? j->model[c->analysis_provider] : NULL;
     s_int(&b, "conv", (long long)j->done.conv_id);

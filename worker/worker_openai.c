@@ -143,6 +143,11 @@ static char *s_build(const worker_conv_t *conv)
     if (!head) return NULL;
     lull_buf_t b;
     lull_buf_init(&b, 0, false);
+    size_t guess = strlen(head) + 64 + (conv->system ? strlen(conv->system) * 9 / 8 + 32 : 0);
+    for (size_t i = 0; i < conv->nitems; i++)  // the texts (a little escaping) and each message's own members
+        guess += 64 + (conv->items[i].text ? strlen(conv->items[i].text) * 9 / 8 : 0) +
+                 (conv->items[i].args ? strlen(conv->items[i].args) * 9 / 8 : 0);
+    lull_buf_reserve(&b, guess);
     lull_buf_puts(&b, head);
     lull_buf_puts(&b, ",\"messages\":[");
     bool first = true;
