@@ -28,6 +28,17 @@ static int s_reserve(lull_buf_t *b, size_t extra)
     return 0;
 }
 
+int lull_buf_reserve(lull_buf_t *b, size_t n)
+{
+    if (b->failed) return -1;
+    if (b->max && b->len + n > b->max) n = b->max - b->len;
+    if (s_reserve(b, n) != 0) {
+        b->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
 int lull_buf_append(lull_buf_t *b, const void *s, size_t n)
 {
     if (b->failed) return -1;

@@ -19,6 +19,8 @@ typedef struct {
 
 // Starts an empty buffer holding at most max bytes (0 = unlimited); truncate chooses cut or fail at max.
 void lull_buf_init(lull_buf_t *b, size_t max, bool truncate);
+// Makes room for n more bytes at once (one allocation instead of doublings). 0, or -1 when the buffer failed.
+int lull_buf_reserve(lull_buf_t *b, size_t n);
 // Appends n bytes. 0, or -1 when the buffer failed (then or before).
 int lull_buf_append(lull_buf_t *b, const void *s, size_t n);
 // Appends a NUL-terminated string. 0/-1 as lull_buf_append.

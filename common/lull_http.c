@@ -315,9 +315,17 @@ void lull_http_destroy(lull_http_t **self_p)
 
 int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_done_fn *done, void *arg)
 {
-    if (self->destroying) return -1;
+    if (self->destroying) {
+        free(req->body_take);
+        return -1;
+    }
     s_req_t *r = s_req_get(self);
-    if (!r) return -1;
+    if (!r) {
+        free(req->body_take);
+        return -1;
+    }
+    r->body = req->body_take;  // taken at once: freed with the request on any failure below
+    const char *body = req->body_take ? req->body_take : req->body;
     r->done = done;
     r->arg = arg;
     for (int i = 0; i < LULL_HTTP_MAX_HEADERS && req->headers[i]; i++) {
@@ -352,16 +360,18 @@ int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_don
         curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, s_open_socket);
         curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
     }
-    if (req->body) {
-        r->body = malloc(req->body_len + 1);
-        if (!r->body) goto fail;
-        memcpy(r->body, req->body, req->body_len);
-        r->body[req->body_len] = '\0';
+    if (body) {
+        if (!r->body) {  // a copy: the caller's body is borrowed only during this call
+            r->body = malloc(req->body_len + 1);
+            if (!r->body) goto fail;
+            memcpy(r->body, req->body, req->body_len);
+            r->body[req->body_len] = '\0';
+        }
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
     }
-    const char *method = req->method ? req->method : (req->body ? "POST" : "GET");
-    if (strcmp(method, "GET") == 0 && !req->body) curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    const char *method = req->method ? req->method : (body ? "POST" : "GET");
+    if (strcmp(method, "GET") == 0 && !body) curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     else if (strcmp(method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     r->started_ms = lull_clock_mono_ms();
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) goto fail;

@@ -20,6 +20,9 @@ typedef struct {
     const char *headers[LULL_HTTP_MAX_HEADERS];  // "Name: value", NULL-terminated early
     const char *body;     // may be NULL
     size_t body_len;
+    // Instead of body: a malloc'd body of body_len bytes (and a NUL) that the client takes, without a copy; it
+    // frees it, whether the request starts or not. NULL = none.
+    char *body_take;
     const char *userpwd;  // basic auth "user:password", or NULL (with aws_sigv4: "access key:secret key")
     const char *aws_sigv4;  // CURLOPT_AWS_SIGV4 provider string ("aws:amz:REGION:s3"), or NULL
     int64_t timeout_ms;   // whole request; 0 = the client default
@@ -55,7 +58,8 @@ typedef void(lull_http_done_fn)(const lull_http_resp_t *resp, void *arg);
 lull_http_t *lull_http_new(lull_loop_t *loop, size_t max_body, int64_t default_timeout_ms, long max_host_conns);
 // Aborts every in-flight request (their callbacks run with an abort code) and frees; nulls the pointer.
 void lull_http_destroy(lull_http_t **self_p);
-// Starts a request; the request's strings are copied. 0 when started (done will be called), -1 otherwise.
+// Starts a request; the request's strings are copied (body_take is taken). 0 when started (done will be called),
+// -1 otherwise.
 int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_done_fn *done, void *arg)
     __attribute__((warn_unused_result));
 // Requests in flight (kept requests waiting to be resent are not).

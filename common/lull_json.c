@@ -214,3 +214,34 @@ char *lull_json_error_body(const char *code, const char *message)
 }
 
 char *lull_json_print(const cJSON *item) { return item ? cJSON_PrintUnformatted(item) : NULL; }
+
+int lull_json_write_str(lull_buf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
+    if (lull_buf_append(b, "\"", 1) != 0) return -1;
+    for (; *p; p++) {
+        char esc[6] = {'\\', 0, '0', '0', 0, 0};
+        size_t n = 2;
+        switch (*p) {
+        case '\"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (*p >= 32) continue;
+            esc[1] = 'u';
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            n = 6;
+        }
+        lull_buf_append(b, run, (size_t)(p - run));
+        lull_buf_append(b, esc, n);
+        run = p + 1;
+    }
+    lull_buf_append(b, run, (size_t)(p - run));
+    return lull_buf_append(b, "\"", 1);
+}

@@ -4,6 +4,7 @@
 #define LULL_JSON_H
 
 #include <cJSON.h>
+#include "lull_buf.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,5 +40,9 @@ const cJSON *lull_json_child(const cJSON *obj, const char *key, bool want_array,
 char *lull_json_error_body(const char *code, const char *message);
 // Serialises item compactly; the caller frees.
 char *lull_json_print(const cJSON *item);
+// Appends s (NULL = "") to b as a quoted JSON string, escaped byte for byte as cJSON prints one (the named
+// escapes, other bytes below 32 as \u00xx, the rest as is), so a body written by hand equals cJSON's print.
+// 0, or -1 when b failed.
+int lull_json_write_str(lull_buf_t *b, const char *s);
 
 #endif

@@ -1,9 +1,13 @@
 // Analysis schema and validation: a malformed answer is an error the caller treats like a provider
 // failure, never a crash.
 #include "worker_analysis.h"
+#include "lull_buf.h"
 #include "lull_json.h"
 
 #include <ctype.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,24 +207,31 @@ static int s_enum_get(const cJSON *doc, const char *key, const char *const *valu
     return -1;
 }
 
-// A clean copy of an array of short strings (non-strings, empty and over-long entries dropped).
-static cJSON *s_clean_strings(const cJSON *arr)
+// The parts are written straight into buffers, as cJSON printed them (strings with its escaping: lull_json_write_str),
+// without building a tree of each and printing it.
+
+// "key":[…] of the short strings of arr (non-strings, empty and over-long entries dropped; at most MAX_ENTITIES).
+static void s_clean_strings(lull_buf_t *b, const char *key, const cJSON *arr)
 {
-    cJSON *out = cJSON_CreateArray(), *v;
+    const cJSON *v;
     int n = 0;
-    if (!out || !cJSON_IsArray(arr)) return out;
-    cJSON_ArrayForEach(v, arr)
-    {
-        if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > MAX_ENTITY) continue;
-        if (n++ >= MAX_ENTITIES) break;
-        cJSON_AddItemToArray(out, cJSON_CreateString(v->valuestring));
+    lull_json_write_str(b, key);
+    lull_buf_puts(b, ":[");
+    if (cJSON_IsArray(arr)) {
+        cJSON_ArrayForEach(v, arr)
+        {
+            if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > MAX_ENTITY) continue;
+            if (n >= MAX_ENTITIES) break;
+            if (n++) lull_buf_puts(b, ",");
+            lull_json_write_str(b, v->valuestring);
+        }
     }
-    return out;
+    lull_buf_puts(b, "]");
 }
 
 typedef struct {
     const cJSON *given;
-    cJSON *out;
+    lull_buf_t *out;
 } s_extract_t;
 
 static void s_copy_field(const char *name, const char *desc, void *arg)
@@ -228,8 +239,26 @@ static void s_copy_field(const char *name, const char *desc, void *arg)
     (void)desc;
     s_extract_t *x = arg;
     const cJSON *v = x->given ? cJSON_GetObjectItemCaseSensitive(x->given, name) : NULL;
-    if (cJSON_IsString(v) && strlen(v->valuestring) <= 2000) cJSON_AddStringToObject(x->out, name, v->valuestring);
-    else cJSON_AddNullToObject(x->out, name);
+    if (x->out->len > 1) lull_buf_puts(x->out, ",");
+    lull_json_write_str(x->out, name);
+    lull_buf_puts(x->out, ":");
+    if (cJSON_IsString(v) && strlen(v->valuestring) <= 2000) lull_json_write_str(x->out, v->valuestring);
+    else lull_buf_puts(x->out, "null");
+}
+
+// A number as cJSON prints it: integral values as integers, others with 15 digits unless 17 are needed to read
+// the same double back.
+static void s_number(lull_buf_t *b, double d)
+{
+    char buf[32];
+    if (isnan(d) || isinf(d)) snprintf(buf, sizeof buf, "null");
+    else if (d >= INT_MIN && d <= INT_MAX && d == (double)(int)d) snprintf(buf, sizeof buf, "%d", (int)d);
+    else {
+        snprintf(buf, sizeof buf, "%1.15g", d);
+        double back = strtod(buf, NULL);
+        if (fabs(back - d) > fmax(fabs(back), fabs(d)) * DBL_EPSILON) snprintf(buf, sizeof buf, "%1.17g", d);
+    }
+    lull_buf_puts(b, buf);
 }
 
 int worker_analysis_parse(const char *text, const char *extraction_fields, worker_analysis_t *out, char *err,
@@ -251,18 +280,11 @@ int worker_analysis_parse(const char *text, const char *extraction_fields, worke
     return rc;
 }
 
-// A JSON value as printed text inside another object: the text is copied in, not parsed and printed again.
-static void s_add_raw(cJSON *obj, const char *key, const char *text)
-{
-    cJSON_AddItemToObject(obj, key, cJSON_CreateRaw(text));
-}
-
 int worker_analysis_from(const cJSON *doc, const char *extraction_fields, worker_analysis_t *out, char *err,
                          size_t errlen)
 {
     memset(out, 0, sizeof *out);
     int rc = -1;
-    cJSON *ent = NULL, *mod = NULL, *ext = NULL, *raw = NULL;
     if (!cJSON_IsObject(doc)) {
         snprintf(err, errlen, "analysis: not a JSON object");
         goto cleanup;
@@ -282,52 +304,60 @@ int worker_analysis_from(const cJSON *doc, const char *extraction_fields, worker
     if (has_mod && !given_mod) goto cleanup;
     const cJSON *given_ext = lull_json_child(doc, "extracted", false, false, &has_ext, err, errlen);
     if (has_ext && !given_ext) goto cleanup;
-    ent = cJSON_CreateObject();
-    mod = cJSON_CreateObject();
-    ext = cJSON_CreateObject();
-    raw = cJSON_CreateObject();
-    if (!ent || !mod || !ext || !raw) {
-        snprintf(err, errlen, "out of memory");
-        goto cleanup;
+    lull_buf_t ent, mod, ext, raw;
+    lull_buf_init(&ent, 0, false);
+    lull_buf_init(&mod, 0, false);
+    lull_buf_init(&ext, 0, false);
+    lull_buf_init(&raw, 0, false);
+    lull_buf_puts(&ent, "{");
+    for (size_t i = 0; s_entity_kinds[i]; i++) {
+        if (i) lull_buf_puts(&ent, ",");
+        s_clean_strings(&ent, s_entity_kinds[i], given_ent ? cJSON_GetObjectItemCaseSensitive(given_ent, s_entity_kinds[i]) : NULL);
     }
-    for (size_t i = 0; s_entity_kinds[i]; i++)
-        cJSON_AddItemToObject(ent, s_entity_kinds[i],
-                              s_clean_strings(given_ent ? cJSON_GetObjectItemCaseSensitive(given_ent, s_entity_kinds[i]) : NULL));
+    lull_buf_puts(&ent, "}");
     const cJSON *flagged = given_mod ? cJSON_GetObjectItemCaseSensitive(given_mod, "flagged") : NULL;
-    cJSON_AddBoolToObject(mod, "flagged", cJSON_IsTrue(flagged));
-    cJSON_AddItemToObject(mod, "categories",
-                          s_clean_strings(given_mod ? cJSON_GetObjectItemCaseSensitive(given_mod, "categories") : NULL));
-    s_extract_t x = {given_ext, ext};
+    lull_buf_puts(&mod, cJSON_IsTrue(flagged) ? "{\"flagged\":true," : "{\"flagged\":false,");
+    s_clean_strings(&mod, "categories", given_mod ? cJSON_GetObjectItemCaseSensitive(given_mod, "categories") : NULL);
+    lull_buf_puts(&mod, "}");
+    lull_buf_puts(&ext, "{");
+    s_extract_t x = {given_ext, &ext};
     s_fields(extraction_fields, s_copy_field, &x);
+    lull_buf_puts(&ext, "}");
+    lull_buf_reserve(&raw, ent.len + mod.len + ext.len + (reason ? strlen(reason) * 9 / 8 : 0) + 256);
+    lull_buf_puts(&raw, "{\"sentiment\":");
+    lull_json_write_str(&raw, out->sentiment);
+    lull_buf_puts(&raw, ",\"confidence\":");
+    s_number(&raw, out->confidence);
+    lull_buf_puts(&raw, ",\"intent\":");
+    lull_json_write_str(&raw, out->intent);
+    lull_buf_puts(&raw, ",\"priority\":");
+    lull_json_write_str(&raw, out->priority);
+    lull_buf_puts(&raw, out->escalate ? ",\"escalate\":true,\"escalate_reason\":" : ",\"escalate\":false,\"escalate_reason\":");
+    lull_json_write_str(&raw, reason ? reason : "");
+    lull_buf_puts(&raw, ",\"entities\":");
+    lull_buf_append(&raw, ent.data, ent.len);
+    lull_buf_puts(&raw, ",\"moderation\":");
+    lull_buf_append(&raw, mod.data, mod.len);
+    lull_buf_puts(&raw, ",\"extracted\":");
+    lull_buf_append(&raw, ext.data, ext.len);
+    lull_buf_puts(&raw, "}");
+    bool failed = ent.failed || mod.failed || ext.failed || raw.failed;
     out->escalate_reason = strdup(reason ? reason : "");
-    out->entities = lull_json_print(ent);
-    out->moderation = lull_json_print(mod);
-    out->extracted = lull_json_print(ext);
-    if (!out->escalate_reason || !out->entities || !out->moderation || !out->extracted) {
-        snprintf(err, errlen, "out of memory");
-        goto cleanup;
-    }
-    cJSON_AddStringToObject(raw, "sentiment", out->sentiment);
-    cJSON_AddNumberToObject(raw, "confidence", out->confidence);
-    cJSON_AddStringToObject(raw, "intent", out->intent);
-    cJSON_AddStringToObject(raw, "priority", out->priority);
-    cJSON_AddBoolToObject(raw, "escalate", out->escalate);
-    cJSON_AddStringToObject(raw, "escalate_reason", reason ? reason : "");
-    s_add_raw(raw, "entities", out->entities);
-    s_add_raw(raw, "moderation", out->moderation);
-    s_add_raw(raw, "extracted", out->extracted);
-    out->raw = lull_json_print(raw);
-    if (!out->raw) {
+    out->entities = failed ? NULL : lull_buf_take(&ent);
+    out->moderation = failed ? NULL : lull_buf_take(&mod);
+    out->extracted = failed ? NULL : lull_buf_take(&ext);
+    out->raw = failed ? NULL : lull_buf_take(&raw);
+    lull_buf_reset(&ent);
+    lull_buf_reset(&mod);
+    lull_buf_reset(&ext);
+    lull_buf_reset(&raw);
+    if (!out->escalate_reason || !out->entities || !out->moderation || !out->extracted || !out->raw) {
         snprintf(err, errlen, "out of memory");
         goto cleanup;
     }
     rc = 0;
 cleanup:
     if (rc != 0) worker_analysis_clear(out);
-    cJSON_Delete(ent);
-    cJSON_Delete(mod);
-    cJSON_Delete(ext);
-    cJSON_Delete(raw);
     return rc;
 }
 

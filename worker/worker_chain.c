@@ -327,13 +327,12 @@ static void s_step(worker_chain_t *self, worker_chain_call_t *call)
             snprintf(call->error, sizeof call->error, "%s: cannot build the request", prov->name);
             continue;
         }
-        lull_http_req_t req = {.method = "POST", .url = url, .body = body, .body_len = strlen(body),
-                               .timeout_ms = self->cfg->llm_timeout_ms};
+        lull_http_req_t req = {.method = "POST", .url = url, .body_take = body, .body_len = strlen(body),
+                               .timeout_ms = self->cfg->llm_timeout_ms};  // the client takes the body: no copy
         int nh = prov->headers(self->keys[pi], &self->opts, hdrs);
         for (int i = 0; i < nh && i < LULL_HTTP_MAX_HEADERS - 1; i++) req.headers[i] = hdrs[i];
         call->in_http = true;
         int rc = lull_http_start(self->http[self->next_http++ % (unsigned)self->nhttp], &req, s_on_http, call);
-        free(body);
         if (rc == 0) return;
         call->in_http = false;
         snprintf(call->error, sizeof call->error, "%s: cannot start the request", prov->name);

@@ -320,21 +320,30 @@ static char *s_group_json(s_entry_t *const *batch, const int *group, int n, int 
     return json;
 }
 
-// Reads a set statement's rows (conversation id, outbox id) into the entries of its group: applied or not.
+// Reads a set statement's rows (conversation id, outbox id) into the entries of its group: applied or not. The
+// rows are read once (an entry meets each of them: reading them per entry made the batch's parse O(n²)).
 static bool s_group_rows(const PGresult *r, s_entry_t *const *batch, const int *group, int n, int g)
 {
     if (!r || PQnfields(r) != 2) return false;
+    int nr = PQntuples(r);
+    int64_t rows[WORKER_COMMIT_BATCH][2];  // one row per applied CAS: at most one per entry of the group
+    if (nr > WORKER_COMMIT_BATCH) return false;
+    for (int row = 0; row < nr; row++) {
+        bool okc = false, oko = false;
+        rows[row][0] = lull_db_int(r, row, 0, &okc);
+        rows[row][1] = lull_db_int(r, row, 1, &oko);
+        if (!okc) rows[row][0] = -1;  // matches no conversation
+        if (!oko) rows[row][1] = 0;
+    }
     for (int i = 0; i < n; i++) {
         if (group[i] != g) continue;
         s_entry_t *b = batch[i];
         b->state = E_SETTLED;
         b->nids = 0;
-        for (int row = 0; row < PQntuples(r); row++) {
-            bool okc = false, oko = false;
-            if (lull_db_int(r, row, 0, &okc) != b->who.conv_id || !okc) continue;
-            int64_t id = lull_db_int(r, row, 1, &oko);
+        for (int row = 0; row < nr; row++) {
+            if (rows[row][0] != b->who.conv_id) continue;
             b->state = E_APPLIED;
-            if (oko && id > 0) b->ids[b->nids++] = id;
+            if (rows[row][1] > 0 && b->nids < sizeof b->ids / sizeof b->ids[0]) b->ids[b->nids++] = rows[row][1];
         }
     }
     return true;

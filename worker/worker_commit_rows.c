@@ -2,10 +2,12 @@
 // rows of a JSON array. Same writes, conditions and guarantees as the statement of one job in worker_commit.c,
 // row by row: a conversation whose compare-and-swap fails gets nothing but its usage.
 #include "worker_commit_rows.h"
+#include "lull_buf.h"
 #include "lull_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const lull_db_stmt_t WORKER_COMMIT_ROWS = {
     "lull_w_commit_rows",
@@ -50,74 +52,116 @@ bool worker_commit_rows_rare(const worker_job_view_t *j, const worker_outcome_t 
     return c->esc_source != NULL || (c->limit_contact && j->limit_contact_ms > 0);
 }
 
-// Adds an integer as a JSON number written exactly (cJSON's numbers are doubles). false when out of memory.
-static bool s_int(cJSON *o, const char *key, long long v)
+// The row is written straight into a buffer (no cJSON tree: some 40 members a job, each an allocation and a
+// key copy), as cJSON printed it: "key":value members, strings with cJSON's escaping (lull_json_write_str).
+
+// ,"key": (no comma before the first member).
+static void s_key(lull_buf_t *b, const char *key)
 {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", v);
-    return cJSON_AddRawToObject(o, key, buf) != NULL;
+    if (b->len > 1) lull_buf_append(b, ",", 1);
+    lull_buf_append(b, "\"", 1);
+    lull_buf_puts(b, key);
+    lull_buf_append(b, "\":", 2);
 }
 
-// Adds a string, or null for NULL. false when out of memory.
-static bool s_str(cJSON *o, const char *key, const char *v)
+// An integer as a JSON number written exactly.
+static void s_int(lull_buf_t *b, const char *key, long long v)
 {
-    return (v ? cJSON_AddStringToObject(o, key, v) : cJSON_AddNullToObject(o, key)) != NULL;
+    s_key(b, key);
+    lull_buf_printf(b, "%lld", v);
 }
 
-// Adds JSON text as it is (the analysis' parts: printed by cJSON from the validated answer, so valid JSON; parsed
-// once by PostgreSQL as part of the array, not once more as a string), or null for NULL. false when out of memory.
-static bool s_raw(cJSON *o, const char *key, const char *json)
+// A string, or null for NULL.
+static void s_str(lull_buf_t *b, const char *key, const char *v)
 {
-    return (json ? cJSON_AddRawToObject(o, key, json) : cJSON_AddNullToObject(o, key)) != NULL;
+    s_key(b, key);
+    if (v) lull_json_write_str(b, v);
+    else lull_buf_puts(b, "null");
+}
+
+// JSON text as it is (the analysis' parts: printed by cJSON from the validated answer, so valid JSON; parsed
+// once by PostgreSQL as part of the array, not once more as a string), or null for NULL.
+static void s_raw(lull_buf_t *b, const char *key, const char *json)
+{
+    s_key(b, key);
+    lull_buf_puts(b, json ? json : "null");
+}
+
+static void s_bool(lull_buf_t *b, const char *key, bool v)
+{
+    s_key(b, key);
+    lull_buf_puts(b, v ? "true" : "false");
 }
 
 // The job's usage per provider used: [{"p","mo","r","ti","tou","l","c","ca","cw"}, ...].
-static bool s_usage(cJSON *o, const worker_job_view_t *j)
+static void s_usage(lull_buf_t *b, const worker_job_view_t *j)
 {
-    cJSON *arr = cJSON_AddArrayToObject(o, "usage");
-    if (!arr) return false;
+    s_key(b, "usage");
+    lull_buf_append(b, "[", 1);
+    bool first = true;
     for (int i = 0; i < WORKER_NPROVIDERS; i++) {
         const worker_usage_t *u = &j->usage[i];
         if (u->requests == 0) continue;
-        cJSON *x = cJSON_CreateObject();
-        if (!x) return false;
-        cJSON_AddItemToArray(arr, x);
         char cost[48];  // a string: numeric's input (a NaN too)
         snprintf(cost, sizeof cost, "%.6f", j->cost_usd[i]);
-        if (!s_str(x, "p", WORKER_PROVIDERS[i]->name) || !s_str(x, "mo", j->model[i]) ||
-            !s_int(x, "r", (long long)u->requests) || !s_int(x, "ti", (long long)u->tokens_in) ||
-            !s_int(x, "tou", (long long)u->tokens_out) || !s_int(x, "l", (long long)u->latency_ms) ||
-            !s_str(x, "c", cost) || !s_int(x, "ca", (long long)u->cached_in) ||
-            !s_int(x, "cw", (long long)u->cache_write))
-            return false;
+        lull_buf_puts(b, first ? "{\"p\":" : ",{\"p\":");
+        first = false;
+        lull_json_write_str(b, WORKER_PROVIDERS[i]->name);
+        lull_buf_puts(b, ",\"mo\":");
+        lull_json_write_str(b, j->model[i]);
+        lull_buf_printf(b, ",\"r\":%lld,\"ti\":%lld,\"tou\":%lld,\"l\":%lld,\"c\":", (long long)u->requests,
+                        (long long)u->tokens_in, (long long)u->tokens_out, (long long)u->latency_ms);
+        lull_json_write_str(b, cost);
+        lull_buf_printf(b, ",\"ca\":%lld,\"cw\":%lld}", (long long)u->cached_in, (long long)u->cache_write);
     }
-    return true;
+    lull_buf_append(b, "]", 1);
 }
 
 char *worker_commit_rows_json(const worker_job_view_t *j, const worker_outcome_t *c)
 {
-    cJSON *o = cJSON_CreateObject();
-    char *out = NULL;
-    if (!o) return NULL;
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
     const worker_analysis_t *a = c->analysis;
+    size_t guess = 768 + (c->reply ? strlen(c->reply) * 9 / 8 : 0);  // the fixed members, the reply, the analysis
+    if (a)
+        guess += strlen(a->escalate_reason) * 9 / 8 + strlen(a->entities) + strlen(a->moderation) + strlen(a->extracted) +
+                 strlen(a->raw);
+    lull_buf_reserve(&b, guess);
+    lull_buf_append(&b, "{", 1);
     const char *aprov = a && c->analysis_provider >= 0 ? WORKER_PROVIDERS[c->analysis_provider]->name : NULL;
     const char *amodel = a && c->analysis_provider >= 0 ? j->model[c->analysis_provider] : NULL;
-    char conf[32];  // a string: real's input
-    if (a) snprintf(conf, sizeof conf, "%.4f", a->confidence);
-    bool ok = s_int(o, "conv", (long long)j->done.conv_id) && s_int(o, "tenant", (long long)j->tenant_id) &&
-              s_int(o, "contact", (long long)j->contact_id) && s_str(o, "channel", j->channel) &&
-              s_str(o, "reply", c->reply) && s_str(o, "recipient", j->recipient) &&
-              s_str(o, "sender", j->sender_address) && s_str(o, "kind", c->kind ? c->kind : "reply") &&
-              s_int(o, "upto", (long long)j->done.upto) && s_int(o, "expected", (long long)j->expected) &&
-              cJSON_AddBoolToObject(o, "mw", j->max_wait) != NULL && s_usage(o, j);
-    if (ok && a)
-        ok = s_str(o, "sentiment", a->sentiment) && s_str(o, "conf", conf) &&
-             s_str(o, "intent", a->intent) && s_str(o, "priority", a->priority) &&
-             cJSON_AddBoolToObject(o, "esc", a->escalate) != NULL && s_str(o, "esc_reason", a->escalate_reason) &&
-             s_raw(o, "entities", a->entities) && s_raw(o, "moderation", a->moderation) &&
-             s_raw(o, "extracted", a->extracted) && s_raw(o, "raw", a->raw) && s_str(o, "aprov", aprov) &&
-             s_str(o, "amodel", amodel);
-    if (ok) out = lull_json_print(o);
-    cJSON_Delete(o);
-    return out;
+    s_int(&b, "conv", (long long)j->done.conv_id);
+    s_int(&b, "tenant", (long long)j->tenant_id);
+    s_int(&b, "contact", (long long)j->contact_id);
+    s_str(&b, "channel", j->channel);
+    s_str(&b, "reply", c->reply);
+    s_str(&b, "recipient", j->recipient);
+    s_str(&b, "sender", j->sender_address);
+    s_str(&b, "kind", c->kind ? c->kind : "reply");
+    s_int(&b, "upto", (long long)j->done.upto);
+    s_int(&b, "expected", (long long)j->expected);
+    s_bool(&b, "mw", j->max_wait);
+    s_usage(&b, j);
+    if (a) {
+        char conf[32];  // a string: real's input
+        snprintf(conf, sizeof conf, "%.4f", a->confidence);
+        s_str(&b, "sentiment", a->sentiment);
+        s_str(&b, "conf", conf);
+        s_str(&b, "intent", a->intent);
+        s_str(&b, "priority", a->priority);
+        s_bool(&b, "esc", a->escalate);
+        s_str(&b, "esc_reason", a->escalate_reason);
+        s_raw(&b, "entities", a->entities);
+        s_raw(&b, "moderation", a->moderation);
+        s_raw(&b, "extracted", a->extracted);
+        s_raw(&b, "raw", a->raw);
+        s_str(&b, "aprov", aprov);
+        s_str(&b, "amodel", amodel);
+    }
+    lull_buf_append(&b, "}", 1);
+    if (b.failed) {
+        lull_buf_reset(&b);
+        return NULL;
+    }
+    return lull_buf_take(&b);
 }

@@ -46,6 +46,8 @@ static const char *const s_analysis_system =
     "order numbers), priority, whether a human should take over (escalate) and why, moderation flags, and the "
     "extracted fields (null when not mentioned).";
 
+#define JOBS_SPARE_MAX 256  // freed jobs kept for reuse at most
+
 typedef struct s_job {
     worker_jobs_t *owner;
     worker_sink_t *sink;        // the shared commit sink, or this job's own trial sink
@@ -89,6 +91,8 @@ struct worker_jobs {
     const char *default_model[WORKER_NPROVIDERS];
     s_job_t *jobs;
     size_t njobs;
+    s_job_t *spare;          // freed jobs kept for the next ones (a job is ~2.5 KB: no malloc/free each)
+    size_t nspare;
     worker_dbq_t *dbq;       // the database thread (NULL: database work on the loop, with db)
     worker_loadq_t *loadq;   // jobs waiting for their load
     int tick, price_timer;
@@ -130,6 +134,12 @@ static void s_job_free(s_job_t *job)
     free(job->schema);
     free(job->combined_system);
     free(job->combined_schema);
+    if (o->nspare < JOBS_SPARE_MAX) {
+        job->next = o->spare;
+        o->spare = job;
+        o->nspare++;
+        return;
+    }
     free(job);
 }
 
@@ -656,6 +666,11 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
     worker_chain_destroy(&self->chain);
     worker_media_destroy(&self->media);  // after the jobs: their media fetches were detached
     worker_prices_destroy(&self->prices);
+    while (self->spare) {
+        s_job_t *job = self->spare;
+        self->spare = job->next;
+        free(job);
+    }
     free(self);
     *self_p = NULL;
 }
@@ -663,8 +678,15 @@ void worker_jobs_destroy(worker_jobs_t **self_p)
 // A new job on the list of running jobs, started with sink.
 static s_job_t *s_job_new(worker_jobs_t *self, worker_sink_t *sink, int conn, int gen)
 {
-    s_job_t *job = calloc(1, sizeof *job);
-    if (!job) return NULL;
+    s_job_t *job = self->spare;
+    if (job) {
+        self->spare = job->next;
+        self->nspare--;
+        memset(job, 0, sizeof *job);
+    } else {
+        job = calloc(1, sizeof *job);
+        if (!job) return NULL;
+    }
     job->owner = self;
     job->sink = sink;
     job->info.conn = conn;

@@ -1,5 +1,6 @@
 // Neutral conversation helpers, answer classification and the provider registry.
 #include "worker_llm.h"
+#include "lull_buf.h"
 #include "lull_json.h"
 
 #include <stdio.h>
@@ -212,4 +213,44 @@ cJSON *worker_llm_tools_ref(int slot, cJSON *(*build)(void))
     if (slot < 0 || slot >= WORKER_NPROVIDERS) return NULL;
     if (!s_tables[slot]) s_tables[slot] = build();
     return s_tables[slot] ? cJSON_CreateArrayReference(s_tables[slot]->child) : NULL;
+}
+
+#define HEADS_MAX 64  // heads kept per provider (a tenant's settings each); the oldest goes first
+
+typedef struct {
+    char *key;   // the parts, each followed by a 0x01 byte (0x02 for a NULL part)
+    size_t keylen;
+    char *head;
+} s_head_t;
+
+const char *worker_llm_head(int slot, const char *const *parts, size_t nparts,
+                            char *(*make)(const worker_conv_t *conv), const worker_conv_t *conv)
+{
+    static s_head_t s_heads[WORKER_NPROVIDERS][HEADS_MAX];
+    static size_t s_next[WORKER_NPROVIDERS];
+    static lull_buf_t s_key;  // reused: one allocation for the worker's life
+    if (slot < 0 || slot >= WORKER_NPROVIDERS) return NULL;
+    s_key.len = 0;
+    s_key.failed = false;
+    for (size_t i = 0; i < nparts; i++) {
+        if (parts[i]) lull_buf_puts(&s_key, parts[i]);
+        lull_buf_append(&s_key, parts[i] ? "\x01" : "\x02", 1);
+    }
+    if (s_key.failed || !s_key.data) return NULL;
+    for (size_t i = 0; i < HEADS_MAX; i++) {
+        const s_head_t *h = &s_heads[slot][i];
+        if (h->key && h->keylen == s_key.len && memcmp(h->key, s_key.data, s_key.len) == 0) return h->head;
+    }
+    char *head = make(conv), *key = malloc(s_key.len + 1);
+    if (!head || !key) {
+        free(head);
+        free(key);
+        return NULL;
+    }
+    memcpy(key, s_key.data, s_key.len + 1);
+    s_head_t *h = &s_heads[slot][s_next[slot]++ % HEADS_MAX];
+    free(h->key);
+    free(h->head);
+    *h = (s_head_t){.key = key, .keylen = s_key.len, .head = head};
+    return head;
 }

@@ -130,6 +130,12 @@ int worker_provider_index(const char *name);
 // Appends an item (strings copied; NULL allowed). 0/-1 when full or out of memory.
 int worker_conv_add(worker_conv_t *conv, worker_item_kind_t kind, const char *text, const char *id,
                     const char *name, const char *args) __attribute__((warn_unused_result));
+// The stable head of a request body (everything before its messages: model, settings, cache key, tools,
+// schema), kept per provider slot and key: make(conv) builds it (a malloc'd text) the first time its key is
+// seen. The key is the nparts texts that decide the head (NULL allowed). Borrowed until the next call; NULL
+// when out of memory. The worker's one loop thread builds and reads them (as the tool tables).
+const char *worker_llm_head(int slot, const char *const *parts, size_t nparts,
+                            char *(*make)(const worker_conv_t *conv), const worker_conv_t *conv);
 // Frees the items and empties the conversation (other fields untouched).
 void worker_conv_clear(worker_conv_t *conv);
 

@@ -43,7 +43,14 @@ enum {
     " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id JOIN tenants t ON t.id = c.tenant_id"   \
     " LEFT JOIN prompts p ON p.id = t.prompt_id"
 
-const lull_db_stmt_t WORKER_LOAD_ROWS = {"lull_w_load_rows", "SELECT c.id," S_LOAD_FROM " WHERE c.id = ANY($1::bigint[])", 1};
+// The rows of a batch's jobs, keyed and ordered by the job's position in $1 (as the histories are), so that
+// the split into jobs is one merge, not a search per job.
+const lull_db_stmt_t WORKER_LOAD_ROWS = {
+    "lull_w_load_rows",
+    "SELECT j.ord," S_LOAD_FROM " JOIN unnest($1::bigint[]) WITH ORDINALITY AS j(conv, ord) ON j.conv = c.id"
+    " ORDER BY j.ord",
+    1,
+};
 
 // The newest history_len messages up to the job's upto, and never fewer than the messages not answered yet
 // (after answered_upto): a burst longer than history_len is shown whole, so the model never answers a message

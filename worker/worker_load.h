@@ -70,9 +70,9 @@ typedef enum {
 } worker_load_rc_t;
 
 // The two statements of the load of many jobs (worker_loadq.c), for lull_db_batch: the rows ($1 bigint[] of
-// conversation ids: each the conversation's id, then the columns worker_load_read reads), and the histories ($1
-// bigint[] of conversation ids, $2 bigint[] of their uptos: each the job's position in the arrays from 1, then
-// id, direction, body, media, transcript), in that order.
+// conversation ids: each the job's position in the array from 1, then the columns worker_load_read reads), and
+// the histories ($1 bigint[] of conversation ids, $2 bigint[] of their uptos: each the job's position in the
+// arrays from 1, then id, direction, body, media, transcript), in that order; both ordered by the position.
 extern const lull_db_stmt_t WORKER_LOAD_ROWS, WORKER_LOAD_HISTORIES;
 
 // Reads a job's load from the results of its two statements (taken, NULL after a failure; freed by

@@ -73,29 +73,33 @@ static void s_array(char *buf, size_t cap, char (*ids)[2][24], int m, int col)
     buf[l] = '\0';
 }
 
-// Splits the two set statements' results of m jobs (rows: the row of a conversation, by its id; history: the
-// rows of the job at position i + 1, in order) into two results per job, res[2i] and res[2i + 1]; a job whose
-// statement failed gets NULL there (a load error, as for a failed statement of its own).
-static void s_split(PGresult *rows, PGresult *hist, char (*ids)[2][24], int m, PGresult **res)
+// The rows of the job at position ord (1-based) in r, whose first column is the job's position and whose rows
+// are ordered by it: *row is the first row not yet taken, and moves past the job's rows. At most max rows go
+// to pick; their number is returned.
+static int s_take(const PGresult *r, int *row, int64_t ord, int *pick, int max)
 {
-    int hrow = 0, nh = hist ? PQntuples(hist) : 0, nr = rows ? PQntuples(rows) : 0;
+    int n = 0, nr = r ? PQntuples(r) : 0;
+    for (; *row < nr; (*row)++) {
+        bool ok = false;
+        int64_t o = lull_db_int(r, *row, 0, &ok);
+        if (ok && o > ord) break;
+        if (ok && o == ord && n < max) pick[n++] = *row;
+    }
+    return n;
+}
+
+// Splits the two set statements' results of m jobs (both keyed by the job's position i + 1 in their first
+// column and ordered by it: one merge) into two results per job, res[2i] and res[2i + 1]; a job whose
+// statement failed gets NULL there (a load error, as for a failed statement of its own).
+static void s_split(PGresult *rows, PGresult *hist, int m, PGresult **res)
+{
+    int rrow = 0, hrow = 0;
     int pick[LULL_TENANT_HISTORY_LEN_MAX + 1];
     for (int i = 0; i < m; i++) {
         res[2 * i] = res[2 * i + 1] = NULL;
-        if (rows) {
-            int found = -1;
-            for (int r = 0; r < nr && found < 0; r++)
-                if (strcmp(PQgetvalue(rows, r, 0), ids[i][0]) == 0) found = r;
-            res[2 * i] = s_slice(rows, &found, found >= 0 ? 1 : 0);
-        }
+        if (rows) res[2 * i] = s_slice(rows, pick, s_take(rows, &rrow, i + 1, pick, 1));
         if (hist) {
-            int n = 0;
-            for (; hrow < nh; hrow++) {  // ordered by the job's position: this job's rows come next
-                bool ok = false;
-                int64_t ord = lull_db_int(hist, hrow, 0, &ok);
-                if (ok && ord > i + 1) break;
-                if (ok && ord == i + 1 && n < (int)(sizeof pick / sizeof pick[0])) pick[n++] = hrow;
-            }
+            int n = s_take(hist, &hrow, i + 1, pick, (int)(sizeof pick / sizeof pick[0]));
             res[2 * i + 1] = s_slice(hist, pick, n);
         }
     }
@@ -121,7 +125,7 @@ static void s_run(lull_db_t *db, int n, char (*ids)[2][24], PGresult **res)
         }
         free(arr[0]);
         free(arr[1]);
-        s_split(set[0], set[1], ids + start, m, res + 2 * start);
+        s_split(set[0], set[1], m, res + 2 * start);
         PQclear(set[0]);
         PQclear(set[1]);
     }

@@ -3,6 +3,7 @@
 #include "worker_llm.h"
 #include "worker_combined.h"
 #include "worker_tools.h"
+#include "lull_buf.h"
 #include "lull_json.h"
 
 #include <stdio.h>
@@ -47,47 +48,18 @@ static cJSON *s_tools_json(void)
     return arr;
 }
 
-static cJSON *s_text_msg(const char *role, const char *text)
+static bool s_tools_on(const worker_conv_t *conv)
 {
-    cJSON *m = cJSON_CreateObject();
-    if (!m) return NULL;
-    cJSON_AddStringToObject(m, "role", role);
-    cJSON_AddStringToObject(m, "content", text ? text : "");
-    return m;
+    return conv->mode != WORKER_MODE_ANALYSIS && conv->tools && worker_tools_count() > 0;
 }
 
-// A user message of one image: an image_url content part with a data URL.
-static cJSON *s_image_msg(const char *mime, const char *b64)
-{
-    size_t n = strlen(mime ? mime : "") + strlen(b64 ? b64 : "") + 16;
-    char *url = malloc(n);
-    cJSON *m = cJSON_CreateObject(), *content = cJSON_CreateArray(), *part = cJSON_CreateObject(),
-          *iu = cJSON_CreateObject();
-    if (!url || !m || !content || !part || !iu) {
-        free(url);
-        cJSON_Delete(m);
-        cJSON_Delete(content);
-        cJSON_Delete(part);
-        cJSON_Delete(iu);
-        return NULL;
-    }
-    snprintf(url, n, "data:%s;base64,%s", mime ? mime : "", b64 ? b64 : "");
-    cJSON_AddStringToObject(iu, "url", url);
-    free(url);
-    cJSON_AddStringToObject(part, "type", "image_url");
-    cJSON_AddItemToObject(part, "image_url", iu);
-    cJSON_AddItemToArray(content, part);
-    cJSON_AddStringToObject(m, "role", "user");
-    cJSON_AddItemToObject(m, "content", content);
-    return m;
-}
-
-static char *s_build(const worker_conv_t *conv)
+// The stable head of the body: model, settings, cache key, tools, schema — "{…" without the closing brace.
+// It is cJSON's print of these members (so the body is byte for byte what printing the whole object gave).
+static char *s_head(const worker_conv_t *conv)
 {
     char *out = NULL;
     cJSON *root = cJSON_CreateObject();
-    cJSON *msgs = cJSON_CreateArray();
-    if (!root || !msgs) goto cleanup;
+    if (!root) return NULL;
     cJSON_AddStringToObject(root, "model", conv->model);
     // Reasoning models (o-series, gpt-5) answer 400 to any sampling setting; max_tokens is the field of older
     // OpenAI-compatible servers (OpenAI itself wants max_completion_tokens, and reasoning models only that).
@@ -95,64 +67,14 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddNumberToObject(root, "temperature", conv->temperature);
     bool legacy = conv->opts && conv->opts->openai_max_tokens;
     cJSON_AddNumberToObject(root, legacy ? "max_tokens" : "max_completion_tokens", conv->max_tokens);
-    cJSON_AddItemToObject(root, "messages", msgs);
-    if (conv->system) cJSON_AddItemToArray(msgs, s_text_msg("system", conv->system));
-    for (size_t i = 0; i < conv->nitems; i++) {
-        const worker_item_t *it = &conv->items[i];
-        if (it->kind == WORKER_ITEM_USER) cJSON_AddItemToArray(msgs, s_text_msg("user", it->text));
-        else if (it->kind == WORKER_ITEM_IMAGE) {
-            cJSON *m = s_image_msg(it->name, it->text);
-            if (!m) goto cleanup;
-            cJSON_AddItemToArray(msgs, m);
-        }
-        else if (it->kind == WORKER_ITEM_ASSISTANT) cJSON_AddItemToArray(msgs, s_text_msg("assistant", it->text));
-        else if (it->kind == WORKER_ITEM_TOOL_CALL) {
-            // Consecutive calls form one assistant message.
-            cJSON *m = cJSON_CreateObject(), *calls = cJSON_CreateArray();
-            if (!m || !calls) {
-                cJSON_Delete(m);
-                cJSON_Delete(calls);
-                goto cleanup;
-            }
-            cJSON_AddStringToObject(m, "role", "assistant");
-            cJSON_AddItemToObject(m, "tool_calls", calls);
-            for (; i < conv->nitems && conv->items[i].kind == WORKER_ITEM_TOOL_CALL; i++) {
-                const worker_item_t *c = &conv->items[i];
-                cJSON *call = cJSON_CreateObject(), *fn = cJSON_CreateObject();
-                if (!call || !fn) {
-                    cJSON_Delete(call);
-                    cJSON_Delete(fn);
-                    cJSON_Delete(m);
-                    goto cleanup;
-                }
-                cJSON_AddStringToObject(call, "id", c->id ? c->id : "call");
-                cJSON_AddStringToObject(call, "type", "function");
-                cJSON_AddStringToObject(fn, "name", c->name ? c->name : "");
-                cJSON_AddStringToObject(fn, "arguments", c->args ? c->args : "{}");
-                cJSON_AddItemToObject(call, "function", fn);
-                cJSON_AddItemToArray(calls, call);
-            }
-            i--;
-            cJSON_AddItemToArray(msgs, m);
-        } else if (it->kind == WORKER_ITEM_TOOL_RESULT) {
-            cJSON *m = cJSON_CreateObject();
-            if (!m) goto cleanup;
-            cJSON_AddStringToObject(m, "role", "tool");
-            cJSON_AddStringToObject(m, "tool_call_id", it->id ? it->id : "call");
-            cJSON_AddStringToObject(m, "content", it->text ? it->text : "");
-            cJSON_AddItemToArray(msgs, m);
-        }
-    }
     if (conv->cache_key) cJSON_AddStringToObject(root, "prompt_cache_key", conv->cache_key);
-    if (conv->mode != WORKER_MODE_ANALYSIS && conv->tools && worker_tools_count() > 0) {
+    if (s_tools_on(conv)) {
         cJSON *tools = worker_llm_tools_ref(0, s_tools_json);
         if (!tools) goto cleanup;
         cJSON_AddItemToObject(root, "tools", tools);
-        cJSON_AddStringToObject(root, "tool_choice", conv->tool_choice_none ? "none" : "auto");
     }
     if (conv->mode == WORKER_MODE_ANALYSIS || conv->mode == WORKER_MODE_COMBINED) {
-        // The schema text is cJSON's own compact print (worker_combined_schema): copied in as is, not
-        // parsed and printed again for every request.
+        // The schema text is cJSON's own compact print (worker_combined_schema): copied in as is.
         cJSON *schema = conv->schema ? cJSON_CreateRaw(conv->schema) : NULL;
         cJSON *rf = cJSON_CreateObject(), *js = cJSON_CreateObject();
         if (!schema || !rf || !js) {
@@ -168,14 +90,106 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddItemToObject(rf, "json_schema", js);
         cJSON_AddItemToObject(root, "response_format", rf);
     }
-    // The stable part first (model, settings, cache key, tools, schema, then the system message), so that a
-    // tenant's requests share their longest prefix; what changes per round (tool_choice) comes last.
-    worker_llm_move_last(root, "messages");
-    worker_llm_move_last(root, "tool_choice");
     out = lull_json_print(root);
+    size_t n = out ? strlen(out) : 0;
+    if (n > 0 && out[n - 1] == '}') out[n - 1] = '\0';
 cleanup:
     cJSON_Delete(root);
     return out;
+}
+
+// Appends {"role":ROLE,"content":TEXT} (a comma first unless it is the first message).
+static void s_text_msg(lull_buf_t *b, bool *first, const char *role, const char *text)
+{
+    lull_buf_puts(b, *first ? "{\"role\":" : ",{\"role\":");
+    *first = false;
+    lull_json_write_str(b, role);
+    lull_buf_puts(b, ",\"content\":");
+    lull_json_write_str(b, text);
+    lull_buf_puts(b, "}");
+}
+
+// A user message of one image: an image_url content part with a data URL.
+static void s_image_msg(lull_buf_t *b, bool *first, const char *mime, const char *b64)
+{
+    size_t n = strlen(mime ? mime : "") + strlen(b64 ? b64 : "") + 16;
+    char *url = malloc(n);
+    if (!url) {
+        b->failed = true;
+        return;
+    }
+    snprintf(url, n, "data:%s;base64,%s", mime ? mime : "", b64 ? b64 : "");
+    lull_buf_puts(b, *first ? "{" : ",{");
+    *first = false;
+    lull_buf_puts(b, "\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":");
+    lull_json_write_str(b, url);
+    lull_buf_puts(b, "}}]}");
+    free(url);
+}
+
+// The body: the tenant's stable head (built once per settings, worker_llm_head), then the messages written
+// here, then what changes per round (tool_choice) last — the order cJSON printed before, byte for byte.
+static char *s_build(const worker_conv_t *conv)
+{
+    bool reasoning = worker_llm_is_reasoning(conv->opts, conv->model);
+    bool legacy = conv->opts && conv->opts->openai_max_tokens;
+    bool tools = s_tools_on(conv);
+    char temp[40], num[24], flags[8];
+    snprintf(temp, sizeof temp, "%.17g", conv->temperature);
+    snprintf(num, sizeof num, "%d", conv->max_tokens);
+    snprintf(flags, sizeof flags, "%c%c%c%d", reasoning ? 'r' : '-', legacy ? 'l' : '-', tools ? 't' : '-', (int)conv->mode);
+    const char *parts[] = {conv->model, reasoning ? NULL : temp, num, flags, conv->cache_key, conv->schema};
+    const char *head = worker_llm_head(0, parts, sizeof parts / sizeof parts[0], s_head, conv);
+    if (!head) return NULL;
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
+    size_t guess = strlen(head) + 64 + (conv->system ? strlen(conv->system) * 9 / 8 + 32 : 0);
+    for (size_t i = 0; i < conv->nitems; i++)  // the texts (a little escaping) and each message's own members
+        guess += 64 + (conv->items[i].text ? strlen(conv->items[i].text) * 9 / 8 : 0) +
+                 (conv->items[i].args ? strlen(conv->items[i].args) * 9 / 8 : 0);
+    lull_buf_reserve(&b, guess);
+    lull_buf_puts(&b, head);
+    lull_buf_puts(&b, ",\"messages\":[");
+    bool first = true;
+    if (conv->system) s_text_msg(&b, &first, "system", conv->system);
+    for (size_t i = 0; i < conv->nitems; i++) {
+        const worker_item_t *it = &conv->items[i];
+        if (it->kind == WORKER_ITEM_USER) s_text_msg(&b, &first, "user", it->text);
+        else if (it->kind == WORKER_ITEM_IMAGE) s_image_msg(&b, &first, it->name, it->text);
+        else if (it->kind == WORKER_ITEM_ASSISTANT) s_text_msg(&b, &first, "assistant", it->text);
+        else if (it->kind == WORKER_ITEM_TOOL_CALL) {
+            // Consecutive calls form one assistant message.
+            lull_buf_puts(&b, first ? "{\"role\":\"assistant\",\"tool_calls\":[" : ",{\"role\":\"assistant\",\"tool_calls\":[");
+            first = false;
+            for (bool one = true; i < conv->nitems && conv->items[i].kind == WORKER_ITEM_TOOL_CALL; i++, one = false) {
+                const worker_item_t *c = &conv->items[i];
+                lull_buf_puts(&b, one ? "{\"id\":" : ",{\"id\":");
+                lull_json_write_str(&b, c->id ? c->id : "call");
+                lull_buf_puts(&b, ",\"type\":\"function\",\"function\":{\"name\":");
+                lull_json_write_str(&b, c->name ? c->name : "");
+                lull_buf_puts(&b, ",\"arguments\":");
+                lull_json_write_str(&b, c->args ? c->args : "{}");
+                lull_buf_puts(&b, "}}");
+            }
+            i--;
+            lull_buf_puts(&b, "]}");
+        } else if (it->kind == WORKER_ITEM_TOOL_RESULT) {
+            lull_buf_puts(&b, first ? "{\"role\":\"tool\",\"tool_call_id\":" : ",{\"role\":\"tool\",\"tool_call_id\":");
+            first = false;
+            lull_json_write_str(&b, it->id ? it->id : "call");
+            lull_buf_puts(&b, ",\"content\":");
+            lull_json_write_str(&b, it->text ? it->text : "");
+            lull_buf_puts(&b, "}");
+        }
+    }
+    lull_buf_puts(&b, "]");
+    if (tools) lull_buf_puts(&b, conv->tool_choice_none ? ",\"tool_choice\":\"none\"}" : ",\"tool_choice\":\"auto\"}");
+    else lull_buf_puts(&b, "}");
+    if (b.failed) {
+        lull_buf_reset(&b);
+        return NULL;
+    }
+    return lull_buf_take(&b);
 }
 
 static void s_parse(const char *body, size_t len, worker_llm_result_t *out)

@@ -48,9 +48,28 @@ LULL_TEST(cap_fails_or_truncates)
     lull_buf_reset(&b);
 }
 
+LULL_TEST(reserve_once)
+{
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
+    LULL_CHECK(lull_buf_reserve(&b, 5000) == 0);
+    LULL_CHECK(b.cap >= 5001);
+    const char *data = b.data;
+    for (int i = 0; i < 500; i++) LULL_CHECK(lull_buf_append(&b, "0123456789", 10) == 0);
+    LULL_CHECK(b.data == data);  // no growth after the reservation
+    LULL_CHECK(b.len == 5000 && b.data[5000] == '\0' && b.data[4999] == '9');
+    lull_buf_reset(&b);
+    lull_buf_init(&b, 100, false);  // a reservation never goes past the cap
+    LULL_CHECK(lull_buf_reserve(&b, 1 << 20) == 0);
+    LULL_CHECK(b.cap <= 256);
+    LULL_CHECK(lull_buf_append(&b, "x", 1) == 0 && b.len == 1);
+    lull_buf_reset(&b);
+}
+
 int main(void)
 {
     LULL_RUN(grows_and_stays_terminated);
     LULL_RUN(cap_fails_or_truncates);
+    LULL_RUN(reserve_once);
     return lull_test_summary();
 }

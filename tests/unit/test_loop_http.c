@@ -19,11 +19,14 @@ static enum MHD_Result s_serve(void *cls, struct MHD_Connection *c, const char *
     (void)method;
     (void)version;
     (void)data;
+    static _Thread_local size_t s_uploaded;  // bytes of the request body (/echo-len)
     if (!*req_cls) {
         *req_cls = c;
+        s_uploaded = 0;
         return MHD_YES;
     }
     if (*size) {
+        s_uploaded += *size;
         *size = 0;
         return MHD_YES;
     }
@@ -50,6 +53,11 @@ static enum MHD_Result s_serve(void *cls, struct MHD_Connection *c, const char *
         const char *k = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key");
         snprintf(creds, sizeof creds, "auth=%s key=%s", a ? a : "none", k ? k : "none");
         body = creds;
+    }
+    static _Thread_local char len_text[64];
+    if (strcmp(url, "/echo-len") == 0) {
+        snprintf(len_text, sizeof len_text, "%s len=%zu", method, s_uploaded);
+        body = len_text;
     }
     if (strcmp(url, "/echo-auth") == 0) {
         body = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
@@ -243,6 +251,26 @@ LULL_TEST(status_headers_timeout_limits_auth)
     lull_loop_destroy(&loop);
 }
 
+LULL_TEST(taken_body_is_sent_without_a_copy)
+{
+    lull_loop_t *loop = lull_loop_new();
+    lull_http_t *http = lull_http_new(loop, 1000, 5000, 0);
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/echo-len", s_port);
+    s_result_t r = {0}, copied = {0};
+    char *body = strdup("{\"model\":\"m\",\"messages\":[]}");
+    lull_http_req_t req = {.url = url, .body_take = body, .body_len = strlen(body)};  // freed by the client
+    LULL_CHECK_EQ_INT(lull_http_start(http, &req, s_done, &r), 0);
+    s_run_until(loop, &r.done, 1);
+    LULL_CHECK_EQ_STR(r.body, "POST len=27");
+    lull_http_req_t copy = {.url = url, .body = "abc", .body_len = 3};
+    LULL_CHECK_EQ_INT(lull_http_start(http, &copy, s_done, &copied), 0);
+    s_run_until(loop, &copied.done, 1);
+    LULL_CHECK_EQ_STR(copied.body, "POST len=3");
+    lull_http_destroy(&http);
+    lull_loop_destroy(&loop);
+}
+
 LULL_TEST(destroy_aborts_in_flight)
 {
     lull_loop_t *loop = lull_loop_new();
@@ -427,6 +455,7 @@ int main(void)
     LULL_RUN(many_requests_in_flight_on_one_loop);
     LULL_RUN(churn_with_closed_connections);
     LULL_RUN(status_headers_timeout_limits_auth);
+    LULL_RUN(taken_body_is_sent_without_a_copy);
     LULL_RUN(destroy_aborts_in_flight);
     LULL_RUN(connection_refused);
     LULL_RUN(pooled_handle_never_carries_credentials_to_the_next_request);

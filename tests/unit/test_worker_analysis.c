@@ -74,10 +74,41 @@ LULL_TEST(malformed_answers)
     }
 }
 
+// The parts are written without cJSON trees: each must be what cJSON prints for it (parse and print again: the
+// same bytes), escapes, dropped entries, numbers and the tenant's fields included.
+LULL_TEST(parts_bytes)
+{
+    const char *answers[] = {
+        "{\"sentiment\":\"negative\",\"confidence\":0.8,\"intent\":\"complaint\",\"priority\":\"high\",\"escalate\":true,"
+        "\"escalate_reason\":\"wants \\\"a\\\" manager\\n\\u0001 caf\\u00e9 /\",\"entities\":{\"names\":[\"Ann\",5,\"\",\"B\\\\o\"],"
+        "\"phones\":[\"+1\"]},\"moderation\":{\"flagged\":true,\"categories\":[\"x\",\"y/z\"]},"
+        "\"extracted\":{\"product_name\":\"boots \\\"x\\\"\",\"size\":7}}",
+        "{\"sentiment\":\"neutral\",\"confidence\":0.1234567890123456789,\"intent\":\"other\",\"priority\":\"low\",\"escalate\":false}",
+        "{\"sentiment\":\"neutral\",\"confidence\":1,\"intent\":\"other\",\"priority\":\"low\",\"escalate\":false,\"moderation\":{}}",
+        "{\"sentiment\":\"neutral\",\"confidence\":0.3,\"intent\":\"other\",\"priority\":\"low\",\"escalate\":false}",
+    };
+    for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        worker_analysis_t a;
+        char err[160];
+        LULL_CHECK_EQ_INT(worker_analysis_parse(answers[i], FIELDS, &a, err, sizeof err), 0);
+        const char *parts[] = {a.entities, a.moderation, a.extracted, a.raw};
+        for (size_t k = 0; k < 4; k++) {
+            cJSON *j = parts[k] ? cJSON_Parse(parts[k]) : NULL;
+            char *again = j ? cJSON_PrintUnformatted(j) : NULL;
+            LULL_CHECK(again != NULL);
+            if (again) LULL_CHECK_EQ_STR(parts[k], again);
+            free(again);
+            cJSON_Delete(j);
+        }
+        worker_analysis_clear(&a);
+    }
+}
+
 int main(void)
 {
     LULL_RUN(schema);
     LULL_RUN(valid_answer);
+    LULL_RUN(parts_bytes);
     LULL_RUN(malformed_answers);
     return lull_test_summary();
 }

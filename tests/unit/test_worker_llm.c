@@ -295,10 +295,72 @@ LULL_TEST(conv_limits)
     worker_llm_result_clear(&r);
 }
 
+// The OpenAI body is written by hand after a cached head: it must be exactly what cJSON prints for the same
+// document (parse and print again gives the same bytes), whatever the texts hold, and the head must follow
+// every setting it depends on (a cached head of other settings never comes back).
+static void s_check_reprint(const worker_conv_t *c)
+{
+    char *body = WORKER_OPENAI.build(c);
+    cJSON *j = body ? cJSON_Parse(body) : NULL;
+    char *again = j ? cJSON_PrintUnformatted(j) : NULL;
+    LULL_CHECK(again != NULL);
+    if (again) LULL_CHECK_EQ_STR(body, again);
+    free(again);
+    cJSON_Delete(j);
+    free(body);
+}
+
+LULL_TEST(openai_body_bytes)
+{
+    worker_llm_opts_t legacy = {.openai_max_tokens = true};
+    for (int mode = WORKER_MODE_REPLY; mode <= WORKER_MODE_COMBINED; mode++) {
+        worker_conv_t c;
+        s_conv(&c, (worker_mode_t)mode);
+        c.system = "quote \" backslash \\ slash / tab \t nl \n cr \r bell \a del \x7f caf\xc3\xa9 \xe2\x82\xac";
+        c.cache_key = "lull-t\"7";
+        LULL_CHECK(worker_conv_add(&c, WORKER_ITEM_USER, "\x01\x1f end", NULL, NULL, NULL) == 0);
+        LULL_CHECK(worker_conv_add(&c, WORKER_ITEM_IMAGE, "aGk=", NULL, "image/png", NULL) == 0);
+        LULL_CHECK(worker_conv_add(&c, WORKER_ITEM_TOOL_CALL, NULL, "c\"2", "search_inventory", "{\"q\":\"a\\\"b\"}") == 0);
+        LULL_CHECK(worker_conv_add(&c, WORKER_ITEM_TOOL_CALL, NULL, NULL, NULL, NULL) == 0);
+        LULL_CHECK(worker_conv_add(&c, WORKER_ITEM_TOOL_RESULT, NULL, NULL, NULL, NULL) == 0);
+        LULL_CHECK(worker_conv_add(&c, WORKER_ITEM_ASSISTANT, "", NULL, NULL, NULL) == 0);
+        s_check_reprint(&c);
+        c.tool_choice_none = true;
+        c.opts = &legacy;
+        s_check_reprint(&c);
+        c.system = NULL;
+        c.cache_key = NULL;
+        s_check_reprint(&c);
+        worker_conv_clear(&c);
+    }
+    worker_conv_t c;
+    s_conv(&c, WORKER_MODE_COMBINED);
+    cJSON *j = s_build(&WORKER_OPENAI, &c);
+    CHECK_PATH(j, "temperature", "0.5");
+    CHECK_PATH(j, "max_completion_tokens", "100");
+    cJSON_Delete(j);
+    c.temperature = 0.25;
+    c.max_tokens = 77;
+    j = s_build(&WORKER_OPENAI, &c);
+    CHECK_PATH(j, "temperature", "0.25");
+    CHECK_PATH(j, "max_completion_tokens", "77");
+    CHECK_PATH(j, "response_format.json_schema.schema.required", "[\"x\"]");
+    cJSON_Delete(j);
+    c.schema = "{\"type\":\"object\",\"properties\":{},\"required\":[],\"additionalProperties\":false}";
+    c.model = "o3-mini";
+    j = s_build(&WORKER_OPENAI, &c);
+    CHECK_PATH(j, "response_format.json_schema.schema.required", "[]");
+    CHECK_PATH(j, "temperature", "missing");
+    CHECK_PATH(j, "model", "\"o3-mini\"");
+    cJSON_Delete(j);
+    worker_conv_clear(&c);
+}
+
 int main(void)
 {
     LULL_RUN(openai_build);
     LULL_RUN(provider_options);
+    LULL_RUN(openai_body_bytes);
     LULL_RUN(anthropic_build);
     LULL_RUN(gemini_build);
     LULL_RUN(parse_answers);
