@@ -12,7 +12,6 @@
 #include "lull_log.h"
 #include "lull_retry.h"
 #include "sender_adapt.h"
-#include "sender_dbq.h"
 #include "sender_hold.h"
 #include "sender_meta.h"
 #include "sender_outbox.h"
@@ -25,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#define MAX_CLAIM_ROUNDS 8           // claims per pump before yielding to the loop
 #define MAX_PAYLOAD 65536            // bytes of outbox.payload read
 #define MAX_RETRY_AFTER_MS 86400000  // a Retry-After beyond a day is not believed
 #define MAX_WAKEUPS 1024             // OUTBOX messages drained per readable event
@@ -44,11 +44,7 @@ struct sender_app {
     zsock_t *pull;
     void *pull_raw;
     sender_rate_t *rate;
-    sender_results_t *results;   // results queued for the next pump
-    sender_results_t *spare;     // an empty batch to take their place when a pump takes them (NULL: none yet)
-    sender_dbq_t *dbq;           // the pump's database thread (NULL: pumps run on the loop, with db)
-    struct s_pump_task *ptask;   // the pump (one at a time)
-    bool pump_busy, pump_again;  // a pump runs on the thread; another was asked for meanwhile
+    sender_results_t *results;
     sender_hold_t *holds;        // in-memory retries waiting for their delay (sender_hold.c)
     int64_t claim_ms;            // monotonic time of the current claim
     int64_t *webchat;            // web chat ids of the current claim
@@ -446,107 +442,55 @@ static void s_on_resume(sender_held_t *h, int attempts, void *arg)
 // start in one statement.
 static void s_on_hold_due(void *arg) { s_kick_later(arg); }
 
-// A pump's statements (sender_outbox_pump), run on the database thread (LULL_SENDER_DB_THREAD) or at once on the
-// loop's connection. While it runs on the thread, the loop goes on with deliveries and queues their results in a
-// new batch; the task owns the batch it writes, the hold's batch it resumes and its results until done.
-typedef struct s_pump_task {
-    sender_dbq_task_t task;  // first
-    sender_app_t *app;
-    sender_results_t *results;  // written by this pump (the app's batch of when it started)
-    sender_resume_t in;         // in.n > 0: the held retries to resume
-    int claim_n;                // > 0: rows to claim
-    int rc;
-    PGresult *rres, *cres;
-    sender_flushed_t f;
-    char err[256];
-} s_pump_task_t;
-
-static void s_pump_run(sender_dbq_task_t *task, lull_db_t *db)
-{
-    s_pump_task_t *t = (s_pump_task_t *)task;
-    sender_app_t *self = t->app;
-    t->rc = sender_outbox_pump(db, self->owner, t->results, t->in.n ? &t->in : NULL, t->claim_n, self->cfg->lease_ms,
-                               t->in.n ? &t->rres : NULL, t->claim_n ? &t->cres : NULL, &t->f);
-    snprintf(t->err, sizeof t->err, "%s", t->rc != 0 || (t->in.n && !t->rres) || (t->claim_n && !t->cres)
-                                              ? lull_db_error(db) : "");
-}
-
-static void s_pump_done(sender_dbq_task_t *task)
-{
-    s_pump_task_t *t = (s_pump_task_t *)task;
-    sender_app_t *self = t->app;
-    self->pump_busy = false;
-    s_flushed(self, t->f.queued, t->f.applied);
-    if (sender_results_count(t->results)) {  // not written (a database error): they go with the next pump
-        LOG_ERROR("sender.flush_failed", "cannot record results; will retry", "rows", LI(sender_results_count(t->results)),
-                  "error", LS(t->err));
-        if (sender_results_append(self->results, t->results) != 0) {
-            LOG_ERROR("sender.oom", "cannot queue results; the leases will expire", "rows",
-                      LI(sender_results_count(t->results)));
-            sender_results_destroy(&t->results);
-        }
-    }
-    if (!self->spare) self->spare = t->results;
-    else sender_results_destroy(&t->results);
-    if (t->in.n) {
-        if (!t->rres) LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error", LS(t->err));
-        sender_hold_started(self->holds, t->rres, lull_clock_mono_ms(), self->cfg->poll_ms, self->results,
-                            self->lease_lost, s_on_resume, self);
-        PQclear(t->rres);
-    }
-    bool more = false;
-    if (t->claim_n && !t->cres) {
-        LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(t->err));  // the poll tries again
-    } else if (t->claim_n) {
-        if (s_claimed(self, t->cres) < t->claim_n) self->want_claim = false;
-        else more = true;  // it filled its room: more may be due
-    }
-    // On the thread, claims follow each other while rows are due and room is free: each takes what the deliveries
-    // finished during the one before; on the loop, a claim that filled its room is followed by another (after the
-    // loop served its sockets).
-    size_t busy = s_in_flight(self);
-    if (self->dbq && self->want_claim && busy < (size_t)self->cfg->max_in_flight) more = true;
-    if (more || self->pump_again || sender_results_count(self->results) >= (size_t)self->cfg->batch) s_kick(self);
-    else if (sender_results_count(self->results)) s_kick_later(self);
-    self->pump_again = false;
-}
-
 // One pump: the queued results, the start of the in-memory retries that came due and the claim of new rows that
-// the room left allows go in one statement batch (sender_outbox_pump): one round trip, one commit. While a pump
-// runs on the database thread, another is only noted (it follows when this one is done).
+// the room left allows go in one statement batch (sender_outbox_pump): one round trip, one commit. Only when a
+// claim fills its room entirely and more may be due does another claim follow (at most MAX_CLAIM_ROUNDS).
 static void s_pump(sender_app_t *self)
 {
-    if (self->pump_busy) {
-        self->pump_again = true;
-        return;
-    }
-    if (!self->spare && !(self->spare = sender_results_new())) {
-        LOG_ERROR("sender.oom", "cannot start a pump; will try again");
-        return;
-    }
     size_t max = (size_t)self->cfg->max_in_flight, busy = s_in_flight(self);
-    s_pump_task_t *t = self->ptask;
-    *t = (s_pump_task_t){.task = {.run = s_pump_run, .done = s_pump_done}, .app = self};
+    sender_resume_t in = {0};
     if (sender_hold_count(self->holds))
         (void)sender_hold_take(self->holds, lull_clock_mono_ms(), s_hold_margin(self), busy < max ? max - busy : 0,
-                               self->results, &t->in);
-    if (self->want_claim && !self->stopping) {  // the room the retries starting with it leave
-        busy += t->in.n;
-        size_t room = busy < max ? max - busy : 0;
-        t->claim_n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;  // full: a completion kicks us
+                               self->results, &in);
+    bool resume = in.n > 0;
+    for (int round = 0;; round++) {
+        bool claim = self->want_claim && !self->stopping;
+        int n = 0;
+        if (claim && round == MAX_CLAIM_ROUNDS) {
+            s_kick(self);  // let the loop serve sockets, then go on
+            claim = false;
+        }
+        if (claim) {  // the room the retries starting with it leave
+            busy = s_in_flight(self) + (resume ? in.n : 0);
+            size_t room = busy < max ? max - busy : 0;
+            n = room < (size_t)self->cfg->batch ? (int)room : (int)self->cfg->batch;
+            claim = n > 0;  // full: a completion kicks us again
+        }
+        if (!claim && !resume) break;
+        PGresult *rres = NULL, *cres = NULL;
+        sender_flushed_t f = {0};
+        if (claim) self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
+        int rc = sender_outbox_pump(self->db, self->owner, self->results, resume ? &in : NULL, n, self->cfg->lease_ms,
+                                    resume ? &rres : NULL, claim ? &cres : NULL, &f);
+        s_flushed(self, f.queued, f.applied);
+        if (resume) {
+            if (rc != 0 || !rres)
+                LOG_WARN("sender.resume_failed", "cannot start in-memory retries; will try again", "error",
+                         LS(lull_db_error(self->db)));
+            sender_hold_started(self->holds, rc == 0 ? rres : NULL, lull_clock_mono_ms(), self->cfg->poll_ms,
+                                self->results, self->lease_lost, s_on_resume, self);
+            PQclear(rres);
+            resume = false;
+        }
+        if (!claim) break;
+        if (rc != 0 || !cres) {
+            LOG_WARN("sender.claim_failed", "cannot claim outbox rows", "error", LS(lull_db_error(self->db)));
+            PQclear(cres);
+            break;  // the poll timer tries again
+        }
+        if (s_claimed(self, cres) < n) self->want_claim = false;
     }
-    if (!t->in.n && !t->claim_n && !sender_results_count(self->results)) return;
-    if (t->claim_n) self->claim_ms = lull_clock_mono_ms();  // the lease runs from (at the latest) here
-    t->results = self->results;  // this batch is the pump's; new results go to the spare one
-    self->results = self->spare;
-    self->spare = NULL;
-    if (self->dbq) {
-        self->pump_busy = true;
-        sender_dbq_submit(self->dbq, &t->task);
-        return;
-    }
-    s_pump_run(&t->task, self->db);
-    s_pump_done(&t->task);
+    s_flush(self);
 }
 
 static void s_on_pump(lull_loop_t *loop, int timer_id, void *arg)
@@ -640,12 +584,7 @@ sender_app_t *sender_app_new(const sender_cfg_t *cfg, lull_proc_t *proc)
     self->rate = sender_rate_new(4096);
     self->results = sender_results_new();
     self->holds = sender_hold_new(self->loop, (size_t)cfg->max_in_flight, s_on_hold_due, self);
-    self->spare = sender_results_new();
-    self->ptask = calloc(1, sizeof *self->ptask);
-    if (!self->http || !self->callback_http || !self->rate || !self->results || !self->holds || !self->spare ||
-        !self->ptask)
-        goto fail;
-    if (cfg->db_thread && !(self->dbq = sender_dbq_new(self->loop, cfg->common.database_url))) goto fail;
+    if (!self->http || !self->callback_http || !self->rate || !self->results || !self->holds) goto fail;
     self->pull = zsock_new(ZMQ_PULL);
     if (!self->pull) goto fail;
     zsock_set_rcvhwm(self->pull, 100000);
@@ -693,7 +632,6 @@ void sender_app_drain(sender_app_t *self)
         if (lull_loop_run_once(self->loop, wait) < 0) break;
     }
     lull_loop_set_draining(self->loop, false);
-    sender_dbq_drain(self->dbq);  // a pump on the thread ends first
     s_flush(self);
     size_t left = s_in_flight(self);
     LOG_INFO("sender.drained", left ? "drain time over: the rest is handed back" : "every delivery in flight finished",
@@ -705,7 +643,6 @@ void sender_app_destroy(sender_app_t **self_p)
     if (!self_p || !*self_p) return;
     sender_app_t *self = *self_p;
     self->stopping = true;
-    sender_dbq_drain(self->dbq);  // a pump on the thread ends first (its resumed retries start, or are held again)
     size_t handed = s_in_flight(self);
     if (self->holds && self->results) handed += sender_hold_hand_back(self->holds, self->results, lull_clock_mono_ms());
     lull_http_destroy(&self->http);  // in-flight deliveries complete as aborted → retry now
@@ -719,10 +656,7 @@ void sender_app_destroy(sender_app_t **self_p)
     if (self->poll_timer > 0) lull_loop_cancel_timer(self->loop, self->poll_timer);
     if (self->pull_raw) lull_loop_remove_socket(self->loop, self->pull_raw);
     zsock_destroy(&self->pull);
-    sender_dbq_destroy(&self->dbq);
     sender_results_destroy(&self->results);
-    sender_results_destroy(&self->spare);
-    free(self->ptask);
     sender_hold_destroy(&self->holds);
     sender_rate_destroy(&self->rate);
     free(self->webchat);

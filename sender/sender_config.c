@@ -12,7 +12,6 @@ static const lull_setting_t s_settings[] = {
     {"LULL_SENDER_TIMEOUT_MS", LULL_CFG_INT, "15000", "whole HTTP request timeout of one delivery, ms", false, 10, 3600000, C(timeout_ms)},
     {"LULL_SENDER_DRAIN_MS", LULL_CFG_INT, "5000", "on SIGTERM, let requests in flight finish for up to this many ms before handing the rest back (0: hand back at once)", false, 0, 600000, C(drain_ms)},
     {"LULL_SENDER_FLUSH_MS", LULL_CFG_INT, "10", "results are written in one UPDATE per batch, at most this many ms after they arrive (or when a batch is full)", false, 0, 10000, C(flush_ms)},
-    {"LULL_SENDER_DB_THREAD", LULL_CFG_BOOL, "1", "run the pump's statements (results, in-memory retries' checks, claims) on a database thread with its own connection, so deliveries go on while a commit waits for its fsync; 0 = on the loop thread", false, 0, 0, C(db_thread)},
     {"LULL_RETRY_BASE_MS", LULL_CFG_INT, "1000", "retry backoff base in ms (delay = max(Retry-After, uniform(0, min(max, base*2^attempt))))", false, 0, 86400000, C(retry_base_ms)},
     {"LULL_RETRY_MAX_MS", LULL_CFG_INT, "600000", "retry backoff cap in ms", false, 0, 86400000, C(retry_max_ms)},
     {"LULL_MAX_RETRIES", LULL_CFG_INT, "5", "retries after the first attempt before a row is dead-lettered", false, 0, 1000, C(max_retries)},

@@ -15,7 +15,6 @@ typedef struct {
     int64_t timeout_ms;          // whole HTTP request timeout, milliseconds
     int64_t drain_ms;            // on stop, time given to requests in flight before they are handed back
     int64_t flush_ms;            // results wait at most this long to be written in one batch, milliseconds
-    bool db_thread;              // the pump's statements on a database thread with its own connection
     int64_t retry_base_ms;       // Celery-style backoff base, milliseconds
     int64_t retry_max_ms;        // backoff cap, milliseconds
     int64_t max_retries;         // retries after the first attempt

@@ -175,23 +175,6 @@ int sender_results_add_n(sender_results_t *self, int64_t id, sender_rec_t rec, i
 
 size_t sender_results_count(const sender_results_t *self) { return self->n; }
 
-int sender_results_append(sender_results_t *dst, sender_results_t *src)
-{
-    if (src->n == 0) return 0;
-    if (dst->n + src->n > dst->cap) {
-        size_t cap = dst->cap ? dst->cap : 256;
-        while (cap < dst->n + src->n) cap *= 2;
-        s_result_t *items = realloc(dst->items, cap * sizeof *items);
-        if (!items) return -1;
-        dst->items = items;
-        dst->cap = cap;
-    }
-    memcpy(dst->items + dst->n, src->items, src->n * sizeof *src->items);  // the strings move with them
-    dst->n += src->n;
-    src->n = 0;
-    return 0;
-}
-
 static const char *s_rec_name(sender_rec_t rec)
 {
     switch (rec) {

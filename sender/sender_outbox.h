@@ -63,8 +63,6 @@ int sender_results_add_n(sender_results_t *self, int64_t id, sender_rec_t rec, i
     __attribute__((warn_unused_result));
 // Results queued.
 size_t sender_results_count(const sender_results_t *self);
-// Moves every result of src to the end of dst (src is left empty). 0, or -1 on allocation failure (both kept).
-int sender_results_append(sender_results_t *dst, sender_results_t *src) __attribute__((warn_unused_result));
 // Writes every queued result in one UPDATE guarded by lease_owner = owner AND status = 'sending' and
 // empties the batch. *applied gets the rows written (fewer than queued = leases lost). 0/-1 (kept on error).
 int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
