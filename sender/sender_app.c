@@ -66,6 +66,7 @@ typedef struct {
     int64_t conv;        // conversation id (0 when the row has none)
     char channel[16];    // the row's channel, for the log
     int attempts;        // including this one
+    int claimed;         // the row's attempts as its claim wrote them (attempts - claimed: made in memory, not written)
     int max_retries;
     int64_t base_ms, cap_ms;
     sender_kind_t kind;
@@ -114,7 +115,11 @@ static void s_log_result(const s_job_t *job, int k, int64_t delay_ms, long statu
 static void s_record(sender_app_t *self, const s_job_t *job, sender_rec_t rec, int64_t delay_ms, long last_status,
                      const char *error, const char *provider_id)
 {
-    if (sender_results_add(self->results, job->id, rec, delay_ms, last_status, error, provider_id) != 0)
+    // A row retried in memory is written here only: its attempts made in memory, and the failed attempt's error
+    // when this result carries none (a success after retries keeps the last failure, as last_error always did).
+    const char *err = error ? error : job->held.fail_error[0] ? job->held.fail_error : NULL;
+    if (sender_results_add_n(self->results, job->id, rec, delay_ms, last_status, err, provider_id,
+                             job->attempts - job->claimed) != 0)
         LOG_ERROR("sender.oom", "cannot queue a result; the lease will expire", "outbox", LI(job->id));
     int k = rec == SENDER_REC_SENT ? K_SENT : rec == SENDER_REC_RETRY ? K_RETRY : rec == SENDER_REC_DEAD ? K_DEAD
           : rec == SENDER_REC_UNKNOWN ? K_UNKNOWN : K_RELEASED;
@@ -299,6 +304,7 @@ static void s_row(sender_app_t *self, const PGresult *res, int r)
     row.conv = lull_db_int(res, r, SO_CONV, NULL);
     row.tenant_id = lull_db_int(res, r, SO_TENANT, NULL);
     row.attempts = (int)lull_db_int(res, r, SO_ATTEMPTS, NULL);
+    row.claimed = row.attempts;
     row.kind = sender_kind_of(channel);
     if (row.kind == SENDER_TWILIO && sender_meta_is_address(lull_db_text(res, r, SO_SENDER_ADDR))) row.kind = SENDER_META;
     if (!row.kind) {
@@ -417,7 +423,8 @@ static bool s_hold(sender_app_t *self, s_job_t *job, const lull_http_resp_t *res
     lull_http_kept_t *k = lull_http_keep(resp);
     if (!k) return false;
     job->held = (sender_held_t){.id = job->id, .due_ms = due, .lease_end_ms = job->held.lease_end_ms,
-                                .fail_status = status, .client = job->client, .kept = k, .job = job};
+                                .fail_status = status, .unwritten = job->attempts - job->claimed,
+                                .client = job->client, .kept = k, .job = job};
     snprintf(job->held.fail_error, sizeof job->held.fail_error, "%s", error ? error : "");
     return sender_hold_push(self->holds, &job->held) == 0;  // below capacity: cannot fail
 }

@@ -18,6 +18,7 @@ struct sender_hold {
     int64_t ids[RESUME_MAX];
     long sts[RESUME_MAX];
     const char *errs[RESUME_MAX];
+    int unw[RESUME_MAX];
     size_t ndue;
     lull_loop_t *loop;
     int timer;
@@ -115,8 +116,8 @@ static sender_held_t *s_pop(sender_hold_t *self)
 static void s_release(sender_held_t *h, sender_results_t *results, bool requeue, int64_t delay_ms)
 {
     lull_http_drop(h->client, h->kept);
-    if (requeue && sender_results_add(results, h->id, SENDER_REC_RETRY, delay_ms, h->fail_status,
-                                      h->fail_error[0] ? h->fail_error : NULL, NULL) != 0)
+    if (requeue && sender_results_add_n(results, h->id, SENDER_REC_RETRY, delay_ms, h->fail_status,
+                                        h->fail_error[0] ? h->fail_error : NULL, NULL, h->unwritten) != 0)
         LOG_ERROR("sender.oom", "cannot queue a result; the lease will expire", "outbox", LI(h->id));
     free(h->job);
 }
@@ -142,7 +143,7 @@ size_t sender_hold_take(sender_hold_t *self, int64_t now_ms, int64_t margin_ms, 
                         sender_resume_t *in)
 {
     size_t taken = 0;
-    *in = (sender_resume_t){.ids = self->ids, .statuses = self->sts, .errors = self->errs, .n = 0};
+    *in = (sender_resume_t){.ids = self->ids, .statuses = self->sts, .errors = self->errs, .unwritten = self->unw, .n = 0};
     if (self->ndue) {  // a batch taken is started before the next is taken: never overwrite one not started yet
         LOG_ERROR("sender.hold_busy", "a resume batch was taken before the last one started", "due", LI((int64_t)self->ndue));
         return 0;
@@ -160,6 +161,7 @@ size_t sender_hold_take(sender_hold_t *self, int64_t now_ms, int64_t margin_ms, 
         self->ids[i] = self->batch[i]->id;
         self->sts[i] = self->batch[i]->fail_status;
         self->errs[i] = self->batch[i]->fail_error[0] ? self->batch[i]->fail_error : NULL;
+        self->unw[i] = self->batch[i]->unwritten;
     }
     in->n = self->ndue;
     if (self->ndue == 0) s_arm(self);

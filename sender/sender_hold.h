@@ -1,7 +1,8 @@
 // In-memory retries of the sender: a delivery that failed with a retryable answer keeps its request
 // (lull_http_keep) and waits here, in a min-heap by due time with one loop timer, until its backoff delay has
-// passed; then the due ones start their next attempt together in one statement (sender_outbox_resume, in the
-// pump's batch: counted, cancelled if a person answered over the bot reply) and are sent again without a new claim.
+// passed; then the due ones are checked together in one statement (sender_outbox_resume, in the pump's batch: still
+// held, cancelled if a person answered over the bot reply; nothing written for the others, their attempts are
+// counted with their result) and are sent again without a new claim.
 #ifndef SENDER_HOLD_H
 #define SENDER_HOLD_H
 
@@ -19,8 +20,9 @@ typedef struct {
     int64_t id;             // outbox row
     int64_t due_ms;         // monotonic time of the next attempt
     int64_t lease_end_ms;   // monotonic end of the claim's lease: the retry must be done by then
-    long fail_status;       // the failed attempt's HTTP status (< 0: none) and error, written when the retry starts
+    long fail_status;       // the failed attempt's HTTP status (< 0: none) and error, written with the row's result
     char fail_error[256];
+    int unwritten;          // attempts made since the claim that the row does not count yet (the failed one among them)
     lull_http_t *client;    // the client that sent it …
     lull_http_kept_t *kept; // … and its request, kept to be sent again
     void *job;              // the caller's, malloc'ed: freed here when the delivery does not go on

@@ -115,6 +115,7 @@ typedef struct {
     sender_rec_t rec;
     int64_t delay_ms;
     long last_status;
+    int extra;  // attempts made in memory since the claim and not written yet (added to attempts)
     char *error;
     char *provider_id;
 } s_result_t;
@@ -148,6 +149,12 @@ void sender_results_destroy(sender_results_t **self_p)
 int sender_results_add(sender_results_t *self, int64_t id, sender_rec_t rec, int64_t delay_ms, long last_status,
                        const char *error, const char *provider_id)
 {
+    return sender_results_add_n(self, id, rec, delay_ms, last_status, error, provider_id, 0);
+}
+
+int sender_results_add_n(sender_results_t *self, int64_t id, sender_rec_t rec, int64_t delay_ms, long last_status,
+                         const char *error, const char *provider_id, int extra_attempts)
+{
     if (self->n == self->cap) {
         size_t cap = self->cap ? self->cap * 2 : 256;
         s_result_t *items = realloc(self->items, cap * sizeof *items);
@@ -155,7 +162,8 @@ int sender_results_add(sender_results_t *self, int64_t id, sender_rec_t rec, int
         self->items = items;
         self->cap = cap;
     }
-    s_result_t r = {.id = id, .rec = rec, .delay_ms = delay_ms < 0 ? 0 : delay_ms, .last_status = last_status};
+    s_result_t r = {.id = id, .rec = rec, .delay_ms = delay_ms < 0 ? 0 : delay_ms, .last_status = last_status,
+                    .extra = extra_attempts > 0 ? extra_attempts : 0};
     if (error && !(r.error = strdup(error))) return -1;
     if (provider_id && *provider_id && !(r.provider_id = strdup(provider_id))) {
         free(r.error);
@@ -180,12 +188,13 @@ static const char *s_rec_name(sender_rec_t rec)
 }
 
 // One statement for the whole batch. 'release' undoes the claim's attempt count and returns the row to
-// pending/retry; errors and statuses are kept from earlier attempts when a result carries none.
+// pending/retry; errors and statuses are kept from earlier attempts when a result carries none; the attempts
+// made in memory since the claim (in-memory retries, not written when they started) are added.
 static const char SQL_FLUSH[] =
     "UPDATE outbox o SET"
     "  status = CASE WHEN v.st = 'release' THEN (CASE WHEN o.attempts <= 1 THEN 'pending' ELSE 'retry' END)"
     "           ELSE v.st END,"
-    "  attempts = CASE WHEN v.st = 'release' THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,"
+    "  attempts = CASE WHEN v.st = 'release' THEN greatest(o.attempts - 1, 0) ELSE o.attempts + v.extra END,"
     "  next_attempt_at = CASE WHEN v.st IN ('retry','release') THEN now() + v.delay_ms * interval '1 millisecond'"
     "                    ELSE now() END,"
     "  lease_until = NULL, lease_owner = NULL,"
@@ -194,73 +203,78 @@ static const char SQL_FLUSH[] =
     "  provider_message_id = coalesce(v.pid, o.provider_message_id),"
     "  sent_at = CASE WHEN v.st = 'sent' THEN now() ELSE o.sent_at END,"
     "  updated_at = now()"
-    " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[])"
-    "   AS v(id, st, delay_ms, last_status, err, pid)"
+    " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[])"
+    "   AS v(id, st, delay_ms, last_status, err, pid, extra)"
     " WHERE o.id = v.id AND o.lease_owner = $1 AND " SQL_SENDING("o");
 
-static const lull_db_stmt_t STMT_FLUSH = {"sender_flush", SQL_FLUSH, 7};
+static const lull_db_stmt_t STMT_FLUSH = {"sender_flush", SQL_FLUSH, 8};
 
-// The flush's array parameters (ids, statuses, delays, last statuses, errors, provider ids) of every queued result,
-// as array literals in all[0..5] (the caller frees their buffers). 0/-1.
-static int s_results_params(const sender_results_t *self, s_buf_t all[6])
+// The flush's array parameters (ids, statuses, delays, last statuses, errors, provider ids, extra attempts) of every
+// queued result, as array literals in all[0..6] (the caller frees their buffers). 0/-1.
+static int s_results_params(const sender_results_t *self, s_buf_t all[7])
 {
-    for (size_t k = 0; k < 6; k++)
+    for (size_t k = 0; k < 7; k++)
         if (s_buf_put(&all[k], "{", 1) != 0) return -1;
     for (size_t i = 0; i < self->n; i++) {
         const s_result_t *r = &self->items[i];
-        char num[3][32];
+        char num[4][32];
         snprintf(num[0], sizeof num[0], "%lld", (long long)r->id);
         snprintf(num[1], sizeof num[1], "%lld", (long long)r->delay_ms);
         snprintf(num[2], sizeof num[2], "%ld", r->last_status);
+        snprintf(num[3], sizeof num[3], "%d", r->extra);
         if (s_buf_elem(&all[0], num[0]) != 0 || s_buf_elem(&all[1], s_rec_name(r->rec)) != 0 ||
             s_buf_elem(&all[2], num[1]) != 0 || s_buf_elem(&all[3], num[2]) != 0 ||
-            s_buf_elem(&all[4], r->error) != 0 || s_buf_elem(&all[5], r->provider_id) != 0)
+            s_buf_elem(&all[4], r->error) != 0 || s_buf_elem(&all[5], r->provider_id) != 0 ||
+            s_buf_elem(&all[6], num[3]) != 0)
             return -1;
     }
-    for (size_t k = 0; k < 6; k++)
+    for (size_t k = 0; k < 7; k++)
         if (s_buf_put(&all[k], "}", 1) != 0) return -1;
     return 0;
 }
 
-// The next attempt of rows this sender holds and retries in memory: counted as the claim counts it, with the
-// failed attempt's status and error; a bot reply a person answered over meanwhile is cancelled as the claim
-// cancels it. Lease and next_attempt_at stay (the retry ends within the claim's lease), so no indexed column
-// changes for a row that goes on.
+// The next attempt of rows this sender holds and retries in memory: a read, not a write. It checks that the row is
+// still this sender's (the lease guard) and that no person answered over a bot reply meanwhile; such a reply is
+// cancelled as the claim cancels it, with the attempts made in memory and the failed attempt's status and error.
+// A row that goes on is not written: its attempts made in memory (v.n, not counting the one starting) and the
+// failed attempt's status and error are written with its final result (sender_results_add_n). Returned: the id,
+// whether it was cancelled, the row's attempt count once this attempt is written, and the conversation id.
 static const char SQL_RESUME[] =
     "WITH c AS MATERIALIZED ("  // the person test once per row
-    "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person, v.last_status, v.err"
-    "  FROM unnest($2::bigint[], $3::int[], $4::text[]) AS v(id, last_status, err)"
+    "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person, v.last_status, v.err, v.n, o.attempts, o.conversation_id"
+    "  FROM unnest($2::bigint[], $3::int[], $4::text[], $5::int[]) AS v(id, last_status, err, n)"
     "  JOIN outbox o ON o.id = v.id LEFT JOIN messages m ON m.id = o.message_id"
     "  LEFT JOIN conversations cv ON cv.id = o.conversation_id"
     "  WHERE o.lease_owner = $1 AND " SQL_SENDING("o") "),"
-    " u AS ("
-    "  UPDATE outbox o SET status = CASE WHEN c.person THEN 'cancelled' ELSE 'sending' END,"
-    "    lease_until = CASE WHEN c.person THEN NULL ELSE o.lease_until END,"
-    "    lease_owner = CASE WHEN c.person THEN NULL ELSE o.lease_owner END,"
-    "    attempts = o.attempts + CASE WHEN c.person THEN 0 ELSE 1 END,"
+    " u AS ("  // only the cancelled ones are written
+    "  UPDATE outbox o SET status = 'cancelled', lease_until = NULL, lease_owner = NULL,"
+    "    attempts = o.attempts + greatest(c.n, 0),"
     "    last_status = CASE WHEN c.last_status < 0 THEN o.last_status ELSE c.last_status END,"
     "    last_error = coalesce(c.err, o.last_error),"
-    "    cancel_reason = CASE WHEN c.person THEN 'superseded_by_person' ELSE o.cancel_reason END,"
-    "    cancelled_at = CASE WHEN c.person THEN now() ELSE o.cancelled_at END, updated_at = now()"
-    "  FROM c WHERE o.id = c.id AND o.lease_owner = $1 AND " SQL_SENDING("o")
-    "  RETURNING o.id, o.status = 'cancelled' AS cancelled, o.attempts, o.conversation_id)"
-    " SELECT id, cancelled, attempts, coalesce(conversation_id, 0) FROM u ORDER BY id";
+    "    cancel_reason = 'superseded_by_person', cancelled_at = now(), updated_at = now()"
+    "  FROM c WHERE c.person AND o.id = c.id AND o.lease_owner = $1 AND " SQL_SENDING("o")
+    "  RETURNING o.id)"
+    " SELECT c.id, c.id IN (SELECT id FROM u), c.attempts + greatest(c.n, 0) + 1, coalesce(c.conversation_id, 0)"
+    " FROM c WHERE NOT c.person OR c.id IN (SELECT id FROM u) ORDER BY c.id";
 
-static const lull_db_stmt_t STMT_RESUME = {"sender_resume", SQL_RESUME, 4};
+static const lull_db_stmt_t STMT_RESUME = {"sender_resume", SQL_RESUME, 5};
 
-// The resume's array parameters (ids, statuses, errors) as array literals in b[0..2] (the caller frees them). 0/-1.
-static int s_resume_params(const sender_resume_t *in, s_buf_t b[3])
+// The resume's array parameters (ids, statuses, errors, attempts made in memory) as array literals in b[0..3] (the
+// caller frees them). 0/-1.
+static int s_resume_params(const sender_resume_t *in, s_buf_t b[4])
 {
-    for (size_t k = 0; k < 3; k++)
+    for (size_t k = 0; k < 4; k++)
         if (s_buf_put(&b[k], "{", 1) != 0) return -1;
     for (size_t i = 0; i < in->n; i++) {
-        char num[2][32];
+        char num[3][32];
         snprintf(num[0], sizeof num[0], "%lld", (long long)in->ids[i]);
         snprintf(num[1], sizeof num[1], "%ld", in->statuses[i]);
-        if (s_buf_elem(&b[0], num[0]) != 0 || s_buf_elem(&b[1], num[1]) != 0 || s_buf_elem(&b[2], in->errors[i]) != 0)
+        snprintf(num[2], sizeof num[2], "%d", in->unwritten ? in->unwritten[i] : 0);
+        if (s_buf_elem(&b[0], num[0]) != 0 || s_buf_elem(&b[1], num[1]) != 0 || s_buf_elem(&b[2], in->errors[i]) != 0 ||
+            s_buf_elem(&b[3], num[2]) != 0)
             return -1;
     }
-    for (size_t k = 0; k < 3; k++)
+    for (size_t k = 0; k < 4; k++)
         if (s_buf_put(&b[k], "}", 1) != 0) return -1;
     return 0;
 }
@@ -278,10 +292,10 @@ int sender_outbox_pump(lull_db_t *db, const char *owner, sender_results_t *first
                        int claim_n, int64_t lease_ms, PGresult **resumed, PGresult **claimed, sender_flushed_t *flushed)
 {
     int rc = -1, nst = 1, i_flush = -1, i_resume = -1, i_claim = -1;
-    s_buf_t all[6] = {{0}}, rb[3] = {{0}};
+    s_buf_t all[7] = {{0}}, rb[4] = {{0}};
     const lull_db_stmt_t *stmts[4] = {&STMT_PLAN};
     const char *const *bparams[4] = {NULL};
-    const char *fparams[7], *rparams[4], *cparams[3];
+    const char *fparams[8], *rparams[5], *cparams[3];
     char sn[24], sl[24];
     PGresult *r[4] = {NULL, NULL, NULL, NULL};
     if (resumed) *resumed = NULL;
@@ -289,7 +303,7 @@ int sender_outbox_pump(lull_db_t *db, const char *owner, sender_results_t *first
     if (flushed) *flushed = (sender_flushed_t){0};
     if (first && first->n) {
         if (s_results_params(first, all) != 0) goto cleanup;
-        const char *fp[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf};
+        const char *fp[] = {owner, all[0].buf, all[1].buf, all[2].buf, all[3].buf, all[4].buf, all[5].buf, all[6].buf};
         memcpy(fparams, fp, sizeof fp);
         stmts[nst] = &STMT_FLUSH;
         bparams[nst] = fparams;
@@ -297,7 +311,7 @@ int sender_outbox_pump(lull_db_t *db, const char *owner, sender_results_t *first
     }
     if (resume && resumed) {
         if (s_resume_params(resume, rb) != 0) goto cleanup;
-        const char *rp[] = {owner, rb[0].buf, rb[1].buf, rb[2].buf};
+        const char *rp[] = {owner, rb[0].buf, rb[1].buf, rb[2].buf, rb[3].buf};
         memcpy(rparams, rp, sizeof rp);
         stmts[nst] = &STMT_RESUME;
         bparams[nst] = rparams;
@@ -333,8 +347,8 @@ int sender_outbox_pump(lull_db_t *db, const char *owner, sender_results_t *first
     }
 cleanup:
     for (int i = 0; i < 4; i++) PQclear(r[i]);
-    for (size_t k = 0; k < 6; k++) free(all[k].buf);
-    for (size_t k = 0; k < 3; k++) free(rb[k].buf);
+    for (size_t k = 0; k < 7; k++) free(all[k].buf);
+    for (size_t k = 0; k < 4; k++) free(rb[k].buf);
     return rc;
 }
 

@@ -56,6 +56,11 @@ void sender_results_destroy(sender_results_t **self_p);
 // Queues a result (strings copied; error/provider_id may be NULL; last_status < 0 = leave as is). 0/-1.
 int sender_results_add(sender_results_t *self, int64_t id, sender_rec_t rec, int64_t delay_ms, long last_status,
                        const char *error, const char *provider_id) __attribute__((warn_unused_result));
+// The same, for a row that made extra_attempts attempts in memory since its claim (in-memory retries, which
+// sender_outbox_resume does not write): they are added to its attempts (not for SENDER_REC_RELEASE). 0/-1.
+int sender_results_add_n(sender_results_t *self, int64_t id, sender_rec_t rec, int64_t delay_ms, long last_status,
+                         const char *error, const char *provider_id, int extra_attempts)
+    __attribute__((warn_unused_result));
 // Results queued.
 size_t sender_results_count(const sender_results_t *self);
 // Writes every queued result in one UPDATE guarded by lease_owner = owner AND status = 'sending' and
@@ -63,11 +68,14 @@ size_t sender_results_count(const sender_results_t *self);
 int sender_results_flush(sender_results_t *self, lull_db_t *db, const char *owner, int64_t *applied)
     __attribute__((warn_unused_result));
 
-// Starts the next attempt of n rows this sender holds and retries in memory (rows it claimed and still leases):
-// attempts + 1, last_status = statuses[i] (unless < 0) and last_error = errors[i] (unless NULL) of the attempt
-// that failed; a bot reply a person answered over since is cancelled instead, as sender_outbox_claim does. Lease
-// and next_attempt_at stay. Returns (id, cancelled, attempts, conversation id) of the rows still held, by id (a
-// row missing lost its lease); NULL on a database error. The caller PQclear()s. first/flushed: as for the claim.
+// Checks before the next attempt of n rows this sender holds and retries in memory (rows it claimed and still
+// leases) that each is still held and, for a bot reply, that no person answered over it since; a row that goes on
+// is only read (nothing written: its attempts made in memory, statuses[i] and errors[i] go with its final result,
+// sender_results_add_n). A bot reply a person answered over is cancelled instead, as sender_outbox_claim does, with
+// its attempts made in memory added and last_status = statuses[i] (unless < 0), last_error = errors[i] (unless
+// NULL). Returns (id, cancelled, attempts once this attempt is counted, conversation id) of the rows still held,
+// by id (a row missing lost its lease); NULL on a database error. The caller PQclear()s. first/flushed: as for
+// the claim. (Attempts made in memory: none here; sender_outbox_pump takes them in sender_resume_t.)
 PGresult *sender_outbox_resume(lull_db_t *db, const char *owner, const int64_t *ids, const long *statuses,
                                const char *const *errors, size_t n, sender_results_t *first, sender_flushed_t *flushed)
     __attribute__((warn_unused_result));
@@ -77,6 +85,7 @@ typedef struct {
     const int64_t *ids;
     const long *statuses;       // the failed attempt's HTTP status (< 0: keep the row's)
     const char *const *errors;  // its error (NULL: keep the row's)
+    const int *unwritten;       // attempts made in memory since the claim, not written yet (NULL: none)
     size_t n;
 } sender_resume_t;
 

@@ -2,8 +2,9 @@
 # lull-sender retries like Celery's autoretry: 429 honours Retry-After, 5xx three times then success is
 # delivered once, 401 / 63016 / TikTok refusals are dead at once, exhausted retries end dead (429) or
 # unknown (5xx: may have been delivered), and a dead letter replayed with the dead-letter functions is
-# delivered. A retry due within the claim's lease waits in memory (row still leased), is cancelled when a person
-# answered over the bot reply meanwhile, and is handed back at its due time on SIGTERM.
+# delivered. A retry due within the claim's lease waits in memory (row still leased, its attempts counted with
+# the result), is cancelled when a person answered over the bot reply meanwhile, is handed back at its due time on
+# SIGTERM, and after a kill -9 is delivered once by the next sender.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sender_lib.sh"
 it_db_create || it_finish
@@ -124,8 +125,8 @@ it_check_eq "all replayed callbacks sent" 0 "$(it_sql "SELECT count(*) FROM outb
 it_check_match "dead letters were logged" '"ev":"delivery.dead"' "$(cat "$IT_TMP/sender.jsonl")"
 it_stop "$SENDER_PID" TERM
 
-# --- retries in memory: a retry due well within the claim's lease keeps its request and the row (still 'sending',
-# attempt counted when it starts); a bot reply a person answered over meanwhile is cancelled, not sent; SIGTERM
+# --- retries in memory: a retry due well within the claim's lease keeps its request and the row (still 'sending';
+# the attempts made in memory are counted with the result); a bot reply a person answered over meanwhile is cancelled, not sent; SIGTERM
 # hands a waiting retry back at its due time with the failed attempt's status.
 sender_start held LULL_SENDER_LEASE_MS=60000 LULL_RETRY_BASE_MS=10
 requests_of() { local n; n=$(fake_key "$1" | jq '.requests // 0'); echo "${n:-0}"; }
@@ -141,6 +142,22 @@ it_check_eq "held retry → sent on the second attempt" 'sent|2' "$(outbox_field
 it_check_eq "503 then 200, same key, delivered once" '503,200|1' \
     "$(fake_key out_held | jq -r '"\([.log[].status]|map(tostring)|join(","))|\(.deliveries)"')"
 it_check_match "the failed attempt's error was recorded" 'unknown outcome: HTTP 503' "$(outbox_field "$r" last_error)"
+fake_clear
+
+# Two retries in memory: the resume only reads the row, so while they wait it shows the claim's one attempt; the
+# result counts all three, with the last failure's error.
+fake_fault '{"target":"callback","mode":"503","count":2,"retry_after":"1"}'
+r=$(outbox_add generic c7b '' '{"body":"held twice"}' out_held2)
+two_requests() { [ "$(requests_of out_held2)" -ge 2 ]; }
+it_wait_for "two attempts (503, 503)" 10 two_requests
+it_check_eq "while its second retry waits in memory the row still counts the claim's attempt" 'sending|1' \
+    "$(outbox_field "$r" "status || '|' || attempts")"
+wait_final "twice-held retry" "$r"
+it_check_eq "sent on the third attempt, all three counted" 'sent|3|200' \
+    "$(outbox_field "$r" "status || '|' || attempts || '|' || last_status")"
+it_check_match "the last failed attempt's error kept" 'unknown outcome: HTTP 503' "$(outbox_field "$r" last_error)"
+it_check_eq "503,503,200, same key, delivered once" '503,503,200|1' \
+    "$(fake_key out_held2 | jq -r '"\([.log[].status]|map(tostring)|join(","))|\(.deliveries)"')"
 fake_clear
 
 conv=$(it_sql "WITH k AS (INSERT INTO contacts (tenant_id, channel, external_id) VALUES (1, 'generic', 'held_person')
@@ -178,6 +195,25 @@ sender_start held2 LULL_SENDER_LEASE_MS=60000
 wait_final "handed-back retry" "$r"
 it_check_eq "delivered by the next sender, same key" 'sent|2|2' \
     "$(outbox_field "$r" "status || '|' || attempts")|$(requests_of out_held_term)"
+it_stop "$SENDER_PID" TERM
+fake_clear
+
+# --- a sender killed (kill -9) while a retry waits in memory: the row stays leased until its lease ends, then the
+# next sender claims it and delivers it once. The attempt made in memory before the kill was never written: the row
+# counts the two claims (the undercount docs/sender.md describes), the fake saw three requests.
+sender_start killed LULL_SENDER_LEASE_MS=4000 LULL_SENDER_TIMEOUT_MS=500
+fake_fault '{"target":"callback","mode":"503","count":2,"retry_after":"1"}'
+r=$(outbox_add generic c9 '' '{"body":"held at a kill"}' out_held_kill)
+two_requests() { [ "$(requests_of out_held_kill)" -ge 2 ]; }
+it_wait_for "two attempts before the kill (503, 503)" 10 two_requests
+it_stop "$SENDER_PID" KILL
+it_check_eq "killed mid-hold: the row is still leased with the claim's attempt" 'sending|1' \
+    "$(outbox_field "$r" "status || '|' || attempts")"
+sender_start killed2 LULL_SENDER_LEASE_MS=4000 LULL_SENDER_TIMEOUT_MS=500
+wait_final "retry after the kill" "$r"
+it_check_eq "delivered by the next sender after the lease: attempts 2 (the one in memory lost), 3 requests, once" \
+    'sent|2|503,503,200|1' \
+    "$(outbox_field "$r" "status || '|' || attempts")|$(fake_key out_held_kill | jq -r '"\([.log[].status]|map(tostring)|join(","))|\(.deliveries)"')"
 it_stop "$SENDER_PID" TERM
 fake_clear
 

@@ -2,7 +2,7 @@
 // (LULL_TEST_DATABASE_URL): claim with a lease, SKIP LOCKED between owners, batch results with awkward
 // error text, the lease guard, release (not an attempt), list / replay / replay all; the claim cancels a bot
 // reply a person answered over (never a person's reply or an escalation), and the conversation.escalated body;
-// an in-memory retry's resume (attempt counted, lease kept, lease guard, a bot reply answered over cancelled) and
+// an in-memory retry's resume (a read: nothing written, the attempts made in memory written with the result; lease kept, lease guard, a bot reply answered over cancelled) and
 // the held deliveries' heap; queued results written with a resume or a claim (both or neither); under statistics that say the due index is almost empty, the claim reads only the
 // rows it takes and the statements by id reach their rows by primary key.
 #include "lull_test.h"
@@ -288,7 +288,7 @@ static int s_hold_resume(sender_hold_t *hold, const char *owner, int64_t now, in
     return rc == 0 && res ? taken : -1;
 }
 
-LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies)
+LULL_TEST(resume_writes_nothing_keeps_the_lease_and_cancels_answered_bot_replies)
 {
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox WHERE lease_owner IS NOT NULL OR status IN ('pending','retry')",
@@ -312,13 +312,16 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK(hold != NULL);
     if (!hold) return;
     sender_held_t *h[5] = {
-        s_held(bot, 30, 100000, 500),   // a person answered over it: cancelled
+        s_held(bot, 30, 100000, 500),   // a person answered over it: cancelled (after two attempts: one in memory)
         s_held(id1, 10, 100000, 503),   // goes on
         s_held(id2, 20, 100000, 429),   // another owner holds it now: dropped
         s_held(id3, 40, 1000, 503),     // its lease ends within the margin: back to the queue
         s_held(id3, 5000, 100000, 503), // not due yet
     };
     snprintf(h[1]->fail_error, sizeof h[1]->fail_error, "unknown outcome: HTTP 503: %s", AWKWARD);
+    if (h[0]) h[0]->unwritten = 1;
+    if (h[3]) h[3]->unwritten = 2;  // attempts 2 and 3 made in memory
+    if (h[4]) h[4]->unwritten = 2;
     for (int i = 0; i < 5; i++) LULL_CHECK_EQ_INT(h[i] ? sender_hold_push(hold, h[i]) : -1, 0);
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 5);
     s_resumed_t r = {0};
@@ -327,22 +330,40 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 1);  // due at 5000: not yet
     LULL_CHECK_EQ_INT(r.go, 1);
     LULL_CHECK_EQ_INT(r.id, id1);
-    LULL_CHECK_EQ_INT(r.attempts, 2);                 // its second attempt
+    LULL_CHECK_EQ_INT(r.attempts, 2);                 // its second attempt, counted once its result is written
     LULL_CHECK_EQ_INT(sender_results_count(res), 1);  // the expired one, as a retry due now
     LULL_CHECK_EQ_INT(sender_hold_hand_back(hold, res, 100), 1);  // the one not due yet, at shutdown
     LULL_CHECK_EQ_INT(sender_hold_count(hold), 0);
     LULL_CHECK_EQ_INT(sender_results_count(res), 2);
-    sender_results_destroy(&res);
-    sender_hold_destroy(&hold);
-    lull_loop_destroy(&loop);
+    // The resume wrote nothing for the row that goes on: the claim's count, its lease, its status.
     char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT status || '|' || attempts || '|' || last_status || '|' || last_error || '|' ||"
+             "SELECT status || '|' || attempts || '|' || coalesce(last_status, 0) || '|' || (last_error IS NULL) || '|' ||"
              " (lease_until > now() + interval '50 s' AND next_attempt_at = lease_until) FROM outbox WHERE id = %lld",
              (long long)id1);
     char *t = s_text(sql);
+    LULL_CHECK_EQ_STR(t, "sending|1|0|true|true");
+    free(t);
+    // Both results for id3 (back to the queue) carry the two attempts made in memory: 1 + 2.
+    int64_t applied = 0;
+    LULL_CHECK_EQ_INT(sender_results_flush(res, s_db, "owner-r", &applied), 0);
+    LULL_CHECK_EQ_INT(applied, 1);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT attempts FROM outbox WHERE idempotency_key = 'unit_sender_3' AND status = 'retry'"), 3);
+    // Its result, once the retry in memory succeeded: the attempt made in memory and the failure it follows.
+    char fail[256];
+    snprintf(fail, sizeof fail, "unknown outcome: HTTP 503: %s", AWKWARD);
+    LULL_CHECK_EQ_INT(sender_results_add_n(res, id1, SENDER_REC_SENT, 0, 200, fail, "p1", 1), 0);
+    LULL_CHECK_EQ_INT(sender_results_flush(res, s_db, "owner-r", &applied), 0);
+    LULL_CHECK_EQ_INT(applied, 1);
+    sender_results_destroy(&res);
+    sender_hold_destroy(&hold);
+    lull_loop_destroy(&loop);
+    snprintf(sql, sizeof sql,
+             "SELECT status || '|' || attempts || '|' || last_status || '|' || last_error || '|' ||"
+             " (lease_owner IS NULL) FROM outbox WHERE id = %lld", (long long)id1);
+    t = s_text(sql);
     char want[256];
-    snprintf(want, sizeof want, "sending|2|503|unknown outcome: HTTP 503: %s|true", AWKWARD);
+    snprintf(want, sizeof want, "sent|2|200|unknown outcome: HTTP 503: %s|true", AWKWARD);
     LULL_CHECK_EQ_STR(t, want);
     free(t);
     t = s_text("SELECT status || '|' || attempts || '|' || lease_owner FROM outbox WHERE idempotency_key = 'unit_sender_2'");
@@ -350,7 +371,10 @@ LULL_TEST(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_rep
     free(t);
     t = s_text("SELECT status || '|' || attempts || '|' || cancel_reason || '|' || (lease_owner IS NULL)"
                " FROM outbox WHERE idempotency_key = 'unit_person_bot3'");
-    LULL_CHECK_EQ_STR(t, "cancelled|1|superseded_by_person|true");
+    LULL_CHECK_EQ_STR(t, "cancelled|2|superseded_by_person|true");  // the attempt made in memory counted
+    free(t);
+    t = s_text("SELECT last_status FROM outbox WHERE idempotency_key = 'unit_person_bot3'");
+    LULL_CHECK_EQ_STR(t, "500");
     free(t);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM contacts WHERE external_id LIKE 'unit_person_%'", 0, NULL, NULL), 0);
 }
@@ -399,7 +423,7 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
     LULL_CHECK_EQ_INT(sender_results_count(res), 0);
     char *t = s_text("SELECT string_agg(idempotency_key || ':' || status || ':' || attempts || ':' || coalesce(last_status, 0),"
                      " ' ' ORDER BY id) FROM outbox WHERE idempotency_key LIKE 'unit_sender_%'");
-    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1:200 unit_sender_2:retry:1:429 unit_sender_3:sending:2:503");
+    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1:200 unit_sender_2:retry:1:429 unit_sender_3:sending:1:0");  // resume: read only
     free(t);
     // And with the claim: the queued result is written, the new rows claimed, in one transaction.
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "UPDATE outbox SET next_attempt_at = now() + interval '1 hour'"
@@ -407,7 +431,7 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key)"
                                         " SELECT 1, 'generic', 'c', '{}', 'unit_sender_b' || g FROM generate_series(1, 2) g",
                                   0, NULL, NULL), 0);
-    LULL_CHECK_EQ_INT(sender_results_add(res, id[2], SENDER_REC_SENT, 0, 200, NULL, "p3"), 0);
+    LULL_CHECK_EQ_INT(sender_results_add_n(res, id[2], SENDER_REC_SENT, 0, 200, NULL, "p3", 1), 0);  // + the one in memory
     c = sender_outbox_claim(s_db, 10, 60000, "owner-f", res, &f);
     LULL_CHECK_EQ_INT(c ? PQntuples(c) : -1, 2);
     PQclear(c);
@@ -434,8 +458,9 @@ LULL_TEST(results_go_with_the_resume_or_the_claim_both_or_neither)
 }
 
 // A pump with queued results, retries held in memory that came due and new rows due writes the results, starts the
-// retries and claims the new rows in one transaction (one commit, one round trip): every row it touched has the
-// same xmin. The claim does not take the rows being retried. A refused result: none of the three is written.
+// retries and claims the new rows in one transaction (one commit, one round trip): every row it wrote has the
+// same xmin, and the retried row is not written. The claim does not take the rows being retried. A refused result:
+// none of the three is done.
 LULL_TEST(a_pump_with_results_due_retries_and_new_rows_is_one_transaction)
 {
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
@@ -448,6 +473,7 @@ LULL_TEST(a_pump_with_results_due_retries_and_new_rows_is_one_transaction)
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "INSERT INTO outbox (tenant_id, channel, recipient, payload, idempotency_key)"
                                         " SELECT 1, 'generic', 'c', '{}', 'unit_sender_n' || g FROM generate_series(1, 3) g",
                                   0, NULL, NULL), 0);
+    char *x2 = s_text("SELECT xmin::text FROM outbox WHERE idempotency_key = 'unit_sender_2'");
     lull_loop_t *loop = lull_loop_new();
     sender_hold_t *hold = sender_hold_new(loop, 8, s_noop, NULL);
     sender_results_t *res = sender_results_new();
@@ -486,10 +512,15 @@ LULL_TEST(a_pump_with_results_due_retries_and_new_rows_is_one_transaction)
         PQclear(cres);
     }
     char *t = s_text("SELECT string_agg(idempotency_key || ':' || status || ':' || attempts, ' ' ORDER BY id) FROM outbox");
-    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1 unit_sender_2:sending:2 unit_sender_n1:sending:1 unit_sender_n2:sending:1"
+    LULL_CHECK_EQ_STR(t, "unit_sender_1:sent:1 unit_sender_2:sending:1 unit_sender_n1:sending:1 unit_sender_n2:sending:1"
                          " unit_sender_n3:sending:1");
     free(t);
-    LULL_CHECK_EQ_INT(s_scalar("SELECT count(DISTINCT xmin::text) FROM outbox"), 1);  // one transaction wrote them all
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(DISTINCT xmin::text) FROM outbox WHERE idempotency_key <> 'unit_sender_2'"),
+                      1);  // one transaction wrote them all
+    t = s_text("SELECT xmin::text FROM outbox WHERE idempotency_key = 'unit_sender_2'");
+    LULL_CHECK_EQ_STR(t, x2);  // the retried row: read, not written
+    free(t);
+    free(x2);
     sender_results_destroy(&res);
     sender_hold_destroy(&hold);
     lull_loop_destroy(&loop);
@@ -603,7 +634,7 @@ LULL_TEST(statements_by_id_do_not_scan_the_table)
     LULL_CHECK_EQ_INT(res ? PQntuples(res) : -1, 50);
     PQclear(res);
     LULL_CHECK_EQ_INT(s_seq_scans() - s0, 0);
-    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sending' AND attempts = 1"), 50);
+    LULL_CHECK_EQ_INT(s_scalar("SELECT count(*) FROM outbox WHERE status = 'sending' AND lease_owner = 'owner-q'"), 50);
     sender_results_destroy(&rs);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "DELETE FROM outbox", 0, NULL, NULL), 0);
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
@@ -627,7 +658,7 @@ int main(void)
     LULL_RUN(results_are_guarded_by_the_lease);
     LULL_RUN(dead_letters_list_and_replay);
     LULL_RUN(claim_cancels_bot_replies_a_person_answered_over);
-    LULL_RUN(resume_counts_the_attempt_keeps_the_lease_and_cancels_answered_bot_replies);
+    LULL_RUN(resume_writes_nothing_keeps_the_lease_and_cancels_answered_bot_replies);
     LULL_RUN(results_go_with_the_resume_or_the_claim_both_or_neither);
     LULL_RUN(a_pump_with_results_due_retries_and_new_rows_is_one_transaction);
     LULL_RUN(statements_stay_on_their_rows_under_stale_statistics);
