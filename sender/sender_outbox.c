@@ -46,7 +46,7 @@ static const char SQL_CLAIM[] =
     "    attempts = o.attempts + CASE WHEN c.person THEN 0 ELSE 1 END,"
     "    cancel_reason = CASE WHEN c.person THEN 'superseded_by_person' ELSE o.cancel_reason END,"
     "    cancelled_at = CASE WHEN c.person THEN now() ELSE o.cancelled_at END, updated_at = now()"
-    "  FROM c WHERE o.id = c.id"
+    "  FROM c WHERE o.id = c.id AND o.id = ANY (ARRAY(SELECT id FROM d))"  // an index condition, whatever the estimates
     "  RETURNING o.*)"
     " SELECT u.id, u.tenant_id, u.conversation_id, u.message_id, u.channel, u.recipient, u.sender_address,"
     "  u.payload::text, u.attempts, coalesce(u.max_retries, t.max_retries), t.retry_base_ms, t.retry_max_ms,"
@@ -205,7 +205,7 @@ static const char SQL_FLUSH[] =
     "  updated_at = now()"
     " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[])"
     "   AS v(id, st, delay_ms, last_status, err, pid, extra)"
-    " WHERE o.id = v.id AND o.lease_owner = $1 AND " SQL_SENDING("o");
+    " WHERE o.id = v.id AND o.id = ANY($2::bigint[]) AND o.lease_owner = $1 AND " SQL_SENDING("o");
 
 static const lull_db_stmt_t STMT_FLUSH = {"sender_flush", SQL_FLUSH, 8};
 
@@ -243,7 +243,7 @@ static const char SQL_RESUME[] =
     "WITH c AS MATERIALIZED ("  // the person test once per row
     "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person, v.last_status, v.err, v.n, o.attempts, o.conversation_id"
     "  FROM unnest($2::bigint[], $3::int[], $4::text[], $5::int[]) AS v(id, last_status, err, n)"
-    "  JOIN outbox o ON o.id = v.id LEFT JOIN messages m ON m.id = o.message_id"
+    "  JOIN outbox o ON o.id = v.id AND o.id = ANY($2::bigint[]) LEFT JOIN messages m ON m.id = o.message_id"
     "  LEFT JOIN conversations cv ON cv.id = o.conversation_id"
     "  WHERE o.lease_owner = $1 AND " SQL_SENDING("o") "),"
     " u AS ("  // only the cancelled ones are written
@@ -252,7 +252,7 @@ static const char SQL_RESUME[] =
     "    last_status = CASE WHEN c.last_status < 0 THEN o.last_status ELSE c.last_status END,"
     "    last_error = coalesce(c.err, o.last_error),"
     "    cancel_reason = 'superseded_by_person', cancelled_at = now(), updated_at = now()"
-    "  FROM c WHERE c.person AND o.id = c.id AND o.lease_owner = $1 AND " SQL_SENDING("o")
+    "  FROM c WHERE c.person AND o.id = c.id AND o.id = ANY($2::bigint[]) AND o.lease_owner = $1 AND " SQL_SENDING("o")
     "  RETURNING o.id)"
     " SELECT c.id, c.id IN (SELECT id FROM u), c.attempts + greatest(c.n, 0) + 1, coalesce(c.conversation_id, 0)"
     " FROM c WHERE NOT c.person OR c.id IN (SELECT id FROM u) ORDER BY c.id";
