@@ -37,17 +37,21 @@ static const char SQL_CLAIM[] =
     " c AS MATERIALIZED ("  // the person test once per row, not once per SET column that reads it
     "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person"
     "  FROM d o LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN conversations cv ON cv.id = o.conversation_id),"
-    " u AS ("
-    "  UPDATE outbox o SET status = CASE WHEN c.person THEN 'cancelled' ELSE 'sending' END,"
-    "    lease_until = CASE WHEN c.person THEN NULL ELSE now() + $2::bigint * interval '1 millisecond' END,"
-    "    next_attempt_at = CASE WHEN c.person THEN o.next_attempt_at"
-    "      ELSE now() + $2::bigint * interval '1 millisecond' END,"
-    "    lease_owner = CASE WHEN c.person THEN NULL ELSE $3 END,"
-    "    attempts = o.attempts + CASE WHEN c.person THEN 0 ELSE 1 END,"
-    "    cancel_reason = CASE WHEN c.person THEN 'superseded_by_person' ELSE o.cancel_reason END,"
-    "    cancelled_at = CASE WHEN c.person THEN now() ELSE o.cancelled_at END, updated_at = now()"
-    "  FROM c WHERE o.id = c.id AND o.id = ANY (ARRAY(SELECT id FROM d))"  // an index condition, whatever the estimates
-    "  RETURNING o.*)"
+    // The rows are reached by an index condition on their ids, not by a join with c: a plan made on statistics that
+    // say outbox is empty joined them by a full scan of outbox_pkey per claim (250-290 ms: a stalled sender), and a
+    // join with c guarded by the ids ran as a nested loop over both (c estimated at one row, a batch is hundreds).
+    " us AS ("
+    "  UPDATE outbox o SET status = 'sending', lease_until = now() + $2::bigint * interval '1 millisecond',"
+    "    next_attempt_at = now() + $2::bigint * interval '1 millisecond', lease_owner = $3,"
+    "    attempts = o.attempts + 1, updated_at = now()"
+    "  WHERE o.id = ANY (ARRAY(SELECT id FROM c WHERE c.person IS NOT TRUE))"
+    "  RETURNING o.*),"
+    " uc AS ("
+    "  UPDATE outbox o SET status = 'cancelled', lease_until = NULL, lease_owner = NULL,"
+    "    cancel_reason = 'superseded_by_person', cancelled_at = now(), updated_at = now()"
+    "  WHERE o.id = ANY (ARRAY(SELECT id FROM c WHERE c.person))"
+    "  RETURNING o.*),"
+    " u AS (SELECT * FROM us UNION ALL SELECT * FROM uc)"
     " SELECT u.id, u.tenant_id, u.conversation_id, u.message_id, u.channel, u.recipient, u.sender_address,"
     "  u.payload::text, u.attempts, coalesce(u.max_retries, t.max_retries), t.retry_base_ms, t.retry_max_ms,"
     "  u.idempotency_key, t.credentials::text, t.callback_url, t.callback_secret_ref, t.whatsapp_template_sid,"
@@ -205,7 +209,7 @@ static const char SQL_FLUSH[] =
     "  updated_at = now()"
     " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[])"
     "   AS v(id, st, delay_ms, last_status, err, pid, extra)"
-    " WHERE o.id = v.id AND o.id = ANY($2::bigint[]) AND o.lease_owner = $1 AND " SQL_SENDING("o");
+    " WHERE o.id = v.id AND o.lease_owner = $1 AND " SQL_SENDING("o");
 
 static const lull_db_stmt_t STMT_FLUSH = {"sender_flush", SQL_FLUSH, 8};
 
@@ -243,7 +247,7 @@ static const char SQL_RESUME[] =
     "WITH c AS MATERIALIZED ("  // the person test once per row
     "  SELECT o.id, " SQL_PERSON_ANSWERED " AS person, v.last_status, v.err, v.n, o.attempts, o.conversation_id"
     "  FROM unnest($2::bigint[], $3::int[], $4::text[], $5::int[]) AS v(id, last_status, err, n)"
-    "  JOIN outbox o ON o.id = v.id AND o.id = ANY($2::bigint[]) LEFT JOIN messages m ON m.id = o.message_id"
+    "  JOIN outbox o ON o.id = v.id LEFT JOIN messages m ON m.id = o.message_id"
     "  LEFT JOIN conversations cv ON cv.id = o.conversation_id"
     "  WHERE o.lease_owner = $1 AND " SQL_SENDING("o") "),"
     " u AS ("  // only the cancelled ones are written
@@ -252,7 +256,7 @@ static const char SQL_RESUME[] =
     "    last_status = CASE WHEN c.last_status < 0 THEN o.last_status ELSE c.last_status END,"
     "    last_error = coalesce(c.err, o.last_error),"
     "    cancel_reason = 'superseded_by_person', cancelled_at = now(), updated_at = now()"
-    "  FROM c WHERE c.person AND o.id = c.id AND o.id = ANY($2::bigint[]) AND o.lease_owner = $1 AND " SQL_SENDING("o")
+    "  FROM c WHERE c.person AND o.id = c.id AND o.lease_owner = $1 AND " SQL_SENDING("o")
     "  RETURNING o.id)"
     " SELECT c.id, c.id IN (SELECT id FROM u), c.attempts + greatest(c.n, 0) + 1, coalesce(c.conversation_id, 0)"
     " FROM c WHERE NOT c.person OR c.id IN (SELECT id FROM u) ORDER BY c.id";
