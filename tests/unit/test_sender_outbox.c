@@ -526,12 +526,18 @@ LULL_TEST(a_pump_with_results_due_retries_and_new_rows_is_one_transaction)
     lull_loop_destroy(&loop);
 }
 
-// Entries of outbox_due_idx read by this connection's statements so far (its statistics flushed first).
-static int64_t s_due_reads(void)
+// A statistics query's value, this connection's statistics flushed first (and no snapshot of them kept).
+static int64_t s_flushed_stat(const char *sql)
 {
     PQclear(lull_db_exec(s_db, "SELECT pg_stat_force_next_flush()", 0, NULL));
     PQclear(lull_db_exec(s_db, "SELECT pg_stat_clear_snapshot()", 0, NULL));
-    return s_scalar("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_due_idx'");
+    return s_scalar(sql);
+}
+
+// Entries of outbox_due_idx read by this connection's statements so far.
+static int64_t s_due_reads(void)
+{
+    return s_flushed_stat("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_due_idx'");
 }
 
 // n sent rows in outbox (and nothing else), analyzed, autovacuum off: statistics that say no row is due or leased.
@@ -595,12 +601,10 @@ LULL_TEST(statements_stay_on_their_rows_under_stale_statistics)
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
 }
 
-// Sequential scans of outbox started by this connection's statements so far (its statistics flushed first).
+// Sequential scans of outbox started by this connection's statements so far.
 static int64_t s_seq_scans(void)
 {
-    PQclear(lull_db_exec(s_db, "SELECT pg_stat_force_next_flush()", 0, NULL));
-    PQclear(lull_db_exec(s_db, "SELECT pg_stat_clear_snapshot()", 0, NULL));
-    return s_scalar("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'outbox'");
+    return s_flushed_stat("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'outbox'");
 }
 
 // On a small table whose statistics say no row is leased (taken while none was), the planner prices one
@@ -640,12 +644,10 @@ LULL_TEST(statements_by_id_do_not_scan_the_table)
     LULL_CHECK_EQ_INT(lull_db_run(s_db, "ALTER TABLE outbox RESET (autovacuum_enabled)", 0, NULL, NULL), 0);
 }
 
-// Entries of outbox's primary key read by this connection's statements so far (its statistics flushed first).
+// Entries of outbox's primary key read by this connection's statements so far.
 static int64_t s_pkey_reads(void)
 {
-    PQclear(lull_db_exec(s_db, "SELECT pg_stat_force_next_flush()", 0, NULL));
-    PQclear(lull_db_exec(s_db, "SELECT pg_stat_clear_snapshot()", 0, NULL));
-    return s_scalar("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_pkey'");
+    return s_flushed_stat("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_pkey'");
 }
 
 // With estimates that say outbox is almost empty, the planner once joined the claimed rows to outbox by a full scan
