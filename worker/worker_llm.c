@@ -218,7 +218,7 @@ cJSON *worker_llm_tools_ref(int slot, cJSON *(*build)(void))
 #define HEADS_MAX 64  // heads kept per provider (a tenant's settings each); the oldest goes first
 
 typedef struct {
-    char *key;   // the parts, each followed by a 0x01 byte (0x02 for a NULL part)
+    char *key;   // the parts, each as "<length>:<bytes>" ("-" for a NULL part): no two part lists share a key
     size_t keylen;
     char *head;
 } s_head_t;
@@ -232,9 +232,14 @@ const char *worker_llm_head(int slot, const char *const *parts, size_t nparts,
     if (slot < 0 || slot >= WORKER_NPROVIDERS) return NULL;
     s_key.len = 0;
     s_key.failed = false;
-    for (size_t i = 0; i < nparts; i++) {
-        if (parts[i]) lull_buf_puts(&s_key, parts[i]);
-        lull_buf_append(&s_key, parts[i] ? "\x01" : "\x02", 1);
+    for (size_t i = 0; i < nparts; i++) {  // length-prefixed: a part holding any byte cannot pose as two
+        if (!parts[i]) {
+            lull_buf_append(&s_key, "-", 1);
+            continue;
+        }
+        size_t n = strlen(parts[i]);
+        lull_buf_printf(&s_key, "%zu:", n);
+        lull_buf_append(&s_key, parts[i], n);
     }
     if (s_key.failed || !s_key.data) return NULL;
     for (size_t i = 0; i < HEADS_MAX; i++) {

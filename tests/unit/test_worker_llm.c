@@ -5,7 +5,9 @@
 #include "lull_json.h"
 #include "../../worker/worker_llm.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void s_conv(worker_conv_t *c, worker_mode_t mode)
 {
@@ -356,11 +358,38 @@ LULL_TEST(openai_body_bytes)
     worker_conv_clear(&c);
 }
 
+static int s_heads_made;
+
+static char *s_make_head(const worker_conv_t *conv)
+{
+    (void)conv;
+    char buf[32];
+    snprintf(buf, sizeof buf, "head %d", ++s_heads_made);
+    return strdup(buf);
+}
+
+// A kept head is found again by the same parts only: parts whose bytes run together alike ("a\x01b" + "c" and
+// "a" + "b\x01c"; a NULL part and an empty one) are different settings, so they get heads of their own.
+LULL_TEST(heads_are_keyed_by_their_parts)
+{
+    const char *p1[] = {"a\001b", "c"}, *p2[] = {"a", "b\001c"}, *p3[] = {NULL, "c"}, *p4[] = {"", "c"};
+    char h1[32], h2[32], h3[32], h4[32];
+    snprintf(h1, sizeof h1, "%s", worker_llm_head(1, p1, 2, s_make_head, NULL));
+    snprintf(h2, sizeof h2, "%s", worker_llm_head(1, p2, 2, s_make_head, NULL));
+    snprintf(h3, sizeof h3, "%s", worker_llm_head(1, p3, 2, s_make_head, NULL));
+    snprintf(h4, sizeof h4, "%s", worker_llm_head(1, p4, 2, s_make_head, NULL));
+    LULL_CHECK(strcmp(h1, h2) != 0 && strcmp(h1, h3) != 0 && strcmp(h1, h4) != 0 && strcmp(h2, h3) != 0 &&
+               strcmp(h2, h4) != 0 && strcmp(h3, h4) != 0);
+    LULL_CHECK_EQ_STR(worker_llm_head(1, p1, 2, s_make_head, NULL), h1);  // the same parts: kept, not made again
+    LULL_CHECK_EQ_INT(s_heads_made, 4);
+}
+
 int main(void)
 {
     LULL_RUN(openai_build);
     LULL_RUN(provider_options);
     LULL_RUN(openai_body_bytes);
+    LULL_RUN(heads_are_keyed_by_their_parts);
     LULL_RUN(anthropic_build);
     LULL_RUN(gemini_build);
     LULL_RUN(parse_answers);
