@@ -30,6 +30,9 @@ typedef struct {
     // allow's ranges, checked on each address actually connected to (DNS rebinding does not help).
     bool public_only;
     const lull_netaddr_allow_t *allow;  // with public_only: ranges allowed anyway, or NULL (borrowed until done)
+    // Many requests to one host at once: wait for a connection that may multiplex them (HTTP/2 over TLS) rather
+    // than open one per request while the first is being set up (CURLOPT_PIPEWAIT). No effect on plain HTTP.
+    bool pipewait;
 } lull_http_req_t;
 
 typedef struct {
