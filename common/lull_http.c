@@ -353,6 +353,9 @@ int lull_http_start(lull_http_t *self, const lull_http_req_t *req, lull_http_don
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    // Not on plain HTTP: libcurl (7.88) would hold every request to the host until the first one's answer shows
+    // that the server speaks HTTP/1.1 (a whole LLM call at a cold start); over TLS, ALPN tells at the handshake.
+    if (req->pipewait && strncasecmp(req->url, "https://", 8) == 0) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     if (req->userpwd) curl_easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
     if (req->aws_sigv4) curl_easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
     if (req->public_only) {

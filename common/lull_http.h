@@ -30,6 +30,10 @@ typedef struct {
     // allow's ranges, checked on each address actually connected to (DNS rebinding does not help).
     bool public_only;
     const lull_netaddr_allow_t *allow;  // with public_only: ranges allowed anyway, or NULL (borrowed until done)
+    // Many requests to one host at once: wait for a connection that may multiplex them (HTTP/2 over TLS) rather
+    // than open one per request while the first is being set up (CURLOPT_PIPEWAIT). https:// URLs only: on plain
+    // HTTP it would hold the requests until the first one is answered; there it is ignored.
+    bool pipewait;
 } lull_http_req_t;
 
 typedef struct {

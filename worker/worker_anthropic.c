@@ -3,6 +3,7 @@
 #include "worker_llm.h"
 #include "worker_combined.h"
 #include "worker_tools.h"
+#include "lull_buf.h"
 #include "lull_json.h"
 
 #include <stdio.h>
@@ -75,11 +76,10 @@ static int s_cache_layout(cJSON *root, const worker_conv_t *conv)
         cJSON_AddStringToObject(block, "text", conv->system);
         cJSON_AddItemToObject(block, "cache_control", mark);
         cJSON_AddItemToArray(arr, block);
-        cJSON_DeleteItemFromObjectCaseSensitive(root, "system");
         cJSON_AddItemToObject(root, "system", arr);
     } else {
         // The breakpoint goes on the last tool. The tools may be references to the worker's static table
-        // (worker_llm_tools_ref): marking one of those would change every later request, so this request's
+        // (worker_llm_tools_ref): marking one of those would change every later request, so this head's
         // tools become its own copy first (a rare path: a tenant without a system prompt).
         cJSON *shared = cJSON_DetachItemFromObjectCaseSensitive(root, "tools");
         cJSON *tools = shared ? cJSON_Duplicate(shared, 1) : NULL;
@@ -93,86 +93,46 @@ static int s_cache_layout(cJSON *root, const worker_conv_t *conv)
         else cJSON_Delete(mark);
         if (tools) cJSON_AddItemToObject(root, "tools", tools);
     }
-    worker_llm_move_last(root, "messages");
-    worker_llm_move_last(root, "tool_choice");
     return 0;
 }
 
-static char *s_build(const worker_conv_t *conv)
+// Whether the request carries tools (and so a tool_choice), and the inventory tools among them.
+static bool s_inventory(const worker_conv_t *conv)
+{
+    return conv->tools && worker_tools_count() > 0;
+}
+
+static bool s_has_tools(const worker_conv_t *conv)
+{
+    return conv->mode == WORKER_MODE_ANALYSIS || conv->mode == WORKER_MODE_COMBINED || s_inventory(conv);
+}
+
+// The stable head of the body: model, settings, tools (with the answer tool and its schema), the system prompt
+// with its cache breakpoint — "{…" without the closing brace; cJSON's print of these members, so the body is byte
+// for byte what printing the whole object gave. Kept per settings (worker_llm_head).
+static char *s_head(const worker_conv_t *conv)
 {
     char *out = NULL;
-    cJSON *root = cJSON_CreateObject(), *msgs = cJSON_CreateArray();
-    if (!root || !msgs) {
-        cJSON_Delete(msgs);
-        goto cleanup;
-    }
+    cJSON *root = cJSON_CreateObject(), *tools = NULL;
+    if (!root) return NULL;
     cJSON_AddStringToObject(root, "model", conv->model);
     cJSON_AddNumberToObject(root, "max_tokens", conv->max_tokens);
     // Newer models refuse sampling settings: the temperature goes only when the tenant chose one.
     if (conv->temperature_set)
         cJSON_AddNumberToObject(root, "temperature", conv->temperature > 1 ? 1 : conv->temperature);
-    if (conv->system) cJSON_AddStringToObject(root, "system", conv->system);
-    cJSON_AddItemToObject(root, "messages", msgs);
-    for (size_t i = 0; i < conv->nitems; i++) {
-        const worker_item_t *it = &conv->items[i];
-        // The conversation must start with the user; same-role items merge into one turn.
-        bool user = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_IMAGE;
-        if (cJSON_GetArraySize(msgs) == 0 && !user) continue;
-        const char *role = user || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "assistant";
-        cJSON *content = worker_llm_turn(msgs, role, "content"), *block = cJSON_CreateObject();
-        if (!content || !block) {
-            cJSON_Delete(block);
-            goto cleanup;
-        }
-        cJSON_AddItemToArray(content, block);
-        if (it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_ASSISTANT) {
-            cJSON_AddStringToObject(block, "type", "text");
-            cJSON_AddStringToObject(block, "text", it->text && *it->text ? it->text : "(empty)");
-        } else if (it->kind == WORKER_ITEM_IMAGE) {
-            cJSON *src = cJSON_AddObjectToObject(block, "source");
-            cJSON_AddStringToObject(block, "type", "image");
-            if (!src) goto cleanup;
-            cJSON_AddStringToObject(src, "type", "base64");
-            cJSON_AddStringToObject(src, "media_type", it->name ? it->name : "");
-            cJSON_AddStringToObject(src, "data", it->text ? it->text : "");
-            worker_llm_move_last(block, "source");
-        } else if (it->kind == WORKER_ITEM_TOOL_CALL) {
-            cJSON *input = it->args ? cJSON_Parse(it->args) : NULL;
-            if (!cJSON_IsObject(input)) {
-                cJSON_Delete(input);
-                input = cJSON_CreateObject();
-            }
-            cJSON_AddStringToObject(block, "type", "tool_use");
-            cJSON_AddStringToObject(block, "id", it->id ? it->id : "call");
-            cJSON_AddStringToObject(block, "name", it->name ? it->name : "");
-            cJSON_AddItemToObject(block, "input", input);
-        } else {
-            cJSON_AddStringToObject(block, "type", "tool_result");
-            cJSON_AddStringToObject(block, "tool_use_id", it->id ? it->id : "call");
-            cJSON_AddStringToObject(block, "content", it->text ? it->text : "");
-        }
-    }
-    if (cJSON_GetArraySize(msgs) == 0) goto cleanup;
-    cJSON *tools = NULL, *choice = cJSON_CreateObject();
-    if (!choice) goto cleanup;
     if (conv->mode == WORKER_MODE_ANALYSIS) {
         tools = cJSON_CreateArray();
         cJSON *t = s_tool(WORKER_ANALYSIS_TOOL, "Record the analysis of the customer's latest messages.", conv->schema, true);
         if (!tools || !t) {
             cJSON_Delete(t);
             cJSON_Delete(tools);
-            cJSON_Delete(choice);
             goto cleanup;
         }
         cJSON_AddItemToArray(tools, t);
-        cJSON_AddStringToObject(choice, "type", "tool");
-        cJSON_AddStringToObject(choice, "name", WORKER_ANALYSIS_TOOL);
     } else if (conv->mode == WORKER_MODE_COMBINED) {
-        // The inventory tools and the answer tool, the same list in every round (a stable cached prefix);
-        // the model must call a tool: any of them while tool rounds remain, the answer tool at the end.
+        // The inventory tools and the answer tool, the same list in every round (a stable cached prefix).
         // The inventory tools are references to the static table (worker_llm_tools_ref), not parsed again.
-        bool inventory = conv->tools && worker_tools_count() > 0;
-        cJSON *table = inventory ? worker_llm_tools_ref(1, s_tools_json) : NULL, *ti;
+        cJSON *table = s_inventory(conv) ? worker_llm_tools_ref(1, s_tools_json) : NULL, *ti;
         tools = cJSON_CreateArray();
         cJSON_ArrayForEach(ti, table) if (tools) cJSON_AddItemToArray(tools, cJSON_CreateObjectReference(ti->child));
         cJSON_Delete(table);
@@ -181,27 +141,123 @@ static char *s_build(const worker_conv_t *conv)
         if (!tools || !t) {
             cJSON_Delete(t);
             cJSON_Delete(tools);
-            cJSON_Delete(choice);
             goto cleanup;
         }
         cJSON_AddItemToArray(tools, t);
-        bool forced = !inventory || conv->tool_choice_none;
-        cJSON_AddStringToObject(choice, "type", forced ? "tool" : "any");
-        if (forced) cJSON_AddStringToObject(choice, "name", WORKER_COMBINED_NAME);
-    } else if (conv->tools && worker_tools_count() > 0) {
+    } else if (s_inventory(conv)) {
         tools = worker_llm_tools_ref(1, s_tools_json);
-        cJSON_AddStringToObject(choice, "type", conv->tool_choice_none ? "none" : "auto");
+        if (!tools) goto cleanup;
     }
-    if (tools) {
-        cJSON_AddItemToObject(root, "tools", tools);
-        cJSON_AddItemToObject(root, "tool_choice", choice);
-    } else {
-        cJSON_Delete(choice);
-    }
+    if (tools) cJSON_AddItemToObject(root, "tools", tools);
     if (s_cache_layout(root, conv) != 0) goto cleanup;
     out = lull_json_print(root);
+    size_t n = out ? strlen(out) : 0;
+    if (n > 0 && out[n - 1] == '}') out[n - 1] = '\0';
 cleanup:
     cJSON_Delete(root);
+    return out;
+}
+
+// Opens a block in the turn of role: a new turn when the last one has another role (same-role items merge).
+static void s_block(lull_buf_t *b, const char **turn, const char *role)
+{
+    if (*turn == role) {
+        lull_buf_puts(b, ",{");
+        return;
+    }
+    lull_buf_puts(b, *turn ? "]},{\"role\":" : "{\"role\":");
+    lull_json_write_str(b, role);
+    lull_buf_puts(b, ",\"content\":[{");
+    *turn = role;
+}
+
+// A tool call's input: its arguments as the JSON object they hold (cJSON's print of them), else {}.
+static void s_input(lull_buf_t *b, const char *args)
+{
+    cJSON *input = args ? cJSON_Parse(args) : NULL;
+    char *text = cJSON_IsObject(input) ? lull_json_print(input) : NULL;
+    if (cJSON_IsObject(input) && !text) b->failed = true;
+    lull_buf_puts(b, text ? text : "{}");
+    free(text);
+    cJSON_Delete(input);
+}
+
+// The body: the kept head, then the messages written here (cJSON's escaping, its key order), then tool_choice
+// (it changes in the last tool round) — the bytes cJSON printed for the whole object before.
+static char *s_build(const worker_conv_t *conv)
+{
+    char num[24], temp[40], flags[8];
+    snprintf(num, sizeof num, "%d", conv->max_tokens);
+    snprintf(temp, sizeof temp, "%.17g", conv->temperature > 1 ? 1 : conv->temperature);
+    snprintf(flags, sizeof flags, "%c%d", s_inventory(conv) ? 't' : '-', (int)conv->mode);
+    const char *parts[] = {conv->model, num, conv->temperature_set ? temp : NULL, flags, conv->schema, conv->system};
+    static const char *const user = "user", *const assistant = "assistant";
+    const char *turn = NULL;  // the role of the turn being written (one of the two above), NULL before the first
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
+    size_t guess = 256;
+    for (size_t i = 0; i < conv->nitems; i++)
+        guess += 96 + (conv->items[i].text ? strlen(conv->items[i].text) * 9 / 8 : 0) +
+                 (conv->items[i].args ? strlen(conv->items[i].args) * 9 / 8 : 0);
+    lull_buf_reserve(&b, guess);
+    lull_buf_puts(&b, ",\"messages\":[");
+    for (size_t i = 0; i < conv->nitems; i++) {
+        const worker_item_t *it = &conv->items[i];
+        // The conversation must start with the user; same-role items merge into one turn.
+        bool is_user = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_IMAGE;
+        if (!turn && !is_user) continue;
+        s_block(&b, &turn, is_user || it->kind == WORKER_ITEM_TOOL_RESULT ? user : assistant);
+        if (it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_ASSISTANT) {
+            lull_buf_puts(&b, "\"type\":\"text\",\"text\":");
+            lull_json_write_str(&b, it->text && *it->text ? it->text : "(empty)");
+        } else if (it->kind == WORKER_ITEM_IMAGE) {
+            lull_buf_puts(&b, "\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":");
+            lull_json_write_str(&b, it->name ? it->name : "");
+            lull_buf_puts(&b, ",\"data\":");
+            lull_json_write_str(&b, it->text ? it->text : "");
+            lull_buf_puts(&b, "}");
+        } else if (it->kind == WORKER_ITEM_TOOL_CALL) {
+            lull_buf_puts(&b, "\"type\":\"tool_use\",\"id\":");
+            lull_json_write_str(&b, it->id ? it->id : "call");
+            lull_buf_puts(&b, ",\"name\":");
+            lull_json_write_str(&b, it->name ? it->name : "");
+            lull_buf_puts(&b, ",\"input\":");
+            s_input(&b, it->args);
+        } else {
+            lull_buf_puts(&b, "\"type\":\"tool_result\",\"tool_use_id\":");
+            lull_json_write_str(&b, it->id ? it->id : "call");
+            lull_buf_puts(&b, ",\"content\":");
+            lull_json_write_str(&b, it->text ? it->text : "");
+        }
+        lull_buf_puts(&b, "}");
+    }
+    if (!turn) {  // no user message: nothing to send
+        lull_buf_reset(&b);
+        return NULL;
+    }
+    lull_buf_puts(&b, "]}]");
+    if (s_has_tools(conv)) {
+        bool forced = conv->mode == WORKER_MODE_ANALYSIS ||
+                      (conv->mode == WORKER_MODE_COMBINED && (!s_inventory(conv) || conv->tool_choice_none));
+        const char *name = conv->mode == WORKER_MODE_ANALYSIS ? WORKER_ANALYSIS_TOOL : WORKER_COMBINED_NAME;
+        lull_buf_puts(&b, ",\"tool_choice\":{\"type\":");
+        if (forced) {
+            lull_buf_puts(&b, "\"tool\",\"name\":");
+            lull_json_write_str(&b, name);
+        } else {
+            lull_buf_puts(&b, conv->mode == WORKER_MODE_COMBINED ? "\"any\"" : conv->tool_choice_none ? "\"none\"" : "\"auto\"");
+        }
+        lull_buf_puts(&b, "}");
+    }
+    lull_buf_puts(&b, "}");
+    const char *head = b.failed ? NULL : worker_llm_head(1, parts, sizeof parts / sizeof parts[0], s_head, conv);
+    char *out = NULL;
+    size_t hn = head ? strlen(head) : 0;
+    if (head && (out = malloc(hn + b.len + 1))) {  // the head, then what was written after it
+        memcpy(out, head, hn);
+        memcpy(out + hn, b.data, b.len + 1);
+    }
+    lull_buf_reset(&b);
     return out;
 }
 

@@ -327,8 +327,10 @@ static void s_step(worker_chain_t *self, worker_chain_call_t *call)
             snprintf(call->error, sizeof call->error, "%s: cannot build the request", prov->name);
             continue;
         }
+        // the client takes the body (no copy); on HTTPS the requests of a burst wait for one HTTP/2 connection per
+        // multi handle (libcurl multiplexes by default) instead of each opening its own TLS connection
         lull_http_req_t req = {.method = "POST", .url = url, .body_take = body, .body_len = strlen(body),
-                               .timeout_ms = self->cfg->llm_timeout_ms};  // the client takes the body: no copy
+                               .timeout_ms = self->cfg->llm_timeout_ms, .pipewait = true};
         int nh = prov->headers(self->keys[pi], &self->opts, hdrs);
         for (int i = 0; i < nh && i < LULL_HTTP_MAX_HEADERS - 1; i++) req.headers[i] = hdrs[i];
         call->in_http = true;

@@ -4,6 +4,7 @@
 #include "worker_llm.h"
 #include "worker_analysis.h"
 #include "worker_tools.h"
+#include "lull_buf.h"
 #include "lull_json.h"
 
 #include <stdio.h>
@@ -100,17 +101,34 @@ static cJSON *s_tools_json(void)
     return tools;
 }
 
-static char *s_build(const worker_conv_t *conv)
+static bool s_tools_on(const worker_conv_t *conv)
+{
+    return conv->mode != WORKER_MODE_ANALYSIS && conv->tools && worker_tools_count() > 0;
+}
+
+// The stable head of the body: generationConfig (with the schema), the system instruction, the tools — "{…"
+// without the closing brace; cJSON's print of these members, so the body is byte for byte what printing the
+// whole object gave. Gemini's implicit cache matches the longest shared prefix. Kept per settings.
+static char *s_head(const worker_conv_t *conv)
 {
     char *out = NULL;
-    cJSON *root = cJSON_CreateObject(), *contents = cJSON_CreateArray(), *gen = cJSON_CreateObject();
-    if (!root || !contents || !gen) {
-        cJSON_Delete(contents);
+    cJSON *root = cJSON_CreateObject(), *gen = cJSON_CreateObject();
+    if (!root || !gen) {
         cJSON_Delete(gen);
         goto cleanup;
     }
-    cJSON_AddItemToObject(root, "contents", contents);
     cJSON_AddItemToObject(root, "generationConfig", gen);
+    cJSON_AddNumberToObject(gen, "temperature", conv->temperature);
+    cJSON_AddNumberToObject(gen, "maxOutputTokens", conv->max_tokens);
+    if (conv->mode == WORKER_MODE_ANALYSIS || conv->mode == WORKER_MODE_COMBINED) {
+        // Converted once per distinct schema (worker_analysis_memo), copied in as is.
+        char *text = conv->schema ? worker_analysis_memo(2, conv->schema, s_schema_gemini) : NULL;
+        cJSON *schema = text ? cJSON_CreateRaw(text) : NULL;
+        free(text);
+        if (!schema) goto cleanup;
+        cJSON_AddStringToObject(gen, "responseMimeType", "application/json");
+        cJSON_AddItemToObject(gen, "responseSchema", schema);
+    }
     if (conv->system) {
         cJSON *si = cJSON_CreateObject(), *parts = cJSON_CreateArray(), *p = cJSON_CreateObject();
         if (!si || !parts || !p) {
@@ -124,74 +142,99 @@ static char *s_build(const worker_conv_t *conv)
         cJSON_AddItemToObject(si, "parts", parts);
         cJSON_AddItemToObject(root, "systemInstruction", si);
     }
-    for (size_t i = 0; i < conv->nitems; i++) {
-        const worker_item_t *it = &conv->items[i];
-        bool user = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_IMAGE;
-        if (cJSON_GetArraySize(contents) == 0 && !user) continue;
-        const char *role = user || it->kind == WORKER_ITEM_TOOL_RESULT ? "user" : "model";
-        cJSON *parts = worker_llm_turn(contents, role, "parts"), *part = cJSON_CreateObject();
-        if (!parts || !part) {
-            cJSON_Delete(part);
-            goto cleanup;
-        }
-        cJSON_AddItemToArray(parts, part);
-        if (it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_ASSISTANT) {
-            cJSON_AddStringToObject(part, "text", it->text ? it->text : "");
-        } else if (it->kind == WORKER_ITEM_IMAGE) {
-            cJSON *inl = cJSON_AddObjectToObject(part, "inline_data");
-            if (!inl) goto cleanup;
-            cJSON_AddStringToObject(inl, "mime_type", it->name ? it->name : "");
-            cJSON_AddStringToObject(inl, "data", it->text ? it->text : "");
-        } else {
-            const char *json = it->kind == WORKER_ITEM_TOOL_CALL ? it->args : it->text;
-            cJSON *obj = json ? cJSON_Parse(json) : NULL, *fc = cJSON_CreateObject();
-            if (!cJSON_IsObject(obj)) {
-                cJSON_Delete(obj);
-                obj = cJSON_CreateObject();
-            }
-            if (!fc || !obj) {
-                cJSON_Delete(fc);
-                cJSON_Delete(obj);
-                goto cleanup;
-            }
-            cJSON_AddStringToObject(fc, "name", it->name ? it->name : "");
-            cJSON_AddItemToObject(fc, it->kind == WORKER_ITEM_TOOL_CALL ? "args" : "response", obj);
-            cJSON_AddItemToObject(part, it->kind == WORKER_ITEM_TOOL_CALL ? "functionCall" : "functionResponse", fc);
-        }
-    }
-    if (cJSON_GetArraySize(contents) == 0) goto cleanup;
-    cJSON_AddNumberToObject(gen, "temperature", conv->temperature);
-    cJSON_AddNumberToObject(gen, "maxOutputTokens", conv->max_tokens);
-    if (conv->mode == WORKER_MODE_ANALYSIS || conv->mode == WORKER_MODE_COMBINED) {
-        // Converted once per distinct schema (worker_analysis_memo), copied in as is.
-        char *text = conv->schema ? worker_analysis_memo(2, conv->schema, s_schema_gemini) : NULL;
-        cJSON *schema = text ? cJSON_CreateRaw(text) : NULL;
-        free(text);
-        if (!schema) goto cleanup;
-        cJSON_AddStringToObject(gen, "responseMimeType", "application/json");
-        cJSON_AddItemToObject(gen, "responseSchema", schema);
-    }
     // A combined request offers the tools with the schema (gemini-3 on: worker_combined_capable).
-    if (conv->mode != WORKER_MODE_ANALYSIS && conv->tools && worker_tools_count() > 0) {
-        cJSON *tools = worker_llm_tools_ref(2, s_tools_json), *cfg = cJSON_CreateObject(), *fcc = cJSON_CreateObject();
-        if (!tools || !cfg || !fcc) {
-            cJSON_Delete(tools);
-            cJSON_Delete(cfg);
-            cJSON_Delete(fcc);
-            goto cleanup;
-        }
+    if (s_tools_on(conv)) {
+        cJSON *tools = worker_llm_tools_ref(2, s_tools_json);
+        if (!tools) goto cleanup;
         cJSON_AddItemToObject(root, "tools", tools);
-        cJSON_AddStringToObject(fcc, "mode", conv->tool_choice_none ? "NONE" : "AUTO");
-        cJSON_AddItemToObject(cfg, "functionCallingConfig", fcc);
-        cJSON_AddItemToObject(root, "toolConfig", cfg);
     }
-    // The stable part first (settings, system instruction, tools), then the contents, then toolConfig (it
-    // changes in the last tool round): Gemini's implicit cache matches the longest shared prefix.
-    worker_llm_move_last(root, "contents");
-    worker_llm_move_last(root, "toolConfig");
     out = lull_json_print(root);
+    size_t n = out ? strlen(out) : 0;
+    if (n > 0 && out[n - 1] == '}') out[n - 1] = '\0';
 cleanup:
     cJSON_Delete(root);
+    return out;
+}
+
+// A function call's args or a function result's response: the JSON object json holds (cJSON's print), else {}.
+static void s_object(lull_buf_t *b, const char *json)
+{
+    cJSON *obj = json ? cJSON_Parse(json) : NULL;
+    char *text = cJSON_IsObject(obj) ? lull_json_print(obj) : NULL;
+    if (cJSON_IsObject(obj) && !text) b->failed = true;
+    lull_buf_puts(b, text ? text : "{}");
+    free(text);
+    cJSON_Delete(obj);
+}
+
+// The body: the kept head, then the contents written here (cJSON's escaping, its key order), then toolConfig (it
+// changes in the last tool round) — the bytes cJSON printed for the whole object before.
+static char *s_build(const worker_conv_t *conv)
+{
+    char temp[40], num[24], flags[8];
+    snprintf(temp, sizeof temp, "%.17g", conv->temperature);
+    snprintf(num, sizeof num, "%d", conv->max_tokens);
+    snprintf(flags, sizeof flags, "%c%d", s_tools_on(conv) ? 't' : '-', (int)conv->mode);
+    const char *parts[] = {temp, num, flags, conv->schema, conv->system};
+    static const char *const user = "user", *const model = "model";
+    const char *turn = NULL;  // the role of the turn being written (one of the two above), NULL before the first
+    lull_buf_t b;
+    lull_buf_init(&b, 0, false);
+    size_t guess = 256;
+    for (size_t i = 0; i < conv->nitems; i++)
+        guess += 96 + (conv->items[i].text ? strlen(conv->items[i].text) * 9 / 8 : 0) +
+                 (conv->items[i].args ? strlen(conv->items[i].args) * 9 / 8 : 0);
+    lull_buf_reserve(&b, guess);
+    lull_buf_puts(&b, ",\"contents\":[");
+    for (size_t i = 0; i < conv->nitems; i++) {
+        const worker_item_t *it = &conv->items[i];
+        bool is_user = it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_IMAGE;
+        if (!turn && !is_user) continue;
+        const char *role = is_user || it->kind == WORKER_ITEM_TOOL_RESULT ? user : model;
+        if (turn == role) {  // same-role items merge into one turn
+            lull_buf_puts(&b, ",{");
+        } else {
+            lull_buf_puts(&b, turn ? "]},{\"role\":" : "{\"role\":");
+            lull_json_write_str(&b, role);
+            lull_buf_puts(&b, ",\"parts\":[{");
+            turn = role;
+        }
+        if (it->kind == WORKER_ITEM_USER || it->kind == WORKER_ITEM_ASSISTANT) {
+            lull_buf_puts(&b, "\"text\":");
+            lull_json_write_str(&b, it->text ? it->text : "");
+        } else if (it->kind == WORKER_ITEM_IMAGE) {
+            lull_buf_puts(&b, "\"inline_data\":{\"mime_type\":");
+            lull_json_write_str(&b, it->name ? it->name : "");
+            lull_buf_puts(&b, ",\"data\":");
+            lull_json_write_str(&b, it->text ? it->text : "");
+            lull_buf_puts(&b, "}");
+        } else {
+            bool call = it->kind == WORKER_ITEM_TOOL_CALL;
+            lull_buf_puts(&b, call ? "\"functionCall\":{\"name\":" : "\"functionResponse\":{\"name\":");
+            lull_json_write_str(&b, it->name ? it->name : "");
+            lull_buf_puts(&b, call ? ",\"args\":" : ",\"response\":");
+            s_object(&b, call ? it->args : it->text);
+            lull_buf_puts(&b, "}");
+        }
+        lull_buf_puts(&b, "}");
+    }
+    if (!turn) {  // no user message: nothing to send
+        lull_buf_reset(&b);
+        return NULL;
+    }
+    lull_buf_puts(&b, "]}]");
+    if (s_tools_on(conv))
+        lull_buf_puts(&b, conv->tool_choice_none ? ",\"toolConfig\":{\"functionCallingConfig\":{\"mode\":\"NONE\"}}"
+                                                 : ",\"toolConfig\":{\"functionCallingConfig\":{\"mode\":\"AUTO\"}}");
+    lull_buf_puts(&b, "}");
+    const char *head = b.failed ? NULL : worker_llm_head(2, parts, sizeof parts / sizeof parts[0], s_head, conv);
+    char *out = NULL;
+    size_t hn = head ? strlen(head) : 0;
+    if (head && (out = malloc(hn + b.len + 1))) {  // the head, then what was written after it
+        memcpy(out, head, hn);
+        memcpy(out + hn, b.data, b.len + 1);
+    }
+    lull_buf_reset(&b);
     return out;
 }
 

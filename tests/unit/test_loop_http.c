@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 static atomic_int s_active, s_max_active;
+static atomic_int s_ended, s_early;  // /slow requests answered; /slow requests that arrived before any was
 
 static enum MHD_Result s_serve(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *data, size_t *size, void **req_cls)
@@ -34,12 +35,14 @@ static enum MHD_Result s_serve(void *cls, struct MHD_Connection *c, const char *
     const char *body = "hello";
     static char big[10000];
     if (strcmp(url, "/slow") == 0) {
+        if (atomic_load(&s_ended) == 0) atomic_fetch_add(&s_early, 1);
         int now = atomic_fetch_add(&s_active, 1) + 1;
         int max = atomic_load(&s_max_active);
         while (now > max && !atomic_compare_exchange_weak(&s_max_active, &max, now)) {
         }
         usleep(300000);
         atomic_fetch_sub(&s_active, 1);
+        atomic_fetch_add(&s_ended, 1);
     }
     if (strcmp(url, "/busy") == 0) status = 429;
     bool close_conn = strcmp(url, "/close") == 0;
@@ -97,11 +100,13 @@ static void s_done(const lull_http_resp_t *resp, void *arg)
 
 static int s_port;
 
+static bool s_pipewait;  // the requests s_start makes ask to wait for a multiplexing connection
+
 static int s_start(lull_http_t *http, const char *path, int64_t timeout_ms, const char *userpwd, s_result_t *r)
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_port, path);
-    lull_http_req_t req = {.url = url, .timeout_ms = timeout_ms, .userpwd = userpwd};
+    lull_http_req_t req = {.url = url, .timeout_ms = timeout_ms, .userpwd = userpwd, .pipewait = s_pipewait};
     return lull_http_start(http, &req, s_done, r);
 }
 
@@ -220,6 +225,40 @@ LULL_TEST(many_requests_in_flight_on_one_loop)
         LULL_CHECK_EQ_STR(r[i].xtest, "yes");
     }
     LULL_CHECK(atomic_load(&s_max_active) >= 10);  // the server saw them concurrently, not one by one
+    LULL_CHECK_EQ_INT(lull_http_in_flight(http), 0);
+    lull_http_destroy(&http);
+    lull_loop_destroy(&loop);
+}
+
+// Waiting for a multiplexing connection (the worker's LLM requests) is for HTTPS only: on a plain HTTP host libcurl
+// would hold every request until the first one is answered. Here they all reach the server before any is answered.
+LULL_TEST(pipewait_requests_to_an_http1_host_still_run_concurrently)
+{
+    lull_loop_t *loop = lull_loop_new();
+    lull_http_t *http = lull_http_new(loop, 1 << 20, 5000, 0);
+    s_result_t r[20];
+    memset(r, 0, sizeof r);
+    atomic_store(&s_max_active, 0);
+    atomic_store(&s_ended, 0);
+    atomic_store(&s_early, 0);
+    s_pipewait = true;
+    for (int i = 0; i < 20; i++) LULL_CHECK_EQ_INT(s_start(http, "/slow", 0, NULL, &r[i]), 0);
+    s_pipewait = false;
+    LULL_CHECK_EQ_INT(lull_http_in_flight(http), 20);
+    int done = 0;
+    int64_t deadline = lull_clock_mono_ms() + 5000;
+    while (done < 20 && lull_clock_mono_ms() < deadline) {
+        lull_loop_run_once(loop, 100);
+        done = 0;
+        for (int i = 0; i < 20; i++) done += r[i].done;
+    }
+    LULL_CHECK_EQ_INT(done, 20);
+    for (int i = 0; i < 20; i++) {
+        LULL_CHECK_EQ_INT(r[i].status, 200);
+        LULL_CHECK_EQ_STR(r[i].body, "hello");
+        LULL_CHECK_EQ_STR(r[i].xtest, "yes");
+    }
+    LULL_CHECK(atomic_load(&s_early) >= 10);  // they reached the server before the first was answered, not after it
     LULL_CHECK_EQ_INT(lull_http_in_flight(http), 0);
     lull_http_destroy(&http);
     lull_loop_destroy(&loop);
@@ -453,6 +492,7 @@ int main(void)
         return 1;
     }
     LULL_RUN(many_requests_in_flight_on_one_loop);
+    LULL_RUN(pipewait_requests_to_an_http1_host_still_run_concurrently);
     LULL_RUN(churn_with_closed_connections);
     LULL_RUN(status_headers_timeout_limits_auth);
     LULL_RUN(taken_body_is_sent_without_a_copy);

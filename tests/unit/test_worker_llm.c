@@ -297,12 +297,12 @@ LULL_TEST(conv_limits)
     worker_llm_result_clear(&r);
 }
 
-// The OpenAI body is written by hand after a cached head: it must be exactly what cJSON prints for the same
-// document (parse and print again gives the same bytes), whatever the texts hold, and the head must follow
+// Every provider's body is written by hand after a cached head: it must be exactly what cJSON prints for the
+// same document (parse and print again gives the same bytes), whatever the texts hold, and the head must follow
 // every setting it depends on (a cached head of other settings never comes back).
-static void s_check_reprint(const worker_conv_t *c)
+static void s_check_reprint_of(const worker_provider_t *p, const worker_conv_t *c)
 {
-    char *body = WORKER_OPENAI.build(c);
+    char *body = p->build(c);
     cJSON *j = body ? cJSON_Parse(body) : NULL;
     char *again = j ? cJSON_PrintUnformatted(j) : NULL;
     LULL_CHECK(again != NULL);
@@ -312,7 +312,12 @@ static void s_check_reprint(const worker_conv_t *c)
     free(body);
 }
 
-LULL_TEST(openai_body_bytes)
+static void s_check_reprint(const worker_conv_t *c)
+{
+    for (int p = 0; p < WORKER_NPROVIDERS; p++) s_check_reprint_of(WORKER_PROVIDERS[p], c);
+}
+
+LULL_TEST(body_bytes_of_every_provider)
 {
     worker_llm_opts_t legacy = {.openai_max_tokens = true};
     for (int mode = WORKER_MODE_REPLY; mode <= WORKER_MODE_COMBINED; mode++) {
@@ -388,7 +393,7 @@ int main(void)
 {
     LULL_RUN(openai_build);
     LULL_RUN(provider_options);
-    LULL_RUN(openai_body_bytes);
+    LULL_RUN(body_bytes_of_every_provider);
     LULL_RUN(heads_are_keyed_by_their_parts);
     LULL_RUN(anthropic_build);
     LULL_RUN(gemini_build);
