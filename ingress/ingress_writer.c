@@ -128,9 +128,11 @@ static const lull_db_stmt_t s_store_stmt = {
            "FROM lull_ingress_store($1::jsonb)",
     .nparams = 1,
 };
-// A batch of one row (light traffic, the retry of a refused batch row by row): lull_ingress_store_rows (migration
-// 031), the same outcomes and state without most of the batch function's fixed cost per call (30-40 % less
-// PostgreSQL CPU at one row: docs/ingress.md "Performance").
+// A batch of one or two rows (light traffic, the retry of a refused batch row by row): lull_ingress_store_rows
+// (migration 031), the same outcomes and state without most of the batch function's fixed cost per call (30-50 %
+// less PostgreSQL CPU at one row, 15-40 % at two; from four rows on the batch function is cheaper: docs/ingress.md
+// "Performance").
+#define S_STORE_ROWS_MAX 2
 static const lull_db_stmt_t s_store_one_stmt = {
     .name = "lull_ingress_store_rows",
     .sql = "SELECT i, outcome, tenant_id, contact_id, conversation_id, message_id, window_ms "
@@ -160,7 +162,7 @@ static int s_store(s_conn_t *c, ingress_item_t **items, int n)
     }
     const char *params[1] = {json};
     const char *const *pp[1] = {params};
-    const lull_db_stmt_t *stmts[1] = {n == 1 ? &s_store_one_stmt : &s_store_stmt};
+    const lull_db_stmt_t *stmts[1] = {n <= S_STORE_ROWS_MAX ? &s_store_one_stmt : &s_store_stmt};
     PGresult *res = NULL;
     int64_t t0 = lull_clock_mono_us();
     if (lull_db_batch(c->db, stmts, pp, 1, false, &res) != 0 && res) {  // answered, but the sync failed

@@ -7,9 +7,10 @@
 # 2. Two sessions store messages of the same new contact at once (as two ingress processes on one database
 #    would): one contact, one conversation, both messages stored, the conversation state names the newest.
 # 3. Its cached plans never scan a whole table.
-# 4. lull_ingress_store_rows (031, the writer's call for a one-row batch): every row of the same batches, sent
-#    alone, through it in one database and through lull_ingress_store in another: the same outcomes, message ids
-#    and state; its plans never scan a whole table; and the race of 2 through it.
+# 4. lull_ingress_store_rows (031, the writer's call for batches of one or two rows): the same batches whole through
+#    it (a batch naming one contact twice is handed to lull_ingress_store), and every row of them alone through it
+#    and through lull_ingress_store, each in a database of its own: the same outcomes, message ids and state; its
+#    plans never scan a whole table; and the race of 2 through it.
 source "$(dirname "$0")/lib.sh"
 it_db_create || it_finish
 new_url=$LULL_DATABASE_URL
@@ -19,6 +20,8 @@ it_db_create || it_finish
 one_url=$LULL_DATABASE_URL   # lull_ingress_store_rows, one row per call
 it_db_create || it_finish
 per_url=$LULL_DATABASE_URL   # lull_ingress_store, one row per call
+it_db_create || it_finish
+whole_url=$LULL_DATABASE_URL  # lull_ingress_store_rows, whole batches
 
 # 010's function under another name, in the second database, with the per-tenant dedupe key of 016
 # shellcheck disable=SC2016 # (a sed address, not an expansion)
@@ -33,6 +36,7 @@ both() {  # SQL run on every database
     LULL_DATABASE_URL=$old_url it_sql "$1" >/dev/null || it_fail "old db: $1"
     LULL_DATABASE_URL=$one_url it_sql "$1" >/dev/null || it_fail "one-row db: $1"
     LULL_DATABASE_URL=$per_url it_sql "$1" >/dev/null || it_fail "per-row db: $1"
+    LULL_DATABASE_URL=$whole_url it_sql "$1" >/dev/null || it_fail "whole-batch db: $1"
 }
 both "INSERT INTO tenants (slug, window_ms, channel_windows, twilio_numbers, tiktok_client_key, tiktok_business_id,
                            human_pause_ms)
@@ -49,6 +53,9 @@ store() {  # batch JSON: runs it through both functions and compares the outcome
     b=$(LULL_DATABASE_URL=$old_url it_sql "$(printf "$q" lull_ingress_store_010)") || it_fail "batch $n on 010"
     it_check_eq "batch $n: same outcomes as 010" "$b" "$a"
     LAST=$a
+    # shellcheck disable=SC2059
+    b=$(LULL_DATABASE_URL=$whole_url it_sql "$(printf "$q" lull_ingress_store_rows)") || it_fail "batch $n on 031"
+    it_check_eq "batch $n: lull_ingress_store_rows, the same outcomes" "$a" "$b"
     # each row alone, through lull_ingress_store_rows and through lull_ingress_store
     local e q1="SELECT i, outcome, tenant_id, message_id, window_ms, conversation_id IS NULL, contact_id IS NULL FROM %s(\$\$[%s]\$\$::jsonb)"
     a= b=
@@ -114,6 +121,19 @@ it_check_eq "new contacts: the latest inbound row's attributes; none without an 
                                           phone, last_inbound_at IS NULL), ' ' ORDER BY external_id)
                                           FROM contacts WHERE external_id IN ('g20', 'g21')")"
 
+# distinct contacts in one batch (lull_ingress_store_rows stores them one after the other): new and returning
+# contacts, a person's reply on an existing conversation, an unknown tenant, a delivery stored before
+store '[
+ {"i":0,"route":"default","channel":"generic","external_id":"g30","direction":"in","author":"contact","body":"new","first_name":"Gia","provider_message_id":"g-30"},
+ {"i":1,"route":"default","channel":"generic","external_id":"g1","direction":"in","author":"contact","body":"back","profile_name":"Annie","provider_message_id":"g-31"},
+ {"i":2,"route":"twilio","route_key":"+15550002222","route_key2":"+15550002222","channel":"sms","external_id":"+15551110009","direction":"in","author":"contact","body":"sms","phone":"+15551110009","business_address":"+15550002222","provider_message_id":"SMs9"},
+ {"i":3,"route":"tiktok","route_key":"ck-two","channel":"tiktok","external_id":"tt-user-1","direction":"out","author":"human","body":"a person again","external_conversation_id":"conv-1","provider_message_id":"tt-5"},
+ {"i":4,"route":"slug","route_key":"nobody","channel":"generic","external_id":"g31","direction":"in","author":"contact","body":"x","provider_message_id":"g-32"},
+ {"i":5,"route":"twilio","route_key":"+15559999999","route_key2":"+15559999999","channel":"sms","external_id":"+15551110003","direction":"in","author":"contact","body":"outside contact","provider_message_id":"SMs3"}
+]'
+it_check_eq "batch 5: outcomes" "new new new new unknown_tenant duplicate" \
+    "$(awk -F'|' '{printf "%s%s", (NR > 1 ? " " : ""), $2}' <<<"$LAST")"
+
 state() {  # everything the tiers read, without ids that depend on sequence gaps
     psql "$1" -X -q -A -t -v ON_ERROR_STOP=1 -c "
       SELECT 'k', tenant_id, channel, external_id, first_name, last_name, profile_name, phone, metadata,
@@ -130,6 +150,8 @@ state() {  # everything the tiers read, without ids that depend on sequence gaps
 }
 new_state=$(state "$new_url")
 it_check_eq "contacts, conversations and messages as with 010" "$(state "$old_url")" "$new_state"
+it_check_eq "whole batches: contacts, conversations and messages of lull_ingress_store_rows as of lull_ingress_store" \
+    "$new_state" "$(state "$whole_url")"
 one_state=$(state "$one_url")
 it_check_eq "row by row: contacts, conversations and messages of lull_ingress_store_rows as of lull_ingress_store" \
     "$(state "$per_url")" "$one_state"
