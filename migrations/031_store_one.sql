@@ -17,7 +17,14 @@
 -- distinct contacts; a batch naming one contact twice is handed to lull_ingress_store. tests/it/test_ingress_store.sh
 -- runs every batch whole and row by row through both and compares outcomes and state.
 --
--- Expand-only: a new function; nothing is dropped or redefined.
+-- And conversations_external_idx (001: tenant_id, channel, external_conversation_id, for the rows that have one —
+-- every TikTok and web chat conversation) is dropped: no statement of any tier filters or joins on
+-- external_conversation_id (checked: the C SQL of ingress, worker, sender, scheduler and lull-admin, and the
+-- migrations' functions, which only write it; lull-admin's list and search filter on status, channel and the
+-- contact's names and external id), so no plan reads it, while each insert of such a conversation and each of its
+-- non-HOT updates (every inbound message, every reply) wrote an entry into it.
+--
+-- Expand-only: a new function and a dropped index (an older binary names no index); nothing is redefined.
 CREATE FUNCTION lull_ingress_store_rows(batch jsonb)
 RETURNS TABLE (i int, outcome text, tenant_id bigint, contact_id bigint, conversation_id bigint, message_id bigint,
                window_ms int)
@@ -205,3 +212,5 @@ BEGIN
   END LOOP;
 END
 $fn$;
+
+DROP INDEX conversations_external_idx;
