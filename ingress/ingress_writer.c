@@ -129,9 +129,9 @@ static const lull_db_stmt_t s_store_stmt = {
     .nparams = 1,
 };
 // A batch of one or two rows (light traffic, the retry of a refused batch row by row): lull_ingress_store_rows
-// (migration 031), the same outcomes and state without most of the batch function's fixed cost per call (30-50 %
-// less PostgreSQL CPU at one row, 15-40 % at two; from four rows on the batch function is cheaper: docs/ingress.md
-// "Performance").
+// (migration 031), the same outcomes and state without most of the batch function's fixed cost per call (about
+// a third less PostgreSQL CPU at one row, about 14 % at two; from four rows on the batch function is cheaper:
+// docs/ingress.md "Performance").
 #define S_STORE_ROWS_MAX 2
 static const lull_db_stmt_t s_store_one_stmt = {
     .name = "lull_ingress_store_rows",
