@@ -226,6 +226,15 @@ void ingress_ops_unkey(ingress_item_t *it)
 // Generic webhooks whose tenant requires a signature (tenants.webhook_secret_env) are verified here, where the
 // tenant is known, before anything is stored: one query for the batch's tenants, then HMACs. The items that fail
 // keep their outcome and leave items (compacted); returns how many remain.
+// The tenants' secrets of a batch: prepared once per connection (it runs before every batch holding a generic
+// webhook; parsing and planning it each time cost the backend about as much as executing it).
+static const lull_db_stmt_t s_sig_stmt = {
+    .name = "lull_ingress_sig_tenants",
+    .sql = "SELECT slug, webhook_secret_env FROM tenants"
+           " WHERE slug IN (SELECT jsonb_array_elements_text($1::jsonb)) AND webhook_secret_env IS NOT NULL",
+    .nparams = 1,
+};
+
 int ingress_ops_check_signatures(lull_db_t *db, ingress_item_t **items, int n)
 {
     int nsig = 0;
@@ -242,10 +251,7 @@ int ingress_ops_check_signatures(lull_db_t *db, ingress_item_t **items, int n)
     text = slug && slugs ? cJSON_PrintUnformatted(slugs) : NULL;
     if (text) {
         const char *params[1] = {text};
-        res = lull_db_exec(db,
-                           "SELECT slug, webhook_secret_env FROM tenants"
-                           " WHERE slug IN (SELECT jsonb_array_elements_text($1::jsonb)) AND webhook_secret_env IS NOT NULL",
-                           1, params);
+        res = lull_db_exec_stmt(db, &s_sig_stmt, params);
     }
     for (int i = 0; i < n; i++) {
         ingress_item_t *it = items[i];

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # lull-ingress deduplication: the same provider message id 5 times in a row and 5 times at once (per channel)
 # stores one row, answers 2xx with the same message id every time, changes no conversation state, and wakes the
-# scheduler once.
+# scheduler once. A lone webhook is stored by lull_ingress_store_rows (the writer's call for one row), the
+# duplicates answered by it too.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ingress_lib.sh"
 it_db_create || it_finish
+# the writer's calls are counted in pg_stat_user_functions
+it_sql "DO \$\$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_functions = ''pl''', current_database()); END \$\$" >/dev/null
 ing_start
 
 DUPSEQ=$(sm dup-seq)  # an id a Twilio SID could be: the generic webhook and Twilio share it
@@ -21,6 +24,11 @@ it_check_eq "the answered id is the stored row" "$(it_sql "SELECT id FROM messag
 state=$(it_sql "SELECT last_inbound_id, last_inbound_at, updated_at FROM conversations")
 ing_json /webhook "$body"
 it_check_eq "a duplicate changes no conversation state" "$state" "$(it_sql "SELECT last_inbound_id, last_inbound_at, updated_at FROM conversations")"
+calls() { it_sql "SELECT coalesce(sum(calls) FILTER (WHERE funcname = '$1'), 0) FROM pg_stat_user_functions"; }
+it_wait_for "the six lone webhooks were stored by lull_ingress_store_rows" 20 sh -c \
+    "[ \"\$(psql '$LULL_DATABASE_URL' -X -A -t -c \"SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = 'lull_ingress_store_rows'\")\" -ge 6 ]"
+it_check "the six lone webhooks were stored by lull_ingress_store_rows" test "$(calls lull_ingress_store_rows)" -ge 6
+it_check_eq "… and none by lull_ingress_store" 0 "$(calls lull_ingress_store)"
 
 # 5 concurrent copies, for the generic, Twilio and TikTok channels
 conc() {  # name, command (run 5 times at once); checks all answered 200
