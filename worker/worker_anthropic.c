@@ -171,16 +171,6 @@ static void s_block(lull_buf_t *b, const char **turn, const char *role)
     *turn = role;
 }
 
-// A tool call's input: its arguments as the JSON object they hold (cJSON's print of them), else {}.
-static void s_input(lull_buf_t *b, const char *args)
-{
-    cJSON *input = args ? cJSON_Parse(args) : NULL;
-    char *text = cJSON_IsObject(input) ? lull_json_print(input) : NULL;
-    if (cJSON_IsObject(input) && !text) b->failed = true;
-    lull_buf_puts(b, text ? text : "{}");
-    free(text);
-    cJSON_Delete(input);
-}
 
 // The body: the kept head, then the messages written here (cJSON's escaping, its key order), then tool_choice
 // (it changes in the last tool round) — the bytes cJSON printed for the whole object before.
@@ -222,7 +212,7 @@ static char *s_build(const worker_conv_t *conv)
             lull_buf_puts(&b, ",\"name\":");
             lull_json_write_str(&b, it->name ? it->name : "");
             lull_buf_puts(&b, ",\"input\":");
-            s_input(&b, it->args);
+            worker_llm_put_object(&b, it->args);
         } else {
             lull_buf_puts(&b, "\"type\":\"tool_result\",\"tool_use_id\":");
             lull_json_write_str(&b, it->id ? it->id : "call");
@@ -251,14 +241,7 @@ static char *s_build(const worker_conv_t *conv)
     }
     lull_buf_puts(&b, "}");
     const char *head = b.failed ? NULL : worker_llm_head(1, parts, sizeof parts / sizeof parts[0], s_head, conv);
-    char *out = NULL;
-    size_t hn = head ? strlen(head) : 0;
-    if (head && (out = malloc(hn + b.len + 1))) {  // the head, then what was written after it
-        memcpy(out, head, hn);
-        memcpy(out + hn, b.data, b.len + 1);
-    }
-    lull_buf_reset(&b);
-    return out;
+    return worker_llm_splice(head, &b);  // the head, then what was written after it
 }
 
 static void s_parse(const char *body, size_t len, worker_llm_result_t *out)

@@ -156,16 +156,6 @@ cleanup:
     return out;
 }
 
-// A function call's args or a function result's response: the JSON object json holds (cJSON's print), else {}.
-static void s_object(lull_buf_t *b, const char *json)
-{
-    cJSON *obj = json ? cJSON_Parse(json) : NULL;
-    char *text = cJSON_IsObject(obj) ? lull_json_print(obj) : NULL;
-    if (cJSON_IsObject(obj) && !text) b->failed = true;
-    lull_buf_puts(b, text ? text : "{}");
-    free(text);
-    cJSON_Delete(obj);
-}
 
 // The body: the kept head, then the contents written here (cJSON's escaping, its key order), then toolConfig (it
 // changes in the last tool round) — the bytes cJSON printed for the whole object before.
@@ -213,7 +203,7 @@ static char *s_build(const worker_conv_t *conv)
             lull_buf_puts(&b, call ? "\"functionCall\":{\"name\":" : "\"functionResponse\":{\"name\":");
             lull_json_write_str(&b, it->name ? it->name : "");
             lull_buf_puts(&b, call ? ",\"args\":" : ",\"response\":");
-            s_object(&b, call ? it->args : it->text);
+            worker_llm_put_object(&b, call ? it->args : it->text);
             lull_buf_puts(&b, "}");
         }
         lull_buf_puts(&b, "}");
@@ -228,14 +218,7 @@ static char *s_build(const worker_conv_t *conv)
                                                  : ",\"toolConfig\":{\"functionCallingConfig\":{\"mode\":\"AUTO\"}}");
     lull_buf_puts(&b, "}");
     const char *head = b.failed ? NULL : worker_llm_head(2, parts, sizeof parts / sizeof parts[0], s_head, conv);
-    char *out = NULL;
-    size_t hn = head ? strlen(head) : 0;
-    if (head && (out = malloc(hn + b.len + 1))) {  // the head, then what was written after it
-        memcpy(out, head, hn);
-        memcpy(out + hn, b.data, b.len + 1);
-    }
-    lull_buf_reset(&b);
-    return out;
+    return worker_llm_splice(head, &b);  // the head, then what was written after it
 }
 
 static void s_parse(const char *body, size_t len, worker_llm_result_t *out)

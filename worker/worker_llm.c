@@ -259,3 +259,25 @@ const char *worker_llm_head(int slot, const char *const *parts, size_t nparts,
     *h = (s_head_t){.key = key, .keylen = s_key.len, .head = head};
     return head;
 }
+
+void worker_llm_put_object(lull_buf_t *b, const char *json)
+{
+    cJSON *obj = json ? cJSON_Parse(json) : NULL;
+    char *text = cJSON_IsObject(obj) ? lull_json_print(obj) : NULL;
+    if (cJSON_IsObject(obj) && !text) b->failed = true;
+    lull_buf_puts(b, text ? text : "{}");
+    free(text);
+    cJSON_Delete(obj);
+}
+
+char *worker_llm_splice(const char *head, lull_buf_t *b)
+{
+    char *out = NULL;
+    size_t hn = head ? strlen(head) : 0;
+    if (head && !b->failed && (out = malloc(hn + b->len + 1))) {
+        memcpy(out, head, hn);
+        memcpy(out + hn, b->data, b->len + 1);
+    }
+    lull_buf_reset(b);
+    return out;
+}

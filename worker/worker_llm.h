@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lull_buf.h"
 #include "lull_tenant_limits.h"
 
 // Items in one neutral conversation: the longest history a tenant may ask for, plus every tool round's
@@ -172,5 +173,12 @@ void worker_llm_move_last(struct cJSON *obj, const char *key);
 int64_t worker_llm_count(const struct cJSON *obj, const char *const *path);
 // Sets res->text to a copy of text truncated to WORKER_LLM_MAX_TEXT. 0/-1.
 int worker_llm_result_set_text(worker_llm_result_t *res, const char *text);
+
+// Writes the JSON object json holds as cJSON prints it (a tool call's arguments, a tool's result), else {}; an
+// allocation failure marks b failed.
+void worker_llm_put_object(lull_buf_t *b, const char *json);
+// A request body: the kept head (worker_llm_head, "{…" unclosed), then what b holds after it; b is reset. NULL when
+// the head is NULL, b failed or memory ran out.
+char *worker_llm_splice(const char *head, lull_buf_t *b);
 
 #endif
