@@ -223,9 +223,6 @@ void ingress_ops_unkey(ingress_item_t *it)
     it->sig_row_ = it->sig_id_ = NULL;
 }
 
-// Generic webhooks whose tenant requires a signature (tenants.webhook_secret_env) are verified here, where the
-// tenant is known, before anything is stored: one query for the batch's tenants, then HMACs. The items that fail
-// keep their outcome and leave items (compacted); returns how many remain.
 // The tenants' secrets of a batch: prepared once per connection (it runs before every batch holding a generic
 // webhook; parsing and planning it each time cost the backend about as much as executing it).
 static const lull_db_stmt_t s_sig_stmt = {
@@ -235,6 +232,9 @@ static const lull_db_stmt_t s_sig_stmt = {
     .nparams = 1,
 };
 
+// Generic webhooks whose tenant requires a signature (tenants.webhook_secret_env) are verified here, where the
+// tenant is known, before anything is stored: one query for the batch's tenants, then HMACs. The items that fail
+// keep their outcome and leave items (compacted); returns how many remain.
 int ingress_ops_check_signatures(lull_db_t *db, ingress_item_t **items, int n)
 {
     int nsig = 0;

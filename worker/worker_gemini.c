@@ -169,12 +169,7 @@ static char *s_build(const worker_conv_t *conv)
     static const char *const user = "user", *const model = "model";
     const char *turn = NULL;  // the role of the turn being written (one of the two above), NULL before the first
     lull_buf_t b;
-    lull_buf_init(&b, 0, false);
-    size_t guess = 256;
-    for (size_t i = 0; i < conv->nitems; i++)
-        guess += 96 + (conv->items[i].text ? strlen(conv->items[i].text) * 9 / 8 : 0) +
-                 (conv->items[i].args ? strlen(conv->items[i].args) * 9 / 8 : 0);
-    lull_buf_reserve(&b, guess);
+    worker_llm_body_init(&b, conv);
     lull_buf_puts(&b, ",\"contents\":[");
     for (size_t i = 0; i < conv->nitems; i++) {
         const worker_item_t *it = &conv->items[i];

@@ -260,6 +260,16 @@ const char *worker_llm_head(int slot, const char *const *parts, size_t nparts,
     return head;
 }
 
+void worker_llm_body_init(lull_buf_t *b, const worker_conv_t *conv)
+{
+    lull_buf_init(b, 0, false);
+    size_t guess = 256;
+    for (size_t i = 0; i < conv->nitems; i++)
+        guess += 96 + (conv->items[i].text ? strlen(conv->items[i].text) * 9 / 8 : 0) +
+                 (conv->items[i].args ? strlen(conv->items[i].args) * 9 / 8 : 0);
+    lull_buf_reserve(b, guess);
+}
+
 void worker_llm_put_object(lull_buf_t *b, const char *json)
 {
     cJSON *obj = json ? cJSON_Parse(json) : NULL;
