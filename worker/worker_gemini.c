@@ -148,9 +148,7 @@ static char *s_head(const worker_conv_t *conv)
         if (!tools) goto cleanup;
         cJSON_AddItemToObject(root, "tools", tools);
     }
-    out = lull_json_print(root);
-    size_t n = out ? strlen(out) : 0;
-    if (n > 0 && out[n - 1] == '}') out[n - 1] = '\0';
+    out = worker_llm_head_print(root);
 cleanup:
     cJSON_Delete(root);
     return out;

@@ -260,6 +260,14 @@ const char *worker_llm_head(int slot, const char *const *parts, size_t nparts,
     return head;
 }
 
+char *worker_llm_head_print(const cJSON *root)
+{
+    char *out = lull_json_print(root);
+    size_t n = out ? strlen(out) : 0;
+    if (n > 0 && out[n - 1] == '}') out[n - 1] = '\0';
+    return out;
+}
+
 void worker_llm_body_init(lull_buf_t *b, const worker_conv_t *conv)
 {
     lull_buf_init(b, 0, false);

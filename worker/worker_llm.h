@@ -174,6 +174,9 @@ int64_t worker_llm_count(const struct cJSON *obj, const char *const *path);
 // Sets res->text to a copy of text truncated to WORKER_LLM_MAX_TEXT. 0/-1.
 int worker_llm_result_set_text(worker_llm_result_t *res, const char *text);
 
+// A kept head's text: root printed as cJSON prints it, without its closing brace (the body's other members follow
+// it). NULL when memory ran out; root stays the caller's.
+char *worker_llm_head_print(const struct cJSON *root);
 // Initialises b for the part of a request body written after its kept head, with room for conv's items (their texts
 // with a little escaping, and each item's own members).
 void worker_llm_body_init(lull_buf_t *b, const worker_conv_t *conv);

@@ -90,9 +90,7 @@ static char *s_head(const worker_conv_t *conv)
         cJSON_AddItemToObject(rf, "json_schema", js);
         cJSON_AddItemToObject(root, "response_format", rf);
     }
-    out = lull_json_print(root);
-    size_t n = out ? strlen(out) : 0;
-    if (n > 0 && out[n - 1] == '}') out[n - 1] = '\0';
+    out = worker_llm_head_print(root);
 cleanup:
     cJSON_Delete(root);
     return out;
