@@ -343,7 +343,7 @@ admin_http_t *admin_http_new(const admin_cfg_t *cfg, lull_metrics_t *metrics, ad
         LOG_ERROR("http.bind_invalid", "LULL_ADMIN_BIND is not an IPv4 address", "bind", LS(cfg->bind));
         goto fail;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = LULL_HTTPD_POLLING | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     // the logger first, so that libmicrohttpd prints nothing of its own before it is set
     self->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER,
                                     lull_mask_mhd_log, (void *)"http", MHD_OPTION_SOCK_ADDR, &addr,

@@ -1,6 +1,7 @@
 // Ops HTTP server on libmicrohttpd: /health with named checks and /metrics from a registry.
 #include "lull_ops.h"
 #include "lull_clock.h"
+#include "lull_httpd.h"
 #include "lull_log.h"
 #include "lull_mask.h"
 
@@ -120,7 +121,7 @@ lull_ops_t *lull_ops_new(const char *proc, const char *bind, int port, lull_metr
         lull_ops_destroy(&self);
         return NULL;
     }
-    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+    self->daemon = MHD_start_daemon(LULL_HTTPD_POLLING | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
                                     NULL, s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, lull_mask_mhd_log,
                                     (void *)"ops", MHD_OPTION_SOCK_ADDR, &addr,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
