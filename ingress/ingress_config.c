@@ -57,7 +57,7 @@ static const lull_setting_t s_settings[] = {
        http_per_ip_limit),
     S_("LULL_HTTP_MAX_CONNECTIONS", LULL_CFG_INT, "4096", "concurrent connections in total", false, 1, 1000000,
        http_max_connections),
-    S_("LULL_HTTP_THREADS", LULL_CFG_INT, "1", "HTTP polling threads (epoll)", false, 1, 64, http_threads),
+    S_("LULL_HTTP_THREADS", LULL_CFG_INT, "1", "HTTP polling threads (poll)", false, 1, 64, http_threads),
     S_("LULL_INGRESS_WRITERS", LULL_CFG_INT, "1",
        "writer threads, each with its own database connection and queue, committing batches in parallel (one contact's "
        "messages always go to the same thread)",
