@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #ifndef LULL_SCHEMA_VERSION
 #define LULL_SCHEMA_VERSION 0
@@ -16,6 +17,25 @@
 static const lull_common_cfg_t *s_common(const lull_proc_spec_t *spec, const void *cfg)
 {
     return (const lull_common_cfg_t *)((const char *)cfg + spec->common_offset);
+}
+
+// Raises the soft limit of open files to the hard one (at most 1,048,576), as a login shell's 1024 would hold a worker
+// at a thousand LLM connections and an ingress at a thousand clients (every server here polls, so descriptors past
+// 1023 are fine: common/lull_httpd.h). The systemd units set LimitNOFILE themselves; nothing to do then.
+static void s_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)1048576 ? (rlim_t)1048576 : rl.rlim_max;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        LOG_WARN("proc.nofile_failed", "cannot raise the open-file limit; it stays", "limit", LI(was));
+        return;
+    }
+    LOG_INFO("proc.nofile", "open-file limit raised to the hard limit", "from", LI(was), "to",
+             LI(want));
 }
 
 int lull_proc_init(int argc, char **argv, const lull_proc_spec_t *spec, void *cfg, int *exit_code)
@@ -47,6 +67,7 @@ int lull_proc_init(int argc, char **argv, const lull_proc_spec_t *spec, void *cf
         return -1;
     }
     LOG_INFO("start", "starting", "schema_version", LI(LULL_SCHEMA_VERSION));
+    s_raise_nofile();
     lull_config_log(spec->settings, spec->nsettings, cfg);
     // Every connection of the process checks the schema (at start and at each reconnect). A server that answers
     // with a schema this build must not use stops the start here, for every tier; an unreachable one does not.

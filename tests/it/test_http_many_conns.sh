@@ -4,17 +4,30 @@
 # until the clients gave up), and its select mode (the ops servers') refused every connection whose descriptor is
 # 1024 or more, so a process holding a thousand connections answered no /health or /metrics. lull-ingress,
 # lull-admin and the ops servers now use poll: every round of 256 and of 1,000 simultaneous requests is answered,
-# and the ops server answers while 1,100 connections are held.
+# and the ops server answers while 1,100 connections are held. Every tier raises its soft open-file limit to the
+# hard one at start (lull_proc), so a login shell's 1024 does not hold a server to a thousand connections.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ingress_lib.sh"
 it_db_create || it_finish
 node -e 'process.exit(0)' 2>/dev/null || { it_fail "node is not installed"; it_finish; }
 conns="node $LULL_ROOT/tests/it/many_conns.js"
 
-# The idle timeout and the head deadline (60 s) are far above the wait of a round (15 s): only an answer ends it.
+# The client holds 1,100 connections: this test needs an open-file limit above that (it raises its own soft limit).
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null
+lim=$(ulimit -Sn)
+[ "$lim" = unlimited ] || [ "$lim" -ge 4096 ] || { it_fail "needs an open-file limit of 4096 or more (ulimit -Hn: $lim)"; it_finish; }
+
+# The ingress starts with a soft limit of 512 (a login shell's is 1024): it raises it to the hard limit itself, or
+# the rounds of 1,000 connections below could not be served. The idle timeout and the head deadline (60 s) are far
+# above the wait of a round (15 s): only an answer ends it.
+ulimit -Sn 512
 ing_start LULL_HTTP_PER_IP_LIMIT=2000 LULL_HTTP_MAX_CONNECTIONS=4000 LULL_HTTP_TIMEOUT_S=60 \
     LULL_HTTP_HEAD_TIMEOUT_MS=60000 || it_finish
+ulimit -Sn "$lim"
 port=${ING_URL##*:}
+it_check_match "lull-ingress started with 512 open files raises its limit" '"ev":"proc.nofile".*"from":512' "$(cat "$ING_LOG")"
+soft=$(awk '/^Max open files/ {print $4}' "/proc/$ING_PID/limits")
+it_check "… to the hard limit or 1,048,576 ($soft)" test "$soft" = "$(awk '/^Max open files/ {print ($5 == "unlimited" || $5 > 1048576) ? 1048576 : $5}' "/proc/$ING_PID/limits")"
 
 # rounds PORT N ROUNDS PATH DESC : N connections, ROUNDS rounds of one request on each at once; all answered 200.
 rounds() {
