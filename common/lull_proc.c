@@ -34,8 +34,7 @@ static void s_raise_nofile(void)
         LOG_WARN("proc.nofile_failed", "cannot raise the open-file limit; it stays", "limit", LI(was));
         return;
     }
-    LOG_INFO("proc.nofile", "open-file limit raised to the hard limit", "from", LI(was), "to",
-             LI(want));
+    LOG_INFO("proc.nofile", "open-file limit raised to the hard limit", "from", LI(was), "to", LI(want));
 }
 
 int lull_proc_init(int argc, char **argv, const lull_proc_spec_t *spec, void *cfg, int *exit_code)

@@ -169,7 +169,6 @@ static void s_block(lull_buf_t *b, const char **turn, const char *role)
     *turn = role;
 }
 
-
 // The body: the kept head, then the messages written here (cJSON's escaping, its key order), then tool_choice
 // (it changes in the last tool round) — the bytes cJSON printed for the whole object before.
 static char *s_build(const worker_conv_t *conv)

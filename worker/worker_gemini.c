@@ -154,7 +154,6 @@ cleanup:
     return out;
 }
 
-
 // The body: the kept head, then the contents written here (cJSON's escaping, its key order), then toolConfig (it
 // changes in the last tool round) — the bytes cJSON printed for the whole object before.
 static char *s_build(const worker_conv_t *conv)

@@ -1,6 +1,8 @@
-// bench_bare_mhd PORT [THREADS]: a bare libmicrohttpd server in the mode lull-ingress uses (internal polling
-// thread, poll(), suspend/resume allowed: LULL_HTTPD_POLLING) that reads any body and answers 200 "{}" with no other work — the
-// ceiling scripts/bench/ingress compares lull-ingress to. Stops on SIGTERM/SIGINT.
+// bench_bare_mhd PORT [THREADS]: a bare libmicrohttpd server in the mode lull-ingress uses (LULL_HTTPD_POLLING,
+// suspend/resume allowed) that reads any body and answers 200 "{}" with no other work — the ceiling
+// scripts/bench/ingress compares lull-ingress to. Stops on SIGTERM/SIGINT.
+#include "lull_httpd.h"
+
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,7 +53,7 @@ int main(int argc, char **argv)
     s_ok = MHD_create_response_from_buffer(2, (void *)body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(s_ok, "Content-Type", "application/json");
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, (uint16_t)port,
+        LULL_HTTPD_POLLING | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, (uint16_t)port,
         NULL, NULL, s_handle, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (unsigned)threads, MHD_OPTION_END);
     if (!d) {

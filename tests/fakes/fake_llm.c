@@ -161,6 +161,7 @@ static void *s_timer_main(void *arg)
 #include "fake_llm/fake_llm_cache.h"
 #include "fake_llm/fake_llm_text.h"
 #include "fake_llm/fake_llm_view.h"
+#include "lull_httpd.h"
 
 // The combined answer: the reply text first, then the analysis; fault (a "combined_*" mode, or NULL) makes it
 // malformed the way a model can: not JSON (analysis NULL, *text set), no reply, a reply that is itself JSON,
@@ -721,9 +722,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake_llm: --bind %s is not an IPv4 address\n", bind_addr);
         return 64;
     }
-    // poll(), as lull's own servers (common/lull_httpd.h): the epoll mode of Debian 12's libmicrohttpd stops answering
-    // when 128 or more connections have a request at once, which the worker benchmark's 2,048 connections do.
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+    // lull's own servers' mode (common/lull_httpd.h): in epoll mode Debian 12's libmicrohttpd stops answering when
+    // 128 or more connections have a request at once, which the worker benchmark's 2,048 connections do.
+    unsigned flags = LULL_HTTPD_POLLING | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, s_handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)19000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
