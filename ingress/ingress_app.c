@@ -42,6 +42,7 @@ ingress_app_t *ingress_app_new(const ingress_cfg_t *cfg)
         .schedulers = &cfg->schedulers,
         .schedmap = self->schedmap,
         .writers = (int)cfg->writers,
+        .spill = (int)cfg->writer_spill,
         .batch_max = (int)cfg->batch_max,
         .batch_wait_us = cfg->batch_wait_us,
         .queue_max = (int)cfg->queue_max,

@@ -58,10 +58,16 @@ static const lull_setting_t s_settings[] = {
     S_("LULL_HTTP_MAX_CONNECTIONS", LULL_CFG_INT, "4096", "concurrent connections in total", false, 1, 1000000,
        http_max_connections),
     S_("LULL_HTTP_THREADS", LULL_CFG_INT, "1", "HTTP polling threads (poll)", false, 1, 64, http_threads),
-    S_("LULL_INGRESS_WRITERS", LULL_CFG_INT, "1",
+    S_("LULL_INGRESS_WRITERS", LULL_CFG_INT, "2",
        "writer threads, each with its own database connection and queue, committing batches in parallel (one contact's "
-       "messages always go to the same thread)",
+       "messages always go to the same queue); under light load the first commits every queue "
+       "(LULL_INGRESS_WRITER_SPILL)",
        false, 1, 64, writers),
+    S_("LULL_INGRESS_WRITER_SPILL", LULL_CFG_INT, "64",
+       "requests waiting while a batch commits that wake the second and later writers for a second (each then commits "
+       "its own queue); below it the first writer commits all queues in one transaction; 0 = every writer always "
+       "commits its own",
+       false, 0, 1000000, writer_spill),
     S_("LULL_INGRESS_BATCH_MAX", LULL_CFG_INT, "256", "messages committed in one transaction at most", false, 1,
        10000, batch_max),
     S_("LULL_INGRESS_BATCH_WAIT_US", LULL_CFG_INT, "1000",

@@ -36,6 +36,7 @@ struct s_conn {
     bool exited;                  // the thread has finished (stopping)
     s_conn_t *taker;              // the thread running a batch of this queue's items (NULL: none in flight)
     int64_t retry_ms;             // monotonic time of the next reconnect attempt while down, ms
+    lull_counter_t *commits;      // transactions this thread committed (writer="idx")
 };
 
 struct ingress_writer {
@@ -49,7 +50,9 @@ struct ingress_writer {
     bool stopping;
     void *zctx;                   // ZeroMQ context (thread-safe; the sockets are per thread)
     // metrics
-    lull_counter_t *commits, *pushed, *dropped, *db_errors, *unowned, *handed_over;
+    lull_counter_t *commits, *pushed, *dropped, *db_errors, *unowned, *handed_over, *spills;
+    int64_t spill_until_us;       // monotonic: the threads after the first commit their own queues until then
+    int committing;               // threads running a batch now
     lull_gauge_t *connected;
     int nup;                      // threads whose connection is up
     lull_histogram_t *batch_size, *commit_seconds;
@@ -183,6 +186,7 @@ static int s_store(s_conn_t *c, ingress_item_t **items, int n)
         return -1;
     }
     lull_counter_add(self->commits, 1);
+    lull_counter_add(c->commits, 1);
     lull_histogram_observe(self->batch_size, n);
     lull_histogram_observe(self->commit_seconds, (double)(lull_clock_mono_us() - t0) / 1e6);
     s_fail_all(items, n, INGRESS_OUT_UNAVAILABLE, "no result for this row");
@@ -369,8 +373,26 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 // thread found down before it sent anything puts its batch back at the heads of its queues, and a batch that was
 // sent keeps its queue until its outcome is known. So one contact's messages are stored one batch after the other,
 // in arrival order, never by two connections at once.
+//
+// The spill (cfg.spill > 0): under light load the threads after the first are dormant, and the first takes their
+// queues with its own, so one transaction commits what two would (a commit's fixed cost is most of PostgreSQL's work
+// per webhook at small batches). When cfg.spill items wait while a batch commits, every thread commits its own
+// queue for SPILL_HOLD_US, renewed while the queue stays that deep. (Items gathering for a batch while nothing
+// commits do not count: with N clients, N of them wait there whatever the load.) The taker rule above keeps each
+// contact's order across the switch. While the first thread is down (or stopping) nobody is dormant: the hand-over
+// is as without a spill.
 
 #define RETRY_MS 50  // how often a thread that is down tries to reconnect (lull_db's backoff paces the real attempts)
+#define SPILL_HOLD_US 1000000  // how long a spill keeps the later threads awake after the queue was last that deep
+
+// True when q (a thread after the first) leaves its queue to the first thread now.
+static bool s_dormant(const ingress_writer_t *self, const s_conn_t *q, int64_t now_us)
+{
+    return self->cfg.spill > 0 && q->idx > 0 && !self->stopping && now_us >= self->spill_until_us &&
+           self->conns[0].up && !self->conns[0].exited;
+}
+
+static int64_t s_spill_now(const ingress_writer_t *self) { return self->cfg.spill > 0 ? lull_clock_mono_us() : 0; }
 
 static bool s_other_up(const ingress_writer_t *self, const s_conn_t *c)
 {
@@ -379,20 +401,23 @@ static bool s_other_up(const ingress_writer_t *self, const s_conn_t *c)
     return false;
 }
 
-// True when thread c may take the items of queue q now: its own while it is up (or when every thread is down: they
-// are then answered unavailable, as soon as possible), another's while that one is down and c is up.
-static bool s_may_take(const ingress_writer_t *self, const s_conn_t *c, const s_conn_t *q)
+// True when thread c may take the items of queue q now: its own while it is up and not dormant (or when every
+// thread is down: they are then answered unavailable, as soon as possible), another's while that one is down or
+// dormant and c is up and not dormant itself.
+static bool s_may_take(const ingress_writer_t *self, const s_conn_t *c, const s_conn_t *q, int64_t now_us)
 {
     if (!q->head || q->taker) return false;
-    if (q == c) return c->up || !s_other_up(self, c);
-    return c->up && !q->up;
+    bool dormant = s_dormant(self, c, now_us);
+    if (q == c) return c->up ? !dormant : !s_other_up(self, c);
+    return c->up && !dormant && (!q->up || s_dormant(self, q, now_us));
 }
 
 static int s_available(const ingress_writer_t *self, const s_conn_t *c)
 {
+    int64_t now_us = s_spill_now(self);
     int n = 0;
     for (int i = 0; i < self->nconns; i++)
-        if (s_may_take(self, c, &self->conns[i])) n += self->conns[i].queued;
+        if (s_may_take(self, c, &self->conns[i], now_us)) n += self->conns[i].queued;
     return n;
 }
 
@@ -400,10 +425,11 @@ static int s_available(const ingress_writer_t *self, const s_conn_t *c)
 // gets c as its taker. Returns how many.
 static int s_take(ingress_writer_t *self, s_conn_t *c, ingress_item_t **batch)
 {
+    int64_t now_us = s_spill_now(self);
     int n = 0;
     for (int k = 0; k < self->nconns && n < self->cfg.batch_max; k++) {
         s_conn_t *q = &self->conns[(c->idx + k) % self->nconns];
-        if (!s_may_take(self, c, q)) continue;
+        if (!s_may_take(self, c, q, now_us)) continue;
         int took = 0;
         while (q->head && n < self->cfg.batch_max) {
             q->head->queue_ = q;
@@ -519,6 +545,8 @@ static void *s_run(void *arg)
         int avail = batch ? s_available(self, c) : 0;
         if (avail == 0) {
             if (self->stopping && !c->head) break;
+            // Its queue left to the first thread (the spill is over): wake that one, it may be waiting.
+            if (c->head && !c->taker && s_dormant(self, c, s_spill_now(self))) pthread_cond_signal(&self->conns[0].ready);
             if (c->up) pthread_cond_wait(&c->ready, &self->lock);
             else s_timedwait(self, c, RETRY_MS * 1000);
             continue;
@@ -549,12 +577,14 @@ static void *s_run(void *arg)
                 continue;
             }
         }
-        int away = 0;
-        for (int i = 0; i < n; i++) away += batch[i]->queue_ != c;
+        int away = 0;  // items of a thread that is down (a dormant one's are not handed over: they are its own load)
+        for (int i = 0; i < n; i++) away += batch[i]->queue_ != c && !((s_conn_t *)batch[i]->queue_)->up;
         if (away) lull_counter_add(self->handed_over, away);
+        self->committing++;
         pthread_mutex_unlock(&self->lock);
         s_process(c, batch, n);
         pthread_mutex_lock(&self->lock);
+        self->committing--;
         s_release(self, c);
         s_set_up(self, c, c->db && lull_db_connected(c->db));
     }
@@ -599,12 +629,21 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
                                              "requests run by another writer thread while their contact's was not connected");
     self->connected = lull_metrics_gauge(m, "lull_ingress_writers_connected", L,
                                          "writer threads whose database connection is up");
+    self->spills = lull_metrics_counter(m, "lull_ingress_writer_spills_total", L,
+                                        "times a deep queue woke the writer threads after the first "
+                                        "(LULL_INGRESS_WRITER_SPILL)");
     self->zctx = cfg->pool ? NULL : zmq_ctx_new();  // a reader pool wakes no scheduler
     self->nconns = cfg->writers > 0 ? cfg->writers : 1;
     self->conns = calloc((size_t)self->nconns, sizeof *self->conns);
     if (!self->database_url || (!cfg->pool && !self->zctx) || !self->conns) goto fail;
     self->started = true;
-    for (int i = 0; i < self->nconns; i++) pthread_cond_init(&self->conns[i].ready, NULL);
+    for (int i = 0; i < self->nconns; i++) {
+        pthread_cond_init(&self->conns[i].ready, NULL);
+        char labels[96];
+        snprintf(labels, sizeof labels, "%s%swriter=\"%d\"", L ? L : "", L ? "," : "", i);
+        self->conns[i].commits = lull_metrics_counter(m, "lull_ingress_writer_commits_total", labels,
+                                                      "transactions committed by one writer thread");
+    }
     for (int i = 0; i < self->nconns; i++) {
         self->conns[i].w = self;
         self->conns[i].idx = i;
@@ -674,8 +713,20 @@ int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item)
     c->tail = item;
     c->queued++;
     self->queued++;
+    int64_t now_us = s_spill_now(self);
+    if (self->cfg.spill > 0 && self->nconns > 1 && self->committing > 0 && self->queued >= self->cfg.spill) {
+        bool waking = now_us >= self->spill_until_us;
+        self->spill_until_us = now_us + SPILL_HOLD_US;
+        if (waking) {
+            lull_counter_add(self->spills, 1);
+            s_wake_all(self);  // the later threads take their own queues from now on
+        }
+    }
+    bool first = c->queued == 1 || c->queued >= self->cfg.batch_max;
     if (!c->up) s_wake_all(self);  // served by a connected thread meanwhile
-    else if (c->queued == 1 || c->queued >= self->cfg.batch_max) pthread_cond_signal(&c->ready);
+    else if (s_dormant(self, c, now_us)) {
+        if (first) pthread_cond_signal(&self->conns[0].ready);  // the first thread takes it
+    } else if (first) pthread_cond_signal(&c->ready);
     pthread_mutex_unlock(&self->lock);
     return 0;
 }

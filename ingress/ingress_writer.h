@@ -90,6 +90,8 @@ typedef struct {
     lull_schedmap_t *schedmap;  // when set (schedulers empty): INBOUND goes to the owner of the conversation's
                                 // partition, one PUSH per distinct inbound endpoint; borrowed, outlives the writer
     int writers;             // writer threads, each with its own connection (batches commit in parallel)
+    int spill;               // > 0: the threads after the first commit their own queues only for a while after
+                             // this many items were waiting at once; until then the first commits every queue
     int batch_max;           // items per transaction
     int64_t batch_wait_us;   // how long a non-full batch may wait for more under load
     int queue_max;           // items waiting before submit refuses

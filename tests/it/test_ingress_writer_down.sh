@@ -13,7 +13,8 @@ admin_url=${LULL_DATABASE_URL%/*}/postgres
 admin() { psql "$admin_url" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 writer_pid() { admin "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'lull-ingress-writer-$1'"; }
 metric() { curl -s "$ING_OPS/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
-ing_start LULL_INGRESS_WRITERS=2
+# (no spill: the second writer commits its own contacts from the start, so its cut is seen at once)
+ing_start LULL_INGRESS_WRITERS=2 LULL_INGRESS_WRITER_SPILL=0
 
 # send FIRST LAST : ten contacts at once, each its messages FIRST…LAST one after the other; one answer code per line
 send() {

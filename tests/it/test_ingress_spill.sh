@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# lull-ingress with two writer threads and the spill (LULL_INGRESS_WRITER_SPILL=8). Under light load (one webhook at
+# a time) the first writer commits every contact's messages and the second commits nothing. When a table lock holds
+# the commits while thirty contacts send at once, the waiting webhooks wake the second writer (a spill, counted) and
+# it commits its own contacts' messages. Every message is answered 200 and stored once, in the order each contact
+# sent them, and each conversation names its newest message.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/ingress_lib.sh"
+it_db_create || it_finish
+metric() { curl -s "$ING_OPS/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+commits() { metric "lull_ingress_writer_commits_total{writer=\"$1\"}"; }
+ing_start LULL_INGRESS_WRITERS=2 LULL_INGRESS_WRITER_SPILL=8
+
+# light: twenty contacts, one webhook at a time
+for c in $(seq 1 20); do
+    ing_json /webhook '{"contact_id":"l'"$c"'","message":{"body":"1","id":"l'"$c"'-1"}}'
+    echo "$ING_CODE" >>"$IT_TMP/codes.light"
+done
+it_check_eq "light: 20 answers 200" 20 "$(grep -c '^200$' "$IT_TMP/codes.light")"
+it_check_eq "light: 20 messages stored" 20 "$(it_sql "SELECT count(*) FROM messages WHERE provider_message_id LIKE 'l%'")"
+it_check "light: the first writer committed them (${c0:=$(commits 0)} transactions)" [ "${c0:-0}" -ge 1 ]
+it_check_eq "light: the second writer committed nothing" 0 "$(commits 1)"
+it_check_eq "light: no spill" 0 "$(metric lull_ingress_writer_spills_total)"
+it_check_eq "light: nothing handed over (a dormant writer is not down)" 0 "$(metric lull_ingress_handed_over_total)"
+
+# heavy: a lock on messages holds every commit for 1.5 s while thirty contacts send three messages each, one after
+# the other; their first messages wait at once
+it_start lock psql "$LULL_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 \
+    -c "BEGIN; LOCK TABLE messages IN EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT;"
+locked() { [ "$(it_sql "SELECT count(*) FROM pg_locks WHERE relation = 'messages'::regclass AND mode = 'ExclusiveLock' AND granted")" = 1 ]; }
+it_wait_for "the lock is held" 10 locked
+pids=()
+for c in $(seq 1 30); do
+    ( for n in 1 2 3; do
+          ing_json /webhook '{"contact_id":"h'"$c"'","message":{"body":"'"$n"'","id":"h'"$c"'-'"$n"'"}}'
+          echo "$ING_CODE" >>"$IT_TMP/codes.heavy"
+      done ) & pids+=($!)
+done
+wait "${pids[@]}"
+it_check_eq "heavy: 90 answers 200" 90 "$(grep -c '^200$' "$IT_TMP/codes.heavy")"
+it_check "heavy: the queue spilled ($(metric lull_ingress_writer_spills_total) times)" \
+    [ "$(metric lull_ingress_writer_spills_total)" -ge 1 ]
+it_check "heavy: the second writer committed its contacts' messages ($(commits 1) transactions)" [ "$(commits 1)" -ge 1 ]
+it_check_eq "heavy: nothing handed over" 0 "$(metric lull_ingress_handed_over_total)"
+
+it_check_eq "110 messages, each stored once" "110 110" \
+    "$(it_sql "SELECT count(*), count(DISTINCT provider_message_id) FROM messages" | tr '|' ' ')"
+it_check_eq "one conversation per contact" 50 "$(it_sql "SELECT count(*) FROM conversations")"
+it_check_eq "each contact's messages stored in the order sent" 0 "$(it_sql "
+    SELECT count(*) FROM (SELECT body, row_number() OVER (PARTITION BY conversation_id ORDER BY id) AS k
+                          FROM messages) m WHERE m.body <> m.k::text")"
+it_check_eq "each conversation names its newest message" 0 "$(it_sql "
+    SELECT count(*) FROM conversations v
+    WHERE v.last_inbound_id <> (SELECT max(id) FROM messages m WHERE m.conversation_id = v.id)")"
+it_stop "$ING_PID" TERM
+it_check_eq "exits 0 on SIGTERM" 0 "$IT_RC"
+it_finish
