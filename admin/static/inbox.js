@@ -129,14 +129,28 @@
     }
     setLive(false);
     if (state.stream !== ctl || ctl.signal.aborted || !state.token) return;
-    const wait = state.retryMs;
+    let wait = state.retryMs;
     state.retryMs = Math.min(state.retryMs * 2, 10000);
+    if (!(r && r.ok)) {
+      // No stream (refused: every slot taken, 503 too_many_streams; or cut): the list is read at each retry
+      // instead, every 5 s at most, so the agent keeps seeing new escalations while the stream is down.
+      const l = await api('GET', '/api/v1/inbox');
+      if (state.stream !== ctl || ctl.signal.aborted || !state.token) return;
+      if (l.status === 200 && l.json) {
+        renderList(l.json);
+        setLive('polling');
+        wait = Math.min(wait, 5000);
+      }
+    }
     setTimeout(() => { if (state.stream === ctl) openStream(); }, r && r.ok ? 200 : wait);
   }
+  // on: true (the stream is open), 'polling' (the list is read every few seconds) or false.
   function setLive(on) {
     const b = $('live');
-    b.dataset.state = on ? 'live' : 'off';
-    b.textContent = on ? 'live' : 'offline';
+    b.dataset.state = on === 'polling' ? 'polling' : on ? 'live' : 'off';
+    b.textContent = on === 'polling' ? 'polling' : on ? 'live' : 'offline';
+    b.title = on === 'polling' ? 'The live stream is not available (the server allows a limited number); '
+      + 'the list is read every few seconds.' : '';
   }
   async function readEvents(reader) {
     const dec = new TextDecoder();
