@@ -6,7 +6,7 @@
 // charts. Usage: node inbox_page.js ADMIN_URL INGRESS_URL TOKEN SCREENSHOT_DIR USER_DATA_DIR. Prints one
 // JSON line; exits 1 with a reason on failure.
 'use strict';
-const { chromium } = require('playwright-core');
+const { launch } = require('./chromium');
 
 const EVIL = '<img src=x onerror=alert(1)> I need a manager now';
 
@@ -26,13 +26,7 @@ async function noHorizontalScroll(page, where) {
 async function main() {
     const [adm, ing, token, shots, profile] = process.argv.slice(2);
     if (!profile) throw new Error('usage: inbox_page.js ADMIN_URL INGRESS_URL TOKEN SCREENSHOT_DIR USER_DATA_DIR');
-    const ctx = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-               '--disable-component-update', '--disable-sync'],
-        viewport: { width: 375, height: 740 },
-    });
+    const ctx = await launch(profile, 375, 740);
     const out = {};
     try {
         const page = ctx.pages()[0] || await ctx.newPage();

@@ -6,18 +6,12 @@
 // Usage: node inbox_polling.js ADMIN_URL TOKEN DIR USER_DATA_DIR. Prints one JSON line; exits 1 on failure.
 'use strict';
 const fs = require('fs');
-const { chromium } = require('playwright-core');
+const { launch } = require('./chromium');
 
 async function main() {
     const [adm, token, dir, profile] = process.argv.slice(2);
     if (!profile) throw new Error('usage: inbox_polling.js ADMIN_URL TOKEN DIR USER_DATA_DIR');
-    const ctx = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-               '--disable-component-update', '--disable-sync'],
-        viewport: { width: 375, height: 740 },
-    });
+    const ctx = await launch(profile, 375, 740);
     const out = {};
     try {
         const page = ctx.pages()[0] || await ctx.newPage();

@@ -76,3 +76,16 @@ tiktok_post() { ing_json /webhook/tiktok "$1" -H "Tiktok-Signature: $(tiktok_sig
 
 # sink_count JQ_FILTER : number of sink lines matching (jq select expression).
 sink_count() { jq -c "select($1)" "$ING_SINK" 2>/dev/null | wc -l; }
+
+# ing_check_order [LIKE] : each contact's messages (those whose provider_message_id is LIKE the pattern; default all)
+# were stored in the order sent (their bodies are 1, 2, 3 … in sending order), and each conversation names its
+# newest message as last_inbound_id.
+ing_check_order() {
+    local like=${1:-%}
+    it_check_eq "each contact's messages stored in the order sent" 0 "$(it_sql "
+        SELECT count(*) FROM (SELECT body, row_number() OVER (PARTITION BY conversation_id ORDER BY id) AS k
+                              FROM messages WHERE provider_message_id LIKE '$like') m WHERE m.body <> m.k::text")"
+    it_check_eq "each conversation names its newest message" 0 "$(it_sql "
+        SELECT count(*) FROM conversations v
+        WHERE v.last_inbound_id <> (SELECT max(id) FROM messages m WHERE m.conversation_id = v.id)")"
+}

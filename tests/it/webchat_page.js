@@ -8,18 +8,12 @@
 // [ADMIN_URL ADMIN_TOKEN]. Prints one JSON line {"session","sent","reply","bubbles","streams","notice","person"}
 // (streams: stream requests the page made); exits 1 with a reason on failure.
 'use strict';
-const { chromium } = require('playwright-core');
+const { launch } = require('./chromium');
 
 async function main() {
     const [base, shot, profile, admin, token] = process.argv.slice(2);
     if (!base || !shot || !profile) throw new Error('usage: webchat_page.js BASE_URL SCREENSHOT USER_DATA_DIR');
-    const ctx = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-               '--disable-component-update', '--disable-sync'],
-        viewport: { width: 720, height: 640 },
-    });
+    const ctx = await launch(profile, 720, 640);
     try {
         const page = ctx.pages()[0] || await ctx.newPage();
         const errors = [];
