@@ -37,6 +37,7 @@ struct s_conn {
     s_conn_t *taker;              // the thread running a batch of this queue's items (NULL: none in flight)
     int64_t retry_ms;             // monotonic time of the next reconnect attempt while down, ms
     lull_counter_t *commits;      // transactions this thread committed (writer="idx")
+    int64_t checked_us;           // monotonic: the last check of its idle connection while dormant
 };
 
 struct ingress_writer {
@@ -384,6 +385,7 @@ static void s_process(s_conn_t *c, ingress_item_t **items, int n)
 
 #define RETRY_MS 50  // how often a thread that is down tries to reconnect (lull_db's backoff paces the real attempts)
 #define SPILL_HOLD_US 1000000  // how long a spill keeps the later threads awake after the queue was last that deep
+#define DORMANT_CHECK_US 5000000  // how often a dormant thread checks its idle connection
 
 // True when q (a thread after the first) leaves its queue to the first thread now.
 static bool s_dormant(const ingress_writer_t *self, const s_conn_t *q, int64_t now_us)
@@ -545,8 +547,27 @@ static void *s_run(void *arg)
         int avail = batch ? s_available(self, c) : 0;
         if (avail == 0) {
             if (self->stopping && !c->head) break;
+            int64_t now_us = s_spill_now(self);
+            bool dormant = s_dormant(self, c, now_us);
             // Its queue left to the first thread (the spill is over): wake that one, it may be waiting.
-            if (c->head && !c->taker && s_dormant(self, c, s_spill_now(self))) pthread_cond_signal(&self->conns[0].ready);
+            if (c->head && !c->taker && dormant) pthread_cond_signal(&self->conns[0].ready);
+            if (dormant && c->up) {
+                // Now and then a dormant thread checks its idle connection (a terminated backend, a restarted server),
+                // so that it is connected when a spill wakes it and lull_ingress_writers_connected tells the truth.
+                if (now_us - c->checked_us >= DORMANT_CHECK_US) {
+                    c->checked_us = now_us;
+                    pthread_mutex_unlock(&self->lock);
+                    bool ok = c->db && lull_db_idle_ok(c->db);
+                    pthread_mutex_lock(&self->lock);
+                    if (!ok) {
+                        s_set_up(self, c, false);
+                        c->retry_ms = lull_clock_mono_ms() + RETRY_MS;
+                        continue;
+                    }
+                }
+                s_timedwait(self, c, DORMANT_CHECK_US);
+                continue;
+            }
             if (c->up) pthread_cond_wait(&c->ready, &self->lock);
             else s_timedwait(self, c, RETRY_MS * 1000);
             continue;

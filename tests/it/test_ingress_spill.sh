@@ -3,7 +3,8 @@
 # a time) the first writer commits every contact's messages and the second commits nothing. When a table lock holds
 # the commits while thirty contacts send at once, the waiting webhooks wake the second writer (a spill, counted) and
 # it commits its own contacts' messages. Every message is answered 200 and stored once, in the order each contact
-# sent them, and each conversation names its newest message.
+# sent them, and each conversation names its newest message. A dormant writer whose backend is terminated notices
+# it by itself (it checks its idle connection every 5 s) and connects again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ingress_lib.sh"
 it_db_create || it_finish
@@ -47,6 +48,19 @@ it_check_eq "110 messages, each stored once" "110 110" \
     "$(it_sql "SELECT count(*), count(DISTINCT provider_message_id) FROM messages" | tr '|' ' ')"
 it_check_eq "one conversation per contact" 50 "$(it_sql "SELECT count(*) FROM conversations")"
 ing_check_order
+# dormant again (a second after the last spill): its backend terminated, writer 1 notices by itself within its
+# check interval (5 s) and connects again, without a webhook asking
+sleep 1.5
+pid1=$(it_sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'lull-ingress-writer-1'")
+it_check "writer 1 has a backend (${pid1:-none})" [ -n "$pid1" ]
+it_sql "SELECT pg_terminate_backend(${pid1:-0})" >/dev/null
+down() { grep -q '"ev":"ingress.writer_down".*"writer":1' "$ING_LOG"; }
+it_wait_for "the dormant writer 1 notices its lost connection" 10 down
+up() { grep -q '"ev":"ingress.writer_up".*"writer":1' "$ING_LOG"; }
+it_wait_for "… and connects again" 10 up
+it_check_eq "writer 1 has a new backend" 1 "$(it_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+    AND application_name = 'lull-ingress-writer-1' AND pid <> ${pid1:-0}")"
+it_check_eq "two writers connected" 2 "$(metric lull_ingress_writers_connected)"
 it_stop "$ING_PID" TERM
 it_check_eq "exits 0 on SIGTERM" 0 "$IT_RC"
 it_finish
