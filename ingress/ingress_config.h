@@ -27,7 +27,7 @@ typedef struct {
     int64_t http_max_connections;  // concurrent connections in total
     int64_t http_threads;      // libmicrohttpd polling threads
     int64_t writers;           // writer threads (database connections) committing batches in parallel
-    int64_t writer_spill;      // requests waiting at once that wake the second and later writers (0: always awake)
+    int64_t writer_spill;      // requests waiting while a batch commits that wake the later writers (0: always awake)
     int64_t batch_max;         // rows per group commit
     int64_t batch_wait_us;     // how long a batch that is not full may wait for more rows, microseconds
     int64_t queue_max;         // requests waiting for the writer before new ones get 503

@@ -623,6 +623,7 @@ ingress_writer_t *ingress_writer_new(const ingress_writer_cfg_t *cfg)
     ingress_writer_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     self->cfg = *cfg;
+    if (cfg->writers <= 1) self->cfg.spill = 0;  // nobody to wake: no clock read per request for it
     if (self->cfg.batch_max < 1) self->cfg.batch_max = 1;
     self->database_url = strdup(cfg->database_url ? cfg->database_url : "");
     pthread_mutex_init(&self->lock, NULL);
@@ -735,7 +736,7 @@ int ingress_writer_submit(ingress_writer_t *self, ingress_item_t *item)
     c->queued++;
     self->queued++;
     int64_t now_us = s_spill_now(self);
-    if (self->cfg.spill > 0 && self->nconns > 1 && self->committing > 0 && self->queued >= self->cfg.spill) {
+    if (self->cfg.spill > 0 && self->committing > 0 && self->queued >= self->cfg.spill) {
         bool waking = now_us >= self->spill_until_us;
         self->spill_until_us = now_us + SPILL_HOLD_US;
         if (waking) {

@@ -91,7 +91,8 @@ typedef struct {
                                 // partition, one PUSH per distinct inbound endpoint; borrowed, outlives the writer
     int writers;             // writer threads, each with its own connection (batches commit in parallel)
     int spill;               // > 0: the threads after the first commit their own queues only for a while after
-                             // this many items were waiting at once; until then the first commits every queue
+                             // this many items waited while a batch committed; until then the first commits every
+                             // queue (ignored with one thread)
     int batch_max;           // items per transaction
     int64_t batch_wait_us;   // how long a non-full batch may wait for more under load
     int queue_max;           // items waiting before submit refuses

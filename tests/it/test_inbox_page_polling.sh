@@ -44,6 +44,6 @@ it_check_eq "the escalation appeared without a reload" true "$(j .noReload)"
 it_check_match "the list item: escalated, with its reason" 'escalated.*asked for a manager' "$(j .listItem)"
 it_check_eq "still polling while the slot is taken" polling "$(j .stillPolling)"
 it_check_eq "the slot free: live again" live "$(j .badgeAfter)"
-it_check_match "lull-admin logged the refused streams" '"ev":"inbox.stream_refused"|too_many_streams' \
+it_check_match "lull-admin logged the refused streams" '"ev":"http.rejected".*"code":"too_many_streams"' \
     "$(cat "$IT_TMP/admin.jsonl")"
 it_finish
